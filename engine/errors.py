@@ -1,0 +1,54 @@
+"""Domain exceptions: each names what went wrong and says what to do about it.
+
+Screens and the CLI catch :class:`WorkbenchError` and show its message; anything
+else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class for errors a user can hit and fix."""
+
+
+class ProblemError(WorkbenchError):
+    """A problem folder, its contract or its data is invalid.
+
+    Parameters
+    ----------
+    path
+        The problem folder (or file) that failed validation.
+    issues
+        One line per thing that is wrong, each saying what to do.
+    """
+
+    def __init__(self, path: object, issues: list[str] | str) -> None:
+        self.path = str(path)
+        self.issues = [issues] if isinstance(issues, str) else list(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"{self.path} is not a valid problem:\n{lines}")
+
+
+class SpecError(WorkbenchError):
+    """An ``analysis.toml`` spec does not satisfy the causal contract."""
+
+    def __init__(self, issues: list[str] | str) -> None:
+        self.issues = [issues] if isinstance(issues, str) else list(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"analysis spec is invalid:\n{lines}")
+
+
+class SandboxError(WorkbenchError):
+    """The sandboxed child process could not be started or talked to."""
+
+
+class SessionError(WorkbenchError):
+    """A session repository cannot be read or written (git errors end up here)."""
+
+
+class SessionLockedError(SessionError):
+    """Another process holds the session's write lock."""
+
+
+class AgentError(WorkbenchError):
+    """An agent backend failed (API error, malformed reply, exhausted replay file)."""

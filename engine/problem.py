@@ -1,0 +1,523 @@
+"""Problem folders: the causal contract, the gates, and the data the agent may see.
+
+A problem folder holds ``problem.toml`` (machine-readable contract), ``PROBLEM.md`` and
+``PROGRAM.md`` (English for the agent and the reviewer), the baseline ``model.py`` and
+``analysis.toml``, ``data.csv`` and, for semi-synthetic problems, ``truth.json``.
+
+:func:`load_problem` validates all of it and returns a frozen :class:`Problem`.
+Only :meth:`Problem.model_data` hands data to models, and it carries the allowed
+controls alone: forbidden columns never reach an agent or a model. ``truth.json`` is
+never read here; see :mod:`engine.evaluation`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import ProblemError
+
+PROBLEM_FILE = "problem.toml"
+EDITABLE_FILES = ("PROBLEM.md", "PROGRAM.md", "model.py", "analysis.toml")
+"""Files a session copies from the problem folder and lets the principal or agent edit."""
+
+
+class Estimand(StrEnum):
+    """Which population the average effect is taken over."""
+
+    ATE = "ATE"  # everyone
+    ATT = "ATT"  # the treated
+    ATO = "ATO"  # the overlap population (weights e(x)·(1 − e(x)))
+
+
+class OutcomeType(StrEnum):
+    CONTINUOUS = "continuous"
+    BINARY = "binary"
+
+
+class ForbiddenReason(StrEnum):
+    """Why a column must never be used as a control or predictor."""
+
+    POST_TREATMENT = "post-treatment"  # measured after assignment (a descendant of t)
+    MEDIATOR = "mediator"  # on the causal path from treatment to outcome
+    LEAKAGE = "leakage"  # carries information from the future or from the outcome
+    ORACLE = "oracle"  # simulation truth: propensities, potential outcomes
+    OUTCOME = "outcome"  # a secondary outcome or the outcome measured another way
+
+
+@dataclass(frozen=True)
+class ForbiddenVariable:
+    name: str
+    reason: ForbiddenReason
+    note: str = ""
+
+
+# Defaults follow the Bayesian autoresearch harness: R-hat < 1.01, ESS > 400,
+# divergence rate < 0.1 %, keep only on ΔELPD > 2 SE, five minutes of sampling.
+RHAT_MAX = 1.01
+ESS_MIN = 400.0
+DIVERGENCE_RATE_MAX = 0.001
+ELPD_SE_MULTIPLE = 2.0
+SAMPLING_BUDGET_S = 300.0
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Thresholds the harness applies to every sampled model; the agent cannot change them."""
+
+    rhat_max: float = RHAT_MAX
+    ess_bulk_min: float = ESS_MIN
+    ess_tail_min: float = ESS_MIN
+    divergence_rate_max: float = DIVERGENCE_RATE_MAX
+    elpd_se_multiple: float = ELPD_SE_MULTIPLE
+    sampling_budget_s: float = SAMPLING_BUDGET_S
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """nutpie settings: 4 chains × 1000 draws after 1000 tuning steps, seeded."""
+
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    seed: int = 20261122
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The causal contract: what is asked, and which columns may answer it."""
+
+    treatment: str
+    outcome: str
+    outcome_type: OutcomeType
+    estimand: Estimand
+    controls: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+    forbidden: tuple[ForbiddenVariable, ...] = ()
+    pretreatment: tuple[str, ...] = ()  # measured before treatment, not controls (placebo outcomes)
+    ignore: tuple[str, ...] = ()  # identifiers and bookkeeping columns with no causal role
+
+    @property
+    def forbidden_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.forbidden)
+
+    def forbidden_reason(self, name: str) -> ForbiddenVariable | None:
+        return next((f for f in self.forbidden if f.name == name), None)
+
+    @property
+    def placebo_candidates(self) -> tuple[str, ...]:
+        """Columns fixed before treatment, and so usable as placebo outcomes."""
+        return self.controls + self.pretreatment
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """What a model sees: the allowed controls, treatment and outcome — nothing else.
+
+    ``X`` is the design matrix: continuous controls standardised to mean 0 and SD 1,
+    binary controls coded 0/1, categorical controls one-hot encoded (first level dropped).
+    ``y`` stays on its original scale, so ``mu`` and the effect are in outcome units.
+    """
+
+    X: pd.DataFrame
+    t: np.ndarray
+    y: np.ndarray
+    continuous: tuple[str, ...]
+    binary: tuple[str, ...]
+    outcome_type: OutcomeType
+    treatment_name: str
+    outcome_name: str
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def X_continuous(self) -> np.ndarray:
+        return self.X[list(self.continuous)].to_numpy()
+
+    @property
+    def X_binary(self) -> np.ndarray:
+        return self.X[list(self.binary)].to_numpy()
+
+    def spline_basis(self, name: str, n_basis: int = 6, degree: int = 3) -> np.ndarray:
+        """Centred B-spline basis of one continuous control, with knots at quantiles.
+
+        Offered to model code so additive smooth terms need no extra imports.
+
+        Parameters
+        ----------
+        name
+            A column of ``X`` listed in ``continuous``.
+        n_basis
+            Number of basis functions (``n_basis - degree + 1`` knot intervals).
+        degree
+            Polynomial degree; 3 gives cubic splines.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n, n_basis - 1)``: centred columns with the first dropped, because
+            B-splines sum to one and the model already has an intercept.
+        """
+        if name not in self.continuous:
+            raise KeyError(f"{name!r} is not a continuous control; choose one of {', '.join(self.continuous)}")
+        return bspline_basis(self.X[name].to_numpy(), n_basis, degree)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem folder."""
+
+    path: Path
+    name: str
+    title: str
+    question: str
+    kind: str  # "semi-synthetic", "synthetic" or "observational"
+    contract: Contract
+    gates: Gates
+    sampling: SamplingSettings
+    data_file: Path
+    data: pd.DataFrame = field(repr=False, compare=False)
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether ground truth exists (for evaluation only; never shown to an agent)."""
+        return (self.path / "truth.json").is_file()
+
+    def read_text(self, name: str) -> str:
+        return (self.path / name).read_text(encoding="utf-8")
+
+    @cached_property
+    def data_hash(self) -> str:
+        """SHA-256 of the data file, recorded with every iteration for reproducibility."""
+        return hashlib.sha256(self.data_file.read_bytes()).hexdigest()
+
+    def model_data(self) -> ModelData:
+        """Build what ``build_model(data)`` receives: allowed controls only."""
+        return build_model_data(self.data, self.contract)
+
+
+def build_model_data(frame: pd.DataFrame, contract: Contract) -> ModelData:
+    """Encode the allowed controls of ``frame`` as a design matrix.
+
+    Parameters
+    ----------
+    frame
+        The validated data, all columns.
+    contract
+        Decides which columns are kept; every other column is dropped here.
+
+    Returns
+    -------
+    ModelData
+    """
+    columns: dict[str, np.ndarray] = {}
+    continuous: list[str] = []
+    binary: list[str] = []
+    for name in contract.controls:
+        col = frame[name]
+        if name in contract.categorical:
+            dummies = pd.get_dummies(col.astype("category"), prefix=name, prefix_sep="=", drop_first=True)
+            for dummy in dummies.columns:
+                columns[str(dummy)] = dummies[dummy].to_numpy(dtype=float)
+                binary.append(str(dummy))
+            continue
+        values = col.to_numpy(dtype=float)
+        levels = np.unique(values)
+        if len(levels) <= 2:
+            columns[name] = (values == levels[-1]).astype(float) if len(levels) == 2 else np.zeros_like(values)
+            binary.append(name)
+        else:
+            sd = values.std()
+            columns[name] = (values - values.mean()) / (sd if sd > 0 else 1.0)
+            continuous.append(name)
+    X = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+    return ModelData(
+        X=X,
+        t=frame[contract.treatment].to_numpy(dtype=float),
+        y=frame[contract.outcome].to_numpy(dtype=float),
+        continuous=tuple(continuous),
+        binary=tuple(binary),
+        outcome_type=contract.outcome_type,
+        treatment_name=contract.treatment,
+        outcome_name=contract.outcome,
+    )
+
+
+def bspline_basis(x: np.ndarray, n_basis: int = 6, degree: int = 3) -> np.ndarray:
+    """B-spline basis (Cox–de Boor recursion) with interior knots at quantiles of ``x``.
+
+    Examples
+    --------
+    >>> B = bspline_basis(np.linspace(0, 1, 50), n_basis=5)
+    >>> B.shape
+    (50, 4)
+    """
+    if n_basis <= degree:
+        raise ValueError(f"n_basis must exceed the degree ({degree}), got {n_basis}")
+    x = np.asarray(x, dtype=float)
+    interior = np.quantile(x, np.linspace(0, 1, n_basis - degree + 1)[1:-1])
+    lo, hi = x.min(), x.max()
+    knots = np.concatenate([[lo] * (degree + 1), interior, [hi] * (degree + 1)])
+    # Degree-0 indicators; the last interval is closed so x == hi gets a basis function.
+    basis = np.zeros((len(x), len(knots) - 1))
+    for i in range(len(knots) - 1):
+        if knots[i] < knots[i + 1]:
+            upper = (x <= knots[i + 1]) if knots[i + 1] == hi else (x < knots[i + 1])
+            basis[:, i] = (x >= knots[i]) & upper
+    for d in range(1, degree + 1):
+        nxt = np.zeros((len(x), len(knots) - 1 - d))
+        for i in range(len(knots) - 1 - d):
+            left_den = knots[i + d] - knots[i]
+            right_den = knots[i + d + 1] - knots[i + 1]
+            left = (x - knots[i]) / left_den * basis[:, i] if left_den > 0 else 0.0
+            right = (knots[i + d + 1] - x) / right_den * basis[:, i + 1] if right_den > 0 else 0.0
+            nxt[:, i] = left + right
+        basis = nxt
+    basis = basis[:, 1:]  # the full set sums to one: drop a column to stay identifiable
+    return basis - basis.mean(axis=0)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Load and validate a problem folder.
+
+    Parameters
+    ----------
+    path
+        The folder holding ``problem.toml``.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    ProblemError
+        Listing every problem found, each with what to do about it.
+    """
+    root = Path(path).resolve()
+    toml_path = root / PROBLEM_FILE
+    if not root.is_dir():
+        raise ProblemError(root, f"no such folder; pass a problem folder such as problems/ihdp")
+    if not toml_path.is_file():
+        raise ProblemError(root, f"{PROBLEM_FILE} is missing; every problem folder needs one")
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemError(toml_path, f"TOML syntax error: {exc}") from exc
+
+    issues: list[str] = []
+    meta = _table(raw, "problem", issues)
+    contract = parse_contract(_table(raw, "contract", issues), issues)
+    gates = _parse_dataclass(Gates, raw.get("gates", {}), "gates", issues)
+    sampling = _parse_dataclass(SamplingSettings, raw.get("sampling", {}), "sampling", issues)
+    data_name = meta.get("data", "data.csv")
+    for required in ("name", "question"):
+        if not isinstance(meta.get(required), str) or not meta.get(required):
+            issues.append(f"[problem] needs a non-empty string '{required}'")
+    for name in EDITABLE_FILES:
+        if not (root / name).is_file():
+            issues.append(f"{name} is missing from the problem folder; create it (see problems/ihdp for an example)")
+    if issues or contract is None:
+        raise ProblemError(toml_path, issues)
+
+    data_file = root / data_name
+    data = read_data(data_file)
+    issues.extend(validate_data(data, contract))
+    if issues:
+        raise ProblemError(root, issues)
+    return Problem(
+        path=root,
+        name=meta["name"],
+        title=meta.get("title", meta["name"]),
+        question=meta["question"],
+        kind=meta.get("kind", "observational"),
+        contract=contract,
+        gates=gates,
+        sampling=sampling,
+        data_file=data_file,
+        data=data,
+    )
+
+
+def read_data(data_file: Path) -> pd.DataFrame:
+    """Read a data CSV, turning parser failures into a :class:`ProblemError`."""
+    if not data_file.is_file():
+        raise ProblemError(data_file, "data file is missing; run the folder's make_data.py to regenerate it")
+    try:
+        frame = pd.read_csv(data_file)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise ProblemError(data_file, f"cannot parse CSV: {exc}. Check the delimiter and quoting") from exc
+    if frame.empty:
+        raise ProblemError(data_file, "the CSV has a header but no rows")
+    return frame
+
+
+def parse_contract(table: dict[str, Any], issues: list[str]) -> Contract | None:
+    """Parse the ``[contract]`` table, appending what is wrong to ``issues``."""
+    if not table:
+        return None
+    try:
+        estimand = Estimand(str(table.get("estimand", "ATE")).upper())
+    except ValueError:
+        issues.append(f"[contract] estimand must be one of ATE, ATT, ATO, not {table.get('estimand')!r}")
+        estimand = Estimand.ATE
+    try:
+        outcome_type = OutcomeType(table.get("outcome_type", "continuous"))
+    except ValueError:
+        issues.append(f"[contract] outcome_type must be 'continuous' or 'binary', not {table.get('outcome_type')!r}")
+        outcome_type = OutcomeType.CONTINUOUS
+    forbidden: list[ForbiddenVariable] = []
+    for entry in table.get("forbidden", []):
+        if not isinstance(entry, dict) or "name" not in entry:
+            issues.append("each [[contract.forbidden]] entry needs a 'name' and a 'reason'")
+            continue
+        try:
+            reason = ForbiddenReason(entry.get("reason", ""))
+        except ValueError:
+            allowed = ", ".join(r.value for r in ForbiddenReason)
+            issues.append(f"forbidden variable {entry['name']!r}: reason must be one of {allowed}")
+            continue
+        forbidden.append(ForbiddenVariable(entry["name"], reason, entry.get("note", "")))
+
+    def names(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            issues.append(f"[contract] {key} must be a list of column names")
+            return ()
+        return tuple(value)
+
+    for key in ("treatment", "outcome"):
+        if not isinstance(table.get(key), str):
+            issues.append(f"[contract] needs '{key}', the name of a data column")
+    if not isinstance(table.get("treatment"), str) or not isinstance(table.get("outcome"), str):
+        return None
+    contract = Contract(
+        treatment=table["treatment"],
+        outcome=table["outcome"],
+        outcome_type=outcome_type,
+        estimand=estimand,
+        controls=names("controls"),
+        categorical=names("categorical"),
+        forbidden=tuple(forbidden),
+        pretreatment=names("pretreatment"),
+        ignore=names("ignore"),
+    )
+    issues.extend(contract_issues(contract))
+    return contract
+
+
+def contract_issues(contract: Contract) -> list[str]:
+    """Logical errors in a contract that need no data to find."""
+    issues: list[str] = []
+    forbidden = contract.forbidden_names
+    if not contract.controls:
+        issues.append("[contract] controls is empty; list the pre-treatment confounders the model may use")
+    for name in contract.controls:
+        if name in forbidden:
+            reason = contract.forbidden_reason(name)
+            issues.append(
+                f"{name!r} is listed as an allowed control but is forbidden ({reason.reason}); "
+                "remove it from controls"
+            )
+    for role in ("treatment", "outcome"):
+        name = getattr(contract, role)
+        if name in contract.controls:
+            issues.append(f"the {role} {name!r} is also listed as a control; remove it from controls")
+        if name in forbidden:
+            issues.append(f"the {role} {name!r} is also listed as forbidden; remove it from forbidden")
+    for name in contract.categorical:
+        if name not in contract.controls:
+            issues.append(f"categorical column {name!r} is not an allowed control; add it to controls or drop it")
+    duplicates = sorted({c for c in contract.controls if contract.controls.count(c) > 1})
+    if duplicates:
+        issues.append(f"controls lists {', '.join(duplicates)} more than once")
+    return issues
+
+
+def validate_data(frame: pd.DataFrame, contract: Contract) -> list[str]:
+    """Check the data against the contract: columns present, types, missing values."""
+    issues: list[str] = []
+    columns = set(frame.columns)
+    roles = {contract.treatment, contract.outcome, *contract.controls, *contract.forbidden_names,
+             *contract.pretreatment, *contract.ignore}
+    for name in sorted(roles - columns):
+        issues.append(f"column {name!r} is named in problem.toml but the data has no such column")
+    for name in sorted(columns - roles):
+        issues.append(
+            f"column {name!r} has no role in problem.toml; list it under controls, forbidden, pretreatment or ignore"
+        )
+    if contract.treatment in columns:
+        issues.extend(_binary_issues(frame[contract.treatment], "treatment", contract.treatment))
+    if contract.outcome in columns:
+        y = frame[contract.outcome]
+        missing = int(y.isna().sum())
+        if missing:
+            issues.append(
+                f"outcome {contract.outcome!r} has {missing} missing values; drop those rows in make_data.py "
+                "(complete-case analysis) or impute them before the workbench sees the data"
+            )
+        elif not pd.api.types.is_numeric_dtype(y):
+            issues.append(f"outcome {contract.outcome!r} is not numeric (dtype {y.dtype})")
+        elif contract.outcome_type is OutcomeType.BINARY:
+            issues.extend(_binary_issues(y, "binary outcome", contract.outcome))
+    for name in contract.controls:
+        if name not in columns:
+            continue
+        col = frame[name]
+        if col.isna().any():
+            issues.append(f"control {name!r} has {int(col.isna().sum())} missing values; impute or drop those rows")
+        if name not in contract.categorical and not pd.api.types.is_numeric_dtype(col):
+            issues.append(f"control {name!r} is not numeric; list it under categorical or encode it")
+    return issues
+
+
+def _binary_issues(col: pd.Series, role: str, name: str) -> list[str]:
+    if col.isna().any():
+        return [f"{role} {name!r} has {int(col.isna().sum())} missing values; drop those rows"]
+    if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return [f"{role} {name!r} must be coded 0/1, but it is {col.dtype}"]
+    levels = sorted(pd.unique(col.astype(float)))
+    if levels != [0.0, 1.0]:
+        shown = ", ".join(f"{v:g}" for v in levels[:6]) + (", …" if len(levels) > 6 else "")
+        return [f"{role} {name!r} must be binary, coded 0/1 with both values present; found values {shown}"]
+    return []
+
+
+def _table(raw: dict[str, Any], key: str, issues: list[str]) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        issues.append(f"problem.toml needs a [{key}] table")
+        return {}
+    return value
+
+
+def _parse_dataclass(cls: type, table: Any, section: str, issues: list[str]) -> Any:
+    if not isinstance(table, dict):
+        issues.append(f"[{section}] must be a table")
+        return cls()
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(table) - known)
+    if unknown:
+        issues.append(f"[{section}] has unknown keys {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    values = {}
+    for key in known & set(table):
+        value = table[key]
+        default = cls.__dataclass_fields__[key].default
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            issues.append(f"[{section}] {key} must be a positive number, not {value!r}")
+            continue
+        values[key] = type(default)(value)
+    return cls(**values)

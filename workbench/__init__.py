@@ -1,0 +1,1 @@
+"""The shell of Causal Workbench: command line, the Textual app, settings and wiring."""
