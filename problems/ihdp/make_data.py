@@ -5,13 +5,15 @@ Hill (2011) response surface B on the IHDP covariates EconML ships, through
 (747 units: 139 treated, 608 control), the six continuous covariates come standardised,
 and the outcome is a non-linear (exponential) control surface plus a linear treated one.
 
-Run from anywhere: ``python problems/ihdp/make_data.py``. The seed is fixed, so the
-files are byte-for-byte reproducible for a given EconML version.
+Run from anywhere: ``python problems/ihdp/make_data.py [OUTPUT_FOLDER]`` (default: this
+folder). The seed is fixed, so the files are byte-for-byte reproducible for a given
+EconML version; the tests regenerate them into a temporary folder and compare.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,8 @@ COVARIATES = [
 ]
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     y, t, x, true_te = ihdp_surface_B(random_state=SEED)
     x = x[:, 1:]  # drop the intercept column EconML prepends
     frame = pd.DataFrame(x, columns=COVARIATES)
@@ -37,7 +40,7 @@ def main() -> None:
     frame.insert(0, "y", np.round(y, 6))
     frame.insert(0, "treatment", t.astype(int))
     frame[COVARIATES[:6]] = frame[COVARIATES[:6]].round(6)
-    frame.to_csv(HERE / "data.csv", index=False)
+    frame.to_csv(out / "data.csv", index=False)
     truth = {
         "source": f"econml.data.dgps.ihdp_surface_B(random_state={SEED})",
         "ate": float(true_te.mean()),
@@ -45,9 +48,9 @@ def main() -> None:
         "atc": float(true_te[t == 0].mean()),
         "ite": [round(float(v), 6) for v in true_te],
     }
-    (HERE / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+    (out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     print(f"wrote {len(frame)} rows ({int(t.sum())} treated); true ATE {truth['ate']:.3f}, ATT {truth['att']:.3f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
