@@ -1,0 +1,239 @@
+"""The agent interface: what every backend receives, and what it must return.
+
+An agent sees an :class:`AgentContext` — the contract, the agent-visible part of
+PROBLEM.md, PROGRAM.md, the current best file, its metrics, the whole history and a
+summary of the data (names and counts, never values) — and returns a
+:class:`~engine.records.Proposal`. Nothing here reads ``truth.json``: the context is
+built from the contract, the Markdown files and :class:`~engine.problem.ModelData` only.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from engine.errors import AgentError
+from engine.problem import Contract, ModelData, OutcomeType
+from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal
+
+if TYPE_CHECKING:
+    from engine.problem import Problem
+
+REVIEWER_HEADING = "## For the reviewer only"
+"""PROBLEM.md sections starting at this heading are for the human reviewer, never the agent."""
+
+_HEADING = re.compile(r"^(#{1,6})\s")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def agent_visible_problem_text(text: str) -> str:
+    """PROBLEM.md without its reviewer-only sections.
+
+    A section starts at a heading ``## For the reviewer only`` (case-insensitive, any
+    suffix such as ``: published estimates``) and runs to the next heading of level one
+    or two. Headings inside fenced code blocks do not count.
+
+    Examples
+    --------
+    >>> agent_visible_problem_text("# Q\\nask\\n## For the reviewer only\\nATE is 4\\n## Data\\nok\\n")
+    '# Q\\nask\\n## Data\\nok\\n'
+    """
+    out: list[str] = []
+    hiding = False
+    in_fence = False
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(line)
+        if heading and line.strip().lower().startswith(REVIEWER_HEADING.lower()):
+            hiding = True
+            continue
+        if hiding and heading and len(heading.group(1)) <= 2:
+            hiding = False
+        if not hiding:
+            out.append(line)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What an agent may know about the data: names and counts, no values."""
+
+    columns: tuple[str, ...]  # design-matrix columns the model receives (allowed controls, encoded)
+    continuous: tuple[str, ...]
+    binary: tuple[str, ...]
+    n: int
+    n_treated: int
+    outcome_type: OutcomeType
+    treatment: str
+    outcome: str
+
+    @classmethod
+    def from_model_data(cls, data: ModelData) -> DataSummary:
+        return cls(
+            columns=tuple(str(c) for c in data.X.columns),
+            continuous=tuple(data.continuous),
+            binary=tuple(data.binary),
+            n=int(data.n),
+            n_treated=int(round(float(data.t.sum()))),
+            outcome_type=data.outcome_type,
+            treatment=data.treatment_name,
+            outcome=data.outcome_name,
+        )
+
+    def describe(self) -> str:
+        """One paragraph for prompts: sizes and column lists."""
+        return (
+            f"{self.n} units ({self.n_treated} treated); treatment {self.treatment!r}, "
+            f"{self.outcome_type.value} outcome {self.outcome!r}; "
+            f"{len(self.continuous)} continuous controls ({', '.join(self.continuous) or 'none'}) "
+            f"and {len(self.binary)} binary ({', '.join(self.binary) or 'none'})."
+        )
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """Everything an agent may see when it proposes the next step.
+
+    Attributes
+    ----------
+    contract
+        The causal contract (treatment, outcome, estimand, allowed and forbidden columns).
+    problem_text
+        PROBLEM.md with reviewer-only sections removed (enforced on construction).
+    program_text
+        PROGRAM.md: the objective, keep rule and search strategy.
+    loop
+        Which loop, and so which file, the proposal edits.
+    best_source
+        The current best version of that file.
+    data
+        Names and counts of the data, never values.
+    best_metrics
+        What the harness measured for the current best, if it has been run.
+    history
+        Every iteration of the session so far, in order: kept or not, with the
+        decision, the reviewer's reason and the verdict.
+    """
+
+    contract: Contract
+    problem_text: str
+    program_text: str
+    loop: Loop
+    best_source: str
+    data: DataSummary
+    best_metrics: Metrics | None = None
+    history: tuple[IterationRecord, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Whoever builds a context, the reviewer's notes never reach the agent.
+        object.__setattr__(self, "problem_text", agent_visible_problem_text(self.problem_text))
+        object.__setattr__(self, "history", tuple(self.history))
+
+    @property
+    def loop_history(self) -> tuple[IterationRecord, ...]:
+        """The iterations of this context's loop only."""
+        return tuple(r for r in self.history if r.proposal.loop is self.loop)
+
+
+def build_context(
+    problem: Problem,
+    *,
+    loop: Loop = Loop.MODEL,
+    best_source: str | None = None,
+    best_metrics: Metrics | None = None,
+    history: tuple[IterationRecord, ...] | list[IterationRecord] = (),
+    problem_text: str | None = None,
+    program_text: str | None = None,
+    data: ModelData | None = None,
+) -> AgentContext:
+    """Assemble an :class:`AgentContext` for a problem (or a session built on one).
+
+    Parameters
+    ----------
+    problem
+        The loaded problem: only its contract and data go in (``truth.json`` is never read).
+    loop
+        The loop being proposed for.
+    best_source
+        The current best file; defaults to the problem folder's baseline for ``loop``.
+    best_metrics, history
+        From the session store.
+    problem_text, program_text
+        The session's edited PROBLEM.md and PROGRAM.md; default to the problem folder's.
+    data
+        Pass the ModelData if it is already built, to avoid encoding the data twice.
+
+    Returns
+    -------
+    AgentContext
+    """
+    model_data = data if data is not None else problem.model_data()
+    return AgentContext(
+        contract=problem.contract,
+        problem_text=problem.read_text("PROBLEM.md") if problem_text is None else problem_text,
+        program_text=problem.read_text("PROGRAM.md") if program_text is None else program_text,
+        loop=loop,
+        best_source=problem.read_text(loop.file) if best_source is None else best_source,
+        data=DataSummary.from_model_data(model_data),
+        best_metrics=best_metrics,
+        history=tuple(history),
+    )
+
+
+class Agent(ABC):
+    """A backend that proposes changes to ``model.py`` or ``analysis.toml``.
+
+    Subclasses set the capability flags as class attributes and implement
+    :meth:`propose`; those that can fix a proposal that failed the compile check set
+    ``can_repair`` and implement :meth:`repair`.
+
+    Attributes
+    ----------
+    name
+        Backend name, recorded as ``Proposal.agent``.
+    loops
+        The loops this backend can propose for.
+    offline
+        Works with no network and no API key.
+    can_repair
+        :meth:`repair` can revise a proposal from a compile traceback.
+    """
+
+    name: ClassVar[str]
+    loops: ClassVar[frozenset[Loop]]
+    offline: ClassVar[bool]
+    can_repair: ClassVar[bool] = False
+
+    @abstractmethod
+    def propose(self, context: AgentContext) -> Proposal:
+        """The next proposal for ``context.loop``.
+
+        Raises
+        ------
+        AgentError
+            When the backend has nothing left to propose or fails.
+        """
+
+    def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
+        """Revise ``proposal`` after the compile check failed with ``compile_result``.
+
+        The loop calls this a few times before it shows the proposal to the principal.
+
+        Raises
+        ------
+        AgentError
+            When this backend cannot repair (``can_repair`` is false) or gives up.
+        """
+        raise AgentError(f"the {self.name} agent cannot repair proposals; the proposal is shown as it is")
+
+    def check_loop(self, context: AgentContext) -> None:
+        """Raise :class:`AgentError` when this backend does not serve ``context.loop``."""
+        if context.loop not in self.loops:
+            served = ", ".join(sorted(loop.value for loop in self.loops))
+            raise AgentError(
+                f"the {self.name} agent proposes for the {served} loop only, not the {context.loop.value} loop; "
+                "choose another agent for this loop"
+            )

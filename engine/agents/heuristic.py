@@ -1,0 +1,382 @@
+"""The offline researcher: deterministic proposals from a catalogue of model moves.
+
+It follows the strategy PROGRAM.md states for the model loop:
+
+- build complexity one step at a time, in the catalogue's order
+  (:mod:`engine.agents.catalogue`), always from the current best model;
+- after a failed gate, retry the idea simplified (tighter priors, a lighter variant,
+  a simpler base, non-centred shrinkage); after a crash, never rerun the same move on
+  the same base: try a lighter variant;
+- never propose anything already tried (same model code, or same move on the same base);
+- avoid families of moves a reviewer's rejection reason speaks about, and say so.
+
+Every proposal is a complete ``model.py`` rendered from a :class:`ModelSpec`, so the
+agent can read the spec of the current best back from its docstring. The same context
+always gives the same proposal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from engine.agents.base import Agent, AgentContext, DataSummary
+from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simplifications, tighter
+from engine.agents.modelgen import ModelSpec, baseline_spec, normalise_source, render_model, spec_from_source
+from engine.errors import AgentError
+from engine.problem import OutcomeType
+from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
+
+MAX_RETRIES = 2  # simplified retries of one move on one base after it failed a gate or crashed
+MAX_CRASHES = 2  # a move that crashed this often (on any base) is not tried again
+FAILED = ("failed_gate", "crashed")
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One past iteration, as the agent reads it."""
+
+    number: int
+    move: str | None
+    base: ModelSpec | None
+    spec: ModelSpec | None
+    key: str  # normalised new source
+    status: str  # verdict kind, or the decision when nothing ran
+    reason: str  # the reviewer's words when rejected, else the verdict's reason
+    record: IterationRecord
+
+
+@dataclass(frozen=True)
+class _Plan:
+    move: Move
+    spec: ModelSpec
+    hypothesis: str
+    reason: str
+    variant: str | None = None
+    retry_of: int | None = None
+
+
+@dataclass
+class _State:
+    outcome: str
+    data: DataSummary
+    attempts: list[_Attempt]
+    base: ModelSpec
+    base_note: str | None
+    tried: set[str] = field(default_factory=set)
+    pairs: set[tuple[str, ModelSpec]] = field(default_factory=set)
+    avoided: dict[str, tuple[int, str]] = field(default_factory=dict)  # tag -> (iteration, reviewer's words)
+
+
+def _outcome(context: AgentContext) -> str:
+    return "binary" if context.contract.outcome_type is OutcomeType.BINARY else "continuous"
+
+
+def recover_spec(source: str, outcome: str) -> ModelSpec | None:
+    """The spec of a generated file, or of an untouched baseline; ``None`` for hand-written code."""
+    spec = spec_from_source(source)
+    if spec is not None:
+        return spec
+    baseline = baseline_spec(outcome)
+    return baseline if normalise_source(source) == normalise_source(render_model(baseline)) else None
+
+
+def _read(record: IterationRecord, outcome: str) -> _Attempt:
+    proposal = record.proposal
+    spec = spec_from_source(proposal.new_source)  # None when the principal edited the code
+    base = None
+    raw = proposal.meta.get("base") if isinstance(proposal.meta, dict) else None
+    if isinstance(raw, dict):
+        try:
+            base = ModelSpec.from_dict(raw)
+        except (ValueError, TypeError):
+            base = None
+    if base is None:
+        base = recover_spec(proposal.old_source, outcome)
+    if record.verdict is not None:
+        status, reason = record.verdict.kind.value, record.verdict.reason
+    else:
+        status, reason = record.decision.kind.value, record.decision.reason
+    if record.decision.kind is DecisionKind.REJECTED:
+        reason = record.decision.reason
+    return _Attempt(
+        number=record.number,
+        move=proposal.move if proposal.agent == HeuristicAgent.name else None,
+        base=base,
+        spec=spec,
+        key=normalise_source(proposal.new_source),
+        status=status,
+        reason=reason,
+        record=record,
+    )
+
+
+def _state(context: AgentContext) -> _State:
+    outcome = _outcome(context)
+    attempts = [_read(r, outcome) for r in context.loop_history]
+    base = recover_spec(context.best_source, outcome)
+    note = None
+    if base is None:
+        kept = [a for a in attempts if a.status == VerdictKind.KEPT.value and a.spec is not None]
+        if kept:
+            base = kept[-1].spec
+            note = (
+                "The current best model.py has no workbench-spec line that matches its code (it was written or "
+                f"edited by hand), so this proposal builds on the last agent-generated kept model (iteration "
+                f"{kept[-1].number}) and replaces the hand-written file."
+            )
+        else:
+            base = baseline_spec(outcome)
+            note = (
+                "The current best model.py has no workbench-spec line that matches its code (it was written by "
+                "hand), and no agent-generated model was kept yet, so this proposal builds on the baseline spec "
+                "and replaces the hand-written file."
+            )
+    state = _State(outcome=outcome, data=context.data, attempts=attempts, base=base, base_note=note)
+    state.tried.add(normalise_source(context.best_source))
+    for a in attempts:
+        state.tried.add(a.key)
+        if a.move and a.base is not None:
+            state.pairs.add((a.move, a.base))
+        if a.status == DecisionKind.REJECTED.value:
+            for tag in sorted(reason_tags(a.reason)):
+                state.avoided.setdefault(tag, (a.number, a.reason.strip()))
+    return state
+
+
+def _avoided_by(move: Move, state: _State) -> list[tuple[str, int, str]]:
+    return [(tag, *state.avoided[tag]) for tag in sorted(move.tags & set(state.avoided))]
+
+
+def _is_new(spec: ModelSpec, state: _State) -> bool:
+    return normalise_source(render_model(spec)) not in state.tried
+
+
+def _fmt_delta(metrics) -> str:
+    if metrics is None or metrics.delta_elpd is None:
+        return ""
+    se = f" ± {metrics.delta_se:.1f}" if metrics.delta_se is not None else ""
+    return f"ΔELPD {metrics.delta_elpd:+.1f}{se}"
+
+
+def _failure_text(a: _Attempt) -> str:
+    verdict = a.record.verdict
+    if verdict is None:
+        return a.reason
+    failed = [g.describe() for g in verdict.gates if not g.passed]
+    return "; ".join(failed) or verdict.reason
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class HeuristicAgent(Agent):
+    """Deterministic offline researcher for the model loop.
+
+    Parameters
+    ----------
+    max_retries
+        How many simplified retries one move gets on one base after failing a gate or
+        crashing before the agent moves on.
+    """
+
+    name = "heuristic"
+    loops = frozenset({Loop.MODEL})
+    offline = True
+    can_repair = True
+
+    def __init__(self, max_retries: int = MAX_RETRIES) -> None:
+        self.max_retries = max_retries
+
+    # ------------------------------------------------------------------ propose
+
+    def propose(self, context: AgentContext) -> Proposal:
+        """Propose the next model: a simplified retry of a failure, else the next catalogue move.
+
+        Raises
+        ------
+        AgentError
+            When every applicable move has been tried on the current best model.
+        """
+        self.check_loop(context)
+        state = _state(context)
+        plan = self._retry(state) or self._next_move(state)
+        if plan is None:
+            raise AgentError(
+                "the heuristic agent has tried every move in its catalogue on the current best model; "
+                "edit model.py yourself, change PROGRAM.md, or switch to another agent"
+            )
+        return self._proposal(context, state, plan)
+
+    def _retry(self, state: _State) -> _Plan | None:
+        if not state.attempts:
+            return None
+        last = state.attempts[-1]
+        move = get_move(last.move)
+        if last.status not in FAILED or move is None or last.spec is None or last.base != state.base:
+            return None
+        if _avoided_by(move, state):
+            return None
+        failures = sum(1 for a in state.attempts if a.move == move.id and a.base == state.base and a.status in FAILED)
+        if failures > self.max_retries:
+            return None
+        crashed = last.status == VerdictKind.CRASHED.value
+        for spec, variant in simplifications(last.spec, state.base, move, state.data, crashed=crashed):
+            if spec == state.base or not _is_new(spec, state):
+                continue
+            if crashed:
+                why = (
+                    f"Iteration {last.number} ({move.id}) crashed: {_failure_text(last)}. Not running the same move "
+                    f"on the same base again; trying a simpler variant: {variant}."
+                )
+            else:
+                why = (
+                    f"Iteration {last.number} ({move.id}) failed a convergence gate: {_failure_text(last)}. "
+                    f"As PROGRAM.md says, simplify and retry the idea: {variant}."
+                )
+            hypothesis = (
+                f"{_cap(move.title)}, with {variant}, will pass the convergence gates and raise ELPD by more than 2 SE."
+            )
+            return _Plan(move, spec, hypothesis, why, variant=variant, retry_of=last.number)
+        return None
+
+    def _next_move(self, state: _State) -> _Plan | None:
+        used = {a.move for a in state.attempts if a.move and a.status != VerdictKind.KEPT.value}
+        crashes = Counter(a.move for a in state.attempts if a.move and a.status == VerdictKind.CRASHED.value)
+        for fresh in (True, False):
+            for move in moves_for(state.outcome):
+                if _avoided_by(move, state) or crashes[move.id] >= MAX_CRASHES:
+                    continue
+                if fresh and move.id in used:
+                    continue
+                spec = move.apply(state.base, state.data)
+                if spec is None or (move.id, state.base) in state.pairs or not _is_new(spec, state):
+                    continue
+                why = move.why
+                if not fresh:
+                    earlier = [a for a in state.attempts if a.move == move.id]
+                    why += (
+                        f" It was tried before on another base (iteration {earlier[-1].number}: "
+                        f"{earlier[-1].status}); the current best differs, so it gets another chance."
+                    )
+                return _Plan(move, spec, move.hypothesis_for(state.data), why)
+        return None
+
+    # ------------------------------------------------------------------ writing
+
+    def _rationale(self, context: AgentContext, state: _State, plan: _Plan) -> str:
+        parts: list[str] = []
+        attempts = state.attempts
+        if not attempts:
+            parts.append("First iteration of this session; building complexity one step at a time from the current model.")
+        else:
+            counts = Counter(a.status for a in attempts)
+            listed = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+            parts.append(f"{len(attempts)} iterations so far ({listed}).")
+        m = context.best_metrics
+        if m is not None and m.elpd is not None:
+            best = f"The current best has ELPD {m.elpd:.1f}"
+            if m.elpd_se is not None:
+                best += f" ± {m.elpd_se:.1f}"
+            if m.effect is not None:
+                e = m.effect
+                best += f" and {e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]"
+            parts.append(best + ".")
+        kept = [a for a in attempts if a.status == VerdictKind.KEPT.value]
+        if kept:
+            line = "; ".join(
+                f"iteration {a.number} {a.move or 'hand-written'}" + (f" ({_fmt_delta(a.record.verdict.metrics)})"
+                if a.record.verdict and _fmt_delta(a.record.verdict.metrics) else "")
+                for a in kept
+            )
+            parts.append(f"Kept so far: {line}.")
+        if state.base_note:
+            parts.append(state.base_note)
+        last = attempts[-1] if attempts else None
+        if last is not None and plan.retry_of != last.number:
+            what = last.move or last.record.proposal.agent
+            if last.status == DecisionKind.REJECTED.value:
+                said = f': "{last.reason.strip()}"' if last.reason.strip() else " without a reason"
+                parts.append(f"Iteration {last.number} ({what}) was rejected by the reviewer{said}.")
+            elif last.status in FAILED:
+                parts.append(
+                    f"Iteration {last.number} ({what}) {last.status.replace('_', ' ')}: {_failure_text(last)}; "
+                    "it is not repeated."
+                )
+            elif last.status == VerdictKind.DISCARDED.value:
+                delta = _fmt_delta(last.record.verdict.metrics if last.record.verdict else None)
+                parts.append(
+                    f"Iteration {last.number} ({what}) was discarded" + (f" ({delta})" if delta else "")
+                    + f": {last.reason}"
+                )
+        skipped: dict[tuple[int, str], list[str]] = {}
+        for move in moves_for(state.outcome):
+            for tag, number, words in _avoided_by(move, state):
+                skipped.setdefault((number, words), [])
+                if move.title not in skipped[(number, words)]:
+                    skipped[(number, words)].append(move.title)
+        for (number, words), titles in skipped.items():
+            parts.append(f'Skipping {"; ".join(titles)} because the reviewer said in iteration {number}: "{words}".')
+        parts.append(plan.reason)
+        return " ".join(p.strip() for p in parts if p.strip())
+
+    def _proposal(self, context: AgentContext, state: _State, plan: _Plan) -> Proposal:
+        return Proposal(
+            loop=Loop.MODEL,
+            hypothesis=plan.hypothesis,
+            rationale=self._rationale(context, state, plan),
+            old_source=context.best_source,
+            new_source=render_model(plan.spec),
+            agent=self.name,
+            move=plan.move.id,
+            meta={
+                "spec": plan.spec.to_dict(),
+                "base": state.base.to_dict(),
+                "variant": plan.variant,
+                "retry_of": plan.retry_of,
+            },
+        )
+
+    # ------------------------------------------------------------------ repair
+
+    def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
+        """Simplify a proposal whose model did not compile (the catalogue's models should; this is the fallback).
+
+        Raises
+        ------
+        AgentError
+            When the proposal was not generated by this agent or nothing simpler is left.
+        """
+        self.check_loop(context)
+        spec = spec_from_source(proposal.new_source)
+        if spec is None:
+            raise AgentError("the heuristic agent can only repair models it generated (no workbench-spec line found)")
+        state = _state(context)
+        base = state.base
+        raw = proposal.meta.get("base")
+        if isinstance(raw, dict):
+            try:
+                base = ModelSpec.from_dict(raw)
+            except (ValueError, TypeError):
+                pass
+        move = get_move(proposal.move)
+        options = simplifications(spec, base, move, state.data, crashed=True) if move else []
+        if not options:
+            options = [t for t in [tighter(spec)] if t]
+        error = compile_result.error or "unknown error"
+        for candidate, variant in options:
+            if candidate in (spec, base) or not _is_new(candidate, state):
+                continue
+            attempts = int(proposal.meta.get("repair_attempts", 0)) + 1
+            return Proposal(
+                loop=proposal.loop,
+                hypothesis=proposal.hypothesis,
+                rationale=f"The compile check failed ({error}); repaired with {variant}. {proposal.rationale}",
+                old_source=proposal.old_source,
+                new_source=render_model(candidate),
+                agent=self.name,
+                move=proposal.move,
+                meta={**proposal.meta, "spec": candidate.to_dict(), "variant": variant, "repair_attempts": attempts},
+            )
+        raise AgentError(f"the heuristic agent found nothing simpler to try after the compile error: {error}")

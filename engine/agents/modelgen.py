@@ -1,0 +1,577 @@
+"""Model specs and the code generator that turns them into readable ``model.py`` files.
+
+The offline agent never edits code as text: it edits a small :class:`ModelSpec` and
+renders it with :func:`render_model` into PyMC code in the style of the shipped
+baselines (``pm.Data("t", ...)``, ``pm.Deterministic("mu", ...)``, observed ``y``,
+imports of numpy and pymc only). The rendered file carries its spec as one
+machine-readable docstring line (``workbench-spec: {...}``), so the agent can read back
+the spec of the current best model; :func:`spec_from_source` refuses a spec line whose
+code was edited by hand since, because the line would then lie.
+
+The baseline spec renders, without its spec line, to exactly ``problems/ihdp/model.py``,
+so the first diffs an agent proposes are small.
+
+This module is plain string work: it imports neither PyMC nor NumPy.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+SPEC_PREFIX = "workbench-spec:"
+_SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)
+
+CONTINUOUS_TERMS = ("linear", "quadratic", "spline")
+LIKELIHOODS = ("normal", "student_t")
+OUTCOMES = ("continuous", "binary")
+LINE_LIMIT = 100  # the longest line the generator writes before it breaks an expression
+MIN_BASIS = 4  # cubic B-splines need more basis functions than their degree (3)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a generated model assumes, as a handful of switches.
+
+    Attributes
+    ----------
+    outcome
+        ``"continuous"`` (normal or Student-t likelihood) or ``"binary"`` (Bernoulli-logit).
+    continuous_terms
+        How the continuous controls enter the mean: ``"linear"``, ``"quadratic"``
+        (linear plus centred squares) or ``"spline"`` (additive cubic B-splines, which
+        contain the linear and squared shapes).
+    n_basis
+        B-spline basis functions per continuous control (``n_basis - 1`` columns each).
+    separate_arms
+        Each arm gets its own intercept and coefficients (a T-learner in one model);
+        treatment interactions are then implied and must be off.
+    treat_linear, treat_quadratic
+        Pooled models only: the treatment effect varies with the continuous controls
+        (and with their squares).
+    likelihood
+        ``"normal"`` or ``"student_t"`` (continuous outcomes).
+    sigma_per_arm
+        Continuous outcomes: each arm has its own noise scale.
+    sigma_linear
+        Continuous outcomes: log σ is linear in the continuous controls.
+    prior_scale
+        Multiplies every coefficient prior's scale (1 is the baseline; 0.5 is tighter).
+    shrink_binary
+        Binary-control coefficients share a scale learnt from the data (non-centred).
+    gp_columns
+        Continuous controls that enter through one joint HSGP term (at most two).
+    gp_m
+        HSGP basis functions per GP input.
+    """
+
+    outcome: str = "continuous"
+    continuous_terms: str = "linear"
+    n_basis: int = 6
+    separate_arms: bool = False
+    treat_linear: bool = False
+    treat_quadratic: bool = False
+    likelihood: str = "normal"
+    sigma_per_arm: bool = False
+    sigma_linear: bool = False
+    prior_scale: float = 1.0
+    shrink_binary: bool = False
+    gp_columns: tuple[str, ...] = field(default=())
+    gp_m: int = 8
+
+    def __post_init__(self) -> None:
+        problems = spec_issues(self)
+        if problems:
+            raise ValueError("invalid model spec: " + "; ".join(problems))
+
+    @property
+    def binary(self) -> bool:
+        return self.outcome == "binary"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that differ from the defaults (``outcome`` always), JSON-ready."""
+        out: dict[str, Any] = {"outcome": self.outcome}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "outcome" and value != f.default:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(", ", ": "))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """Rebuild a spec; unknown keys or invalid combinations raise ``ValueError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown spec keys: {', '.join(unknown)}")
+        values = dict(data)
+        if "gp_columns" in values:
+            values["gp_columns"] = tuple(values["gp_columns"])
+        if "prior_scale" in values:
+            values["prior_scale"] = float(values["prior_scale"])
+        return cls(**values)
+
+    def n_features(self) -> int:
+        """How many switches are on: a rough measure of complexity, for ordering simplifications."""
+        return sum(
+            [
+                self.continuous_terms != "linear",
+                self.separate_arms,
+                self.treat_linear,
+                self.treat_quadratic,
+                self.likelihood != "normal",
+                self.sigma_per_arm,
+                self.sigma_linear,
+                self.shrink_binary,
+                bool(self.gp_columns),
+            ]
+        )
+
+
+def spec_issues(spec: ModelSpec) -> list[str]:
+    """What makes a spec invalid (an empty list when it is fine)."""
+    issues = []
+    if spec.outcome not in OUTCOMES:
+        issues.append(f"outcome must be one of {OUTCOMES}")
+    if spec.continuous_terms not in CONTINUOUS_TERMS:
+        issues.append(f"continuous_terms must be one of {CONTINUOUS_TERMS}")
+    if spec.likelihood not in LIKELIHOODS:
+        issues.append(f"likelihood must be one of {LIKELIHOODS}")
+    if spec.n_basis < MIN_BASIS:
+        issues.append(f"n_basis must be at least {MIN_BASIS} for cubic splines")
+    if not spec.prior_scale > 0:
+        issues.append("prior_scale must be positive")
+    if len(spec.gp_columns) > 2:
+        issues.append("an HSGP term takes at most two inputs (its cost grows as m ** inputs)")
+    if spec.gp_m < 3:
+        issues.append("gp_m must be at least 3")
+    if spec.separate_arms and (spec.treat_linear or spec.treat_quadratic):
+        issues.append("separate arms already let the effect vary; treatment interactions must be off")
+    if spec.outcome == "binary" and (spec.likelihood != "normal" or spec.sigma_per_arm or spec.sigma_linear):
+        issues.append("a binary outcome has a Bernoulli likelihood: no noise scale or Student-t")
+    return issues
+
+
+def baseline_spec(outcome: str = "continuous") -> ModelSpec:
+    """The spec of the shipped baseline: linear in every control, one constant effect."""
+    return ModelSpec(outcome=outcome)
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def spec_from_source(source: str, *, verify: bool = True) -> ModelSpec | None:
+    """The spec a generated ``model.py`` declares, or ``None``.
+
+    Parameters
+    ----------
+    source
+        The text of a ``model.py``.
+    verify
+        Also check that the code is what the spec renders to (docstring aside), so a
+        file edited by hand after generation is not mistaken for its old spec.
+
+    Returns
+    -------
+    ModelSpec or None
+        ``None`` when there is no spec line, it does not parse, or the code disagrees.
+    """
+    match = _SPEC_LINE.search(source)
+    if not match:
+        return None
+    try:
+        spec = ModelSpec.from_dict(json.loads(match.group(1)))
+    except (ValueError, TypeError):
+        return None
+    if verify and normalise_source(render_model(spec)) != normalise_source(source):
+        return None
+    return spec
+
+
+def normalise_source(source: str) -> str:
+    """A form of Python source that ignores docstrings, comments and layout.
+
+    Two proposals with the same normalised source are the same model, however they
+    are formatted; unparsable text falls back to whitespace-collapsed text.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return " ".join(source.split())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
+# --------------------------------------------------------------------------- rendering
+
+_BASELINE_SUMMARY = {
+    "continuous": "Baseline: linear regression on every allowed control, one constant treatment effect.",
+    "binary": "Baseline: logistic regression on every allowed control, one constant treatment effect on the log-odds.",
+}
+_HARNESS_NOTE = (
+    "The harness computes the effect by intervention on ``t``; this file only describes\n"
+    "how the expected outcome ``mu`` depends on treatment and controls."
+)
+
+
+def render_model(spec: ModelSpec, *, embed_spec: bool = True) -> str:
+    """Render a spec as a complete ``model.py``.
+
+    Parameters
+    ----------
+    spec
+        What the model assumes.
+    embed_spec
+        Write the ``workbench-spec:`` line into the docstring (the agent needs it to
+        read the spec back; ``False`` reproduces the shipped baseline byte for byte).
+
+    Returns
+    -------
+    str
+        Python source defining ``build_model(data) -> pm.Model``.
+
+    Examples
+    --------
+    >>> src = render_model(ModelSpec(continuous_terms="quadratic"))
+    >>> "X_sq" in src and 'pm.Data("t", data.t, dims="obs")' in src
+    True
+    """
+    return _Renderer(spec).render(embed_spec)
+
+
+def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
+    """A one-line summary and the list of assumptions, as the docstring states them."""
+    if spec == baseline_spec(spec.outcome):
+        return _BASELINE_SUMMARY[spec.outcome], []
+    cont = {
+        "linear": "linear terms",
+        "quadratic": "linear and squared terms",
+        "spline": "additive cubic splines",
+    }[spec.continuous_terms]
+    head = "Separate arms" if spec.separate_arms else ("Logistic regression" if spec.binary else "One regression")
+    extras = []
+    if spec.treat_linear or spec.treat_quadratic:
+        extras.append("treatment interactions with the continuous controls")
+    if spec.gp_columns:
+        extras.append("an HSGP term")
+    if spec.shrink_binary:
+        extras.append("shrunken binary coefficients")
+    if spec.likelihood == "student_t":
+        extras.append("a Student-t likelihood")
+    if spec.sigma_per_arm or spec.sigma_linear:
+        extras.append("heteroscedastic noise")
+    summary = f"{head} with {cont} of the continuous controls" + "".join(f", {e}" for e in extras) + "."
+
+    items = []
+    if spec.separate_arms:
+        items.append("each arm (control, treated) has its own intercept and coefficients, so the effect may vary with every control")
+    elif spec.treat_linear or spec.treat_quadratic:
+        shape = "linearly and quadratically" if spec.treat_linear and spec.treat_quadratic else (
+            "linearly" if spec.treat_linear else "through their squares"
+        )
+        items.append(f"the treatment effect varies {shape} with the continuous controls")
+    else:
+        items.append("the treatment shifts " + ("the log-odds" if spec.binary else "the outcome") + " by one constant")
+    items.append(
+        {
+            "linear": "continuous controls act linearly",
+            "quadratic": "continuous controls act through linear and centred squared terms",
+            "spline": f"continuous controls act through additive cubic B-splines ({spec.n_basis} basis functions each)",
+        }[spec.continuous_terms]
+    )
+    items.append(
+        "binary-control coefficients share one scale learnt from the data (non-centred shrinkage)"
+        if spec.shrink_binary
+        else "binary controls act linearly"
+    )
+    if spec.gp_columns:
+        items.append(
+            f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), shared by both arms"
+        )
+    if spec.binary:
+        items.append("the outcome is Bernoulli with a logit link; mu is the probability")
+    else:
+        noise = "Student-t noise (heavy tails, ν learnt)" if spec.likelihood == "student_t" else "normal noise"
+        if spec.sigma_linear:
+            noise += " whose log scale is linear in the continuous controls" + (
+                ", with its own level per arm" if spec.sigma_per_arm else ""
+            )
+        elif spec.sigma_per_arm:
+            noise += " with its own scale in each arm"
+        else:
+            noise += " with one scale"
+        items.append(noise)
+    if spec.prior_scale != 1.0:
+        items.append(f"coefficient priors are tightened by a factor {spec.prior_scale:g}")
+    return summary, items
+
+
+@dataclass(frozen=True)
+class _Coef:
+    """One block of regression coefficients: its name, coordinate, design matrix and prior scale."""
+
+    name: str
+    dim: str
+    matrix: str
+    scale: float  # multiple of y_scale, before prior_scale
+    times_t: bool = False
+
+
+class _Renderer:
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.split = spec.continuous_terms == "spline" or spec.shrink_binary
+        self.arms = spec.separate_arms
+        self.needs_sq = spec.continuous_terms == "quadratic" or (spec.treat_quadratic and not self.arms)
+
+    # ---- pieces
+
+    def _scale(self, base: float) -> str:
+        value = base * self.spec.prior_scale
+        return "y_scale" if value == 1 else f"{value:g} * y_scale"
+
+    def _dims(self, dim: str) -> str:
+        return f'dims=("arm", "{dim}")' if self.arms else f'dims="{dim}"'
+
+    def _coefs(self) -> list[_Coef]:
+        s = self.spec
+        blocks = []
+        if not self.split:
+            blocks.append(_Coef("beta_x", "control", "X", 1.0))
+        elif s.continuous_terms != "spline":
+            blocks.append(_Coef("beta_cont", "continuous", "X_cont", 1.0))
+        if s.continuous_terms == "quadratic":
+            blocks.append(_Coef("beta_sq", "continuous", "X_sq", 0.5))
+        if s.continuous_terms == "spline":
+            blocks.append(_Coef("beta_spline", "spline", "B", 0.5))
+        if self.split:
+            blocks.append(_Coef("beta_bin", "binary", "X_bin", 1.0))
+        if not self.arms and s.treat_linear:
+            blocks.append(_Coef("beta_tx", "continuous", "X_cont", 0.5, times_t=True))
+        if not self.arms and s.treat_quadratic:
+            blocks.append(_Coef("beta_tsq", "continuous", "X_sq", 0.25, times_t=True))
+        return blocks
+
+    def _uses_continuous_matrix(self) -> bool:
+        return any(c.matrix == "X_cont" for c in self._coefs()) or self.needs_sq or self.spec.sigma_linear
+
+    # ---- sections
+
+    def _docstring(self, embed_spec: bool) -> list[str]:
+        summary, items = describe_spec(self.spec)
+        lines = textwrap.wrap(summary, 92)
+        lines[0] = '"""' + lines[0]
+        if items:
+            lines += ["", "Assumes:"]
+            for item in items:
+                lines += textwrap.wrap(item + ";", 92, initial_indent="- ", subsequent_indent="  ")
+            lines[-1] = lines[-1][:-1] + "."
+        lines += [""] + _HARNESS_NOTE.splitlines()
+        if embed_spec:
+            lines += ["", f"{SPEC_PREFIX} {self.spec.to_json()}"]
+        lines.append('"""')
+        return lines
+
+    def _prepare(self) -> list[str]:
+        s = self.spec
+        out = []
+        if not self.split:
+            out.append("X = data.X.to_numpy()")
+        if self._uses_continuous_matrix():
+            out.append("X_cont = data.X_continuous")
+        if self.split:
+            out.append("X_bin = data.X_binary")
+        if self.needs_sq:
+            out.append("# Squared continuous controls, centred so the intercept stays the average outcome.")
+            out.append("X_sq = X_cont**2 - (X_cont**2).mean(axis=0)")
+        if s.continuous_terms == "spline":
+            out.append("# Additive cubic B-splines: n_basis - 1 centred columns per continuous control.")
+            out.append(f"n_basis = {s.n_basis}")
+            out.append("B = np.hstack([data.spline_basis(name, n_basis) for name in data.continuous])")
+        if s.gp_columns:
+            cols = ", ".join(json.dumps(c) for c in s.gp_columns)
+            out.append("# Inputs of the Gaussian-process term: few, because HSGP cost grows as m ** inputs.")
+            out.append(f"X_gp = data.X[[{cols}]].to_numpy()")
+        if s.binary:
+            out.append("# Priors on the log-odds scale: y_loc is the logit of the share of ones.")
+            out.append("y_share = data.y.mean()")
+            out.append("y_loc, y_scale = np.log(y_share / (1 - y_share)), 1.0")
+        else:
+            out.append("y_loc, y_scale = data.y.mean(), data.y.std()")
+        coords = ['"obs": np.arange(data.n)']
+        if not self.split:
+            coords.append('"control": list(data.X.columns)')
+        if self._uses_continuous_matrix() or (self.split and s.continuous_terms != "spline"):
+            coords.append('"continuous": list(data.continuous)')
+        if self.split:
+            coords.append('"binary": list(data.binary)')
+        if s.continuous_terms == "spline":
+            coords.append('"spline": [f"{name}:{k}" for name in data.continuous for k in range(1, n_basis)]')
+        if self.arms or s.sigma_per_arm:
+            coords.append('"arm": ["control", "treated"]')
+        out += _dict_literal("coords", coords, indent=4)
+        return out
+
+    def _model(self) -> list[str]:
+        s = self.spec
+        out = ['t = pm.Data("t", data.t, dims="obs")']
+        if self.arms:
+            out.append('alpha = pm.Normal("alpha", y_loc, 2 * y_scale, dims="arm")')
+        else:
+            out.append('alpha = pm.Normal("alpha", y_loc, 2 * y_scale)')
+            out.append('beta_t = pm.Normal("beta_t", 0, y_scale)')
+        terms = ["alpha"] if self.arms else ["alpha", "beta_t * t"]
+        for c in self._coefs():
+            if c.name == "beta_bin" and s.shrink_binary:
+                out += self._shrinkage()
+            else:
+                out.append(f'{c.name} = pm.Normal("{c.name}", 0, {self._scale(c.scale)}, {self._dims(c.dim)})')
+            term = f"pm.math.dot({c.matrix}, {c.name}.T)" if self.arms else f"pm.math.dot({c.matrix}, {c.name})"
+            terms.append(f"t * {term}" if c.times_t else term)
+        if s.gp_columns:
+            out += self._gp()
+            terms.append("f_gp[:, None]" if self.arms else "f_gp")
+        out += self._mean(terms)
+        if not s.binary:
+            out += self._noise()
+        out += self._likelihood()
+        return out
+
+    def _shrinkage(self) -> list[str]:
+        scale = self._scale(0.5)
+        lines = ["# Binary controls share one scale learnt from the data; non-centred, so NUTS samples it well."]
+        if self.arms:
+            lines += [
+                f'tau_bin = pm.HalfNormal("tau_bin", {scale}, dims="arm")',
+                'z_bin = pm.Normal("z_bin", 0, 1, dims=("arm", "binary"))',
+                'beta_bin = pm.Deterministic("beta_bin", tau_bin[:, None] * z_bin, dims=("arm", "binary"))',
+            ]
+        else:
+            lines += [
+                f'tau_bin = pm.HalfNormal("tau_bin", {scale})',
+                'z_bin = pm.Normal("z_bin", 0, 1, dims="binary")',
+                'beta_bin = pm.Deterministic("beta_bin", tau_bin * z_bin, dims="binary")',
+            ]
+        return lines
+
+    def _gp(self) -> list[str]:
+        s = self.spec
+        k = len(s.gp_columns)
+        m = ", ".join([str(s.gp_m)] * k)
+        return [
+            "# A smooth function of the GP inputs (Hilbert-space approximation: cheap, fixed basis).",
+            'ell_gp = pm.InverseGamma("ell_gp", alpha=3, beta=3)',
+            f'eta_gp = pm.HalfNormal("eta_gp", {self._scale(0.5)})',
+            f"cov_gp = eta_gp**2 * pm.gp.cov.Matern52({k}, ls=ell_gp)",
+            f'f_gp = pm.gp.HSGP(m=[{m}], c=1.5, cov_func=cov_gp).prior("f_gp", X=X_gp, dims="obs")',
+        ]
+
+    def _mean(self, terms: list[str]) -> list[str]:
+        s = self.spec
+        if self.arms:
+            name = "eta_arm" if s.binary else "mu_arm"
+            pick = f"(1 - t) * {name}[:, 0] + t * {name}[:, 1]"
+            lines = [
+                "# Column 0 is the control arm's mean, column 1 the treated arm's; t picks each unit's own.",
+                *_assignment(name, terms, indent=8),
+            ]
+            if s.binary:
+                return [*lines, f"eta = {pick}", 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
+            return [*lines, f'mu = pm.Deterministic("mu", {pick}, dims="obs")']
+        if s.binary:
+            return [*_assignment("eta", terms, indent=8), 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
+        return _deterministic_mu(terms, indent=8)
+
+    def _noise(self) -> list[str]:
+        s = self.spec
+        if s.sigma_linear:
+            dims = ', dims="arm"' if s.sigma_per_arm else ""
+            level = "(1 - t) * log_sigma[0] + t * log_sigma[1]" if s.sigma_per_arm else "log_sigma"
+            return [
+                "# Heteroscedastic noise: log sigma is linear in the continuous controls.",
+                f'log_sigma = pm.Normal("log_sigma", np.log(y_scale), 1{dims})',
+                'gamma_sigma = pm.Normal("gamma_sigma", 0, 0.5, dims="continuous")',
+                f"sigma = pm.math.exp({level} + pm.math.dot(X_cont, gamma_sigma))",
+            ]
+        if s.sigma_per_arm:
+            return [
+                'sigma_arm = pm.HalfNormal("sigma_arm", y_scale, dims="arm")',
+                "sigma = (1 - t) * sigma_arm[0] + t * sigma_arm[1]",
+            ]
+        return ['sigma = pm.HalfNormal("sigma", y_scale)']
+
+    def _likelihood(self) -> list[str]:
+        s = self.spec
+        if s.binary:
+            return ['pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")']
+        if s.likelihood == "student_t":
+            return [
+                'nu = pm.Gamma("nu", alpha=2, beta=0.1)',
+                'pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=data.y, dims="obs")',
+            ]
+        return ['pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")']
+
+    def render(self, embed_spec: bool) -> str:
+        lines = self._docstring(embed_spec)
+        lines += ["", "import numpy as np", "import pymc as pm", "", "", "def build_model(data):"]
+        lines += [line if line.startswith(" ") else f"    {line}" for line in self._prepare()]
+        lines.append("    with pm.Model(coords=coords) as model:")
+        lines += [line if line.startswith(" ") else f"        {line}" for line in self._model()]
+        lines.append("    return model")
+        return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+# --------------------------------------------------------------------------- layout helpers
+# Each helper returns lines relative to the block's indentation except continuation lines,
+# which carry their full indentation (they start with a space, so render() leaves them be).
+
+
+def _dict_literal(name: str, entries: list[str], indent: int) -> list[str]:
+    one_line = f"{name} = {{{', '.join(entries)}}}"
+    if indent + len(one_line) <= LINE_LIMIT:
+        return [one_line]
+    pad = " " * (indent + 4)
+    return [f"{name} = {{", *[f"{pad}{e}," for e in entries], " " * indent + "}"]
+
+
+def _assignment(name: str, terms: list[str], indent: int) -> list[str]:
+    one_line = f"{name} = {' + '.join(terms)}"
+    if indent + len(one_line) <= LINE_LIMIT:
+        return [one_line]
+    pad = " " * (indent + 4)
+    body = [f"{pad}{terms[0]}", *[f"{pad}+ {term}" for term in terms[1:]]]
+    return [f"{name} = (", *body, " " * indent + ")"]
+
+
+def _deterministic_mu(terms: list[str], indent: int) -> list[str]:
+    one_line = f'mu = pm.Deterministic("mu", {" + ".join(terms)}, dims="obs")'
+    if indent + len(one_line) <= LINE_LIMIT:
+        return [one_line]
+    pad = " " * (indent + 4)
+    body = [f"{pad}{terms[0]}", *[f"{pad}+ {term}" for term in terms[1:]]]
+    body[-1] += ","
+    return ["mu = pm.Deterministic(", f'{pad}"mu",', *body, f'{pad}dims="obs",', " " * indent + ")"]
+
+
+def spec_with(spec: ModelSpec, **changes: Any) -> ModelSpec | None:
+    """``replace`` that returns ``None`` instead of raising when the result is invalid."""
+    try:
+        return replace(spec, **changes)
+    except ValueError:
+        return None
