@@ -1,0 +1,190 @@
+"""Names in a session folder, its ``session.json`` metadata, and finding sessions on disk.
+
+A session folder::
+
+    sessions/ihdp-20261122-101500/
+      .git/                  the history (one commit per iteration or principal edit)
+      .gitignore             excludes artifacts/ and .workbench/
+      session.json           problem name and path, created_at, data hash, package versions
+      problem.toml           read-only reference copy of the contract
+      PROBLEM.md PROGRAM.md model.py analysis.toml   the editable files (kept line on top)
+      iterations/0003/       record.json, the candidate as run, proposal.diff, elpd_pointwise.npy
+      artifacts/0003/        traces (NetCDF) and plots: beside the history, regenerable
+      .workbench/            lock (the write lock), pending.json (a proposal awaiting review)
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import SessionError
+from engine.records import Loop
+
+SESSION_FILE = "session.json"
+ITERATIONS_DIR = "iterations"
+ARTIFACTS_DIR = "artifacts"
+STATE_DIR = ".workbench"
+LOCK_FILE = "lock"
+PENDING_FILE = "pending.json"
+RECOVERED_DIR = "recovered"
+RECORD_FILE = "record.json"
+DIFF_FILE = "proposal.diff"
+EDIT_DIFF_FILE = "edit.diff"  # the principal's edit on top of the proposal, when they made one
+ELPD_FILE = "elpd_pointwise.npy"
+REFERENCE_FILES = ("problem.toml",)  # copied for reference, never edited
+FORMAT = 1
+
+BEST_REFS = {Loop.MODEL: "best", Loop.DESIGN: "best-design"}
+"""The branch that points at each loop's kept line (``git log best``, ``git show best:model.py``)."""
+
+GITIGNORE = """\
+# Traces (NetCDF) and plots: big, regenerable, kept beside the history rather than in it.
+/artifacts/
+# Process state, not history: the write lock and a proposal awaiting review.
+/.workbench/
+"""
+
+VERSIONED_PACKAGES = (
+    "causal-workbench",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz",
+    "econml",
+    "scikit-learn",
+    "GitPython",
+)
+
+
+def iteration_dir(number: int) -> str:
+    """``iterations/0003``: zero-padded so a plain listing sorts in order."""
+    return f"{ITERATIONS_DIR}/{number:04d}"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that decide results (read from metadata, no imports)."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What ``session.json`` records about where a session came from."""
+
+    id: str
+    problem: str
+    problem_path: str  # absolute
+    created_at: str  # ISO 8601, UTC
+    data_file: str
+    data_hash: str
+    versions: dict[str, str] = field(default_factory=dict)
+    format: int = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes, where: object) -> SessionInfo:
+        try:
+            raw: Any = json.loads(text)
+            known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+            return cls(**known)
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+            raise SessionError(f"{where}: {SESSION_FILE} is unreadable ({exc}); this folder is not a usable session") from exc
+
+
+# --------------------------------------------------------------------------- finding sessions
+
+
+def is_session_dir(path: Path) -> bool:
+    """A cheap check: a git repository with a ``session.json`` beside it."""
+    return (path / ".git").is_dir() and (path / SESSION_FILE).is_file()
+
+
+def list_sessions(sessions_root: str | Path) -> list[Path]:
+    """Session folders under ``sessions_root``, oldest first (by name, which embeds the time)."""
+    root = Path(sessions_root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".") and is_session_dir(p))
+
+
+def find_session(arg: str | Path, sessions_root: str | Path) -> Path:
+    """Resolve what a user typed (a path, a session id, or a unique prefix of one) to a session folder.
+
+    Parameters
+    ----------
+    arg
+        ``sessions/ihdp-20261122-101500``, ``ihdp-20261122-101500`` or ``ihdp-20261122``.
+    sessions_root
+        Where session ids are looked up (default home: ``sessions/``).
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute session folder.
+
+    Raises
+    ------
+    SessionError
+        No session, or an ambiguous prefix; the message lists what exists.
+    """
+    path = Path(arg).expanduser()
+    if path.is_dir():
+        if is_session_dir(path):
+            return path.resolve()
+        raise SessionError(f"{path} is a folder but not a session (it needs .git and {SESSION_FILE})")
+    root = Path(sessions_root)
+    candidate = root / str(arg)
+    if is_session_dir(candidate):
+        return candidate.resolve()
+    sessions = list_sessions(root)
+    matches = [p for p in sessions if p.name.startswith(str(arg))]
+    if len(matches) == 1:
+        return matches[0].resolve()
+    if matches:
+        names = ", ".join(p.name for p in matches)
+        raise SessionError(f"{arg!r} matches several sessions ({names}); give more of the id")
+    known = ", ".join(p.name for p in sessions[-5:]) or "none yet"
+    raise SessionError(f"no session {str(arg)!r} under {root}; recent sessions: {known}")
+
+
+def read_info(path: Path) -> SessionInfo:
+    return SessionInfo.from_json((path / SESSION_FILE).read_bytes(), path)
+
+
+def latest_session(problem_name: str, sessions_root: str | Path) -> Path | None:
+    """The most recently created session of ``problem_name`` under ``sessions_root``, if any."""
+    found = []
+    for path in list_sessions(sessions_root):
+        try:
+            info = read_info(path)
+        except SessionError:
+            continue
+        if info.problem == problem_name:
+            found.append((info.created_at, path.name, path))
+    return max(found)[2].resolve() if found else None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

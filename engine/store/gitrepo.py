@@ -1,0 +1,269 @@
+"""GitPython behind one small interface, so the session store speaks in its own terms.
+
+Following scmrepo, every git failure the library reports (``GitCommandError``,
+``InvalidGitRepositoryError``, gitdb's ``BadName``/``BadObject``, …) becomes one
+:class:`~engine.errors.SessionError` whose message says what was being done; nothing
+broader is caught. Author and committer are passed to each commit, never set through
+``os.environ``; git subprocesses that write reflogs (``update-ref``, ``reset``) get the
+harness as committer through GitPython's per-instance environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import git
+from git import Actor, Repo
+from gitdb.exc import ODBError
+
+from engine.errors import SessionError
+
+ZERO_SHA = "0" * 40
+BRANCH = "main"
+HARNESS = Actor("workbench harness", "harness@workbench")
+"""The committer of every commit the workbench makes."""
+
+_TRAILER = re.compile(r"^Workbench-(Iteration|Loop|Status): (\S+)\s*$", re.MULTILINE)
+
+
+@contextlib.contextmanager
+def git_errors(action: str) -> Iterator[None]:
+    """Turn GitPython's and gitdb's errors into :class:`SessionError` naming ``action``."""
+    try:
+        yield
+    except git.exc.GitCommandError as exc:
+        detail = str(exc.stderr or "").strip().removeprefix("stderr:").strip().strip("'").strip()
+        raise SessionError(f"git failed while {action}: {detail or exc}") from exc
+    except git.exc.NoSuchPathError as exc:
+        raise SessionError(f"{exc} does not exist; check the session path") from exc
+    except git.exc.InvalidGitRepositoryError as exc:
+        raise SessionError(f"{exc} is not a git repository, so not a session; pass a session folder") from exc
+    except (git.exc.GitError, ODBError) as exc:
+        raise SessionError(f"git failed while {action}: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit as the history screen lists it."""
+
+    sha: str
+    short_sha: str
+    subject: str
+    body: str
+    author_name: str
+    author_email: str
+    date: datetime  # author date, with its offset
+    committer_name: str
+    refs: tuple[str, ...]  # branch names pointing here: main, best, best-design
+    iteration: int | None  # from the Workbench-Iteration trailer
+    status: str | None  # kept, discarded, rejected, … from the Workbench-Status trailer
+    loop: str | None
+
+
+class GitRepo:
+    """The few git operations a session needs."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        repo.git.update_environment(
+            GIT_COMMITTER_NAME=HARNESS.name,
+            GIT_COMMITTER_EMAIL=HARNESS.email,
+            GIT_TERMINAL_PROMPT="0",
+        )
+
+    @classmethod
+    def init(cls, path: Path) -> GitRepo:
+        with git_errors(f"creating a repository in {path}"):
+            return cls(Repo.init(path, initial_branch=BRANCH))
+
+    @classmethod
+    def open(cls, path: Path) -> GitRepo:
+        with git_errors(f"opening {path}"):
+            return cls(Repo(path, search_parent_directories=False))
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.git_dir)
+
+    @property
+    def workdir(self) -> Path:
+        return Path(self.repo.working_tree_dir or ".")
+
+    def close(self) -> None:
+        self.repo.close()
+
+    # ------------------------------------------------------------------ refs and commits
+
+    def head(self) -> str | None:
+        """HEAD's commit sha, or None before the first commit."""
+        with git_errors("reading HEAD"):
+            try:
+                return self.repo.head.commit.hexsha
+            except ValueError:  # GitPython's answer for an unborn branch
+                return None
+
+    def ref(self, name: str) -> str | None:
+        """The sha a branch points at, or None if the branch does not exist."""
+        with git_errors(f"reading branch {name}"):
+            path = f"refs/heads/{name}"
+            try:
+                return git.Reference(self.repo, path).commit.hexsha
+            except ValueError:
+                return None
+
+    def commit(self, paths: Iterable[Path], message: str, *, author: Actor, committer: Actor = HARNESS) -> str:
+        """Stage ``paths`` (absolute, inside the work tree) and commit them on HEAD."""
+        index_lock = self.git_dir / "index.lock"
+        with git_errors("committing"):
+            index = self.repo.index
+            try:
+                index.add([str(p) for p in paths])
+            except OSError as exc:
+                if index_lock.exists():
+                    raise SessionError(
+                        f"git's index is locked ({index_lock}): another git command is running in the "
+                        "session; wait for it, or close and reopen the session to clear a stale lock"
+                    ) from exc
+                raise
+            made = index.commit(message, author=author, committer=committer, skip_hooks=True)
+            return made.hexsha
+
+    def compare_and_swap_ref(self, name: str, new: str, expected: str | None, message: str) -> None:
+        """Point branch ``name`` at ``new`` only if it still points at ``expected``.
+
+        ``git update-ref`` checks the old value under the ref's lock, so two writers can
+        never silently overwrite each other (DVC's experiment refs work the same way).
+        ``expected=None`` means the branch must not exist yet.
+        """
+        ref = f"refs/heads/{name}"
+        try:
+            self.repo.git.update_ref("-m", message, ref, new, expected or ZERO_SHA)
+        except git.exc.GitCommandError as exc:
+            now = self.ref(name)
+            raise SessionError(
+                f"refusing to move {name!r}: it should point at {(expected or 'nothing')[:10]} but points at "
+                f"{(now or 'nothing')[:10]}, so something else moved it; inspect `git log {name}` in the session "
+                "and reopen it"
+            ) from exc
+
+    def root_commit(self) -> str:
+        with git_errors("finding the first commit"):
+            return self.repo.git.rev_list("--max-parents=0", "HEAD").split()[-1]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        with git_errors("comparing commits"):
+            return self.repo.is_ancestor(ancestor, descendant)
+
+    def commit_adding(self, path: str) -> str | None:
+        """The commit on HEAD's history that added ``path``."""
+        with git_errors(f"finding the commit that added {path}"):
+            out = self.repo.git.log("--format=%H", "--diff-filter=A", "-1", "HEAD", "--", path)
+            return out.strip() or None
+
+    # ------------------------------------------------------------------ reading objects
+
+    def blob(self, rev: str, path: str) -> bytes | None:
+        """A file's bytes at ``rev``, or None if it has no such file."""
+        with git_errors(f"reading {path} at {rev}"):
+            try:
+                obj = self.repo.commit(rev).tree[path]
+            except KeyError:
+                return None
+            if obj.type != "blob":
+                return None
+            return obj.data_stream.read()
+
+    def blob_by_sha(self, sha: str) -> bytes:
+        with git_errors(f"reading object {sha[:10]}"):
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def files_under(self, rev: str, folder: str) -> dict[str, str]:
+        """Every file below ``folder`` at ``rev``: path → blob sha (one ``ls-tree``)."""
+        with git_errors(f"listing {folder} at {rev}"):
+            out = self.repo.git.ls_tree("-r", "-z", rev, "--", folder)
+        files = {}
+        for item in out.split("\0"):
+            if not item:
+                continue
+            meta, path = item.split("\t", 1)
+            _mode, kind, sha = meta.split()
+            if kind == "blob":
+                files[path] = sha
+        return files
+
+    def log(self, rev: str = "HEAD", max_count: int | None = None) -> list[LogEntry]:
+        """Commits reachable from ``rev``, newest first (one ``git log``)."""
+        fmt = "%x1e" + "%x1f".join(["%H", "%h", "%an", "%ae", "%aI", "%cn", "%D", "%s", "%b"])
+        args = [f"--format={fmt}", "--decorate-refs=refs/heads/"]
+        if max_count is not None:
+            args.append(f"--max-count={max_count}")
+        with git_errors(f"reading the history of {rev}"):
+            out = self.repo.git.log(*args, rev, "--", strip_newline_in_stdout=False)
+        entries = []
+        for chunk in out.split("\x1e")[1:]:
+            sha, short, an, ae, date, cn, refs, subject, body = chunk.split("\x1f")
+            body = body.strip("\n")
+            trailers = dict(_TRAILER.findall(body))
+            names = tuple(r.removeprefix("HEAD -> ").strip() for r in refs.split(",") if r.strip())
+            entries.append(
+                LogEntry(
+                    sha=sha,
+                    short_sha=short,
+                    subject=subject,
+                    body=body,
+                    author_name=an,
+                    author_email=ae,
+                    date=datetime.fromisoformat(date),
+                    committer_name=cn,
+                    refs=names,
+                    iteration=int(trailers["Iteration"]) if "Iteration" in trailers else None,
+                    status=trailers.get("Status"),
+                    loop=trailers.get("Loop"),
+                )
+            )
+        return entries
+
+    # ------------------------------------------------------------------ work tree state
+
+    def dirty_paths(self) -> list[str]:
+        """Work-tree paths that differ from HEAD: modified, staged, deleted or untracked."""
+        with git_errors("reading the session's status"):
+            out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", strip_newline_in_stdout=False)
+        paths: list[str] = []
+        items = iter(out.split("\0"))
+        for item in items:
+            if not item:
+                continue
+            code, path = item[:2], item[3:]
+            paths.append(path)
+            if "R" in code or "C" in code:
+                next(items, None)  # the rename's source path
+        return paths
+
+    def discard_changes(self) -> None:
+        """Reset index and work tree to HEAD and remove untracked (not ignored) files."""
+        with git_errors("discarding an unfinished write"):
+            self.repo.git.reset("--hard", "--quiet", "HEAD")
+            self.repo.git.clean("-f", "-d", "--quiet")
+
+    def stale_lock_files(self) -> list[Path]:
+        """Git lock files a killed process may have left: index, HEAD, refs, packed-refs."""
+        gd = self.git_dir
+        found = [p for p in (gd / "index.lock", gd / "HEAD.lock", gd / "packed-refs.lock") if p.exists()]
+        found.extend(sorted((gd / "refs").rglob("*.lock")))
+        return found
+
+    def identity(self) -> Actor | None:
+        """user.name and user.email from git config (system, global, repository), if both set."""
+        with git_errors("reading git config"):
+            reader = self.repo.config_reader()
+            name = reader.get_value("user", "name", default="")
+            email = reader.get_value("user", "email", default="")
+        if isinstance(name, str) and isinstance(email, str) and name.strip() and email.strip():
+            return Actor(name.strip(), email.strip())
+        return None

@@ -1,0 +1,624 @@
+"""A session: one git repository that remembers every iteration, decision and edit.
+
+Writes go files first, commit second, so a kill at any moment loses at most the iteration
+in flight: on the next writable open, a half-written iteration (files on disk, no commit)
+is set aside under ``.workbench/recovered/`` and the tree is reset to HEAD; a git lock left
+by the killed process is removed; a ``best`` ref whose move was interrupted is moved.
+Reads come from HEAD's tree (never the work tree), so a read-only viewer sees only
+committed iterations even while a writer is mid-iteration.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+from git import Actor
+
+from engine.errors import SessionError
+from engine.problem import EDITABLE_FILES, Problem
+from engine.records import (
+    CompileResult,
+    Finding,
+    IterationRecord,
+    Loop,
+    Proposal,
+    VerdictKind,
+    from_dict,
+    record_from_json,
+    to_json,
+    unified_diff,
+)
+from engine.store import files as F
+from engine.store.files import SessionInfo
+from engine.store.gitrepo import GitRepo, LogEntry
+from engine.store.lock import SessionLock
+from engine.store.messages import (
+    PRINCIPAL_FALLBACK,
+    edit_message,
+    iteration_author,
+    iteration_message,
+    start_message,
+)
+
+log = logging.getLogger(__name__)
+
+STALE_GIT_LOCK_GRACE_S = 2.0
+"""A git lock younger than this may belong to a live git command: wait that long before removing it."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialised(method: Callable[P, R]) -> Callable[P, R]:
+    """One git operation at a time per Session: GitPython's object readers are not thread-safe."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._mutex:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class PendingProposal:
+    """A proposal awaiting the principal's review, saved so it survives a close or a kill."""
+
+    number: int  # the iteration number it will get
+    proposal: Proposal
+    findings: tuple[Finding, ...]
+    compile: CompileResult | None
+    saved_at: str
+
+
+class Session:
+    """An open session repository; use :meth:`create` or :meth:`open`, then :meth:`close`.
+
+    Opened for writing, it holds the session's write lock until closed (or until the
+    process dies). Opened read-only, it takes no lock and refuses to write.
+    """
+
+    def __init__(self, path: Path, repo: GitRepo, info: SessionInfo, lock: SessionLock | None) -> None:
+        self.path = path
+        self.info = info
+        self.recovered: tuple[str, ...] = ()  # what the last writable open had to clean up, in words
+        self._git = repo
+        self._lock = lock
+        self._mutex = threading.RLock()
+        self._head_seen: str | None = None
+        self._records: list[IterationRecord] = []
+        self._files: dict[str, str] = {}  # iterations/… path → blob sha, at _head_seen
+        self._parsed: dict[str, IterationRecord] = {}  # record.json blob sha → record
+        self._best_known: dict[Loop, str | None] = {}
+        self._principal: Actor | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def create(cls, problem: Problem, root: str | Path, *, name: str | None = None) -> Session:
+        """Start a session for ``problem``: a new repository whose first commit holds its files.
+
+        The folder is built under a hidden temporary name and renamed into place once the
+        first commit exists, so a kill during creation never leaves a half-made session.
+
+        Parameters
+        ----------
+        problem
+            The validated problem; its editable files and ``problem.toml`` are copied,
+            ``truth.json`` never is.
+        root
+            The sessions folder (default home: ``sessions/``).
+        name
+            The session id; default ``<problem>-<YYYYmmdd-HHMMSS>`` in local time.
+
+        Returns
+        -------
+        Session
+            Open for writing (it holds the lock).
+        """
+        root = Path(root).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_creations(root)
+        now = datetime.now().astimezone()
+        final = _free_name(root, name or f"{problem.name}-{now:%Y%m%d-%H%M%S}", explicit=name is not None)
+        tmp = root / f".{final.name}.creating-{os.getpid()}"
+        lock = SessionLock(tmp / F.STATE_DIR / F.LOCK_FILE)
+        lock.acquire()
+        repo: GitRepo | None = None
+        try:
+            repo = GitRepo.init(tmp)
+            info = SessionInfo(
+                id=final.name,
+                problem=problem.name,
+                problem_path=str(problem.path.resolve()),
+                created_at=now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                data_file=problem.data_file.name,
+                data_hash=problem.data_hash,
+                versions=F.package_versions(),
+            )
+            copied = [*EDITABLE_FILES, *F.REFERENCE_FILES]
+            for filename in copied:
+                shutil.copyfile(problem.path / filename, tmp / filename)
+            (tmp / F.SESSION_FILE).write_text(info.to_json(), encoding="utf-8")
+            (tmp / ".gitignore").write_text(F.GITIGNORE, encoding="utf-8")
+            message = start_message(problem.name, _shown(problem.path), problem.question, info.data_hash, copied)
+            paths = [tmp / f for f in (*copied, F.SESSION_FILE, ".gitignore")]
+            start = repo.commit(paths, message, author=_principal_of(repo))
+            for loop, ref in F.BEST_REFS.items():
+                repo.compare_and_swap_ref(ref, start, None, f"session: {loop.value} loop starts from the baseline")
+            repo.close()
+            repo = None
+            os.rename(tmp, final)
+        except BaseException:
+            if repo is not None:
+                repo.close()
+            lock.release()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        lock.path = final / F.STATE_DIR / F.LOCK_FILE  # same inode: the lock is still held
+        session = cls(final, GitRepo.open(final), info, lock)
+        session._best_known = {loop: start for loop in F.BEST_REFS}
+        return session
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Session:
+        """Resume a session, validating that ``path`` is one.
+
+        Parameters
+        ----------
+        path
+            The session folder.
+        readonly
+            Take no lock and never write (for reports and the history screen while a
+            writer may be running).
+
+        Returns
+        -------
+        Session
+            ``recovered`` lists, in words, anything a writable open had to clean up.
+
+        Raises
+        ------
+        SessionLockedError
+            Another process has the session open for writing.
+        SessionError
+            The folder is not a session, or its creation was interrupted.
+        """
+        path = Path(path).resolve()
+        if not path.is_dir():
+            raise SessionError(f"no session at {path}: no such folder; pass a folder under sessions/")
+        if not (path / ".git").exists():
+            raise SessionError(f"{path} is not a session: it has no git repository")
+        repo = GitRepo.open(path)
+        try:
+            head = repo.head()
+            if head is None:
+                raise SessionError(
+                    f"{path} has no commits: its creation was interrupted; delete the folder and start a new session"
+                )
+            raw = repo.blob(head, F.SESSION_FILE)
+            if raw is None:
+                raise SessionError(f"{path} is a git repository but not a workbench session (no {F.SESSION_FILE})")
+            info = SessionInfo.from_json(raw, path)
+            lock = None
+            if not readonly:
+                lock = SessionLock(path / F.STATE_DIR / F.LOCK_FILE)
+                lock.acquire()
+        except BaseException:
+            repo.close()
+            raise
+        session = cls(path, repo, info, lock)
+        if lock is not None:
+            try:
+                session._recover()
+            except BaseException:
+                session.close()
+                raise
+        return session
+
+    def close(self) -> None:
+        """Release the write lock and git's helper processes (idempotent)."""
+        with self._mutex:
+            self._git.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.readonly else "writable"
+        return f"Session({str(self.path)!r}, {mode})"
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def readonly(self) -> bool:
+        return self._lock is None or not self._lock.held
+
+    @property
+    def principal(self) -> Actor:
+        """The human's git identity: user.name/user.email from git config, else ``principal <principal@workbench>``."""
+        if self._principal is None:
+            self._principal = _principal_of(self._git)
+        return self._principal
+
+    # ------------------------------------------------------------------ writing
+
+    @_serialised
+    def record_iteration(
+        self,
+        record: IterationRecord,
+        *,
+        candidate_source: str,
+        pointwise_elpd: np.ndarray | None = None,
+        author: Actor | None = None,
+    ) -> str:
+        """Commit one iteration, whatever its outcome; on ``kept`` also move the loop's best ref.
+
+        Parameters
+        ----------
+        record
+            The iteration; ``record.number`` must equal :meth:`next_number`.
+        candidate_source
+            The file as it was run (the proposal, or the principal's edit of it).
+        pointwise_elpd
+            Per-observation ELPD of the candidate, stored so the keep rule can compare
+            against the best after a resume.
+        author
+            Overrides who the commit says wrote the change (default: the agent, or the
+            principal when they edited the diff).
+
+        Returns
+        -------
+        str
+            The new commit's sha.
+
+        Raises
+        ------
+        SessionError
+            Wrong iteration number, read-only session, the best ref moved by someone else,
+            or a git failure.
+        """
+        self._require_writable()
+        expected = self.next_number()
+        if record.number != expected:
+            raise SessionError(f"cannot record iteration {record.number}: the next iteration of this session is {expected}")
+        loop = record.proposal.loop
+        kept = record.verdict is not None and record.verdict.kind is VerdictKind.KEPT
+        ref = F.BEST_REFS[loop]
+        if kept and self._git.ref(ref) != self._best_known.get(loop):
+            raise SessionError(
+                f"refusing to record a kept iteration: branch {ref!r} was moved by something other than this "
+                "session; inspect it with `git log` in the session folder, then reopen the session"
+            )
+        folder = F.iteration_dir(record.number)
+        d = self.path / folder
+        d.mkdir(parents=True, exist_ok=True)
+        paths = [d / F.RECORD_FILE, d / loop.file, d / F.DIFF_FILE]
+        (d / F.RECORD_FILE).write_text(to_json(record), encoding="utf-8")
+        (d / loop.file).write_text(candidate_source, encoding="utf-8")
+        (d / F.DIFF_FILE).write_text(record.proposal.diff, encoding="utf-8")
+        if candidate_source != record.proposal.new_source:
+            paths.append(d / F.EDIT_DIFF_FILE)
+            edit = unified_diff(record.proposal.new_source, candidate_source, loop.file)
+            (d / F.EDIT_DIFF_FILE).write_text(edit, encoding="utf-8")
+        if pointwise_elpd is not None:
+            paths.append(d / F.ELPD_FILE)
+            with open(d / F.ELPD_FILE, "wb") as fh:
+                np.save(fh, np.asarray(pointwise_elpd, dtype=np.float64), allow_pickle=False)
+        if kept:
+            paths.append(self.path / loop.file)
+            (self.path / loop.file).write_text(candidate_source, encoding="utf-8")
+        who = author or iteration_author(record, self.principal)
+        sha = self._git.commit(paths, iteration_message(record), author=who)
+        if kept:
+            old = self._best_known.get(loop)
+            self._git.compare_and_swap_ref(ref, sha, old, f"iter {record.number}: kept")
+            self._best_known[loop] = sha
+        pending = self._read_pending()
+        if pending is not None and pending.number <= record.number:
+            self.clear_pending()
+        return sha
+
+    @_serialised
+    def commit_edit(self, filename: str, text: str, message: str = "", *, author: Actor | None = None) -> str | None:
+        """Save the principal's edit of an editable file as one commit.
+
+        Parameters
+        ----------
+        filename
+            One of ``PROBLEM.md``, ``PROGRAM.md``, ``model.py``, ``analysis.toml``.
+        text
+            The new content.
+        message
+            The principal's words; the subject becomes ``edit <filename>: <message>``.
+        author
+            Default: :attr:`principal`.
+
+        Returns
+        -------
+        str or None
+            The commit sha, or None when the text is unchanged (nothing to commit).
+        """
+        self._require_writable()
+        if filename not in EDITABLE_FILES:
+            raise SessionError(f"{filename!r} is not editable in a session; editable files: {', '.join(EDITABLE_FILES)}")
+        if self.read_file(filename) == text:
+            return None
+        target = self.path / filename
+        target.write_text(text, encoding="utf-8")
+        return self._git.commit([target], edit_message(filename, message), author=author or self.principal)
+
+    def save_pending(
+        self, proposal: Proposal, findings: list[Finding] | tuple[Finding, ...], compile_result: CompileResult | None
+    ) -> Path:
+        """Keep a proposal awaiting review in ``.workbench/pending.json`` (not committed; survives a kill)."""
+        self._require_writable()
+        pending = PendingProposal(
+            number=self.next_number(),
+            proposal=proposal,
+            findings=tuple(findings),
+            compile=compile_result,
+            saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        path = self._pending_path
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(to_json(pending))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def load_pending(self) -> PendingProposal | None:
+        """The saved proposal awaiting review, or None (also when it went stale: its iteration exists)."""
+        pending = self._read_pending()
+        if pending is None or pending.number != self.next_number():
+            return None
+        return pending
+
+    def clear_pending(self) -> None:
+        self._require_writable()
+        self._pending_path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ reading
+
+    @_serialised
+    def iterations(self) -> list[IterationRecord]:
+        """Every recorded iteration in order, read from HEAD's tree (cached by blob)."""
+        self._refresh()
+        return list(self._records)
+
+    def iteration(self, number: int) -> IterationRecord:
+        for record in self.iterations():
+            if record.number == number:
+                return record
+        raise SessionError(f"session {self.id} has no iteration {number}")
+
+    def next_number(self) -> int:
+        records = self.iterations()
+        return records[-1].number + 1 if records else 1
+
+    def best(self, loop: Loop | str = Loop.MODEL) -> IterationRecord | None:
+        """The loop's current best: its most recent ``kept`` iteration, or None before the first."""
+        loop = Loop(loop)
+        kept = [
+            r
+            for r in self.iterations()
+            if r.proposal.loop is loop and r.verdict is not None and r.verdict.kind is VerdictKind.KEPT
+        ]
+        return kept[-1] if kept else None
+
+    def best_source(self, loop: Loop | str = Loop.MODEL) -> str:
+        """The best candidate's file; before anything was kept, the session's current file (the baseline)."""
+        loop = Loop(loop)
+        best = self.best(loop)
+        if best is None:
+            return self.current_source(loop)
+        return self.file_at("HEAD", f"{F.iteration_dir(best.number)}/{loop.file}")
+
+    def current_source(self, loop: Loop | str = Loop.MODEL) -> str:
+        """The top-level file at HEAD: what the next proposal edits (the best, or the principal's edit)."""
+        return self.read_file(Loop(loop).file)
+
+    def best_pointwise_elpd(self, loop: Loop | str = Loop.MODEL) -> np.ndarray | None:
+        best = self.best(loop)
+        return None if best is None else self.pointwise_elpd(best.number)
+
+    @_serialised
+    def pointwise_elpd(self, number: int) -> np.ndarray | None:
+        """The per-observation ELPD stored with iteration ``number``, if any."""
+        self._refresh()
+        sha = self._files.get(f"{F.iteration_dir(number)}/{F.ELPD_FILE}")
+        if sha is None:
+            return None
+        return np.load(io.BytesIO(self._git.blob_by_sha(sha)), allow_pickle=False)
+
+    def read_file(self, name: str) -> str:
+        """A file of the session as of HEAD, e.g. ``PROGRAM.md``."""
+        return self.file_at("HEAD", name)
+
+    @_serialised
+    def file_at(self, rev: str, path: str) -> str:
+        """Any file at any commit (or branch: ``best``), to show an iteration as it was."""
+        data = self._git.blob(rev, path)
+        if data is None:
+            raise SessionError(f"session {self.id} has no file {path!r} at {rev}")
+        return data.decode("utf-8")
+
+    @_serialised
+    def log(self, rev: str = "HEAD", max_count: int | None = None) -> list[LogEntry]:
+        """Commits, newest first, with subject, body, author, date, branches and trailers."""
+        return self._git.log(rev, max_count)
+
+    @_serialised
+    def iteration_commit(self, number: int) -> str | None:
+        """The sha of the commit that recorded iteration ``number``."""
+        return self._git.commit_adding(f"{F.iteration_dir(number)}/{F.RECORD_FILE}")
+
+    def best_ref(self, loop: Loop | str = Loop.MODEL) -> str:
+        """The branch name of the loop's kept line: ``best`` or ``best-design``."""
+        return F.BEST_REFS[Loop(loop)]
+
+    def artifacts_dir(self, number: int) -> Path:
+        """``artifacts/0003``: traces and plots of an iteration, beside the history (created when writable)."""
+        path = self.path / F.ARTIFACTS_DIR / f"{number:04d}"
+        if not self.readonly:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # ------------------------------------------------------------------ internals
+
+    @property
+    def _pending_path(self) -> Path:
+        return self.path / F.STATE_DIR / F.PENDING_FILE
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise SessionError(f"session {self.id} is open read-only (or closed); open it for writing to change it")
+
+    def _read_pending(self) -> PendingProposal | None:
+        path = self._pending_path
+        if not path.is_file():
+            return None
+        try:
+            return from_dict(PendingProposal, json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError, ValueError, KeyError) as exc:
+            note = f"the pending proposal in {path} was unreadable ({exc}); it was ignored"
+            log.warning(note)
+            return None
+
+    def _refresh(self) -> None:
+        head = self._git.head()
+        if head == self._head_seen:
+            return
+        files = self._git.files_under(head, F.ITERATIONS_DIR) if head else {}
+        records = []
+        for path, sha in files.items():
+            parts = path.split("/")
+            if len(parts) != 3 or parts[2] != F.RECORD_FILE:
+                continue
+            record = self._parsed.get(sha)
+            if record is None:
+                record = self._parse_record(path, self._git.blob_by_sha(sha))
+                self._parsed[sha] = record
+            records.append(record)
+        records.sort(key=lambda r: r.number)
+        self._records, self._files, self._head_seen = records, files, head
+
+    def _parse_record(self, path: str, raw: bytes) -> IterationRecord:
+        try:
+            return record_from_json(raw.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, KeyError) as exc:
+            raise SessionError(f"session {self.id}: {path} is not a valid iteration record ({exc})") from exc
+
+    def _note(self, message: str) -> None:
+        log.warning("session %s: %s", self.id, message)
+        self.recovered = (*self.recovered, message)
+
+    def _recover(self) -> None:
+        """Clean up after a killed writer; we hold the lock, so no writer of ours is alive."""
+        for lock_file in self._git.stale_lock_files():
+            deadline = time.monotonic() + STALE_GIT_LOCK_GRACE_S - _age(lock_file)
+            while lock_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)  # young: perhaps a git command the user is running
+            if lock_file.exists():
+                lock_file.unlink(missing_ok=True)
+                self._note(f"removed a stale git lock {lock_file.relative_to(self.path)} left by a killed process")
+        dirty = self._git.dirty_paths()
+        if dirty:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            backup = self.path / F.STATE_DIR / F.RECOVERED_DIR / stamp
+            for rel in dirty:
+                src = self.path / rel
+                if src.is_file():
+                    (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, backup / rel)
+            self._git.discard_changes()
+            shown = ", ".join(dirty[:4]) + (f" and {len(dirty) - 4} more" if len(dirty) > 4 else "")
+            where = f"; copies are in {backup.relative_to(self.path)}" if backup.exists() else ""
+            self._note(f"discarded an unfinished write ({shown}) and kept the last recorded commit{where}")
+        self._repair_best_refs()
+
+    def _repair_best_refs(self) -> None:
+        root = None
+        for loop, ref in F.BEST_REFS.items():
+            best = self.best(loop)
+            if best is not None:
+                expected = self.iteration_commit(best.number)
+            else:
+                root = root or self._git.root_commit()
+                expected = root
+            current = self._git.ref(ref)
+            if expected is not None and current != expected:
+                if current is None or self._git.is_ancestor(current, expected):
+                    what = f"iteration {best.number}" if best else "the baseline"
+                    self._git.compare_and_swap_ref(ref, expected, current, f"session: repair {ref} after a kill")
+                    self._note(f"moved {ref!r} to {what}: its move was interrupted")
+                    current = expected
+                else:
+                    self._note(f"{ref!r} does not point at the last kept {loop.value} iteration; left as it is")
+            self._best_known[loop] = current
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _principal_of(repo: GitRepo) -> Actor:
+    return repo.identity() or PRINCIPAL_FALLBACK
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return STALE_GIT_LOCK_GRACE_S
+
+
+def _free_name(root: Path, name: str, *, explicit: bool) -> Path:
+    if "/" in name or name.startswith(".") or not name.strip():
+        raise SessionError(f"{name!r} is not a usable session id; use letters, digits, '-' and '_'")
+    path = root / name
+    if not path.exists():
+        return path
+    if explicit:
+        raise SessionError(f"a session named {name!r} already exists in {root}; choose another name or resume it")
+    for i in range(2, 1000):
+        candidate = root / f"{name}-{i}"
+        if not candidate.exists():
+            return candidate
+    raise SessionError(f"too many sessions named {name}-N in {root}")
+
+
+def _remove_abandoned_creations(root: Path) -> None:
+    """Delete hidden ``.<id>.creating-<pid>`` folders whose creating process is gone."""
+    for path in root.glob(".*.creating-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not F.pid_alive(int(pid)) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
