@@ -8,6 +8,7 @@ frozen dataclasses with enums, and round-trip through :func:`to_json` / ``from_d
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum, StrEnum
@@ -231,14 +232,20 @@ def from_dict(cls: type, data: Any) -> Any:
     """Rebuild a record dataclass (nested dataclasses, enums, tuples) from JSON values."""
     if data is None:
         return None
-    import typing
-
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     kwargs = {}
     for f in fields(cls):
         if f.name in data:
             kwargs[f.name] = _coerce(hints[f.name], data[f.name])
     return cls(**kwargs)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` once per class: it dominates reading hundreds of records."""
+    import typing
+
+    return typing.get_type_hints(cls)
 
 
 def _coerce(hint: Any, value: Any) -> Any:
