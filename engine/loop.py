@@ -1,0 +1,261 @@
+"""The iteration loop shared by the TUI and ``workbench run``.
+
+One iteration: the agent proposes → the guard scans and the compile check builds the
+model in the sandbox (failures go back to the agent a few times first) → the principal,
+or a policy standing in for them, decides → the harness runs the approved proposal in the
+sandbox → the verdict is recorded as one commit. :class:`Workbench` holds one session and
+one agent and exposes those steps separately, so a screen can show each one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Callable
+
+from engine.agents.base import Agent, AgentContext
+from engine.errors import WorkbenchError
+from engine.problem import Problem, SamplingSettings
+from engine.records import (
+    CompileResult,
+    Decision,
+    DecisionKind,
+    Finding,
+    IterationRecord,
+    Loop,
+    Proposal,
+    Verdict,
+    VerdictKind,
+    has_blocker,
+)
+from engine.store import Session
+
+MAX_REPAIRS = 3
+"""How many times a proposal that fails to compile goes back to the agent before it is shown."""
+
+PRINCIPAL = "principal"
+
+
+class Policy(StrEnum):
+    """Who approves when no human is watching (``workbench run --approve``)."""
+
+    AUTO = "auto"  # approve everything (blockers included): for trusted agents only
+    GUARD_CLEAN = "guard-clean"  # approve only proposals with no blocker finding and a clean compile
+    NONE = "none"  # approve nothing: stop at the first proposal and leave it pending
+
+    def decide(self, reviewed: Reviewed) -> Decision | None:
+        """The policy's decision, or None to leave the proposal for a human."""
+        decider = f"policy:{self.value}"
+        if self is Policy.NONE:
+            return None
+        if self is Policy.GUARD_CLEAN and reviewed.blocked:
+            codes = ", ".join(sorted({f.code for f in reviewed.findings if f.severity == "blocker"}))
+            return Decision(DecisionKind.REJECTED, decider, f"guard blocker: {codes}")
+        if reviewed.compile is not None and not reviewed.compile.ok:
+            return Decision(DecisionKind.REJECTED, decider, f"does not compile: {reviewed.compile.error}")
+        return Decision(DecisionKind.APPROVED, decider)
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A proposal with the cheap checks done: what the principal reads before deciding."""
+
+    proposal: Proposal
+    findings: tuple[Finding, ...]
+    compile: CompileResult | None  # None for the design loop (a spec, not code)
+    repairs: int = 0
+
+    @property
+    def blocked(self) -> bool:
+        return has_blocker(self.findings)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Harness settings for this workbench instance (tests and demos shrink them)."""
+
+    sampling: SamplingSettings | None = None  # None: the problem's own settings
+    memory_mb: int = 6000
+    compile_timeout_s: float = 90.0
+    run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
+
+
+ProgressCallback = Callable[[object], None]
+
+
+class Workbench:
+    """One session, one agent, the fixed harness.
+
+    Parameters
+    ----------
+    problem
+        The validated problem.
+    session
+        The session repository, opened for writing.
+    agent
+        The agent backend proposing changes.
+    options
+        Harness settings.
+    """
+
+    def __init__(self, problem: Problem, session: Session, agent: Agent, options: RunOptions | None = None) -> None:
+        self.problem = problem
+        self.session = session
+        self.agent = agent
+        self.options = options or RunOptions()
+        self._data = problem.model_data()
+
+    # ------------------------------------------------------------------ context
+
+    def context(self, loop: Loop = Loop.MODEL) -> AgentContext:
+        """What the agent may see: contract, plan, history, best source — never the truth."""
+        return AgentContext.build(self.problem, self.session, loop)
+
+    @property
+    def sampling(self) -> SamplingSettings:
+        return self.options.sampling or self.problem.sampling
+
+    # ------------------------------------------------------------------ proposing
+
+    def propose(self, loop: Loop = Loop.MODEL, on_status: Callable[[str], None] | None = None) -> Reviewed:
+        """Ask the agent for a proposal and run the cheap checks, repairing compile failures.
+
+        The reviewed proposal is saved as pending, so a crash or close does not lose it.
+        """
+        status = on_status or (lambda _msg: None)
+        context = self.context(loop)
+        status(f"{self.agent.name} agent is proposing…")
+        proposal = self.agent.propose(context)
+        reviewed = self.check(proposal)
+        repairs = 0
+        while reviewed.compile is not None and not reviewed.compile.ok and repairs < MAX_REPAIRS:
+            repairs += 1
+            status(f"compile failed ({reviewed.compile.error}); asking the agent to repair ({repairs}/{MAX_REPAIRS})")
+            proposal = self.agent.repair(context, proposal, reviewed.compile)
+            reviewed = self.check(proposal)
+        reviewed = replace(reviewed, repairs=repairs)
+        self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
+        return reviewed
+
+    def check(self, proposal: Proposal) -> Reviewed:
+        """Guard scan and, for model code, the sandboxed compile check."""
+        from engine.guard import scan_analysis, scan_model
+
+        if proposal.loop is Loop.MODEL:
+            findings = tuple(scan_model(proposal.new_source, self.problem.contract))
+            compiled = None
+            if not any(f.code == "syntax-error" for f in findings):
+                compiled = self.compile(proposal.new_source)
+            return Reviewed(proposal, findings, compiled)
+        return Reviewed(proposal, tuple(scan_analysis(proposal.new_source, self.problem.contract)), None)
+
+    def compile(self, source: str) -> CompileResult:
+        from engine.compile_check import compile_check
+
+        return compile_check(
+            source,
+            self._data,
+            timeout_s=self.options.compile_timeout_s,
+            workdir=self.session.scratch_dir(),
+        )
+
+    def pending(self) -> Reviewed | None:
+        """The proposal awaiting a decision, if a previous run left one."""
+        saved = self.session.load_pending()
+        if saved is None:
+            return None
+        proposal, findings, compiled = saved
+        return Reviewed(proposal, tuple(findings), compiled)
+
+    # ------------------------------------------------------------------ deciding and running
+
+    def execute(
+        self,
+        reviewed: Reviewed,
+        decision: Decision,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IterationRecord:
+        """Apply the decision: run the harness if approved, then record the iteration as one commit."""
+        if decision.kind is DecisionKind.APPROVED and reviewed.blocked and not decision.override:
+            raise WorkbenchError(
+                "this proposal has a blocker finding; approving it needs a written override reason"
+            )
+        number = self.session.next_number()
+        started = time.perf_counter()
+        verdict, timings, extra, pointwise = None, {}, {}, None
+        if decision.kind is DecisionKind.APPROVED:
+            if reviewed.proposal.loop is Loop.MODEL:
+                verdict, timings, extra, pointwise = self._run_model(reviewed, number, on_progress, cancel)
+            else:
+                verdict, timings, extra = self._run_design(reviewed, number, on_progress, cancel)
+        timings["total"] = time.perf_counter() - started
+        record = IterationRecord(
+            number=number,
+            proposal=reviewed.proposal,
+            findings=reviewed.findings,
+            compile=reviewed.compile,
+            decision=decision,
+            verdict=verdict,
+            timings=timings,
+            seeds={"sampling": self.sampling.seed},
+            versions=package_versions(),
+            data_hash=self.problem.data_hash,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            extra=extra,
+        )
+        self.session.record_iteration(record, candidate_source=reviewed.proposal.new_source, pointwise_elpd=pointwise)
+        self.session.clear_pending()
+        self.agent.observe(record)
+        return record
+
+    def _run_model(self, reviewed, number, on_progress, cancel):
+        from engine.harness import BestSummary, run_model
+        from engine.sandbox import run_in_sandbox
+
+        best_record = self.session.best(Loop.MODEL)
+        best = None
+        if best_record is not None and best_record.verdict is not None:
+            best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
+        workdir = self.session.artifacts_dir(number)
+        outcome = run_in_sandbox(
+            run_model,
+            reviewed.proposal.new_source,
+            self._data,
+            contract_estimand=self.problem.contract.estimand,
+            settings=self.sampling,
+            gates=self.problem.gates,
+            best=best,
+            workdir=workdir,
+            timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
+            memory_mb=self.options.memory_mb,
+            sandbox_workdir=workdir,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        if not outcome.ok:
+            verdict = Verdict(VerdictKind.CRASHED, outcome.message)
+            return verdict, {}, {}, None
+        result = outcome.value
+        extra = {"convergence": result.convergence_table, "trace": str(result.trace_path)}
+        return result.verdict, dict(result.timings), extra, result.pointwise_elpd
+
+    def _run_design(self, reviewed, number, on_progress, cancel):
+        raise WorkbenchError("the design loop is not wired yet")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide a result, recorded with every iteration."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in ("pymc", "pytensor", "nutpie", "arviz", "econml", "numpy", "scikit-learn"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "absent"
+    return versions

@@ -1,0 +1,68 @@
+"""``workbench check PROBLEM [--model FILE] [--analysis FILE]``.
+
+Prints the contract, a data summary, the guard's findings and the compile result.
+Exit codes: 0 clean, 1 findings (a blocker, or a model that does not compile), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("problem", type=Path, help="problem folder, e.g. problems/ihdp")
+    parser.add_argument("--model", type=Path, help="model file to check (default: the problem's model.py)")
+    parser.add_argument("--analysis", type=Path, help="analysis spec to check (default: the problem's analysis.toml)")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile check (guard only)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from engine.guard import scan_analysis, scan_model
+    from engine.problem import load_problem
+    from workbench.render import contract_table, data_summary_table, findings_table
+
+    console = Console(highlight=False)
+    problem = load_problem(args.problem)
+    console.print(f"[bold]{problem.title}[/]\n{problem.question}\n")
+    console.print(contract_table(problem))
+    console.print(data_summary_table(problem))
+
+    model_path = args.model or problem.path / "model.py"
+    analysis_path = args.analysis or problem.path / "analysis.toml"
+    model_source = _read(model_path)
+    analysis_text = _read(analysis_path)
+
+    findings = scan_model(model_source, problem.contract)
+    console.print(findings_table(findings, f"guard: {model_path}"))
+    spec_findings = scan_analysis(analysis_text, problem.contract)
+    console.print(findings_table(spec_findings, f"guard: {analysis_path}"))
+    failed = any(f.severity == "blocker" for f in [*findings, *spec_findings])
+
+    if not args.no_compile:
+        from engine.compile_check import compile_check
+
+        with console.status("compile check: building the model and evaluating log-density and gradient…"):
+            result = compile_check(model_source, problem.model_data())
+        if result.ok:
+            console.print(f"[green]compile check passed[/] in {result.seconds:.1f} s: "
+                          f"{result.n_free} free parameters, logp {result.logp:.1f} at the initial point")
+        else:
+            console.print(f"[red]compile check failed[/] after {result.seconds:.1f} s: {result.error}")
+            if result.traceback:
+                console.print(result.traceback, markup=False)
+            if result.hint:
+                console.print(f"hint: {result.hint}")
+            failed = True
+    return 1 if failed else 0
+
+
+def _read(path: Path) -> str:
+    from engine.errors import WorkbenchError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read {path}: {exc.strerror}") from exc
