@@ -1,0 +1,108 @@
+"""Facts about the pre-treatment columns that the critic and the design moves reason from.
+
+Only allowed controls and pre-treatment columns are examined; forbidden columns are
+never read here (their names and reasons come from the contract).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from engine.design.results import ColumnFact, DataFacts
+from engine.problem import Contract
+
+LAGGED_CORR_MIN = 0.5  # a pre-treatment column this correlated with the outcome may be its earlier value
+THRESHOLD_JUMP_MIN = 0.6  # treated share jumping this much at one cutoff suggests a rule-based assignment
+INSTRUMENT_WORDS = ("distance", "lottery", "encourag", "offer", "random", "instrument", "eligib", "draft", "quota")
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def _levels(col: pd.Series, categorical: bool) -> np.ndarray:
+    """The column as a 2-D numeric array: one-hot levels for a categorical, else itself."""
+    if categorical:
+        return pd.get_dummies(col.astype("category")).to_numpy(dtype=float)
+    return col.to_numpy(dtype=float)[:, None]
+
+
+def _abs_smd(x: np.ndarray, t: np.ndarray) -> float:
+    t = t.astype(bool)
+    pooled = np.sqrt((x[t].var(axis=0) + x[~t].var(axis=0)) / 2)
+    diff = np.abs(x[t].mean(axis=0) - x[~t].mean(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smd = np.where(pooled > 0, diff / np.where(pooled > 0, pooled, 1.0), 0.0)
+    return float(np.max(smd)) if smd.size else 0.0
+
+
+def _abs_corr(x: np.ndarray, y: np.ndarray) -> float:
+    best = 0.0
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        if col.std() > 0 and y.std() > 0:
+            best = max(best, abs(float(np.corrcoef(col, y)[0, 1])))
+    return best
+
+
+def column_facts(frame: pd.DataFrame, contract: Contract, covariates: tuple[str, ...]) -> tuple[ColumnFact, ...]:
+    """Association of each placebo candidate (controls and pre-treatment columns) with t and y."""
+    t = frame[contract.treatment].to_numpy(dtype=float)
+    y = frame[contract.outcome].to_numpy(dtype=float)
+    facts = []
+    for name in contract.placebo_candidates:
+        categorical = name in contract.categorical
+        numeric = not categorical and pd.api.types.is_numeric_dtype(frame[name])
+        if not categorical and not numeric:
+            continue
+        x = _levels(frame[name], categorical)
+        facts.append(
+            ColumnFact(
+                name=name,
+                role="control" if name in contract.controls else "pretreatment",
+                in_covariates=name in covariates,
+                smd_treatment=_abs_smd(x, t),
+                corr_outcome=_abs_corr(x, y),
+                numeric=numeric,
+            )
+        )
+    return tuple(facts)
+
+
+def data_facts(frame: pd.DataFrame, contract: Contract, columns: tuple[ColumnFact, ...]) -> DataFacts:
+    """Features of the data that make alternative designs possible."""
+    outcome_stem = _stem(contract.outcome)[:2]
+    lagged = tuple(
+        c.name
+        for c in columns
+        if c.numeric
+        and (
+            c.corr_outcome >= LAGGED_CORR_MIN
+            or (outcome_stem and _stem(c.name).startswith(outcome_stem) and c.corr_outcome >= 0.2)
+        )
+    )
+    t = frame[contract.treatment].to_numpy(dtype=float)
+    thresholds = []
+    for c in columns:
+        if not c.numeric:
+            continue
+        x = frame[c.name].to_numpy(dtype=float)
+        if len(np.unique(x)) < 10:
+            continue
+        best = (0.0, 0.0)
+        for cut in np.unique(np.quantile(x, np.linspace(0.05, 0.95, 19))):
+            below, above = t[x < cut], t[x >= cut]
+            if len(below) < 20 or len(above) < 20:
+                continue
+            jump = abs(above.mean() - below.mean())
+            if jump > best[1]:
+                best = (float(cut), float(jump))
+        if best[1] >= THRESHOLD_JUMP_MIN:
+            thresholds.append((c.name, best[0], best[1]))
+    instruments = tuple(
+        c.name for c in columns if any(word in c.name.lower() for word in INSTRUMENT_WORDS)
+    )
+    return DataFacts(lagged_outcomes=lagged, thresholds=tuple(thresholds), instruments=instruments)

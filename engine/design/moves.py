@@ -1,0 +1,206 @@
+"""The offline agent's design moves: the next change to ``analysis.toml``, chosen by rule.
+
+:func:`next_design_move` is a pure function of the contract, the current spec, the last
+:class:`DesignResult` and the history of moves already tried. It returns the next move
+as a whole new spec text (the agent diffs it against the old file) with a hypothesis
+and a rationale, or ``None`` when it has nothing left to try. The rules follow the
+analyst's playbook: fix omitted confounders first, trim when overlap fails, switch the
+propensity learner when balance fails, add a placebo outcome when none is set, switch the
+outcome learner when a refuter or placebo fails. A move in the history (tried,
+rejected, crashed — any outcome) is never proposed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.design.results import DesignResult, Status
+from engine.design.spec import AnalysisSpec, OutcomeLearner, PropensityLearner, render_spec
+from engine.problem import Contract, Estimand
+
+PROPENSITY_ORDER = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING, PropensityLearner.RANDOM_FOREST)
+OUTCOME_ORDER = (
+    OutcomeLearner.GRADIENT_BOOSTING,
+    OutcomeLearner.RANDOM_FOREST,
+    OutcomeLearner.LASSO,
+    OutcomeLearner.LINEAR,
+)
+CROSS_FIT_FOLDS = 5
+BLIND_SPOT_SMD = 0.1
+
+
+@dataclass(frozen=True)
+class DesignMove:
+    """One proposed change to the analysis spec."""
+
+    move: str  # stable id, e.g. "trim-0.1-0.9", "propensity-gradient_boosting", "placebo-ht"
+    spec: AnalysisSpec
+    spec_text: str
+    hypothesis: str
+    rationale: str
+
+
+def _history_ids(history: Iterable[str | tuple[str, str]]) -> set[str]:
+    return {h if isinstance(h, str) else h[0] for h in history}
+
+
+def _placebo_choice(contract: Contract, spec: AnalysisSpec, result: DesignResult | None) -> str | None:
+    """The best placebo candidate: pre-treatment non-controls first, then the column closest to the outcome."""
+    candidates = [c for c in contract.placebo_candidates if c not in contract.categorical]
+    if not candidates:
+        return None
+    corr = {f.name: f.corr_outcome for f in result.columns} if result is not None else {}
+    covariates = spec.resolved_covariates(contract)
+
+    def key(name: str) -> tuple[int, float]:
+        # A column outside the covariates costs nothing to use; a control must leave the adjustment set.
+        return (0 if name not in covariates else 1, -corr.get(name, 0.0))
+
+    ordered = sorted(candidates, key=key)
+    if ordered[0] in covariates and len(covariates) < 2:
+        return None
+    return ordered[0]
+
+
+def next_design_move(
+    contract: Contract,
+    spec: AnalysisSpec,
+    result: DesignResult | None,
+    history: Iterable[str | tuple[str, str]] = (),
+    *,
+    title: str = "Design-based analysis",
+) -> DesignMove | None:
+    """Choose the next design move.
+
+    Parameters
+    ----------
+    contract
+        The causal contract.
+    spec
+        The current (best) spec.
+    result
+        The last design run of ``spec``; None before the first run (then only moves that
+        need no numbers are considered).
+    history
+        Moves already tried, as ids or ``(id, outcome)`` pairs; none is proposed again.
+    title
+        First comment line of the rendered spec.
+
+    Returns
+    -------
+    DesignMove or None
+    """
+    tried = _history_ids(history)
+    for move in _candidates(contract, spec, result):
+        if move is None or move[0] in tried:
+            continue
+        move_id, new_spec, hypothesis, rationale = move
+        if new_spec == spec:
+            continue
+        return DesignMove(move_id, new_spec, render_spec(new_spec, title), hypothesis, rationale)
+    return None
+
+
+def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | None):
+    """Moves in priority order, as (id, spec, hypothesis, rationale) tuples (None where a rule does not fire)."""
+    covariates = spec.resolved_covariates(contract)
+    left_out = [c for c in contract.controls if c not in covariates]
+    strong_left_out = []
+    if result is not None:
+        strong_left_out = [f.name for f in result.columns if f.name in left_out and f.smd_treatment >= BLIND_SPOT_SMD]
+
+    def tighten():
+        return (
+            "covariates-all",
+            spec.with_(covariates=None),
+            f"Adjusting for every allowed control ({len(contract.controls)}) instead of {len(covariates)} removes "
+            "confounding by the controls left out.",
+            "The contract lists these controls as pre-treatment confounders; leaving any out "
+            + (f"(here {', '.join(strong_left_out or left_out)}) " if left_out else "")
+            + "risks omitted-variable bias, and the critic flags them as blind spots.",
+        )
+
+    if spec.covariates is not None and (strong_left_out or result is None):
+        yield tighten()
+
+    if result is not None:
+        ov = result.overlap
+        if ov.status is Status.FAIL:
+            if not spec.trims:
+                yield (
+                    "trim-0.1-0.9",
+                    spec.with_(trim=(0.1, 0.9)),
+                    f"Trimming to propensities in [0.1, 0.9] removes the {ov.share_outside:.0%} of units without "
+                    "overlap, so the overlap diagnostic passes and the estimate stops leaning on extreme weights.",
+                    "Crump-style trimming is the standard fix for poor overlap; it changes the estimand to the "
+                    "overlap population (ATO), which the critic will report with the trimmed population size.",
+                )
+            if spec.estimand is not Estimand.ATO:
+                yield (
+                    "estimand-ATO",
+                    spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)),
+                    "Overlap weights e(1−e) keep every unit but shrink those with extreme propensities, giving a "
+                    "stable estimate for the overlap population.",
+                    "An alternative to hard trimming when the principal prefers not to drop units: the estimand "
+                    "becomes the ATO by design rather than by trimming.",
+                )
+        if result.balance.status is not Status.PASS:
+            for learner in PROPENSITY_ORDER:
+                if learner is spec.propensity_learner:
+                    continue
+                yield (
+                    f"propensity-{learner.value}",
+                    spec.with_(propensity_learner=learner),
+                    f"A {learner.value.replace('_', ' ')} propensity model balances the covariates better "
+                    f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
+                    f"Balance {result.balance.status.value}s: the {spec.propensity_learner.value.replace('_', ' ')} "
+                    "propensity model leaves the weighted arms different, so it misses part of the assignment "
+                    "mechanism.",
+                )
+        if ov.status is Status.WARN and not spec.trims and spec.estimand is not Estimand.ATO:
+            yield (
+                "trim-0.05-0.95",
+                spec.with_(trim=(0.05, 0.95)),
+                "Light trimming to [0.05, 0.95] removes the few units with extreme propensities and tightens "
+                "the interval at little cost in population.",
+                f"Overlap warns: {ov.share_outside:.0%} of units lie outside [0.1, 0.9].",
+            )
+
+    if not spec.placebo_outcomes:
+        column = _placebo_choice(contract, spec, result)
+        if column is not None:
+            role = "a pre-treatment column" if column not in contract.controls else "a pre-treatment control"
+            yield (
+                f"placebo-{column}",
+                spec.with_(placebo_outcomes=(column,)),
+                f"The treatment has no effect on {column}, {role}; a null placebo effect supports the adjustment set.",
+                "A negative-control outcome is the one diagnostic that probes residual confounding directly; none "
+                "is set yet.",
+            )
+
+    if spec.covariates is not None:
+        yield tighten()
+
+    if result is not None:
+        failed = [r.name for r in result.refuters if not r.passed] + [
+            p.column for p in result.placebo if p.status is Status.FAIL
+        ]
+        if failed:
+            for learner in OUTCOME_ORDER:
+                if learner is spec.outcome_learner:
+                    continue
+                yield (
+                    f"outcome-{learner.value}",
+                    spec.with_(outcome_learner=learner),
+                    f"A {learner.value.replace('_', ' ')} outcome model removes the failure of {', '.join(failed)}.",
+                    "A refuter or placebo failed; an outcome model that over- or under-fits is the usual cause "
+                    "once the covariates are right.",
+                )
+        if spec.folds < CROSS_FIT_FOLDS:
+            yield (
+                f"folds-{CROSS_FIT_FOLDS}",
+                spec.with_(folds=CROSS_FIT_FOLDS),
+                f"{CROSS_FIT_FOLDS}-fold cross-fitting trains each nuisance model on more data and steadies the estimate.",
+                f"The spec uses only {spec.folds} folds.",
+            )

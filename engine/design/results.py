@@ -1,0 +1,302 @@
+"""Typed results of the design loop: the estimate, each diagnostic, and the whole run.
+
+Everything here is a frozen dataclass of floats, strings, enums and tuples, so results
+are small, picklable (they cross the sandbox's process boundary) and round-trip through
+:func:`engine.records.to_json` / :func:`engine.records.from_dict` into the session
+record. Thresholds live beside the code that applies them, as named constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engine.design.spec import AnalysisSpec
+from engine.records import Effect
+
+
+class Status(StrEnum):
+    """How a diagnostic came out. ``warn`` means: read the message before trusting the estimate."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return {"pass": 0, "warn": 1, "fail": 2}[self.value]
+
+
+def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
+    """The most severe status (``pass`` for an empty list)."""
+    return max(statuses, key=lambda s: s.rank, default=Status.PASS)
+
+
+@dataclass(frozen=True)
+class DREstimate:
+    """A doubly-robust effect with its 95 % confidence interval.
+
+    ``estimand`` is the label of what was actually estimated: ``ATE`` becomes ``ATO``
+    whenever trimming dropped units (the trimmed population is the overlap population),
+    ``ATT`` becomes ``ATT-trimmed``. ``requested`` is what the spec asked for.
+    """
+
+    estimand: str
+    requested: str
+    effect: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int  # units in the analysed population
+    n_total: int  # units before trimming
+    n_treated: int
+    n_control: int
+    method: str  # how the number was computed, in words
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_total - self.n
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2.0
+
+    def covers(self, value: float) -> bool:
+        return self.ci_low <= value <= self.ci_high
+
+    def as_effect(self) -> Effect:
+        """The estimate as a record :class:`~engine.records.Effect` (``hdi_prob`` 0.95, ``sd`` = SE)."""
+        return Effect(self.estimand, self.effect, self.se, self.ci_low, self.ci_high, hdi_prob=0.95)
+
+    def describe(self) -> str:
+        pop = f"n = {self.n}" + (f" of {self.n_total}" if self.n_dropped else "")
+        return f"{self.estimand} {self.effect:.4g} (95 % CI {self.ci_low:.4g} to {self.ci_high:.4g}; {pop})"
+
+
+@dataclass(frozen=True)
+class SMDRow:
+    """Standardized mean difference of one covariate (design-matrix column)."""
+
+    name: str
+    before: float  # raw, whole sample
+    after: float  # weighted, analysed population
+
+
+@dataclass(frozen=True)
+class BalanceResult:
+    weights: str  # "ATE (inverse propensity)", "ATT (odds)", "ATO (overlap)"
+    rows: tuple[SMDRow, ...]
+    max_before: float
+    max_after: float
+    status_before: Status
+    status: Status  # after weighting: the one that counts
+    pass_below: float
+    fail_at: float
+    message: str
+    ess_treated: float = float("nan")  # Kish effective sample size of the weights, per arm
+    ess_control: float = float("nan")
+    n_treated: int = 0
+    n_control: int = 0
+
+    @property
+    def worst_after(self) -> tuple[SMDRow, ...]:
+        return tuple(sorted(self.rows, key=lambda r: -abs(r.after))[:5])
+
+
+@dataclass(frozen=True)
+class OverlapResult:
+    bounds: tuple[float, float]
+    share_outside: float  # whole sample
+    share_outside_treated: float
+    share_outside_control: float
+    share_outside_analysed: float  # after the spec's trimming
+    share_below: float  # propensity < low bound, whole sample
+    share_above: float
+    min_propensity: float
+    max_propensity: float
+    bin_edges: tuple[float, ...]
+    counts_treated: tuple[int, ...]
+    counts_control: tuple[int, ...]
+    status: Status
+    pass_below: float
+    fail_above: float
+    message: str
+
+
+@dataclass(frozen=True)
+class TrimPoint:
+    threshold: float  # keep units with propensity in [threshold, 1 - threshold]
+    estimand: str
+    effect: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class TrimmingResult:
+    points: tuple[TrimPoint, ...]
+    max_shift_se: float  # largest move of the estimate from the untrimmed one, in untrimmed SEs
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True)
+class PlaceboOutcomeResult:
+    column: str
+    effect: float
+    ci_low: float
+    ci_high: float
+    column_sd: float
+    std_effect: float  # effect / column SD
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True)
+class RefuterResult:
+    """One DoWhy-style refutation, re-estimated with the same learners.
+
+    ``expected`` is what a sound analysis should give (0, or the original estimate);
+    ``reading`` says in plain words what this pass or fail means.
+    """
+
+    name: str  # placebo_treatment, random_common_cause, data_subset, dummy_outcome
+    title: str
+    original: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+    expected: float
+    passed: bool
+    reading: str
+    detail: str = ""
+
+    @property
+    def status(self) -> Status:
+        return Status.PASS if self.passed else Status.FAIL
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Sensitivity to a hidden confounder: E-value and Cinelli–Hazlett robustness value."""
+
+    rr: float  # the estimate as a risk ratio (approximate for continuous outcomes)
+    rr_low: float
+    rr_high: float
+    e_value: float
+    e_value_ci: float  # for the CI limit closer to the null (1.0 if the CI includes it)
+    conversion: str  # how the effect was turned into a risk ratio
+    ols_estimate: float
+    ols_se: float
+    t_stat: float
+    dof: int
+    partial_r2: float  # partial R² of treatment with outcome, given the covariates
+    rv: float  # RV_q=1: confounding that explains the whole estimate away
+    rv_alpha: float  # RV_q=1,α=0.05: confounding that makes it insignificant
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    """What the data say about a pre-treatment column (for blind spots and placebo choice)."""
+
+    name: str
+    role: str  # "control" or "pretreatment"
+    in_covariates: bool
+    smd_treatment: float  # |SMD| between arms (max over levels for a categorical)
+    corr_outcome: float  # |correlation| with the outcome (max over levels for a categorical)
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """Features of the data that open alternative measurement strategies."""
+
+    lagged_outcomes: tuple[str, ...] = ()  # pre-treatment columns that look like the outcome measured earlier
+    thresholds: tuple[tuple[str, float, float], ...] = ()  # (column, cutoff, jump in treated share)
+    instruments: tuple[str, ...] = ()  # columns whose name suggests an assignment lever
+
+
+@dataclass(frozen=True)
+class Triangulation:
+    """The doubly-robust estimate beside the Bayesian one."""
+
+    bayes_estimand: str
+    dr_estimand: str
+    bayes_mean: float
+    bayes_low: float
+    bayes_high: float
+    dr_effect: float
+    dr_low: float
+    dr_high: float
+    gap: float  # |difference of the point estimates|
+    overlap: float  # length of the intersection of the intervals (0 if disjoint)
+    level: str  # "agree", "disagree" (gap beyond a half-width) or "conflict" (intervals barely overlap)
+    message: str
+
+    @property
+    def loud(self) -> bool:
+        return self.level != "agree"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A one-line view of any diagnostic, for tables and the critic."""
+
+    name: str
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """Everything one design run measured; small and picklable."""
+
+    spec: AnalysisSpec
+    contract_estimand: str
+    outcome_type: str
+    estimate: DREstimate
+    balance: BalanceResult
+    overlap: OverlapResult
+    trimming: TrimmingResult | None
+    placebo: tuple[PlaceboOutcomeResult, ...]
+    refuters: tuple[RefuterResult, ...]
+    sensitivity: SensitivityResult | None
+    columns: tuple[ColumnFact, ...]
+    facts: DataFacts
+    treatment: str
+    outcome: str
+    covariates: tuple[str, ...]
+    n_total: int
+    bayesian_effect: Effect | None = None
+    triangulation: Triangulation | None = None
+    notes: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Each diagnostic as (name, status, message), in the order a reader should see them."""
+        rows = [
+            Diagnostic("balance", self.balance.status, self.balance.message),
+            Diagnostic("overlap", self.overlap.status, self.overlap.message),
+        ]
+        if self.trimming is not None:
+            rows.append(Diagnostic("trimming", self.trimming.status, self.trimming.message))
+        rows += [Diagnostic(f"placebo:{p.column}", p.status, p.message) for p in self.placebo]
+        rows += [Diagnostic(f"refuter:{r.name}", r.status, r.reading) for r in self.refuters]
+        if self.sensitivity is not None:
+            rows.append(Diagnostic("sensitivity", self.sensitivity.status, self.sensitivity.message))
+        return tuple(rows)
+
+    def gate_failures(self) -> tuple[str, ...]:
+        """Names of the gating diagnostics that failed: balance, overlap, placebo outcomes.
+
+        The design loop's verdict treats these like the model loop's convergence gates.
+        """
+        return tuple(
+            d.name
+            for d in self.diagnostics()
+            if d.status is Status.FAIL and (d.name in ("balance", "overlap") or d.name.startswith("placebo:"))
+        )

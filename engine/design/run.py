@@ -1,0 +1,239 @@
+"""Run a design-based analysis end to end: estimate, diagnostics, refuters, sensitivity.
+
+:func:`run_design` is what the design loop's harness calls (in a sandboxed child
+process): it takes a validated spec and the problem's data and returns a small,
+picklable :class:`DesignResult`. Progress goes to an optional callback as
+:class:`DesignProgress` messages, one per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from engine.design.diagnostics import TRIM_THRESHOLDS, balance, overlap, placebo_outcome, trimming_curve
+from engine.design.estimate import estimate_effect, fit_dr, learner_description, prepare
+from engine.design.facts import column_facts, data_facts
+from engine.design.refuters import REFUTERS, SUBSET_FRACTION, SUBSET_REPEATS
+from engine.design.refuters import data_subset as refute_data_subset
+from engine.design.refuters import dummy_outcome, placebo_treatment, random_common_cause
+from engine.design.results import DesignResult
+from engine.design.sensitivity import sensitivity
+from engine.design.series import (  # re-exported: the screens import the series from here
+    LovePlotSeries,
+    OverlapSeries,
+    TrimmingSeries,
+    love_plot_series,
+    overlap_series,
+    trimming_series,
+)
+from engine.design.spec import AnalysisSpec, Estimator
+from engine.problem import Contract, Estimand, OutcomeType, Problem
+from engine.records import Effect
+
+__all__ = [
+    "DesignProgress",
+    "DesignSettings",
+    "LovePlotSeries",
+    "OverlapSeries",
+    "TrimmingSeries",
+    "love_plot_series",
+    "overlap_series",
+    "run_design",
+    "trimming_series",
+]
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """How much work a run does beyond the estimate (tests and quick looks turn it down)."""
+
+    refuters: tuple[str, ...] = REFUTERS
+    subset_repeats: int = SUBSET_REPEATS
+    subset_fraction: float = SUBSET_FRACTION
+    refuter_folds: int | None = None  # None: the spec's folds
+    trim_thresholds: tuple[float, ...] = TRIM_THRESHOLDS
+    placebo: bool = True
+    sensitivity: bool = True
+
+
+@dataclass(frozen=True)
+class DesignProgress:
+    """One stage finished (``step`` of ``total``)."""
+
+    stage: str
+    step: int
+    total: int
+    elapsed_s: float
+
+
+ProblemData = Problem | tuple[pd.DataFrame, Contract]
+
+
+def _unpack(problem: ProblemData) -> tuple[pd.DataFrame, Contract]:
+    if isinstance(problem, tuple):
+        return problem
+    return problem.data, problem.contract
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("econml", "scikit-learn", "numpy", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+def run_design(
+    spec: AnalysisSpec,
+    problem: ProblemData,
+    *,
+    bayesian_effect: Effect | None = None,
+    on_progress: Callable[[DesignProgress], None] | None = None,
+    settings: DesignSettings = DesignSettings(),
+) -> DesignResult:
+    """Estimate the effect the spec describes and run every design diagnostic.
+
+    Parameters
+    ----------
+    spec
+        A validated analysis spec (:func:`engine.design.spec.parse_spec`).
+    problem
+        A :class:`~engine.problem.Problem`, or ``(frame, contract)``.
+    bayesian_effect
+        The model loop's current best effect, stored for triangulation.
+    on_progress
+        Called after each stage with a :class:`DesignProgress`.
+    settings
+        Which refuters, how many subset repeats, which trimming thresholds.
+
+    Returns
+    -------
+    DesignResult
+        Picklable; timings per stage in seconds under ``timings``.
+    """
+    frame, contract = _unpack(problem)
+    covariates = spec.resolved_covariates(contract)
+    stages = ["estimate", "diagnostics", "trimming"]
+    if settings.placebo:
+        stages += [f"placebo:{c}" for c in spec.placebo_outcomes]
+    stages += [f"refuter:{r}" for r in settings.refuters]
+    if settings.sensitivity:
+        stages.append("sensitivity")
+    stages.append("facts")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    clock = [start]
+
+    def done(stage: str) -> None:
+        now = time.perf_counter()
+        timings[stage] = round(now - clock[0], 4)
+        clock[0] = now
+        if on_progress is not None:
+            on_progress(DesignProgress(stage, len(timings), len(stages), now - start))
+
+    data = prepare(frame, contract, covariates)
+    fit = fit_dr(data, spec)
+    keep = fit.keep(*spec.trim)
+    est = estimate_effect(fit, spec.estimand, keep)
+    done("estimate")
+
+    bal = balance(data, fit.e, keep, spec.estimand)
+    ov = overlap(fit.e, data.t, keep, spec.estimand)
+    done("diagnostics")
+
+    trim = trimming_curve(fit, spec.estimand, settings.trim_thresholds)
+    done("trimming")
+
+    placebo = []
+    if settings.placebo:
+        for column in spec.placebo_outcomes:
+            placebo.append(placebo_outcome(frame, contract, spec, column))
+            done(f"placebo:{column}")
+
+    refuter_spec = spec if settings.refuter_folds is None else replace(spec, folds=settings.refuter_folds)
+    refuters = []
+    for name in settings.refuters:
+        if name == "placebo_treatment":
+            refuters.append(placebo_treatment(data, refuter_spec, est))
+        elif name == "random_common_cause":
+            refuters.append(random_common_cause(data, refuter_spec, est))
+        elif name == "data_subset":
+            refuters.append(
+                refute_data_subset(
+                    data, refuter_spec, est, fraction=settings.subset_fraction, repeats=settings.subset_repeats
+                )
+            )
+        elif name == "dummy_outcome":
+            refuters.append(dummy_outcome(data, refuter_spec, est))
+        else:
+            raise ValueError(f"unknown refuter {name!r}; choose from {', '.join(REFUTERS)}")
+        done(f"refuter:{name}")
+
+    sens = None
+    if settings.sensitivity:
+        binary = contract.outcome_type is OutcomeType.BINARY
+        population = keep & (data.t == 1) if spec.estimand is Estimand.ATT else keep
+        sens = sensitivity(
+            est,
+            data.y[keep],
+            data.t[keep],
+            data.W[keep],
+            binary=binary,
+            baseline_risk=float(fit.m0[population].mean()) if binary else None,
+        )
+        done("sensitivity")
+
+    columns = column_facts(frame, contract, covariates)
+    facts = data_facts(frame, contract, columns)
+    done("facts")
+    timings["total"] = round(time.perf_counter() - start, 4)
+
+    notes = [learner_description(spec, data.discrete_outcome)]
+    if data.discrete_outcome:
+        notes.append(
+            "Binary outcome: the outcome model is a classifier fitted with EconML's discrete_outcome=True, so the "
+            "effect is a risk difference; placebo outcomes use regressors on their own scale."
+        )
+    if est.n_dropped and est.estimand != est.requested:
+        notes.append(
+            f"Trimming dropped {est.n_dropped} of {est.n_total} units: the {est.requested} asked for is reported as "
+            f"the {est.estimand}."
+        )
+    if spec.estimator is Estimator.DR and spec.estimand is Estimand.ATO:
+        notes.append("DRLearner has no weighted population interval: the ATO is the overlap-weighted AIPW score.")
+    result = DesignResult(
+        spec=spec,
+        contract_estimand=contract.estimand.value,
+        outcome_type=contract.outcome_type.value,
+        estimate=est,
+        balance=bal,
+        overlap=ov,
+        trimming=trim,
+        placebo=tuple(placebo),
+        refuters=tuple(refuters),
+        sensitivity=sens,
+        columns=columns,
+        facts=facts,
+        treatment=contract.treatment,
+        outcome=contract.outcome,
+        covariates=covariates,
+        n_total=data.n,
+        bayesian_effect=bayesian_effect,
+        notes=tuple(notes),
+        timings=timings,
+        versions=_versions(),
+    )
+    if bayesian_effect is not None:
+        from engine.design.critic import triangulate
+
+        result = replace(result, triangulation=triangulate(est, bayesian_effect))
+    return result
+
