@@ -1,0 +1,166 @@
+"""Safety rules: imports, files, network, processes, dynamic code, dunders, removed APIs."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from engine.guard import tables as T
+from engine.guard.context import ModelScan, RuleSet, const_str
+from engine.guard.flow import CONTAINERS
+
+RULES = RuleSet()
+rule = RULES.rule
+
+
+# --------------------------------------------------------------------------- imports and APIs
+
+
+def _module_risk(name: str) -> str | None:
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        code = T.MODULE_RISKS.get(".".join(parts[:n]))
+        if code:
+            return code
+    return None
+
+
+def _allowed(name: str) -> bool:
+    return any(name == a or name.startswith(a + ".") for a in T.ALLOWED_IMPORTS)
+
+
+@rule
+def check_imports(scan: ModelScan) -> None:
+    """Imports outside the allow-list; dangerous and obsolete modules get their own codes."""
+    for node in scan.nodes:
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            modules = [base] if any(a.name == "*" for a in node.names) else [f"{base}.{a.name}" for a in node.names]
+            if node.module and _module_risk(node.module):
+                modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            code = _module_risk(module)
+            if code == "obsolete-api":
+                old = next(m for m in T.OBSOLETE_MODULES if module == m or module.startswith(m + "."))
+                scan.report(code, f"{module!r} is gone from PyMC 5; write {T.OBSOLETE_MODULES[old]}", node)
+            elif code:
+                scan.report(code, f"import of {module!r} is not allowed in model code; {_WHAT_TO_DO[code]}", node)
+            elif not _allowed(module):
+                allowed = ", ".join(a for a in T.ALLOWED_IMPORTS if a != "__future__")
+                scan.report("import-not-allowed", f"import of {module!r} is outside the allow-list ({allowed}); remove it", node)
+
+
+_WHAT_TO_DO = {
+    "process-access": "model code runs in a sandbox and must not touch processes or the interpreter; remove it",
+    "file-access": "model code must not read or write files; use the data passed to build_model(data)",
+    "network-access": "model code must not use the network; remove it",
+    "dynamic-code": "write plain code the guard can read; remove it",
+    "harness-overreach": "the harness samples the model, diagnoses it and computes the estimand; model.py only builds the model",
+}
+
+
+@rule
+def check_references(scan: ModelScan) -> None:
+    """Names and attributes that reach files, processes, the network or the harness's job."""
+    for node in scan.nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            code = T.BUILTIN_RISKS.get(node.id)
+            if code and node.id not in scan.bound and node.id not in scan.aliases:
+                scan.report(code, f"{node.id}() is not allowed in model code; {_WHAT_TO_DO[code]}", node)
+        if isinstance(node, (ast.Name, ast.Attribute)) and not isinstance(scan.parents.get(node), ast.Attribute):
+            _check_qualified(scan, node)
+        if isinstance(node, ast.Attribute):
+            code = T.ATTRIBUTE_RISKS.get(node.attr)
+            if code:
+                scan.report(code, f"'.{node.attr}' reaches the {node.attr} module; {_WHAT_TO_DO[code]}", node)
+            parent = scan.parents.get(node)
+            code = T.METHOD_RISKS.get(node.attr)
+            if code and isinstance(parent, ast.Call) and parent.func is node:
+                scan.report(code, f".{node.attr}() is not allowed in model code; {_WHAT_TO_DO[code]}", node)
+            if node.attr == "eval" and isinstance(parent, ast.Call) and parent.func is node and any(
+                const_str(a) is not None for a in parent.args
+            ):
+                scan.report("dynamic-code", ".eval() of a string hides what it computes; write the expression in Python", node)
+
+
+def _check_qualified(scan: ModelScan, node: ast.AST) -> None:
+    """Check every prefix of a dotted chain: ``np.lib.npyio.load`` is checked at each dot."""
+    chain = node
+    while isinstance(chain, (ast.Attribute, ast.Name)):
+        qual = scan.qualname(chain)
+        if qual:
+            if qual in T.REFERENCE_RISKS:
+                code, todo = T.REFERENCE_RISKS[qual]
+                scan.report(code, f"{qual} is not allowed in model code; {todo}", chain)
+            for prefix, (code, todo) in T.REFERENCE_PREFIX_RISKS.items():
+                if qual.startswith(prefix):
+                    scan.report(code, f"{qual} is not allowed in model code; {todo}", chain)
+            base = chain
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in scan.aliases:
+                code = _module_risk(qual)
+                if code and code != "obsolete-api":
+                    scan.report(code, f"{qual} is not allowed in model code; {_WHAT_TO_DO[code]}", chain)
+        chain = chain.value if isinstance(chain, ast.Attribute) else None
+
+
+DUNDER = re.compile(r"^__\w+__$")
+FORMAT_DUNDER = re.compile(r"\{[^{}]*\.__\w+")
+SAFE_DUNDER_NAMES = frozenset({"__name__", "__doc__", "__all__", "__import__"})  # __import__: dynamic-code
+
+
+@rule
+def check_dunder(scan: ModelScan) -> None:
+    """Dunder attributes, names and strings: the classic ways out of a sandbox."""
+    for node in scan.nodes:
+        if isinstance(node, ast.Attribute) and DUNDER.match(node.attr):
+            scan.report("dunder-access", f"access to {node.attr} is not allowed; use the object's public API", node)
+        elif isinstance(node, ast.Name) and DUNDER.match(node.id) and node.id not in SAFE_DUNDER_NAMES:
+            scan.report("dunder-access", f"{node.id} is not allowed in model code; remove it", node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and not scan.is_docstring(node):
+            if (DUNDER.match(node.value) and node.value != "__main__") or FORMAT_DUNDER.search(node.value):
+                scan.report("dunder-access", f"the string {node.value[:40]!r} names a dunder attribute; remove it", node)
+        elif isinstance(node, ast.Call) and scan.is_builtin(node.func, "getattr", "setattr", "delattr", "hasattr"):
+            name = node.args[1] if len(node.args) >= 2 else None
+            if name is not None and const_str(name) is None:
+                scan.report(
+                    "dunder-access",
+                    f"{node.func.id}() with a computed attribute name can reach dunder attributes; use plain attribute access",
+                    node,
+                )
+
+
+@rule
+def check_obsolete(scan: ModelScan) -> None:
+    """APIs removed from PyMC 5: they raise at build time, so say the modern spelling now."""
+    for node in scan.nodes:
+        if isinstance(node, ast.Attribute | ast.Name) and not isinstance(scan.parents.get(node), ast.Attribute):
+            chain = node
+            while isinstance(chain, (ast.Attribute, ast.Name)):
+                qual = scan.qualname(chain)
+                if qual in T.OBSOLETE_ATTRIBUTES:
+                    short = "pm." + qual.split(".", 1)[1]
+                    scan.report("obsolete-api", f"{short} was removed from PyMC 5; use {T.OBSOLETE_ATTRIBUTES[qual]}", chain)
+                chain = chain.value if isinstance(chain, ast.Attribute) else None
+        if isinstance(node, ast.Call) and (scan.call_name(node) or "").split(".")[0] == "pymc":
+            for kw in node.keywords:
+                if kw.arg in T.OBSOLETE_KEYWORDS:
+                    scan.report("obsolete-api", f"{kw.arg}= was removed from PyMC 5; use {T.OBSOLETE_KEYWORDS[kw.arg]}", kw.value)
+                if kw.arg in T.CONTAINER_OBSOLETE_KEYWORDS and scan.is_pymc_call(node, *CONTAINERS):
+                    scan.report("obsolete-api", f"{kw.arg}= was removed from pm.Data; use {T.CONTAINER_OBSOLETE_KEYWORDS[kw.arg]}", kw.value)
+
+
+URL = re.compile(r"\b(?:https?|ftp|wss?|file)://", re.IGNORECASE)
+
+
+@rule
+def check_urls(scan: ModelScan) -> None:
+    for node in scan.nodes:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and URL.search(node.value):
+            if not scan.is_docstring(node):
+                scan.report("network-access", "a URL in model code; the model gets its data from build_model(data) only", node)
