@@ -1,0 +1,57 @@
+"""Edit the proposed file before approving it; the edit is recorded as the principal's."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TextArea
+
+if TYPE_CHECKING:
+    from engine.records import Proposal
+
+
+def language_for(filename: str) -> str | None:
+    """TextArea language for a file name, when tree-sitter has a grammar for it."""
+    suffix = filename.rsplit(".", 1)[-1].lower()
+    language = {"py": "python", "toml": "toml", "md": "markdown"}.get(suffix)
+    return language if language in TextArea().available_languages else None
+
+
+class EditProposalScreen(Screen[str | None]):
+    """The proposed file in an editor; ctrl+s approves the edited version."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Approve edit", id="edit-proposal.submit", priority=True,
+                tooltip="Re-run the guard and compile check on the edit, then approve it"),
+        Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", tooltip="Discard the edit"),
+    ]
+
+    def __init__(self, proposal: Proposal) -> None:
+        super().__init__(id="edit-proposal")
+        self.proposal = proposal
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            f"Editing the proposed {self.proposal.file}. ctrl+s re-checks and approves your version "
+            "(recorded as edited by the principal); Escape discards it.",
+            id="edit-help",
+        )
+        editor = TextArea.code_editor(
+            self.proposal.new_source, language=language_for(self.proposal.file), id="proposal-editor"
+        )
+        editor.border_title = self.proposal.file
+        yield editor
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#proposal-editor", TextArea).focus()
+
+    def action_submit(self) -> None:
+        self.dismiss(self.query_one("#proposal-editor", TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,66 @@
+"""Help (``?``): the keys of the screen underneath, and the day's workflow in a few lines."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+WORKFLOW = """\
+The agent proposes; the harness measures; you decide; git remembers.
+
+1. p asks the agent for a proposal. The guard (a static scan against the contract) and
+   the compile check have already run when it appears.
+2. On the review screen: a approves (sampling starts), r rejects with a reason the agent
+   reads, e edits the file before approving, s skips, n skips and asks for another.
+   A blocker finding disables approve until you override it (o) with a written reason.
+3. The run screen shows each chain live; c cancels.
+4. The verdict shows what decided it, the convergence table worst first and the plots.
+5. h lists every iteration; mark two with space and compare them with c.
+6. e on the home screen edits PROBLEM.md, PROGRAM.md and analysis.toml; each save is a commit.
+7. x exports the session report. ctrl+p opens the command palette; ctrl+t switches theme.
+Keys can be remapped by binding id in ~/.config/causal-workbench/keymap.toml (see README)."""
+
+
+def bindings_table(screen: Screen) -> Table:
+    """Every binding active on ``screen`` (its own and the app's), with its id for remapping."""
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("key")
+    table.add_column("does")
+    table.add_column("binding id", style="dim")
+    seen = set()
+    for _key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or (binding.action, binding.key) in seen:
+            continue
+        seen.add((binding.action, binding.key))
+        key = screen.app.get_key_display(binding)
+        table.add_row(Text(key, style="bold"), binding.tooltip or binding.description, binding.id or "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal listing the keys of the screen it was opened over."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="help.close"),
+        Binding("question_mark", "close", "Close", show=False, id="help.close-again"),
+    ]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__(id="help")
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog", classes="dialog"):
+            yield Label("Causal Workbench — help", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(bindings_table(self.under), id="help-keys")
+                yield Static(WORKFLOW, id="help-workflow", markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,209 @@
+"""Home: the problem, its contract, the data, the current best model and every iteration.
+
+The app hands the screen what to show (:meth:`HomeScreen.show`); the screen never reads
+the session itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+
+from screens.format import delta_text, effect_text, elpd_text, metrics_of, num, one_line, status_text
+
+if TYPE_CHECKING:
+    from engine.records import IterationRecord
+
+
+class HomeScreen(Screen):
+    """Problem, contract, data summary, current best, and the iteration list."""
+
+    BINDINGS = [
+        Binding("p", "app.propose", "Propose", id="home.propose", tooltip="Ask the agent for the next proposal"),
+        Binding("o", "open_iteration", "Open", id="home.open", tooltip="Open the highlighted iteration"),
+        Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
+        Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
+        Binding("e", "app.edit_plan", "Edit plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="home")
+        self._records: list[IterationRecord] = []
+        self._best: IterationRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield LoadingIndicator(id="home-loading")
+        with Vertical(id="home-body"):
+            yield Static(id="question", classes="panel")
+            with Horizontal(id="cards"):
+                yield Static(id="contract", classes="panel card")
+                yield Static(id="data", classes="panel card")
+                yield Static(id="best", classes="panel card")
+            table: DataTable[Any] = DataTable(id="iterations", cursor_type="row", zebra_stripes=True)
+            table.border_title = "iterations"
+            yield table
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#home-body").display = False
+        table = self.query_one("#iterations", DataTable)
+        for key, label in (
+            ("n", "#"),
+            ("status", "verdict"),
+            ("elpd", "ELPD ± SE"),
+            ("delta", "ΔELPD"),
+            ("effect", "effect [94% HDI]"),
+            ("hypothesis", "hypothesis"),
+        ):
+            table.add_column(label, key=key)
+        self.query_one("#contract").border_title = "contract"
+        self.query_one("#data").border_title = "data"
+        self.query_one("#best").border_title = "current best"
+
+    # ------------------------------------------------------------------ data down
+
+    def show(self, opened: Any, records: list[IterationRecord], pending: bool = False) -> None:
+        """Fill every panel from an opened session (:class:`workbench.app.Opened`)."""
+        problem = opened.problem
+        self.query_one("#home-loading").display = False
+        self.query_one("#home-body").display = True
+        question = self.query_one("#question", Static)
+        question.border_title = problem.title
+        question.update(problem.question)
+        self.query_one("#contract", Static).update(contract_renderable(problem))
+        self.query_one("#data", Static).update(data_renderable(opened.summary, problem.contract.outcome))
+        self.show_records(records, pending)
+
+    def show_records(self, records: list[IterationRecord], pending: bool = False) -> None:
+        self._records = sorted(records, key=lambda r: r.number)
+        self._best = best_record(self._records)
+        self.query_one("#best", Static).update(best_renderable(self._best))
+        table = self.query_one("#iterations", DataTable)
+        table.clear()
+        for record in reversed(self._records):  # newest first
+            m = metrics_of(record)
+            table.add_row(
+                str(record.number),
+                status_text(record.status),
+                elpd_text(m),
+                delta_text(m),
+                effect_text(m.effect if m else None),
+                one_line(record.proposal.hypothesis, 70),
+                key=str(record.number),
+            )
+        count = len(self._records)
+        title = f"iterations ({count})" if count else "iterations — none yet: press p for the first proposal"
+        if pending:
+            title += " · a proposal is waiting for review (p)"
+        table.border_title = title
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    # ------------------------------------------------------------------ actions
+
+    def _highlighted(self) -> IterationRecord | None:
+        table = self.query_one("#iterations", DataTable)
+        if not self._records or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self._records if str(r.number) == key), None)
+
+    def action_open_iteration(self) -> None:
+        record = self._highlighted()
+        if record is not None:
+            self.app.open_iteration(record)  # type: ignore[attr-defined]
+
+    def action_open_best(self) -> None:
+        if self._best is not None:
+            self.app.open_iteration(self._best)  # type: ignore[attr-defined]
+        else:
+            self.notify("No model has been kept yet.", severity="warning")
+
+    @on(DataTable.RowSelected, "#iterations")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_iteration()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_iteration":
+            return True if self._records else None
+        if action == "open_best":
+            return True if self._best is not None else None
+        return True
+
+
+# --------------------------------------------------------------------------- renderables
+
+
+def best_record(records: list[IterationRecord]) -> IterationRecord | None:
+    """The head of the model loop's kept line: the latest kept iteration."""
+    kept = [r for r in records if r.verdict is not None and r.verdict.kind == "kept" and r.proposal.loop == "model"]
+    return max(kept, key=lambda r: r.number) if kept else None
+
+
+def _kv() -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True, min_width=9)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    return table
+
+
+def contract_renderable(problem: Any) -> Table:
+    c = problem.contract
+    table = _kv()
+    table.add_row("asks", f"{c.estimand} of {c.treatment} on {c.outcome} ({c.outcome_type})")
+    table.add_row("controls", Text(f"{len(c.controls)}: " + ", ".join(c.controls), no_wrap=True, overflow="ellipsis"))
+    if c.forbidden:
+        forbidden = Text()
+        for i, f in enumerate(c.forbidden):
+            if i:
+                forbidden.append(", ")
+            forbidden.append(f.name, style="red")
+            forbidden.append(f" ({f.reason})", style="dim")
+        table.add_row("forbidden", forbidden)
+    else:
+        table.add_row("forbidden", Text("none", style="dim"))
+    g = problem.gates
+    table.add_row("gates", f"R̂ < {g.rhat_max:g}, ESS > {g.ess_bulk_min:g}, div. < {g.divergence_rate_max:.1%}")
+    table.add_row("keep", f"ΔELPD > {g.elpd_se_multiple:g} SE (budget {g.sampling_budget_s:g} s)")
+    return table
+
+
+def data_renderable(summary: Any, outcome: str) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{summary.n} units", style="bold")
+    text.append(f"\n{summary.n_treated} treated, {summary.n_control} control")
+    text.append(f"\n{outcome} mean {summary.outcome_mean_treated:.3g} vs {summary.outcome_mean_control:.3g}")
+    text.append(f"\nnaive diff. {summary.naive_difference:+.3g}")
+    text.append(f"\n{len(summary.continuous)} continuous, {len(summary.binary)} binary", style="dim")
+    return text
+
+
+def best_renderable(best: IterationRecord | None) -> Text:
+    if best is None or best.verdict is None:
+        return Text("No model kept yet.\nApprove a proposal to sample the first one.", style="dim")
+    m = best.verdict.metrics
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"#{best.number} ", style="bold")
+    text.append("ELPD ", style="bold")
+    text.append(elpd_text(m))
+    if m.effect is not None:
+        text.append(f"\n{m.effect.estimand} ", style="bold")
+        text.append(f"{m.effect.mean:.2f} (sd {m.effect.sd:.2f})")
+        text.append("\n94% HDI ", style="bold")
+        text.append(f"[{m.effect.hdi_low:.2f}, {m.effect.hdi_high:.2f}]")
+    text.append("\nR̂ max ", style="bold")
+    text.append(num(m.rhat_max, ".3f"))
+    text.append("\n" + one_line(best.proposal.hypothesis, 200), style="dim")
+    return text

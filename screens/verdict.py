@@ -1,0 +1,268 @@
+"""Verdict and diagnostics of one iteration: what decided it, the convergence table worst
+first, divergences, Pareto k, and the plots; plus its diff and its full record.
+
+Per-draw arrays (the effect's draws, Pareto k by observation) are loaded by an app worker
+after the screen shows and arrive through :meth:`VerdictScreen.set_arrays`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from screens.format import delta_text, diff_text, effect_text, elpd_text, num, status_text
+from screens.plots import EffectDrawsPlot, ElpdPlot, ForestPlot, ParetoKPlot
+
+if TYPE_CHECKING:
+    from engine.problem import Gates
+    from engine.records import IterationRecord
+
+
+@dataclass(frozen=True)
+class IterationArrays:
+    """Per-draw and per-observation arrays of one iteration, when the harness saved them."""
+
+    effect_draws: Any = None  # (chains, draws) of the estimand
+    pareto_k: Any = None  # (observations,)
+    note: str = ""  # why something is missing
+
+
+class VerdictScreen(Screen):
+    """One iteration in full: verdict, diagnostics, plots, diff, record."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="verdict.back"),
+        Binding("n", "app.propose", "Next proposal", id="verdict.next", tooltip="Ask the agent for the next proposal"),
+        Binding("v", "tab('verdict')", "Verdict", id="verdict.tab-verdict", show=False),
+        Binding("g", "tab('plots')", "Plots", id="verdict.tab-plots"),
+        Binding("d", "tab('diff')", "Diff", id="verdict.tab-diff"),
+        Binding("j", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
+        Binding("t", "toggle_trace", "Trace/rank", id="verdict.trace-rank", show=False),
+    ]
+
+    def __init__(
+        self,
+        record: IterationRecord,
+        records: list[IterationRecord],
+        gates: Gates | None = None,
+        arrays: IterationArrays | None = None,
+        candidate_source: str | None = None,
+    ) -> None:
+        super().__init__(id="verdict")
+        self.record = record
+        self.records = records
+        self.gates = gates
+        self.arrays = arrays
+        self._ready = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        from engine import plots
+
+        r = self.record
+        se_multiple = self.gates.elpd_se_multiple if self.gates else 2.0
+        yield Header()
+        yield Static(self._banner(), id="verdict-banner")
+        with TabbedContent(id="verdict-tabs", initial="verdict"):
+            with TabPane("Verdict", id="verdict"):
+                with VerticalScroll(id="verdict-body"):
+                    yield Static(self._decision_text(), id="decision")
+                    yield Static(self._metrics(), id="metrics")
+                    yield Static(self._gates(), id="gates")
+                    table: DataTable[Any] = DataTable(id="convergence", zebra_stripes=True, cursor_type="row")
+                    table.border_title = "convergence, worst first"
+                    yield table
+                    yield Static(self._pareto_counts(), id="pareto-counts")
+            with TabPane("Plots", id="plots"):
+                with Grid(id="plot-grid"):
+                    yield ElpdPlot(plots.elpd_trajectory(self.records, se_multiple), title="ELPD by iteration (green: kept)",
+                                   empty="no sampled iteration yet", id="plot-elpd")
+                    yield ForestPlot(plots.effect_forest(self.records), title="effect across kept iterations",
+                                     empty="nothing kept yet", id="plot-forest")
+                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty="loading draws…",
+                                          id="plot-trace")
+                    yield ParetoKPlot(None, title=f"Pareto k by observation (#{r.number})", empty="loading…",
+                                      id="plot-pareto")
+            with TabPane("Diff", id="diff"):
+                with VerticalScroll():
+                    yield Static(self._diff(), id="verdict-diff")
+            with TabPane("Record", id="record"):
+                with VerticalScroll():
+                    yield Static(self._record_json(), id="record-json")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self._fill_convergence()
+        if self.arrays is not None:
+            self.set_arrays(self.arrays)
+
+    def _banner(self) -> Text:
+        r = self.record
+        text = Text()
+        text.append(f"iteration {r.number} ", style="bold")
+        text.append_text(status_text(r.status))
+        text.append(f" · {r.proposal.hypothesis}")
+        return text
+
+    def _decision_text(self) -> Text:
+        from engine import plots
+
+        r, d = self.record, self.record.decision
+        text = Text()
+        if r.verdict is not None:
+            se_multiple = self.gates.elpd_se_multiple if self.gates else 2.0
+            text.append("verdict: ", style="bold")
+            text.append_text(status_text(r.verdict.kind.value))
+            text.append(f" — {r.verdict.reason}\n")
+            text.append("decided by: ", style="bold")
+            text.append(plots.deciding_rule(r.verdict, se_multiple) + "\n")
+        else:
+            text.append("not run: ", style="bold")
+            text.append_text(status_text(d.kind.value))
+            text.append("\n")
+        text.append("decision: ", style="bold")
+        text.append(f"{d.kind.value} by {d.decider}")
+        if d.edited:
+            text.append(" (edited before approving)", style="magenta")
+        if d.reason:
+            text.append(f" — “{d.reason}”")
+        if d.override:
+            text.append("\noverride: ", style="bold yellow")
+            text.append(d.override)
+        blockers = [f for f in r.findings if f.severity == "blocker"]
+        if r.findings:
+            text.append(f"\nguard: {len(blockers)} blocker(s), {len(r.findings) - len(blockers)} warning(s)", style="dim")
+        return text
+
+    def _metrics(self) -> Table | Text:
+        r = self.record
+        if r.verdict is None:
+            return Text("")
+        m = r.verdict.metrics
+        table = Table(title="measured", title_justify="left", show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column(style="bold")
+        table.add_column()
+        divergences = "—" if m.divergences is None else f"{m.divergences}"
+        if m.divergence_rate is not None:
+            divergences += f" ({m.divergence_rate:.2%})"
+        table.add_row("ELPD", elpd_text(m), "R̂ max", num(m.rhat_max, ".3f"))
+        table.add_row("ΔELPD vs best", delta_text(m), "ESS bulk min", num(m.ess_bulk_min, ".0f"))
+        table.add_row("p_loo", num(m.p_loo), "ESS tail min", num(m.ess_tail_min, ".0f"))
+        table.add_row("effect", effect_text(m.effect), "divergences", divergences)
+        table.add_row(
+            "effect sd",
+            num(m.effect.sd if m.effect else None, ".3f"),
+            "Pareto k > 0.7",
+            "—" if m.pareto_k_bad is None else f"{m.pareto_k_bad} (max {num(m.pareto_k_max, '.2f')})",
+        )
+        total = self.record.timings.get("total")
+        if total is not None:
+            table.add_row("time", f"{total:.1f} s", "draws", num(m.n_draws, ".0f"))
+        return table
+
+    def _gates(self) -> Table | Text:
+        r = self.record
+        if r.verdict is None or not r.verdict.gates:
+            return Text("")
+        table = Table(title="gates", title_justify="left", box=None, padding=(0, 2), header_style="bold")
+        for col in ("gate", "value", "needs", ""):
+            table.add_column(col)
+        for g in r.verdict.gates:
+            op = "<" if g.name in ("rhat", "divergence_rate") else ">"
+            table.add_row(
+                g.name,
+                f"{g.value:.4g}",
+                f"{op} {g.threshold:g}",
+                Text("ok", style="green") if g.passed else Text("FAILED", style="bold red"),
+            )
+        return table
+
+    def _fill_convergence(self) -> None:
+        from engine import plots
+
+        table = self.query_one("#convergence", DataTable)
+        rhat_max = self.gates.rhat_max if self.gates else 1.01
+        ess_min = self.gates.ess_bulk_min if self.gates else 400.0
+        rows = plots.convergence_rows(self.record.extra.get("convergence"), rhat_max, ess_min)
+        if not rows:
+            table.display = False
+            return
+        for label in ("parameter", "R̂", "ESS bulk", "ESS tail", "fails"):
+            table.add_column(label)
+        for row in rows:
+            bad = bool(row.failed)
+            table.add_row(
+                Text(row.parameter, style="bold red" if bad else ""),
+                Text(num(row.rhat, ".3f"), style="red" if "rhat" in row.failed else ""),
+                Text(num(row.ess_bulk, ".0f"), style="red" if "ess_bulk" in row.failed else ""),
+                Text(num(row.ess_tail, ".0f"), style="red" if "ess_tail" in row.failed else ""),
+                ", ".join(row.failed),
+            )
+
+    def _pareto_counts(self, k: Any = None) -> Text:
+        from engine import plots
+
+        if k is None:
+            return Text("")
+        c = plots.pareto_k_counts(k)
+        text = Text("Pareto k: ", style="bold")
+        text.append(f"{c.good} good (≤ 0.5), {c.ok} ok (≤ 0.7), ")
+        text.append(f"{c.bad} bad (≤ 1)", style="yellow" if c.bad else "")
+        text.append(", ")
+        text.append(f"{c.very_bad} very bad", style="bold red" if c.very_bad else "")
+        return text
+
+    def _diff(self) -> Text:
+        diff = self.record.proposal.diff
+        if not diff.strip():
+            return Text("(no change)", style="dim")
+        return diff_text(diff, dark=self.app.current_theme.dark if self.is_attached else True)
+
+    def _record_json(self) -> Any:
+        from rich.syntax import Syntax
+
+        from engine.records import to_json
+
+        return Syntax(to_json(self.record), "json", theme="ansi_dark", background_color="default", word_wrap=True)
+
+    # ------------------------------------------------------------------ arrays
+
+    def set_arrays(self, arrays: IterationArrays) -> None:
+        """Draw the per-draw plots once the app's worker has loaded the arrays."""
+        from engine import plots
+
+        self.arrays = arrays
+        if not self._ready:
+            return  # on_mount draws them
+        note = arrays.note or "not saved for this iteration"
+        effect = self.query_one("#plot-trace", EffectDrawsPlot)
+        effect._empty = note
+        draws = arrays.effect_draws
+        effect.set_series((plots.trace_series(draws), plots.rank_series(draws)) if draws is not None else None)
+        pareto = self.query_one("#plot-pareto", ParetoKPlot)
+        pareto._empty = note
+        pareto.set_series(plots.pareto_k_series(arrays.pareto_k) if arrays.pareto_k is not None else None)
+        self.query_one("#pareto-counts", Static).update(self._pareto_counts(arrays.pareto_k))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#verdict-tabs", TabbedContent).active = tab
+
+    def action_toggle_trace(self) -> None:
+        self.query_one("#plot-trace", EffectDrawsPlot).toggle()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,687 @@
+"""The workbench app: one Textual ``App`` that owns the session and runs every slow call
+(agent, compile check, sampling, git writes, export) in thread workers.
+
+Workers post typed messages (:mod:`screens.messages`) back to the UI thread; a single
+``Worker.StateChanged`` handler turns their errors into a dialog that says what happened.
+Screens get their data as constructor arguments and send decisions up as messages.
+
+Importing this module is cheap: the engine (pandas, git, the agents) is imported inside
+the open worker, after the first frame, and PyMC never loads in this process.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from screens.dialogs import ErrorDialog
+from screens.home import HomeScreen
+from screens.messages import (
+    Decided,
+    EditSubmitted,
+    Exported,
+    FileCommitted,
+    IterationRecorded,
+    ProposalReady,
+    SessionOpened,
+    StatusChanged,
+)
+
+if TYPE_CHECKING:
+    from engine.loop import Reviewed, RunOptions, Workbench
+    from engine.problem import Problem
+    from engine.records import Decision, IterationRecord
+    from engine.store import Session
+    from screens.verdict import IterationArrays
+
+DEFAULT_KEYMAP_PATH = Path("~/.config/causal-workbench/keymap.toml")
+LIGHT_THEME = "textual-light"
+DARK_THEME = "textual-dark"
+
+
+@dataclass
+class Opened:
+    """Everything the open worker loads: the UI reads it, only workers call into it."""
+
+    problem: Problem
+    session: Session
+    workbench: Workbench
+    summary: Any
+    records: list[IterationRecord] = field(default_factory=list)
+    pending: Reviewed | None = None
+    next_number: int = 1
+    recovered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What ``workbench open`` was asked to open (see :func:`open_workbench`)."""
+
+    target: str | Path | None
+    session: str | Path | None = None
+    agent: str = "heuristic"
+    replay_file: Path | None = None
+    sessions_root: Path = Path("sessions")
+    options: RunOptions | None = None
+    warm_up: bool = True
+
+
+def open_workbench(request: OpenRequest) -> Opened:
+    """Load the problem, open or create the session, build the agent and the workbench.
+
+    A problem folder starts a new session under ``sessions_root``; a session folder (or
+    ``--session``) resumes one. Runs in a worker thread: it imports pandas and git.
+
+    Raises
+    ------
+    WorkbenchError
+        A problem or session that cannot be opened, or an agent that cannot be built.
+    """
+    from engine.agents import make_agent
+    from engine.errors import WorkbenchError
+    from engine.loop import Workbench
+    from engine.problem import load_problem
+    from engine.store import Session, find_session, is_session_dir
+    from engine.summary import data_summary
+
+    root = Path(request.sessions_root)
+    target = Path(request.target) if request.target is not None else None
+    session_arg = request.session
+    if session_arg is None and target is not None:
+        # A session folder also holds a problem.toml (a reference copy): test for a session first.
+        if is_session_dir(target) or not (target / "problem.toml").is_file():
+            session_arg, target = request.target, None
+    if session_arg is not None:
+        session = Session.open(find_session(session_arg, root))
+        try:
+            problem = load_problem(target if target is not None else session.info.problem_path)
+        except BaseException:
+            session.close()
+            raise
+    elif target is not None:
+        problem = load_problem(target)
+        session = Session.create(problem, root)
+    else:
+        raise WorkbenchError("nothing to open: pass a problem folder (problems/ihdp) or a session (sessions/<id>)")
+    try:
+        options: dict[str, Any] = {}
+        if request.agent == "replay":
+            if request.replay_file is None:
+                raise WorkbenchError("--agent replay needs --replay-file FILE (a JSON or TOML list of proposals)")
+            options["path"] = request.replay_file
+        agent = make_agent(request.agent, **options)
+        workbench = Workbench(problem, session, agent, request.options)
+        records = session.iterations()
+        pending = workbench.pending()
+        opened = Opened(
+            problem=problem,
+            session=session,
+            workbench=workbench,
+            summary=data_summary(problem),
+            records=records,
+            pending=pending,
+            next_number=session.next_number(),
+            recovered=tuple(getattr(session, "recovered", ()) or ()),
+        )
+    except BaseException:
+        session.close()
+        raise
+    if request.warm_up:
+        _warm_up_sandbox()
+    return opened
+
+
+def _warm_up_sandbox() -> None:
+    """Start the sandbox's warm worker so the first compile check is fast (if the engine has one)."""
+    try:
+        from engine.sandbox import warm_up
+    except ImportError:
+        return
+    warm_up()
+
+
+def load_keymap(path: Path | None = None) -> dict[str, str]:
+    """Read ``[keymap]`` from a TOML file: binding id → key(s), e.g. ``"review.approve" = "A"``.
+
+    Returns an empty mapping when the file does not exist.
+    """
+    path = (path or DEFAULT_KEYMAP_PATH).expanduser()
+    if not path.is_file():
+        return {}
+    from engine.errors import WorkbenchError
+
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{path}: TOML syntax error ({exc}); fix it or remove the file") from exc
+    table = raw.get("keymap", raw)
+    return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}
+
+
+class WorkbenchApp(App[int]):
+    """Causal Workbench: supervise an agent iterating on a causal analysis."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Causal Workbench"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen and the workflow"),
+        Binding("x", "export", "Export", id="app.export", tooltip="Write the session report and say where"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False, tooltip="Switch dark / light"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit; the session is saved as it goes"),
+    ]
+
+    def __init__(
+        self,
+        request: OpenRequest,
+        *,
+        keymap: dict[str, str] | None = None,
+        theme: str = DARK_THEME,
+        opener: Callable[[OpenRequest], Opened] = open_workbench,
+    ) -> None:
+        super().__init__()
+        self.request = request
+        self._opener = opener
+        self.opened: Opened | None = None
+        self.records: list[IterationRecord] = []
+        self.reviewed: Reviewed | None = None
+        self.next_number: int | None = None
+        self.busy = ""  # what a worker is doing now ("" when idle)
+        self.run_cancel: threading.Event | None = None
+        self._quit_armed = False
+        self._initial_theme = theme
+        if keymap:
+            self.set_keymap(keymap)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self) -> Screen:
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        self.theme = self._initial_theme
+        self.sub_title = "opening…"
+        self._open()
+
+    @property
+    def home(self) -> HomeScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def close_session(self) -> None:
+        """Release the session's write lock (idempotent); the app calls it on exit."""
+        if self.opened is not None:
+            self.opened.session.close()
+
+    async def action_quit(self) -> None:
+        if self.run_cancel is not None and not self.run_cancel.is_set() and not self._quit_armed:
+            self._quit_armed = True
+            self.notify("Sampling is running: c cancels it; q again cancels and quits.", severity="warning")
+            return
+        if self.run_cancel is not None:
+            self.run_cancel.set()
+        self.exit(0)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open the session")
+    def _open(self) -> None:
+        self.post_message(SessionOpened(self._opener(self.request)))
+
+    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="agent proposes")
+    def _propose(self) -> None:
+        from engine.records import Loop
+
+        wb = self._workbench()
+        reviewed = wb.propose(Loop.MODEL, on_status=lambda text: self.post_message(StatusChanged(text)))
+        self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
+
+    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="check the edit")
+    def _check_edit(self, source: str) -> None:
+        wb = self._workbench()
+        assert self.reviewed is not None
+        original = self.reviewed.proposal
+        meta = dict(original.meta)
+        meta.setdefault("agent_source", original.new_source)  # the agent's version survives the edit
+        proposal = replace(original, new_source=source, meta=meta)
+        self.post_message(StatusChanged("checking your edit: guard and compile check…"))
+        reviewed = wb.check(proposal)
+        wb.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
+        self.post_message(ProposalReady(reviewed, edited=True, number=wb.session.next_number()))
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False, description="run the decision")
+    def _execute(self, reviewed: Reviewed, decision: Decision, run_screen: Any, then_propose: bool) -> None:
+        from screens.messages import SamplingProgressed
+
+        wb = self._workbench()
+
+        def progress(p: object) -> None:
+            if run_screen is not None:
+                run_screen.post_message(SamplingProgressed(p))
+
+        record = wb.execute(reviewed, decision, on_progress=progress, cancel=self.run_cancel)
+        self.post_message(IterationRecorded(record, wb.session.iterations(), then_propose))
+
+    @work(thread=True, exclusive=True, group="arrays", exit_on_error=False, description="load draws")
+    def _load_arrays(self, record: IterationRecord, screen: Any) -> None:
+        arrays = load_iteration_arrays(self._workbench().session, record)
+        self.call_from_thread(screen.set_arrays, arrays)
+
+    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="read the plan")
+    def _load_plan(self) -> None:
+        from screens.editor import PLAN_FILES, EditorScreen
+
+        session = self._workbench().session
+        files = {name: session.read_file(name) for name in PLAN_FILES}
+        self.call_from_thread(self.push_screen, EditorScreen(files))
+
+    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="save a plan file")
+    def _save_plan(self, filename: str, text: str) -> None:
+        opened = self._require_opened()
+        warnings = validate_plan_file(filename, text, opened.problem)
+        sha = opened.session.commit_edit(filename, text, "edited in the workbench")
+        self.post_message(FileCommitted(filename, sha or ""))
+        for warning in warnings:
+            self.post_message(StatusChanged(f"{filename}: {warning}"))
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="export the report")
+    def _export(self) -> None:
+        opened = self._require_opened()
+        paths, note = export_session(opened, self.records)
+        self.post_message(Exported(paths, note))
+
+    # ------------------------------------------------------------------ worker results
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        opened: Opened = message.opened
+        self.opened = opened
+        self.records = list(opened.records)
+        self.reviewed = opened.pending
+        self.next_number = opened.next_number
+        self.title = f"Causal Workbench — {opened.problem.name}"
+        self.sub_title = f"session {opened.session.id}"
+        self.home.show(opened, self.records, pending=self.reviewed is not None)
+        agent = opened.workbench.agent
+        status = f"agent: {getattr(agent, 'name', self.request.agent)} · "
+        if self.reviewed is not None:
+            status += "a proposal is waiting for your review: press p"
+        else:
+            status += "press p for the next proposal"
+        self._set_status(status)
+        for line in opened.recovered:
+            self.notify(line, title="session recovered", severity="warning", timeout=10)
+        self.refresh_bindings()
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self._set_status(message.text)
+
+    def on_proposal_ready(self, message: ProposalReady) -> None:
+        from screens.review import ReviewScreen
+
+        self.reviewed = message.reviewed
+        self.next_number = message.number
+        self.home.show_records(self.records, pending=True)
+        if isinstance(self.screen, ReviewScreen) and message.edited:
+            screen = self.screen
+            screen.update_reviewed(message.reviewed, edited=True)
+            self._set_status("your edit was checked")
+            compiled = message.reviewed.compile
+            if message.reviewed.blocked and not screen.override:
+                self.notify("Your edit has a blocker: fix it (e), override (o) or reject (r).", severity="warning")
+            elif compiled is not None and not compiled.ok:
+                self.notify("Your edit does not compile: fix it (e), or approve it anyway (a).", severity="warning")
+            else:
+                screen.action_approve()
+            return
+        self._set_status(f"proposal ready for iteration {message.number}: review it")
+        self.push_screen(ReviewScreen(message.reviewed, message.number, edited=message.edited))
+
+    def on_decided(self, message: Decided) -> None:
+        from engine.records import DecisionKind
+        from screens.run import RunScreen
+
+        reviewed = self.reviewed
+        if reviewed is None:
+            return
+        run_screen = None
+        self.run_cancel = threading.Event()
+        if message.decision.kind is DecisionKind.APPROVED:
+            wb = self._workbench()
+            run_screen = RunScreen(reviewed.proposal, self.next_number, wb.sampling, self.run_cancel)
+            self.switch_screen(run_screen)
+            self._set_status("sampling…")
+        else:
+            self._set_status(f"recording: {message.decision.kind.value}…")
+        self._execute(reviewed, message.decision, run_screen, message.then_propose)
+
+    def on_edit_submitted(self, message: EditSubmitted) -> None:
+        self._check_edit(message.source)
+
+    def on_iteration_recorded(self, message: IterationRecorded) -> None:
+        from screens.review import ReviewScreen
+        from screens.run import RunScreen
+        from screens.verdict import VerdictScreen
+
+        record = message.record
+        self.records = list(message.records) or [*self.records, record]
+        self.reviewed = None
+        self.run_cancel = None
+        self._quit_armed = False
+        self.next_number = record.number + 1
+        self.home.show_records(self.records)
+        if record.verdict is not None:
+            verdict = VerdictScreen(record, self.records, self._gates())
+            if isinstance(self.screen, RunScreen):
+                self.switch_screen(verdict)
+            else:
+                self.push_screen(verdict)
+            self._load_arrays(record, verdict)
+            self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
+        else:
+            if isinstance(self.screen, ReviewScreen):
+                self.pop_screen()
+            words = {"rejected": "rejected; the agent will read your reason", "skipped": "skipped"}
+            self._set_status(f"iteration {record.number} {words.get(record.status, record.status)}")
+            self.notify(f"Iteration {record.number} recorded: {record.status}.")
+        if message.then_propose:
+            self.action_propose()
+
+    def on_file_committed(self, message: FileCommitted) -> None:
+        from screens.editor import EditorScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, EditorScreen):
+                screen.mark_saved(message.filename, screen.text_of(message.filename))
+        if message.sha:
+            self.notify(f"{message.filename} committed ({message.sha[:7]}), author: the principal.")
+        else:
+            self.notify(f"{message.filename}: unchanged, nothing to commit.")
+
+    def on_exported(self, message: Exported) -> None:
+        where = ", ".join(str(p) for p in message.paths)
+        self.notify(f"Report written: {where}" + (f"\n{message.note}" if message.note else ""), timeout=12)
+        self._set_status(f"report: {where}")
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures surface: a dialog saying what happened, nothing lost."""
+        worker = event.worker
+        self.busy = "" if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) else (
+            worker.description or worker.group
+        )
+        self.refresh_bindings()
+        if event.state is not WorkerState.ERROR:
+            return
+        self._recover_from_failure(worker.group)
+        error = worker.error
+        title, message = describe_error(worker.group, error)
+        self._set_status(f"{title}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        self.push_screen(ErrorDialog(title, message))
+
+    def _recover_from_failure(self, group: str) -> None:
+        """Put the screens back where the principal can act again after a failed worker."""
+        from screens.review import ReviewScreen
+        from screens.run import RunScreen
+
+        if group == "run":
+            self.run_cancel = None
+            self._quit_armed = False
+            if isinstance(self.screen, RunScreen) and self.reviewed is not None:
+                self.switch_screen(ReviewScreen(self.reviewed, self.next_number))
+            elif isinstance(self.screen, ReviewScreen):
+                self.screen.release()
+        elif group == "agent" and isinstance(self.screen, ReviewScreen):
+            self.screen.release()
+        elif group == "open":
+            self.sub_title = "could not open"
+
+    # ------------------------------------------------------------------ actions
+
+    def action_propose(self) -> None:
+        from screens.review import ReviewScreen
+
+        if self.opened is None:
+            return
+        if self.reviewed is not None:
+            if not isinstance(self.screen, ReviewScreen):
+                self.push_screen(ReviewScreen(self.reviewed, self.next_number))
+            return
+        if self.busy:
+            self.notify(f"Busy: {self.busy}.", severity="warning")
+            return
+        agent = getattr(self.opened.workbench.agent, "name", "the")
+        self._set_status(f"{agent} agent is proposing…")
+        self._propose()
+
+    def action_history(self) -> None:
+        from screens.history import HistoryScreen
+
+        if self.opened is not None:
+            self.push_screen(HistoryScreen(self.records))
+
+    def action_edit_plan(self) -> None:
+        if self.opened is not None:
+            self._load_plan()
+
+    def action_export(self) -> None:
+        if self.opened is None:
+            return
+        self._set_status("exporting the session report…")
+        self._export()
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def open_iteration(self, record: IterationRecord) -> None:
+        """Show an iteration's verdict, diagnostics, diff and record."""
+        from screens.verdict import VerdictScreen
+
+        screen = VerdictScreen(record, self.records, self._gates())
+        self.push_screen(screen)
+        if record.verdict is not None:
+            self._load_arrays(record, screen)
+
+    def save_plan_file(self, filename: str, text: str) -> None:
+        """Validate and commit an edited plan file (the editor screen calls this)."""
+        self._set_status(f"saving {filename}…")
+        self._save_plan(filename, text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("propose", "history", "edit_plan", "export"):
+            if self.opened is None:
+                return None
+            if action == "propose" and self.busy and self.reviewed is None:
+                return None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.opened is None:
+            return
+        yield SystemCommand("Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose)
+        yield SystemCommand("History", "Every iteration with its verdict and decider; compare two", self.action_history)
+        yield SystemCommand("Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan)
+        yield SystemCommand("Export report", "Write the session report and say where", self.action_export)
+        yield SystemCommand("Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _set_status(self, text: str) -> None:
+        self.home.set_status(text)
+
+    def _require_opened(self) -> Opened:
+        if self.opened is None:
+            from engine.errors import WorkbenchError
+
+            raise WorkbenchError("the session is still opening; wait a moment")
+        return self.opened
+
+    def _workbench(self) -> Workbench:
+        return self._require_opened().workbench
+
+    def _gates(self) -> Any:
+        return self.opened.problem.gates if self.opened is not None else None
+
+
+# --------------------------------------------------------------------------- plain helpers
+
+
+def describe_error(group: str, error: BaseException | None) -> tuple[str, str]:
+    """A dialog title and message: the engine's own words for user errors, a traceback for bugs."""
+    from engine.errors import WorkbenchError
+
+    titles = {
+        "open": "Could not open",
+        "agent": "The agent could not propose",
+        "run": "The run failed",
+        "files": "Not saved",
+        "export": "Export failed",
+        "arrays": "Could not load the draws",
+    }
+    title = titles.get(group, "Something failed")
+    if isinstance(error, WorkbenchError):
+        message = str(error)
+    else:
+        lines = traceback.format_exception(error, limit=-3) if error is not None else ["unknown error"]
+        message = (
+            f"{type(error).__name__}: {error}\n\nThis is a bug in the workbench; nothing recorded was lost "
+            "and a pending proposal is still pending.\n\n" + "".join(lines)
+        )
+    if group == "run":
+        message += "\n\nThe proposal is still pending: review it again, or reject it."
+    return title, message
+
+
+def validate_plan_file(filename: str, text: str, problem: Any) -> list[str]:
+    """Check an edited plan file before it is committed; blockers raise, warnings are returned.
+
+    Raises
+    ------
+    SpecError
+        ``analysis.toml`` that does not parse or breaks the contract.
+    WorkbenchError
+        An empty PROBLEM.md or PROGRAM.md.
+    """
+    from engine.errors import SpecError, WorkbenchError
+
+    if filename.endswith(".md"):
+        if not text.strip():
+            raise WorkbenchError(f"{filename} is empty; the agent reads it, so write something (or press Escape)")
+        return []
+    if filename == "analysis.toml":
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"TOML syntax error: {exc}") from exc
+        from engine.guard import scan_analysis
+
+        findings = scan_analysis(text, problem.contract)
+        blockers = [str(f) for f in findings if f.severity == "blocker"]
+        if blockers:
+            raise SpecError(blockers)
+        return [str(f) for f in findings]
+    raise WorkbenchError(f"{filename} cannot be edited here; edit PROBLEM.md, PROGRAM.md or analysis.toml")
+
+
+def load_iteration_arrays(session: Any, record: IterationRecord) -> IterationArrays:
+    """Per-draw effect and per-observation Pareto k saved beside the history, when present.
+
+    Looks for ``effect_draws.npy`` (chains × draws) and ``pareto_k.npy`` in the iteration's
+    artifacts folder; NumPy only, so no PyMC or ArviZ loads in the app process.
+    """
+    import numpy as np
+
+    from screens.verdict import IterationArrays
+
+    folder = Path(session.path) / "artifacts" / f"{record.number:04d}"
+    found: dict[str, Any] = {}
+    for name, key in (("effect_draws.npy", "effect_draws"), ("pareto_k.npy", "pareto_k")):
+        path = folder / name
+        if path.is_file():
+            found[key] = np.load(path, allow_pickle=False)
+    note = "" if found else "no per-draw arrays saved for this iteration"
+    return IterationArrays(note=note, **found)
+
+
+def export_session(opened: Opened, records: list[IterationRecord]) -> tuple[list[Path], str]:
+    """Write the session report: the report engine's HTML and Markdown when it exists, else a Markdown summary."""
+    out = opened.session.path / "artifacts" / "report"
+    try:
+        from engine import report  # noqa: F401
+    except ImportError:
+        report = None  # type: ignore[assignment]
+    if report is not None and hasattr(report, "write_report"):
+        paths = report.write_report(opened.session, out)  # type: ignore[attr-defined]
+        return [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])], ""
+    from screens.export import markdown_summary
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "summary.md"
+    path.write_text(markdown_summary(opened.problem, opened.session.id, records), encoding="utf-8")
+    return [path], "The HTML report comes with the report engine; this is the Markdown summary."
+
+
+def create_app(
+    target: str | Path | None = None,
+    *,
+    session: str | Path | None = None,
+    agent: str = "heuristic",
+    replay_file: str | Path | None = None,
+    sessions_root: str | Path = "sessions",
+    options: RunOptions | None = None,
+    keymap: dict[str, str] | None = None,
+    theme: str = DARK_THEME,
+    warm_up: bool = True,
+) -> WorkbenchApp:
+    """Build the app with fixed inputs (``workbench open``, tests and snapshots all use this).
+
+    Parameters
+    ----------
+    target
+        A problem folder (starts a new session) or a session folder / id (resumes it).
+    session
+        Resume this session (a path or an id under ``sessions_root``); ``target``, when
+        also given, names the problem folder to load instead of the one the session recorded.
+    agent
+        ``heuristic`` (offline, default), ``replay`` (needs ``replay_file``) or ``anthropic``.
+    replay_file
+        Proposals for the replay agent (JSON or TOML).
+    sessions_root
+        Where new sessions go and session ids are looked up.
+    options
+        Harness settings (``RunOptions(sampling=SamplingSettings(chains=2, draws=100, tune=100))``
+        in tests).
+    keymap
+        Binding id → key, to remap keys (see :func:`load_keymap`).
+    theme
+        ``textual-dark`` or ``textual-light``.
+    warm_up
+        Start the sandbox's warm worker once the session is open.
+    """
+    request = OpenRequest(
+        target=target,
+        session=session,
+        agent=agent,
+        replay_file=Path(replay_file) if replay_file is not None else None,
+        sessions_root=Path(sessions_root),
+        options=options,
+        warm_up=warm_up,
+    )
+    return WorkbenchApp(request, keymap=keymap, theme=theme)
