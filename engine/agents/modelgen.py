@@ -29,7 +29,7 @@ _SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)
 CONTINUOUS_TERMS = ("linear", "quadratic", "spline")
 LIKELIHOODS = ("normal", "student_t")
 OUTCOMES = ("continuous", "binary")
-LINE_LIMIT = 100  # the longest line the generator writes before it breaks an expression
+LINE_LIMIT = 120  # the longest line the generator writes before it breaks an expression
 MIN_BASIS = 4  # cubic B-splines need more basis functions than their degree (3)
 
 
@@ -222,7 +222,7 @@ def normalise_source(source: str) -> str:
 
 _BASELINE_SUMMARY = {
     "continuous": "Baseline: linear regression on every allowed control, one constant treatment effect.",
-    "binary": "Baseline: logistic regression on every allowed control, one constant treatment effect on the log-odds.",
+    "binary": "Baseline: logistic regression on every allowed control, one constant log-odds effect.",
 }
 _HARNESS_NOTE = (
     "The harness computes the effect by intervention on ``t``; this file only describes\n"
@@ -343,7 +343,10 @@ class _Renderer:
     # ---- pieces
 
     def _scale(self, base: float) -> str:
+        """A coefficient prior's scale: a multiple of sd(y), or of 1 on the log-odds scale."""
         value = base * self.spec.prior_scale
+        if self.spec.binary:
+            return f"{value:g}"
         return "y_scale" if value == 1 else f"{value:g} * y_scale"
 
     def _dims(self, dim: str) -> str:
@@ -409,9 +412,7 @@ class _Renderer:
             out.append("# Inputs of the Gaussian-process term: few, because HSGP cost grows as m ** inputs.")
             out.append(f"X_gp = data.X[[{cols}]].to_numpy()")
         if s.binary:
-            out.append("# Priors on the log-odds scale: y_loc is the logit of the share of ones.")
-            out.append("y_share = data.y.mean()")
-            out.append("y_loc, y_scale = np.log(y_share / (1 - y_share)), 1.0")
+            out.append("rate = data.y.mean()")
         else:
             out.append("y_loc, y_scale = data.y.mean(), data.y.std()")
         coords = ['"obs": np.arange(data.n)']
@@ -431,11 +432,13 @@ class _Renderer:
     def _model(self) -> list[str]:
         s = self.spec
         out = ['t = pm.Data("t", data.t, dims="obs")']
+        # Log-odds priors for a binary outcome: the intercept centred on the logit of the rate.
+        loc, scale, effect = ("np.log(rate / (1 - rate))", "1.5", "1") if s.binary else ("y_loc", "2 * y_scale", "y_scale")
         if self.arms:
-            out.append('alpha = pm.Normal("alpha", y_loc, 2 * y_scale, dims="arm")')
+            out.append(f'alpha = pm.Normal("alpha", {loc}, {scale}, dims="arm")')
         else:
-            out.append('alpha = pm.Normal("alpha", y_loc, 2 * y_scale)')
-            out.append('beta_t = pm.Normal("beta_t", 0, y_scale)')
+            out.append(f'alpha = pm.Normal("alpha", {loc}, {scale})')
+            out.append(f'beta_t = pm.Normal("beta_t", 0, {effect})')
         terms = ["alpha"] if self.arms else ["alpha", "beta_t * t"]
         for c in self._coefs():
             if c.name == "beta_bin" and s.shrink_binary:
@@ -495,6 +498,9 @@ class _Renderer:
                 return [*lines, f"eta = {pick}", 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
             return [*lines, f'mu = pm.Deterministic("mu", {pick}, dims="obs")']
         if s.binary:
+            one_line = f'mu = pm.Deterministic("mu", pm.math.invlogit({" + ".join(terms)}), dims="obs")'
+            if 8 + len(one_line) <= LINE_LIMIT:
+                return [one_line]
             return [*_assignment("eta", terms, indent=8), 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
         return _deterministic_mu(terms, indent=8)
 
