@@ -607,3 +607,44 @@ def test_recording_200_iterations_stays_fast(session):
             """
         )
     )
+
+
+ORPHANING_HOLDER = """
+import subprocess, sys, time, os
+from pathlib import Path
+from engine.store.lock import SessionLock
+lock = SessionLock(Path(sys.argv[1]) / ".workbench" / "lock")
+lock.acquire()
+# A git command still finishing when its parent dies inherits the lock (as ours do).
+subprocess.Popen(["sleep", "2.5"], pass_fds=(lock.fd,))
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_dead_writers_last_git_command_is_waited_for(session):
+    session.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_HOLDER, str(session.path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    assert int(proc.stdout.readline()) == proc.pid
+    with pytest.raises(SessionLockedError):  # the writer is alive: refused at once
+        Session.open(session.path)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    start = time.monotonic()
+    with Session.open(session.path) as again:  # its orphaned child holds the lock for a moment
+        assert not again.readonly
+    assert time.monotonic() - start > 0.3
+
+
+def test_a_reader_sees_only_committed_iterations(session):
+    first, _ = record_next(session)
+    (session.path / "iterations" / "0002").mkdir()
+    (session.path / "iterations" / "0002" / "record.json").write_text("{}")  # a writer mid-iteration
+    with Session.open(session.path, readonly=True) as reader:
+        assert reader.iterations() == [first]
+        assert reader.next_number() == 2
+        assert reader.artifacts_dir(1) == session.path / "artifacts" / "0001"
+        assert not reader.artifacts_dir(1).exists()  # readers create nothing

@@ -24,7 +24,8 @@ from engine.store.files import (
 from engine.store.gitrepo import HARNESS, LogEntry
 from engine.store.lock import lock_holder
 from engine.store.messages import PRINCIPAL_FALLBACK, agent_actor, iteration_message, iteration_subject
-from engine.store.session import PendingProposal, Session
+from engine.store.pending import PendingProposal
+from engine.store.session import Session
 
 __all__ = [
     "BEST_REFS",

@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,27 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def free_session_path(root: Path, name: str, *, explicit: bool) -> Path:
+    """``root/name``, or ``root/name-2``… when an automatic name is taken; an explicit one must be free."""
+    if "/" in name or name.startswith(".") or not name.strip():
+        raise SessionError(f"{name!r} is not a usable session id; use letters, digits, '-' and '_'")
+    path = root / name
+    if not path.exists():
+        return path
+    if explicit:
+        raise SessionError(f"a session named {name!r} already exists in {root}; choose another name or resume it")
+    for i in range(2, 1000):
+        candidate = root / f"{name}-{i}"
+        if not candidate.exists():
+            return candidate
+    raise SessionError(f"too many sessions named {name}-N in {root}")
+
+
+def remove_abandoned_creations(root: Path) -> None:
+    """Delete hidden ``.<id>.creating-<pid>`` folders whose creating process is gone."""
+    for path in root.glob(".*.creating-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not pid_alive(int(pid)) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)

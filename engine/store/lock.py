@@ -8,17 +8,24 @@ a second writer can say who is in the way.
 A flock belongs to the open file description, which a forked child shares: a sandbox
 child forked while the lock is held would keep the session locked after its parent was
 killed. The descriptor is therefore closed in every forked child (``os.register_at_fork``);
-closing a shared descriptor in the child never releases the parent's lock.
+closing a shared descriptor in the child never releases the parent's lock. The git commands
+a writer runs are the exception: they inherit it on purpose (``pass_fds``), so a ``git
+update-ref`` that outlives a killed writer by a few milliseconds still counts as the writer,
+and the next opener waits for it instead of recovering under its feet.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 import weakref
 from pathlib import Path
 
 from engine.errors import SessionLockedError
+
+ORPHAN_WAIT_S = 10.0
+"""How long to wait for a dead writer's last git command to finish and free the lock."""
 
 _HELD: weakref.WeakSet[SessionLock] = weakref.WeakSet()
 
@@ -48,33 +55,49 @@ class SessionLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> None:
-        """Take the lock or raise at once; never waits.
+    @property
+    def fd(self) -> int | None:
+        """The locked descriptor, for git children to inherit (``pass_fds``) while they write."""
+        return self._fd
+
+    def acquire(self, *, orphan_wait_s: float = ORPHAN_WAIT_S) -> None:
+        """Take the lock or raise; waits only while the holder is a dead writer's leftover child.
+
+        Git commands a writer runs inherit the lock, so a ``git update-ref`` still finishing
+        after its parent was killed keeps the session locked until it exits (milliseconds);
+        that case is waited out, up to ``orphan_wait_s``.
 
         Raises
         ------
         SessionLockedError
-            Another process (or another open handle in this one) holds it; ``.pid`` names
-            the holder when it could be read.
+            Another live process (or another open handle in this one) holds it; ``.pid``
+            names the holder when it could be read.
         """
         if self._fd is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_pid(fd)
-            os.close(fd)
-            session = self.path.parent.parent
-            who = f"process {pid}" if pid else "another process"
-            me = " (this process)" if pid == os.getpid() else ""
-            err = SessionLockedError(
-                f"session {session} is being written by {who}{me}; wait for it to finish, stop it, "
-                "or open the session read-only"
-            )
-            err.pid = pid  # type: ignore[attr-defined]
-            raise err from None
+        deadline = time.monotonic() + orphan_wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                orphaned = pid is None or not _alive(pid)
+                if orphaned and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                os.close(fd)
+                session = self.path.parent.parent
+                who = f"process {pid}" if pid else "another process"
+                me = " (this process)" if pid == os.getpid() else ""
+                err = SessionLockedError(
+                    f"session {session} is being written by {who}{me}; wait for it to finish, stop it, "
+                    "or open the session read-only"
+                )
+                err.pid = pid  # type: ignore[attr-defined]
+                raise err from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -101,6 +124,16 @@ class SessionLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_pid(fd: int) -> int | None:

@@ -10,6 +10,7 @@ committed iterations even while a writer is mid-iteration.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -17,9 +18,7 @@ import logging
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -36,7 +35,6 @@ from engine.records import (
     Loop,
     Proposal,
     VerdictKind,
-    from_dict,
     record_from_json,
     to_json,
     unified_diff,
@@ -45,6 +43,8 @@ from engine.store import files as F
 from engine.store.files import SessionInfo
 from engine.store.gitrepo import GitRepo, LogEntry
 from engine.store.lock import SessionLock
+from engine.store.pending import PendingProposal, read_pending, write_pending
+from engine.store.recovery import clear_stale_git_locks, discard_unfinished_write
 from engine.store.messages import (
     PRINCIPAL_FALLBACK,
     edit_message,
@@ -54,9 +54,6 @@ from engine.store.messages import (
 )
 
 log = logging.getLogger(__name__)
-
-STALE_GIT_LOCK_GRACE_S = 2.0
-"""A git lock younger than this may belong to a live git command: wait that long before removing it."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,17 +68,6 @@ def _serialised(method: Callable[P, R]) -> Callable[P, R]:
             return method(*args, **kwargs)
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class PendingProposal:
-    """A proposal awaiting the principal's review, saved so it survives a close or a kill."""
-
-    number: int  # the iteration number it will get
-    proposal: Proposal
-    findings: tuple[Finding, ...]
-    compile: CompileResult | None
-    saved_at: str
 
 
 class Session:
@@ -99,11 +85,12 @@ class Session:
         self._lock = lock
         self._mutex = threading.RLock()
         self._head_seen: str | None = None
-        self._records: list[IterationRecord] = []
-        self._files: dict[str, str] = {}  # iterations/… path → blob sha, at _head_seen
+        self._records: list[IterationRecord] = []  # as of _head_seen
         self._parsed: dict[str, IterationRecord] = {}  # record.json blob sha → record
         self._best_known: dict[Loop, str | None] = {}
         self._principal: Actor | None = None
+        if lock is not None and lock.fd is not None:
+            repo.inherit_fds = (lock.fd,)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,15 +118,16 @@ class Session:
         """
         root = Path(root).resolve()
         root.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_creations(root)
+        F.remove_abandoned_creations(root)
         now = datetime.now().astimezone()
-        final = _free_name(root, name or f"{problem.name}-{now:%Y%m%d-%H%M%S}", explicit=name is not None)
+        final = F.free_session_path(root, name or f"{problem.name}-{now:%Y%m%d-%H%M%S}", explicit=name is not None)
         tmp = root / f".{final.name}.creating-{os.getpid()}"
         lock = SessionLock(tmp / F.STATE_DIR / F.LOCK_FILE)
         lock.acquire()
         repo: GitRepo | None = None
         try:
             repo = GitRepo.init(tmp)
+            repo.inherit_fds = (lock.fd,) if lock.fd is not None else ()
             info = SessionInfo(
                 id=final.name,
                 problem=problem.name,
@@ -233,6 +221,7 @@ class Session:
         """Release the write lock and git's helper processes (idempotent)."""
         with self._mutex:
             self._git.close()
+            self._git.inherit_fds = ()
             if self._lock is not None:
                 self._lock.release()
 
@@ -310,31 +299,42 @@ class Session:
                 f"refusing to record a kept iteration: branch {ref!r} was moved by something other than this "
                 "session; inspect it with `git log` in the session folder, then reopen the session"
             )
-        folder = F.iteration_dir(record.number)
-        d = self.path / folder
-        d.mkdir(parents=True, exist_ok=True)
-        paths = [d / F.RECORD_FILE, d / loop.file, d / F.DIFF_FILE]
-        (d / F.RECORD_FILE).write_text(to_json(record), encoding="utf-8")
-        (d / loop.file).write_text(candidate_source, encoding="utf-8")
-        (d / F.DIFF_FILE).write_text(record.proposal.diff, encoding="utf-8")
-        if candidate_source != record.proposal.new_source:
-            paths.append(d / F.EDIT_DIFF_FILE)
-            edit = unified_diff(record.proposal.new_source, candidate_source, loop.file)
-            (d / F.EDIT_DIFF_FILE).write_text(edit, encoding="utf-8")
-        if pointwise_elpd is not None:
-            paths.append(d / F.ELPD_FILE)
-            with open(d / F.ELPD_FILE, "wb") as fh:
-                np.save(fh, np.asarray(pointwise_elpd, dtype=np.float64), allow_pickle=False)
-        if kept:
-            paths.append(self.path / loop.file)
-            (self.path / loop.file).write_text(candidate_source, encoding="utf-8")
-        who = author or iteration_author(record, self.principal)
-        sha = self._git.commit(paths, iteration_message(record), author=who)
+        parent = self._git.head()
+        d = self.path / F.iteration_dir(record.number)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            paths = [d / F.RECORD_FILE, d / loop.file, d / F.DIFF_FILE]
+            (d / F.RECORD_FILE).write_text(to_json(record), encoding="utf-8")
+            (d / loop.file).write_text(candidate_source, encoding="utf-8")
+            (d / F.DIFF_FILE).write_text(record.proposal.diff, encoding="utf-8")
+            if candidate_source != record.proposal.new_source:
+                paths.append(d / F.EDIT_DIFF_FILE)
+                edit = unified_diff(record.proposal.new_source, candidate_source, loop.file)
+                (d / F.EDIT_DIFF_FILE).write_text(edit, encoding="utf-8")
+            if pointwise_elpd is not None:
+                paths.append(d / F.ELPD_FILE)
+                with open(d / F.ELPD_FILE, "wb") as fh:
+                    np.save(fh, np.asarray(pointwise_elpd, dtype=np.float64), allow_pickle=False)
+            if kept:
+                paths.append(self.path / loop.file)
+                (self.path / loop.file).write_text(candidate_source, encoding="utf-8")
+            who = author or iteration_author(record, self.principal)
+            sha = self._git.commit(paths, iteration_message(record), author=who)
+        except BaseException:
+            if self._git.head() == parent:  # nothing committed: leave the tree as HEAD has it
+                with contextlib.suppress(SessionError):
+                    for note in discard_unfinished_write(self._git, self.path):
+                        log.warning("session %s: %s", self.id, note)
+            raise
         if kept:
             old = self._best_known.get(loop)
             self._git.compare_and_swap_ref(ref, sha, old, f"iter {record.number}: kept")
             self._best_known[loop] = sha
-        pending = self._read_pending()
+        # Keep the read cache current without listing the tree again: parse what was committed.
+        if self._head_seen == parent:  # the commit's parent, checked by update-ref
+            self._records.append(record_from_json((d / F.RECORD_FILE).read_text(encoding="utf-8")))
+            self._head_seen = sha
+        pending = read_pending(self._pending_path)
         if pending is not None and pending.number <= record.number:
             self.clear_pending()
         return sha
@@ -381,17 +381,12 @@ class Session:
             saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         path = self._pending_path
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(to_json(pending))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_pending(path, pending)
         return path
 
     def load_pending(self) -> PendingProposal | None:
         """The saved proposal awaiting review, or None (also when it went stale: its iteration exists)."""
-        pending = self._read_pending()
+        pending = read_pending(self._pending_path)
         if pending is None or pending.number != self.next_number():
             return None
         return pending
@@ -447,11 +442,8 @@ class Session:
     @_serialised
     def pointwise_elpd(self, number: int) -> np.ndarray | None:
         """The per-observation ELPD stored with iteration ``number``, if any."""
-        self._refresh()
-        sha = self._files.get(f"{F.iteration_dir(number)}/{F.ELPD_FILE}")
-        if sha is None:
-            return None
-        return np.load(io.BytesIO(self._git.blob_by_sha(sha)), allow_pickle=False)
+        raw = self._git.blob("HEAD", f"{F.iteration_dir(number)}/{F.ELPD_FILE}")
+        return None if raw is None else np.load(io.BytesIO(raw), allow_pickle=False)
 
     def read_file(self, name: str) -> str:
         """A file of the session as of HEAD, e.g. ``PROGRAM.md``."""
@@ -496,17 +488,6 @@ class Session:
         if self.readonly:
             raise SessionError(f"session {self.id} is open read-only (or closed); open it for writing to change it")
 
-    def _read_pending(self) -> PendingProposal | None:
-        path = self._pending_path
-        if not path.is_file():
-            return None
-        try:
-            return from_dict(PendingProposal, json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, TypeError, ValueError, KeyError) as exc:
-            note = f"the pending proposal in {path} was unreadable ({exc}); it was ignored"
-            log.warning(note)
-            return None
-
     def _refresh(self) -> None:
         head = self._git.head()
         if head == self._head_seen:
@@ -523,7 +504,7 @@ class Session:
                 self._parsed[sha] = record
             records.append(record)
         records.sort(key=lambda r: r.number)
-        self._records, self._files, self._head_seen = records, files, head
+        self._records, self._head_seen = records, head
 
     def _parse_record(self, path: str, raw: bytes) -> IterationRecord:
         try:
@@ -537,26 +518,8 @@ class Session:
 
     def _recover(self) -> None:
         """Clean up after a killed writer; we hold the lock, so no writer of ours is alive."""
-        for lock_file in self._git.stale_lock_files():
-            deadline = time.monotonic() + STALE_GIT_LOCK_GRACE_S - _age(lock_file)
-            while lock_file.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)  # young: perhaps a git command the user is running
-            if lock_file.exists():
-                lock_file.unlink(missing_ok=True)
-                self._note(f"removed a stale git lock {lock_file.relative_to(self.path)} left by a killed process")
-        dirty = self._git.dirty_paths()
-        if dirty:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            backup = self.path / F.STATE_DIR / F.RECOVERED_DIR / stamp
-            for rel in dirty:
-                src = self.path / rel
-                if src.is_file():
-                    (backup / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(src, backup / rel)
-            self._git.discard_changes()
-            shown = ", ".join(dirty[:4]) + (f" and {len(dirty) - 4} more" if len(dirty) > 4 else "")
-            where = f"; copies are in {backup.relative_to(self.path)}" if backup.exists() else ""
-            self._note(f"discarded an unfinished write ({shown}) and kept the last recorded commit{where}")
+        for note in clear_stale_git_locks(self._git, self.path) + discard_unfinished_write(self._git, self.path):
+            self._note(note)
         self._repair_best_refs()
 
     def _repair_best_refs(self) -> None:
@@ -592,33 +555,3 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path.resolve())
-
-
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return STALE_GIT_LOCK_GRACE_S
-
-
-def _free_name(root: Path, name: str, *, explicit: bool) -> Path:
-    if "/" in name or name.startswith(".") or not name.strip():
-        raise SessionError(f"{name!r} is not a usable session id; use letters, digits, '-' and '_'")
-    path = root / name
-    if not path.exists():
-        return path
-    if explicit:
-        raise SessionError(f"a session named {name!r} already exists in {root}; choose another name or resume it")
-    for i in range(2, 1000):
-        candidate = root / f"{name}-{i}"
-        if not candidate.exists():
-            return candidate
-    raise SessionError(f"too many sessions named {name}-N in {root}")
-
-
-def _remove_abandoned_creations(root: Path) -> None:
-    """Delete hidden ``.<id>.creating-<pid>`` folders whose creating process is gone."""
-    for path in root.glob(".*.creating-*"):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not F.pid_alive(int(pid)) and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
