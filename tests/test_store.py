@@ -545,6 +545,9 @@ def test_opening_something_that_is_not_a_session_says_so(session, tmp_path):
         session.file_at("HEAD", "truth.json")
     with pytest.raises(SessionError, match="git failed"):
         session.file_at("no-such-rev", "model.py")
+    for rev in ("0" * 40, "main@{5}", "HEAD:model.py"):  # GitPython's ValueError/IndexError, in our words
+        with pytest.raises(SessionError, match="does not name a commit"):
+            session.file_at(rev, "model.py")
     with pytest.raises(SessionError, match="git failed"):
         session.log("no-such-rev")
 

@@ -195,7 +195,11 @@ class GitRepo:
         """A file's bytes at ``rev``, or None if it has no such file."""
         with git_errors(f"reading {path} at {rev}"):
             try:
-                obj = self.repo.commit(rev).tree[path]
+                tree = self.repo.commit(rev).tree
+            except (ValueError, IndexError) as exc:  # GitPython: not a commit, missing object, no such reflog entry
+                raise SessionError(f"{rev!r} does not name a commit of this session ({exc})") from exc
+            try:
+                obj = tree[path]
             except KeyError:
                 return None
             if obj.type != "blob":
