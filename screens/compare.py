@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -64,7 +64,7 @@ class CompareScreen(Screen):
 
         a, b = self.a, self.b
         yield Header()
-        with VerticalScroll(id="compare-body"):
+        with ScrollableContainer(id="compare-body"):
             yield Static(
                 Text.assemble(
                     (f"#{a.number}: ", "bold"), a.proposal.hypothesis, "\n", (f"#{b.number}: ", "bold"), b.proposal.hypothesis

@@ -13,17 +13,24 @@ from textual.widgets import Label, Static
 WORKFLOW = """\
 The agent proposes; the harness measures; you decide; git remembers.
 
-1. p asks the agent for a proposal. The guard (a static scan against the contract) and
-   the compile check have already run when it appears.
-2. On the review screen: a approves (sampling starts), r rejects with a reason the agent
-   reads, e edits the file before approving, s skips, n skips and asks for another.
-   A blocker finding disables approve until you override it (o) with a written reason.
+1. p asks the agent for a proposal. The guard (a static scan against the
+   contract) and the compile check have run before it appears.
+2. Review: a approves (sampling starts), r rejects with a reason the agent
+   reads, e edits the file before approving, s skips, n skips and asks again.
+   A blocker finding greys out approve until you override it (o) in writing.
 3. The run screen shows each chain live; c cancels.
-4. The verdict shows what decided it, the convergence table worst first and the plots.
+4. The verdict shows what decided it, the convergence table worst first and
+   the plots (g; t switches trace and rank plot).
 5. h lists every iteration; mark two with space and compare them with c.
-6. e on the home screen edits PROBLEM.md, PROGRAM.md and analysis.toml; each save is a commit.
-7. x exports the session report. ctrl+p opens the command palette; ctrl+t switches theme.
-Keys can be remapped by binding id in ~/.config/causal-workbench/keymap.toml (see README)."""
+6. e on the home screen edits PROBLEM.md, PROGRAM.md and analysis.toml;
+   every save is a commit by you.
+7. x exports the session report; ctrl+p opens the command palette; ctrl+t
+   switches between the dark and the light theme.
+
+Remap keys by binding id in ~/.config/causal-workbench/keymap.toml, e.g.
+[keymap]
+"review.approve" = "A"
+"""
 
 
 def bindings_table(screen: Screen) -> Table:
@@ -35,7 +42,7 @@ def bindings_table(screen: Screen) -> Table:
     seen = set()
     for _key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or (binding.action, binding.key) in seen:
+        if not binding.id or not binding.description or (binding.action, binding.key) in seen:
             continue
         seen.add((binding.action, binding.key))
         key = screen.app.get_key_display(binding)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -58,7 +58,7 @@ class ReviewScreen(Screen):
         yield Static(p.rationale, id="rationale")
         yield Static("", id="blocked")
         with Horizontal(id="review-main"):
-            with VerticalScroll(id="diff-pane") as diff_pane:
+            with ScrollableContainer(id="diff-pane") as diff_pane:
                 diff_pane.border_title = f"diff: {p.file}"
                 yield Static(self._diff(), id="diff")
             with VerticalScroll(id="checks") as checks:

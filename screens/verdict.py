@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid, ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -93,7 +93,7 @@ class VerdictScreen(Screen):
                     yield ParetoKPlot(None, title=f"Pareto k by observation (#{r.number})", empty="loading…",
                                       id="plot-pareto")
             with TabPane("Diff", id="diff"):
-                with VerticalScroll():
+                with ScrollableContainer():
                     yield Static(self._diff(), id="verdict-diff")
             with TabPane("Record", id="record"):
                 with VerticalScroll():

@@ -1,0 +1,273 @@
+"""The real app driven through Textual's pilot, on a fixture session built with the real store.
+
+No sampling here (see test_tui_live.py): these check the screens, the keys, what is
+greyed out and when, the editor's commits, export, and how worker errors surface.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+
+from fixtures.tui_data import blocked_reviewed, build_fixture_session, clean_reviewed
+from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fixture_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_fixture_session(tmp_path_factory.mktemp("fixture"))
+
+
+async def test_home_shows_problem_best_and_iterations(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import DataTable, Static
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        table = app.home.query_one("#iterations", DataTable)
+        assert table.row_count == 6
+        assert str(table.get_row_at(0)[0]) == "6"  # newest first
+        best = str(app.home.query_one("#best", Static).render())
+        assert "#3" in best and "4.58" in best and "[4.18, 4.97]" in best
+        assert app.sub_title == "session ihdp-fixture"
+    app.close_session()
+
+
+async def test_open_best_shows_verdict_with_gate_table_and_plots(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.plots import EffectDrawsPlot, ParetoKPlot
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), what="the verdict screen")
+        screen = app.screen
+        assert screen.record.number == 3
+        await wait_until(pilot, lambda: screen.arrays is not None, what="the draws")
+        await pilot.press("g")
+        effect = screen.query_one("#plot-trace", EffectDrawsPlot)
+        assert effect._series is not None and not effect.rank
+        await pilot.press("t")
+        assert effect.rank
+        assert screen.query_one("#plot-pareto", ParetoKPlot)._series is not None
+        await pilot.press("escape")
+        assert not isinstance(app.screen, VerdictScreen)
+    app.close_session()
+
+
+async def test_failed_gate_convergence_table_is_worst_first(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        app.open_iteration(next(r for r in app.records if r.number == 4))
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        table = app.screen.query_one("#convergence", DataTable)
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[0] == "nu" and "rhat" in first[4]
+    app.close_session()
+
+
+async def test_history_marks_two_and_compares(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.compare import CompareScreen
+    from screens.history import HistoryScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        assert app.screen.check_action("compare", ()) is None  # greyed until two are marked
+        await pilot.press("space", "down", "down", "space")
+        assert app.screen.marked == [6, 4]
+        await pilot.press("c")
+        assert isinstance(app.screen, CompareScreen)
+        assert (app.screen.a.number, app.screen.b.number) == (4, 6)
+    app.close_session()
+
+
+async def test_blocked_proposal_greys_approve_until_override(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from screens.dialogs import ReasonDialog
+    from screens.messages import Decided
+    from screens.review import ReviewScreen
+
+    decided: list[Decided] = []
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None) as pilot:
+        await wait_opened(pilot)
+        review = ReviewScreen(blocked_reviewed(), 7)
+        # Keep the app's own handler out of it: this test is about the screen's keys.
+        app.reviewed = None
+        await app.push_screen(review)
+        await pilot.pause()
+        assert review.check_action("approve", ()) is None  # shown greyed in the footer
+        await pilot.press("a")
+        await pilot.pause()
+        assert decided == []
+        await pilot.press("o")
+        assert isinstance(app.screen, ReasonDialog)
+        await pilot.press("enter")  # an empty reason is refused
+        assert isinstance(app.screen, ReasonDialog)
+        app.screen.query_one(Input).value = "os is only read for a constant; the principal checked it"
+        await pilot.press("enter")
+        assert app.screen is review
+        assert review.check_action("approve", ()) is True
+        await pilot.press("a")
+        await pilot.pause()
+    assert len(decided) == 1
+    decision = decided[0].decision
+    assert decision.kind == "approved" and decision.decider == "principal"
+    assert decision.override.startswith("os is only read")
+    app.close_session()
+
+
+async def test_reject_asks_for_a_reason(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from screens.messages import Decided
+    from screens.review import ReviewScreen
+
+    decided: list[Decided] = []
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None) as pilot:
+        await wait_opened(pilot)
+        app.reviewed = None
+        review = ReviewScreen(clean_reviewed(), 7)
+        await app.push_screen(review)
+        assert review.check_action("override", ()) is False  # nothing to override: hidden
+        await pilot.press("r")
+        app.screen.query_one(Input).value = "try the per-arm variance first"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert [(d.decision.kind.value, d.decision.reason) for d in decided] == [("rejected", "try the per-arm variance first")]
+    app.close_session()
+
+
+async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import TextArea
+
+    from screens.editor import EditorScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen), what="the editor")
+        editor = app.screen
+        await pilot.press("right")  # the PROGRAM.md tab
+        await wait_until(pilot, lambda: editor.current_file() == "PROGRAM.md")
+        area = editor.query_one("#file-program-md-text", TextArea)
+        area.text = area.text + "\n## Principal's note\n\nPrefer per-arm structure before splines.\n"
+        await pilot.press("ctrl+s")
+        session_path = app.opened.session.path
+        await wait_until(pilot, lambda: editor.saved["PROGRAM.md"] == area.text, what="the commit")
+    repo = git.Repo(session_path)
+    head = repo.head.commit
+    assert "PROGRAM.md" in head.message and head.author.name != "heuristic"
+    assert "Prefer per-arm structure" in (session_path / "PROGRAM.md").read_text()
+    repo.close()
+    app.close_session()
+
+
+async def test_editor_refuses_invalid_analysis_toml(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import TextArea
+
+    from screens.dialogs import ErrorDialog
+    from screens.editor import EditorScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        head_before = git.Repo(app.opened.session.path).head.commit.hexsha
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        editor = app.screen
+        await pilot.press("right", "right")
+        await wait_until(pilot, lambda: editor.current_file() == "analysis.toml")
+        editor.query_one("#file-analysis-toml-text", TextArea).text = "estimand = [unclosed\n"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorDialog), what="the error dialog")
+        assert "TOML" in str(app.screen._message)
+        assert git.Repo(app.opened.session.path).head.commit.hexsha == head_before
+    app.close_session()
+
+
+async def test_export_writes_a_markdown_summary(fixture_session: Path, tmp_path: Path) -> None:
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("x")
+        session_path = app.opened.session.path
+        out = session_path / "artifacts" / "report"
+        await wait_until(pilot, lambda: any(out.glob("*.md")), what="the exported report")
+    text = next(out.glob("*.md")).read_text()
+    for n in range(1, 7):
+        assert f"| {n} |" in text
+    assert "try the per-arm structure first" in text
+    app.close_session()
+
+
+async def test_open_error_shows_a_dialog_not_a_crash(tmp_path: Path) -> None:
+    from screens.dialogs import ErrorDialog
+    from workbench.app import create_app
+
+    app = create_app(tmp_path / "no-such-problem", sessions_root=tmp_path, warm_up=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorDialog), what="the error dialog")
+        assert "no session" in app.screen._message or "no such" in app.screen._message
+        assert app.check_action("propose", ()) is None
+        await pilot.press("escape")
+        assert app.is_running
+
+
+async def test_theme_toggles_and_keys_remap(fixture_session: Path, tmp_path: Path) -> None:
+    app = fixture_app(fixture_session, tmp_path, keymap={"home.history": "y"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        assert app.current_theme.dark
+        await pilot.press("ctrl+t")
+        assert not app.current_theme.dark
+        from screens.history import HistoryScreen
+
+        await pilot.press("y")
+        assert isinstance(app.screen, HistoryScreen)
+    app.close_session()
+
+
+def test_first_frame_never_imports_pymc(fixture_session: Path, tmp_path: Path) -> None:
+    """The app process opens a session and draws the home screen without loading PyMC."""
+    from fixtures.tui_data import copy_session
+
+    session = copy_session(fixture_session, tmp_path)
+    code = f"""
+import sys, time
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from workbench.app import create_app
+from fixtures.tui_pilot import wait_opened
+app = create_app({str(session)!r}, sessions_root={str(tmp_path)!r}, warm_up=False)
+seen = {{}}
+async def auto(pilot):
+    seen['first_frame'] = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'nutpie', 'arviz'))
+    await wait_opened(pilot)
+    seen['opened'] = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'nutpie', 'arviz'))
+    app.exit()
+app.run(headless=True, auto_pilot=auto, size=(100, 30))
+app.close_session()
+print(seen)
+assert seen['first_frame'] == [] and seen['opened'] == [], seen
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
