@@ -8,6 +8,7 @@ cost the reviewer's attention as much as misses cost correctness).
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,8 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("os-via-module", IHDP, ihdp(X_LINE, X_LINE + f'    pm.data.os.system("ls")  {MARK}\n'), "process-access"),
     ("url", IHDP, ihdp(X_LINE, X_LINE + f'    src = "https://example.com/ihdp.csv"  {MARK}\n'), "network-access"),
     ("input", IHDP, ihdp(X_LINE, X_LINE + f"    k = input()  {MARK}\n"), "process-access"),
+    ("frame-internals", IHDP, ihdp(X_LINE, X_LINE + f"    g = (i for i in [1]).gi_frame.f_back  {MARK}\n"), "dunder-access"),
+    ("graphviz-render", IHDP, ihdp("    return model\n", f'    pm.model_to_graphviz(model).render("graph")  {MARK}\n    return model\n'), "file-access"),
     # forbidden columns (retention contract)
     ("forbidden-list", RETENTION, retention(X_LINE, f'    X = data.X[["tenure", "opened"]].to_numpy()  {MARK}\n'), "forbidden-column"),
     ("forbidden-attr", RETENTION, retention(X_LINE, X_LINE + f"    o = data.X.clicked  {MARK}\n"), "forbidden-column"),
@@ -188,8 +191,7 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("outcome-container", IHDP,
      ihdp(MU, '        y_data = pm.Data("y_data", data.y)\n' + mu_with("0.1 * y_data")), "outcome-as-predictor"),
     ("outcome-by-name", RETENTION,
-     retention("        eta = alpha", f'        eta = 2.0 * data.X["retained"].to_numpy() + alpha  {MARK}\n        eta = eta').replace(
-         "        eta = eta + beta_t", "        eta = eta + beta_t"), "outcome-as-predictor"),
+     retention("        eta = alpha", f'        eta = 2.0 * data.X["retained"].to_numpy() + alpha  {MARK}\n        eta = eta'), "outcome-as-predictor"),
     ("outcome-in-prior-loc", IHDP, ihdp('pm.Normal("alpha", y_loc, 2 * y_scale)', f'pm.Normal("alpha", data.y, 2 * y_scale)  {MARK}'), "outcome-as-predictor"),
     ("outcome-getattr", IHDP, ihdp(MU, mu_with('getattr(data, "y")')), "outcome-as-predictor"),
     # selection on the outcome
@@ -220,6 +222,10 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("t-copy-in-mu", IHDP,
      ihdp(MU, MU.replace("beta_t * t", "beta_t * treated").rstrip("\n") + f"  {MARK}\n").replace(X_LINE, X_LINE + "    treated = data.t.astype(float)\n"),
      "treatment-not-container"),
+    ("arm-index-in-mu", IHDP,
+     ihdp(MU, '        a_arm = pm.Normal("a_arm", y_loc, y_scale, shape=2)\n'
+              f'        mu = pm.Deterministic("mu", a_arm[arm] + beta_t * t + pm.math.dot(X, beta_x), dims="obs")  {MARK}\n')
+     .replace(X_LINE, X_LINE + "    arm = data.t.astype(int)\n"), "treatment-not-container"),
     ("mu-ignores-t", IHDP, ihdp(MU, MU.replace("beta_t * t + ", "").rstrip("\n") + f"  {MARK}\n"), "mu-ignores-t"),
     # the harness's job
     ("pm-sample", IHDP, ihdp("    return model\n", f"        idata = pm.sample()  {MARK}\n    return model\n"), "harness-overreach"),
@@ -228,6 +234,9 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("pm-do", IHDP, ihdp("    return model\n", f'    treated_model = pm.do(model, {{"t": np.ones(data.n)}})  {MARK}\n    return model\n'), "harness-overreach"),
     ("ppc", IHDP, ihdp("    return model\n", f"        pp = pm.sample_posterior_predictive(None)  {MARK}\n    return model\n"), "harness-overreach"),
     ("ate-deterministic", IHDP, ihdp("    return model\n", f'        pm.Deterministic("ate", beta_t)  {MARK}\n    return model\n'), "harness-overreach"),
+    ("star-import-sample", IHDP,
+     ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import *\n").replace("    return model\n", f"        trace = sample()  {MARK}\n    return model\n"),
+     "harness-overreach"),
     ("set-data", IHDP, ihdp("    return model\n", f'        model.set_data("t", np.ones(data.n))  {MARK}\n    return model\n'), "harness-overreach"),
     # loops
     ("while-true", IHDP, ihdp(X_LINE, X_LINE + f"    while True:  {MARK}\n        pass\n"), "unbounded-loop"),
@@ -255,8 +264,9 @@ CLEAN: list[tuple[str, Contract, str]] = [
     ("arange-len", IHDP, ihdp("np.arange(data.n)", "np.arange(len(data.y))")),
     ("column-selection", IHDP, ihdp(X_LINE, '    X = data.X[["bw", "momage"]].to_numpy()\n    bw = data.X["bw"].to_numpy()\n    first = X[:, 0]\n    Xc = data.X_continuous[:, :3]\n')),
     ("spline", IHDP, ihdp(X_LINE, X_LINE + '    B = data.spline_basis("bw", n_basis=6)\n    b0 = B[:, 0]\n    B2 = np.column_stack([B, data.spline_basis("momage")])\n')),
-    ("from-imports", IHDP, ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import Data, Deterministic\nfrom scipy.special import expit\nimport math\nfrom __future__ import annotations\n".replace("from __future__ import annotations\n", "")).replace(
-        T_LINE, '        t = Data("t", data.t, dims="obs")\n').replace('pm.Deterministic("mu"', 'Deterministic("mu"')),
+    ("from-imports", IHDP,
+     ("from __future__ import annotations\n\n" + ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import Data, Deterministic\nimport math\n"))
+     .replace(T_LINE, '        t = Data("t", data.t, dims="obs")\n').replace('pm.Deterministic("mu"', 'Deterministic("mu"')),
     ("per-arm", IHDP, ihdp(MU, '        mu0 = alpha + pm.math.dot(X, beta_x)\n        mu = pm.Deterministic("mu", mu0 + beta_t * t, dims="obs")\n').replace(
         'sigma = pm.HalfNormal("sigma", y_scale)', 'sigma_arm = pm.HalfNormal("sigma_arm", y_scale, shape=2)\n        sigma = pm.math.switch(t > 0.5, sigma_arm[1], sigma_arm[0])')),
     ("column-loop", IHDP, ihdp(X_LINE, X_LINE + "    for name in data.continuous:\n        pass\n    for j in range(X.shape[1]):\n        pass\n")),
@@ -266,7 +276,116 @@ CLEAN: list[tuple[str, Contract, str]] = [
     ("main-guard", IHDP, BASE + '\n\nif __name__ == "__main__":\n    print(build_model)\n'),
     ("propensity-submodel", IHDP, ihdp(OBSERVED, OBSERVED + '\n        pm.Bernoulli("t_obs", logit_p=pm.math.dot(X, beta_x), observed=data.t)')),
     ("t-astype", IHDP, ihdp(T_LINE, '        t = pm.Data("t", data.t.astype(float), dims="obs")\n')),
+    ("version-check", IHDP, ihdp(X_LINE, X_LINE + '    assert pm.__version__ >= "5"\n')),
     ("retention-custom-names", RETENTION, retention("    rate = data.y.mean()\n", '    rate = np.clip(np.mean(data.y), 0.01, 0.99)\n    tenure = data.X["tenure"].to_numpy()\n')),
+]
+
+
+# Model families the agent's catalogue reaches (FIELD-NOTES.md): they must pass untouched.
+PER_ARM_MODEL = '''\
+import numpy as np
+import pymc as pm
+
+
+def build_model(data):
+    X = data.X.to_numpy()
+    Xc = data.X_continuous
+    y_loc, y_scale = data.y.mean(), data.y.std()
+    coords = {"obs": np.arange(data.n), "control": list(data.X.columns), "arm": [0, 1], "cont": list(data.continuous)}
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        alpha = pm.Normal("alpha", y_loc, 2 * y_scale, dims="arm")
+        beta = pm.Normal("beta", 0, y_scale, dims=("arm", "control"))
+        gamma = pm.Normal("gamma", 0, y_scale, dims=("arm", "cont"))
+        mu0 = alpha[0] + pm.math.dot(X, beta[0]) + pm.math.dot(Xc**2, gamma[0])
+        mu1 = alpha[1] + pm.math.dot(X, beta[1]) + pm.math.dot(Xc**2, gamma[1])
+        mu = pm.Deterministic("mu", t * mu1 + (1 - t) * mu0, dims="obs")
+        sigma = pm.HalfNormal("sigma", y_scale, dims="arm")
+        arm = data.t.astype("int64")
+        pm.Normal("y", mu=mu, sigma=sigma[arm], observed=data.y, dims="obs")
+    return model
+'''
+
+SPLINES_MODEL = '''\
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+
+def _basis(data):
+    return np.column_stack([data.spline_basis(name, n_basis=6) for name in data.continuous])
+
+
+def build_model(data):
+    B = _basis(data)
+    Xb = data.X_binary
+    y_loc = float(np.mean(data.y))
+    y_scale = float(np.std(data.y))
+    coords = {"obs": np.arange(data.n), "basis": np.arange(B.shape[1]), "bin": list(data.binary)}
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        a0 = pm.Normal("a0", y_loc, y_scale)
+        tau = pm.Normal("tau", 0, y_scale)
+        w0 = pm.Normal("w0", 0, y_scale, dims="basis")
+        w1 = pm.Normal("w1", 0, y_scale, dims="basis")
+        b = pm.Normal("b", 0, y_scale, dims="bin")
+        f0 = pt.dot(B, w0)
+        f1 = pt.dot(B, w1)
+        mu = pm.Deterministic("mu", a0 + pt.dot(Xb, b) + pm.math.switch(pt.eq(t, 1), tau + f1, f0), dims="obs")
+        nu = pm.Gamma("nu", 2, 0.1)
+        sigma = pm.HalfNormal("sigma", y_scale, shape=2)
+        pm.StudentT("y", nu=nu, mu=mu, sigma=sigma[0] * (1 - t) + sigma[1] * t, observed=data.y, dims="obs")
+    return model
+'''
+
+EXP_CONTROL_MODEL = '''\
+import numpy as np
+import pymc as pm
+
+
+def build_model(data):
+    X = data.X.to_numpy()
+    y_obs = data.y.astype(float)
+    n_treated = int(data.t.sum())
+    p_treated = data.t.mean()
+    y_max = data.y.max() - data.y.min()
+    with pm.Model(coords={"obs": np.arange(len(data.y)), "control": list(data.X.columns)}) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        b0 = pm.Normal("b0", 0, 0.5, dims="control")
+        c0 = pm.Normal("c0", 0, 1)
+        lin0 = c0 + pm.math.dot(X, b0)
+        effect = pm.Normal("effect", 0, y_max)
+        mu = pm.Deterministic("mu", pm.math.exp(lin0) + effect * t, dims="obs")
+        sigma = pm.HalfNormal("sigma", np.std(data.y))
+        pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs, dims="obs")
+    return model
+'''
+
+BINARY_MODEL = '''\
+import numpy as np
+import pymc as pm
+from scipy.special import logit
+
+
+def build_model(data):
+    X = data.X.to_numpy()
+    prevalence = np.clip(data.y.mean(), 0.01, 0.99)
+    coords = {"obs": np.arange(data.n), "control": list(data.X.columns)}
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        intercept = pm.Normal("intercept", logit(prevalence), 1.0)
+        slope_t = pm.Normal("slope_t", 0, 1.0)
+        slopes = pm.Normal("slopes", 0, 1.0, dims="control")
+        mu = pm.Deterministic("mu", pm.math.invlogit(intercept + slope_t * t + X @ slopes), dims="obs")
+        pm.Bernoulli("retained", p=mu, observed=data.y.astype("int64"), dims="obs")
+    return model
+'''
+
+CLEAN += [
+    ("per-arm-model", IHDP, PER_ARM_MODEL),
+    ("spline-student-t-model", IHDP, SPLINES_MODEL),
+    ("exp-control-model", IHDP, EXP_CONTROL_MODEL),
+    ("binary-model", RETENTION, BINARY_MODEL),
 ]
 
 
@@ -312,9 +431,11 @@ def test_docstrings_and_comments_may_name_forbidden_columns() -> None:
 
 
 def test_outcome_alias_message_points_to_its_origin() -> None:
-    source = ihdp(MU, mu_with("y_lag")).replace(X_LINE, X_LINE + "    y_lag = data.y * 1.0\n")
+    source = ihdp(MU, mu_with("y_lag")).replace(X_LINE, X_LINE + "    y_lag = data.y * 1.0  # origin\n")
+    origin = next(i for i, line in enumerate(source.splitlines(), start=1) if "# origin" in line)
     (hit,) = [f for f in scan_model(source, IHDP) if f.code == "outcome-as-predictor"]
-    assert "y_lag" in hit.message and f"line {marked_line(source) - 8}" in hit.message or "line 9" in hit.message
+    assert hit.line == marked_line(source)
+    assert "'y_lag'" in hit.message and f"line {origin}" in hit.message
 
 
 def test_findings_are_sorted_and_unique() -> None:
@@ -334,6 +455,30 @@ def test_syntax_error_is_a_finding_with_its_line() -> None:
 def test_deeply_nested_source_is_a_syntax_error_not_a_crash() -> None:
     findings = scan_model("x = " + "1 + " * 100_000 + "1\n", IHDP)
     assert [f.code for f in findings] == ["syntax-error"]
+
+
+def test_deep_expression_is_scanned() -> None:
+    source = ihdp(MU, mu_with(" + ".join(["data.y"] * 1500)))
+    assert "outcome-as-predictor" in codes_at(scan_model(source, IHDP), marked_line(source))
+
+
+def test_a_failing_rule_becomes_a_guard_error_and_the_others_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.guard.model as model_scan
+
+    def broken(scan: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(model_scan, "RULES", (broken, *model_scan.RULES))
+    findings = scan_model(ihdp(IMPORTS, "import os\n" + IMPORTS), IHDP)
+    assert {f.code for f in findings} == {"guard-error", "process-access"}
+    assert "boom" in next(f.message for f in findings if f.code == "guard-error")
+
+
+def test_every_code_is_kebab_case_and_described() -> None:
+    import re
+
+    for code, (severity, description) in FINDING_CODES.items():
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", code) and isinstance(severity, Severity) and description
 
 
 def test_empty_source_misses_everything() -> None:
@@ -416,6 +561,7 @@ BAD_SPECS: list[tuple[str, Contract, str, str]] = [
     ("estimand-bad", RETENTION, spec('estimand = "ATE"\n', f'estimand = "CATE"  {MARK}\n'), "invalid-value"),
     ("trim", RETENTION, spec("trim = [0.0, 1.0]\n", f"trim = [0.1, 0.9]  {MARK}\n"), "trimming-changes-estimand"),
     ("trim-reversed", RETENTION, spec("trim = [0.0, 1.0]\n", f"trim = [0.9, 0.1]  {MARK}\n"), "invalid-value"),
+    ("trim-one-arm", RETENTION, spec("trim = [0.0, 1.0]\n", f"trim = [0.6, 1.0]  {MARK}\n"), "invalid-value"),
     ("folds", RETENTION, spec("folds = 5\n", f"folds = 1  {MARK}\n"), "invalid-value"),
     ("covariates-type", RETENTION, spec('covariates = "all"\n', f'covariates = "some"  {MARK}\n'), "invalid-value"),
     ("unknown-key", RETENTION, spec("seed = 0\n", f"seed = 0\nbootstrap = 100  {MARK}\n"), "unknown-key"),
@@ -426,8 +572,8 @@ CLEAN_SPECS: list[tuple[str, Contract, str]] = [
     ("base", RETENTION, SPEC),
     ("listed-controls", RETENTION, spec('covariates = "all"\n', 'covariates = ["tenure", "plan"]  # not opened: a mediator\n')),
     ("pretreatment-placebo", RETENTION, spec("placebo_outcomes = []\n", 'placebo_outcomes = ["prior_visits", "tenure"]\n')),
-    ("ato-trimmed", RETENTION, spec('estimand = "ATE"\n', 'estimand = "ATO"\n').replace("trim = [0.0, 1.0]", "trim = [0.1, 0.9]")
-     .replace("Estimand", "")),
+    ("ato-trimmed", replace(RETENTION, estimand=Estimand.ATO),
+     spec('estimand = "ATE"\n', 'estimand = "ATO"\n').replace("trim = [0.0, 1.0]", "trim = [0.1, 0.9]")),
     ("no-optional-keys", RETENTION, 'estimand = "ATE"\n'),
 ]
 
@@ -441,7 +587,6 @@ def test_bad_spec_raises_its_finding(name: str, contract: Contract, text: str, c
 
 @pytest.mark.parametrize(("name", "contract", "text"), CLEAN_SPECS, ids=[c[0] for c in CLEAN_SPECS])
 def test_clean_spec_is_not_flagged(name: str, contract: Contract, text: str) -> None:
-    contract = Contract(**{**contract.__dict__, "estimand": Estimand.ATO}) if name == "ato-trimmed" else contract
     assert scan_analysis(text, contract) == []
 
 
@@ -454,6 +599,28 @@ def test_post_treatment_placebo_is_a_blocker_naming_the_reason() -> None:
 def test_estimand_change_is_a_warning_that_says_the_question_changes() -> None:
     (hit,) = scan_analysis(spec('estimand = "ATE"\n', 'estimand = "att"\n'), RETENTION)
     assert hit.severity is Severity.WARNING and "question" in hit.message and "treated" in hit.message
+
+
+def test_known_options_match_the_design_runner() -> None:
+    spec_module = pytest.importorskip("engine.design.spec")
+    from engine.guard.analysis import FOLDS_RANGE, KNOWN_OPTIONS, SCHEMA_KEYS
+
+    assert set(SCHEMA_KEYS) == set(spec_module.KNOWN_KEYS)
+    assert set(KNOWN_OPTIONS["propensity_learner"]) == {v.value for v in spec_module.PropensityLearner}
+    assert set(KNOWN_OPTIONS["outcome_learner"]) == {v.value for v in spec_module.OutcomeLearner}
+    assert set(KNOWN_OPTIONS["estimator"]) == {v.value for v in spec_module.Estimator}
+    assert FOLDS_RANGE == (spec_module.MIN_FOLDS, spec_module.MAX_FOLDS)
+
+
+def test_design_moves_render_specs_the_guard_accepts() -> None:
+    """Every spec the design loop can render for a shipped contract scans without blockers."""
+    spec_module = pytest.importorskip("engine.design.spec")
+    spec = spec_module.AnalysisSpec()
+    for learner in spec_module.OutcomeLearner:
+        for estimator in spec_module.Estimator:
+            text = spec_module.render_spec(spec.with_(outcome_learner=learner, estimator=estimator, trim=(0.05, 0.95)))
+            codes = {f.code for f in scan_analysis(text, RETENTION)}
+            assert codes <= {"trimming-changes-estimand"}, (learner, estimator, codes)
 
 
 def test_toml_comment_may_name_forbidden_column() -> None:

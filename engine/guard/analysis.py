@@ -25,7 +25,9 @@ KNOWN_OPTIONS: dict[str, tuple[str, ...]] = {
     "outcome_learner": ("linear", "lasso", "gradient_boosting", "random_forest"),
     "estimator": ("linear_dr", "dr"),
 }
-"""Names the design runner accepts, as documented in the shipped analysis.toml files."""
+"""Names the design runner accepts (engine.design.spec's enums; a test keeps the two in step)."""
+FOLDS_RANGE = (2, 20)
+SEED_RANGE = (0, 2**32 - 1)
 
 ESTIMAND_WORDS = {
     Estimand.ATE: "the average effect over everyone",
@@ -168,7 +170,8 @@ def check_unknown_keys(scan: AnalysisScan) -> None:
         if key not in SCHEMA_KEYS:
             scan.report(
                 "unknown-key",
-                f"{key!r} is not an analysis.toml key and will be ignored; known keys: {', '.join(SCHEMA_KEYS)}",
+                f"{key!r} is not an analysis.toml key, so the design runner would refuse the file; "
+                f"remove it or use one of {', '.join(SCHEMA_KEYS)}",
                 scan.key_line(key),
             )
 
@@ -294,6 +297,14 @@ def check_trim(scan: AnalysisScan) -> None:
     if not numbers or not 0.0 <= value[0] < value[1] <= 1.0:
         scan.report("invalid-value", f"trim must be [low, high] with 0 <= low < high <= 1, not {value!r}", line)
         return
+    if value[0] >= 0.5 or value[1] <= 0.5:
+        scan.report(
+            "invalid-value",
+            f"trim = {value!r} excludes units with propensity 0.5, so one arm would be dropped almost entirely; "
+            "keep low < 0.5 < high (e.g. [0.1, 0.9])",
+            line,
+        )
+        return
     estimand = _estimand(scan)
     if (value[0] > 0.0 or value[1] < 1.0) and estimand is not Estimand.ATO:
         shown = estimand.value if estimand else "estimand"
@@ -309,11 +320,13 @@ def check_trim(scan: AnalysisScan) -> None:
 def check_scalars(scan: AnalysisScan) -> None:
     """folds, seed and the learner names: types, ranges and known options."""
     spec = scan.spec
-    for key, minimum in (("folds", 2), ("seed", 0)):
+    for key, (low, high) in (("folds", FOLDS_RANGE), ("seed", SEED_RANGE)):
         if key in spec:
             value = spec[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                scan.report("invalid-value", f"{key} must be an integer >= {minimum}, not {value!r}", scan.key_line(key))
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                scan.report(
+                    "invalid-value", f"{key} must be a whole number between {low} and {high}, not {value!r}", scan.key_line(key)
+                )
     for key, options in KNOWN_OPTIONS.items():
         if key not in spec:
             continue

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from engine.guard import tables as T
 from engine.guard.codes import finding
 from engine.guard.context import IDENT, ModelScan, RuleSet, assigned_names, bindings, const_str, first_arg
-from engine.guard.flow import FILTER_FUNCS, SUMMARY_FUNCS, SUMMARY_METHODS, Use, model_names, trace
+from engine.guard.flow import FILTER_FUNCS, Use, context, model_names, trace
 from engine.problem import Contract
 
 RULES = RuleSet()
@@ -147,6 +147,11 @@ def check_query_strings(scan: ModelScan) -> None:
 
 
 def row_names(scan: ModelScan) -> dict[str, str]:
+    """Names holding one row per unit, and whether each is a "frame" or an "array"."""
+    return scan.cached("row_names", lambda: _row_names(scan))
+
+
+def _row_names(scan: ModelScan) -> dict[str, str]:
     names: dict[str, str] = {}
     for _ in range(8):
         before = dict(names)
@@ -221,16 +226,7 @@ def _first_index(node: ast.AST) -> ast.AST:
 
 def is_summarised(scan: ModelScan, node: ast.AST) -> bool:
     """Inside a scalar summary (np.mean(…), ….std(), len(…)) before reaching the statement."""
-    for child, parent in scan.ancestors(node):
-        if isinstance(parent, ast.stmt):
-            return False
-        if isinstance(parent, ast.Call) and child is not parent.func and scan.call_name(parent) in SUMMARY_FUNCS:
-            return True
-        if isinstance(parent, ast.Attribute) and parent.attr in SUMMARY_METHODS:
-            grand = scan.parents.get(parent)
-            if isinstance(grand, ast.Call) and grand.func is parent:
-                return True
-    return False
+    return context(scan, node).summary
 
 
 ROW_FILTER_MESSAGE = (

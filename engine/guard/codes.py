@@ -45,8 +45,8 @@ FINDING_CODES: dict[str, tuple[Severity, str]] = {
     "estimand-changed": (W, "the estimand differs from the contract's, so the question changes"),
     "trimming-changes-estimand": (W, "propensity trimming turns the estimand into an overlap effect"),
     "invalid-value": (B, "a key has a value of the wrong type or range"),
-    "unknown-key": (W, "a key the analysis schema does not know"),
-    "unknown-option": (W, "a learner or estimator name the design runner does not know"),
+    "unknown-key": (B, "a key the analysis schema does not know (the design runner refuses it)"),
+    "unknown-option": (B, "a learner or estimator name the design runner does not know"),
 }
 
 

@@ -7,9 +7,11 @@ valid file cannot overflow the stack.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.guard.codes import finding
 from engine.problem import Contract
@@ -19,6 +21,7 @@ from engine.records import Finding
 # compile, but its intent is clear and the rules should still see pm.sample as pymc.sample).
 DEFAULT_ALIASES = {"pm": "pymc", "np": "numpy", "pd": "pandas", "pt": "pytensor.tensor"}
 DATA_NAMES = frozenset({"data"})
+BUILTIN_NAMES = frozenset(dir(builtins))
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -30,18 +33,30 @@ class ModelScan:
     contract: Contract
     findings: list[Finding] = field(default_factory=list)
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    children: dict[ast.AST, list[ast.AST]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # import-bound name -> dotted module path
     bound: set[str] = field(default_factory=set)  # names bound locally (assigned, defined, parameters)
     data_names: set[str] = field(default_factory=set)  # names that hold build_model's data argument
     build_model: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    star_modules: list[str] = field(default_factory=list)  # from pymc import *
     nodes: list[ast.AST] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # results several rules share
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a shared result once per scan (model names, the mu closure, row names…)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @classmethod
     def build(cls, tree: ast.Module, contract: Contract) -> ModelScan:
         scan = cls(tree=tree, contract=contract)
         scan.nodes = list(ast.walk(tree))
         for node in scan.nodes:
-            for child in ast.iter_child_nodes(node):
+            kids = list(ast.iter_child_nodes(node))
+            if kids:
+                scan.children[node] = kids
+            for child in kids:
                 scan.parents[child] = node
             scan._index(node)
         scan.data_names = set(DATA_NAMES)
@@ -66,7 +81,9 @@ class ModelScan:
         elif isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
             for alias in node.names:
-                if alias.name != "*":
+                if alias.name == "*":
+                    self.star_modules.append(module)
+                else:
                     self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
         elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             self.bound.add(node.id)
@@ -100,8 +117,12 @@ class ModelScan:
             base = self.aliases[node.id]
         elif node.id in self.bound:
             return None
+        elif node.id in DEFAULT_ALIASES:
+            base = DEFAULT_ALIASES[node.id]
+        elif self.star_modules and node.id not in BUILTIN_NAMES:
+            base = f"{self.star_modules[0]}.{node.id}"  # from pymc import *: sample() is pymc.sample
         else:
-            base = DEFAULT_ALIASES.get(node.id, node.id)
+            base = node.id
         return ".".join([base, *reversed(parts)])
 
     def call_name(self, node: ast.AST) -> str | None:
@@ -193,8 +214,12 @@ def assigned_names(target: ast.AST) -> list[str]:
     return names
 
 
-def bindings(scan: ModelScan) -> Iterator[tuple[ast.AST, ast.AST]]:
+def bindings(scan: ModelScan) -> list[tuple[ast.AST, ast.AST]]:
     """(target, value) pairs of every assignment-like binding in the file."""
+    return scan.cached("bindings", lambda: list(_bindings(scan)))
+
+
+def _bindings(scan: ModelScan) -> Iterator[tuple[ast.AST, ast.AST]]:
     for node in scan.nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
@@ -207,7 +232,6 @@ def bindings(scan: ModelScan) -> Iterator[tuple[ast.AST, ast.AST]]:
             yield node.target, node.iter
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             yield node.optional_vars, node.context_expr
-
 
 Rule = Callable[[ModelScan], None]
 

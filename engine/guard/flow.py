@@ -65,25 +65,44 @@ class Flow:
 
 def model_names(scan: ModelScan) -> set[str]:
     """Names bound to PyMC/PyTensor objects (random variables, containers, the model)."""
+    return scan.cached("model_names", lambda: _model_names(scan))
+
+
+def _model_names(scan: ModelScan) -> set[str]:
     names: set[str] = set()
     for _ in range(12):
         before = len(names)
+        marked = model_marks(scan, names)
         for target, value in bindings(scan):
-            if involves_model(scan, value, names):
+            if id(value) in marked:
                 names.update(assigned_names(target))
         if len(names) == before:
             break
     return names
 
 
+def model_marks(scan: ModelScan, names: set[str]) -> set[int]:
+    """Ids of every node whose subtree builds part of the model graph, in one bottom-up pass.
+
+    A call into PyMC/PyTensor (other than wrappers and data containers) or a name bound to a
+    model object marks its node and all its ancestors.
+    """
+    marked: set[int] = set()
+    for node in reversed(scan.nodes):  # ast.walk is breadth-first: children come after parents
+        if _builds_model(scan, node, names) or any(id(c) in marked for c in scan.children.get(node, ())):
+            marked.add(id(node))
+    return marked
+
+
+def _builds_model(scan: ModelScan, node: ast.AST, names: set[str]) -> bool:
+    if isinstance(node, ast.Call) and scan.is_model_call(node):
+        return scan.call_name(node) not in WRAPPERS and not scan.is_pymc_call(node, *CONTAINERS)
+    return isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names
+
+
 def involves_model(scan: ModelScan, expr: ast.AST, names: set[str]) -> bool:
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and scan.is_model_call(node):
-            if scan.call_name(node) not in WRAPPERS and not scan.is_pymc_call(node, *CONTAINERS):
-                return True
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
-            return True
-    return False
+    """Whether ``expr`` builds part of the model graph (one-off questions; see :func:`model_marks`)."""
+    return any(_builds_model(scan, node, names) for node in ast.walk(expr))
 
 
 def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str], container: str | None = None) -> Flow:
@@ -102,11 +121,12 @@ def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str
         treatment): feeding it is allowed and does not carry the source on.
     """
     sources = [n for n in scan.nodes if is_source(n)]
+    marked = scan.cached(f"marks:{sorted(models)}", lambda: model_marks(scan, models))
     tainted: dict[str, int] = {}
     for _ in range(12):
         changed = False
         for node, via in _occurrences(scan, sources, tainted):
-            use, targets = classify(scan, node, models, container)
+            use, targets = classify(scan, node, marked, container)
             if use is Use.CARRIER:
                 for name in targets:
                     if name not in tainted and name not in scan.data_names:
@@ -115,7 +135,7 @@ def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str
         if not changed:
             break
     occurrences = tuple(
-        Occurrence(node, classify(scan, node, models, container)[0], via) for node, via in _occurrences(scan, sources, tainted)
+        Occurrence(node, classify(scan, node, marked, container)[0], via) for node, via in _occurrences(scan, sources, tainted)
     )
     return Flow(tainted, occurrences)
 
@@ -128,53 +148,104 @@ def _occurrences(scan: ModelScan, sources: list[ast.AST], tainted: dict[str, int
             yield node, node.id
 
 
-def classify(scan: ModelScan, node: ast.AST, models: set[str], container: str | None = None) -> tuple[Use, list[str]]:
-    """How one occurrence of a source is used, and which names it carries into."""
-    in_summary = in_slice = in_filter = in_observed = False
-    fed_container: str | None = None
-    carried: list[str] = []
+@dataclass(frozen=True)
+class Context:
+    """What lies between an expression and its statement, gathered once per node and shared.
+
+    Memoised per node, so classifying every occurrence costs one pass over the tree even
+    for a pathologically deep expression.
+    """
+
+    meta: bool = False  # read only for metadata: x.shape, x.dtype
+    summary: bool = False  # inside a scalar summary: np.mean(x), x.std(), len(x)
+    slice: bool = False  # inside the index of a subscript: X[x > 0]
+    filter: bool = False  # inside np.nonzero(x), np.where(cond)…
+    observed: bool = False  # inside observed= of a likelihood
+    container: str | None = None  # the name of the pm.Data(name, x) it feeds
+    carried: tuple[str, ...] = ()  # names bound by walrus operators on the way
     stmt: ast.stmt | None = None
-    top: ast.AST = node  # the outermost expression below the statement
-    for child, parent in scan.ancestors(node):
-        if isinstance(parent, ast.stmt):
-            stmt = parent
-            top = child
+    top: ast.AST | None = None  # the outermost expression below the statement
+
+    def under(self, outer: Context) -> Context:
+        return Context(
+            meta=self.meta or outer.meta,
+            summary=self.summary or outer.summary,
+            slice=self.slice or outer.slice,
+            filter=self.filter or outer.filter,
+            observed=self.observed or outer.observed,
+            container=outer.container if outer.container is not None else self.container,
+            carried=self.carried + outer.carried,
+            stmt=outer.stmt,
+            top=outer.top,
+        )
+
+
+def context(scan: ModelScan, node: ast.AST) -> Context:
+    """The :class:`Context` of ``node``: every step from it up to its statement."""
+    memo: dict[int, Context] = scan.cache.setdefault("context", {})
+    path: list[ast.AST] = []
+    current = node
+    while id(current) not in memo:
+        parent = scan.parents.get(current)
+        if parent is None or isinstance(parent, ast.stmt):
+            memo[id(current)] = Context(stmt=parent, top=current)
             break
-        if isinstance(parent, ast.Attribute) and child is parent.value:
-            if parent.attr in META_ATTRS:
-                return Use.ALLOWED, []
-            grand = scan.parents.get(parent)
-            if parent.attr in SUMMARY_METHODS and isinstance(grand, ast.Call) and grand.func is parent:
-                in_summary = True
-        elif isinstance(parent, ast.Subscript) and child is parent.slice:
-            in_slice = True
-        elif isinstance(parent, ast.Call) and child is not parent.func:
-            arg = child.value if isinstance(child, ast.keyword) else child
-            qual = scan.call_name(parent)
-            if qual in SUMMARY_FUNCS:
-                in_summary = True
-            elif qual in FILTER_FUNCS or (qual == "numpy.where" and len(parent.args) == 1 and not parent.keywords):
-                in_filter = True
-            elif scan.is_pymc_call(parent, *CONTAINERS) and arg is second_arg(parent, "value"):
-                fed_container = const_str(first_arg(parent, "name")) or "?"
-        elif isinstance(parent, ast.keyword) and parent.arg == "observed":
-            in_observed = True
-        elif isinstance(parent, ast.NamedExpr) and child is parent.value:
-            carried.extend(assigned_names(parent.target))
-    if in_summary:
+        path.append(current)
+        current = parent
+    for child in reversed(path):
+        parent = scan.parents[child]
+        memo[id(child)] = _step(scan, child, parent).under(memo[id(parent)])
+    return memo[id(node)]
+
+
+def _step(scan: ModelScan, child: ast.AST, parent: ast.AST) -> Context:
+    """What one step from ``child`` up to ``parent`` says about a value at ``child``."""
+    if isinstance(parent, ast.Attribute) and child is parent.value:
+        if parent.attr in META_ATTRS:
+            return Context(meta=True)
+        grand = scan.parents.get(parent)
+        if parent.attr in SUMMARY_METHODS and isinstance(grand, ast.Call) and grand.func is parent:
+            return Context(summary=True)
+    elif isinstance(parent, ast.Subscript) and child is parent.slice:
+        return Context(slice=True)
+    elif isinstance(parent, ast.Call) and child is not parent.func:
+        arg = child.value if isinstance(child, ast.keyword) else child
+        qual = scan.call_name(parent)
+        if qual in SUMMARY_FUNCS:
+            return Context(summary=True)
+        if qual in FILTER_FUNCS or (qual == "numpy.where" and len(parent.args) == 1 and not parent.keywords):
+            return Context(filter=True)
+        if scan.is_pymc_call(parent, *CONTAINERS) and arg is second_arg(parent, "value"):
+            return Context(container=const_str(first_arg(parent, "name")) or "?")
+    elif isinstance(parent, ast.keyword) and parent.arg == "observed":
+        return Context(observed=True)
+    elif isinstance(parent, ast.NamedExpr) and child is parent.value:
+        return Context(carried=tuple(assigned_names(parent.target)))
+    return Context()
+
+
+def classify(scan: ModelScan, node: ast.AST, marked: set[int], container: str | None = None) -> tuple[Use, list[str]]:
+    """How one occurrence of a source is used, and which names it carries into.
+
+    ``marked`` holds the ids of nodes that build the model (from :func:`model_marks`).
+    """
+    ctx = context(scan, node)
+    carried = list(ctx.carried)
+    stmt, top = ctx.stmt, ctx.top
+    if ctx.meta or ctx.summary:
         return Use.ALLOWED, []
-    if in_slice or in_filter:
+    if ctx.slice or ctx.filter:
         return Use.FILTER, carried
-    if in_observed:
+    if ctx.observed:
         return Use.ALLOWED, []
-    if fed_container is not None and fed_container == container:
+    if ctx.container is not None and ctx.container == container:
         return Use.ALLOWED, []
     if stmt is None:
         return Use.ALLOWED, carried
     if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         if top is not stmt.value:
             return Use.ALLOWED, carried  # the source is assigned to, not read
-        if fed_container is None and involves_model(scan, stmt.value, models):
+        if ctx.container is None and id(stmt.value) in marked:
             return Use.PREDICTOR, carried
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         return Use.CARRIER, carried + [n for t in targets for n in _paired_targets(t, stmt.value, node, scan)]
@@ -183,9 +254,9 @@ def classify(scan: ModelScan, node: ast.AST, models: set[str], container: str | 
     if isinstance(stmt, ast.Return):
         func = scan.enclosing_function(stmt)
         return Use.CARRIER, carried + ([func.name] if func else [])
-    if fed_container is not None:
+    if ctx.container is not None:
         return Use.CARRIER, carried
-    if involves_model(scan, top, models):
+    if id(top) in marked:
         return Use.PREDICTOR, carried
     return Use.ALLOWED, carried
 

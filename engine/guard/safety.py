@@ -118,8 +118,10 @@ SAFE_DUNDER_NAMES = frozenset({"__name__", "__doc__", "__all__", "__import__"}) 
 def check_dunder(scan: ModelScan) -> None:
     """Dunder attributes, names and strings: the classic ways out of a sandbox."""
     for node in scan.nodes:
-        if isinstance(node, ast.Attribute) and DUNDER.match(node.attr):
+        if isinstance(node, ast.Attribute) and DUNDER.match(node.attr) and node.attr not in T.SAFE_DUNDER_ATTRIBUTES:
             scan.report("dunder-access", f"access to {node.attr} is not allowed; use the object's public API", node)
+        elif isinstance(node, ast.Attribute) and node.attr in T.INTERNAL_ATTRIBUTES:
+            scan.report("dunder-access", f"{node.attr} reaches interpreter internals; remove it", node)
         elif isinstance(node, ast.Name) and DUNDER.match(node.id) and node.id not in SAFE_DUNDER_NAMES:
             scan.report("dunder-access", f"{node.id} is not allowed in model code; remove it", node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and not scan.is_docstring(node):

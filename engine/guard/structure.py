@@ -108,6 +108,10 @@ def check_treatment(scan: ModelScan) -> None:
 
 def _mu_closure(scan: ModelScan) -> tuple[list[ast.Call], set[str]]:
     """The mu Deterministic calls, and every name their value depends on (through assignments and functions)."""
+    return scan.cached("mu_closure", lambda: _compute_mu_closure(scan))
+
+
+def _compute_mu_closure(scan: ModelScan) -> tuple[list[ast.Call], set[str]]:
     mus = _deterministics(scan, "mu")
     deps: dict[str, set[str]] = {}
     for target, value in bindings(scan):

@@ -15,7 +15,7 @@ MODULE_RISKS: dict[str, str] = {
     ),
     **dict.fromkeys(
         ("pathlib", "shutil", "io", "tempfile", "glob", "fileinput", "zipfile", "tarfile", "gzip", "bz2", "lzma",
-         "sqlite3", "csv", "mmap", "h5py", "pandas.io", "numpy.lib.npyio"),
+         "sqlite3", "csv", "mmap", "h5py", "pandas.io", "numpy.lib.npyio", "numpy.lib.format"),
         "file-access",
     ),
     **dict.fromkeys(
@@ -86,7 +86,8 @@ BUILTIN_RISKS: dict[str, str] = {
 METHOD_RISKS: dict[str, str] = {
     **dict.fromkeys(
         ("to_csv", "to_pickle", "to_parquet", "to_excel", "to_json", "to_hdf", "to_sql", "to_feather", "to_stata",
-         "to_orc", "to_clipboard", "to_html", "to_latex", "to_markdown", "to_xml", "tofile", "savefig", "to_netcdf"),
+         "to_orc", "to_clipboard", "to_html", "to_latex", "to_markdown", "to_xml", "tofile", "savefig", "to_netcdf",
+         "render"),
         "file-access",
     ),
     "set_data": "harness-overreach",
@@ -123,3 +124,10 @@ EFFECT_NAMES = frozenset({"ate", "att", "ato", "atc", "sate", "pate", "average_t
 ROW_METHODS = frozenset({"sample", "head", "tail", "dropna", "query", "nlargest", "nsmallest", "drop_duplicates", "take"})
 MASK_METHODS = frozenset({"isin", "between", "notna", "isna", "notnull", "isnull", "duplicated"})
 LOOP_ROWS_LIMIT = 10_000
+
+# Frame and code internals: no dunder in the name, but the same way out of a sandbox.
+INTERNAL_ATTRIBUTES = frozenset({
+    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals", "f_builtins",
+    "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals",
+})
+SAFE_DUNDER_ATTRIBUTES = frozenset({"__version__", "__name__", "__doc__"})
