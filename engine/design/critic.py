@@ -11,10 +11,11 @@ rule, so the same facts can be handed to the Claude critic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.design.results import DesignResult, DREstimate, Status, Triangulation
+from engine.design.results import ColumnFact, DesignResult, DREstimate, Status, Triangulation
 from engine.design.spec import AnalysisSpec
 from engine.problem import Contract, Estimand, ForbiddenReason, Problem
 from engine.records import Effect
@@ -230,27 +231,45 @@ def _target_trial(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
     )
 
 
+def residual_imbalance(fact: ColumnFact) -> float:
+    """|SMD| of a column after the analysis' weighting (raw |SMD| when no weights were available)."""
+    return fact.smd_treatment if math.isnan(fact.smd_weighted) else fact.smd_weighted
+
+
+def omitted_confounders(result: DesignResult, spec: AnalysisSpec) -> list[ColumnFact]:
+    """Pre-treatment columns outside the adjustment set that the weighting leaves imbalanced.
+
+    Placebo outcomes are left to their own diagnostic.
+    """
+    return [
+        f
+        for f in result.columns
+        if not f.in_covariates
+        and f.name not in spec.placebo_outcomes
+        and residual_imbalance(f) >= BLIND_SPOT_SMD
+    ]
+
+
 def _blind_spots(contract: Contract, spec: AnalysisSpec, result: DesignResult) -> list[str]:
     spots: list[str] = []
-    for fact in sorted(result.columns, key=lambda f: -f.smd_treatment):
-        if fact.in_covariates:
+    for fact in sorted(result.columns, key=lambda f: -residual_imbalance(f)):
+        if fact.in_covariates or fact.name in spec.placebo_outcomes:
             continue
+        left = residual_imbalance(fact)
         if fact.role == "control":
             strength = (
-                f", and it predicts treatment (|SMD| {fact.smd_treatment:.2f})"
-                if fact.smd_treatment >= BLIND_SPOT_SMD
-                else ""
+                f", and the arms still differ on it after weighting (|SMD| {left:.2f})" if left >= BLIND_SPOT_SMD else ""
             )
             spots.append(
                 f"{fact.name} is an allowed control left out of the covariates{strength}; put it back "
                 '(covariates = "all") unless there is a reason to exclude it.'
             )
-        elif fact.smd_treatment >= BLIND_SPOT_SMD:
-            used = " (it is a placebo outcome here)" if fact.name in spec.placebo_outcomes else ""
+        elif left >= BLIND_SPOT_SMD:
             spots.append(
-                f"{fact.name} is pre-treatment and differs between the arms (|SMD| {fact.smd_treatment:.2f}) but is "
-                f"not an allowed control{used}: if it is a confounder, the contract should list it; as it stands the "
-                "analysis cannot adjust for it."
+                f"{fact.name} is pre-treatment and the arms still differ on it after weighting (|SMD| {left:.2f}, "
+                f"{fact.smd_treatment:.2f} raw), but it is not an allowed control: if it is a confounder the contract "
+                "should list it; as it stands the analysis cannot adjust for it. Using it as a placebo outcome would "
+                "test this directly."
             )
     tempting = [f for f in contract.forbidden if f.reason is not ForbiddenReason.ORACLE]
     if tempting:
@@ -349,9 +368,7 @@ def critique(
         caveats.append(("placebo:none", "No placebo outcome was tested; set placebo_outcomes to a pre-treatment column."))
     if estimand_differs:
         caveats.append(("estimand", estimand_note))
-    omitted = [
-        f for f in result.columns if not f.in_covariates and f.smd_treatment >= BLIND_SPOT_SMD
-    ]
+    omitted = omitted_confounders(result, spec)
     if omitted:
         caveats.append(
             ("blind-spot", "Pre-treatment columns that predict treatment are not adjusted for: "

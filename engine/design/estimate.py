@@ -310,7 +310,8 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
         effect = float(contrib.sum() / h.sum())
         influence = (contrib - h * effect) / h.mean()
         method = "overlap-weighted (e(1−e)) AIPW score"
-    se = float(np.sqrt(np.mean(influence**2) / n))
+    # Σ IF² / (n (n − 1)): the sample variance of the score over n, as EconML's final stage reports it.
+    se = float(np.sqrt(np.sum(influence**2) / (n * (n - 1))))
     return DREstimate(
         estimand=label,
         requested=estimand.value,

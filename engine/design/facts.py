@@ -30,10 +30,15 @@ def _levels(col: pd.Series, categorical: bool) -> np.ndarray:
     return col.to_numpy(dtype=float)[:, None]
 
 
-def _abs_smd(x: np.ndarray, t: np.ndarray) -> float:
+def _abs_smd(x: np.ndarray, t: np.ndarray, weights: np.ndarray | None = None, keep: np.ndarray | None = None) -> float:
     t = t.astype(bool)
     pooled = np.sqrt((x[t].var(axis=0) + x[~t].var(axis=0)) / 2)
-    diff = np.abs(x[t].mean(axis=0) - x[~t].mean(axis=0))
+    if keep is not None:
+        x, t = x[keep], t[keep]
+    w = np.ones(len(t)) if weights is None else weights
+    if not t.any() or t.all():
+        return float("nan")
+    diff = np.abs(np.average(x[t], axis=0, weights=w[t]) - np.average(x[~t], axis=0, weights=w[~t]))
     with np.errstate(divide="ignore", invalid="ignore"):
         smd = np.where(pooled > 0, diff / np.where(pooled > 0, pooled, 1.0), 0.0)
     return float(np.max(smd)) if smd.size else 0.0
@@ -48,8 +53,27 @@ def _abs_corr(x: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def column_facts(frame: pd.DataFrame, contract: Contract, covariates: tuple[str, ...]) -> tuple[ColumnFact, ...]:
-    """Association of each placebo candidate (controls and pre-treatment columns) with t and y."""
+def column_facts(
+    frame: pd.DataFrame,
+    contract: Contract,
+    covariates: tuple[str, ...],
+    *,
+    weights: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+) -> tuple[ColumnFact, ...]:
+    """Association of each placebo candidate (controls and pre-treatment columns) with t and y.
+
+    Parameters
+    ----------
+    frame, contract
+        The data and its contract.
+    covariates
+        The analysis' adjustment set (to mark which columns are in it).
+    weights, keep
+        The analysis' balancing weights over its analysed population ``keep``: with them,
+        ``smd_weighted`` says whether the adjustment balances a column it does not include
+        (if it does, the column's raw imbalance is explained by the covariates).
+    """
     t = frame[contract.treatment].to_numpy(dtype=float)
     y = frame[contract.outcome].to_numpy(dtype=float)
     facts = []
@@ -67,6 +91,7 @@ def column_facts(frame: pd.DataFrame, contract: Contract, covariates: tuple[str,
                 smd_treatment=_abs_smd(x, t),
                 corr_outcome=_abs_corr(x, y),
                 numeric=numeric,
+                smd_weighted=_abs_smd(x, t, weights, keep) if weights is not None else float("nan"),
             )
         )
     return tuple(facts)

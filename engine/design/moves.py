@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.design.critic import omitted_confounders
 from engine.design.results import DesignResult, Status
-from engine.design.spec import AnalysisSpec, OutcomeLearner, PropensityLearner, render_spec
+from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner, render_spec
 from engine.problem import Contract, Estimand
 
 PROPENSITY_ORDER = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING, PropensityLearner.RANDOM_FOREST)
@@ -27,7 +28,6 @@ OUTCOME_ORDER = (
     OutcomeLearner.LINEAR,
 )
 CROSS_FIT_FOLDS = 5
-BLIND_SPOT_SMD = 0.1
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
     left_out = [c for c in contract.controls if c not in covariates]
     strong_left_out = []
     if result is not None:
-        strong_left_out = [f.name for f in result.columns if f.name in left_out and f.smd_treatment >= BLIND_SPOT_SMD]
+        strong_left_out = [f.name for f in omitted_confounders(result, spec) if f.name in left_out]
 
     def tighten():
         return (
@@ -204,3 +204,21 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                 f"{CROSS_FIT_FOLDS}-fold cross-fitting trains each nuisance model on more data and steadies the estimate.",
                 f"The spec uses only {spec.folds} folds.",
             )
+
+    # Robustness checks once nothing is wrong: does the answer survive another learner or estimator?
+    if result is not None:
+        alt = OutcomeLearner.RANDOM_FOREST if spec.outcome_learner is not OutcomeLearner.RANDOM_FOREST else OutcomeLearner.GRADIENT_BOOSTING
+        yield (
+            f"outcome-{alt.value}",
+            spec.with_(outcome_learner=alt),
+            f"The estimate does not depend on the outcome learner: a {alt.value.replace('_', ' ')} model gives "
+            "the same answer within its interval.",
+            "A robustness check: doubly-robust estimates should agree across reasonable nuisance learners.",
+        )
+        other = Estimator.DR if spec.estimator is Estimator.LINEAR_DR else Estimator.LINEAR_DR
+        yield (
+            f"estimator-{other.value}",
+            spec.with_(estimator=other),
+            f"The {other.value} estimator gives the same answer.",
+            "A robustness check on the final stage: constant effect (AIPW) versus a CATE linear in the covariates.",
+        )

@@ -208,6 +208,7 @@ class ColumnFact:
     smd_treatment: float  # |SMD| between arms (max over levels for a categorical)
     corr_outcome: float  # |correlation| with the outcome (max over levels for a categorical)
     numeric: bool
+    smd_weighted: float = float("nan")  # |SMD| left after the analysis' weights (analysed population)
 
 
 @dataclass(frozen=True)

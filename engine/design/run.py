@@ -12,9 +12,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
-from engine.design.diagnostics import TRIM_THRESHOLDS, balance, overlap, placebo_outcome, trimming_curve
+from engine.design.diagnostics import (
+    TRIM_THRESHOLDS,
+    balance,
+    estimand_weights,
+    overlap,
+    placebo_outcome,
+    trimming_curve,
+)
 from engine.design.estimate import estimate_effect, fit_dr, learner_description, prepare
 from engine.design.facts import column_facts, data_facts
 from engine.design.refuters import REFUTERS, SUBSET_FRACTION, SUBSET_REPEATS
@@ -191,7 +199,9 @@ def run_design(
         )
         done("sensitivity")
 
-    columns = column_facts(frame, contract, covariates)
+    weights = np.zeros(data.n)
+    weights[keep] = estimand_weights(fit.e[keep], data.t[keep], spec.estimand)
+    columns = column_facts(frame, contract, covariates, weights=weights, keep=keep)
     facts = data_facts(frame, contract, columns)
     done("facts")
     timings["total"] = round(time.perf_counter() - start, 4)
