@@ -18,15 +18,23 @@ rule = RULES.rule
 # --------------------------------------------------------------------------- the contract
 
 
-def forbidden_message(contract: Contract, names: list[str]) -> str:
-    """Name each forbidden column with its reason, and say to remove it."""
+def describe_forbidden(contract: Contract, names: list[str]) -> str:
+    """``column 'opened' (mediator: opened the email)``, or several as ``columns …``."""
     parts = []
     for name in names:
         entry = contract.forbidden_reason(name)
         reason = (entry.reason.value + (f": {entry.note}" if entry.note else "")) if entry else "forbidden"
         parts.append(f"{name!r} ({reason})")
-    which = "column " + parts[0] + " is" if len(parts) == 1 else "columns " + ", ".join(parts) + " are"
-    return f"{which} forbidden by the contract; remove {'it' if len(parts) == 1 else 'them'}. Use only the allowed controls"
+    return ("column " if len(parts) == 1 else "columns ") + ", ".join(parts)
+
+
+def forbidden_message(contract: Contract, names: list[str]) -> str:
+    """Name each forbidden column with its reason, and say to remove it."""
+    one = len(names) == 1
+    return (
+        f"{describe_forbidden(contract, names)} {'is' if one else 'are'} forbidden by the contract; "
+        f"remove {'it' if one else 'them'}. Use only the allowed controls"
+    )
 
 
 def _forbidden_in(scan: ModelScan, node: ast.AST) -> list[str]:
@@ -117,11 +125,17 @@ def _forbidden_source(scan: ModelScan) -> Callable[[ast.AST], bool]:
 @rule
 def check_forbidden_filter(scan: ModelScan) -> None:
     """Rows selected on a forbidden column: conditioning on a mediator or collider."""
+    forbidden = scan.contract.forbidden_names
     flow = trace(scan, _forbidden_source(scan), model_names(scan))
     for occ in flow.uses(Use.FILTER):
+        if occ.via:
+            what = f"{occ.via!r}, built from a forbidden column on line {flow.tainted[occ.via]}"
+        else:
+            names = [occ.node.attr] if isinstance(occ.node, ast.Attribute) else sorted(_slice_strings(occ.node.slice) & forbidden)
+            what = describe_forbidden(scan.contract, names)
         scan.report(
             "outcome-filter",
-            "rows are selected on a forbidden (post-treatment, mediator or leakage) column; conditioning on it "
+            f"rows are selected on {what}; conditioning on a post-treatment, mediator or leakage column "
             "biases the effect. Keep all rows and remove the column",
             occ.node,
         )

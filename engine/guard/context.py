@@ -201,10 +201,6 @@ def const_str(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def contains(root: ast.AST, target: ast.AST) -> bool:
-    return any(n is target for n in ast.walk(root))
-
-
 def assigned_names(target: ast.AST) -> list[str]:
     """Names bound by an assignment target; for ``obj[k] = …`` and ``obj.a = …`` the object's name."""
     names: list[str] = []

@@ -6,8 +6,8 @@ import ast
 from collections.abc import Callable
 
 from engine.guard import tables as T
-from engine.guard.context import ModelScan, RuleSet, assigned_names, bindings, const_str, first_arg, second_arg
 from engine.guard.causal import row_kind, row_names
+from engine.guard.context import ModelScan, RuleSet, assigned_names, bindings, const_str, first_arg, second_arg
 from engine.guard.flow import CONTAINERS, Use, involves_model, model_names, trace
 
 RULES = RuleSet()
