@@ -166,6 +166,20 @@ def test_context_does_not_depend_on_truth(problem_copy) -> None:
     assert not any(isinstance(v, (pd.DataFrame, np.ndarray)) for v in vars(with_truth).values())
 
 
+def test_context_from_a_session(tmp_path, ihdp_problem) -> None:
+    from engine.store.session import Session
+
+    session = Session.create(ihdp_problem, tmp_path / "sessions", name="ihdp-test")
+    try:
+        session.commit_edit("PROBLEM.md", PROBLEM_MD, "principal adds reviewer notes")
+        ctx = AgentContext.build(ihdp_problem, session, Loop.MODEL)
+    finally:
+        session.close()
+    assert ctx.best_source == (IHDP / "model.py").read_text() and ctx.history == ()
+    assert ctx.best_metrics is None
+    assert "## Variables" in ctx.problem_text and "4.66" not in ctx.problem_text
+
+
 def test_data_summary_counts(context, ihdp_data) -> None:
     assert context.data.n == ihdp_data.n == 747
     assert context.data.n_treated == 139
@@ -433,6 +447,23 @@ def test_rejected_proposals_are_never_proposed_again(context) -> None:
     else:
         pytest.fail("the agent never ran out of proposals")
     assert len(seen) >= 8
+
+
+def test_when_stuck_near_misses_are_combined(context) -> None:
+    agent, ctx, gains = HeuristicAgent(), context, {}
+    while True:  # every move is discarded; student_t and sigma_linear each gain a little
+        try:
+            proposal = agent.propose(ctx)
+        except AgentError:
+            pytest.fail("the agent gave up before combining the near-misses")
+        if proposal.move == "combine":
+            break
+        delta = 1.5 if proposal.move in ("student_t", "sigma_linear") else -0.5
+        gains[proposal.move] = delta
+        ctx = step(ctx, proposal, "discarded", "within 2 SE", delta_elpd=delta, delta_se=1.0)
+    spec = spec_of(proposal)
+    assert spec.likelihood == "student_t" and spec.sigma_linear and spec.continuous_terms == "linear"
+    assert "near-misses" in proposal.rationale
 
 
 def test_hand_written_best_falls_back_to_last_generated_spec(context) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from engine.errors import AgentError
 from engine.problem import Contract, ModelData, OutcomeType
@@ -137,6 +137,37 @@ class AgentContext:
         """The iterations of this context's loop only."""
         return tuple(r for r in self.history if r.proposal.loop is self.loop)
 
+    @classmethod
+    def build(cls, problem: Problem, session: SessionView, loop: Loop = Loop.MODEL) -> AgentContext:
+        """The context for the next proposal in a session.
+
+        The texts come from the session (the principal may have edited them), the file
+        to edit is the session's current one (what the diff applies to), the metrics
+        are those of the loop's best iteration, and the history is every iteration.
+        """
+        best = session.best(loop)
+        return build_context(
+            problem,
+            loop=loop,
+            best_source=session.current_source(loop),
+            best_metrics=best.verdict.metrics if best is not None and best.verdict is not None else None,
+            history=session.iterations(),
+            problem_text=session.read_file("PROBLEM.md"),
+            program_text=session.read_file("PROGRAM.md"),
+        )
+
+
+class SessionView(Protocol):
+    """What :meth:`AgentContext.build` reads from a session (``engine.store.Session`` has it)."""
+
+    def iterations(self) -> list[IterationRecord]: ...
+
+    def best(self, loop: Loop = ...) -> IterationRecord | None: ...
+
+    def current_source(self, loop: Loop = ...) -> str: ...
+
+    def read_file(self, name: str) -> str: ...
+
 
 def build_context(
     problem: Problem,
@@ -228,6 +259,13 @@ class Agent(ABC):
             When this backend cannot repair (``can_repair`` is false) or gives up.
         """
         raise AgentError(f"the {self.name} agent cannot repair proposals; the proposal is shown as it is")
+
+    def observe(self, record: IterationRecord) -> None:  # noqa: B027 - optional hook, empty on purpose
+        """Called after each recorded iteration; stateful backends may learn here.
+
+        The default does nothing: the heuristic and replay agents read everything they
+        need from the context's history, so a resumed session behaves the same.
+        """
 
     def check_loop(self, context: AgentContext) -> None:
         """Raise :class:`AgentError` when this backend does not serve ``context.loop``."""

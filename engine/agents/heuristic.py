@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 
 from engine.agents.base import Agent, AgentContext, DataSummary
 from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simplifications, tighter
-from engine.agents.modelgen import ModelSpec, baseline_spec, normalise_source, render_model, spec_from_source
+from engine.agents.modelgen import (
+    ModelSpec,
+    baseline_spec,
+    normalise_source,
+    render_model,
+    spec_from_source,
+    spec_with,
+)
 from engine.errors import AgentError
 from engine.problem import OutcomeType
 from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
@@ -167,6 +174,18 @@ def _failure_text(a: _Attempt) -> str:
     return "; ".join(failed) or verdict.reason
 
 
+def _merge(base: ModelSpec, first: ModelSpec, second: ModelSpec) -> ModelSpec | None:
+    """Both specs' changes relative to ``base``; ``None`` when they clash or are invalid together."""
+    changes: dict = {}
+    for name in first.__dataclass_fields__:
+        ours, a, b = getattr(base, name), getattr(first, name), getattr(second, name)
+        if a != ours and b != ours and a != b:
+            return None
+        if a != ours or b != ours:
+            changes[name] = a if a != ours else b
+    return spec_with(base, **changes)
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -201,7 +220,7 @@ class HeuristicAgent(Agent):
         """
         self.check_loop(context)
         state = _state(context)
-        plan = self._retry(state) or self._next_move(state)
+        plan = self._retry(state) or self._next_move(state) or self._combine_near_misses(state)
         if plan is None:
             raise AgentError(
                 "the heuristic agent has tried every move in its catalogue on the current best model; "
@@ -263,6 +282,43 @@ class HeuristicAgent(Agent):
                 return _Plan(move, spec, move.hypothesis_for(state.data), why)
         return None
 
+    def _combine_near_misses(self, state: _State) -> _Plan | None:
+        """PROGRAM.md: "if stuck, combine near-misses" — two moves that each gained a little on this base."""
+        near = [
+            a
+            for a in state.attempts
+            if a.status == VerdictKind.DISCARDED.value
+            and a.base == state.base
+            and a.spec is not None
+            and get_move(a.move) is not None
+            and not _avoided_by(get_move(a.move), state)
+            and a.record.verdict is not None
+            and (a.record.verdict.metrics.delta_elpd or 0.0) > 0
+        ]
+        for i, first in enumerate(near):
+            for second in near[i + 1 :]:
+                spec = _merge(state.base, first.spec, second.spec)
+                if spec is None or spec in (first.spec, second.spec) or not _is_new(spec, state):
+                    continue
+                a, b = get_move(first.move), get_move(second.move)
+                move = Move(
+                    id="combine",
+                    title=f"{a.title} together with {b.title}",
+                    tags=a.tags | b.tags,
+                    hypothesis="",
+                    why="",
+                    build=lambda s, d: None,
+                )
+                why = (
+                    f"Every catalogue move has been tried on this base. Iterations {first.number} ({a.id}, "
+                    f"{_fmt_delta(first.record.verdict.metrics)}) and {second.number} ({b.id}, "
+                    f"{_fmt_delta(second.record.verdict.metrics)}) each gained a little without clearing 2 SE; "
+                    "PROGRAM.md says to combine near-misses when stuck."
+                )
+                hypothesis = f"Combining {a.title} with {b.title} will add up to a gain of more than 2 SE in ELPD."
+                return _Plan(move, spec, hypothesis, why)
+        return None
+
     # ------------------------------------------------------------------ writing
 
     def _rationale(self, context: AgentContext, state: _State, plan: _Plan) -> str:
@@ -273,7 +329,7 @@ class HeuristicAgent(Agent):
         else:
             counts = Counter(a.status for a in attempts)
             listed = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
-            parts.append(f"{len(attempts)} iterations so far ({listed}).")
+            parts.append(f"{len(attempts)} iteration{'s' if len(attempts) > 1 else ''} so far ({listed}).")
         m = context.best_metrics
         if m is not None and m.elpd is not None:
             best = f"The current best has ELPD {m.elpd:.1f}"
@@ -308,16 +364,19 @@ class HeuristicAgent(Agent):
                 delta = _fmt_delta(last.record.verdict.metrics if last.record.verdict else None)
                 parts.append(
                     f"Iteration {last.number} ({what}) was discarded" + (f" ({delta})" if delta else "")
-                    + f": {last.reason}"
+                    + (f": {last.reason.strip().rstrip('.')}." if last.reason.strip() else ".")
                 )
         skipped: dict[tuple[int, str], list[str]] = {}
         for move in moves_for(state.outcome):
+            if move.apply(state.base, state.data) is None:
+                continue  # not a candidate anyway: no need to say it is skipped
             for tag, number, words in _avoided_by(move, state):
                 skipped.setdefault((number, words), [])
                 if move.title not in skipped[(number, words)]:
                     skipped[(number, words)].append(move.title)
         for (number, words), titles in skipped.items():
-            parts.append(f'Skipping {"; ".join(titles)} because the reviewer said in iteration {number}: "{words}".')
+            said = words.rstrip(".")
+            parts.append(f'Skipping {"; ".join(titles)} because the reviewer said in iteration {number}: "{said}".')
         parts.append(plan.reason)
         return " ".join(p.strip() for p in parts if p.strip())
 
