@@ -404,8 +404,8 @@ def hint_for(exc: BaseException, stage: str) -> str:
     message = str(exc)
     if isinstance(exc, SandboxViolation):
         return (
-            f"{_one_line(message)}: model code may not write files outside its folder, open sockets, start "
-            "processes or read the ground truth; remove that code"
+            "model code may not write files outside its folder, open sockets, start processes or read the "
+            "ground truth; remove that code"
         )
     if isinstance(exc, ImportError):
         name = (getattr(exc, "name", None) or "").split(".")[0]
@@ -493,4 +493,4 @@ def _crash_result(outcome: SandboxOutcome, seconds: float, timeout_s: float, mem
 def _model_lines_in_log(log_tail: str) -> str:
     """model.py frames from a faulthandler dump in the child's log (written when it was stopped)."""
     found = re.findall(rf'File "{re.escape(MODEL_FILENAME)}", line (\d+) in (\S+)', log_tail)
-    return "".join(f'  File "{MODEL_FILENAME}", line {n}, in {func} (running when it was stopped)\n' for n, func in dict.fromkeys(found))
+    return "".join(f'  File "{MODEL_FILENAME}", line {n}, in {func} (running when it was stopped)\n' for n, func in dict.fromkeys(found)).rstrip()

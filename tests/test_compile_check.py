@@ -1,0 +1,158 @@
+"""The compile check on the real IHDP baseline and on broken variants of it, in the real sandbox."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from engine import sandbox
+from engine.compile_check import compile_check, hint_for, load_model_module
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
+MU_LINE = 'pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x), dims="obs")'
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_server():
+    sandbox.warm_up()
+    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(sandbox.server_status().log_path)
+    yield
+
+
+@pytest.fixture(scope="module")
+def data(ihdp):
+    return ihdp.model_data()
+
+
+def broken(old: str, new: str) -> str:
+    assert old in BASELINE, f"the baseline changed: {old!r} is gone; update this test"
+    return BASELINE.replace(old, new)
+
+
+def check(source: str, data, tmp_path: Path, **kwargs):
+    return compile_check(source, data, workdir=tmp_path, **kwargs)
+
+
+def test_ihdp_baseline_compiles(data, tmp_path):
+    phases: list[str] = []
+    result = check(BASELINE, data, tmp_path, on_progress=lambda m: phases.append(m["phase"]))
+    assert result.ok, (result.error, result.traceback)
+    # alpha, beta_t, sigma (log-transformed) and one coefficient per control
+    assert result.n_free == 3 + data.X.shape[1]
+    assert math.isfinite(result.logp) and result.logp < 0
+    assert result.error is None and result.hint is None
+    assert result.seconds > 0
+    assert phases[:3] == ["load", "build", "contract"] and phases[-1] == "evaluate"
+
+
+def test_shape_mismatch_names_the_model_line(data, tmp_path):
+    source = broken("pm.math.dot(X, beta_x)", "pm.math.dot(X[:, :5], beta_x)")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert result.error.startswith("ValueError")
+    assert "shape" in result.hint
+    assert 'File "model.py", line 20' in result.traceback
+    assert "X[:, :5]" in result.traceback
+
+
+def test_invalid_prior_gives_a_non_finite_logp_naming_it(data, tmp_path):
+    source = broken('pm.Normal("alpha", y_loc, 2 * y_scale)', 'pm.Normal("alpha", y_loc, -1.0)')
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "not finite" in result.error and "alpha" in result.error
+    assert "alpha" in result.hint and "scale" in result.hint
+
+
+def test_endless_loop_is_reported_not_hung_on(data, tmp_path):
+    source = broken("    X = data.X.to_numpy()\n", "    X = data.X.to_numpy()\n    while True:\n        pass\n")
+    result = check(source, data, tmp_path, timeout_s=2)
+    assert not result.ok
+    assert "longer than 2 s" in result.error
+    assert "loop" in result.hint
+    assert 'line 13' in result.traceback  # where it was spinning when it was stopped
+    assert result.seconds < 2 + sandbox.KILL_GRACE_S + 5
+
+
+def test_missing_mu(data, tmp_path):
+    source = broken(MU_LINE, "alpha + beta_t * t + pm.math.dot(X, beta_x)")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "'mu'" in result.error
+    assert 'pm.Deterministic("mu"' in result.hint
+
+
+def test_mu_must_depend_on_the_t_container(data, tmp_path):
+    source = broken("beta_t * t", "beta_t * data.t")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "does not depend on the data container t" in result.error
+
+
+def test_syntax_error_points_at_the_line(data, tmp_path):
+    source = broken("def build_model(data):", "def build_model(data)")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert result.error.startswith("SyntaxError") and "line 11" in result.error
+    assert "line 11" in result.hint
+
+
+def test_pymc3_import_gets_the_modern_spelling(data, tmp_path):
+    source = broken("import pymc as pm", "import pymc3 as pm")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "pymc3" in result.error
+    assert "import pymc as pm" in result.hint
+
+
+def test_wrong_keyword_argument(data, tmp_path):
+    source = broken('pm.HalfNormal("sigma", y_scale)', 'pm.HalfNormal("sigma", sd=y_scale)')
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert result.error.startswith("TypeError")
+    assert "sigma=" in result.hint
+
+
+def test_invented_api_is_named(data, tmp_path):
+    source = broken('pm.Data("t"', 'pm.MutableData("t"')
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "MutableData" in result.error
+    assert "pm.Data" in result.hint
+
+
+def test_forgotten_return(data, tmp_path):
+    source = broken("    return model", "    pass")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "NoneType" in result.error and "return model" in result.hint
+
+
+def test_model_code_cannot_read_the_truth(data, tmp_path):
+    truth = ROOT / "problems" / "ihdp" / "truth.json"
+    source = broken("    X = data.X.to_numpy()\n", f"    X = data.X.to_numpy()\n    open({str(truth)!r}).read()\n")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "SandboxViolation" in result.error
+    assert "ground truth" in result.hint
+
+
+def test_load_model_module_keeps_line_numbers_in_tracebacks():
+    import traceback
+
+    module = load_model_module("def f():\n    return 1 / 0\n", name="_test_model_module")
+    with pytest.raises(ZeroDivisionError) as info:
+        module.f()
+    last = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert (last.filename, last.lineno, last.line) == ("model.py", 2, "return 1 / 0")
+
+
+def test_hint_suggests_close_names_for_an_invented_api():
+    import numpy as np
+
+    with pytest.raises(AttributeError) as info:
+        np.linalg.invv  # noqa: B018 - the typo is the point
+    hint = hint_for(info.value, "building the model")
+    assert "numpy.linalg.invv does not exist" in hint and "numpy.linalg.inv" in hint

@@ -1,0 +1,319 @@
+"""The sandboxed runner, with real child processes forked from the real warm server.
+
+Job functions live at module level so the child can import them by name. One warm server
+serves the whole module (the fixture starts it once; imports take 5–20 s on this machine).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import sandbox
+from engine.sandbox import CrashKind, run_in_sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+TRUTH = ROOT / "problems" / "ihdp" / "truth.json"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_server():
+    sandbox.warm_up()
+    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(sandbox.server_status().log_path)
+    yield
+
+
+# --------------------------------------------------------------------------- jobs (run in the child)
+
+
+def job_value(x, *, progress):
+    return {"doubled": 2 * x, "pid": os.getpid(), "cwd": os.getcwd()}
+
+
+def job_raise(*, progress):
+    raise ValueError("boom from the child")
+
+
+def job_exit(*, progress):
+    os._exit(3)
+
+
+def job_segfault(*, progress):
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def job_spin(*, progress):
+    while True:
+        pass
+
+
+def job_sleep(*, progress):
+    while True:
+        time.sleep(0.01)
+
+
+def job_allocate_at_once(*, progress):
+    import numpy as np
+
+    return np.ones(16 * 2**30 // 8).sum()  # 16 GiB in one go
+
+
+def job_allocate_steadily(*, progress):
+    import numpy as np
+
+    blocks = []
+    for _ in range(400):  # up to 25 GiB, 64 MiB at a time, every page touched
+        blocks.append(np.ones(8 * 2**20))
+        time.sleep(0.005)
+    return len(blocks)
+
+
+def job_progress(n, *, progress):
+    for i in range(n):
+        progress({"step": i, "of": n})
+        time.sleep(0.02)
+    return n
+
+
+def job_flood(seconds, *, progress):
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        progress({"i": i})
+        i += 1
+    return i
+
+
+def job_big_progress(*, progress):
+    progress({"blob": "x" * (sandbox.MAX_PROGRESS_BYTES + 1)})
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {ROOT / '.sandbox-pwned'}",))
+
+
+def job_forged_result(*, progress):
+    return {"innocent": _Evil()}
+
+
+def job_probe(outside: str, truth: str, link: str, *, progress) -> dict[str, str]:
+    """Try what the audit hook must refuse, and what must keep working."""
+    import importlib
+    import socket
+    import subprocess
+
+    results: dict[str, str] = {}
+
+    def attempt(name, action):
+        try:
+            action()
+            results[name] = "allowed"
+        except PermissionError as exc:
+            results[name] = f"blocked: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            results[name] = f"error: {type(exc).__name__}: {exc}"
+
+    def write(path):
+        with open(path, "w") as fh:
+            fh.write("x")
+
+    attempt("write_workdir", lambda: write("inside.txt"))
+    attempt("write_outside", lambda: write(outside))
+    attempt("read_truth", lambda: open(truth).read())
+    attempt("read_truth_link", lambda: open(link).read())
+    attempt("socket", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))
+    attempt("subprocess", lambda: subprocess.run(["true"], check=False))
+    attempt("os_system", lambda: os.system("true"))
+    attempt("kill", lambda: os.kill(os.getppid(), 0))
+    attempt("fork", lambda: os.fork())
+    attempt("ctypes_load", lambda: __import__("ctypes").CDLL("libc.so.6"))
+    attempt("remove_outside", lambda: os.remove(outside))
+    attempt("import_new_module", lambda: importlib.import_module("wave"))
+    attempt("read_library_file", lambda: open(importlib.import_module("numpy").__file__).read(10))
+    attempt("numpy_works", lambda: importlib.import_module("numpy").linalg.inv([[2.0, 0.0], [0.0, 2.0]]))
+    results["secrets_in_env"] = ",".join(k for k in os.environ if "KEY" in k.upper() or "TOKEN" in k.upper())
+    return results
+
+
+# --------------------------------------------------------------------------- results and crashes
+
+
+def test_returns_the_value_from_a_child_in_workdir(tmp_path):
+    outcome = run_in_sandbox(job_value, 21, timeout_s=30, workdir=tmp_path)
+    assert outcome.ok, outcome.message
+    assert outcome.value["doubled"] == 42
+    assert outcome.value["pid"] != os.getpid()
+    assert Path(outcome.value["cwd"]) == tmp_path.resolve()
+    assert outcome.start_latency_s is not None and outcome.start_latency_s < outcome.seconds
+
+
+def test_every_job_is_a_fresh_process(tmp_path):
+    pids = {run_in_sandbox(job_value, 1, timeout_s=30, workdir=tmp_path).value["pid"] for _ in range(2)}
+    assert len(pids) == 2
+
+
+def test_exception_is_reported_with_traceback(tmp_path):
+    outcome = run_in_sandbox(job_raise, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.EXCEPTION
+    assert outcome.error_type == "ValueError"
+    assert "boom from the child" in outcome.error
+    assert "job_raise" in outcome.traceback
+    assert "ValueError" in outcome.message
+
+
+def test_os_exit_is_reported(tmp_path):
+    outcome = run_in_sandbox(job_exit, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.EXIT
+    assert outcome.exit_code == 3
+    assert "status 3" in outcome.message
+
+
+def test_segfault_is_reported_and_the_parent_survives(tmp_path):
+    outcome = run_in_sandbox(job_segfault, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.SIGNAL
+    assert outcome.exit_code == -signal.SIGSEGV
+    assert "SIGSEGV" in outcome.message
+    assert "job_segfault" in outcome.log_tail  # faulthandler wrote the child's stack to its log
+    assert run_in_sandbox(job_value, 1, timeout_s=30, workdir=tmp_path).ok  # the server is fine
+
+
+def test_endless_loop_times_out(tmp_path):
+    outcome = run_in_sandbox(job_spin, timeout_s=1.0, workdir=tmp_path)
+    assert outcome.crash is CrashKind.TIMEOUT
+    assert "1 s budget" in outcome.message
+    assert outcome.seconds < 1.0 + sandbox.KILL_GRACE_S + 3.0
+    assert "job_spin" in outcome.log_tail  # the SIGTERM dump says where it was
+
+
+def test_one_huge_allocation_is_a_memory_crash(tmp_path):
+    outcome = run_in_sandbox(job_allocate_at_once, timeout_s=30, workdir=tmp_path, memory_mb=1024)
+    assert outcome.crash is CrashKind.MEMORY, outcome.message
+    assert "memory" in outcome.message
+
+
+def test_steady_growth_past_the_limit_is_killed(tmp_path):
+    outcome = run_in_sandbox(job_allocate_steadily, timeout_s=60, workdir=tmp_path, memory_mb=1200)
+    assert outcome.crash is CrashKind.MEMORY, outcome.message
+    assert outcome.peak_rss_mb is not None and outcome.peak_rss_mb < 4000
+
+
+def test_unpicklable_job_is_refused_in_the_parent(tmp_path):
+    with pytest.raises(TypeError, match="module-level function"):
+        run_in_sandbox(lambda *, progress: 1, timeout_s=5, workdir=tmp_path)
+
+
+def test_a_forged_message_cannot_run_code_in_the_parent(tmp_path):
+    marker = ROOT / ".sandbox-pwned"
+    marker.unlink(missing_ok=True)
+    outcome = run_in_sandbox(job_forged_result, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.PROTOCOL
+    assert "not allowed" in outcome.message
+    assert not marker.exists()
+
+
+# --------------------------------------------------------------------------- progress and cancellation
+
+
+def test_progress_arrives_in_order_in_the_calling_thread(tmp_path):
+    seen: list[tuple[int, dict]] = []
+    outcome = run_in_sandbox(
+        job_progress, 5, timeout_s=30, workdir=tmp_path, progress_interval_s=0,
+        on_progress=lambda m: seen.append((threading.get_ident(), m)),
+    )
+    assert outcome.ok and outcome.value == 5
+    assert [m["step"] for _, m in seen] == [0, 1, 2, 3, 4]
+    assert {ident for ident, _ in seen} == {threading.get_ident()}
+
+
+def test_runs_from_a_worker_thread(tmp_path):
+    box: dict = {}
+
+    def worker():
+        box["ident"] = threading.get_ident()
+        box["seen"] = []
+        box["outcome"] = run_in_sandbox(
+            job_progress, 3, timeout_s=30, workdir=tmp_path, progress_interval_s=0,
+            on_progress=lambda m: box["seen"].append(threading.get_ident()),
+        )
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(60)
+    assert box["outcome"].ok
+    assert set(box["seen"]) == {box["ident"]}
+
+
+def test_a_progress_flood_is_coalesced_and_the_last_message_kept(tmp_path):
+    seen: list[dict] = []
+    outcome = run_in_sandbox(job_flood, 1.0, timeout_s=30, workdir=tmp_path, on_progress=seen.append, progress_interval_s=0.05)
+    assert outcome.ok, outcome.message
+    sent = outcome.value
+    assert sent > 1000  # it really flooded
+    assert seen[-1] == {"i": sent - 1}  # the final state is never lost
+    assert len(seen) < 200  # about one per 50 ms, not one per message
+
+
+def test_an_oversized_progress_message_fails_in_the_child(tmp_path):
+    outcome = run_in_sandbox(job_big_progress, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.EXCEPTION
+    assert "at most" in outcome.error
+
+
+def test_cancel_stops_the_child_promptly(tmp_path):
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    t0 = time.monotonic()
+    outcome = run_in_sandbox(job_sleep, timeout_s=60, workdir=tmp_path, cancel=cancel)
+    assert outcome.crash is CrashKind.CANCELLED
+    assert time.monotonic() - t0 < 0.5 + sandbox.KILL_GRACE_S + 2.0
+
+
+def test_cancel_set_before_the_call_runs_nothing(tmp_path):
+    cancel = threading.Event()
+    cancel.set()
+    outcome = run_in_sandbox(job_value, 1, timeout_s=30, workdir=tmp_path, cancel=cancel)
+    assert outcome.crash is CrashKind.CANCELLED
+
+
+# --------------------------------------------------------------------------- the audit hook
+
+
+def test_audit_hook_blocks_escapes_while_imports_work(tmp_path):
+    outside = ROOT / ".sandbox-escape-probe"
+    outside.unlink(missing_ok=True)
+    link = tmp_path / "innocent.json"
+    link.symlink_to(TRUTH)
+    try:
+        outcome = run_in_sandbox(job_probe, str(outside), str(TRUTH), str(link), timeout_s=60, workdir=tmp_path)
+        assert outcome.ok, outcome.message + (outcome.traceback or "")
+        results = outcome.value
+        assert results["write_workdir"] == "allowed"
+        assert (tmp_path / "inside.txt").read_text() == "x"
+        for blocked in (
+            "write_outside", "read_truth", "read_truth_link", "socket", "subprocess", "os_system",
+            "kill", "fork", "ctypes_load", "remove_outside",
+        ):
+            assert results[blocked].startswith("blocked"), (blocked, results[blocked])
+        assert not outside.exists()
+        assert "truth.json" in results["read_truth_link"]
+        for works in ("import_new_module", "read_library_file", "numpy_works"):
+            assert results[works] == "allowed", (works, results[works])
+        assert results["secrets_in_env"] == ""
+    finally:
+        outside.unlink(missing_ok=True)
+
+
+def test_server_environment_drops_secrets_and_the_c_compiler():
+    env = sandbox._server_environ({"ANTHROPIC_API_KEY": "k", "GITHUB_TOKEN": "t", "HOME": "/h", "PYTENSOR_FLAGS": "floatX=float64"}, "/repo")
+    assert "ANTHROPIC_API_KEY" not in env and "GITHUB_TOKEN" not in env
+    assert env["HOME"] == "/h"
+    assert env["PYTENSOR_FLAGS"] == "floatX=float64,cxx="
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == "/repo"
