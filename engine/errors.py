@@ -52,3 +52,39 @@ class SessionLockedError(SessionError):
 
 class AgentError(WorkbenchError):
     """An agent backend failed (API error, malformed reply, exhausted replay file)."""
+
+
+class ModelContractError(WorkbenchError):
+    """A model breaks the model contract: no data container ``t``, no ``mu``, not one observed variable."""
+
+
+class SamplingError(WorkbenchError):
+    """Sampling did not produce a trace."""
+
+
+class SamplingBudgetExceeded(SamplingError):
+    """Sampling ran past its time budget and was aborted.
+
+    Parameters
+    ----------
+    budget_s
+        The budget in seconds.
+    elapsed_s
+        Seconds sampled before the abort.
+    done
+        A few words on how far the chains got (e.g. ``"612 of 2000 draws per chain"``).
+    """
+
+    def __init__(self, budget_s: float, elapsed_s: float, done: str = "") -> None:
+        self.budget_s = budget_s
+        self.elapsed_s = elapsed_s
+        self.done = done
+        got = f" ({done})" if done else ""
+        super().__init__(
+            f"sampling exceeded its {budget_s:g} s budget after {elapsed_s:.0f} s{got}; "
+            "simplify the model (fewer parameters, non-centred hierarchies) or raise sampling_budget_s"
+        )
+
+
+class SamplingCancelled(SamplingError):
+    """Sampling was cancelled before it finished (the principal pressed cancel)."""
