@@ -15,6 +15,7 @@ from engine.design.results import ColumnFact, DataFacts
 from engine.problem import Contract
 
 LAGGED_CORR_MIN = 0.5  # a pre-treatment column this correlated with the outcome may be its earlier value
+LAGGED_NAME_CORR_MIN = 0.1  # ... or less correlated, if it is named like the outcome (re74 for re78)
 THRESHOLD_JUMP_MIN = 0.6  # treated share jumping this much at one cutoff suggests a rule-based assignment
 INSTRUMENT_WORDS = ("distance", "lottery", "encourag", "offer", "random", "instrument", "eligib", "draft", "quota")
 
@@ -100,13 +101,15 @@ def column_facts(
 def data_facts(frame: pd.DataFrame, contract: Contract, columns: tuple[ColumnFact, ...]) -> DataFacts:
     """Features of the data that make alternative designs possible."""
     outcome_stem = _stem(contract.outcome)[:2]
+    # An earlier measurement of the outcome: named like it and related to it, or a pre-treatment
+    # (non-control) column strongly correlated with it.
     lagged = tuple(
         c.name
         for c in columns
         if c.numeric
         and (
-            c.corr_outcome >= LAGGED_CORR_MIN
-            or (outcome_stem and _stem(c.name).startswith(outcome_stem) and c.corr_outcome >= 0.2)
+            (len(outcome_stem) == 2 and _stem(c.name).startswith(outcome_stem) and c.corr_outcome >= LAGGED_NAME_CORR_MIN)
+            or (c.role == "pretreatment" and c.corr_outcome >= LAGGED_CORR_MIN)
         )
     )
     t = frame[contract.treatment].to_numpy(dtype=float)

@@ -54,8 +54,9 @@ def _placebo_choice(contract: Contract, spec: AnalysisSpec, result: DesignResult
     covariates = spec.resolved_covariates(contract)
 
     def key(name: str) -> tuple[int, float]:
-        # A column outside the covariates costs nothing to use; a control must leave the adjustment set.
-        return (0 if name not in covariates else 1, -corr.get(name, 0.0))
+        # A pre-treatment column that is not a control costs nothing to use; a control must leave
+        # the adjustment set for its placebo fit. Among equals, the one closest to the outcome.
+        return (0 if name not in contract.controls else 1, -corr.get(name, 0.0))
 
     ordered = sorted(candidates, key=key)
     if ordered[0] in covariates and len(covariates) < 2:

@@ -1,0 +1,126 @@
+"""run_design end to end: every stage, progress, timings, a picklable and JSON-able result, plot series."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from engine.design.results import DesignResult, Status
+from engine.design.run import (
+    DesignProgress,
+    DesignSettings,
+    love_plot_series,
+    overlap_series,
+    run_design,
+    trimming_series,
+)
+from engine.records import Effect, from_dict, to_json
+from test_design_critic import SPEC
+from test_design_estimate import EFFECT, simulate
+
+
+@pytest.fixture(scope="module")
+def run():
+    frame, contract = simulate(n=1200, seed=41)
+    progress: list[DesignProgress] = []
+    bayes = Effect("ATE", EFFECT, 0.05, EFFECT - 0.1, EFFECT + 0.1)
+    result = run_design(
+        SPEC, (frame, contract), bayesian_effect=bayes, on_progress=progress.append, settings=DesignSettings(subset_repeats=2)
+    )
+    return result, progress
+
+
+def test_every_stage_runs_and_reports_progress(run) -> None:
+    result, progress = run
+    stages = [p.stage for p in progress]
+    assert stages == [
+        "estimate",
+        "diagnostics",
+        "trimming",
+        "placebo:pre",
+        "refuter:placebo_treatment",
+        "refuter:random_common_cause",
+        "refuter:data_subset",
+        "refuter:dummy_outcome",
+        "sensitivity",
+        "facts",
+    ]
+    assert [p.step for p in progress] == list(range(1, 11)) and {p.total for p in progress} == {10}
+    assert set(result.timings) == set(stages) | {"total"}
+    assert result.timings["total"] >= sum(v for k, v in result.timings.items() if k != "total") - 1e-3
+
+
+def test_the_result_is_sound_on_simulated_data(run) -> None:
+    result, _ = run
+    assert result.estimate.covers(EFFECT)
+    assert result.balance.status is Status.PASS
+    assert result.placebo[0].status is Status.PASS
+    assert all(r.passed for r in result.refuters), [r.reading for r in result.refuters]
+    assert result.triangulation is not None and result.triangulation.level == "agree"
+    assert result.gate_failures() == ()
+    assert [d.name for d in result.diagnostics()][:3] == ["balance", "overlap", "trimming"]
+    assert result.covariates == ("x1", "x2", "x3", "group")
+    assert result.versions["econml"].startswith("0.17")
+    assert any("LinearDRLearner" in note for note in result.notes)
+
+
+def test_result_is_small_picklable_and_round_trips_through_json(run) -> None:
+    result, _ = run
+    blob = pickle.dumps(result)
+    assert len(blob) < 50_000
+    assert pickle.loads(blob) == result
+    text = to_json(result)
+    back = from_dict(DesignResult, json.loads(text))
+    assert back.estimate == result.estimate
+    assert back.spec == result.spec
+    assert back.refuters == result.refuters
+    assert back.trimming == result.trimming
+
+
+def test_gate_failures_name_the_failed_gates(run) -> None:
+    from dataclasses import replace
+
+    result, _ = run
+    bad = replace(result, overlap=replace(result.overlap, status=Status.FAIL))
+    assert bad.gate_failures() == ("overlap",)
+
+
+def test_plot_series_are_plain_lists(run) -> None:
+    result, _ = run
+    love = love_plot_series(result.balance)
+    assert love.names[0] == "x1"  # the confounder is the most imbalanced before weighting
+    assert love.before == sorted(love.before, reverse=True)
+    assert len(love.after) == len(love.names) == len(result.balance.rows)
+    assert all(isinstance(v, float) for v in love.before + love.after)
+    assert love_plot_series(result.balance, top=2).names == love.names[:2]
+    hist = overlap_series(result.overlap)
+    assert len(hist.centres) == len(hist.treated) == len(hist.control) == 20
+    assert hist.centres[0] == pytest.approx(0.025) and hist.bounds == (0.1, 0.9)
+    curve = trimming_series(result.trimming)
+    assert len(curve.thresholds) >= 7
+    assert all(lo <= est <= hi for lo, est, hi in zip(curve.lows, curve.estimates, curve.highs))
+    assert curve.labels[0] == "ATE"
+
+
+def test_settings_turn_stages_off() -> None:
+    frame, contract = simulate(n=600, seed=42)
+    result = run_design(
+        SPEC.with_(placebo_outcomes=()),
+        (frame, contract),
+        settings=DesignSettings(refuters=("data_subset",), subset_repeats=1, sensitivity=False, refuter_folds=2),
+    )
+    assert [r.name for r in result.refuters] == ["data_subset"]
+    assert result.sensitivity is None and result.placebo == ()
+    with pytest.raises(ValueError, match="unknown refuter"):
+        run_design(SPEC, (frame, contract), settings=DesignSettings(refuters=("bootstrap",)))
+
+
+def test_engine_design_import_is_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = "import engine.design, sys; print(sorted({m.split('.')[0] for m in sys.modules} & {'econml', 'sklearn', 'pymc', 'textual'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
