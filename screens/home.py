@@ -38,6 +38,10 @@ class HomeScreen(Screen):
         super().__init__(id="home")
         self._records: list[IterationRecord] = []
         self._best: IterationRecord | None = None
+        self._ready = False  # on_mount has run: the panels exist
+        self._opened: Any = None
+        self._pending = False
+        self._status = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,11 +73,19 @@ class HomeScreen(Screen):
         self.query_one("#contract").border_title = "contract"
         self.query_one("#data").border_title = "data"
         self.query_one("#best").border_title = "current best"
+        self._ready = True
+        # The open worker may finish before this screen mounts: draw what already arrived.
+        if self._opened is not None:
+            self.show(self._opened, self._records, self._pending)
+        self.set_status(self._status)
 
     # ------------------------------------------------------------------ data down
 
     def show(self, opened: Any, records: list[IterationRecord], pending: bool = False) -> None:
         """Fill every panel from an opened session (:class:`workbench.app.Opened`)."""
+        self._opened, self._records, self._pending = opened, list(records), pending
+        if not self._ready:
+            return
         problem = opened.problem
         self.query_one("#home-loading").display = False
         self.query_one("#home-body").display = True
@@ -86,6 +98,9 @@ class HomeScreen(Screen):
 
     def show_records(self, records: list[IterationRecord], pending: bool = False) -> None:
         self._records = sorted(records, key=lambda r: r.number)
+        self._pending = pending
+        if not self._ready:
+            return
         self._best = best_record(self._records)
         self.query_one("#best", Static).update(best_renderable(self._best))
         table = self.query_one("#iterations", DataTable)
@@ -108,7 +123,9 @@ class HomeScreen(Screen):
         table.border_title = title
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self._status = text
+        if self._ready:
+            self.query_one("#status", Static).update(text)
 
     # ------------------------------------------------------------------ actions
 
