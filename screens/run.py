@@ -53,7 +53,7 @@ def chain_rows(progress: Any) -> list[ChainRow]:
             rows.append(
                 ChainRow(
                     chain=int(_get(c, ("chain", "index"), i)),
-                    done=int(_get(c, ("finished_draws", "draws", "done"), 0)),
+                    done=int(_get(c, ("finished", "finished_draws", "draws", "done"), 0)),
                     total=int(_get(c, ("total_draws", "total"), 0)),
                     divergences=int(_get(c, ("divergences",), 0)),
                     step_size=_opt_float(_get(c, ("step_size",), None)),
@@ -117,6 +117,25 @@ def progress_table(rows: list[ChainRow], bar_width: int = 24) -> Table:
     return table
 
 
+def progress_line(progress: Any, rows: list[ChainRow]) -> str:
+    """``sampling · 12 s of 300 s budget · 5620/8000 draws · 1 divergence`` from the progress object."""
+    phase = _get(progress, ("phase",), None)
+    elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
+    budget = _opt_float(_get(progress, ("budget_s",), None))
+    parts = []
+    if phase:
+        parts.append("compiling the model (nutpie, numba)" if phase == "compiling" else str(phase))
+    if elapsed is not None:
+        parts.append(f"{elapsed:.0f} s" + (f" of {budget:.0f} s budget" if budget else ""))
+    if rows:
+        done = sum(r.done for r in rows)
+        total = sum(r.total for r in rows)
+        divergences = sum(r.divergences for r in rows)
+        parts.append(f"{done}/{total} draws")
+        parts.append(f"{divergences} divergence{'s' if divergences != 1 else ''}")
+    return " · ".join(parts)
+
+
 class RunScreen(Screen):
     """Live sampling progress for one approved proposal; ``c`` cancels."""
 
@@ -162,6 +181,9 @@ class RunScreen(Screen):
         rows = chain_rows(progress)
         if rows:
             self.query_one("#chains", Static).update(progress_table(rows))
+        line = progress_line(progress, rows)
+        if line and not self.cancel_event.is_set():
+            self.set_status(line)
         self.updates += 1
 
     def on_sampling_progressed(self, message: SamplingProgressed) -> None:

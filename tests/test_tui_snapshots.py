@@ -92,7 +92,6 @@ def test_run_progress(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         screen = RunScreen(clean_reviewed().proposal, 7, SamplingSettings(chains=4, draws=1000, tune=1000))
         await pilot.app.push_screen(screen)
         screen.update_progress(progress_fixture())
-        screen.set_status("sampling: 5620 of 8000 draws")
         await pilot.pause()
 
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
