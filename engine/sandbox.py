@@ -115,6 +115,9 @@ KILL_GRACE_S = 1.0
 """Time between SIGTERM and SIGKILL when a job is cancelled or runs out of time."""
 EXIT_GRACE_S = 3.0
 """Time a job may take to exit after it sent its result, before it is killed."""
+JIT_IDLE_S = 2.0
+"""The server starts a requested JIT warm-up only after this long without commands, so the
+first jobs of a session are not queued behind it."""
 MAX_PROGRESS_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 LOG_NAME = "sandbox.log"
@@ -324,6 +327,11 @@ def run_in_sandbox(
     return job.run()
 
 
+def ping(*, progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A job that does nothing: for health checks and start-latency measurements."""
+    return {"pid": os.getpid(), "rss_mb": _read_rss_mb(os.getpid())}
+
+
 # --------------------------------------------------------------------------- parent: server
 
 
@@ -454,8 +462,12 @@ class _Server:
                 raise SandboxError("the sandbox server is not running")
             socket.send_fds(cmd, [opcode], fds)
 
-    def submit(self, payload: bytes) -> tuple[Connection, Connection]:
-        """Hand a job to the server; return (control connection, message connection)."""
+    def submit(self, payload: bytes, keep_going: Callable[[], bool]) -> tuple[Connection, Connection] | None:
+        """Hand a job to the server; return (control, messages), or None if ``keep_going`` said stop.
+
+        The payload is written in chunks so a cancel is honoured even while the server is
+        busy (a JIT warm-up) and not reading.
+        """
         ctl_parent, ctl_server = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         msg_r, msg_w = os.pipe()
         try:
@@ -467,15 +479,24 @@ class _Server:
         finally:
             ctl_server.close()
             os.close(msg_w)
-        ctl = Connection(ctl_parent.detach())
-        msg = Connection(msg_r, writable=False)
+        # The framing of multiprocessing.connection.Connection.send_bytes (payloads < 2 GiB).
+        frame = memoryview(struct.pack("!i", len(payload)) + payload)
+        ctl_parent.settimeout(_POLL_S)
         try:
-            ctl.send_bytes(payload)
+            while frame:
+                try:
+                    frame = frame[ctl_parent.send(frame[: 1 << 20]) :]
+                except TimeoutError:
+                    if not keep_going():
+                        ctl_parent.close()
+                        os.close(msg_r)
+                        return None
         except OSError as exc:
-            ctl.close()
-            msg.close()
+            ctl_parent.close()
+            os.close(msg_r)
             raise SandboxError(f"cannot send the job to the sandbox server: {exc}") from exc
-        return ctl, msg
+        ctl_parent.settimeout(None)
+        return Connection(ctl_parent.detach()), Connection(msg_r, writable=False)
 
     def log_tail(self) -> str:
         path = self._info.get("log_path")
@@ -577,13 +598,18 @@ class _JobRun:
                     "the sandbox server stopped while starting; its log says:\n" + self.server.log_tail()
                 )
             raise SandboxError(f"the sandbox server was not ready after {self.start_timeout_s:g} s; try again")
-        ctl, msg = self.server.submit(self.payload)
+        channels = self.server.submit(self.payload, self._keep_going)
+        if channels is None:
+            return self._build_outcome()
+        ctl, msg = channels
         self.ctl, self.msg = ctl, msg
         msg_open = True
         ctl_open = True
         try:
             while True:
                 self._enforce_limits()
+                if self.pid is None and self.stop_reason is not None:
+                    break  # not forked yet (the server is busy): closing the channel withdraws the job
                 if not ctl_open and not msg_open:
                     break
                 if not ctl_open and self.exit_code is None:
@@ -608,6 +634,14 @@ class _JobRun:
             ctl.close()
             msg.close()
         return self._build_outcome()
+
+    def _keep_going(self) -> bool:
+        """While handing the job over: False once cancelled or past the start timeout."""
+        if self.cancel is not None and self.cancel.is_set():
+            self.stop_reason = CrashKind.CANCELLED
+        elif time.monotonic() - self.t_call > self.start_timeout_s:
+            self.stop_reason = CrashKind.TIMEOUT
+        return self.stop_reason is None
 
     def _wait_time(self) -> float:
         waits = [_POLL_S]
@@ -966,6 +1000,8 @@ def _server_main() -> None:
     selector.register(cmd, selectors.EVENT_READ, "cmd")
     selector.register(wake_r, selectors.EVENT_READ, "wake")
     server_fds = [cmd_fd, announce.fileno(), wake_r, wake_w]
+    jit_pending = False
+    jit_after = 0.0
 
     def reap() -> None:
         while True:
@@ -985,7 +1021,8 @@ def _server_main() -> None:
                 conn.close()
 
     while True:
-        for key, _ in selector.select(timeout=1.0):
+        wait_s = min(1.0, max(0.0, jit_after - time.monotonic())) if jit_pending else 1.0
+        for key, _ in selector.select(timeout=wait_s):
             if key.data == "wake":
                 try:
                     os.read(wake_r, 4096)
@@ -998,20 +1035,17 @@ def _server_main() -> None:
                     data, fds = b"", []
                 if not data:
                     finish()
+                jit_after = time.monotonic() + JIT_IDLE_S  # let the caller's first jobs in first
                 if data == b"W":
-                    t1 = time.monotonic()
-                    _warm_jit()
-                    gc.freeze()
-                    print(f"JIT warm-up took {time.monotonic() - t1:.1f} s", flush=True)
-                    try:
-                        announce.send_bytes(pickle.dumps({"event": "jit", "seconds": time.monotonic() - t1}))
-                    except OSError:
-                        finish()
+                    jit_pending = True
                 elif data == b"J" and len(fds) == 2:
                     ctl = Connection(fds[0])
                     try:
                         payload = ctl.recv_bytes()
+                        withdrawn = ctl.poll(0)  # the parent sends nothing before the pid: this is EOF
                     except (EOFError, OSError):
+                        withdrawn = True
+                    if withdrawn:
                         ctl.close()
                         os.close(fds[1])
                         continue
@@ -1051,6 +1085,17 @@ def _server_main() -> None:
                 except OSError:
                     pass
         reap()
+        if jit_pending and time.monotonic() >= jit_after and not selector.select(timeout=0):
+            # Idle: warm the JIT now. Jobs that arrive meanwhile wait for it to finish.
+            jit_pending = False
+            t1 = time.monotonic()
+            _warm_jit()
+            gc.freeze()
+            print(f"JIT warm-up took {time.monotonic() - t1:.1f} s", flush=True)
+            try:
+                announce.send_bytes(pickle.dumps({"event": "jit", "seconds": time.monotonic() - t1}))
+            except OSError:
+                finish()
 
 
 def _preload(modules: list[str]) -> list[str]:

@@ -317,3 +317,18 @@ def test_server_environment_drops_secrets_and_the_c_compiler():
     assert env["HOME"] == "/h"
     assert env["PYTENSOR_FLAGS"] == "floatX=float64,cxx="
     assert env["PYTHONPATH"].split(os.pathsep)[0] == "/repo"
+
+
+def test_jobs_from_several_threads_run_side_by_side(tmp_path):
+    outcomes: dict[int, object] = {}
+
+    def worker(i: int) -> None:
+        outcomes[i] = run_in_sandbox(job_value, i, timeout_s=30, workdir=tmp_path / str(i))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(o.value["doubled"] for o in outcomes.values()) == [0, 2, 4]
+    assert len({o.value["pid"] for o in outcomes.values()}) == 3
