@@ -69,7 +69,7 @@ def compile_check(
     workdir: str | Path | None = None,
     memory_mb: int = DEFAULT_MEMORY_MB,
     cancel: _CancelLike | None = None,
-    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
 ) -> CompileResult:
     """Build the model in ``source`` and evaluate its log-density and gradient, in the sandbox.
 

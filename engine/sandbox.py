@@ -54,7 +54,8 @@ What this is not
 
 Messages
     The function receives ``progress=`` as a keyword: ``progress({"draws": [10, 12], ...})``
-    sends a small dict (at most :data:`MAX_PROGRESS_BYTES` pickled) to ``on_progress`` in the
+    sends a small dict, or an instance of a dataclass defined in ``engine`` (at most
+    :data:`MAX_PROGRESS_BYTES` pickled; it may be called from any thread), to ``on_progress`` in the
     parent, which calls it from the thread that called :func:`run_in_sandbox`. Treat messages
     as snapshots: with ``progress_interval_s > 0`` the parent delivers at most one per interval
     (the latest), and always the last one before returning. The return value must be small
@@ -65,6 +66,7 @@ Messages
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import gc
 import os
 import pickle
@@ -81,7 +83,7 @@ import time
 import traceback as tb_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
@@ -244,15 +246,16 @@ def run_in_sandbox(
     timeout_s: float,
     workdir: str | os.PathLike[str],
     memory_mb: int = DEFAULT_MEMORY_MB,
-    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
     cancel: _CancelLike | None = None,
     progress_interval_s: float = 0.05,
     nice: int = DEFAULT_NICE,
     max_file_mb: int = DEFAULT_MAX_FILE_MB,
     audit: bool = True,
     start_timeout_s: float = 300.0,
+    **kwargs: Any,
 ) -> SandboxOutcome:
-    """Run ``fn(*args, progress=...)`` in a fresh fork of the warm server.
+    """Run ``fn(*args, **kwargs, progress=...)`` in a fresh fork of the warm server.
 
     Blocks until the job ends; call it from a worker thread in a UI (any thread works).
 
@@ -260,8 +263,8 @@ def run_in_sandbox(
     ----------
     fn
         A module-level function of an importable module (not ``__main__``, not a lambda),
-        so the child can import it by name. Use :func:`functools.partial` for keyword
-        arguments. It must accept a ``progress`` keyword argument.
+        so the child can import it by name. It must accept a ``progress`` keyword argument:
+        a callable that sends a small dict (or ``engine`` dataclass) to ``on_progress``.
     *args
         Positional arguments; they are pickled, so keep them small (data frames are fine).
     timeout_s
@@ -289,6 +292,10 @@ def run_in_sandbox(
         run no agent-written code.
     start_timeout_s
         How long to wait for the warm server to come up (cold start, JIT warm-up).
+    **kwargs
+        Every other keyword argument goes to ``fn``. The names above belong to the runner:
+        a function that needs its own ``workdir`` gets it under another name (the child
+        already runs *in* ``workdir``, so ``Path.cwd()`` works too).
 
     Returns
     -------
@@ -305,8 +312,10 @@ def run_in_sandbox(
     t_call = time.monotonic()
     if getattr(fn, "__module__", None) == "__main__":
         raise TypeError(f"{fn.__qualname__} is defined in __main__; move it to an importable module")
+    if "progress" in kwargs:
+        raise TypeError("the runner passes progress= to the function itself; rename that argument")
     try:
-        job_blob = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        job_blob = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling raises many types: PicklingError, TypeError, AttributeError
         raise TypeError(f"cannot send the job to the sandbox: {exc}; pass a module-level function and picklable args") from exc
     work = Path(workdir).resolve()
@@ -327,7 +336,7 @@ def run_in_sandbox(
     return job.run()
 
 
-def ping(*, progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def ping(*, progress: Callable[[Any], None]) -> dict[str, Any]:
     """A job that does nothing: for health checks and start-latency measurements."""
     return {"pid": os.getpid(), "rss_mb": _read_rss_mb(os.getpid())}
 
@@ -556,7 +565,7 @@ class _JobRun:
         workdir: Path,
         timeout_s: float,
         memory_mb: int,
-        on_progress: Callable[[dict[str, Any]], None] | None,
+        on_progress: Callable[[Any], None] | None,
         cancel: _CancelLike | None,
         progress_interval_s: float,
         start_timeout_s: float,
@@ -583,7 +592,7 @@ class _JobRun:
         self.killed = False
         self.peak_rss_mb: float | None = None
         self.protocol_error: str | None = None
-        self.pending: dict[str, Any] | None = None
+        self.pending: Any = None
         self.last_delivery = 0.0
 
     # -- main loop
@@ -739,7 +748,7 @@ class _JobRun:
         if kind == "started" and self.started_at is None:
             self.started_at = time.monotonic()
             self.start_latency = self.started_at - self.t_call
-        elif kind == "progress" and isinstance(body, dict):
+        elif kind == "progress" and (isinstance(body, dict) or dataclasses.is_dataclass(body)):
             self.pending = body
             if self.interval <= 0:
                 self._deliver_pending(force=True)  # every message, in order
@@ -933,9 +942,6 @@ class _SafeUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module.startswith("engine.") and "." not in name:
             obj = super().find_class(module, name)
-            import dataclasses
-            from enum import Enum
-
             if isinstance(obj, type) and (dataclasses.is_dataclass(obj) or issubclass(obj, Enum)):
                 return obj
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a sandbox message")
@@ -1203,10 +1209,12 @@ class _ProgressSender:
         self._conn = conn
         self._lock = threading.Lock()
 
-    def __call__(self, message: Mapping[str, Any]) -> None:
-        if not isinstance(message, Mapping):
-            raise TypeError(f"progress() takes a dict of plain values, not {type(message).__name__}")
-        data = pickle.dumps(("progress", dict(message)), protocol=pickle.HIGHEST_PROTOCOL)
+    def __call__(self, message: Any) -> None:
+        if isinstance(message, Mapping):
+            message = dict(message)
+        elif not (dataclasses.is_dataclass(message) and not isinstance(message, type)):
+            raise TypeError(f"progress() takes a dict of plain values or a dataclass, not {type(message).__name__}")
+        data = pickle.dumps(("progress", message), protocol=pickle.HIGHEST_PROTOCOL)
         if len(data) > MAX_PROGRESS_BYTES:
             raise ValueError(f"a progress message may be at most {MAX_PROGRESS_BYTES} bytes, this one is {len(data)}")
         with self._lock:
@@ -1235,7 +1243,7 @@ def _run_job(payload: bytes, conn: Connection) -> int:
         conn.send_bytes(pickle.dumps((kind, body), protocol=pickle.HIGHEST_PROTOCOL))
 
     try:
-        fn, args = pickle.loads(job_blob)
+        fn, args, kwargs = pickle.loads(job_blob)
     except BaseException as exc:  # noqa: BLE001
         send("error", _error_info(exc, where="loading the job "))
         return 0
@@ -1243,7 +1251,7 @@ def _run_job(payload: bytes, conn: Connection) -> int:
         install_audit_hook(workdir)
     send("started", {"pid": os.getpid()})
     try:
-        value = fn(*args, progress=_ProgressSender(conn))
+        value = fn(*args, **kwargs, progress=_ProgressSender(conn))
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are reported too
         send("error", _error_info(exc))
         return 0

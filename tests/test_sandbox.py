@@ -31,8 +31,15 @@ def warm_server():
 # --------------------------------------------------------------------------- jobs (run in the child)
 
 
-def job_value(x, *, progress):
-    return {"doubled": 2 * x, "pid": os.getpid(), "cwd": os.getcwd()}
+def job_value(x, *, progress, scale=2):
+    return {"doubled": scale * x, "pid": os.getpid(), "cwd": os.getcwd()}
+
+
+def job_dataclass_progress(*, progress):
+    from engine.records import GateResult
+
+    progress(GateResult("rhat", 1.002, 1.01, True))
+    return "done"
 
 
 def job_raise(*, progress):
@@ -155,6 +162,11 @@ def test_returns_the_value_from_a_child_in_workdir(tmp_path):
     assert outcome.start_latency_s is not None and outcome.start_latency_s < outcome.seconds
 
 
+def test_keyword_arguments_reach_the_function(tmp_path):
+    outcome = run_in_sandbox(job_value, 21, timeout_s=30, workdir=tmp_path, scale=3)
+    assert outcome.value["doubled"] == 63
+
+
 def test_every_job_is_a_fresh_process(tmp_path):
     pids = {run_in_sandbox(job_value, 1, timeout_s=30, workdir=tmp_path).value["pid"] for _ in range(2)}
     assert len(pids) == 2
@@ -231,6 +243,15 @@ def test_progress_arrives_in_order_in_the_calling_thread(tmp_path):
     assert outcome.ok and outcome.value == 5
     assert [m["step"] for _, m in seen] == [0, 1, 2, 3, 4]
     assert {ident for ident, _ in seen} == {threading.get_ident()}
+
+
+def test_progress_may_be_an_engine_dataclass(tmp_path):
+    from engine.records import GateResult
+
+    seen: list = []
+    outcome = run_in_sandbox(job_dataclass_progress, timeout_s=30, workdir=tmp_path, on_progress=seen.append)
+    assert outcome.ok
+    assert seen == [GateResult("rhat", 1.002, 1.01, True)]
 
 
 def test_runs_from_a_worker_thread(tmp_path):
