@@ -212,7 +212,9 @@ class WorkbenchApp(App[int]):
     def on_mount(self) -> None:
         self.theme = self._initial_theme
         self.sub_title = "opening…"
-        self._open()
+        # Start loading after the first frame is on screen: the worker's imports (pandas,
+        # git) hold the GIL in long stretches and would delay the first paint.
+        self.call_after_refresh(self._open)
 
     @property
     def home(self) -> HomeScreen:

@@ -1,0 +1,163 @@
+"""TUI timings: ``workbench open`` to the first frame, and key-press latency while sampling.
+
+Targets: first frame within 1.5 s (no PyMC on that path), key presses handled within
+100 ms while nutpie samples in the sandbox. Printed, never asserted::
+
+    python benchmarks/bench_tui.py               # both measurements
+    python benchmarks/bench_tui.py --first-frame # only the start-up one (no sampling)
+
+The first-frame number is measured in a fresh process, from just before it is spawned to
+the moment the app has drawn its first screen (headless, so no terminal is involved),
+so it includes interpreter start-up and every import on the way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBLEM = ROOT / "problems" / "ihdp"
+FIRST_FRAME_TARGET_S = 1.5
+KEY_LATENCY_TARGET_MS = 100.0
+
+CHILD = """
+import json, sys, time
+import textual.app
+from workbench.app import create_app
+out = {{}}
+# The first call of App._display is the first frame written to the (headless) terminal.
+_display = textual.app.App._display
+def display(self, screen, renderable):
+    if "first_frame" not in out:
+        out["first_frame"] = time.time()
+        out["pymc_loaded_at_first_frame"] = "pymc" in sys.modules
+    return _display(self, screen, renderable)
+textual.app.App._display = display
+app = create_app({problem!r}, sessions_root={root!r}, warm_up=False)
+async def auto(pilot):
+    while app.opened is None:
+        await pilot.pause(0.01)
+    await pilot.pause()
+    out["opened"] = time.time()
+    out["pymc_loaded_when_open"] = "pymc" in sys.modules
+    app.exit()
+app.run(headless=True, auto_pilot=auto, size=(100, 30))
+app.close_session()
+print("BENCH " + json.dumps(out))
+"""
+
+
+def first_frame(repeats: int) -> None:
+    """Spawn ``repeats`` fresh processes and time each to its first frame and to the opened session."""
+    frames, opens = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as root:
+            start = time.time()
+            result = subprocess.run(
+                [sys.executable, "-c", CHILD.format(problem=str(PROBLEM), root=root)],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=120,
+            )
+            line = next((l for l in result.stdout.splitlines() if l.startswith("BENCH ")), None)
+            if line is None:
+                print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+                raise SystemExit("the app did not report its first frame")
+            data = json.loads(line[6:])
+            frames.append(data["first_frame"] - start)
+            opens.append(data["opened"] - start)
+            if data["pymc_loaded_at_first_frame"] or data["pymc_loaded_when_open"]:
+                print("WARNING: pymc was imported in the app process", file=sys.stderr)
+    print(f"workbench open → first frame: median {statistics.median(frames):.2f} s "
+          f"(min {min(frames):.2f}, max {max(frames):.2f}, n={repeats}; target ≤ {FIRST_FRAME_TARGET_S} s)")
+    print(f"workbench open → session loaded (home filled): median {statistics.median(opens):.2f} s")
+
+
+async def key_latency(presses: int, draws: int) -> None:
+    """Approve the heuristic agent's first proposal and press keys while it samples."""
+    from engine.loop import RunOptions
+    from engine.problem import SamplingSettings
+    from screens.help import HelpScreen
+    from screens.review import ReviewScreen
+    from screens.run import RunScreen
+    from workbench.app import create_app
+
+    options = RunOptions(sampling=SamplingSettings(chains=4, draws=draws, tune=draws, seed=7))
+    with tempfile.TemporaryDirectory() as root:
+        app = create_app(PROBLEM, sessions_root=root, options=options)
+        async with app.run_test(size=(100, 30)) as pilot:
+            while app.opened is None:
+                await pilot.pause(0.05)
+            await pilot.press("p")
+            while not isinstance(app.screen, ReviewScreen):
+                await pilot.pause(0.1)
+            await pilot.press("a")
+            while not isinstance(app.screen, RunScreen):
+                await pilot.pause(0.05)
+            run_screen = app.screen
+            while run_screen.updates == 0 and isinstance(app.screen, RunScreen):
+                await pilot.pause(0.05)  # wait until chains report, so sampling is under way
+            latencies, lags = [], []
+
+            async def probe_lag() -> None:
+                while isinstance(app.screen, (RunScreen, HelpScreen)):
+                    t = time.perf_counter()
+                    await asyncio.sleep(0.01)
+                    lags.append((time.perf_counter() - t - 0.01) * 1000)
+
+            lag_task = asyncio.create_task(probe_lag())
+            for _ in range(presses):
+                if not isinstance(app.screen, RunScreen):
+                    break
+                start = time.perf_counter()
+                await pilot.press("question_mark")
+                while not isinstance(app.screen, HelpScreen):
+                    await asyncio.sleep(0.001)
+                latencies.append((time.perf_counter() - start) * 1000)
+                await pilot.press("escape")
+                while isinstance(app.screen, HelpScreen):
+                    await asyncio.sleep(0.001)
+                await pilot.pause(0.2)
+            updates = run_screen.updates
+            lag_task.cancel()
+            while isinstance(app.screen, RunScreen):
+                await pilot.pause(0.2)
+        app.close_session()
+    if not latencies:
+        print("sampling finished before any key could be pressed; raise --draws")
+        return
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    print(f"key press → screen change while sampling: median {statistics.median(latencies):.0f} ms, "
+          f"p95 {p95:.0f} ms, max {max(latencies):.0f} ms (n={len(latencies)}; target ≤ {KEY_LATENCY_TARGET_MS:.0f} ms)")
+    if lags:
+        lags.sort()
+        print(f"event-loop lag while sampling: median {statistics.median(lags):.1f} ms, "
+              f"p99 {lags[min(len(lags) - 1, int(0.99 * len(lags)))]:.1f} ms, max {max(lags):.1f} ms")
+    print(f"progress updates drawn during the run: {updates}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--first-frame", action="store_true", help="only the start-up measurement")
+    parser.add_argument("--repeats", type=int, default=5, help="fresh processes for the first-frame timing")
+    parser.add_argument("--presses", type=int, default=20, help="key presses while sampling")
+    parser.add_argument("--draws", type=int, default=1000, help="draws (and tuning steps) per chain while pressing keys")
+    args = parser.parse_args()
+    first_frame(args.repeats)
+    if not args.first_frame:
+        sys.path.insert(0, str(ROOT))
+        asyncio.run(key_latency(args.presses, args.draws))
+
+
+if __name__ == "__main__":
+    main()

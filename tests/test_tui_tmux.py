@@ -1,0 +1,101 @@
+"""Smoke test in a real terminal: ``workbench open problems/ihdp`` inside tmux, keys sent
+with ``send-keys``, the screen read back with ``capture-pane`` — as a person would use it.
+
+Slow (a cold process, the agent and the compile check); run with ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import git
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+class Tmux:
+    """One tmux server on a private socket, holding one session that runs ``command``."""
+
+    def __init__(self, command: str, width: int = 100, height: int = 30) -> None:
+        self.socket = f"workbench-smoke-{os.getpid()}"
+        self._tmux("new-session", "-d", "-s", "smoke", "-x", str(width), "-y", str(height), command)
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        return result.stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "smoke")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self._tmux("send-keys", "-t", "smoke", key)
+            time.sleep(0.3)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "smoke", "-l", text)
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the screen shows:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "smoke"], capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def test_open_review_reject_quit_in_a_real_terminal(tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions"
+    done = tmp_path / "exit-code"
+    command = (
+        f"cd {ROOT} && {sys.executable} -m workbench.cli open problems/ihdp --sessions-root {sessions}; "
+        f"echo $? > {done}; sleep 2"
+    )
+    tmux = Tmux(command)
+    try:
+        home = tmux.wait_for("press p for the next proposal", timeout=90)
+        assert "IHDP" in home and "iterations" in home and "Propose" in home
+
+        tmux.keys("?")
+        tmux.wait_for("binding id")
+        tmux.keys("Escape", "h")
+        tmux.wait_for("iterations, newest first")
+        tmux.keys("Escape")
+
+        tmux.keys("p")
+        review = tmux.wait_for("proposal for iteration 1", timeout=300)
+        assert "Approve" in review and "Reject" in review and "diff: model.py" in review
+
+        tmux.keys("r")
+        tmux.wait_for("Reject this proposal")
+        tmux.type("smoke test: not now")
+        tmux.keys("Enter")
+        tmux.wait_for("iteration 1 rejected", timeout=60)
+
+        tmux.keys("q")
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert done.exists() and done.read_text().strip() == "0", tmux.screen()
+    finally:
+        tmux.close()
+    (session,) = [p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    message = git.Repo(session).head.commit.message
+    assert "rejected" in message and "smoke test: not now" in message
