@@ -10,7 +10,9 @@ happened and what to do. The calling process survives anything the child does: e
 Warm server
     Importing PyMC takes about five seconds and Numba's first JIT compile far longer, so jobs
     are forked from a warm *server* process (a zygote, like multiprocessing's forkserver but
-    with its own environment, log and warm-up): it imports :data:`PRELOAD_MODULES` once, calls
+    with its own environment, log and warm-up; Python 3.11's forkserver ignores the parent's
+    ``sys.path``, re-imports ``__main__`` in every child and writes to the parent's
+    terminal, which would scribble over the TUI): it imports :data:`PRELOAD_MODULES` once, calls
     each preloaded module's ``warm_sandbox()`` if it has one (the compile check primes PyTensor
     there), and optionally compiles a tiny model with nutpie so Numba's machinery is warm
     (``warm_up(jit=True)``). Every job is a *fresh fork* of that server, so nothing leaks
@@ -202,8 +204,10 @@ def warm_up(jit: bool = False, preload: tuple[str, ...] = ()) -> None:
     ----------
     jit
         Also compile a tiny model with nutpie in the server, so Numba's compiler is warm in
-        every later job (measured here: a nutpie compile of the IHDP baseline drops from
-        about 21 s to about 5 s). Takes 15–25 s of one core; jobs submitted meanwhile wait.
+        every later job (measured here, machine under load: a nutpie compile of the IHDP
+        baseline in a job took 21 s, then 12 s with a warm disk cache; with the JIT warm-up
+        10 s, then 7 s). It starts once the server has been idle for :data:`JIT_IDLE_S`,
+        takes 15–30 s of one core, and jobs submitted while it runs wait for it.
     preload
         Extra modules to import in the server (on top of :data:`PRELOAD_MODULES`); they
         apply when the server starts, so pass them on the first call.
