@@ -55,13 +55,27 @@ def test_failed_balance_switches_the_propensity_learner(base) -> None:
     assert "0.31" in move.hypothesis
     second = next_design_move(contract, SPEC, bad, history=["propensity-gradient_boosting"])
     assert second.move == "propensity-random_forest"
+    # Switching is forward only: from gradient boosting the agent never proposes going back to logistic.
+    on_gb = SPEC.with_(propensity_learner=PropensityLearner.GRADIENT_BOOSTING)
+    assert next_design_move(contract, on_gb, bad).move == "propensity-random_forest"
+    assert next_design_move(contract, on_gb, bad, ["propensity-random_forest"]).move != "propensity-logistic"
+
+
+def test_balance_fail_comes_before_the_placebo_and_a_warning_after(base) -> None:
+    contract, result = base
+    spec = SPEC.with_(placebo_outcomes=())
+    failing = replace(result, balance=replace(result.balance, status=Status.FAIL))
+    assert next_design_move(contract, spec, failing).move.startswith("propensity-")
+    warning = replace(result, balance=replace(result.balance, status=Status.WARN))
+    assert next_design_move(contract, spec, warning).move == "placebo-pre"
+    assert next_design_move(contract, spec, warning, ["placebo-pre"]).move.startswith("propensity-")
 
 
 def test_failed_refuter_switches_the_outcome_learner(base) -> None:
     contract, result = base
     refuters = (replace(result.refuters[0], passed=False),) + result.refuters[1:]
     move = next_design_move(contract, SPEC, replace(result, refuters=refuters))
-    assert move.move.startswith("outcome-")
+    assert move.move == "outcome-lasso"  # from linear, the next more flexible learner
     assert move.spec.outcome_learner is not SPEC.outcome_learner
     assert result.refuters[0].name in move.hypothesis
 

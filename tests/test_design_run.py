@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 
+import numpy as np
 import pytest
 
 from engine.design.results import DesignResult, Status
@@ -115,6 +116,19 @@ def test_settings_turn_stages_off() -> None:
     assert result.sensitivity is None and result.placebo == ()
     with pytest.raises(ValueError, match="unknown refuter"):
         run_design(SPEC, (frame, contract), settings=DesignSettings(refuters=("bootstrap",)))
+
+
+def test_a_trimmed_run_reports_the_overlap_population() -> None:
+    frame, contract = simulate(n=1500, seed=43, strength=3.0)
+    spec = SPEC.with_(trim=(0.1, 0.9))
+    result = run_design(spec, (frame, contract), settings=DesignSettings(refuters=("placebo_treatment",)))
+    est = result.estimate
+    assert est.estimand == "ATO" and est.requested == "ATE" and 0 < est.n < est.n_total == 1500
+    assert result.overlap.share_outside > 0.05 and result.overlap.share_outside_analysed == 0.0
+    assert result.overlap.status is Status.PASS
+    assert any("reported as the ATO" in note for note in result.notes)
+    assert all(np.isfinite(c.smd_weighted) for c in result.columns)
+    assert result.refuters[0].passed
 
 
 def test_engine_design_import_is_cheap() -> None:

@@ -312,13 +312,17 @@ def _alternatives(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
             f"A negative-control outcome: estimate the 'effect' on {col} (set placebo_outcomes = [\"{col}\"]); a "
             "non-null result measures the residual confounding directly."
         )
-    lever = "an A/B test" if kind == "synthetic" or kind == "" else "a randomised encouragement design"
-    alts.append(
-        f"{lever[0].upper() + lever[1:]}: randomise {'' if lever == 'an A/B test' else 'an encouragement to take '}"
-        f"{contract.treatment} in a sample and estimate the effect directly "
-        f"{'(the organisation controls the treatment)' if lever == 'an A/B test' else '(among compliers, by IV)'} — "
-        "the benchmark every observational estimate here is standing in for."
-    )
+    if kind in ("synthetic", ""):
+        alts.append(
+            f"An A/B test: the organisation controls {contract.treatment}, so randomise it in a sample and "
+            "estimate the effect directly — the benchmark every observational estimate here stands in for."
+        )
+    else:
+        alts.append(
+            f"A randomised encouragement design: randomise an encouragement to take up {contract.treatment} "
+            "(an invitation, a reminder, a subsidy) and estimate the effect among compliers by instrumental "
+            "variables — the closest feasible stand-in for the target trial."
+        )
     return alts
 
 

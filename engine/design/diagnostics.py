@@ -198,23 +198,26 @@ def overlap(e: np.ndarray, t: np.ndarray, keep: np.ndarray, estimand: Estimand, 
     kept_t = t[keep]
     if estimand is Estimand.ATT:
         relevant = float((e[keep][kept_t] > high).mean()) if kept_t.any() else 0.0
-        what = "treated units with propensity above 0.9"
     else:
         relevant = float(outside[keep].mean())
-        what = "units with propensity outside [0.1, 0.9]"
     status = _status(relevant, OVERLAP_PASS_BELOW, OVERLAP_FAIL_ABOVE + 1e-12)
     if estimand is Estimand.ATO and status is Status.FAIL:
         status = Status.WARN
     share_all = float(outside.mean())
     trimmed = keep.sum() < len(keep)
-    where = "of the analysed (trimmed) population" if trimmed else "of the sample"
+    if estimand is Estimand.ATT:
+        where = "of the treated" + (" (after trimming)" if trimmed else "")
+        what = "have propensity above 0.9"
+    else:
+        where = "of the analysed (trimmed) population" if trimmed else "of the sample"
+        what = "have propensity outside [0.1, 0.9]"
     if status is Status.PASS:
-        message = f"Good overlap: {relevant:.1%} {where} are {what} (pass below {OVERLAP_PASS_BELOW:.0%})."
+        message = f"Good overlap: {relevant:.1%} {where} {what} (pass below {OVERLAP_PASS_BELOW:.0%})."
         if trimmed and share_all >= OVERLAP_PASS_BELOW:
             message += f" Trimming removed the {share_all:.1%} of the whole sample that lay outside."
     elif status is Status.WARN:
         message = (
-            f"Limited overlap: {relevant:.1%} {where} are {what}. Their comparisons rest on few "
+            f"Limited overlap: {relevant:.1%} {where} {what}. Their comparisons rest on few "
             "counterparts and on the outcome model's extrapolation"
             + (
                 "; overlap weights keep them from dominating."
@@ -224,7 +227,7 @@ def overlap(e: np.ndarray, t: np.ndarray, keep: np.ndarray, estimand: Estimand, 
         )
     else:
         message = (
-            f"Poor overlap: {relevant:.1%} {where} are {what} (fail above {OVERLAP_FAIL_ABOVE:.0%}). "
+            f"Poor overlap: {relevant:.1%} {where} {what} (fail above {OVERLAP_FAIL_ABOVE:.0%}). "
             "For them one arm has almost no comparable units, so the estimate leans on extreme weights or "
             "extrapolation. Trim to [0.1, 0.9] (Crump), which changes the estimand to the overlap population "
             "(ATO), or use overlap weights (estimand = \"ATO\")."

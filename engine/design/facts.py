@@ -34,9 +34,9 @@ def _levels(col: pd.Series, categorical: bool) -> np.ndarray:
 def _abs_smd(x: np.ndarray, t: np.ndarray, weights: np.ndarray | None = None, keep: np.ndarray | None = None) -> float:
     t = t.astype(bool)
     pooled = np.sqrt((x[t].var(axis=0) + x[~t].var(axis=0)) / 2)
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
     if keep is not None:
-        x, t = x[keep], t[keep]
-    w = np.ones(len(t)) if weights is None else weights
+        x, t, w = x[keep], t[keep], w[keep]
     if not t.any() or t.all():
         return float("nan")
     diff = np.abs(np.average(x[t], axis=0, weights=w[t]) - np.average(x[~t], axis=0, weights=w[~t]))

@@ -6,7 +6,9 @@ as a whole new spec text (the agent diffs it against the old file) with a hypoth
 and a rationale, or ``None`` when it has nothing left to try. The rules follow the
 analyst's playbook: fix omitted confounders first, trim when overlap fails, switch the
 propensity learner when balance fails, add a placebo outcome when none is set, switch the
-outcome learner when a refuter or placebo fails. A move in the history (tried,
+outcome learner when a refuter or placebo fails, then robustness checks (another outcome
+learner, the other estimator). Learners are switched forward only (logistic → gradient
+boosting → random forest), so the agent never cycles back to where it started. A move in the history (tried,
 rejected, crashed — any outcome) is never proposed again.
 """
 
@@ -21,11 +23,11 @@ from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, Propensi
 from engine.problem import Contract, Estimand
 
 PROPENSITY_ORDER = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING, PropensityLearner.RANDOM_FOREST)
-OUTCOME_ORDER = (
+OUTCOME_ORDER = (  # from rigid to flexible
+    OutcomeLearner.LINEAR,
+    OutcomeLearner.LASSO,
     OutcomeLearner.GRADIENT_BOOSTING,
     OutcomeLearner.RANDOM_FOREST,
-    OutcomeLearner.LASSO,
-    OutcomeLearner.LINEAR,
 )
 CROSS_FIT_FOLDS = 5
 
@@ -39,6 +41,12 @@ class DesignMove:
     spec_text: str
     hypothesis: str
     rationale: str
+
+
+def _forward(order: tuple, current) -> tuple:
+    """The options after ``current`` in ``order``: switching only forward never cycles back to a
+    state the agent started from (the baseline is not in the history of moves)."""
+    return order[order.index(current) + 1 :] if current in order else order
 
 
 def _history_ids(history: Iterable[str | tuple[str, str]]) -> set[str]:
@@ -122,6 +130,18 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             + "risks omitted-variable bias, and the critic flags them as blind spots.",
         )
 
+    def propensity_switches():
+        for learner in _forward(PROPENSITY_ORDER, spec.propensity_learner):
+            yield (
+                f"propensity-{learner.value}",
+                spec.with_(propensity_learner=learner),
+                f"A {learner.value.replace('_', ' ')} propensity model balances the covariates better "
+                f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
+                f"Balance {result.balance.status.value}s: the {spec.propensity_learner.value.replace('_', ' ')} "
+                "propensity model leaves the weighted arms different, so it misses part of the assignment "
+                "mechanism.",
+            )
+
     if spec.covariates is not None and (strong_left_out or result is None):
         yield tighten()
 
@@ -146,27 +166,8 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                     "An alternative to hard trimming when the principal prefers not to drop units: the estimand "
                     "becomes the ATO by design rather than by trimming.",
                 )
-        if result.balance.status is not Status.PASS:
-            for learner in PROPENSITY_ORDER:
-                if learner is spec.propensity_learner:
-                    continue
-                yield (
-                    f"propensity-{learner.value}",
-                    spec.with_(propensity_learner=learner),
-                    f"A {learner.value.replace('_', ' ')} propensity model balances the covariates better "
-                    f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
-                    f"Balance {result.balance.status.value}s: the {spec.propensity_learner.value.replace('_', ' ')} "
-                    "propensity model leaves the weighted arms different, so it misses part of the assignment "
-                    "mechanism.",
-                )
-        if ov.status is Status.WARN and not spec.trims and spec.estimand is not Estimand.ATO:
-            yield (
-                "trim-0.05-0.95",
-                spec.with_(trim=(0.05, 0.95)),
-                "Light trimming to [0.05, 0.95] removes the few units with extreme propensities and tightens "
-                "the interval at little cost in population.",
-                f"Overlap warns: {ov.share_outside:.0%} of units lie outside [0.1, 0.9].",
-            )
+        if result.balance.status is Status.FAIL:
+            yield from propensity_switches()
 
     if not spec.placebo_outcomes:
         column = _placebo_choice(contract, spec, result)
@@ -180,6 +181,19 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                 "is set yet.",
             )
 
+    if result is not None:
+        if result.balance.status is Status.WARN:
+            yield from propensity_switches()
+        ov = result.overlap
+        if ov.status is Status.WARN and not spec.trims and spec.estimand is not Estimand.ATO:
+            yield (
+                "trim-0.05-0.95",
+                spec.with_(trim=(0.05, 0.95)),
+                "Light trimming to [0.05, 0.95] removes the few units with extreme propensities and tightens "
+                "the interval at little cost in population.",
+                f"Overlap warns: {ov.share_outside:.0%} of units lie outside [0.1, 0.9].",
+            )
+
     if spec.covariates is not None:
         yield tighten()
 
@@ -188,9 +202,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             p.column for p in result.placebo if p.status is Status.FAIL
         ]
         if failed:
-            for learner in OUTCOME_ORDER:
-                if learner is spec.outcome_learner:
-                    continue
+            for learner in _forward(OUTCOME_ORDER, spec.outcome_learner):
                 yield (
                     f"outcome-{learner.value}",
                     spec.with_(outcome_learner=learner),
