@@ -57,7 +57,7 @@ class HistoryScreen(Screen):
             table.add_column(label, key=key)
         for record in reversed(self.records):
             m = metrics_of(record)
-            note = record.proposal.hypothesis
+            note = ("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis
             if record.decision.reason:
                 note = f"{note} — “{record.decision.reason}”"
             table.add_row(

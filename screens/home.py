@@ -28,6 +28,8 @@ class HomeScreen(Screen):
 
     BINDINGS = [
         Binding("p", "app.propose", "Propose", id="home.propose", tooltip="Ask the agent for the next proposal"),
+        Binding("d", "app.propose('design')", "Design step", id="home.propose-design",
+                tooltip="Ask the agent to change analysis.toml (the design loop)"),
         Binding("o", "open_iteration", "Open", id="home.open", tooltip="Open the highlighted iteration"),
         Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
@@ -113,7 +115,7 @@ class HomeScreen(Screen):
                 elpd_text(m),
                 delta_text(m),
                 effect_text(m.effect if m else None),
-                one_line(record.proposal.hypothesis, 70),
+                one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70),
                 key=str(record.number),
             )
         count = len(self._records)

@@ -158,3 +158,40 @@ class EffectDrawsPlot(SeriesPlot):
             TracePlot.draw(self, plt, trace)  # type: ignore[arg-type]
 
     COLORS = TracePlot.COLORS
+
+
+class LovePlot(SeriesPlot):
+    """|SMD| per covariate before (red) and after weighting (green), with the 0.1 and 0.2 lines."""
+
+    def draw(self, plt: Any, s: Any) -> None:
+        ys = list(range(len(s.names), 0, -1))
+        plt.scatter(list(s.before), ys, color="red", marker="●")
+        plt.scatter(list(s.after), ys, color="green", marker="●")
+        plt.vline(s.pass_below, "orange")
+        plt.vline(s.fail_at, "red")
+        plt.yticks(ys, list(s.names))
+        plt.ylim(0.5, len(ys) + 0.5)
+        plt.xlim(0, max([*s.before, *s.after, s.fail_at]) * 1.05)
+        plt.xlabel("|SMD|: red before, green after weighting")
+
+
+class OverlapPlot(SeriesPlot):
+    """Propensity histogram per arm (treated cyan, control magenta) and the overlap bounds."""
+
+    def draw(self, plt: Any, s: Any) -> None:
+        plt.plot(list(s.centres), list(s.control), color="magenta", marker="braille", fillx=True)
+        plt.plot(list(s.centres), list(s.treated), color="cyan", marker="braille", fillx=True)
+        for bound in s.bounds:
+            plt.vline(bound, "orange")
+        plt.xlim(0, 1)
+        plt.xlabel("propensity: cyan treated, magenta control")
+
+
+class TrimmingPlot(SeriesPlot):
+    """The estimate and its interval as units with extreme propensities are trimmed."""
+
+    def draw(self, plt: Any, s: Any) -> None:
+        for x, lo, hi in zip(s.thresholds, s.lows, s.highs, strict=True):
+            plt.plot([x, x], [lo, hi], color="cyan", marker="│")
+        plt.scatter(list(s.thresholds), list(s.estimates), color="cyan", marker="●")
+        plt.xlabel("trimming threshold (keep propensity in [a, 1 − a])")

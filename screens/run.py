@@ -123,6 +123,9 @@ def progress_line(progress: Any, rows: list[ChainRow]) -> str:
     elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
     budget = _opt_float(_get(progress, ("budget_s",), None))
     parts = []
+    stage = _get(progress, ("stage",), None)
+    if stage:  # the design loop reports stages, not chains
+        parts.append(f"{stage} ({_get(progress, ('step',), '?')}/{_get(progress, ('total',), '?')})")
     if phase:
         parts.append("compiling the model (nutpie, numba)" if phase == "compiling" else str(phase))
     if elapsed is not None:
@@ -172,8 +175,13 @@ class RunScreen(Screen):
                 id="run-settings",
             )
         with VerticalScroll(id="run-body") as body:
-            body.border_title = "chains"
-            yield Static(Text("waiting for the sampler (the model compiles first)…", style="dim"), id="chains")
+            body.border_title = "chains" if self.proposal.loop == "model" else "design analysis"
+            waiting = (
+                "running the doubly-robust estimate and the design diagnostics…"
+                if self.proposal.loop == "design"
+                else "waiting for the sampler (the model compiles first)…"
+            )
+            yield Static(Text(waiting, style="dim"), id="chains")
         yield Static("", id="run-status")
         yield Footer()
 

@@ -46,6 +46,7 @@ class VerdictScreen(Screen):
         Binding("d", "tab('diff')", "Diff", id="verdict.tab-diff"),
         Binding("j", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
         Binding("t", "toggle_trace", "Trace/rank", id="verdict.trace-rank", show=False),
+        Binding("y", "design", "Design", id="verdict.design", tooltip="Design diagnostics and the critic"),
     ]
 
     def __init__(
@@ -264,5 +265,36 @@ class VerdictScreen(Screen):
     def action_toggle_trace(self) -> None:
         self.query_one("#plot-trace", EffectDrawsPlot).toggle()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "design":
+            return design_of(self.record) is not None  # hidden for model-loop iterations
+        return True
+
+    def action_design(self) -> None:
+        opened = design_of(self.record)
+        if opened is not None:
+            from screens.design import DesignScreen
+
+            result, critique = opened
+            self.app.push_screen(DesignScreen(result, critique, f"iteration {self.record.number}"))
+
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def design_of(record: IterationRecord) -> tuple[Any, Any] | None:
+    """The design result and critic review a design-loop record carries (``extra['design']``, ``extra['critic']``)."""
+    raw = record.extra.get("design") if record.extra else None
+    if not raw:
+        return None
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
+    from engine.records import from_dict
+
+    if isinstance(raw, DesignResult):
+        result = raw
+    else:
+        result = from_dict(DesignResult, raw)
+    critic = record.extra.get("critic")
+    critique = critic if critic is None or isinstance(critic, Critique) else from_dict(Critique, critic)
+    return result, critique

@@ -32,8 +32,8 @@ async def test_home_shows_problem_best_and_iterations(fixture_session: Path, tmp
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_opened(pilot)
         table = app.home.query_one("#iterations", DataTable)
-        assert table.row_count == 6
-        assert str(table.get_row_at(0)[0]) == "6"  # newest first
+        assert table.row_count == 7
+        assert str(table.get_row_at(0)[0]) == "7"  # newest first
         best = str(app.home.query_one("#best", Static).render())
         assert "#3" in best and "4.58" in best and "[4.18, 4.97]" in best
         assert app.sub_title == "session ihdp-fixture"
@@ -89,7 +89,7 @@ async def test_history_marks_two_and_compares(fixture_session: Path, tmp_path: P
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         assert app.screen.check_action("compare", ()) is None  # greyed until two are marked
-        await pilot.press("space", "down", "down", "space")
+        await pilot.press("down", "space", "down", "down", "space")
         assert app.screen.marked == [6, 4]
         await pilot.press("c")
         assert isinstance(app.screen, CompareScreen)
@@ -156,6 +156,22 @@ async def test_reject_asks_for_a_reason(fixture_session: Path, tmp_path: Path) -
     app.close_session()
 
 
+async def test_design_iteration_opens_the_design_screen(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.design import DesignScreen
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("o")  # the newest row: the design iteration
+        await wait_until(pilot, lambda: isinstance(app.screen, DesignScreen), what="the design screen")
+        assert app.screen.result.estimate.estimand == "ATE"
+        assert app.screen.critique.credibility == "low"
+        await pilot.press("escape")
+        assert isinstance(app.screen, VerdictScreen) and app.screen.check_action("design", ()) is True
+    app.close_session()
+
+
 async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_path: Path) -> None:
     from textual.widgets import TextArea
 
@@ -214,7 +230,7 @@ async def test_export_writes_a_markdown_summary(fixture_session: Path, tmp_path:
         out = session_path / "artifacts" / "report"
         await wait_until(pilot, lambda: any(out.glob("*.md")), what="the exported report")
     text = next(out.glob("*.md")).read_text()
-    for n in range(1, 7):
+    for n in range(1, 8):
         assert f"| {n} |" in text
     assert "try the per-arm structure first" in text
     app.close_session()

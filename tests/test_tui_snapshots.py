@@ -137,7 +137,7 @@ def test_rejected_iteration(snap_compare, app_on_fixture) -> None:  # noqa: ANN0
 def test_history(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         await _opened(pilot)
-        await pilot.press("h", "space", "down", "down", "space")
+        await pilot.press("h", "down", "space", "down", "down", "space")
 
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
 
@@ -182,6 +182,33 @@ def test_error_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         await _opened(pilot)
         title, message = describe_error("run", SessionLockedError("session ihdp-fixture is being written by process 4242; wait for it to finish, stop it, or open the session read-only"))
         await pilot.app.push_screen(ErrorDialog(title, message))
+        await pilot.pause()
+
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_design(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        from fixtures.tui_data import design_fixture
+        from screens.design import DesignScreen
+
+        await _opened(pilot)
+        result, critique = design_fixture()
+        await pilot.app.push_screen(DesignScreen(result, critique, "iteration 8"))
+        await pilot.pause()
+
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_design_plots(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        from fixtures.tui_data import design_fixture
+        from screens.design import DesignScreen
+
+        await _opened(pilot)
+        result, critique = design_fixture()
+        await pilot.app.push_screen(DesignScreen(result, critique, "iteration 8"))
+        await pilot.press("g")
         await pilot.pause()
 
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)

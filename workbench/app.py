@@ -241,11 +241,11 @@ class WorkbenchApp(App[int]):
         self.post_message(SessionOpened(self._opener(self.request)))
 
     @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="agent proposes")
-    def _propose(self) -> None:
+    def _propose(self, loop: str = "model") -> None:
         from engine.records import Loop
 
         wb = self._workbench()
-        reviewed = wb.propose(Loop.MODEL, on_status=lambda text: self.post_message(StatusChanged(text)))
+        reviewed = wb.propose(Loop(loop), on_status=lambda text: self.post_message(StatusChanged(text)))
         self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
     @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="check the edit")
@@ -359,7 +359,8 @@ class WorkbenchApp(App[int]):
         self.run_cancel = threading.Event()
         if message.decision.kind is DecisionKind.APPROVED:
             wb = self._workbench()
-            run_screen = RunScreen(reviewed.proposal, self.next_number, wb.sampling, self.run_cancel)
+            settings = wb.sampling if reviewed.proposal.loop == "model" else None
+            run_screen = RunScreen(reviewed.proposal, self.next_number, settings, self.run_cancel)
             self.switch_screen(run_screen)
             self._set_status("sampling…")
         else:
@@ -387,7 +388,10 @@ class WorkbenchApp(App[int]):
                 self.switch_screen(verdict)
             else:
                 self.push_screen(verdict)
-            self._load_arrays(record, verdict)
+            if record.proposal.loop == "design":
+                verdict.action_design()
+            else:
+                self._load_arrays(record, verdict)
             self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
         else:
             if isinstance(self.screen, ReviewScreen):
@@ -449,7 +453,8 @@ class WorkbenchApp(App[int]):
 
     # ------------------------------------------------------------------ actions
 
-    def action_propose(self) -> None:
+    def action_propose(self, loop: str = "model") -> None:
+        """Review the pending proposal, or ask the agent for one (``loop``: model or design)."""
         from screens.review import ReviewScreen
 
         if self.opened is None:
@@ -461,9 +466,13 @@ class WorkbenchApp(App[int]):
         if self.busy:
             self.notify(f"Busy: {self.busy}.", severity="warning")
             return
-        agent = getattr(self.opened.workbench.agent, "name", "the")
-        self._set_status(f"{agent} agent is proposing…")
-        self._propose()
+        agent = self.opened.workbench.agent
+        loops = {getattr(x, "value", x) for x in getattr(agent, "loops", ("model", "design"))}
+        if loop not in loops:
+            self.notify(f"The {getattr(agent, 'name', '')} agent does not propose {loop}-loop steps.", severity="warning")
+            return
+        self._set_status(f"{getattr(agent, 'name', 'the')} agent is proposing ({loop} loop)…")
+        self._propose(loop)
 
     def action_history(self) -> None:
         from screens.history import HistoryScreen
@@ -497,7 +506,9 @@ class WorkbenchApp(App[int]):
 
         screen = VerdictScreen(record, self.records, self._gates())
         self.push_screen(screen)
-        if record.verdict is not None:
+        if record.proposal.loop == "design":
+            screen.action_design()  # the design diagnostics on top; escape shows the verdict
+        elif record.verdict is not None:
             self._load_arrays(record, screen)
 
     def save_plan_file(self, filename: str, text: str) -> None:
@@ -518,6 +529,10 @@ class WorkbenchApp(App[int]):
         if self.opened is None:
             return
         yield SystemCommand("Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose)
+        yield SystemCommand(
+            "Propose a design step", "Ask the agent to change analysis.toml (the design loop)",
+            lambda: self.action_propose("design"),
+        )
         yield SystemCommand("History", "Every iteration with its verdict and decider; compare two", self.action_history)
         yield SystemCommand("Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan)
         yield SystemCommand("Export report", "Write the session report and say where", self.action_export)
