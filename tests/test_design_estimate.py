@@ -142,6 +142,15 @@ def test_dr_estimator_uses_drlearner_population_average(sim) -> None:
     assert estimate_effect(fit, Estimand.ATT).covers(EFFECT)
 
 
+@pytest.mark.parametrize("learner", list(OutcomeLearner))
+def test_every_learner_fits_without_warnings(sim, learner) -> None:
+    *_, data, _ = sim
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # explicit models: no 'auto' FutureWarning, no ignored-cv warning
+        est, _ = dr_estimate(data, FAST.with_(outcome_learner=learner, propensity_learner=PropensityLearner.RANDOM_FOREST))
+    assert est.covers(EFFECT), (learner, est)
+
+
 def test_binary_outcome_uses_a_classifier_without_warnings() -> None:
     frame, contract = simulate(n=1500, seed=3, effect=0.1, binary=True)
     data = prepare(frame, contract, contract.controls)

@@ -134,7 +134,9 @@ def outcome_model(kind: OutcomeLearner, seed: int, discrete: bool) -> Any:
     if kind is OutcomeLearner.LASSO:
         if discrete:
             return make_pipeline(StandardScaler(), LogisticRegression(l1_ratio=1.0, solver="liblinear", C=0.5))
-        return make_pipeline(StandardScaler(), LassoCV(cv=3, random_state=seed, max_iter=5000))
+        # EconML picks the penalty on its own cross-fitting folds and refits a plain Lasso per fold,
+        # so LassoCV keeps its default cv (a custom one would be ignored, with a warning).
+        return make_pipeline(StandardScaler(), LassoCV(max_iter=5000))
     if kind is OutcomeLearner.GRADIENT_BOOSTING:
         cls = GradientBoostingClassifier if discrete else GradientBoostingRegressor
         return cls(random_state=seed)
