@@ -2,10 +2,11 @@
 
 A :class:`Move` turns one :class:`~engine.agents.modelgen.ModelSpec` into a slightly
 richer one. The order of :data:`CONTINUOUS_MOVES` follows what is known about IHDP-like
-problems (BACKGROUND.md, FIELD-NOTES.md): squared terms first (the biggest single gain
-in the autoresearch run), then separate arms with their own σ (the biggest fix for the
-ATE), then per-arm cubic splines, and only late the expensive or doubtful ideas
-(Student-t, HSGP). Tags let reviewer reasons steer the agent away from a family of moves.
+problems (FIELD-NOTES.md, BACKGROUND.md, the IHDP PROGRAM.md): separate arms with their
+own σ first (the single biggest fix for the ATE), then per-arm cubic splines, then
+squared terms (the biggest gain in the autoresearch run, and the fallback when splines
+do not pay), then interactions and noise models; tighter priors before hierarchical
+shrinkage (cheaper to sample), and the expensive HSGP last. Tags let reviewer reasons steer the agent away from a family of moves.
 """
 
 from __future__ import annotations
@@ -259,16 +260,16 @@ _MOVES = {
 }
 
 CONTINUOUS_ORDER = (
-    "quadratic",
     "separate_arms",
     "spline",
+    "quadratic",
     "treat_linear",
     "treat_quadratic",
     "sigma_per_arm",
     "student_t",
     "sigma_linear",
-    "shrink_binary",
     "tighten_priors",
+    "shrink_binary",
     "hsgp",
 )
 BINARY_ORDER = ("quadratic", "treat_linear", "spline", "shrink_binary", "treat_quadratic", "tighten_priors", "separate_arms")
@@ -346,18 +347,19 @@ def noncentred(spec: ModelSpec, data: DataSummary) -> tuple[ModelSpec, str] | No
 
 def simplifications(
     failed: ModelSpec, base: ModelSpec, move: Move, data: DataSummary, *, crashed: bool
-) -> list[tuple[ModelSpec, str]]:
+) -> list[tuple[ModelSpec, str, str]]:
     """Simpler versions of a failed candidate that still try the move's idea, best first.
 
-    After a failed gate the priors are tightened first (the sampler struggled); after a
-    crash the move's own lighter variant comes first (the model was too big or broken).
+    Returns ``(spec, description, kind)`` triples; ``kind`` names the simplification
+    (``lighter``, ``tighter``, ``base``, ``noncentred``) so retries can vary it. After a
+    failed gate the priors are tightened first (the sampler struggled); after a crash
+    the move's own lighter variant comes first (the model was too big or broken).
     """
-    lighter = move.lighter(failed) if move.lighter else None
     options = {
-        "lighter": lighter,
+        "lighter": move.lighter(failed) if move.lighter else None,
         "tighter": tighter(failed),
         "base": simpler_base(base, move, data),
         "noncentred": noncentred(failed, data),
     }
     order = ("lighter", "base", "tighter") if crashed else ("tighter", "lighter", "base", "noncentred")
-    return [options[k] for k in order if options[k] is not None]
+    return [(*options[k], k) for k in order if options[k] is not None]

@@ -34,7 +34,7 @@ from engine.errors import AgentError
 from engine.problem import OutcomeType
 from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
 
-MAX_RETRIES = 2  # simplified retries of one move on one base after it failed a gate or crashed
+MAX_RETRIES = 1  # simplified retries of one move on one base after it failed a gate or crashed (iterations are dear)
 MAX_CRASHES = 2  # a move that crashed this often (on any base) is not tried again
 FAILED = ("failed_gate", "crashed")
 
@@ -60,6 +60,7 @@ class _Plan:
     hypothesis: str
     reason: str
     variant: str | None = None
+    variant_kind: str | None = None
     retry_of: int | None = None
 
 
@@ -241,9 +242,19 @@ class HeuristicAgent(Agent):
         if failures > self.max_retries:
             return None
         crashed = last.status == VerdictKind.CRASHED.value
-        for spec, variant in simplifications(last.spec, state.base, move, state.data, crashed=crashed):
-            if spec == state.base or not _is_new(spec, state):
-                continue
+        used_kinds = {
+            a.record.proposal.meta.get("variant_kind")
+            for a in state.attempts
+            if a.move == move.id and a.base == state.base and isinstance(a.record.proposal.meta, dict)
+        }
+        options = [
+            (spec, variant, kind)
+            for spec, variant, kind in simplifications(last.spec, state.base, move, state.data, crashed=crashed)
+            if spec != state.base and _is_new(spec, state)
+        ]
+        # A different kind of simplification before the same kind twice (tighter, then tighter again).
+        options.sort(key=lambda option: option[2] in used_kinds)
+        for spec, variant, kind in options:
             if crashed:
                 why = (
                     f"Iteration {last.number} ({move.id}) crashed: {_failure_text(last)}. Not running the same move "
@@ -257,7 +268,7 @@ class HeuristicAgent(Agent):
             hypothesis = (
                 f"{_cap(move.title)}, with {variant}, will pass the convergence gates and raise ELPD by more than 2 SE."
             )
-            return _Plan(move, spec, hypothesis, why, variant=variant, retry_of=last.number)
+            return _Plan(move, spec, hypothesis, why, variant=variant, variant_kind=kind, retry_of=last.number)
         return None
 
     def _next_move(self, state: _State) -> _Plan | None:
@@ -393,6 +404,7 @@ class HeuristicAgent(Agent):
                 "spec": plan.spec.to_dict(),
                 "base": state.base.to_dict(),
                 "variant": plan.variant,
+                "variant_kind": plan.variant_kind,
                 "retry_of": plan.retry_of,
             },
         )
@@ -422,9 +434,9 @@ class HeuristicAgent(Agent):
         move = get_move(proposal.move)
         options = simplifications(spec, base, move, state.data, crashed=True) if move else []
         if not options:
-            options = [t for t in [tighter(spec)] if t]
+            options = [(*t, "tighter") for t in [tighter(spec)] if t]
         error = compile_result.error or "unknown error"
-        for candidate, variant in options:
+        for candidate, variant, *_kind in options:
             if candidate in (spec, base) or not _is_new(candidate, state):
                 continue
             attempts = int(proposal.meta.get("repair_attempts", 0)) + 1

@@ -31,6 +31,7 @@ LIKELIHOODS = ("normal", "student_t")
 OUTCOMES = ("continuous", "binary")
 LINE_LIMIT = 120  # the longest line the generator writes before it breaks an expression
 MIN_BASIS = 4  # cubic B-splines need more basis functions than their degree (3)
+LOG_COEF_SCALE = 0.5  # prior scale of a log-ratio coefficient per SD of a control: e^±1 at 2 SD
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class ModelSpec:
         (and with their squares).
     likelihood
         ``"normal"`` or ``"student_t"`` (continuous outcomes).
+    log_mean
+        Continuous outcomes with a positive mean: ``mu = exp(linear predictor)``, so the
+        controls act multiplicatively (a positive, curved surface); coefficients are
+        log-ratios with priors on that scale.
     sigma_per_arm
         Continuous outcomes: each arm has its own noise scale.
     sigma_linear
@@ -76,6 +81,7 @@ class ModelSpec:
     treat_linear: bool = False
     treat_quadratic: bool = False
     likelihood: str = "normal"
+    log_mean: bool = False
     sigma_per_arm: bool = False
     sigma_linear: bool = False
     prior_scale: float = 1.0
@@ -127,6 +133,7 @@ class ModelSpec:
                 self.treat_linear,
                 self.treat_quadratic,
                 self.likelihood != "normal",
+                self.log_mean,
                 self.sigma_per_arm,
                 self.sigma_linear,
                 self.shrink_binary,
@@ -156,6 +163,8 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append("separate arms already let the effect vary; treatment interactions must be off")
     if spec.outcome == "binary" and (spec.likelihood != "normal" or spec.sigma_per_arm or spec.sigma_linear):
         issues.append("a binary outcome has a Bernoulli likelihood: no noise scale or Student-t")
+    if spec.outcome == "binary" and spec.log_mean:
+        issues.append("a binary outcome already has a logit link; log_mean is for continuous outcomes")
     return issues
 
 
@@ -268,6 +277,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
     extras = []
     if spec.treat_linear or spec.treat_quadratic:
         extras.append("treatment interactions with the continuous controls")
+    if spec.log_mean:
+        extras.append("a multiplicative (log-linear) mean")
     if spec.gp_columns:
         extras.append("an HSGP term")
     if spec.shrink_binary:
@@ -304,6 +315,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         items.append(
             f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), shared by both arms"
         )
+    if spec.log_mean:
+        items.append("the mean is exp(linear predictor): the controls act multiplicatively, coefficients are log-ratios")
     if spec.binary:
         items.append("the outcome is Bernoulli with a logit link; mu is the probability")
     else:
@@ -345,6 +358,8 @@ class _Renderer:
     def _scale(self, base: float) -> str:
         """A coefficient prior's scale: a multiple of sd(y), or of 1 on the log-odds scale."""
         value = base * self.spec.prior_scale
+        if self.spec.log_mean:
+            return f"{LOG_COEF_SCALE * value:g}"
         if self.spec.binary:
             return f"{value:g}"
         return "y_scale" if value == 1 else f"{value:g} * y_scale"
@@ -433,7 +448,12 @@ class _Renderer:
         s = self.spec
         out = ['t = pm.Data("t", data.t, dims="obs")']
         # Log-odds priors for a binary outcome: the intercept centred on the logit of the rate.
-        loc, scale, effect = ("np.log(rate / (1 - rate))", "1.5", "1") if s.binary else ("y_loc", "2 * y_scale", "y_scale")
+        if s.binary:
+            loc, scale, effect = "np.log(rate / (1 - rate))", "1.5", "1"
+        elif s.log_mean:
+            loc, scale, effect = "np.log(y_loc)", "1", "0.5"
+        else:
+            loc, scale, effect = "y_loc", "2 * y_scale", "y_scale"
         if self.arms:
             out.append(f'alpha = pm.Normal("alpha", {loc}, {scale}, dims="arm")')
         else:
@@ -487,21 +507,22 @@ class _Renderer:
 
     def _mean(self, terms: list[str]) -> list[str]:
         s = self.spec
+        link = "pm.math.invlogit" if s.binary else ("pm.math.exp" if s.log_mean else None)
         if self.arms:
-            name = "eta_arm" if s.binary else "mu_arm"
+            name = "eta_arm" if link else "mu_arm"
             pick = f"(1 - t) * {name}[:, 0] + t * {name}[:, 1]"
             lines = [
                 "# Column 0 is the control arm's mean, column 1 the treated arm's; t picks each unit's own.",
                 *_assignment(name, terms, indent=8),
             ]
-            if s.binary:
-                return [*lines, f"eta = {pick}", 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
+            if link:
+                return [*lines, f"eta = {pick}", f'mu = pm.Deterministic("mu", {link}(eta), dims="obs")']
             return [*lines, f'mu = pm.Deterministic("mu", {pick}, dims="obs")']
-        if s.binary:
-            one_line = f'mu = pm.Deterministic("mu", pm.math.invlogit({" + ".join(terms)}), dims="obs")'
+        if link:
+            one_line = f'mu = pm.Deterministic("mu", {link}({" + ".join(terms)}), dims="obs")'
             if 8 + len(one_line) <= LINE_LIMIT:
                 return [one_line]
-            return [*_assignment("eta", terms, indent=8), 'mu = pm.Deterministic("mu", pm.math.invlogit(eta), dims="obs")']
+            return [*_assignment("eta", terms, indent=8), f'mu = pm.Deterministic("mu", {link}(eta), dims="obs")']
         return _deterministic_mu(terms, indent=8)
 
     def _noise(self) -> list[str]:
