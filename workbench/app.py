@@ -422,10 +422,12 @@ class WorkbenchApp(App[int]):
     def _worker_state(self, event: Worker.StateChanged) -> None:
         """The one place worker failures surface: a dialog saying what happened, nothing lost."""
         worker = event.worker
-        self.busy = "" if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) else (
-            worker.description or worker.group
-        )
-        self.refresh_bindings()
+        if worker.group in ("open", "agent", "run"):  # the workers that change which keys can act
+            finished = event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+            busy = "" if finished else (worker.description or worker.group)
+            if busy != self.busy:
+                self.busy = busy
+                self.refresh_bindings()  # the footer recomposes: do it only when something changed
         if event.state is not WorkerState.ERROR:
             return
         self._recover_from_failure(worker.group)
