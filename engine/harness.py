@@ -163,7 +163,8 @@ def run_model(
         with clock("write"):
             workdir.mkdir(parents=True, exist_ok=True)
             trace_path = workdir / TRACE_FILE
-            idata.to_netcdf(str(trace_path))
+            # zlib saves ~6 % on posterior draws and costs ~2 s for IHDP: write uncompressed.
+            idata.to_netcdf(str(trace_path), compress=False)
     except Exception as exc:  # noqa: BLE001 - every failure of a model run is a crashed verdict
         timings["total"] = time.perf_counter() - started
         return _crashed(exc, timings)
