@@ -183,6 +183,7 @@ def test_context_from_a_session(tmp_path, ihdp_problem) -> None:
 def test_data_summary_counts(context, ihdp_data) -> None:
     assert context.data.n == ihdp_data.n == 747
     assert context.data.n_treated == 139
+    assert context.data.outcome_mostly_positive  # 3 of 747 scores are below zero
     assert context.data.continuous == ihdp_data.continuous
     assert len(context.data.binary) == 19
 
@@ -253,7 +254,9 @@ EXTRA_CONTINUOUS = [
     ),
     (
         "pooled everything",
-        ModelSpec(continuous_terms="spline", n_basis=4, treat_linear=True, treat_quadratic=True, sigma_linear=True),
+        ModelSpec(
+            continuous_terms="spline", n_basis=4, treat_linear=True, treat_quadratic=True, sigma_linear=True, log_mean=True
+        ),
     ),
     ("light hsgp", ModelSpec(continuous_terms="quadratic", gp_columns=("bw",), gp_m=5)),
 ]
@@ -403,6 +406,7 @@ def test_reason_tags() -> None:
     assert "interaction" in reason_tags("Interactions with every control widen the interval")
     assert "prior" in reason_tags("That prior is too tight") and "prior" not in reason_tags("a priority")
     assert "student" in reason_tags("Student-t is not needed")
+    assert "log" in reason_tags("An exponential mean makes no sense for test scores")
 
 
 def test_failed_gate_leads_to_a_simplified_retry(context) -> None:

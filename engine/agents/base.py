@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 REVIEWER_HEADING = "## For the reviewer only"
 """PROBLEM.md sections starting at this heading are for the human reviewer, never the agent."""
 
+POSITIVE_SHARE = 0.95  # share of positive outcomes above which a multiplicative mean is proposed
 _HEADING = re.compile(r"^(#{1,6})\s")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -69,6 +70,7 @@ class DataSummary:
     outcome_type: OutcomeType
     treatment: str
     outcome: str
+    outcome_mostly_positive: bool = False  # ≥ 95 % of outcomes > 0: a log-linear mean makes sense
 
     @classmethod
     def from_model_data(cls, data: ModelData) -> DataSummary:
@@ -81,6 +83,7 @@ class DataSummary:
             outcome_type=data.outcome_type,
             treatment=data.treatment_name,
             outcome=data.outcome_name,
+            outcome_mostly_positive=bool((data.y > 0).mean() >= POSITIVE_SHARE),
         )
 
     def describe(self) -> str:

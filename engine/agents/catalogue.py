@@ -5,8 +5,9 @@ richer one. The order of :data:`CONTINUOUS_MOVES` follows what is known about IH
 problems (FIELD-NOTES.md, BACKGROUND.md, the IHDP PROGRAM.md): separate arms with their
 own σ first (the single biggest fix for the ATE), then per-arm cubic splines, then
 squared terms (the biggest gain in the autoresearch run, and the fallback when splines
-do not pay), then interactions and noise models; tighter priors before hierarchical
-shrinkage (cheaper to sample), and the expensive HSGP last. Tags let reviewer reasons steer the agent away from a family of moves.
+do not pay), then regularising priors (PROGRAM.md: the 139 treated children need
+shrinkage), a multiplicative mean for positive outcomes, interactions and noise models;
+hierarchical shrinkage late (its funnel costs divergences), and the expensive HSGP last. Tags let reviewer reasons steer the agent away from a family of moves.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ def _treat_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
 def _treat_quadratic(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     ok = not (s.separate_arms or s.treat_quadratic) and s.continuous_terms == "quadratic"
     return spec_with(s, treat_quadratic=True) if ok else None
+
+
+def _log_mean(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
+    ok = not (s.binary or s.log_mean) and d.outcome_mostly_positive
+    return spec_with(s, log_mean=True) if ok else None
 
 
 def _sigma_per_arm(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
@@ -181,6 +187,16 @@ _MOVES = {
             _lighter_spline,
         ),
         Move(
+            "log_mean",
+            "a multiplicative mean (mu = exp of the linear predictor)",
+            frozenset({"log", "multiplicative", "exp", "link", "nonlinear"}),
+            "Letting the controls act multiplicatively (mu = exp of the linear predictor) will fit a positive, "
+            "curved outcome surface and raise ELPD by more than 2 SE.",
+            "The outcome is almost always positive, and a positive, curved surface is often exponential in the "
+            "controls: our field notes found an exp(linear + quadratic) control mean among the best IHDP families.",
+            _log_mean,
+        ),
+        Move(
             "treat_linear",
             "treatment × continuous-control interactions",
             frozenset({"interaction", "heterogeneity"}),
@@ -263,12 +279,13 @@ CONTINUOUS_ORDER = (
     "separate_arms",
     "spline",
     "quadratic",
+    "tighten_priors",
+    "log_mean",
     "treat_linear",
     "treat_quadratic",
     "sigma_per_arm",
     "student_t",
     "sigma_linear",
-    "tighten_priors",
     "shrink_binary",
     "hsgp",
 )
@@ -302,6 +319,7 @@ _REASON_TAGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"heterosc|\bnoise\b|\bsigma\b|\bvariance\b|σ", "noise"),
         (r"hierarch|shrink", "hierarchical"),
         (r"separate arms?|per.arm|\barms\b|t.learner", "arm"),
+        (r"\blog\b|multiplicative|\bexp\b|exponential|log.link", "log"),
     ]
 )
 
