@@ -88,15 +88,18 @@ def context(ihdp_problem, ihdp_data) -> AgentContext:
     return build_context(ihdp_problem, data=ihdp_data)
 
 
-def record(number: int, proposal: Proposal, status: str, reason: str = "", **metrics) -> IterationRecord:
+RHAT_FAILED = (GateResult("rhat", 1.034, 1.01, False), GateResult("ess_bulk", 812.0, 400.0, True))
+
+
+def record(
+    number: int, proposal: Proposal, status: str, reason: str = "", gates: tuple = RHAT_FAILED, **metrics
+) -> IterationRecord:
     """An iteration as the session store would record it, built by hand."""
-    gates = ()
     if status in ("rejected", "skipped"):
         decision, verdict = Decision(DecisionKind(status), "principal", reason), None
     else:
         decision = Decision(DecisionKind.APPROVED, "policy:auto")
-        if status == "failed_gate":
-            gates = (GateResult("rhat", 1.034, 1.01, False), GateResult("ess_bulk", 812.0, 400.0, True))
+        gates = gates if status == "failed_gate" else ()
         verdict = Verdict(VerdictKind(status), reason, Metrics(**metrics), gates)
     return IterationRecord(number, proposal, (), None, decision, verdict)
 
@@ -104,6 +107,11 @@ def record(number: int, proposal: Proposal, status: str, reason: str = "", **met
 def step(ctx: AgentContext, proposal: Proposal, status: str, reason: str = "", **metrics) -> AgentContext:
     """Append the outcome of ``proposal`` to the context, moving the best model on when kept."""
     rec = record(len(ctx.history) + 1, proposal, status, reason, **metrics)
+    return append(ctx, rec)
+
+
+def append(ctx: AgentContext, rec: IterationRecord) -> AgentContext:
+    proposal, status = rec.proposal, rec.status
     best = proposal.new_source if status == "kept" else ctx.best_source
     return replace(ctx, history=(*ctx.history, rec), best_source=best)
 
@@ -259,9 +267,11 @@ EXTRA_CONTINUOUS = [
         ),
     ),
     ("light hsgp", ModelSpec(continuous_terms="quadratic", gp_columns=("bw",), gp_m=5)),
+    ("centred shrinkage", ModelSpec(separate_arms=True, sigma_per_arm=True, shrink_binary=True, shrink_centred=True)),
 ]
 EXTRA_BINARY = [
     ("per-arm everything", ModelSpec(outcome="binary", continuous_terms="spline", separate_arms=True, shrink_binary=True)),
+    ("centred shrinkage", ModelSpec(outcome="binary", shrink_binary=True, shrink_centred=True)),
     ("pooled interactions", ModelSpec(outcome="binary", continuous_terms="quadratic", treat_linear=True, treat_quadratic=True)),
 ]
 
@@ -439,6 +449,23 @@ def test_repeated_retries_vary_the_simplification(context) -> None:
     assert normalise_source(again.new_source) not in {normalise_source(p.new_source) for p in (spline, retry)}
     ctx = step(ctx, again, "failed_gate", "rhat 1.02 exceeds 1.01")
     assert agent.propose(ctx).move != "spline"
+
+
+def test_divergences_in_a_hierarchy_lead_to_a_reparametrisation(context) -> None:
+    agent = HeuristicAgent()
+    arms = agent.propose(context)
+    ctx = step(context, arms, "kept", delta_elpd=20.8, delta_se=10.3)
+    base = spec_of(arms)
+    shrunk = replace(base, shrink_binary=True)
+    proposal = Proposal(
+        Loop.MODEL, "Shrink the binaries.", "", arms.new_source, render_model(shrunk), "heuristic", "shrink_binary",
+        {"base": base.to_dict()},
+    )  # fmt: skip
+    divergent = (GateResult("divergence_rate", 0.002, 0.001, False), GateResult("rhat", 1.005, 1.01, True))
+    ctx = append(ctx, record(2, proposal, "failed_gate", "8 divergences", gates=divergent))
+    retry = agent.propose(ctx)
+    assert retry.move == "shrink_binary" and spec_of(retry).shrink_centred
+    assert "divergence_rate" in retry.rationale and "centred" in retry.rationale
 
 
 def test_crash_is_not_retried_identically(context) -> None:

@@ -143,6 +143,12 @@ def _lighter_arms(s: ModelSpec) -> tuple[ModelSpec, str] | None:
     return None
 
 
+def _lighter_shrink(s: ModelSpec) -> tuple[ModelSpec, str] | None:
+    if s.shrink_binary and not s.shrink_centred:
+        return replace(s, shrink_centred=True), "the centred form of the shrinkage (the data pin the coefficients down)"
+    return None
+
+
 def _lighter_sigma_linear(s: ModelSpec) -> tuple[ModelSpec, str] | None:
     if s.sigma_linear and not s.sigma_per_arm:
         return replace(s, sigma_linear=False, sigma_per_arm=True), "one σ per arm instead of log σ linear in the controls"
@@ -250,6 +256,7 @@ _MOVES = {
             "Many weak binary controls add variance; a learnt common scale (non-centred, so NUTS samples it) "
             "lets the data decide how much they matter.",
             _shrink_binary,
+            _lighter_shrink,
         ),
         Move(
             "tighten_priors",
@@ -359,19 +366,24 @@ def tighter(spec: ModelSpec) -> tuple[ModelSpec, str] | None:
 
 
 def noncentred(spec: ModelSpec, data: DataSummary) -> tuple[ModelSpec, str] | None:
+    if spec.shrink_binary:
+        if spec.shrink_centred:
+            return replace(spec, shrink_centred=False), "the non-centred form of the shrinkage"
+        return None
     out = _shrink_binary(spec, data)
     return (out, "non-centred shrinkage of the binary coefficients") if out else None
 
 
 def simplifications(
-    failed: ModelSpec, base: ModelSpec, move: Move, data: DataSummary, *, crashed: bool
+    failed: ModelSpec, base: ModelSpec, move: Move, data: DataSummary, *, crashed: bool, divergent: bool = False
 ) -> list[tuple[ModelSpec, str, str]]:
     """Simpler versions of a failed candidate that still try the move's idea, best first.
 
     Returns ``(spec, description, kind)`` triples; ``kind`` names the simplification
     (``lighter``, ``tighter``, ``base``, ``noncentred``) so retries can vary it. After a
-    failed gate the priors are tightened first (the sampler struggled); after a crash
-    the move's own lighter variant comes first (the model was too big or broken).
+    failed gate the priors are tightened first (the sampler struggled), unless the gate
+    was divergences: then the geometry is wrong and the move's own variant (e.g. a
+    reparametrisation) comes first, as it does after a crash (too big or broken).
     """
     options = {
         "lighter": move.lighter(failed) if move.lighter else None,
@@ -379,5 +391,10 @@ def simplifications(
         "base": simpler_base(base, move, data),
         "noncentred": noncentred(failed, data),
     }
-    order = ("lighter", "base", "tighter") if crashed else ("tighter", "lighter", "base", "noncentred")
+    if crashed:
+        order = ("lighter", "base", "tighter")
+    elif divergent:
+        order = ("lighter", "noncentred", "tighter", "base")
+    else:
+        order = ("tighter", "lighter", "base", "noncentred")
     return [(*options[k], k) for k in order if options[k] is not None]

@@ -242,6 +242,10 @@ class HeuristicAgent(Agent):
         if failures > self.max_retries:
             return None
         crashed = last.status == VerdictKind.CRASHED.value
+        verdict = last.record.verdict
+        divergent = verdict is not None and (
+            any(g.name.startswith("diverg") and not g.passed for g in verdict.gates) or "diverg" in verdict.reason.lower()
+        )
         used_kinds = {
             a.record.proposal.meta.get("variant_kind")
             for a in state.attempts
@@ -249,7 +253,9 @@ class HeuristicAgent(Agent):
         }
         options = [
             (spec, variant, kind)
-            for spec, variant, kind in simplifications(last.spec, state.base, move, state.data, crashed=crashed)
+            for spec, variant, kind in simplifications(
+                last.spec, state.base, move, state.data, crashed=crashed, divergent=divergent
+            )
             if spec != state.base and _is_new(spec, state)
         ]
         # A different kind of simplification before the same kind twice (tighter, then tighter again).

@@ -68,6 +68,9 @@ class ModelSpec:
         Multiplies every coefficient prior's scale (1 is the baseline; 0.5 is tighter).
     shrink_binary
         Binary-control coefficients share a scale learnt from the data (non-centred).
+    shrink_centred
+        The same hierarchy written centred: better when the data pin the coefficients
+        down (many units per arm), where the non-centred form shows divergences.
     gp_columns
         Continuous controls that enter through one joint HSGP term (at most two).
     gp_m
@@ -86,6 +89,7 @@ class ModelSpec:
     sigma_linear: bool = False
     prior_scale: float = 1.0
     shrink_binary: bool = False
+    shrink_centred: bool = False
     gp_columns: tuple[str, ...] = field(default=())
     gp_m: int = 8
 
@@ -163,6 +167,8 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append("separate arms already let the effect vary; treatment interactions must be off")
     if spec.outcome == "binary" and (spec.likelihood != "normal" or spec.sigma_per_arm or spec.sigma_linear):
         issues.append("a binary outcome has a Bernoulli likelihood: no noise scale or Student-t")
+    if spec.shrink_centred and not spec.shrink_binary:
+        issues.append("shrink_centred only applies with shrink_binary")
     if spec.outcome == "binary" and spec.log_mean:
         issues.append("a binary outcome already has a logit link; log_mean is for continuous outcomes")
     return issues
@@ -307,7 +313,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         }[spec.continuous_terms]
     )
     items.append(
-        "binary-control coefficients share one scale learnt from the data (non-centred shrinkage)"
+        f"binary-control coefficients share one scale learnt from the data "
+        f"({'centred' if spec.shrink_centred else 'non-centred'} shrinkage)"
         if spec.shrink_binary
         else "binary controls act linearly"
     )
@@ -478,6 +485,17 @@ class _Renderer:
 
     def _shrinkage(self) -> list[str]:
         scale = self._scale(0.5)
+        if self.spec.shrink_centred:
+            lines = ["# Binary controls share one scale learnt from the data; centred, as the data pin them down."]
+            if self.arms:
+                return lines + [
+                    f'tau_bin = pm.HalfNormal("tau_bin", {scale}, dims="arm")',
+                    'beta_bin = pm.Normal("beta_bin", 0, tau_bin[:, None], dims=("arm", "binary"))',
+                ]
+            return lines + [
+                f'tau_bin = pm.HalfNormal("tau_bin", {scale})',
+                'beta_bin = pm.Normal("beta_bin", 0, tau_bin, dims="binary")',
+            ]
         lines = ["# Binary controls share one scale learnt from the data; non-centred, so NUTS samples it well."]
         if self.arms:
             lines += [
