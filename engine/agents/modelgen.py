@@ -279,7 +279,10 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         "quadratic": "linear and squared terms",
         "spline": "additive cubic splines",
     }[spec.continuous_terms]
-    head = "Separate arms" if spec.separate_arms else ("Logistic regression" if spec.binary else "One regression")
+    if spec.separate_arms:
+        head = "Separate arms (own mean and own σ)" if spec.sigma_per_arm else "Separate arms"
+    else:
+        head = "Logistic regression" if spec.binary else "One regression"
     extras = []
     if spec.treat_linear or spec.treat_quadratic:
         extras.append("treatment interactions with the continuous controls")
@@ -291,7 +294,7 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         extras.append("shrunken binary coefficients")
     if spec.likelihood == "student_t":
         extras.append("a Student-t likelihood")
-    if spec.sigma_per_arm or spec.sigma_linear:
+    if spec.sigma_linear or (spec.sigma_per_arm and not spec.separate_arms):
         extras.append("heteroscedastic noise")
     summary = f"{head} with {cont} of the continuous controls" + "".join(f", {e}" for e in extras) + "."
 
@@ -313,8 +316,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         }[spec.continuous_terms]
     )
     items.append(
-        f"binary-control coefficients share one scale learnt from the data "
-        f"({'centred' if spec.shrink_centred else 'non-centred'} shrinkage)"
+        f"binary-control coefficients{' of both arms' if spec.separate_arms else ''} share one scale learnt from "
+        f"the data ({'centred' if spec.shrink_centred else 'non-centred'} shrinkage)"
         if spec.shrink_binary
         else "binary controls act linearly"
     )
@@ -484,32 +487,22 @@ class _Renderer:
         return out
 
     def _shrinkage(self) -> list[str]:
+        # One scale for all binary coefficients (both arms, when separate): the control arm's
+        # many units inform it, so the treated arm's coefficients do not sit in a funnel.
         scale = self._scale(0.5)
+        dims = '("arm", "binary")' if self.arms else '"binary"'
         if self.spec.shrink_centred:
-            lines = ["# Binary controls share one scale learnt from the data; centred, as the data pin them down."]
-            if self.arms:
-                return lines + [
-                    f'tau_bin = pm.HalfNormal("tau_bin", {scale}, dims="arm")',
-                    'beta_bin = pm.Normal("beta_bin", 0, tau_bin[:, None], dims=("arm", "binary"))',
-                ]
-            return lines + [
+            return [
+                "# Binary controls share one scale learnt from the data; centred, as the data pin them down.",
                 f'tau_bin = pm.HalfNormal("tau_bin", {scale})',
-                'beta_bin = pm.Normal("beta_bin", 0, tau_bin, dims="binary")',
+                f'beta_bin = pm.Normal("beta_bin", 0, tau_bin, dims={dims})',
             ]
-        lines = ["# Binary controls share one scale learnt from the data; non-centred, so NUTS samples it well."]
-        if self.arms:
-            lines += [
-                f'tau_bin = pm.HalfNormal("tau_bin", {scale}, dims="arm")',
-                'z_bin = pm.Normal("z_bin", 0, 1, dims=("arm", "binary"))',
-                'beta_bin = pm.Deterministic("beta_bin", tau_bin[:, None] * z_bin, dims=("arm", "binary"))',
-            ]
-        else:
-            lines += [
-                f'tau_bin = pm.HalfNormal("tau_bin", {scale})',
-                'z_bin = pm.Normal("z_bin", 0, 1, dims="binary")',
-                'beta_bin = pm.Deterministic("beta_bin", tau_bin * z_bin, dims="binary")',
-            ]
-        return lines
+        return [
+            "# Binary controls share one scale learnt from the data; non-centred, so NUTS samples it well.",
+            f'tau_bin = pm.HalfNormal("tau_bin", {scale})',
+            f'z_bin = pm.Normal("z_bin", 0, 1, dims={dims})',
+            f'beta_bin = pm.Deterministic("beta_bin", tau_bin * z_bin, dims={dims})',
+        ]
 
     def _gp(self) -> list[str]:
         s = self.spec
