@@ -149,7 +149,7 @@ class DesignScreen(Screen):
         head.append(f" · {spec.estimator} · propensity {spec.propensity_learner} · outcome {spec.outcome_learner}",
                     style="dim")
         yield Static(head, id="design-head")
-        with TabbedContent(id="design-tabs", initial="design-summary"):
+        with TabbedContent(id="design-tabs"):
             with TabPane("Summary", id="design-summary"):
                 with VerticalScroll(classes="design-body"):
                     yield Static(estimate_text(r), id="design-estimate")

@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Label, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
 
 WORKFLOW = """\
 The agent proposes; the harness measures; you decide; git remembers.
@@ -50,8 +50,8 @@ def bindings_table(screen: Screen) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    """A modal listing the keys of the screen it was opened over."""
+class HelpScreen(Screen[None]):
+    """The keys of the screen it was opened over, full screen (a modal would redraw the screen below, dimmed)."""
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="help.close"),
@@ -63,11 +63,13 @@ class HelpScreen(ModalScreen[None]):
         self.under = under
 
     def compose(self) -> ComposeResult:
+        yield Header()
         with Vertical(id="help-dialog", classes="dialog"):
             yield Label("Causal Workbench — help", classes="dialog-title")
             with VerticalScroll():
                 yield Static(bindings_table(self.under), id="help-keys")
                 yield Static(WORKFLOW, id="help-workflow", markup=False)
+        yield Footer()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -8,6 +8,7 @@ a flood of them collapses to the latest (``can_replace``), so the UI never falls
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,8 @@ class RunScreen(Screen):
         self.settings = settings
         self.cancel_event = cancel or threading.Event()
         self.updates = 0  # how many progress messages were drawn (the benchmark reads it)
+        self.last_progress: Any = None
+        self._received_at: float | None = None  # monotonic time the last progress arrived
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -186,6 +189,7 @@ class RunScreen(Screen):
         yield Footer()
 
     def update_progress(self, progress: Any) -> None:
+        self.last_progress = progress
         rows = chain_rows(progress)
         if rows:
             self.query_one("#chains", Static).update(progress_table(rows))
@@ -196,6 +200,22 @@ class RunScreen(Screen):
 
     def on_sampling_progressed(self, message: SamplingProgressed) -> None:
         self.update_progress(message.progress)
+        self._received_at = time.monotonic()
+        if not hasattr(self, "_ticker"):
+            # nutpie's compile sends no progress for 10–20 s: keep the clock moving meanwhile.
+            self._ticker = self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        progress = self.last_progress
+        elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
+        if elapsed is None or self._received_at is None or self.cancel_event.is_set():
+            return
+        since = time.monotonic() - self._received_at
+        if since < 0.9:
+            return  # progress is flowing; it carries its own clock
+        line = progress_line(progress, chain_rows(progress))
+        line = line.replace(f"{elapsed:.0f} s", f"{elapsed + since:.0f} s", 1)
+        self.set_status(line)
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self.set_status(message.text)

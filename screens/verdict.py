@@ -73,7 +73,7 @@ class VerdictScreen(Screen):
         se_multiple = self.gates.elpd_se_multiple if self.gates else 2.0
         yield Header()
         yield Static(self._banner(), id="verdict-banner")
-        with TabbedContent(id="verdict-tabs", initial="verdict"):
+        with TabbedContent(id="verdict-tabs"):
             with TabPane("Verdict", id="verdict"):
                 with VerticalScroll(id="verdict-body"):
                     yield Static(self._decision_text(), id="decision")

@@ -201,9 +201,11 @@ async def test_cancel_stops_sampling_and_records_a_crash(tmp_path: Path) -> None
         await _review(pilot)
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, RunScreen), 10)
+        run_screen = app.screen
         await pilot.pause(1.0)
         await pilot.press("c")
-        assert app.screen.check_action("cancel", ()) is None
+        assert run_screen.cancel_event.is_set()
+        assert run_screen.check_action("cancel", ()) is None  # greyed: already cancelling
         await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), RUN_TIMEOUT, "the cancelled verdict")
         record = app.screen.record
     app.close_session()

@@ -45,14 +45,15 @@ class Tmux:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "smoke", "-l", text)
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+        """Wait until every one of ``texts`` is on screen (a frame may arrive in pieces)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if all(text in screen for text in texts):
                 return screen
             time.sleep(0.3)
-        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the screen shows:\n{self.screen()}")
+        raise AssertionError(f"{texts!r} did not appear within {timeout:.0f} s; the screen shows:\n{self.screen()}")
 
     def alive(self) -> bool:
         return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "smoke"], capture_output=True).returncode == 0
@@ -70,8 +71,7 @@ def test_open_review_reject_quit_in_a_real_terminal(tmp_path: Path) -> None:
     )
     tmux = Tmux(command)
     try:
-        home = tmux.wait_for("press p for the next proposal", timeout=90)
-        assert "IHDP" in home and "iterations" in home and "Propose" in home
+        tmux.wait_for("press p for the next proposal", "IHDP", "iterations", "Propose", timeout=90)
 
         tmux.keys("?")
         tmux.wait_for("binding id")
@@ -80,14 +80,13 @@ def test_open_review_reject_quit_in_a_real_terminal(tmp_path: Path) -> None:
         tmux.keys("Escape")
 
         tmux.keys("p")
-        review = tmux.wait_for("proposal for iteration 1", timeout=300)
-        assert "Approve" in review and "Reject" in review and "diff: model.py" in review
+        tmux.wait_for("proposal for iteration 1", "diff: model.py", "Approve", "Reject", timeout=300)
 
         tmux.keys("r")
         tmux.wait_for("Reject this proposal")
         tmux.type("smoke test: not now")
         tmux.keys("Enter")
-        tmux.wait_for("iteration 1 rejected", timeout=60)
+        tmux.wait_for("iteration 1 rejected", "iterations (1)", timeout=60)
 
         tmux.keys("q")
         deadline = time.monotonic() + 30

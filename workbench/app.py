@@ -346,6 +346,7 @@ class WorkbenchApp(App[int]):
                 screen.action_approve()
             return
         self._set_status(f"proposal ready for iteration {message.number}: review it")
+        self._pop_modals()
         self.push_screen(ReviewScreen(message.reviewed, message.number, edited=message.edited))
 
     def on_decided(self, message: Decided) -> None:
@@ -382,6 +383,7 @@ class WorkbenchApp(App[int]):
         self._quit_armed = False
         self.next_number = record.number + 1
         self.home.show_records(self.records)
+        self._pop_modals()
         if record.verdict is not None:
             verdict = VerdictScreen(record, self.records, self._gates())
             if isinstance(self.screen, RunScreen):
@@ -441,6 +443,7 @@ class WorkbenchApp(App[int]):
         from screens.review import ReviewScreen
         from screens.run import RunScreen
 
+        self._pop_modals()
         if group == "run":
             self.run_cancel = None
             self._quit_armed = False
@@ -541,6 +544,19 @@ class WorkbenchApp(App[int]):
         yield SystemCommand("Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme)
 
     # ------------------------------------------------------------------ helpers
+
+    def _pop_modals(self) -> None:
+        """Close help and dialogs before a worker's result changes screens.
+
+        A modal dismisses by popping the top screen: left open under a newly pushed screen,
+        it would later pop that screen instead of itself.
+        """
+        from textual.screen import ModalScreen
+
+        from screens.help import HelpScreen
+
+        while len(self.screen_stack) > 1 and isinstance(self.screen, (ModalScreen, HelpScreen)):
+            self.pop_screen()
 
     def _set_status(self, text: str) -> None:
         self.home.set_status(text)
