@@ -368,6 +368,6 @@ def deciding_rule(verdict: Verdict, se_multiple: float = 2.0) -> str:
         return f"gate: {verdict.reason}"
     m = verdict.metrics
     if m.delta_elpd is None:
-        return f"keep rule: first sampled model ({verdict.reason})" if verdict.reason else "keep rule: first sampled model"
+        return "keep rule: nothing was kept before, so the first model that passes the gates is kept"
     se = m.delta_se or 0.0
     return f"keep rule: ΔELPD {m.delta_elpd:+.1f} ± {se:.1f} (needs > {se_multiple:g} × SE = {se_multiple * se:.1f})"

@@ -113,7 +113,7 @@ def progress_table(rows: list[ChainRow], bar_width: int = 24) -> Table:
             f"{row.done}/{row.total}",
             "tuning" if row.tuning else ("done" if row.done >= row.total > 0 else "sampling"),
             Text(str(row.divergences), style="bold red" if row.divergences else ""),
-            "—" if row.step_size is None else f"{row.step_size:.3g}",
+            "—" if row.step_size is None or (row.done == 0 and not row.step_size) else f"{row.step_size:.3g}",
         )
     return table
 

@@ -89,10 +89,9 @@ class VerdictScreen(Screen):
                                    empty="no sampled iteration yet", id="plot-elpd")
                     yield ForestPlot(plots.effect_forest(self.records), title="effect across kept iterations",
                                      empty="nothing kept yet", id="plot-forest")
-                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty="loading draws…",
+                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty="loading…",
                                           id="plot-trace")
-                    yield ParetoKPlot(None, title=f"Pareto k by observation (#{r.number})", empty="loading…",
-                                      id="plot-pareto")
+                    yield ParetoKPlot(None, title=f"Pareto k (#{r.number})", empty="loading…", id="plot-pareto")
             with TabPane("Diff", id="diff"):
                 with ScrollableContainer():
                     yield Static(self._diff(), id="verdict-diff")
@@ -247,7 +246,7 @@ class VerdictScreen(Screen):
         self.arrays = arrays
         if not self._ready:
             return  # on_mount draws them
-        note = arrays.note or "not saved for this iteration"
+        note = arrays.note or "not saved"
         effect = self.query_one("#plot-trace", EffectDrawsPlot)
         effect._empty = note
         draws = arrays.effect_draws

@@ -651,7 +651,7 @@ def load_iteration_arrays(session: Any, record: IterationRecord) -> IterationArr
         path = folder / name
         if path.is_file():
             found[key] = np.load(path, allow_pickle=False)
-    note = "" if found else "no per-draw arrays saved for this iteration"
+    note = "" if found else "not saved"
     return IterationArrays(note=note, **found)
 
 
