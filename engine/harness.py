@@ -7,8 +7,8 @@ intervention, applies the gates and the keep rule, writes the trace (NetCDF, wit
 :class:`HarnessResult`. Nothing raises out of it: a run that produced no trace becomes a
 ``crashed`` verdict with the reason.
 
-The agent cannot change any of this: the log-likelihood and the potential outcomes
-``mu(t=1)``, ``mu(t=0)`` are added to the model *by the harness* after ``build_model``
+The agent cannot change any of this: the log-likelihood and the unit-level effects
+``mu(t=1) − mu(t=0)`` are added to the model *by the harness* after ``build_model``
 returns, as Deterministics that nutpie evaluates with every draw (see
 :mod:`engine.loglik` and :mod:`engine.effects`), so neither needs a compile of its own.
 
@@ -133,7 +133,7 @@ def run_model(
         with clock("load"):
             model = _build(source, data)
             observed = loglik.add_log_likelihood(model)
-            effects.add_potential_outcomes(model)
+            effects.add_unit_effects(model)
         idata = sample(model, settings, budget_s=gates.sampling_budget_s, on_progress=notify, should_stop=should_stop)
         timings["compile"] = float(idata.posterior.attrs.get("compile_time", float("nan")))
         timings["sampling"] = float(idata.posterior.attrs.get("sampling_time", float("nan")))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.errors import SamplingBudgetExceeded, SamplingCancelled
@@ -91,6 +91,7 @@ class _ProgressState:
 
     chains: tuple[ChainProgress, ...] = ()
     errors: list[str] = field(default_factory=list)
+    closed: bool = False  # set once sampling ends: a late render must not follow "done"
 
 
 # One JSON object per chain; upon (nutpie's template engine) needs "}} }" rather than "}}}".
@@ -194,6 +195,8 @@ def sample(
         return SamplingProgress(phase, time.perf_counter() - begun, budget_s, state.chains, compile_s)
 
     def on_render(text: str) -> None:
+        if state.closed:
+            return
         try:
             state.chains = _parse_chains(text)
         except (ValueError, TypeError, KeyError) as exc:  # a template nutpie renders differently
@@ -228,8 +231,11 @@ def sample(
                 last_poll_note = elapsed
                 notify(snapshot())
     except BaseException:
+        state.closed = True
         sampler.cancel()
         raise
+    state.closed = True  # chains are finished even if their last render has not arrived
+    state.chains = tuple(replace(c, finished=c.total, tuning=False) for c in state.chains)
     sampling_s = time.perf_counter() - begun
     notify(snapshot(Phase.DONE))
     idata.posterior.attrs["compile_time"] = compile_s

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 from engine.effects import (
-    MU0,
-    MU1,
-    add_potential_outcomes,
+    UNIT_EFFECT,
+    add_unit_effects,
     compute_potential_outcomes,
     estimand_weights,
     propensity,
@@ -60,8 +59,7 @@ def fitted():
     frame, tau = simulate()
     data = build_model_data(frame, CONTRACT)
     model = build(data)
-    names = add_potential_outcomes(model)
-    assert names == (MU1, MU0)
+    assert add_unit_effects(model) == UNIT_EFFECT
     idata = sample(model, SETTINGS, budget_s=120)
     unit = take_unit_effects(idata)
     return data, tau, model, idata, unit
@@ -69,7 +67,7 @@ def fitted():
 
 def test_helper_variables_leave_the_trace(fitted) -> None:
     _, _, _, idata, unit = fitted
-    assert MU1 not in idata.posterior and MU0 not in idata.posterior
+    assert UNIT_EFFECT not in idata.posterior
     assert unit.shape == (2, 500, N)
 
 
@@ -163,13 +161,13 @@ def test_model_contract_is_enforced() -> None:
     with pm.Model() as no_t:
         pm.Deterministic("mu", pm.Normal("a") + data.t)
     with pytest.raises(ModelContractError, match="data container named 't'"):
-        add_potential_outcomes(no_t)
+        add_unit_effects(no_t)
     with pm.Model() as t_unused:
         pm.Data("t", data.t)
         pm.Deterministic("mu", pm.Normal("a") + data.t)  # data.t, not the container
     with pytest.raises(ModelContractError, match="does not depend"):
-        add_potential_outcomes(t_unused)
+        add_unit_effects(t_unused)
     with pm.Model() as no_mu:
         pm.Data("t", data.t)
     with pytest.raises(ModelContractError, match="mu"):
-        add_potential_outcomes(no_mu)
+        add_unit_effects(no_mu)
