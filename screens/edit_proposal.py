@@ -26,7 +26,7 @@ class EditProposalScreen(Screen[str | None]):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Approve edit", id="edit-proposal.submit", priority=True,
                 tooltip="Re-run the guard and compile check on the edit, then approve it"),
-        Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", tooltip="Discard the edit"),
+        Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", priority=True, tooltip="Discard the edit"),
     ]
 
     def __init__(self, proposal: Proposal) -> None:

@@ -26,7 +26,8 @@ class EditorScreen(Screen):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True,
                 tooltip="Validate and commit this file (author: the principal)"),
-        Binding("escape", "back", "Back", id="editor.back", tooltip="Back home (press twice to drop unsaved edits)"),
+        Binding("escape", "back", "Back", id="editor.back", priority=True,
+                tooltip="Back home (press twice to drop unsaved edits)"),
     ]
 
     def __init__(self, files: dict[str, str]) -> None:

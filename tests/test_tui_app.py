@@ -198,6 +198,34 @@ async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_pa
     app.close_session()
 
 
+async def test_escape_leaves_the_editors_even_from_the_text(fixture_session: Path, tmp_path: Path) -> None:
+    from textual.widgets import TextArea
+
+    from screens.edit_proposal import EditProposalScreen
+    from screens.editor import EditorScreen
+    from screens.review import ReviewScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        app.reviewed = None
+        review = ReviewScreen(clean_reviewed(), 8)
+        await app.push_screen(review)
+        await pilot.press("e")
+        assert isinstance(app.screen, EditProposalScreen) and isinstance(app.focused, TextArea)
+        await pilot.press("escape")
+        assert app.screen is review  # discarded, back on the review
+        app.pop_screen()
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        app.screen.query_one("#file-problem-md-text", TextArea).focus()
+        await pilot.press("x", "escape")  # an unsaved edit: the first escape warns
+        assert isinstance(app.screen, EditorScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, EditorScreen)
+    app.close_session()
+
+
 async def test_editor_refuses_invalid_analysis_toml(fixture_session: Path, tmp_path: Path) -> None:
     from textual.widgets import TextArea
 

@@ -212,3 +212,11 @@ def test_design_plots(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         await pilot.pause()
 
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_review_blocked_80x24(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=(80, 24), run_before=_review(blocked_reviewed))
+
+
+def test_edit_proposal(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_review(clean_reviewed), press=["e"])
