@@ -301,12 +301,15 @@ import sys, time
 sys.path.insert(0, {str(ROOT / 'tests')!r})
 from workbench.app import create_app
 from fixtures.tui_pilot import wait_opened
-app = create_app({str(session)!r}, sessions_root={str(tmp_path)!r}, warm_up=False)
+HEAVY = ('pymc', 'pytensor', 'nutpie', 'arviz', 'numba', 'econml', 'sklearn')
+# warm_up=True as in `workbench open`: the sandbox's server imports PyMC in its own process.
+app = create_app({str(session)!r}, sessions_root={str(tmp_path)!r}, warm_up=True)
 seen = {{}}
 async def auto(pilot):
-    seen['first_frame'] = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'nutpie', 'arviz'))
+    seen['first_frame'] = sorted(m for m in sys.modules if m.split('.')[0] in HEAVY)
     await wait_opened(pilot)
-    seen['opened'] = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'nutpie', 'arviz'))
+    await pilot.pause(0.5)
+    seen['opened'] = sorted(m for m in sys.modules if m.split('.')[0] in HEAVY)
     app.exit()
 app.run(headless=True, auto_pilot=auto, size=(100, 30))
 app.close_session()
