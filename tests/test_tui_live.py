@@ -210,3 +210,23 @@ async def test_cancel_stops_sampling_and_records_a_crash(tmp_path: Path) -> None
         record = app.screen.record
     app.close_session()
     assert record.verdict is not None and record.verdict.kind == "crashed"
+
+
+async def test_a_pending_proposal_survives_closing_the_app(tmp_path: Path) -> None:
+    from screens.review import ReviewScreen
+
+    first = _app(PROBLEMS / "ihdp", tmp_path)
+    async with first.run_test(size=(100, 30)) as pilot:
+        review = await _review(pilot)
+        hypothesis = review.reviewed.proposal.hypothesis
+        session_path = first.opened.session.path
+    first.close_session()
+
+    resumed = _app(session_path, tmp_path)  # `workbench open sessions/<id>`
+    async with resumed.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        assert resumed.reviewed is not None and resumed.records == []
+        await pilot.press("p")  # reviews the pending proposal; the agent is not asked again
+        assert isinstance(resumed.screen, ReviewScreen)
+        assert resumed.screen.reviewed.proposal.hypothesis == hypothesis
+    resumed.close_session()
