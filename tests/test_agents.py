@@ -345,6 +345,15 @@ def test_generated_code_is_guard_clean(label, spec, ihdp_problem) -> None:
     assert blockers == [], "\n".join(map(str, blockers))
 
 
+@pytest.mark.parametrize(("label", "spec"), _binary_cases())
+def test_generated_binary_code_is_guard_clean_under_a_contract_with_forbidden_columns(label, spec) -> None:
+    guard = pytest.importorskip("engine.guard", reason="engine/guard.py (the causal guard) is not written yet")
+    contract = load_problem(ROOT / "problems" / "retention_email").contract
+    assert contract.forbidden  # mediators, leakage and oracle columns
+    findings = guard.scan_model(render_model(spec), contract)
+    assert [f for f in findings if f.severity.value == "blocker"] == []
+
+
 # --------------------------------------------------------------------------- the heuristic agent
 
 

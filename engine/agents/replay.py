@@ -55,7 +55,7 @@ def load_replay_file(path: str | Path) -> list[ReplayEntry]:
     """
     path = Path(path)
     if not path.is_file():
-        raise AgentError(f"replay file {path} does not exist; pass --agent-option path=FILE with a JSON or TOML file")
+        raise AgentError(f"replay file {path} does not exist; pass an existing JSON or TOML file (--replay-file FILE)")
     text = path.read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
