@@ -7,7 +7,8 @@ own σ first (the single biggest fix for the ATE), then per-arm cubic splines, t
 squared terms (the biggest gain in the autoresearch run, and the fallback when splines
 do not pay), then regularising priors (PROGRAM.md: the 139 treated children need
 shrinkage), a multiplicative mean for positive outcomes, interactions and noise models;
-hierarchical shrinkage late (its funnel costs divergences), and the expensive HSGP last. Tags let reviewer reasons steer the agent away from a family of moves.
+hierarchical shrinkage late (its funnel costs divergences), and the expensive HSGP last.
+Tags let reviewer reasons steer the agent away from a family of moves.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def _lighter_shrink(s: ModelSpec) -> tuple[ModelSpec, str] | None:
 
 def _lighter_sigma_linear(s: ModelSpec) -> tuple[ModelSpec, str] | None:
     if s.sigma_linear and not s.sigma_per_arm:
-        return replace(s, sigma_linear=False, sigma_per_arm=True), "one σ per arm instead of log σ linear in the controls"
+        variant = "one σ per arm instead of log σ linear in the controls"
+        return replace(s, sigma_linear=False, sigma_per_arm=True), variant
     return None
 
 
@@ -242,7 +244,8 @@ _MOVES = {
             "sigma_linear",
             "heteroscedastic noise (log σ linear in the continuous controls)",
             frozenset({"noise", "sigma", "heteroscedastic", "variance", "complex"}),
-            "Letting log σ vary linearly with the continuous controls will model uneven residual spread and raise ELPD.",
+            "Letting log σ vary linearly with the continuous controls will model uneven residual spread "
+            "and raise ELPD.",
             "On Twins the autoresearch agent found heteroscedastic noise by a continuous covariate.",
             _sigma_linear,
             _lighter_sigma_linear,
@@ -296,7 +299,15 @@ CONTINUOUS_ORDER = (
     "shrink_binary",
     "hsgp",
 )
-BINARY_ORDER = ("quadratic", "treat_linear", "spline", "shrink_binary", "treat_quadratic", "tighten_priors", "separate_arms")
+BINARY_ORDER = (
+    "quadratic",
+    "treat_linear",
+    "spline",
+    "shrink_binary",
+    "treat_quadratic",
+    "tighten_priors",
+    "separate_arms",
+)
 
 CONTINUOUS_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in CONTINUOUS_ORDER)
 BINARY_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in BINARY_ORDER)

@@ -244,7 +244,8 @@ class HeuristicAgent(Agent):
         crashed = last.status == VerdictKind.CRASHED.value
         verdict = last.record.verdict
         divergent = verdict is not None and (
-            any(g.name.startswith("diverg") and not g.passed for g in verdict.gates) or "diverg" in verdict.reason.lower()
+            any(g.name.startswith("diverg") and not g.passed for g in verdict.gates)
+            or "diverg" in verdict.reason.lower()
         )
         used_kinds = {
             a.record.proposal.meta.get("variant_kind")
@@ -342,7 +343,9 @@ class HeuristicAgent(Agent):
         parts: list[str] = []
         attempts = state.attempts
         if not attempts:
-            parts.append("First iteration of this session; building complexity one step at a time from the current model.")
+            parts.append(
+                "First iteration of this session; building complexity one step at a time from the current model."
+            )
         else:
             counts = Counter(a.status for a in attempts)
             listed = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))

@@ -300,7 +300,10 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
 
     items = []
     if spec.separate_arms:
-        items.append("each arm (control, treated) has its own intercept and coefficients, so the effect may vary with every control")
+        items.append(
+            "each arm (control, treated) has its own intercept and coefficients, so the effect may vary with "
+            "every control"
+        )
     elif spec.treat_linear or spec.treat_quadratic:
         shape = "linearly and quadratically" if spec.treat_linear and spec.treat_quadratic else (
             "linearly" if spec.treat_linear else "through their squares"
@@ -323,10 +326,13 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
     )
     if spec.gp_columns:
         items.append(
-            f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), shared by both arms"
+            f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), "
+            "shared by both arms"
         )
     if spec.log_mean:
-        items.append("the mean is exp(linear predictor): the controls act multiplicatively, coefficients are log-ratios")
+        items.append(
+            "the mean is exp(linear predictor): the controls act multiplicatively, coefficients are log-ratios"
+        )
     if spec.binary:
         items.append("the outcome is Bernoulli with a logit link; mu is the probability")
     else:
