@@ -77,6 +77,7 @@ class VerdictScreen(Screen):
             with TabPane("Verdict", id="verdict"):
                 with VerticalScroll(id="verdict-body"):
                     yield Static(self._decision_text(), id="decision")
+                    yield Static(self._error_text(), id="crash")
                     yield Static(self._metrics(), id="metrics")
                     yield Static(self._gates(), id="gates")
                     table: DataTable[Any] = DataTable(id="convergence", zebra_stripes=True, cursor_type="row")
@@ -102,6 +103,9 @@ class VerdictScreen(Screen):
 
     def on_mount(self) -> None:
         self._ready = True
+        for panel in ("#crash", "#metrics", "#gates", "#pareto-counts"):
+            widget = self.query_one(panel, Static)
+            widget.display = bool(str(widget.render()).strip())
         self._fill_convergence()
         if self.arrays is not None:
             self.set_arrays(self.arrays)
@@ -144,11 +148,25 @@ class VerdictScreen(Screen):
             text.append(f"\nguard: {len(blockers)} blocker(s), {len(r.findings) - len(blockers)} warning(s)", style="dim")
         return text
 
+    def _error_text(self) -> Text:
+        """For a crash: the exception and the model's frames the harness kept."""
+        error = (self.record.extra or {}).get("error")
+        if not isinstance(error, dict):
+            return Text("")
+        text = Text()
+        text.append("error: ", style="bold red")
+        text.append(str(error.get("type") or "unknown"))
+        if error.get("traceback"):
+            text.append("\n" + str(error["traceback"]).rstrip(), style="dim")
+        return text
+
     def _metrics(self) -> Table | Text:
         r = self.record
         if r.verdict is None:
             return Text("")
         m = r.verdict.metrics
+        if all(v is None for v in (m.elpd, m.rhat_max, m.effect, m.divergences)):
+            return Text("")  # nothing was measured (a crash before the trace)
         table = Table(title="measured", title_justify="left", show_header=False, box=None, padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
@@ -254,7 +272,9 @@ class VerdictScreen(Screen):
         pareto = self.query_one("#plot-pareto", ParetoKPlot)
         pareto._empty = note
         pareto.set_series(plots.pareto_k_series(arrays.pareto_k) if arrays.pareto_k is not None else None)
-        self.query_one("#pareto-counts", Static).update(self._pareto_counts(arrays.pareto_k))
+        counts = self.query_one("#pareto-counts", Static)
+        counts.update(self._pareto_counts(arrays.pareto_k))
+        counts.display = arrays.pareto_k is not None
 
     # ------------------------------------------------------------------ actions
 

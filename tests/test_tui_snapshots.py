@@ -220,3 +220,7 @@ def test_review_blocked_80x24(snap_compare, app_on_fixture) -> None:  # noqa: AN
 
 def test_edit_proposal(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_review(clean_reviewed), press=["e"])
+
+
+def test_verdict_crashed(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(6))
