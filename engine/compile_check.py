@@ -181,7 +181,7 @@ def check_model_source(source: str, data: ModelData, *, progress: Callable[[dict
     except Exception as exc:  # noqa: BLE001
         return _exception_failure(exc, t0, "building the model")
     phase("contract")
-    problem = _contract_problem(model, data)
+    problem = contract_problem(model, data)
     if problem is not None:
         return fail(*problem)
     phase("initial_point")
@@ -235,7 +235,7 @@ def warm_sandbox() -> None:
 # --------------------------------------------------------------------------- the checks
 
 
-def _contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
+def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     """The first way the model breaks the model contract, as (error, hint), or None."""
     import pymc as pm
     from pytensor.graph.traversal import ancestors

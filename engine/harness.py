@@ -52,6 +52,7 @@ class HarnessResult:
     convergence_table: tuple[ParamDiagnostic, ...] = ()
     pointwise_elpd: np.ndarray | None = field(default=None, repr=False, compare=False)
     effect_draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (chain, draw)
+    pareto_k: np.ndarray | None = field(default=None, repr=False, compare=False)  # (observation,)
     trace_path: str | None = None
     error_type: str | None = None  # the exception's class name when crashed (e.g. SamplingCancelled)
     traceback: str | None = None  # model.py frames and the message, when crashed
@@ -175,6 +176,7 @@ def run_model(
         convergence_table=table,
         pointwise_elpd=loo_result.pointwise,
         effect_draws=effect_draws,
+        pareto_k=loo_result.pareto_k,
         trace_path=str(trace_path),
     )
 
@@ -201,7 +203,7 @@ class _Clock:
 
 def _build(source: str, data: ModelData) -> Any:
     """Load ``model.py`` from source, call ``build_model(data)`` and check the contract."""
-    from engine.compile_check import MODEL_MODULE, _contract_problem, load_model_module
+    from engine.compile_check import MODEL_MODULE, contract_problem, load_model_module
 
     try:
         module = load_model_module(source)
@@ -211,7 +213,7 @@ def _build(source: str, data: ModelData) -> Any:
         model = build(data)
     finally:  # no state leaks into the next model run in this process
         sys.modules.pop(MODEL_MODULE, None)
-    problem = _contract_problem(model, data)
+    problem = contract_problem(model, data)
     if problem is not None:
         error, hint = problem
         raise ModelContractError(f"{error}; {hint}")

@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from enum import StrEnum
 from typing import Callable
 
 from engine.agents.base import Agent, AgentContext
-from engine.errors import WorkbenchError
+from engine.errors import AgentError, WorkbenchError
 from engine.problem import Problem, SamplingSettings
 from engine.records import (
     CompileResult,
@@ -36,7 +37,7 @@ from engine.store import Session
 MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
 
-PRINCIPAL = "principal"
+BASELINE_MOVE = "baseline"
 
 
 class Policy(StrEnum):
@@ -78,6 +79,7 @@ class RunOptions:
     """Harness settings for this workbench instance (tests and demos shrink them)."""
 
     sampling: SamplingSettings | None = None  # None: the problem's own settings
+    sampling_overrides: dict[str, int] | None = None  # e.g. {"draws": 200}, applied on the problem's settings
     memory_mb: int = 6000
     compile_timeout_s: float = 90.0
     run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
@@ -106,6 +108,7 @@ class Workbench:
         self.session = session
         self.agent = agent
         self.options = options or RunOptions()
+        self.notes: list[str] = []  # things the user should hear about when this workbench opens
         self._data = problem.model_data()
 
     # ------------------------------------------------------------------ context
@@ -116,7 +119,8 @@ class Workbench:
 
     @property
     def sampling(self) -> SamplingSettings:
-        return self.options.sampling or self.problem.sampling
+        base = self.options.sampling or self.problem.sampling
+        return replace(base, **(self.options.sampling_overrides or {}))
 
     # ------------------------------------------------------------------ proposing
 
@@ -127,18 +131,56 @@ class Workbench:
         """
         status = on_status or (lambda _msg: None)
         context = self.context(loop)
-        status(f"{self.agent.name} agent is proposing…")
-        proposal = self.agent.propose(context)
+        proposal = self.baseline_proposal(context)
+        if proposal is None:
+            status(f"{self.agent.name} agent is proposing…")
+            proposal = self.agent.propose(context)
         reviewed = self.check(proposal)
         repairs = 0
-        while reviewed.compile is not None and not reviewed.compile.ok and repairs < MAX_REPAIRS:
+        while (
+            self.agent.can_repair
+            and reviewed.compile is not None
+            and not reviewed.compile.ok
+            and repairs < MAX_REPAIRS
+        ):
             repairs += 1
             status(f"compile failed ({reviewed.compile.error}); asking the agent to repair ({repairs}/{MAX_REPAIRS})")
-            proposal = self.agent.repair(context, proposal, reviewed.compile)
+            try:
+                repaired = self.agent.repair(context, proposal, reviewed.compile)
+            except AgentError as exc:
+                status(f"the agent could not repair it ({exc}); showing the proposal as it is")
+                break
+            proposal = repaired
             reviewed = self.check(proposal)
         reviewed = replace(reviewed, repairs=repairs)
         self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
         return reviewed
+
+    def baseline_proposal(self, context: AgentContext) -> Proposal | None:
+        """Run the session's starting file first, so later proposals have a reference.
+
+        Until an iteration of this loop has been run (approved and judged), the first
+        proposal is the unchanged baseline; the keep rule then compares every agent
+        proposal against a measured model, never against nothing.
+        """
+        if any(r.verdict is not None for r in context.loop_history):
+            return None
+        if any(r.proposal.move == BASELINE_MOVE and r.decision.kind is not DecisionKind.APPROVED
+               for r in context.loop_history):
+            return None  # the principal skipped or rejected running the baseline
+        what = "model" if context.loop is Loop.MODEL else "analysis"
+        return Proposal(
+            loop=context.loop,
+            hypothesis=f"Run the baseline {what} as shipped, to measure the reference every proposal must beat.",
+            rationale=(
+                f"Nothing in this session has been run yet. The keep rule compares each proposal with the current "
+                f"best, so the unchanged {context.loop.file} is measured first."
+            ),
+            old_source=context.best_source,
+            new_source=context.best_source,
+            agent="workbench",
+            move=BASELINE_MOVE,
+        )
 
     def check(self, proposal: Proposal) -> Reviewed:
         """Guard scan and, for model code, the sandboxed compile check."""
@@ -159,7 +201,7 @@ class Workbench:
             source,
             self._data,
             timeout_s=self.options.compile_timeout_s,
-            workdir=self.session.scratch_dir(),
+            workdir=self.session.artifacts_dir(self.session.next_number()),
         )
 
     def pending(self) -> Reviewed | None:
@@ -167,8 +209,7 @@ class Workbench:
         saved = self.session.load_pending()
         if saved is None:
             return None
-        proposal, findings, compiled = saved
-        return Reviewed(proposal, tuple(findings), compiled)
+        return Reviewed(saved.proposal, saved.findings, saved.compile)
 
     # ------------------------------------------------------------------ deciding and running
 
@@ -214,38 +255,55 @@ class Workbench:
         return record
 
     def _run_model(self, reviewed, number, on_progress, cancel):
-        from engine.harness import BestSummary, run_model
+        from engine.harness import BestSummary
         from engine.sandbox import run_in_sandbox
 
         best_record = self.session.best(Loop.MODEL)
         best = None
-        if best_record is not None and best_record.verdict is not None:
+        if best_record is not None:
             best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
         workdir = self.session.artifacts_dir(number)
         outcome = run_in_sandbox(
-            run_model,
+            harness_job,
             reviewed.proposal.new_source,
             self._data,
             contract_estimand=self.problem.contract.estimand,
             settings=self.sampling,
             gates=self.problem.gates,
             best=best,
-            workdir=workdir,
             timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
             memory_mb=self.options.memory_mb,
-            sandbox_workdir=workdir,
+            workdir=workdir,
             on_progress=on_progress,
             cancel=cancel,
         )
         if not outcome.ok:
-            verdict = Verdict(VerdictKind.CRASHED, outcome.message)
-            return verdict, {}, {}, None
+            return Verdict(VerdictKind.CRASHED, outcome.message), {}, {}, None
         result = outcome.value
-        extra = {"convergence": result.convergence_table, "trace": str(result.trace_path)}
+        extra = {"convergence": list(result.convergence_table)}
+        if result.error_type:
+            extra["error"] = {"type": result.error_type, "traceback": result.traceback}
+        save_arrays(workdir, effect_draws=result.effect_draws, pareto_k=result.pareto_k)
         return result.verdict, dict(result.timings), extra, result.pointwise_elpd
 
     def _run_design(self, reviewed, number, on_progress, cancel):
         raise WorkbenchError("the design loop is not wired yet")
+
+
+def harness_job(source: str, data, *, progress=None, **kwargs):
+    """Sandbox entry point: run the harness with the sandbox's work folder as output folder."""
+    from engine.harness import run_model
+
+    return run_model(source, data, workdir=Path.cwd(), progress=progress, **kwargs)
+
+
+def save_arrays(folder: Path, **arrays) -> None:
+    """Save per-draw and per-observation arrays beside the history (screens and report plot them)."""
+    import numpy as np
+
+    for name, values in arrays.items():
+        if values is not None:
+            np.save(folder / f"{name}.npy", np.asarray(values))
 
 
 def package_versions() -> dict[str, str]:

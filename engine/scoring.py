@@ -56,6 +56,7 @@ class LooResult:
     pareto_k_max: float
     pointwise: np.ndarray = field(repr=False, compare=False)  # ELPD of each observation
     n_obs: int = 0
+    pareto_k: np.ndarray | None = field(default=None, repr=False, compare=False)  # k of each observation
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooR
         pareto_k_max=float(np.nanmax(k)) if k.size else float("nan"),
         pointwise=pointwise,
         n_obs=int(pointwise.size),
+        pareto_k=k.astype(float),
     )
 
 

@@ -60,3 +60,44 @@ def findings_table(findings: Iterable[Finding], title: str) -> Table | str:
         colour = "red" if f.severity == "blocker" else "yellow"
         table.add_row(f"[{colour}]{f.severity}[/]", str(f.line or ""), f.code, f.message)
     return table
+
+
+def results_table(records, loop: str = "model") -> Table:
+    """The headless run's results: one row per iteration of the loop."""
+    table = Table(title="iterations", title_justify="left")
+    for name, justify in (
+        ("#", "right"), ("hypothesis", "left"), ("verdict", "left"), ("ELPD ± SE", "right"),
+        ("ΔELPD ± SE", "right"), ("effect [94% HDI]", "right"), ("R-hat", "right"), ("ESS", "right"),
+        ("div", "right"), ("s", "right"),
+    ):
+        if name == "hypothesis":
+            table.add_column(name, justify=justify, max_width=40, no_wrap=True, overflow="ellipsis")
+        else:
+            table.add_column(name, justify=justify, no_wrap=True)
+    colours = {"kept": "green", "discarded": "yellow", "failed_gate": "magenta", "crashed": "red"}
+    for r in records:
+        if r.proposal.loop.value != loop:
+            continue
+        m = r.verdict.metrics if r.verdict else None
+        e = m.effect if m else None
+        status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
+        table.add_row(
+            str(r.number),
+            r.proposal.hypothesis,
+            status,
+            _pm(m.elpd if m else None, m.elpd_se if m else None),
+            _pm(m.delta_elpd if m else None, m.delta_se if m else None, signed=True),
+            "" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]",
+            "" if not m or m.rhat_max is None else f"{m.rhat_max:.3f}",
+            "" if not m or m.ess_bulk_min is None else f"{m.ess_bulk_min:.0f}",
+            "" if not m or m.divergences is None else str(m.divergences),
+            f"{r.timings.get('total', 0):.0f}",
+        )
+    return table
+
+
+def _pm(value: float | None, se: float | None, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    text = f"{value:+.1f}" if signed else f"{value:.1f}"
+    return text + (f" ± {se:.1f}" if se is not None else "")
