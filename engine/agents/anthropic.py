@@ -1,0 +1,667 @@
+"""Claude as the workbench's agent: an orchestrator, a coder and a critic over the Messages API.
+
+One proposal is two calls:
+
+1. the **orchestrator** reads the whole :class:`~engine.agents.base.AgentContext` (contract,
+   agent-visible PROBLEM.md, PROGRAM.md, the current best file and metrics, the recent history
+   with verdicts and the reviewer's words) and picks one hypothesis (tool ``plan_next_step``);
+2. the **coder**, in a fresh context with only that plan, the contract, the column names, the
+   current file and the rules the guard enforces, writes the whole new file (tool
+   ``submit_model`` or ``submit_analysis``).
+
+:meth:`AnthropicAgent.repair` sends the compile check's error, traceback and hint back to the
+coder; :meth:`AnthropicAgent.critique` asks the critic for a short structured review of a
+verdict. Every tool is forced with ``tool_choice`` and every tool input is validated here
+(the SDK does not validate response bodies): a missing or malformed tool call gets one
+corrective retry, then :class:`~engine.errors.AgentError`. Code that parses but that the
+guard would block (or a spec that breaks the contract) also gets one corrective retry; if it
+is still blocked it is returned as it is, so the reviewer sees the guard's findings.
+
+Every call's role, tokens, estimated cost, stop reason and request id, and a clipped
+transcript of prompts and replies, go into ``Proposal.meta`` and so into the session's
+record. API failures become :class:`~engine.errors.AgentError` with a message that says what
+to do; the SDK retries at most :data:`DEFAULT_MAX_RETRIES` times with a
+:data:`DEFAULT_TIMEOUT_S` timeout, so a call never hangs for long.
+
+Importing this module is cheap: the ``anthropic`` SDK (about 2 s to import) is loaded when an
+agent is built.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+from engine.agents import prompts as P
+from engine.agents.base import Agent, AgentContext
+from engine.errors import AgentError
+from engine.records import CompileResult, IterationRecord, Loop, Proposal
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+MODEL_ENV = "ANTHROPIC_MODEL"
+KEY_ENV = "ANTHROPIC_API_KEY"
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+
+DEFAULT_MAX_TOKENS = 8192  # the coder writes whole files
+ROLE_MAX_TOKENS = 2048  # the orchestrator's plan and the critic's review are short
+DEFAULT_TIMEOUT_S = 90.0  # per HTTP request; a whole model.py takes well under a minute to write
+DEFAULT_MAX_RETRIES = 2  # the SDK's own retries on 408/409/429/5xx/529 and connection errors
+
+PRICES_USD_PER_MTOK: dict[str, tuple[float, float]] = {
+    # model id prefix: (input, output) in US dollars per million tokens
+    "claude-opus-4-1": (15.0, 75.0),
+    "claude-opus-4-0": (15.0, 75.0),
+    "claude-opus-4-5": (5.0, 25.0),
+    "claude-opus-4-6": (5.0, 25.0),
+    "claude-sonnet-4-0": (3.0, 15.0),
+    "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-sonnet-4-6": (3.0, 15.0),
+    "claude-haiku-4-5": (1.0, 5.0),
+    "claude-3-5-haiku": (0.8, 4.0),
+}
+PRICES_SOURCE = (
+    "estimate from Anthropic's published list prices per million tokens (anthropic.com/pricing, 2025-11); "
+    "cache writes at 1.25x and cache reads at 0.1x the input price; no batch or priority discounts"
+)
+"""Where :data:`PRICES_USD_PER_MTOK` comes from. Models not listed get ``cost_usd = None``;
+pass ``price_per_mtok=(input, output)`` to :class:`AnthropicAgent` for them."""
+
+TRANSCRIPT_FIELD_CHARS = 6_000  # one prompt or reply in the transcript, before clipping further
+TRANSCRIPT_MAX_CHARS = 40_000  # the whole transcript of one proposal, as JSON, in record.json
+
+
+# --------------------------------------------------------------------------- prices
+
+
+def price_for(model: str) -> tuple[float, float] | None:
+    """USD per million (input, output) tokens for ``model``, by the longest matching id prefix."""
+    matches = [prefix for prefix in PRICES_USD_PER_MTOK if model.startswith(prefix)]
+    return PRICES_USD_PER_MTOK[max(matches, key=len)] if matches else None
+
+
+def cost_usd(price: tuple[float, float] | None, usage: dict[str, int]) -> float | None:
+    """Estimated cost of one call; ``None`` when the model's price is unknown."""
+    if price is None:
+        return None
+    per_in, per_out = price[0] / 1e6, price[1] / 1e6
+    return round(
+        usage.get("input_tokens", 0) * per_in
+        + usage.get("cache_creation_input_tokens", 0) * per_in * 1.25
+        + usage.get("cache_read_input_tokens", 0) * per_in * 0.1
+        + usage.get("output_tokens", 0) * per_out,
+        6,
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+Validated = tuple[dict[str, Any], list[str], list[str]]
+"""A tool input checked: (cleaned value, hard problems, soft problems).
+
+Hard problems (wrong types, empty fields, code that does not parse) make the value unusable;
+soft ones (guard blockers, contract violations, an unchanged file) are worth one retry but
+the value can still be shown to the reviewer.
+"""
+
+
+def _strings(raw: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
+    if not isinstance(raw, dict):
+        return {}, [f"the tool input must be a JSON object with {', '.join(required)}; got {type(raw).__name__}"]
+    value: dict[str, str] = {}
+    problems: list[str] = []
+    for key in required + optional:
+        item = raw.get(key)
+        if item is None and key in optional:
+            continue
+        if not isinstance(item, str):
+            problems.append(f"{key!r} must be a string; got {type(item).__name__}")
+        elif not item.strip() and key in required:
+            problems.append(f"{key!r} is empty")
+        else:
+            value[key] = item
+    return value, problems
+
+
+def validate_plan(raw: Any) -> Validated:
+    """The orchestrator's plan: hypothesis, rationale, instructions and a kebab-case label."""
+    value, problems = _strings(raw, ("hypothesis", "rationale", "instructions"), ("label",))
+    label = re.sub(r"[^a-z0-9]+", "-", value.get("label", "").lower()).strip("-")[:40]
+    value["label"] = label
+    return value, problems, []
+
+
+def model_validator(context: AgentContext) -> Callable[[Any], Validated]:
+    """Check ``submit_model`` input: strings, Python that parses, and what the guard would block."""
+
+    def validate(raw: Any) -> Validated:
+        value, problems = _strings(raw, ("hypothesis", "rationale", "source"))
+        if problems:
+            return value, problems, []
+        source = value["source"]
+        try:
+            ast.parse(source)
+        except SyntaxError as exc:
+            return value, [f"'source' is not valid Python: {exc.msg} on line {exc.lineno}"], []
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return value, [f"'source' cannot be parsed as Python ({type(exc).__name__})"], []
+        from engine.guard import scan_model
+
+        soft = [f"the guard blocks it: {f}" for f in scan_model(source, context.contract) if f.severity == "blocker"]
+        if source.strip() == context.best_source.strip():
+            soft.append("the file is identical to the current model.py; implement the hypothesis")
+        return value, [], soft
+
+    return validate
+
+
+def analysis_validator(context: AgentContext) -> Callable[[Any], Validated]:
+    """Check ``submit_analysis`` input: strings, TOML that parses, and the spec against the contract."""
+
+    def validate(raw: Any) -> Validated:
+        value, problems = _strings(raw, ("hypothesis", "rationale", "toml"))
+        if problems:
+            return value, problems, []
+        text = value["toml"]
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            return value, [f"'toml' is not valid TOML: {exc}"], []
+        from engine.design.spec import spec_issues
+        from engine.guard import scan_analysis
+
+        soft = [f"the spec is invalid: {issue}" for issue in spec_issues(text, context.contract)]
+        soft += [f"the guard blocks it: {f}" for f in scan_analysis(text, context.contract) if f.severity == "blocker"]
+        if text.strip() == context.best_source.strip():
+            soft.append("the file is identical to the current analysis.toml; implement the hypothesis")
+        return value, [], list(dict.fromkeys(soft))
+
+    return validate
+
+
+def validate_critique(raw: Any) -> Validated:
+    """The critic's review: the five text fields, a credibility level and a list of blind spots."""
+    value, problems = _strings(raw, ("credibility", "evidence", "estimand", "alternative", "summary"))
+    if "credibility" in value:
+        level = value["credibility"].strip().lower()
+        if level in ("high", "medium", "low"):
+            value["credibility"] = level
+        else:
+            problems.append(f"'credibility' must be high, medium or low; got {value['credibility']!r}")
+    spots = raw.get("blind_spots") if isinstance(raw, dict) else None
+    if not isinstance(spots, list) or not all(isinstance(s, str) for s in spots):
+        problems.append("'blind_spots' must be a list of strings")
+    else:
+        value["blind_spots"] = [s for s in spots if s.strip()]
+    return value, problems, []
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+class _Ledger:
+    """Calls, tokens, cost and a clipped transcript for one proposal, repair or critique."""
+
+    def __init__(self, model: str, price: tuple[float, float] | None, previous: dict[str, Any] | None = None) -> None:
+        self.model = model
+        self.price = price
+        previous = previous or {}
+        self.calls: list[dict[str, Any]] = list(previous.get("calls", []))
+        self.transcript: list[dict[str, Any]] = list(previous.get("transcript", []))
+        self._systems_seen: set[str] = {e["role"] for e in self.transcript if "system" in e}
+
+    def record(self, role: str, attempt: int, system: str, user: Any, message: Any) -> dict[str, Any]:
+        usage = _usage(message)
+        call: dict[str, Any] = {
+            "role": role,
+            "input_tokens": usage.get("input_tokens", 0),
+            "output_tokens": usage.get("output_tokens", 0),
+            "cost_usd": cost_usd(self.price, usage),
+            "stop_reason": getattr(message, "stop_reason", None),
+        }
+        for key in ("cache_creation_input_tokens", "cache_read_input_tokens"):
+            if usage.get(key):
+                call[key] = usage[key]
+        request_id = getattr(message, "_request_id", None)
+        if request_id:
+            call["request_id"] = request_id
+        self.calls.append(call)
+        entry: dict[str, Any] = {"role": role, "attempt": attempt}
+        if role not in self._systems_seen:  # system prompts are long and fixed: once per role
+            self._systems_seen.add(role)
+            entry["system"] = system
+        entry["user"] = user
+        entry["response"] = _response_json(message)
+        self.transcript.append(entry)
+        return call
+
+    def meta(self, **extra: Any) -> dict[str, Any]:
+        costs = [c["cost_usd"] for c in self.calls]
+        return {
+            "model": self.model,
+            "calls": self.calls,
+            "input_tokens": sum(c["input_tokens"] for c in self.calls),
+            "output_tokens": sum(c["output_tokens"] for c in self.calls),
+            "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 6),
+            "price_source": PRICES_SOURCE,
+            "transcript": fit_transcript(self.transcript),
+            **extra,
+        }
+
+
+def _usage(message: Any) -> dict[str, int]:
+    usage = getattr(message, "usage", None)
+    out: dict[str, int] = {}
+    for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+        value = getattr(usage, key, None) if usage is not None else None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            out[key] = value
+    return out
+
+
+def _blocks(message: Any) -> list[Any]:
+    content = getattr(message, "content", None)
+    return list(content) if isinstance(content, list) else []
+
+
+def _response_json(message: Any) -> dict[str, Any]:
+    content = []
+    for block in _blocks(message):
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            content.append({"type": "text", "text": getattr(block, "text", "")})
+        elif kind == "tool_use":
+            content.append({"type": "tool_use", "name": getattr(block, "name", None), "input": getattr(block, "input", None)})
+        else:
+            content.append({"type": str(kind)})
+    return {"stop_reason": getattr(message, "stop_reason", None), "content": content}
+
+
+def _clip_json(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return P.clip(value, limit)
+    if isinstance(value, dict):
+        return {k: _clip_json(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clip_json(v, limit) for v in value]
+    return value
+
+
+def fit_transcript(entries: list[dict[str, Any]], max_chars: int = TRANSCRIPT_MAX_CHARS) -> list[dict[str, Any]]:
+    """Clip every text in the transcript until the whole fits in ``max_chars`` of JSON.
+
+    The full files are already in the proposal (``old_source``/``new_source``); the
+    transcript is there to show what was asked and answered, so long texts keep their head
+    and tail.
+    """
+    limit = TRANSCRIPT_FIELD_CHARS
+    while True:
+        clipped = _clip_json(entries, limit)
+        if len(json.dumps(clipped, ensure_ascii=False, default=str)) <= max_chars or limit <= 200:
+            return clipped
+        limit //= 2
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _api_error(exc: Exception, model: str, base_url: str) -> AgentError:
+    """An SDK exception as an AgentError that says what happened and what to do."""
+    import anthropic
+
+    offline = "or switch to the offline agent with --agent heuristic"
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        said = getattr(exc, "api_message", None) or str(exc)
+        rid = f"; request id {exc.request_id}" if getattr(exc, "request_id", None) else ""
+        what = f"the Anthropic API answered HTTP {status} ({P.clip(said, 300)}{rid})"
+        if status == 401:
+            todo = f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
+        elif status == 403:
+            todo = f"this key may not use {model}: check the key's permissions or pick another model with {MODEL_ENV}, {offline}"
+        elif status == 404:
+            todo = f"the model {model!r} or the endpoint was not found: check {MODEL_ENV} and {BASE_URL_ENV}, {offline}"
+        elif status in (400, 413, 422):
+            todo = f"the request was refused (too long a prompt or a bad parameter); shorten PROBLEM.md or PROGRAM.md, {offline}"
+        elif status == 429:
+            todo = f"rate limited even after {DEFAULT_MAX_RETRIES} retries: wait a minute and ask again, {offline}"
+        elif status == 529:
+            todo = f"Anthropic's API is overloaded: ask again in a few minutes, {offline}"
+        elif status >= 500:
+            todo = f"a server error at Anthropic: ask again later, {offline}"
+        else:
+            todo = f"ask again, {offline}"
+        return AgentError(f"{what}; {todo}")
+    if isinstance(exc, anthropic.APITimeoutError):
+        return AgentError(
+            f"no answer from the Anthropic API within {DEFAULT_TIMEOUT_S:g} s (after retries): ask again later, {offline}"
+        )
+    if isinstance(exc, anthropic.APIConnectionError):
+        return AgentError(
+            f"could not reach the Anthropic API at {base_url} ({exc}): check the network connection and "
+            f"{BASE_URL_ENV}, {offline}"
+        )
+    return AgentError(f"the Anthropic client failed ({type(exc).__name__}: {exc}); {offline}")
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+class AnthropicAgent(Agent):
+    """Claude with orchestrator, coder and critic roles, for the model and design loops.
+
+    Parameters
+    ----------
+    model
+        Model id; defaults to ``$ANTHROPIC_MODEL`` or :data:`DEFAULT_MODEL`.
+    api_key
+        Defaults to ``$ANTHROPIC_API_KEY``; without one (and without ``client``) the
+        constructor raises :class:`AgentError`.
+    base_url
+        Defaults to ``$ANTHROPIC_BASE_URL``, else Anthropic's API.
+    max_tokens
+        Output limit of a coder call (the orchestrator and critic use at most
+        :data:`ROLE_MAX_TOKENS`).
+    temperature
+        Sampling temperature; ``None`` leaves the API's default.
+    client
+        A ready ``anthropic.Anthropic`` client (then ``api_key`` and ``base_url`` are unused).
+    timeout_s, max_retries
+        Per request timeout and the SDK's retries, small so a call never hangs for minutes.
+    price_per_mtok
+        (input, output) USD per million tokens, for a model :data:`PRICES_USD_PER_MTOK`
+        does not list.
+
+    Attributes
+    ----------
+    last_meta
+        The calls, tokens, cost and transcript of the latest propose, repair or critique
+        (a critique's record is only here: the caller stores the text).
+    totals
+        Calls, tokens and cost summed over this agent's lifetime.
+
+    Raises
+    ------
+    AgentError
+        When no API key is set or the SDK is not installed.
+    """
+
+    name = "anthropic"
+    loops = frozenset({Loop.MODEL, Loop.DESIGN})
+    offline = False
+    can_repair = True
+
+    def __init__(
+        self,
+        model: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        temperature: float | None = None,
+        client: Any = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        price_per_mtok: tuple[float, float] | None = None,
+    ) -> None:
+        self.model = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+        if not isinstance(max_tokens, int) or max_tokens < 256:
+            raise AgentError(f"max_tokens must be a whole number of at least 256 for the anthropic agent; got {max_tokens!r}")
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.price = tuple(price_per_mtok) if price_per_mtok is not None else price_for(self.model)
+        self.base_url = base_url or os.environ.get(BASE_URL_ENV) or "https://api.anthropic.com"
+        self.last_meta: dict[str, Any] = {}
+        self.totals: dict[str, Any] = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        if client is not None:
+            self.client = client
+            return
+        key = api_key or os.environ.get(KEY_ENV)
+        if not key:
+            raise AgentError(
+                f"the anthropic agent needs an API key: set {KEY_ENV} (for example "
+                f"`{KEY_ENV}=sk-ant-... workbench open problems/ihdp --agent anthropic`), "
+                "or use --agent heuristic to work offline"
+            )
+        try:
+            import anthropic
+        except ImportError as exc:
+            raise AgentError(
+                f"the anthropic package is not installed ({exc}); install the workbench with its dependencies, "
+                "or use --agent heuristic"
+            ) from exc
+        self.client = anthropic.Anthropic(
+            api_key=key, base_url=self.base_url, timeout=timeout_s, max_retries=max_retries
+        )
+
+    # ------------------------------------------------------------------ roles
+
+    def propose(self, context: AgentContext) -> Proposal:
+        """Plan the next step (orchestrator), then write the whole file (coder).
+
+        Raises
+        ------
+        AgentError
+            On an API error, or a tool call that stays malformed after one corrective retry.
+        """
+        self.check_loop(context)
+        ledger = _Ledger(self.model, self.price)
+        try:
+            plan = self._ask(
+                ledger, "orchestrator", P.ORCHESTRATOR_SYSTEM, P.orchestrator_prompt(context), P.PLAN_TOOL,
+                validate_plan, min(ROLE_MAX_TOKENS, self.max_tokens),
+            )
+            code, soft = self._code(ledger, context, P.coder_prompt(context, plan))
+        finally:
+            self._account(ledger)
+        return self._proposal(context, plan, code, soft, ledger, repairs=0)
+
+    def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
+        """Send the compile error, traceback and hint back to the coder for a corrected file.
+
+        Raises
+        ------
+        AgentError
+            For the design loop (specs are not compiled), on an API error or a malformed reply.
+        """
+        self.check_loop(context)
+        if proposal.loop is not Loop.MODEL:
+            raise AgentError("only model.py proposals are compiled, so only they can be repaired")
+        ours = proposal.agent == self.name and isinstance(proposal.meta, dict)
+        previous = proposal.meta if ours else {}
+        ledger = _Ledger(self.model, self.price, previous)
+        plan = dict(previous.get("plan") or {}) or {
+            "hypothesis": proposal.hypothesis, "rationale": proposal.rationale, "instructions": "", "label": proposal.move or "",
+        }
+        try:
+            code, soft = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
+        finally:
+            self._account(ledger, since=len(previous.get("calls", [])))
+        repairs = int(previous.get("repair_attempts", 0)) + 1
+        return self._proposal(context, plan, code, soft, ledger, repairs=repairs, error=compile_result.error)
+
+    def critique(self, context: AgentContext, record: IterationRecord) -> str:
+        """A short structured review of ``record``'s verdict: credibility, estimand, blind spots, an alternative.
+
+        The calls, tokens and cost are in :attr:`last_meta` afterwards; the caller stores
+        the returned text.
+
+        Raises
+        ------
+        AgentError
+            On an API error, or a review that stays malformed after one corrective retry.
+        """
+        ledger = _Ledger(self.model, self.price)
+        try:
+            review = self._ask(
+                ledger, "critic", P.CRITIC_SYSTEM, P.critic_prompt(context, record), P.CRITIQUE_TOOL,
+                validate_critique, min(ROLE_MAX_TOKENS, self.max_tokens),
+            )
+        finally:
+            self._account(ledger)
+        self.last_meta = ledger.meta(review=review)
+        return P.format_critique(review)
+
+    # ------------------------------------------------------------------ pieces
+
+    def _code(self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder") -> tuple[dict[str, str], list[str]]:
+        if context.loop is Loop.MODEL:
+            system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract))
+            tool, validate = P.SUBMIT_MODEL_TOOL, model_validator(context)
+        else:
+            system = P.CODER_SYSTEM_DESIGN.format(rules=P.design_rules(context.contract))
+            tool, validate = P.SUBMIT_ANALYSIS_TOOL, analysis_validator(context)
+        soft: list[str] = []
+        value = self._ask(ledger, role, system, prompt, tool, validate, self.max_tokens, soft_out=soft)
+        return value, soft
+
+    def _proposal(
+        self,
+        context: AgentContext,
+        plan: dict[str, str],
+        code: dict[str, str],
+        soft: list[str],
+        ledger: _Ledger,
+        *,
+        repairs: int,
+        error: str | None = None,
+    ) -> Proposal:
+        source = code["source"] if context.loop is Loop.MODEL else code["toml"]
+        rationale = f"{plan['rationale'].strip()} Implementation: {code['rationale'].strip()}"
+        if repairs:
+            rationale += f" (Repaired {repairs}× after the compile check failed; last error: {error or 'unknown'}.)"
+        extra: dict[str, Any] = {"plan": plan, "implementation": code["rationale"], "repair_attempts": repairs}
+        if soft:
+            extra["unresolved"] = soft  # guard blockers or spec issues left after the corrective retry
+        meta = ledger.meta(**extra)
+        self.last_meta = meta
+        return Proposal(
+            loop=context.loop,
+            hypothesis=plan["hypothesis"].strip(),
+            rationale=rationale,
+            old_source=context.best_source,
+            new_source=source,
+            agent=self.name,
+            move=plan.get("label") or None,
+            meta=meta,
+        )
+
+    def _ask(
+        self,
+        ledger: _Ledger,
+        role: str,
+        system: str,
+        prompt: str,
+        tool: dict[str, Any],
+        validate: Callable[[Any], Validated],
+        max_tokens: int,
+        soft_out: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """One forced tool call, validated; one corrective retry; then AgentError.
+
+        A value with only soft problems after the retry is returned (its problems are put in
+        ``soft_out``), as is the first attempt's value when the retry is worse.
+        """
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        user_shown: Any = prompt
+        fallback: tuple[dict[str, Any], list[str]] | None = None
+        for attempt in (1, 2):
+            message = self._create(system, messages, tool, max_tokens)
+            ledger.record(role, attempt, system, user_shown, message)
+            block = next(
+                (b for b in _blocks(message) if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool["name"]),
+                None,
+            )
+            if block is None:
+                hard, soft, value = [f"no {tool['name']} tool call in the reply"], [], {}
+            else:
+                value, hard, soft = validate(getattr(block, "input", None))
+            stop = getattr(message, "stop_reason", None)
+            if stop == "max_tokens" and hard:
+                hard.insert(0, f"the reply was cut off at the {max_tokens}-token limit; write something shorter")
+            elif stop == "refusal":
+                hard.insert(0, "the model declined to answer")
+            if not hard and not soft:
+                return value
+            if not hard and fallback is None:
+                fallback = (value, soft)
+            if attempt == 2:
+                break
+            corrective = (
+                f"Your {tool['name']} call cannot be used yet:\n"
+                + "\n".join(f"- {p}" for p in hard + soft)
+                + f"\nCall {tool['name']} again with the complete, corrected input."
+            )
+            user_shown = corrective
+            assistant = _assistant_content(message)
+            if block is not None and assistant:
+                messages.append({"role": "assistant", "content": assistant})
+                messages.append(
+                    {"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": getattr(block, "id", ""), "is_error": True, "content": corrective}
+                    ]}
+                )
+            else:
+                if assistant:
+                    messages.append({"role": "assistant", "content": assistant})
+                    messages.append({"role": "user", "content": corrective})
+                else:
+                    messages[-1] = {"role": "user", "content": [
+                        {"type": "text", "text": prompt}, {"type": "text", "text": corrective},
+                    ]}
+        if not hard:
+            if soft_out is not None:
+                soft_out.extend(soft)
+            return value
+        if fallback is not None:
+            if soft_out is not None:
+                soft_out.extend(fallback[1])
+            return fallback[0]
+        raise AgentError(
+            f"Claude's {role} reply was unusable twice ({'; '.join(hard)}); ask for another proposal, "
+            "or use --agent heuristic"
+        )
+
+    def _create(self, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int) -> Any:
+        import anthropic
+
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "system": system,
+            "messages": messages,
+            "tools": [tool],
+            "tool_choice": {"type": "tool", "name": tool["name"]},
+        }
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        try:
+            return self.client.messages.create(**kwargs)
+        except anthropic.AnthropicError as exc:
+            raise _api_error(exc, self.model, self.base_url) from exc
+
+    def _account(self, ledger: _Ledger, since: int = 0) -> None:
+        for call in ledger.calls[since:]:
+            self.totals["calls"] += 1
+            self.totals["input_tokens"] += call["input_tokens"]
+            self.totals["output_tokens"] += call["output_tokens"]
+            if call["cost_usd"] is None or self.totals["cost_usd"] is None:
+                self.totals["cost_usd"] = None
+            else:
+                self.totals["cost_usd"] = round(self.totals["cost_usd"] + call["cost_usd"], 6)
+
+
+def _assistant_content(message: Any) -> list[dict[str, Any]]:
+    """The reply's text and tool_use blocks as request params, to continue the conversation."""
+    out: list[dict[str, Any]] = []
+    for block in _blocks(message):
+        kind = getattr(block, "type", None)
+        if kind == "text" and getattr(block, "text", ""):
+            out.append({"type": "text", "text": block.text})
+        elif kind == "tool_use" and getattr(block, "id", None):
+            raw = getattr(block, "input", None)
+            out.append({"type": "tool_use", "id": block.id, "name": block.name, "input": raw if isinstance(raw, dict) else {}})
+    return out
