@@ -99,10 +99,15 @@ class HeadlessRun:
             e = best.verdict.metrics.effect
             lines.append(
                 f"best: iteration {best.number}, {e.estimand} {e.mean:.3f} "
-                f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} HDI)"
+                f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} {interval_name(self.loop)})"
             )
         lines.append(f"history: git -C {self.workbench.session.path} log --stat best")
         return lines
+
+
+def interval_name(loop: Loop) -> str:
+    """Posterior intervals in the model loop, confidence intervals in the design loop."""
+    return "HDI" if loop is Loop.MODEL else "CI"
 
 
 def best_summary(best: IterationRecord | None) -> dict[str, Any] | None:

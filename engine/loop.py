@@ -83,6 +83,7 @@ class RunOptions:
     memory_mb: int = 6000
     compile_timeout_s: float = 90.0
     run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
+    design_timeout_s: float = 600.0  # a design run with every refuter takes 20–120 s on 2 cores
 
 
 ProgressCallback = Callable[[object], None]
@@ -287,7 +288,44 @@ class Workbench:
         return result.verdict, dict(result.timings), extra, result.pointwise_elpd
 
     def _run_design(self, reviewed, number, on_progress, cancel):
-        raise WorkbenchError("the design loop is not wired yet")
+        from engine.design.critic import Critique, critique
+        from engine.design.spec import parse_spec
+        from engine.design.results import DesignResult
+        from engine.design.verdict import BestDesign, design_verdict
+        from engine.errors import SpecError
+        from engine.records import from_dict, to_jsonable
+        from engine.sandbox import run_in_sandbox
+
+        try:
+            spec = parse_spec(reviewed.proposal.new_source, self.problem.contract)
+        except SpecError as exc:
+            return Verdict(VerdictKind.CRASHED, f"the analysis spec is invalid: {exc}"), {}, {}
+        model_best = self.session.best(Loop.MODEL)
+        bayes = model_best.verdict.metrics.effect if model_best is not None and model_best.verdict else None
+        outcome = run_in_sandbox(
+            design_job,
+            spec,
+            (self.problem.data, self.problem.contract),
+            bayesian_effect=bayes,
+            timeout_s=self.options.design_timeout_s,
+            memory_mb=self.options.memory_mb,
+            workdir=self.session.artifacts_dir(number),
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        if not outcome.ok:
+            return Verdict(VerdictKind.CRASHED, outcome.message), {}, {}
+        result = outcome.value
+        review = critique(self.problem, spec, result, bayes, question=self.problem.question)
+        best_record = self.session.best(Loop.DESIGN)
+        best = None
+        if best_record is not None and best_record.extra.get("critic") and best_record.extra.get("design"):
+            best = BestDesign.of(
+                from_dict(DesignResult, best_record.extra["design"]), from_dict(Critique, best_record.extra["critic"])
+            )
+        verdict = design_verdict(result, review, best)
+        extra = {"design": to_jsonable(result), "critic": to_jsonable(review)}
+        return verdict, dict(result.timings), extra
 
 
 def harness_job(source: str, data, *, progress=None, **kwargs):
@@ -295,6 +333,13 @@ def harness_job(source: str, data, *, progress=None, **kwargs):
     from engine.harness import run_model
 
     return run_model(source, data, workdir=Path.cwd(), progress=progress, **kwargs)
+
+
+def design_job(spec, problem_data, *, progress=None, **kwargs):
+    """Sandbox entry point: the design run (EconML fits) off the UI process."""
+    from engine.design.run import run_design
+
+    return run_design(spec, problem_data, on_progress=progress, **kwargs)
 
 
 def save_arrays(folder: Path, **arrays) -> None:

@@ -64,12 +64,16 @@ def findings_table(findings: Iterable[Finding], title: str) -> Table | str:
 
 def results_table(records, loop: str = "model") -> Table:
     """The headless run's results: one row per iteration of the loop."""
-    table = Table(title="iterations", title_justify="left")
-    for name, justify in (
-        ("#", "right"), ("hypothesis", "left"), ("verdict", "left"), ("ELPD ± SE", "right"),
-        ("ΔELPD ± SE", "right"), ("effect [94% HDI]", "right"), ("R-hat", "right"), ("ESS", "right"),
-        ("div", "right"), ("s", "right"),
-    ):
+    model = loop == "model"
+    table = Table(title=f"{loop} loop iterations", title_justify="left")
+    columns = [("#", "right"), ("hypothesis", "left"), ("verdict", "left")]
+    if model:
+        columns += [("ELPD ± SE", "right"), ("ΔELPD ± SE", "right"), ("effect [94% HDI]", "right"),
+                    ("R-hat", "right"), ("ESS", "right"), ("div", "right")]
+    else:
+        columns += [("effect [95% CI]", "right")]
+    columns.append(("s", "right"))
+    for name, justify in columns:
         if name == "hypothesis":
             table.add_column(name, justify=justify, max_width=40, no_wrap=True, overflow="ellipsis")
         else:
@@ -81,18 +85,21 @@ def results_table(records, loop: str = "model") -> Table:
         m = r.verdict.metrics if r.verdict else None
         e = m.effect if m else None
         status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
-        table.add_row(
-            str(r.number),
-            r.proposal.hypothesis,
-            status,
-            _pm(m.elpd if m else None, m.elpd_se if m else None),
-            _pm(m.delta_elpd if m else None, m.delta_se if m else None, signed=True),
-            "" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]",
-            "" if not m or m.rhat_max is None else f"{m.rhat_max:.3f}",
-            "" if not m or m.ess_bulk_min is None else f"{m.ess_bulk_min:.0f}",
-            "" if not m or m.divergences is None else str(m.divergences),
-            f"{r.timings.get('total', 0):.0f}",
-        )
+        effect = "" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]"
+        cells = [str(r.number), r.proposal.hypothesis, status]
+        if model:
+            cells += [
+                _pm(m.elpd if m else None, m.elpd_se if m else None),
+                _pm(m.delta_elpd if m else None, m.delta_se if m else None, signed=True),
+                effect,
+                "" if not m or m.rhat_max is None else f"{m.rhat_max:.3f}",
+                "" if not m or m.ess_bulk_min is None else f"{m.ess_bulk_min:.0f}",
+                "" if not m or m.divergences is None else str(m.divergences),
+            ]
+        else:
+            cells.append(effect)
+        cells.append(f"{r.timings.get('total', 0):.0f}")
+        table.add_row(*cells)
     return table
 
 

@@ -192,7 +192,7 @@ def _cap(text: str) -> str:
 
 
 class HeuristicAgent(Agent):
-    """Deterministic offline researcher for the model loop.
+    """Deterministic offline researcher for the model loop (and, by rule, the design loop).
 
     Parameters
     ----------
@@ -202,7 +202,7 @@ class HeuristicAgent(Agent):
     """
 
     name = "heuristic"
-    loops = frozenset({Loop.MODEL})
+    loops = frozenset({Loop.MODEL, Loop.DESIGN})
     offline = True
     can_repair = True
 
@@ -220,6 +220,10 @@ class HeuristicAgent(Agent):
             When every applicable move has been tried on the current best model.
         """
         self.check_loop(context)
+        if context.loop is Loop.DESIGN:
+            from engine.agents.design import propose_design
+
+            return propose_design(context, self.name)
         state = _state(context)
         plan = self._retry(state) or self._next_move(state) or self._combine_near_misses(state)
         if plan is None:
