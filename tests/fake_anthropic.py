@@ -21,7 +21,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,6 +50,7 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # wait this long before answering (to test client timeouts)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ def error(status: int, message_text: str | None = None, *, retry_after_ms: int |
     if retry_after_ms is not None:
         headers["retry-after-ms"] = str(retry_after_ms)
     return Reply(status, {"type": "error", "error": {"type": kind, "message": message_text or f"fake {kind}"}}, headers)
+
+
+def slow(reply: Reply, seconds: float) -> Reply:
+    """The same reply, sent only after ``seconds``."""
+    return replace(reply, delay_s=seconds)
 
 
 class FakeAnthropic:
@@ -200,14 +207,19 @@ class FakeAnthropic:
                     body, text = raw, raw
                 request = Request(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body, text)
                 reply = server._next(request)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
                 payload = json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for key, value in reply.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up (a timeout test): nobody is listening any more
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 self._answer("POST")

@@ -42,7 +42,7 @@ from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError
 from engine.records import CompileResult, IterationRecord, Loop, Proposal
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 MODEL_ENV = "ANTHROPIC_MODEL"
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -309,7 +309,7 @@ def fit_transcript(entries: list[dict[str, Any]], max_chars: int = TRANSCRIPT_MA
 # --------------------------------------------------------------------------- errors
 
 
-def _api_error(exc: Exception, model: str, base_url: str) -> AgentError:
+def _api_error(exc: Exception, model: str, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> AgentError:
     """An SDK exception as an AgentError that says what happened and what to do."""
     import anthropic
 
@@ -338,7 +338,7 @@ def _api_error(exc: Exception, model: str, base_url: str) -> AgentError:
         return AgentError(f"{what}; {todo}")
     if isinstance(exc, anthropic.APITimeoutError):
         return AgentError(
-            f"no answer from the Anthropic API within {DEFAULT_TIMEOUT_S:g} s (after retries): ask again later, {offline}"
+            f"no answer from the Anthropic API within {timeout_s:g} s (after retries): ask again later, {offline}"
         )
     if isinstance(exc, anthropic.APIConnectionError):
         return AgentError(
@@ -412,6 +412,7 @@ class AnthropicAgent(Agent):
             raise AgentError(f"max_tokens must be a whole number of at least 256 for the anthropic agent; got {max_tokens!r}")
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.timeout_s = timeout_s
         self.price = tuple(price_per_mtok) if price_per_mtok is not None else price_for(self.model)
         self.base_url = base_url or os.environ.get(BASE_URL_ENV) or "https://api.anthropic.com"
         self.last_meta: dict[str, Any] = {}
@@ -641,7 +642,7 @@ class AnthropicAgent(Agent):
         try:
             return self.client.messages.create(**kwargs)
         except anthropic.AnthropicError as exc:
-            raise _api_error(exc, self.model, self.base_url) from exc
+            raise _api_error(exc, self.model, self.base_url, self.timeout_s) from exc
 
     def _account(self, ledger: _Ledger, since: int = 0) -> None:
         for call in ledger.calls[since:]:
