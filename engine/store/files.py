@@ -4,13 +4,14 @@ A session folder::
 
     sessions/ihdp-20261122-101500/
       .git/                  the history (one commit per iteration or principal edit)
-      .gitignore             excludes artifacts/ and .workbench/
+      .gitignore             excludes artifacts/, .workbench/ and report/
       session.json           problem name and path, created_at, data hash, package versions
       problem.toml           read-only reference copy of the contract
       PROBLEM.md PROGRAM.md model.py analysis.toml   the editable files (kept line on top)
       iterations/0003/       record.json, the candidate as run, proposal.diff, elpd_pointwise.npy
       artifacts/0003/        traces (NetCDF) and plots: beside the history, regenerable
       .workbench/            lock (the write lock), pending.json (a proposal awaiting review)
+      report/                the session report (workbench report): derived, never committed
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ GITIGNORE = """\
 /artifacts/
 # Process state, not history: the write lock and a proposal awaiting review.
 /.workbench/
+# The session report (workbench report): derived from the history, rewritten at will.
+/report/
 """
 
 VERSIONED_PACKAGES = (

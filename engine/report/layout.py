@@ -1,0 +1,740 @@
+"""The report's layout: a :class:`~engine.report.content.Report` as a list of blocks.
+
+The order follows what a reviewer who was not there asks: what was asked, what is the
+answer, how far to trust it, what was tried and decided, what the plots show, the design
+diagnostics, the final code, how to reproduce it — then the appendices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.records import Loop
+from engine.report import text as fmt
+from engine.report.blocks import (
+    Block,
+    Bullets,
+    Callout,
+    Code,
+    Details,
+    Heading,
+    Image,
+    Inline,
+    KeyValues,
+    Para,
+    Table,
+    code,
+    em,
+    inline,
+    link,
+    status,
+    strong,
+    t,
+)
+from engine.report.content import IterationRow, Report
+
+SECTIONS = (
+    ("summary", "At a glance"),
+    ("question", "The question and the contract"),
+    ("estimate", "The final estimate"),
+    ("credibility", "Credibility"),
+    ("iterations", "Iterations"),
+    ("plots", "Plots"),
+    ("design", "Design diagnostics"),
+    ("code", "The final model"),
+    ("reproducibility", "Reproducibility"),
+    ("evaluation", "Appendix A: evaluation against the truth"),
+    ("documents", "Appendix B: PROBLEM.md and PROGRAM.md"),
+)
+TIER_CALLOUT = {"fully_satisfactory": "info", "satisfactory_with_caveats": "warn", "not_satisfactory": "loud"}
+
+
+def layout(report: Report) -> list[Block]:
+    """The whole report as blocks, in reading order."""
+    blocks: list[Block] = [Heading(1, f"Session report: {report.title}")]
+    blocks.append(
+        Para(
+            inline(
+                "Session ", code(report.session_id), " of problem ", code(report.problem), f" ({report.kind}), ",
+                f"{len(report.iterations)} iterations. Written {report.generated_at} from the session's git history "
+                "and artefacts; every number below is copied from the recorded iterations.",
+            )
+        )
+    )
+    for note in report.notes:
+        blocks.append(Callout("warn", inline(note)))
+    blocks.append(Bullets(tuple(inline(link(title, anchor)) for anchor, title in SECTIONS), nav=True))
+    blocks += _summary(report)
+    blocks += _question(report)
+    blocks += _estimate(report)
+    blocks += _credibility(report)
+    blocks += _iterations(report)
+    blocks += _plots(report)
+    blocks += _design(report)
+    blocks += _code(report)
+    blocks += _reproducibility(report)
+    blocks += _evaluation(report)
+    blocks += _documents(report)
+    return blocks
+
+
+def _h2(anchor: str) -> Heading:
+    return Heading(2, dict(SECTIONS)[anchor], anchor)
+
+
+def _figure(report: Report, name: str, level: int = 3) -> list[Block]:
+    figure = report.figure(name)
+    if figure is None:
+        return []
+    return [Heading(level, figure.title, f"fig-{name}"), Image(figure), Para(inline(em(figure.caption)))]
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _summary(report: Report) -> list[Block]:
+    final = report.final
+    bayes: Inline = inline(em("no model kept"))
+    if final.bayes is not None:
+        bayes = inline(
+            strong(fmt.effect_text(final.bayes)),
+            f" ({fmt.interval_name(final.bayes)}, iteration {final.bayes_iteration})",
+        )
+    dr: Inline = inline(em("no design run"))
+    if final.dr is not None:
+        d = final.dr.as_effect()
+        dr = inline(strong(fmt.effect_text(d)), f" (95% CI, iteration {final.dr_iteration}" + ("" if final.dr_kept else ", not kept") + ")")
+    cred = report.credibility.critique
+    credibility: Inline = inline(em("no critic review (no design run)"))
+    if cred is not None:
+        credibility = inline(strong(cred.credibility), f" — {cred.tier.value.replace('_', ' ')}")
+    counts = ", ".join(f"{n} {fmt.status_word(s)}" for s, n in report.counts().items()) or "none"
+    total_s = sum(r.seconds or 0.0 for r in report.iterations)
+    tokens = [r.tokens for r in report.iterations if r.tokens is not None]
+    costs = [r.cost_usd for r in report.iterations if r.cost_usd is not None]
+    agents = sorted({r.agent for r in report.iterations})
+    pairs: list[tuple[str, Inline]] = [
+        ("Question", inline(report.question)),
+        (f"Bayesian {report.contract.estimand}", bayes),
+        ("Doubly robust", dr),
+        ("Credibility", credibility),
+        ("Iterations", inline(counts)),
+        ("Agents", inline(", ".join(agents) or fmt.MISSING)),
+        ("Time", inline(fmt.seconds(total_s) if report.iterations else fmt.MISSING)),
+        ("Agent cost", inline(fmt.usage(sum(tokens) if tokens else None, sum(costs) if costs else None))),
+    ]
+    blocks: list[Block] = [_h2("summary"), KeyValues(tuple(pairs), ("", ""))]
+    tri = final.triangulation_final or final.triangulation
+    if tri is not None and tri.loud:
+        blocks.append(Callout("loud", inline(strong("Triangulation: "), tri.message)))
+    return blocks
+
+
+# --------------------------------------------------------------------------- question and contract
+
+
+def _question(report: Report) -> list[Block]:
+    c = report.contract
+    g = report.gates
+    pairs: list[tuple[str, Inline]] = [
+        ("Treatment", inline(code(c.treatment))),
+        ("Outcome", inline(code(c.outcome), f" ({c.outcome_type.value})")),
+        ("Estimand", inline(strong(c.estimand.value))),
+        (f"Allowed controls ({len(c.controls)})", _codes(c.controls)),
+    ]
+    if c.categorical:
+        pairs.append(("Categorical", _codes(c.categorical)))
+    if c.pretreatment:
+        pairs.append(("Pre-treatment, not controls", _codes(c.pretreatment)))
+    if c.ignore:
+        pairs.append(("Ignored", _codes(c.ignore)))
+    blocks: list[Block] = [
+        _h2("question"),
+        Para(inline(strong(report.question))),
+        KeyValues(tuple(pairs), ("Contract", "")),
+    ]
+    if c.forbidden:
+        blocks += [
+            Heading(3, "Forbidden variables"),
+            Table(
+                ("column", "reason", "note"),
+                tuple((inline(code(f.name)), inline(f.reason.value), inline(f.note)) for f in c.forbidden),
+            ),
+        ]
+    blocks += [
+        Heading(3, "Harness gates"),
+        Table(
+            ("gate", "threshold"),
+            (
+                (inline("max R-hat"), inline(f"< {g.rhat_max:g}")),
+                (inline("min bulk ESS"), inline(f"> {g.ess_bulk_min:g}")),
+                (inline("min tail ESS"), inline(f"> {g.ess_tail_min:g}")),
+                (inline("divergence rate"), inline(f"< {g.divergence_rate_max:.2%}")),
+                (inline("keep rule"), inline(f"ΔELPD > {g.elpd_se_multiple:g} × SE of the difference; within the band, a narrower effect interval")),
+                (inline("sampling budget"), inline(f"{g.sampling_budget_s:g} s")),
+            ),
+        ),
+    ]
+    return blocks
+
+
+def _codes(names: tuple[str, ...]) -> Inline:
+    parts: list[Any] = []
+    for i, name in enumerate(names):
+        if i:
+            parts.append(", ")
+        parts.append(code(name))
+    return inline(*parts)
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def _estimate(report: Report) -> list[Block]:
+    f = report.final
+    blocks: list[Block] = [_h2("estimate")]
+    b, d = f.bayes, f.dr
+    if b is None and d is None:
+        blocks.append(Para(inline("There is no estimate to report yet.")))
+    else:
+        bm = fmt.effect_numbers(b) if b else (fmt.MISSING,) * 3
+        de = d.as_effect() if d else None
+        dm = fmt.effect_numbers(de) if de else (fmt.MISSING,) * 3
+        rows = [
+            ("estimand", b.estimand if b else fmt.MISSING, d.estimand if d else fmt.MISSING),
+            ("estimate", bm[0], dm[0]),
+            (
+                "interval",
+                f"[{bm[1]}, {bm[2]}] ({fmt.interval_name(b)})" if b else fmt.MISSING,
+                f"[{dm[1]}, {dm[2]}] (95% CI)" if d else fmt.MISSING,
+            ),
+            (
+                "posterior SD / standard error",
+                format(b.sd, f".{fmt.decimals(b.sd)}f") if b else fmt.MISSING,
+                format(d.se, f".{fmt.decimals(d.se)}f") if d else fmt.MISSING,
+            ),
+            (
+                "from",
+                f"iteration {f.bayes_iteration} (kept; the best branch)" if b else fmt.MISSING,
+                (f"iteration {f.dr_iteration}" + (" (kept)" if f.dr_kept else " (latest run, not kept)")) if d else fmt.MISSING,
+            ),
+            ("method", "Bayesian model, effect by intervention (harness)" if b else fmt.MISSING, d.method if d else fmt.MISSING),
+        ]
+        if d is not None:
+            rows.append(("population", fmt.MISSING, f"n = {d.n} of {d.n_total} ({d.n_treated} treated, {d.n_control} control)"))
+        blocks.append(Table(("", "Bayesian model", "Doubly robust"), tuple(tuple(inline(x) for x in r) for r in rows), css="estimate"))
+    asked = f.contract_estimand
+    for label, effect in (("Bayesian", b), ("doubly-robust", d)):
+        got = getattr(effect, "estimand", None)
+        if got is not None and got != asked:
+            blocks.append(
+                Callout("warn", inline(f"The contract asks for the {asked}; the {label} estimate is the {got}: a different population."))
+            )
+    if f.triangulation is not None:
+        kind = "loud" if f.triangulation.loud else "info"
+        blocks.append(Callout(kind, inline(strong("Triangulation (as recorded): "), f.triangulation.message)))
+    if f.triangulation_final is not None:
+        kind = "loud" if f.triangulation_final.loud else "info"
+        blocks.append(
+            Callout(
+                kind,
+                inline(
+                    strong("Triangulation with the final model: "),
+                    f.triangulation_final.message,
+                    " (The design run compared a different Bayesian estimate; this applies the critic's rule to the pair above.)",
+                ),
+            )
+        )
+    for note in f.notes:
+        blocks.append(Callout("info", inline(note)))
+    return blocks
+
+
+# --------------------------------------------------------------------------- credibility
+
+
+def _credibility(report: Report) -> list[Block]:
+    cred = report.credibility
+    blocks: list[Block] = [_h2("credibility")]
+    c = cred.critique
+    if c is None:
+        blocks.append(
+            Para(
+                inline(
+                    "No critic review: the design loop was not run in this session, so no design diagnostics back the "
+                    "estimate. The model's own checks follow."
+                )
+            )
+        )
+    else:
+        where = f"iteration {cred.critique_iteration}"
+        origin = "recorded with" if cred.critique_recorded else "derived by the offline critic's rules, at report time, from"
+        blocks.append(
+            Callout(
+                TIER_CALLOUT.get(c.tier.value, "info"),
+                inline(strong(f"Credibility {c.credibility} ({c.tier.value.replace('_', ' ')}). "), c.summary),
+            )
+        )
+        blocks.append(Para(inline(em(f"The critic's review, {origin} the design run of {where}."))))
+        blocks += [Heading(3, "What decided it"), Bullets(tuple(inline(strong(n), ": ", r) for n, r in zip(c.decided_by, c.reasons)))]
+        blocks += [Heading(3, "Estimand"), Para(inline(c.estimand_note))]
+        tt = c.target_trial
+        blocks += [
+            Heading(3, "The target trial"),
+            KeyValues(
+                (
+                    ("Eligibility", inline(tt.eligibility)),
+                    ("Treatment strategies", inline(tt.treatment_strategies)),
+                    ("Assignment", inline(tt.assignment)),
+                    ("Outcome", inline(tt.outcome)),
+                    ("Follow-up", inline(tt.follow_up)),
+                    ("Causal contrast", inline(tt.causal_contrast)),
+                ),
+                ("Component", "Emulation"),
+            ),
+            Para(inline("Where the emulation falls short:")),
+            Bullets(tuple(inline(s) for s in tt.shortfalls)),
+            Heading(3, "Blind spots"),
+            Bullets(tuple(inline(s) for s in c.blind_spots)),
+            Heading(3, "Alternative measurement strategies"),
+            Bullets(tuple(inline(s) for s in c.alternatives)),
+        ]
+    if report.focus_iteration is not None:
+        which = f"iteration {report.focus_iteration}" + (" (the final model)" if report.focus_kept else " (latest sampled; nothing was kept)")
+        blocks.append(Heading(3, f"Checks of the model: {which}"))
+        if cred.model_checks:
+            blocks.append(
+                Table(("check", "status", "detail"), tuple((inline(n), inline(status(s)), inline(d)) for n, s, d in cred.model_checks))
+            )
+        if cred.pareto is not None:
+            p = cred.pareto
+            blocks.append(
+                Para(
+                    inline(
+                        f"Pareto k over {p.total} observations: {p.good} good (≤ 0.5), {p.ok} ok (≤ 0.7), "
+                        f"{p.bad} bad (≤ 1), {p.very_bad} very bad (> 1)."
+                    )
+                )
+            )
+        if cred.convergence:
+            blocks.append(Para(inline(f"Worst {len(cred.convergence)} parameters by convergence:")))
+            blocks.append(
+                Table(
+                    ("parameter", "R-hat", "bulk ESS", "tail ESS", "fails"),
+                    tuple(
+                        (
+                            inline(code(r.parameter)),
+                            inline(fmt.num(r.rhat, ".3f")),
+                            inline(fmt.num(r.ess_bulk, ".0f")),
+                            inline(fmt.num(r.ess_tail, ".0f")),
+                            inline(", ".join(r.failed) or "—"),
+                        )
+                        for r in cred.convergence
+                    ),
+                    numeric=(1, 2, 3),
+                )
+            )
+    return blocks
+
+
+# --------------------------------------------------------------------------- iterations
+
+
+ITERATION_HEADERS = (
+    "#", "loop", "hypothesis", "agent", "decision", "verdict", "ELPD ± SE", "ΔELPD ± SE",
+    "effect [interval]", "R-hat max", "ESS bulk / tail", "div.", "time", "cost", "commit",
+)
+
+
+def _anchor(row: IterationRow) -> str:
+    return f"iter-{row.number}"
+
+
+def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
+    """One row of the iteration table."""
+    decision: list[Any] = [status(row.decision), f" by {row.decider}"]
+    if row.edited:
+        decision.append(" (edited)")
+    if row.reason:
+        decision.append(f": {row.reason}")
+    effect = inline(fmt.effect_text(row.effect), f" ({row.interval_label})" if row.effect else "")
+    agent = row.agent + (f" · {row.move}" if row.move else "")
+    ess = fmt.MISSING
+    if row.ess_bulk_min is not None:
+        ess = f"{fmt.num(row.ess_bulk_min, '.0f')} / {fmt.num(row.ess_tail_min, '.0f')}"
+    return (
+        inline(link(str(row.number), _anchor(row))),
+        inline(row.loop.value),
+        inline(fmt.one_line(row.hypothesis)),
+        inline(agent),
+        inline(*decision),
+        inline(status(row.status)),
+        inline(fmt.pm(row.elpd, row.elpd_se)),
+        inline(fmt.pm(row.delta_elpd, row.delta_se, sign=True)),
+        effect,
+        inline(fmt.num(row.rhat_max, ".3f")),
+        inline(ess),
+        inline(fmt.MISSING if row.divergences is None else str(row.divergences)),
+        inline(fmt.seconds(row.seconds)),
+        inline(fmt.usage(row.tokens, row.cost_usd)),
+        inline(code(fmt.short(row.commit)) if row.commit else fmt.MISSING),
+    )
+
+
+def _iterations(report: Report) -> list[Block]:
+    blocks: list[Block] = [_h2("iterations")]
+    if not report.iterations:
+        return blocks + [Para(inline("No iteration has been recorded yet."))]
+    blocks.append(
+        Para(
+            inline(
+                "One row per iteration, each one commit in the session's repository. Model rows show the posterior "
+                "(94% HDI); design rows the doubly-robust estimate (95% CI). ΔELPD is against the best model before "
+                "the iteration. Select a number for the hypothesis, rationale, findings, gates and diff."
+            )
+        )
+    )
+    blocks.append(
+        Table(
+            ITERATION_HEADERS,
+            tuple(iteration_cells(r) for r in report.iterations),
+            numeric=(6, 7, 9, 10, 11, 12),
+            css="iterations",
+            row_ids=tuple(f"row-{r.number}" for r in report.iterations),
+        )
+    )
+    blocks.append(Heading(3, "Iteration details"))
+    for row in report.iterations:
+        blocks.append(
+            Details(f"#{row.number} · {fmt.status_word(row.status)} · {fmt.one_line(row.hypothesis, 90)}", tuple(_detail(row)), _anchor(row))
+        )
+    return blocks
+
+
+def _detail(row: IterationRow) -> list[Block]:
+    r = row.record
+    pairs: list[tuple[str, Inline]] = [
+        ("Hypothesis", inline(row.hypothesis)),
+        ("Rationale", inline(row.rationale)),
+        ("Agent", inline(row.agent + (f" (move {row.move})" if row.move else ""))),
+        (
+            "Decision",
+            inline(
+                status(row.decision),
+                f" by {row.decider}",
+                " after editing the diff" if row.edited else "",
+                f" — {r.decision.reason}" if r.decision.reason else "",
+            ),
+        ),
+    ]
+    if r.decision.override:
+        pairs.append(("Override of a blocker", inline(r.decision.override)))
+    if row.verdict_reason:
+        pairs.append(("Verdict", inline(status(row.status), " — ", row.verdict_reason)))
+    if row.deciding_rule and row.deciding_rule != row.verdict_reason:
+        pairs.append(("Deciding rule", inline(row.deciding_rule)))
+    if row.effect is not None:
+        pairs.append((f"Effect ({row.effect_source})", inline(fmt.effect_text(row.effect), f" ({row.interval_label}), sd {fmt.num(row.effect.sd, '.4g')}")))
+    if row.elpd is not None:
+        pairs.append(("ELPD", inline(fmt.pm(row.elpd, row.elpd_se), f"; p_loo {fmt.num(r.verdict.metrics.p_loo)}")))
+    if row.tokens is not None or row.cost_usd is not None:
+        pairs.append(("Agent cost", inline(fmt.usage(row.tokens, row.cost_usd))))
+    if r.timings:
+        pairs.append(("Timings", inline(", ".join(f"{k} {fmt.seconds(v)}" for k, v in r.timings.items()))))
+    if r.seeds:
+        pairs.append(("Seeds", inline(", ".join(f"{k} {v}" for k, v in r.seeds.items()))))
+    pairs.append(("Commit", inline(code(row.commit or fmt.MISSING))))
+    if r.created_at:
+        pairs.append(("Recorded", inline(r.created_at)))
+    blocks: list[Block] = [KeyValues(tuple(pairs), ("", ""))]
+    if row.findings:
+        blocks += [
+            Para(inline(strong("Guard findings"))),
+            Bullets(tuple(inline(status(f.severity.value), f" {f.message} (", code(f.code), f", line {f.line})" if f.line else ")") for f in row.findings)),
+        ]
+    if row.compile is not None:
+        c = row.compile
+        if c.ok:
+            text = f"compiled in {c.seconds:.1f} s" + (f", {c.n_free} free parameters" if c.n_free is not None else "")
+            blocks.append(Para(inline(strong("Compile check: "), text)))
+        else:
+            blocks.append(Para(inline(strong("Compile check failed: "), c.error or "", f" Hint: {c.hint}" if c.hint else "")))
+    if row.gates:
+        blocks.append(
+            Table(
+                ("gate", "value", "threshold", "status"),
+                tuple(
+                    (inline(g.name), inline(format(g.value, ".4g")), inline(format(g.threshold, "g")), inline(status("pass" if g.passed else "fail")))
+                    for g in row.gates
+                ),
+                numeric=(1, 2),
+            )
+        )
+    if row.error:
+        blocks += [Para(inline(strong("Crash"))), Code(row.error, "text")]
+    if row.diff.strip():
+        blocks += [Para(inline(strong(f"Proposed diff to {r.proposal.file}"))), Code(row.diff, "diff")]
+    else:
+        blocks.append(Para(inline(f"No change to {r.proposal.file}: the file as it stood was run.")))
+    if row.edit_diff.strip():
+        blocks += [Para(inline(strong("The principal's edit on top of the proposal"))), Code(row.edit_diff, "diff")]
+    return blocks
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _plots(report: Report) -> list[Block]:
+    blocks: list[Block] = [_h2("plots")]
+    for name in ("elpd_trajectory", "effect_forest", "effect_trace_rank", "pareto_k"):
+        blocks += _figure(report, name)
+    if len(blocks) == 1:
+        blocks.append(Para(inline("No model has been sampled yet, so there is nothing to plot.")))
+    return blocks
+
+
+# --------------------------------------------------------------------------- design
+
+
+def _design(report: Report) -> list[Block]:
+    blocks: list[Block] = [_h2("design")]
+    view = report.design
+    if view is None:
+        return blocks + [
+            Para(
+                inline(
+                    "The design loop was not run in this session: no propensity model, balance, overlap, refuters or "
+                    "sensitivity analysis back the estimate. Run it with ",
+                    code(f"workbench run --resume {report.reproducibility.session_path} --loop design"),
+                    ".",
+                )
+            )
+        ]
+    res = view.result
+    est = res.estimate
+    blocks.append(
+        Para(
+            inline(
+                f"From iteration {view.iteration}" + (" (kept; the best-design branch)" if view.kept else " (the latest design run; none was kept)"),
+                ": ",
+                strong(est.describe()),
+                f". {est.method}.",
+            )
+        )
+    )
+    if res.notes:
+        blocks.append(Bullets(tuple(inline(n) for n in res.notes)))
+    blocks += [
+        Heading(3, "Diagnostics"),
+        Table(("diagnostic", "status", "what it says"), tuple((inline(d.name), inline(status(d.status.value)), inline(d.message)) for d in res.diagnostics())),
+    ]
+    bal = res.balance
+    blocks += [
+        Heading(3, "Balance"),
+        Para(
+            inline(
+                f"Weights: {bal.weights}. Largest |SMD| {bal.max_before:.3f} before weighting, {bal.max_after:.3f} after. "
+                f"Effective sample size of the weights: {fmt.num(bal.ess_treated, '.0f')} of {bal.n_treated} treated, "
+                f"{fmt.num(bal.ess_control, '.0f')} of {bal.n_control} control."
+            )
+        ),
+        Table(
+            ("covariate (worst after weighting)", "SMD before", "SMD after"),
+            tuple((inline(code(r.name)), inline(f"{r.before:+.3f}"), inline(f"{r.after:+.3f}")) for r in bal.worst_after),
+            numeric=(1, 2),
+        ),
+    ]
+    blocks += _figure(report, "love_plot", 4)
+    ov = res.overlap
+    blocks += [
+        Heading(3, "Overlap"),
+        Para(
+            inline(
+                f"Propensity range {ov.min_propensity:.3f} to {ov.max_propensity:.3f}; outside [{ov.bounds[0]:g}, {ov.bounds[1]:g}]: "
+                f"{ov.share_outside:.1%} of units ({ov.share_outside_treated:.1%} of treated, {ov.share_outside_control:.1%} of "
+                f"controls); {ov.share_outside_analysed:.1%} of the analysed population."
+            )
+        ),
+    ]
+    blocks += _figure(report, "overlap", 4)
+    if res.trimming is not None and res.trimming.points:
+        blocks += [
+            Heading(3, "Trimming sensitivity"),
+            Para(inline(res.trimming.message)),
+            Table(
+                ("threshold", "estimand", "estimate", "95% CI", "units"),
+                tuple(
+                    (
+                        inline(f"{p.threshold:g}"),
+                        inline(p.estimand),
+                        inline(_n(p.effect, p.ci_low, p.ci_high)[0]),
+                        inline("[{1}, {2}]".format(*_n(p.effect, p.ci_low, p.ci_high))),
+                        inline(str(p.n)),
+                    )
+                    for p in res.trimming.points
+                ),
+                numeric=(0, 2, 4),
+            ),
+        ]
+        blocks += _figure(report, "trimming", 4)
+    if res.placebo:
+        blocks += [
+            Heading(3, "Placebo outcomes"),
+            Table(
+                ("column", "effect", "95% CI", "effect / SD", "status", "reading"),
+                tuple(
+                    (
+                        inline(code(p.column)),
+                        inline(_n(p.effect, p.ci_low, p.ci_high)[0]),
+                        inline("[{1}, {2}]".format(*_n(p.effect, p.ci_low, p.ci_high))),
+                        inline(f"{p.std_effect:+.3f}"),
+                        inline(status(p.status.value)),
+                        inline(p.message),
+                    )
+                    for p in res.placebo
+                ),
+                numeric=(1, 3),
+            ),
+        ]
+    if res.refuters:
+        blocks += [
+            Heading(3, "Refuters"),
+            Table(
+                ("refuter", "original", "refuted estimate", "95% CI", "expected", "status", "reading"),
+                tuple(
+                    (
+                        inline(r.title),
+                        inline(_n(r.original, r.estimate)[0]),
+                        inline(_n(r.estimate, r.original)[0]),
+                        inline("[{0}, {1}]".format(*_n(r.ci_low, r.ci_high, r.original))),
+                        inline(_n(r.expected, r.original)[0]),
+                        inline(status("pass" if r.passed else "fail")),
+                        inline(r.reading + (f" {r.detail}" if r.detail else "")),
+                    )
+                    for r in res.refuters
+                ),
+                numeric=(1, 2, 4),
+            ),
+        ]
+    s = res.sensitivity
+    if s is not None:
+        blocks += [
+            Heading(3, "Sensitivity to a hidden confounder"),
+            KeyValues(
+                (
+                    ("E-value", inline(f"{s.e_value:.3g} (for the CI limit nearer the null: {s.e_value_ci:.3g})")),
+                    ("As a risk ratio", inline(f"{s.rr:.3g} [{s.rr_low:.3g}, {s.rr_high:.3g}]; {s.conversion}")),
+                    ("Robustness value", inline(f"RV = {s.rv:.3g} (explains the estimate away); RV(α = 0.05) = {s.rv_alpha:.3g}")),
+                    ("Partial R² of treatment", inline(f"{s.partial_r2:.3g} (OLS t = {s.t_stat:.3g}, {s.dof} dof)")),
+                    ("Status", inline(status(s.status.value), f" {s.message}")),
+                ),
+                ("Measure", "Value"),
+            ),
+        ]
+    return blocks
+
+
+def _n(*values: float) -> tuple[str, ...]:
+    """Numbers with the decimals the largest one needs."""
+    d = fmt.decimals(*values)
+    return tuple(fmt.num(v, f".{d}f") for v in values)
+
+
+# --------------------------------------------------------------------------- code
+
+
+def _code(report: Report) -> list[Block]:
+    c = report.code
+    blocks: list[Block] = [_h2("code")]
+    if c.model_iteration is None:
+        blocks.append(Para(inline("No model was kept: the final model is still the baseline the session started from.")))
+    else:
+        blocks.append(Para(inline(f"Iteration {c.model_iteration}, the tip of the ", code("best"), " branch.")))
+    blocks.append(Code(c.final_model, "python"))
+    if c.model_diff.strip():
+        blocks += [Heading(3, "Diff from the baseline"), Code(c.model_diff, "diff")]
+    blocks.append(Details("The baseline model.py", (Code(c.baseline_model, "python"),)))
+    if c.final_analysis is not None:
+        which = f"iteration {c.analysis_iteration}" if c.analysis_iteration else "the baseline (nothing kept)"
+        blocks += [Heading(3, "The final analysis spec"), Para(inline(f"From {which}.")), Code(c.final_analysis, "toml")]
+        if c.analysis_diff.strip():
+            blocks.append(Code(c.analysis_diff, "diff"))
+    return blocks
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def _reproducibility(report: Report) -> list[Block]:
+    r = report.reproducibility
+    same = r.data_hash_now is None or r.data_hash_now == r.data_hash
+    data_state = (
+        "the problem's data file could not be read today"
+        if r.data_hash_now is None
+        else ("matches the data file today" if same else "DIFFERS from the data file today: the data changed since")
+    )
+    pairs: list[tuple[str, Inline]] = [
+        ("Session folder", inline(code(r.session_path))),
+        ("Problem folder", inline(code(r.problem_path))),
+        ("Started", inline(r.created_at)),
+        ("HEAD", inline(code(r.head or fmt.MISSING))),
+        ("best (model)", inline(code(r.best_commit or fmt.MISSING))),
+        ("best-design", inline(code(r.best_design_commit or fmt.MISSING))),
+        ("First commit (baseline)", inline(code(r.root_commit or fmt.MISSING))),
+        ("Data", inline(code(r.data_file), " sha256 ", code(r.data_hash), f" — {data_state}")),
+        ("Seeds", inline(", ".join(f"{k} {v}" for k, v in r.seeds.items()) or fmt.MISSING)),
+        ("Post-warmup draws", inline(str(r.draws) if r.draws is not None else fmt.MISSING)),
+    ]
+    names = list(dict.fromkeys([*r.versions, *r.final_versions]))
+    blocks: list[Block] = [
+        _h2("reproducibility"),
+        KeyValues(tuple(pairs), ("", "")),
+        Table(
+            ("package", "session start", "final model's iteration"),
+            tuple((inline(n), inline(r.versions.get(n, fmt.MISSING)), inline(r.final_versions.get(n, fmt.MISSING))) for n in names),
+        ),
+    ]
+    if not same:
+        blocks.append(Callout("warn", inline("The data file changed after this session started: re-running will not reproduce these numbers.")))
+    for command in r.commands:
+        blocks += [Para(inline(command.what + ":")), Code(command.text, "sh")]
+    return blocks
+
+
+# --------------------------------------------------------------------------- appendices
+
+
+def _evaluation(report: Report) -> list[Block]:
+    blocks: list[Block] = [_h2("evaluation")]
+    ev = report.evaluation
+    if ev is None:
+        return blocks + [Callout("info", inline(strong("Unavailable. "), report.evaluation_note))]
+    blocks.append(Callout("warn", inline(strong("Evaluation only — not part of the analysis. "), report.evaluation_note)))
+    blocks.append(Para(inline("True values: " + ", ".join(f"{k} {v:.4g}" for k, v in ev.truth.items()) + ".")))
+    rows = []
+    for s in ev.rows:
+        covered = fmt.MISSING if s.covered is None else ("yes" if s.covered else "no")
+        est, low, high = _n(s.estimate, s.low, s.high)
+        rows.append(
+            (
+                inline(s.label),
+                inline(s.estimand),
+                inline(est),
+                inline(f"[{low}, {high}] ({s.interval})"),
+                inline(fmt.num(s.truth, ".4g")),
+                inline(fmt.num(s.error, "+.3f")),
+                inline(status(covered) if s.covered is not None else covered),
+            )
+        )
+    blocks.append(Table(("estimate", "estimand", "value", "interval", "truth", "error", "covers the truth"), tuple(rows), numeric=(2, 4, 5)))
+    blocks += _figure(report, "evaluation")
+    return blocks
+
+
+def _documents(report: Report) -> list[Block]:
+    return [
+        _h2("documents"),
+        Para(inline("The session's plain-English files as of its last commit (the principal may have edited them).")),
+        Details("PROBLEM.md", (Code(report.problem_md, "markdown"),)),
+        Details("PROGRAM.md", (Code(report.program_md, "markdown"),)),
+    ]
