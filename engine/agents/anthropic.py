@@ -275,7 +275,9 @@ def _response_json(message: Any) -> dict[str, Any]:
         if kind == "text":
             content.append({"type": "text", "text": getattr(block, "text", "")})
         elif kind == "tool_use":
-            content.append({"type": "tool_use", "name": getattr(block, "name", None), "input": getattr(block, "input", None)})
+            content.append(
+                {"type": "tool_use", "name": getattr(block, "name", None), "input": getattr(block, "input", None)}
+            )
         else:
             content.append({"type": str(kind)})
     return {"stop_reason": getattr(message, "stop_reason", None), "content": content}
@@ -322,11 +324,17 @@ def _api_error(exc: Exception, model: str, base_url: str, timeout_s: float = DEF
         if status == 401:
             todo = f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
         elif status == 403:
-            todo = f"this key may not use {model}: check the key's permissions or pick another model with {MODEL_ENV}, {offline}"
+            todo = (
+                f"this key may not use {model}: check the key's permissions or pick another model with "
+                f"{MODEL_ENV}, {offline}"
+            )
         elif status == 404:
             todo = f"the model {model!r} or the endpoint was not found: check {MODEL_ENV} and {BASE_URL_ENV}, {offline}"
         elif status in (400, 413, 422):
-            todo = f"the request was refused (too long a prompt or a bad parameter); shorten PROBLEM.md or PROGRAM.md, {offline}"
+            todo = (
+                "the request was refused (too long a prompt or a bad parameter); shorten PROBLEM.md or "
+                f"PROGRAM.md, {offline}"
+            )
         elif status == 429:
             todo = f"rate limited even after {DEFAULT_MAX_RETRIES} retries: wait a minute and ask again, {offline}"
         elif status == 529:
@@ -409,7 +417,9 @@ class AnthropicAgent(Agent):
     ) -> None:
         self.model = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
         if not isinstance(max_tokens, int) or max_tokens < 256:
-            raise AgentError(f"max_tokens must be a whole number of at least 256 for the anthropic agent; got {max_tokens!r}")
+            raise AgentError(
+                f"max_tokens must be a whole number of at least 256 for the anthropic agent; got {max_tokens!r}"
+            )
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.timeout_s = timeout_s
@@ -475,7 +485,10 @@ class AnthropicAgent(Agent):
         previous = proposal.meta if ours else {}
         ledger = _Ledger(self.model, self.price, previous)
         plan = dict(previous.get("plan") or {}) or {
-            "hypothesis": proposal.hypothesis, "rationale": proposal.rationale, "instructions": "", "label": proposal.move or "",
+            "hypothesis": proposal.hypothesis,
+            "rationale": proposal.rationale,
+            "instructions": "",
+            "label": proposal.move or "",
         }
         try:
             code, soft = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
@@ -508,7 +521,9 @@ class AnthropicAgent(Agent):
 
     # ------------------------------------------------------------------ pieces
 
-    def _code(self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder") -> tuple[dict[str, str], list[str]]:
+    def _code(
+        self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder"
+    ) -> tuple[dict[str, str], list[str]]:
         if context.loop is Loop.MODEL:
             system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract))
             tool, validate = P.SUBMIT_MODEL_TOOL, model_validator(context)
@@ -572,47 +587,19 @@ class AnthropicAgent(Agent):
         for attempt in (1, 2):
             message = self._create(system, messages, tool, max_tokens)
             ledger.record(role, attempt, system, user_shown, message)
-            block = next(
-                (b for b in _blocks(message) if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool["name"]),
-                None,
-            )
-            if block is None:
-                hard, soft, value = [f"no {tool['name']} tool call in the reply"], [], {}
-            else:
-                value, hard, soft = validate(getattr(block, "input", None))
-            stop = getattr(message, "stop_reason", None)
-            if stop == "max_tokens" and hard:
-                hard.insert(0, f"the reply was cut off at the {max_tokens}-token limit; write something shorter")
-            elif stop == "refusal":
-                hard.insert(0, "the model declined to answer")
+            value, hard, soft = _check_reply(message, tool["name"], validate, max_tokens)
             if not hard and not soft:
                 return value
             if not hard and fallback is None:
                 fallback = (value, soft)
             if attempt == 2:
                 break
-            corrective = (
+            user_shown = (
                 f"Your {tool['name']} call cannot be used yet:\n"
                 + "\n".join(f"- {p}" for p in hard + soft)
                 + f"\nCall {tool['name']} again with the complete, corrected input."
             )
-            user_shown = corrective
-            assistant = _assistant_content(message)
-            if block is not None and assistant:
-                messages.append({"role": "assistant", "content": assistant})
-                messages.append(
-                    {"role": "user", "content": [
-                        {"type": "tool_result", "tool_use_id": getattr(block, "id", ""), "is_error": True, "content": corrective}
-                    ]}
-                )
-            else:
-                if assistant:
-                    messages.append({"role": "assistant", "content": assistant})
-                    messages.append({"role": "user", "content": corrective})
-                else:
-                    messages[-1] = {"role": "user", "content": [
-                        {"type": "text", "text": prompt}, {"type": "text", "text": corrective},
-                    ]}
+            messages = _with_correction(messages, message, user_shown)
         if not hard:
             if soft_out is not None:
                 soft_out.extend(soft)
@@ -655,6 +642,45 @@ class AnthropicAgent(Agent):
                 self.totals["cost_usd"] = round(self.totals["cost_usd"] + call["cost_usd"], 6)
 
 
+def _check_reply(
+    message: Any, tool_name: str, validate: Callable[[Any], Validated], max_tokens: int
+) -> Validated:
+    """The reply's call of ``tool_name``, validated; a missing call or a cut reply is a hard problem."""
+    block = next(
+        (b for b in _blocks(message) if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool_name),
+        None,
+    )
+    if block is None:
+        value, hard, soft = {}, [f"no {tool_name} tool call in the reply"], []
+    else:
+        value, hard, soft = validate(getattr(block, "input", None))
+    stop = getattr(message, "stop_reason", None)
+    if stop == "max_tokens" and hard:
+        hard.insert(0, f"the reply was cut off at the {max_tokens}-token limit; write something shorter")
+    elif stop == "refusal":
+        hard.insert(0, "the model declined to answer")
+    return value, hard, soft
+
+
+def _with_correction(messages: list[dict[str, Any]], message: Any, corrective: str) -> list[dict[str, Any]]:
+    """The conversation continued with the reply and the corrective message.
+
+    Every ``tool_use`` in the reply gets an error ``tool_result`` carrying the correction (the
+    API wants one per call); a reply with no usable content is dropped, and the correction is
+    added to the last user turn instead.
+    """
+    assistant = _assistant_content(message)
+    calls = [b["id"] for b in assistant if b["type"] == "tool_use"]
+    if calls:
+        results = [{"type": "tool_result", "tool_use_id": i, "is_error": True, "content": corrective} for i in calls]
+        return [*messages, {"role": "assistant", "content": assistant}, {"role": "user", "content": results}]
+    if assistant:
+        return [*messages, {"role": "assistant", "content": assistant}, {"role": "user", "content": corrective}]
+    last = messages[-1]
+    content = last["content"] if isinstance(last["content"], list) else [{"type": "text", "text": last["content"]}]
+    return [*messages[:-1], {"role": "user", "content": [*content, {"type": "text", "text": corrective}]}]
+
+
 def _assistant_content(message: Any) -> list[dict[str, Any]]:
     """The reply's text and tool_use blocks as request params, to continue the conversation."""
     out: list[dict[str, Any]] = []
@@ -664,5 +690,6 @@ def _assistant_content(message: Any) -> list[dict[str, Any]]:
             out.append({"type": "text", "text": block.text})
         elif kind == "tool_use" and getattr(block, "id", None):
             raw = getattr(block, "input", None)
-            out.append({"type": "tool_use", "id": block.id, "name": block.name, "input": raw if isinstance(raw, dict) else {}})
+            tool_input = raw if isinstance(raw, dict) else {}
+            out.append({"type": "tool_use", "id": block.id, "name": block.name, "input": tool_input})
     return out

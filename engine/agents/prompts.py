@@ -214,11 +214,12 @@ def model_rules(contract: Contract) -> str:
     keywords = ", ".join(f"{old}= → {new}" for old, new in T.OBSOLETE_KEYWORDS.items())
     binary = contract.outcome_type is OutcomeType.BINARY
     likelihood = (
-        'For this binary outcome mu is a probability in (0, 1) (e.g. pm.math.invlogit of a linear predictor) and the likelihood is '
-        'pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")'
+        "For this binary outcome mu is a probability in (0, 1) (e.g. pm.math.invlogit of a linear\n"
+        '  predictor) and the likelihood is pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")'
         if binary
-        else 'For this continuous outcome the likelihood is e.g. pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs") '
-        "(Student-t, per-arm sigma and so on are fine; y stays on its original scale)"
+        else "For this continuous outcome the likelihood is e.g.\n"
+        '  pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs") (Student-t, per-arm sigma\n'
+        "  and so on are fine; y stays on its original scale)"
     )
     forbidden = ", ".join(f"{f.name} ({f.reason.value})" for f in contract.forbidden)
     forbidden_rule = (
@@ -437,11 +438,17 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
             f"| {r.number} | {_cell(idea, 40)} | {_cell(p.hypothesis)} | {_cell(_decision_cell(r))} | "
             f"{_cell(_verdict_cell(r))} | {_cell(_metrics_cell(r.verdict.metrics if r.verdict else None))} |"
         )
-    said = [r for r in history if r.decision.reason and r.decision.kind.value == "rejected" and r.decision.decider == "principal"]
+    said = [
+        r for r in history
+        if r.decision.reason and r.decision.kind.value == "rejected" and not r.decision.decider.startswith("policy:")
+    ]
     if said:
         lines.append("")
         lines.append("Every reason the principal gave when rejecting a proposal (respect these):")
-        lines.extend(f'- iteration {r.number} ({r.proposal.move or r.proposal.agent}): "{clip(r.decision.reason, REASON_CHARS)}"' for r in said)
+        lines.extend(
+            f'- iteration {r.number} ({r.proposal.move or r.proposal.agent}): "{clip(r.decision.reason, REASON_CHARS)}"'
+            for r in said
+        )
     return "\n".join(lines)
 
 
@@ -563,7 +570,8 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
         lines.append(f"{verdict.kind.value}: {verdict.reason}")
         lines.append(f"Metrics: {metrics_text(verdict.metrics)}")
         if verdict.metrics.delta_elpd is not None:
-            lines.append(f"ΔELPD against the previous best: {verdict.metrics.delta_elpd:+.1f} ± {_num(verdict.metrics.delta_se)}")
+            delta = f"{verdict.metrics.delta_elpd:+.1f} ± {_num(verdict.metrics.delta_se)}"
+            lines.append(f"ΔELPD against the previous best: {delta}")
         for g in verdict.gates:
             lines.append(f"- gate {g.describe()}")
     if record.extra:
