@@ -509,3 +509,16 @@ def test_fake_server_stops_by_itself():
     server = FakeAnthropic(lifetime_s=0.2).start()
     server._thread.join(timeout=5)
     assert not server._thread.is_alive()
+
+
+def test_coder_rules_name_the_forbidden_columns_and_the_likelihood():
+    from engine.agents import prompts
+
+    contract = load_problem(ROOT / "problems" / "retention_email").contract
+    assert contract.forbidden and contract.outcome_type.value == "binary"
+    rules = prompts.model_rules(contract)
+    for f in contract.forbidden:
+        assert f"{f.name} ({f.reason.value})" in rules
+    assert 'pm.Bernoulli("y", p=mu' in rules
+    spec_rules = prompts.design_rules(contract)
+    assert all(f.name in spec_rules for f in contract.forbidden)
