@@ -575,7 +575,9 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
         for g in verdict.gates:
             lines.append(f"- gate {g.describe()}")
     if record.extra:
-        lines += ["", "## Further results (JSON, clipped)", clip(_json(record.extra), 6000)]
+        # The offline critic's review first: it is short and names the diagnostics that decided it.
+        ordered = {k: record.extra[k] for k in sorted(record.extra, key=lambda k: k != "critic")}
+        lines += ["", "## Further results (JSON, clipped; 'critic' is the rule-based review)", clip(_json(ordered), 8000)]
     lines += [
         "",
         "## Current best of this loop",
