@@ -288,7 +288,7 @@ class ConvergenceRow:
 
 
 def convergence_rows(
-    table: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]] | None,
+    table: Iterable[Any] | Mapping[str, Mapping[str, Any]] | None,
     rhat_max: float = 1.01,
     ess_min: float = 400.0,
 ) -> tuple[ConvergenceRow, ...]:
@@ -297,9 +297,10 @@ def convergence_rows(
     Parameters
     ----------
     table
-        Either a sequence of mappings with ``parameter`` (or ``name``/``param``), ``rhat``,
-        ``ess_bulk`` and ``ess_tail``, or a mapping from parameter to such a mapping
-        (the shape ``arviz.summary(...).to_dict("index")`` gives, with ``r_hat``).
+        Either a sequence of mappings (or records such as
+        :class:`engine.scoring.ParamDiagnostic`) with ``parameter`` (or ``name``/``param``),
+        ``rhat``, ``ess_bulk`` and ``ess_tail``, or a mapping from parameter to such a
+        mapping (the shape ``arviz.summary(...).to_dict("index")`` gives, with ``r_hat``).
     rhat_max, ess_min
         The gates, to mark the rows that fail them.
 
@@ -336,10 +337,14 @@ def convergence_rows(
     return tuple(sorted(rows, key=badness))
 
 
-def _first(row: Mapping[str, Any], keys: Sequence[str], default: Any = None) -> Any:
+def _first(row: Any, keys: Sequence[str], default: Any = None) -> Any:
+    """The first of ``keys`` present in a mapping, or as an attribute of a record."""
     for key in keys:
-        if key in row:
-            return row[key]
+        if isinstance(row, Mapping):
+            if key in row:
+                return row[key]
+        elif hasattr(row, key):
+            return getattr(row, key)
     return default
 
 

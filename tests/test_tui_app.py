@@ -249,19 +249,22 @@ async def test_editor_refuses_invalid_analysis_toml(fixture_session: Path, tmp_p
     app.close_session()
 
 
-async def test_export_writes_a_markdown_summary(fixture_session: Path, tmp_path: Path) -> None:
+async def test_export_writes_the_session_report(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.messages import Exported
+
+    exported: list[Exported] = []
     app = fixture_app(fixture_session, tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    hook = lambda m: exported.append(m) if isinstance(m, Exported) else None  # noqa: E731
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         await wait_opened(pilot)
         await pilot.press("x")
-        session_path = app.opened.session.path
-        out = session_path / "artifacts" / "report"
-        await wait_until(pilot, lambda: any(out.glob("*.md")), what="the exported report")
-    text = next(out.glob("*.md")).read_text()
-    for n in range(1, 8):
-        assert f"| {n} |" in text
-    assert "try the per-arm structure first" in text
+        await wait_until(pilot, lambda: bool(exported), 180, what="the exported report")
     app.close_session()
+    paths = exported[0].paths
+    assert {p.suffix for p in paths} == {".html", ".md"}
+    markdown = next(p for p in paths if p.suffix == ".md").read_text()
+    assert "try the per-arm structure first" in markdown  # the principal's reason for iteration 2
+    assert "Separate arms" in markdown
 
 
 async def test_open_error_shows_a_dialog_not_a_crash(tmp_path: Path) -> None:

@@ -47,6 +47,19 @@ async def _review(pilot):  # noqa: ANN001, ANN202
     return app.screen
 
 
+async def _skip_the_baseline(pilot):  # noqa: ANN001, ANN202
+    """The workbench proposes the unchanged baseline first; skip it to reach the agent's proposal."""
+    from screens.review import ReviewScreen
+
+    app = pilot.app
+    review = await _review(pilot)
+    assert review.reviewed.proposal.move == "baseline" and review.reviewed.proposal.diff == ""
+    await pilot.press("n")  # skip, and ask for the next proposal
+    await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen is not review,
+                     PROPOSE_TIMEOUT, "the agent's proposal")
+    return app.screen
+
+
 async def test_approve_samples_and_records_the_verdict_in_git(tmp_path: Path) -> None:
     from screens.messages import SamplingProgressed
     from screens.run import RunScreen
@@ -126,13 +139,13 @@ async def test_blocked_proposal_cannot_be_approved_without_an_override(tmp_path:
     replay = _leaky_replay(tmp_path)
     app = _app(PROBLEMS / "retention_email", tmp_path / "sessions", agent="replay", replay_file=replay)
     async with app.run_test(size=(100, 30)) as pilot:
-        review = await _review(pilot)
+        review = await _skip_the_baseline(pilot)
         assert review.reviewed.blocked
         assert any(f.code == "forbidden-column" for f in review.reviewed.findings)
         assert review.check_action("approve", ()) is None  # greyed in the footer
         await pilot.press("a")
         await pilot.pause(0.5)
-        assert app.screen is review and app.records == []  # nothing ran, nothing recorded
+        assert app.screen is review and len(app.records) == 1  # nothing ran, nothing recorded but the skip
         await pilot.press("o")
         assert isinstance(app.screen, ReasonDialog)
         app.screen.query_one(Input).value = "checking the guard; the column is only filtered out"
@@ -142,8 +155,8 @@ async def test_blocked_proposal_cannot_be_approved_without_an_override(tmp_path:
         await pilot.press("r")
         app.screen.query_one(Input).value = "uses a mediator"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.records) == 1, 60, "the rejection to be recorded")
-        record = app.records[0]
+        await wait_until(pilot, lambda: len(app.records) == 2, 60, "the rejection to be recorded")
+        record = app.records[-1]
     app.close_session()
     assert record.decision.kind == "rejected"
     assert any(f.code == "forbidden-column" and f.severity == "blocker" for f in record.findings)
@@ -158,7 +171,7 @@ async def test_override_approval_is_recorded_with_its_reason(tmp_path: Path) -> 
     replay = _leaky_replay(tmp_path)
     app = _app(PROBLEMS / "retention_email", tmp_path / "sessions", agent="replay", replay_file=replay)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _review(pilot)
+        await _skip_the_baseline(pilot)
         await pilot.press("o")
         app.screen.query_one(Input).value = "the column is only filtered out; approve to compare"
         await pilot.press("enter", "a")

@@ -70,6 +70,10 @@ def test_convergence_rows_worst_first_from_either_shape() -> None:
     summary_shape = {"beta_t": {"r_hat": 1.02, "ess_bulk": 900, "ess_tail": 800}, "alpha": {"r_hat": 1.0, "ess_bulk": 2000, "ess_tail": 1500}}
     assert [r.parameter for r in plots.convergence_rows(summary_shape)] == ["beta_t", "alpha"]
     assert plots.convergence_rows(None) == ()
+    from engine.scoring import ParamDiagnostic
+
+    records = [ParamDiagnostic("a", 1.0, 900.0, 800.0), ParamDiagnostic("b", 1.03, 500.0, 450.0)]
+    assert [r.parameter for r in plots.convergence_rows(records)] == ["b", "a"]
 
 
 def test_deciding_rule_names_the_gate_or_the_keep_rule() -> None:

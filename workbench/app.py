@@ -78,61 +78,37 @@ class OpenRequest:
 
 
 def open_workbench(request: OpenRequest) -> Opened:
-    """Load the problem, open or create the session, build the agent and the workbench.
+    """Open the workbench (:func:`engine.launch.open_workbench`) and read what the home screen shows.
 
-    A problem folder starts a new session under ``sessions_root``; a session folder (or
-    ``--session``) resumes one. Runs in a worker thread: it imports pandas and git.
+    Runs in a worker thread: it imports pandas and git, reads the data and the session.
 
     Raises
     ------
     WorkbenchError
         A problem or session that cannot be opened, or an agent that cannot be built.
     """
-    from engine.agents import make_agent
-    from engine.errors import WorkbenchError
-    from engine.loop import Workbench
-    from engine.problem import load_problem
-    from engine.store import Session, find_session, is_session_dir
+    from engine.launch import open_workbench as launch
     from engine.summary import data_summary
 
-    root = Path(request.sessions_root)
-    target = Path(request.target) if request.target is not None else None
-    session_arg = request.session
-    if session_arg is None and target is not None:
-        # A session folder also holds a problem.toml (a reference copy): test for a session first.
-        if is_session_dir(target) or not (target / "problem.toml").is_file():
-            session_arg, target = request.target, None
-    if session_arg is not None:
-        session = Session.open(find_session(session_arg, root))
-        try:
-            problem = load_problem(target if target is not None else session.info.problem_path)
-        except BaseException:
-            session.close()
-            raise
-    elif target is not None:
-        problem = load_problem(target)
-        session = Session.create(problem, root)
-    else:
-        raise WorkbenchError("nothing to open: pass a problem folder (problems/ihdp) or a session (sessions/<id>)")
+    workbench = launch(
+        request.target,
+        session=request.session,
+        agent=request.agent,
+        replay_file=request.replay_file,
+        sessions_root=request.sessions_root,
+        options=request.options,
+    )
+    session = workbench.session
     try:
-        options: dict[str, Any] = {}
-        if request.agent == "replay":
-            if request.replay_file is None:
-                raise WorkbenchError("--agent replay needs --replay-file FILE (a JSON or TOML list of proposals)")
-            options["path"] = request.replay_file
-        agent = make_agent(request.agent, **options)
-        workbench = Workbench(problem, session, agent, request.options)
-        records = session.iterations()
-        pending = workbench.pending()
         opened = Opened(
-            problem=problem,
+            problem=workbench.problem,
             session=session,
             workbench=workbench,
-            summary=data_summary(problem),
-            records=records,
-            pending=pending,
+            summary=data_summary(workbench.problem),
+            records=session.iterations(),
+            pending=workbench.pending(),
             next_number=session.next_number(),
-            recovered=tuple(getattr(session, "recovered", ()) or ()),
+            recovered=tuple(getattr(workbench, "notes", ()) or ()),
         )
     except BaseException:
         session.close()
@@ -200,6 +176,7 @@ class WorkbenchApp(App[int]):
         self.busy = ""  # what a worker is doing now ("" when idle)
         self.run_cancel: threading.Event | None = None
         self._quit_armed = False
+        self._propose_when_idle = False  # `n` on a review: ask again once the skip is recorded
         self._initial_theme = theme
         if keymap:
             self.set_keymap(keymap)
@@ -299,7 +276,7 @@ class WorkbenchApp(App[int]):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="export the report")
     def _export(self) -> None:
         opened = self._require_opened()
-        paths, note = export_session(opened, self.records)
+        paths, note = export_session(opened)
         self.post_message(Exported(paths, note))
 
     # ------------------------------------------------------------------ worker results
@@ -321,7 +298,7 @@ class WorkbenchApp(App[int]):
             status += "press p for the next proposal"
         self._set_status(status)
         for line in opened.recovered:
-            self.notify(line, title="session recovered", severity="warning", timeout=10)
+            self.notify(line, title="note on this session", severity="warning", timeout=10)
         self.refresh_bindings()
 
     def on_status_changed(self, message: StatusChanged) -> None:
@@ -402,7 +379,7 @@ class WorkbenchApp(App[int]):
             self._set_status(f"iteration {record.number} {words.get(record.status, record.status)}")
             self.notify(f"Iteration {record.number} recorded: {record.status}.")
         if message.then_propose:
-            self.action_propose()
+            self._propose_when_idle = True  # the run worker is still finishing; see _worker_state
 
     def on_file_committed(self, message: FileCommitted) -> None:
         from screens.editor import EditorScreen
@@ -430,6 +407,10 @@ class WorkbenchApp(App[int]):
             if busy != self.busy:
                 self.busy = busy
                 self.refresh_bindings()  # the footer recomposes: do it only when something changed
+            if finished and self._propose_when_idle:
+                self._propose_when_idle = False
+                if event.state is WorkerState.SUCCESS:
+                    self.action_propose()
         if event.state is not WorkerState.ERROR:
             return
         self._recover_from_failure(worker.group)
@@ -655,22 +636,17 @@ def load_iteration_arrays(session: Any, record: IterationRecord) -> IterationArr
     return IterationArrays(note=note, **found)
 
 
-def export_session(opened: Opened, records: list[IterationRecord]) -> tuple[list[Path], str]:
-    """Write the session report: the report engine's HTML and Markdown when it exists, else a Markdown summary."""
-    out = opened.session.path / "artifacts" / "report"
-    try:
-        from engine import report  # noqa: F401
-    except ImportError:
-        report = None  # type: ignore[assignment]
-    if report is not None and hasattr(report, "write_report"):
-        paths = report.write_report(opened.session, out)  # type: ignore[attr-defined]
-        return [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])], ""
-    from screens.export import markdown_summary
+def export_session(opened: Opened) -> tuple[list[Path], str]:
+    """Write the session report (HTML and Markdown, :func:`engine.report.write_report`).
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "summary.md"
-    path.write_text(markdown_summary(opened.problem, opened.session.id, records), encoding="utf-8")
-    return [path], "The HTML report comes with the report engine; this is the Markdown summary."
+    Returns the documents written (figures left out) and a note for the user.
+    """
+    from engine.report import write_report
+
+    paths = [Path(p) for p in write_report(opened.session.path)]
+    documents = [p for p in paths if p.suffix in (".html", ".md")] or paths
+    figures = len(paths) - len(documents)
+    return documents, f"{figures} figure(s) beside them" if figures else ""
 
 
 def create_app(
