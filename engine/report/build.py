@@ -106,7 +106,13 @@ def _build(session: Any, with_figures: bool) -> Report:
     credibility = _credibility(session, contract, meta, problem, focus, design, artefacts, gates)
     code = _code(session, root, best_model, design, records)
     reproducibility = _reproducibility(session, info, problem, head, best_commit, best_design_commit, root, focus, artefacts, design)
-    evaluation, evaluation_note = _evaluation(problem, meta.get("kind", "observational"), info.problem_path, rows)
+    data_now = reproducibility.data_hash_now
+    if data_now is not None and info.data_hash and data_now != info.data_hash:
+        notes.append(
+            f"The problem's data file ({info.data_file}) changed after this session started: its hash today differs "
+            "from the one recorded in session.json, so re-running will not reproduce these numbers."
+        )
+    evaluation, evaluation_note = _evaluation(problem, meta.get("kind", "observational"), info.problem_path, rows, data_now)
 
     report = Report(
         session_id=session.id,
@@ -210,6 +216,11 @@ def _usage(meta: dict[str, Any]) -> tuple[int | None, float | None]:
     return (int(tokens) if isinstance(tokens, (int, float)) else None, float(cost) if isinstance(cost, (int, float)) else None)
 
 
+def _model_name(meta: dict[str, Any]) -> str | None:
+    model = meta.get("model") if isinstance(meta, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
 def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates, design: Any) -> IterationRow:
     verdict = record.verdict
     m = verdict.metrics if verdict else None
@@ -239,6 +250,7 @@ def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates
         hypothesis=record.proposal.hypothesis,
         rationale=record.proposal.rationale,
         agent=record.proposal.agent,
+        agent_model=_model_name(record.proposal.meta),
         move=record.proposal.move,
         decision=record.decision.kind.value,
         decider=record.decision.decider,
@@ -469,12 +481,14 @@ def _reproducibility(session, info, problem, head, best_commit, best_design_comm
 # --------------------------------------------------------------------------- evaluation (semi-synthetic only)
 
 
-def _evaluation(problem: Any, kind: str, problem_path: str, rows: tuple[IterationRow, ...]) -> tuple[Evaluation | None, str]:
+def _evaluation(
+    problem: Any, kind: str, problem_path: str, rows: tuple[IterationRow, ...], data_hash_now: str | None
+) -> tuple[Evaluation | None, str]:
     if problem is None:
         return None, f"The problem folder {problem_path} could not be read, so no estimate is scored against a truth."
     if not problem.has_truth:
         return None, (
-            f"This is a {kind} problem with no ground truth: no estimate here can be scored against the true effect, "
+            f"This problem ({kind}) has no ground truth: no estimate here can be scored against the true effect, "
             "as in every real analysis. Trust rests on the diagnostics and the critic's review above."
         )
     from engine.evaluation import load_truth, score
@@ -483,18 +497,29 @@ def _evaluation(problem: Any, kind: str, problem_path: str, rows: tuple[Iteratio
     if truth is None:  # pragma: no cover - has_truth checked the file exists
         return None, "truth.json disappeared while the report was written."
     scored = []
+    stale = 0
     for row in rows:
         if row.effect is None or row.status not in (VerdictKind.KEPT, VerdictKind.DISCARDED, VerdictKind.FAILED_GATE):
+            continue
+        if row.record.data_hash and row.record.data_hash != data_hash_now:
+            stale += 1  # truth.json describes today's data, not the data this iteration saw
             continue
         what = "model" if row.source_is_posterior else "doubly robust"
         label = f"{what} #{row.number} ({row.status.replace('_', ' ')})"
         e = row.effect
         interval = f"{e.hdi_prob:.0%} " + ("HDI" if row.source_is_posterior else "CI")
         scored.append(score(label, e.estimand, e.mean, e.hdi_low, e.hdi_high, interval, truth))
+    if stale and not scored:
+        return None, (
+            "The problem's data changed after these iterations ran, so its truth.json describes other data: "
+            "no estimate here can be scored against it."
+        )
     note = (
         f"Semi-synthetic problem: truth.json ({truth.source}) holds the effects the data were simulated with. "
         "This appendix is computed only when the report is written, is never shown to an agent or fed back into the "
         "loop, and does not exist for a real analysis. Estimands with no true value in truth.json (ATO, trimmed "
         "populations) are listed without an error."
     )
+    if stale:
+        note += f" {stale} estimates made on an earlier version of the data are left out."
     return Evaluation(truth.source, dict(truth.values), tuple(scored)), note

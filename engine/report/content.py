@@ -46,6 +46,7 @@ class IterationRow:
     hypothesis: str
     rationale: str
     agent: str
+    agent_model: str | None  # the language model behind the agent, when its backend records one
     move: str | None
     decision: str  # approved / rejected / skipped
     decider: str

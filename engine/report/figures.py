@@ -109,8 +109,10 @@ def _elpd_trajectory(records: list, se_multiple: float) -> Figure | None:
     _style(ax)
     yerr = np.vstack([y - np.array(series.lower), np.array(series.upper) - y])
     ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=GREY, elinewidth=1.2, capsize=3)
-    ax.scatter(x[~kept], y[~kept], s=36, facecolors="white", edgecolors=GREY, zorder=3, label="not kept")
-    ax.scatter(x[kept], y[kept], s=44, color=GREEN, zorder=4, label="kept")
+    if (~kept).any():
+        ax.scatter(x[~kept], y[~kept], s=36, facecolors="white", edgecolors=GREY, zorder=3, label="not kept")
+    if kept.any():
+        ax.scatter(x[kept], y[kept], s=44, color=GREEN, zorder=4, label="kept")
     best = np.array(series.best, dtype=float)
     if np.isfinite(best).any():
         ax.step(x, best, where="post", color=GREEN, linewidth=1.2, alpha=0.7, label="best so far")
@@ -298,6 +300,7 @@ def _trimming(result: Any) -> Figure | None:
     ax.errorbar(x, y, yerr=[y - np.array(series.lows), np.array(series.highs) - y], fmt="o", color=BLUE, capsize=3, markersize=4)
     for xi, yi, label, n in zip(x, series.highs, series.labels, series.n):
         ax.annotate(f"{label}\nn={n}", (xi, yi), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6.5)
+    ax.margins(x=0.06, y=0.18)  # room for the labels above each interval
     ax.set_xlabel("trimming threshold a (keep propensity in [a, 1 − a])")
     ax.set_ylabel("DR estimate (95 % CI)")
     caption = (

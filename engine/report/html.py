@@ -35,8 +35,9 @@ CSS = """
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 body { margin:0; background:var(--bg); color:var(--fg);
-  font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1100px; margin: 0 auto; padding: 16px 20px 48px; }
+  font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  overflow-wrap: break-word; }
+main { max-width: 1200px; margin: 0 auto; padding: 16px 20px 48px; }
 h1 { font-size: 1.6rem; line-height:1.25; margin: 0.4em 0 0.3em; }
 h2 { font-size: 1.3rem; margin: 1.8em 0 0.5em; padding-top: 0.3em; border-top: 2px solid var(--line); }
 h3 { font-size: 1.08rem; margin: 1.4em 0 0.4em; }
@@ -48,6 +49,7 @@ code { font: 0.88em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberati
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
   overflow-x: auto; font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
 pre code { background: none; padding: 0; font: inherit; overflow-wrap: normal; }
+pre.wrap { white-space: pre-wrap; overflow-wrap: anywhere; }
 pre .add { color: var(--good); background: var(--good-bg); display: block; }
 pre .del { color: var(--bad); background: var(--bad-bg); display: block; }
 pre .hunk { color: var(--accent); display: block; }
@@ -61,9 +63,12 @@ th, td { text-align: left; vertical-align: top; padding: 6px 9px; border-bottom:
 th { background: var(--soft); font-weight: 600; white-space: nowrap; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.iterations td:nth-child(3) { min-width: 16em; }
-table.iterations td:nth-child(5) { min-width: 10em; }
-table.iterations td:nth-child(9) { white-space: nowrap; }
+table.iterations td:nth-child(3) { min-width: 15em; }
+table.iterations td:nth-child(4) { min-width: 9em; }
+table.iterations td:nth-child(8) { min-width: 9em; }
+table.iterations th:first-child, table.iterations td:first-child { position: sticky; left: 0; background: var(--bg); }
+table.iterations th:first-child { background: var(--soft); }
+td code { overflow-wrap: normal; }
 table.estimate td:first-child { font-weight: 600; white-space: nowrap; }
 dl.kv { display: grid; grid-template-columns: minmax(8em, max-content) 1fr; gap: 4px 16px; margin: 0.6em 0; }
 dl.kv dt { font-weight: 600; color: var(--muted); }
@@ -92,6 +97,7 @@ footer { margin-top: 3em; color: var(--muted); font-size: 0.85em; }
   dl.kv { grid-template-columns: 1fr; gap: 0; }
   dl.kv dd { margin-bottom: 6px; }
   nav ul { columns: 1; }
+  table.iterations td:nth-child(3) { min-width: 11em; }
   pre { font-size: 11.5px; }
 }
 @media print {
@@ -104,6 +110,7 @@ footer { margin-top: 3em; color: var(--muted); font-size: 0.85em; }
   figure, .callout, tr, dl.kv { break-inside: avoid; page-break-inside: avoid; }
   .table-wrap { overflow: visible; border: none; }
   table { font-size: 8.5pt; }
+  th, td { white-space: normal !important; min-width: 0 !important; padding: 3px 5px; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; font-size: 8pt; }
   details { border: none; padding: 0; }
   details > summary { list-style: none; }
@@ -211,7 +218,7 @@ def _block(block: Block) -> str:
         data = base64.b64encode(f.png).decode("ascii")
         return (
             f'<figure><img src="data:image/png;base64,{data}" alt="{_e(f.title)}" width="{f.width}" '
-            f'height="{f.height}" loading="lazy"><figcaption>{_e(f.title)}</figcaption></figure>'
+            f'height="{f.height}"><figcaption>{_e(f.caption)}</figcaption></figure>'
         )
     if isinstance(block, Details):
         anchor = f' id="{_e(block.anchor)}"' if block.anchor else ""
@@ -234,7 +241,8 @@ def _table(table: Table) -> str:
 
 def _code(block: Code) -> str:
     if block.lang != "diff":
-        return f'<pre><code class="language-{_e(block.lang or "text")}">{_e(block.text)}</code></pre>'
+        wrap = ' class="wrap"' if block.lang == "sh" else ""  # commands wrap on a phone; copying keeps one line
+        return f'<pre{wrap}><code class="language-{_e(block.lang or "text")}">{_e(block.text)}</code></pre>'
     out = []
     for line in block.text.splitlines():
         css = ""

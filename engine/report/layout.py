@@ -86,7 +86,7 @@ def _figure(report: Report, name: str, level: int = 3) -> list[Block]:
     figure = report.figure(name)
     if figure is None:
         return []
-    return [Heading(level, figure.title, f"fig-{name}"), Image(figure), Para(inline(em(figure.caption)))]
+    return [Heading(level, figure.title, f"fig-{name}"), Image(figure)]
 
 
 # --------------------------------------------------------------------------- summary
@@ -341,8 +341,8 @@ def _credibility(report: Report) -> list[Block]:
 
 
 ITERATION_HEADERS = (
-    "#", "loop", "hypothesis", "agent", "decision", "verdict", "ELPD ± SE", "ΔELPD ± SE",
-    "effect [interval]", "R-hat max", "ESS bulk / tail", "div.", "time", "cost", "commit",
+    "#", "loop", "hypothesis", "decision", "verdict", "ELPD ± SE", "ΔELPD ± SE", "effect [interval]",
+    "R-hat max", "ESS bulk / tail", "div.", "time", "agent", "cost", "commit",
 )
 
 
@@ -357,8 +357,8 @@ def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
         decision.append(" (edited)")
     if row.reason:
         decision.append(f": {row.reason}")
-    effect = inline(fmt.effect_text(row.effect), f" ({row.interval_label})" if row.effect else "")
-    agent = row.agent + (f" · {row.move}" if row.move else "")
+    effect = inline(fmt.effect_text(row.effect))  # the text above the table names the interval per loop
+    agent = row.agent + (f" ({row.agent_model})" if row.agent_model else "") + (f" · {row.move}" if row.move else "")
     ess = fmt.MISSING
     if row.ess_bulk_min is not None:
         ess = f"{fmt.num(row.ess_bulk_min, '.0f')} / {fmt.num(row.ess_tail_min, '.0f')}"
@@ -366,7 +366,6 @@ def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
         inline(link(str(row.number), _anchor(row))),
         inline(row.loop.value),
         inline(fmt.one_line(row.hypothesis)),
-        inline(agent),
         inline(*decision),
         inline(status(row.status)),
         inline(fmt.pm(row.elpd, row.elpd_se)),
@@ -376,6 +375,7 @@ def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
         inline(ess),
         inline(fmt.MISSING if row.divergences is None else str(row.divergences)),
         inline(fmt.seconds(row.seconds)),
+        inline(agent),
         inline(fmt.usage(row.tokens, row.cost_usd)),
         inline(code(fmt.short(row.commit)) if row.commit else fmt.MISSING),
     )
@@ -398,7 +398,7 @@ def _iterations(report: Report) -> list[Block]:
         Table(
             ITERATION_HEADERS,
             tuple(iteration_cells(r) for r in report.iterations),
-            numeric=(6, 7, 9, 10, 11, 12),
+            numeric=(5, 6, 8, 9, 10, 11),
             css="iterations",
             row_ids=tuple(f"row-{r.number}" for r in report.iterations),
         )
@@ -416,7 +416,7 @@ def _detail(row: IterationRow) -> list[Block]:
     pairs: list[tuple[str, Inline]] = [
         ("Hypothesis", inline(row.hypothesis)),
         ("Rationale", inline(row.rationale)),
-        ("Agent", inline(row.agent + (f" (move {row.move})" if row.move else ""))),
+        ("Agent", inline(row.agent + (f", {row.agent_model}" if row.agent_model else "") + (f" (move {row.move})" if row.move else ""))),
         (
             "Decision",
             inline(

@@ -119,7 +119,7 @@ def _block(block: Block, figures_dir: str) -> str:
         return _fence(block.text, block.lang)
     if isinstance(block, Image):
         f = block.figure
-        return f"![{_text(f.title)}]({figures_dir}/{f.filename})"
+        return f"![{_text(f.title)}]({figures_dir}/{f.filename})\n\n_{_text(f.caption)}_"
     if isinstance(block, Details):
         inner = "\n\n".join(_block(b, figures_dir) for b in block.blocks)
         summary = block.summary.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
