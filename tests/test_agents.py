@@ -559,9 +559,27 @@ def test_repair_simplifies_after_a_compile_error(context) -> None:
     assert twice.new_source not in (spline.new_source, repaired.new_source)
 
 
-def test_heuristic_refuses_the_design_loop(context) -> None:
-    with pytest.raises(AgentError, match="model loop only"):
-        HeuristicAgent().propose(replace(context, loop=Loop.DESIGN))
+def test_heuristic_design_loop_proposes_a_valid_spec_and_never_repeats_a_rejection(ihdp_problem, ihdp_data) -> None:
+    from engine.design.spec import parse_spec
+
+    ctx = build_context(ihdp_problem, loop=Loop.DESIGN, data=ihdp_data)
+    first = HeuristicAgent().propose(ctx)
+    assert first.loop is Loop.DESIGN and first.move and first.diff
+    parse_spec(first.new_source, ihdp_problem.contract)  # a spec the design runner accepts
+    ctx = step(ctx, first, "rejected", "I do not want that change")
+    try:
+        second = HeuristicAgent().propose(ctx)
+    except AgentError as exc:  # before any run, only moves that need no numbers apply
+        assert "no design move left" in str(exc)
+    else:
+        assert second.move != first.move
+        assert "I do not want that change" in second.rationale
+
+
+def test_heuristic_design_loop_needs_a_parsable_spec(ihdp_problem, ihdp_data) -> None:
+    ctx = build_context(ihdp_problem, loop=Loop.DESIGN, best_source="estimand = [", data=ihdp_data)
+    with pytest.raises(AgentError, match="does not parse"):
+        HeuristicAgent().propose(ctx)
 
 
 # --------------------------------------------------------------------------- the factory

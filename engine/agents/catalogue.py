@@ -40,7 +40,8 @@ class Move:
     tags
         Words a reviewer's reason may use about this family of moves.
     hypothesis
-        One sentence, formatted with ``k_cont``, ``k_bin`` and ``title``.
+        One sentence, formatted with ``k_cont``, ``k_bin``, ``title`` and the prior scale
+        before and after the move (``scale_from``, ``scale_to``).
     why
         The evidence that puts the move where it is in the catalogue.
     """
@@ -58,8 +59,14 @@ class Move:
         out = self.build(spec, data)
         return out if out is not None and out != spec else None
 
-    def hypothesis_for(self, data: DataSummary) -> str:
-        return self.hypothesis.format(k_cont=len(data.continuous), k_bin=len(data.binary), title=self.title)
+    def hypothesis_for(self, data: DataSummary, base: ModelSpec, candidate: ModelSpec) -> str:
+        return self.hypothesis.format(
+            k_cont=len(data.continuous),
+            k_bin=len(data.binary),
+            title=self.title,
+            scale_from=f"{base.prior_scale:g}",
+            scale_to=f"{candidate.prior_scale:g}",
+        )
 
 
 # --------------------------------------------------------------------------- builders
@@ -265,8 +272,8 @@ _MOVES = {
             "tighten_priors",
             "tighter coefficient priors (scale × 0.5)",
             frozenset({"prior", "tighten"}),
-            "Halving the scale of the coefficient priors will regularise the model and narrow the effect interval "
-            "without losing ELPD.",
+            "Halving the scale of the coefficient priors (×{scale_from} → ×{scale_to}) will regularise the model and "
+            "narrow the effect interval without losing ELPD.",
             "Tighter priors help sampling and can narrow the interval; the keep rule then prefers the narrower "
             "interval within the ELPD band.",
             _tighten,

@@ -301,7 +301,7 @@ class HeuristicAgent(Agent):
                         f" It was tried before on another base (iteration {earlier[-1].number}: "
                         f"{earlier[-1].status}); the current best differs, so it gets another chance."
                     )
-                return _Plan(move, spec, move.hypothesis_for(state.data), why)
+                return _Plan(move, spec, move.hypothesis_for(state.data, state.base, spec), why)
         return None
 
     def _combine_near_misses(self, state: _State) -> _Plan | None:
