@@ -59,7 +59,7 @@ class HelpScreen(Screen[None]):
     ]
 
     def __init__(self, under: Screen) -> None:
-        super().__init__(id="help")
+        super().__init__()
         self.under = under
 
     def compose(self) -> ComposeResult:

@@ -481,7 +481,11 @@ class WorkbenchApp(App[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.screen))
+        # One installed help screen per kind of screen: pushing it again skips compose and mount.
+        name = f"help-{type(self.screen).__name__}"
+        if not self.is_screen_installed(name):
+            self.install_screen(HelpScreen(self.screen), name)
+        self.push_screen(name)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
