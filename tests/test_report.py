@@ -257,6 +257,9 @@ def test_the_evaluation_appendix_scores_estimates_against_the_truth(report, html
     assert "truth.json" not in before
 
 
+HOSTILE = "Add age² | education <script>alert(1)</script> *not* `code`"
+
+
 def test_a_real_analysis_has_no_evaluation_appendix(tmp_path) -> None:
     from engine.problem import load_problem
     from engine.store import Session
@@ -265,7 +268,7 @@ def test_a_real_analysis_has_no_evaluation_appendix(tmp_path) -> None:
     assert not problem.has_truth
     with Session.create(problem, tmp_path / "sessions") as session:
         source = session.current_source(Loop.MODEL)
-        proposal = Proposal(Loop.MODEL, "Add age squared.", "Earnings peak mid-career.", source, source, "principal")
+        proposal = Proposal(Loop.MODEL, HOSTILE, "Earnings peak mid-career.", source, source, "principal")
         record = IterationRecord(
             number=1, proposal=proposal, findings=(), compile=None,
             decision=Decision(DecisionKind.SKIPPED, "principal", "looking at the data first"), verdict=None,
@@ -278,7 +281,31 @@ def test_a_real_analysis_has_no_evaluation_appendix(tmp_path) -> None:
     assert "Unavailable." in _section(page, "evaluation", "documents")
     assert report.figures == () and "<img" not in page
     assert report.final.bayes is None and report.final.dr is None
-    assert "looking at the data first" in page and "looking at the data first" in render_markdown(report)
+    markdown = render_markdown(report)
+    assert "looking at the data first" in page and "looking at the data first" in markdown
+    # Text from records is escaped: no markup gets in, and a pipe does not split a table cell.
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in markdown
+    table = markdown[markdown.index("| # | loop |") :].splitlines()
+    assert table[2].count(" | ") == table[0].count(" | ")
+    assert "Add age² \\| education" in table[2]
+
+
+def test_truth_is_read_from_the_problem_folder_and_checked(tmp_path) -> None:
+    from engine.errors import ProblemError
+    from engine.evaluation import load_truth, score
+
+    assert load_truth(PROBLEMS / "lalonde") is None
+    truth = load_truth(PROBLEMS / "retention_email")
+    assert set(truth.values) == {"ATE", "ATT", "ATC"} and truth.n_units == 5000
+    assert truth.for_estimand("ato") is None and truth.for_estimand("att") == truth.values["ATT"]
+    assert score("dr #2", "ATO", 0.05, 0.04, 0.06, "95% CI", truth).error is None
+    (tmp_path / "truth.json").write_text('{"ate": "four"}')
+    with pytest.raises(ProblemError, match="'ate' must be a finite number"):
+        load_truth(tmp_path)
+    (tmp_path / "truth.json").write_text("{not json")
+    with pytest.raises(ProblemError, match="not valid JSON"):
+        load_truth(tmp_path)
 
 
 def test_agents_and_the_loop_never_import_the_evaluation() -> None:

@@ -104,7 +104,7 @@ def _build(session: Any, with_figures: bool) -> Report:
     design = _design_view(session, records, designs)
     final = _final_estimate(contract, best_model, design)
     credibility = _credibility(session, contract, meta, problem, focus, design, artefacts, gates)
-    code = _code(session, root, best_model, design, records)
+    code = _code(session, root, best_model, records)
     reproducibility = _reproducibility(session, info, problem, head, best_commit, best_design_commit, root, focus, artefacts, design)
     data_now = reproducibility.data_hash_now
     if data_now is not None and info.data_hash and data_now != info.data_hash:
@@ -360,7 +360,16 @@ def _same_bayes(tri: Any, bayes: Effect) -> bool:
     return tri is not None and (tri.bayes_mean, tri.bayes_low, tri.bayes_high) == (bayes.mean, bayes.hdi_low, bayes.hdi_high)
 
 
-def _credibility(session, contract, meta, problem, focus, design, artefacts, gates) -> Credibility:
+def _credibility(
+    session: Any,
+    contract: Contract,
+    meta: dict[str, Any],
+    problem: Any,
+    focus: IterationRecord | None,
+    design: DesignView | None,
+    artefacts: Artefacts,
+    gates: Gates,
+) -> Credibility:
     critique, recorded, where = None, False, None
     if design is not None:
         record = session.iteration(design.iteration)
@@ -395,7 +404,9 @@ def _credibility(session, contract, meta, problem, focus, design, artefacts, gat
 # --------------------------------------------------------------------------- code and reproducibility
 
 
-def _code(session: Any, root: str | None, best_model, design: DesignView | None, records) -> CodeView:
+def _code(
+    session: Any, root: str | None, best_model: IterationRecord | None, records: list[IterationRecord]
+) -> CodeView:
     baseline_model = session.file_at(root, "model.py") if root else ""
     final_model = session.best_source(Loop.MODEL)
     baseline_analysis = _file_at(session, root, "analysis.toml")
@@ -424,7 +435,18 @@ def _file_at(session: Any, rev: str | None, path: str) -> str:
         return ""
 
 
-def _reproducibility(session, info, problem, head, best_commit, best_design_commit, root, focus, artefacts, design):
+def _reproducibility(
+    session: Any,
+    info: Any,
+    problem: Any,
+    head: str | None,
+    best_commit: str | None,
+    best_design_commit: str | None,
+    root: str | None,
+    focus: IterationRecord | None,
+    artefacts: Artefacts,
+    design: DesignView | None,
+) -> Reproducibility:
     s = shlex.quote(str(session.path))
     p = shlex.quote(info.problem_path)
     sampling = ""

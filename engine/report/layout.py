@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.records import Loop
 from engine.report import text as fmt
 from engine.report.blocks import (
     Block,
@@ -29,7 +28,6 @@ from engine.report.blocks import (
     link,
     status,
     strong,
-    t,
 )
 from engine.report.content import IterationRow, Report
 
