@@ -23,10 +23,10 @@ from engine.report.content import Report
 
 FIGURES_DIR = "figures"
 ALERTS = {"info": "NOTE", "warn": "WARNING", "loud": "CAUTION"}
-MARKS = {
-    "kept": "✅", "pass": "✅", "yes": "✅", "approved": "✅",
-    "warn": "⚠️", "warning": "⚠️",
-    "failed_gate": "❌", "crashed": "❌", "rejected": "❌", "fail": "❌", "blocker": "❌", "no": "❌",
+MARKS = {  # plain symbols (not emoji): they show in any font a code-hosting site or terminal uses
+    "kept": "✓", "pass": "✓", "yes": "✓", "approved": "✓",
+    "warn": "⚠", "warning": "⚠",
+    "failed_gate": "✗", "crashed": "✗", "rejected": "✗", "fail": "✗", "blocker": "✗", "no": "✗",
 }
 _ESCAPE = re.compile(r"([\\`*_|])")
 
@@ -75,10 +75,8 @@ def _inline(content: Inline, in_table: bool = False) -> str:
             piece = _code_span(span.text)
             if in_table:
                 piece = piece.replace("|", "\\|")
-        elif span.kind == "strong":
-            piece = f"**{_text(span.text)}**" if span.text.strip() else _text(span.text)
-        elif span.kind == "em":
-            piece = f"_{_text(span.text)}_" if span.text.strip() else _text(span.text)
+        elif span.kind in ("strong", "em"):
+            piece = _emphasis(span.text, "**" if span.kind == "strong" else "_")
         elif span.kind == "status":
             mark = MARKS.get(span.text)
             word = _text(span.text.replace("_", " "))
@@ -92,6 +90,16 @@ def _inline(content: Inline, in_table: bool = False) -> str:
     if in_table:
         text = " ".join(text.split())
     return text
+
+
+def _emphasis(text: str, mark: str) -> str:
+    """``**bold**`` with any surrounding spaces outside the marks (CommonMark ignores ``**bold **``)."""
+    core = text.strip()
+    if not core:
+        return _text(text)
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return f"{lead}{mark}{_text(core)}{mark}{trail}"
 
 
 def _anchor(name: str) -> str:
