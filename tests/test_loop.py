@@ -76,7 +76,9 @@ def test_guard_clean_rejects_forbidden_column_without_running(tmp_path: Path) ->
         assert any(f.code == "forbidden-column" and "opened" in f.message for f in reviewed.findings)
         decision = Policy.GUARD_CLEAN.decide(reviewed)
         assert decision.kind is DecisionKind.REJECTED and "forbidden-column" in decision.reason
-        assert Policy.AUTO.decide(reviewed).kind is DecisionKind.APPROVED
+        # Second layer: the column never reaches the model, so the compile check fails on it too.
+        assert not reviewed.compile.ok and "opened" in reviewed.compile.error
+        assert Policy.AUTO.decide(reviewed).kind is DecisionKind.REJECTED
         record = workbench.execute(reviewed, decision)
         assert record.verdict is None and record.status == "rejected"
         assert not (workbench.session.artifacts_dir(record.number) / "trace.nc").exists()
