@@ -56,12 +56,13 @@ def _chromium(tmp: Path, *args: str, timeout: float = 90) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def page(report_session, tmp_path_factory) -> Path:  # noqa: F811
+def page(request, tmp_path_factory) -> Path:
     from engine.report import write_report
 
-    if not CHROMIUM.exists():
+    if not CHROMIUM.exists():  # before the session is made: that takes a minute or two
         pytest.skip("headless Chromium is not installed: apt-get install -y chromium (Debian's package)")
-    (html_file,) = write_report(report_session, tmp_path_factory.mktemp("browser"), formats=("html",))
+    session = request.getfixturevalue("report_session")
+    (html_file,) = write_report(session, tmp_path_factory.mktemp("browser"), formats=("html",))
     return html_file
 
 
