@@ -68,10 +68,16 @@ class Reviewed:
     findings: tuple[Finding, ...]
     compile: CompileResult | None  # None for the design loop (a spec, not code)
     repairs: int = 0
+    edited_source: str | None = None  # the principal's edit of the proposal; the checks are of this text
 
     @property
     def blocked(self) -> bool:
         return has_blocker(self.findings)
+
+    @property
+    def source(self) -> str:
+        """The text that runs if approved: the principal's edit, else the agent's proposal."""
+        return self.edited_source if self.edited_source is not None else self.proposal.new_source
 
 
 @dataclass(frozen=True)
@@ -183,17 +189,21 @@ class Workbench:
             move=BASELINE_MOVE,
         )
 
-    def check(self, proposal: Proposal) -> Reviewed:
-        """Guard scan and, for model code, the sandboxed compile check."""
+    def check(self, proposal: Proposal, source: str | None = None) -> Reviewed:
+        """Guard scan and, for model code, the sandboxed compile check.
+
+        ``source`` is the principal's edit of the proposal, checked in its place.
+        """
         from engine.guard import scan_analysis, scan_model
 
+        text = proposal.new_source if source is None else source
         if proposal.loop is Loop.MODEL:
-            findings = tuple(scan_model(proposal.new_source, self.problem.contract))
+            findings = tuple(scan_model(text, self.problem.contract))
             compiled = None
             if not any(f.code == "syntax-error" for f in findings):
-                compiled = self.compile(proposal.new_source)
-            return Reviewed(proposal, findings, compiled)
-        return Reviewed(proposal, tuple(scan_analysis(proposal.new_source, self.problem.contract)), None)
+                compiled = self.compile(text)
+            return Reviewed(proposal, findings, compiled, edited_source=source)
+        return Reviewed(proposal, tuple(scan_analysis(text, self.problem.contract)), None, edited_source=source)
 
     def compile(self, source: str) -> CompileResult:
         from engine.compile_check import compile_check
@@ -250,7 +260,7 @@ class Workbench:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             extra=extra,
         )
-        self.session.record_iteration(record, candidate_source=reviewed.proposal.new_source, pointwise_elpd=pointwise)
+        self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=pointwise)
         self.session.clear_pending()
         self.agent.observe(record)
         return record
@@ -266,7 +276,7 @@ class Workbench:
         workdir = self.session.artifacts_dir(number)
         outcome = run_in_sandbox(
             harness_job,
-            reviewed.proposal.new_source,
+            reviewed.source,
             self._data,
             contract_estimand=self.problem.contract.estimand,
             settings=self.sampling,
@@ -297,7 +307,7 @@ class Workbench:
         from engine.sandbox import run_in_sandbox
 
         try:
-            spec = parse_spec(reviewed.proposal.new_source, self.problem.contract)
+            spec = parse_spec(reviewed.source, self.problem.contract)
         except SpecError as exc:
             return Verdict(VerdictKind.CRASHED, f"the analysis spec is invalid: {exc}"), {}, {}
         model_best = self.session.best(Loop.MODEL)

@@ -29,9 +29,10 @@ class EditProposalScreen(Screen[str | None]):
         Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", priority=True, tooltip="Discard the edit"),
     ]
 
-    def __init__(self, proposal: Proposal) -> None:
+    def __init__(self, proposal: Proposal, text: str | None = None) -> None:
         super().__init__(id="edit-proposal")
         self.proposal = proposal
+        self.text = proposal.new_source if text is None else text  # a second edit starts from the first
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,7 +42,7 @@ class EditProposalScreen(Screen[str | None]):
             id="edit-help",
         )
         editor = TextArea.code_editor(
-            self.proposal.new_source, language=language_for(self.proposal.file), id="proposal-editor"
+            self.text, language=language_for(self.proposal.file), id="proposal-editor"
         )
         editor.border_title = self.proposal.file
         yield editor

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from screens.dialogs import ReasonDialog
+from engine.records import unified_diff
 from screens.format import diff_text, finding_text
 from screens.messages import Decided, EditSubmitted
 
@@ -87,7 +88,8 @@ class ReviewScreen(Screen):
         return text
 
     def _diff(self) -> Text:
-        diff = self.reviewed.proposal.diff
+        p = self.reviewed.proposal
+        diff = p.diff if self.reviewed.edited_source is None else unified_diff(p.old_source, self.reviewed.source, p.file)
         if not diff.strip():
             return Text("(no change to the file)", style="dim")
         dark = self.app.current_theme.dark if self.is_attached else True
@@ -217,7 +219,7 @@ class ReviewScreen(Screen):
         def edited(source: str | None) -> None:
             if source is None:
                 return
-            if source == self.reviewed.proposal.new_source and not self.edited:
+            if source == self.reviewed.source and not self.edited:
                 self.notify("No change made; approve with a as usual.")
                 return
             self.busy = True
@@ -225,7 +227,7 @@ class ReviewScreen(Screen):
             self.refresh_bindings()
             self.post_message(EditSubmitted(source))
 
-        self.app.push_screen(EditProposalScreen(self.reviewed.proposal), edited)
+        self.app.push_screen(EditProposalScreen(self.reviewed.proposal, self.reviewed.source), edited)
 
     def action_skip(self) -> None:
         self._decide("skipped", "skipped by the principal")

@@ -201,7 +201,11 @@ async def test_edit_then_approve_is_recorded_as_the_principals(tmp_path: Path) -
         record = app.screen.record
     app.close_session()
     assert record.decision.edited and record.decision.decider == "principal"
-    assert "the principal's note" in record.proposal.new_source
+    # The agent's proposal is kept as it was; what ran is the principal's version, with its diff.
+    assert "the principal's note" not in record.proposal.new_source
+    (folder,) = [p.parent for p in tmp_path.rglob(f"iterations/{record.number:04d}/edit.diff")]
+    assert "the principal's note" in (folder / "edit.diff").read_text()
+    assert "the principal's note" in (folder / "model.py").read_text()
 
 
 @pytest.mark.slow

@@ -229,13 +229,9 @@ class WorkbenchApp(App[int]):
     def _check_edit(self, source: str) -> None:
         wb = self._workbench()
         assert self.reviewed is not None
-        original = self.reviewed.proposal
-        meta = dict(original.meta)
-        meta.setdefault("agent_source", original.new_source)  # the agent's version survives the edit
-        proposal = replace(original, new_source=source, meta=meta)
         self.post_message(StatusChanged("checking your edit: guard and compile check…"))
-        reviewed = wb.check(proposal)
-        wb.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
+        # The agent's proposal stays as it was; the store records the edit as edit.diff.
+        reviewed = wb.check(self.reviewed.proposal, source=source)
         self.post_message(ProposalReady(reviewed, edited=True, number=wb.session.next_number()))
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False, description="run the decision")
