@@ -260,10 +260,34 @@ class Workbench:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             extra=extra,
         )
+        record = replace(record, extra={**record.extra, **self._reviews(record)})
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=pointwise)
         self.session.clear_pending()
         self.agent.observe(record)
         return record
+
+    def _reviews(self, record: IterationRecord) -> dict:
+        """The critics' words on a verdict: the offline rules always, the agent's own if it has a critic."""
+        from engine.model_critic import latest_dr_estimate, review_model
+        from engine.records import to_jsonable
+
+        reviews: dict = {}
+        if record.verdict is None:
+            return reviews
+        if record.proposal.loop is Loop.MODEL:
+            review = review_model(record, self.problem.contract, latest_dr_estimate(self.session.iterations()))
+            if review is not None:
+                reviews["review"] = to_jsonable(review)
+        critique = getattr(self.agent, "critique", None)
+        if callable(critique):
+            try:
+                reviews["agent_review"] = {
+                    "text": critique(self.context(record.proposal.loop), record),
+                    "meta": getattr(self.agent, "last_meta", {}),
+                }
+            except AgentError as exc:
+                reviews["agent_review"] = {"error": str(exc)}
+        return reviews
 
     def _run_model(self, reviewed, number, on_progress, cancel):
         from engine.harness import BestSummary

@@ -84,6 +84,7 @@ class VerdictScreen(Screen):
                     table.border_title = "convergence, worst first"
                     yield table
                     yield Static(self._pareto_counts(), id="pareto-counts")
+                    yield Static(self._review_text(), id="review")
             with TabPane("Plots", id="plots"):
                 with Grid(id="plot-grid"):
                     yield ElpdPlot(plots.elpd_trajectory(self.records, se_multiple), title="ELPD by iteration (green: kept)",
@@ -103,12 +104,31 @@ class VerdictScreen(Screen):
 
     def on_mount(self) -> None:
         self._ready = True
-        for panel in ("#crash", "#metrics", "#gates", "#pareto-counts"):
+        for panel in ("#crash", "#metrics", "#gates", "#pareto-counts", "#review"):
             widget = self.query_one(panel, Static)
             widget.display = bool(str(widget.render()).strip())
         self._fill_convergence()
         if self.arrays is not None:
             self.set_arrays(self.arrays)
+
+    def _review_text(self) -> Text:
+        """The critics' words on this verdict: the offline rules, and the agent's own review if it wrote one."""
+        extra = self.record.extra or {}
+        text = Text()
+        review = extra.get("review")
+        if review:
+            loud = review.get("triangulation") and review["triangulation"].get("level") != "agree"
+            text.append("critic: ", style="bold")
+            text.append(f"{review['credibility']} credibility", style="bold red" if review["credibility"] == "low" else "bold")
+            text.append(" — " + " ".join(review.get("reasons", ())) + "\n")
+            if review.get("triangulation"):
+                text.append(review["triangulation"]["message"] + "\n", style="bold red" if loud else "")
+            text.append(review.get("estimand_note", "") + "\n")
+        agent_review = extra.get("agent_review")
+        if agent_review:
+            text.append("agent's review: ", style="bold")
+            text.append((agent_review.get("text") or f"unavailable ({agent_review.get('error')})") + "\n")
+        return text
 
     def _banner(self) -> Text:
         r = self.record

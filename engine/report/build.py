@@ -398,7 +398,9 @@ def _credibility(
         ]
         if artefacts.pareto_k is not None:
             pareto = plots.pareto_k_counts(artefacts.pareto_k)
-    return Credibility(critique, where, recorded, tuple(checks), pareto, convergence)
+    extra = focus.extra if focus is not None and focus.extra else {}
+    agent_review = (extra.get("agent_review") or {}).get("text")
+    return Credibility(critique, where, recorded, tuple(checks), pareto, convergence, extra.get("review"), agent_review)
 
 
 # --------------------------------------------------------------------------- code and reproducibility

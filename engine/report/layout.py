@@ -300,6 +300,15 @@ def _credibility(report: Report) -> list[Block]:
     if report.focus_iteration is not None:
         which = f"iteration {report.focus_iteration}" + (" (the final model)" if report.focus_kept else " (latest sampled; nothing was kept)")
         blocks.append(Heading(3, f"Checks of the model: {which}"))
+        review = cred.model_review
+        if review:
+            blocks.append(
+                Para(inline(strong(f"The model critic: {review['credibility']} credibility. "), " ".join(review["reasons"])))
+            )
+            if review.get("triangulation"):
+                blocks.append(Para(inline(review["triangulation"]["message"])))
+        if cred.agent_review:
+            blocks.append(Para(inline(strong("The agent's own review: "), cred.agent_review)))
         if cred.model_checks:
             blocks.append(
                 Table(("check", "status", "detail"), tuple((inline(n), inline(status(s)), inline(d)) for n, s, d in cred.model_checks))
