@@ -163,6 +163,14 @@ def test_the_critic_and_design_tables_come_from_the_record(report, records, html
         assert f"<td>{diagnostic.name}</td>" in design
 
 
+def test_the_model_critics_review_of_the_final_model_is_shown(report, records, html) -> None:
+    focus = next(r for r in records if r.number == report.focus_iteration)
+    review = focus.extra["review"]  # recorded by the loop with the verdict
+    assert report.credibility.model_review == review
+    credibility = _section(html, "credibility", "iterations")
+    assert f"The model critic: {review['credibility']} credibility." in credibility
+
+
 def test_the_final_model_and_its_diff_from_the_baseline(report, report_session) -> None:
     from engine.store import Session
 

@@ -23,6 +23,7 @@ import weakref
 from pathlib import Path
 
 from engine.errors import SessionLockedError
+from engine.store.files import pid_alive
 
 ORPHAN_WAIT_S = 10.0
 """How long to wait for a dead writer's last git command to finish and free the lock."""
@@ -84,7 +85,7 @@ class SessionLock:
                 break
             except BlockingIOError:
                 pid = _read_pid(fd)
-                orphaned = pid is None or not _alive(pid)
+                orphaned = pid is None or not pid_alive(pid)
                 if orphaned and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
@@ -124,16 +125,6 @@ class SessionLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read_pid(fd: int) -> int | None:
