@@ -376,9 +376,9 @@ class _Server:
             self._dir = tempfile.mkdtemp(prefix="workbench-sandbox-")
             log_path = os.path.join(self._dir, "server.log")
             parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            root = str(Path(__file__).resolve().parents[1])
+            root = str(Path(__file__).resolve().parents[2])
             env = _server_environ(os.environ, root)
-            code = "from engine.sandbox import _server_main; _server_main()"
+            code = "from engine.sandbox.watchdog import _server_main; _server_main()"
             args = [sys.executable, "-c", code, str(child_end.fileno()), ",".join(self._preload), self._dir]
             try:
                 with open(log_path, "wb") as log:
