@@ -7,15 +7,17 @@ Screens get their data as constructor arguments and send decisions up as message
 
 Importing this module is cheap: the engine (pandas, git, the agents) is imported inside
 the open worker, after the first frame, and PyMC never loads in this process.
+
+What the workers call lives in plain modules beside this one: opening a session
+(:mod:`workbench.opening`), keymaps (:mod:`workbench.keymap`), plan-file checks
+(:mod:`workbench.plan_files`), per-iteration arrays (:mod:`workbench.arrays`), export
+(:mod:`workbench.export`) and the error dialog's words (:mod:`workbench.failures`).
 """
 
 from __future__ import annotations
 
 import threading
-import tomllib
-import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,111 +40,37 @@ from screens.messages import (
     StatusChanged,
 )
 
+# The plain helpers live in their own modules; they are re-exported here because
+# `workbench open`, tests and older callers import them from workbench.app.
+from workbench.arrays import load_iteration_arrays
+from workbench.export import export_session
+from workbench.failures import describe_error
+from workbench.keymap import DEFAULT_KEYMAP_PATH, load_keymap
+from workbench.opening import Opened, OpenRequest, open_workbench
+from workbench.plan_files import validate_plan_file
+
 if TYPE_CHECKING:
     from engine.loop import Reviewed, RunOptions, Workbench
-    from engine.problem import Problem
     from engine.records import Decision, IterationRecord
-    from engine.store import Session
-    from screens.verdict import IterationArrays
 
-DEFAULT_KEYMAP_PATH = Path("~/.config/causal-workbench/keymap.toml")
+__all__ = [
+    "DARK_THEME",
+    "DEFAULT_KEYMAP_PATH",
+    "LIGHT_THEME",
+    "OpenRequest",
+    "Opened",
+    "WorkbenchApp",
+    "create_app",
+    "describe_error",
+    "export_session",
+    "load_iteration_arrays",
+    "load_keymap",
+    "open_workbench",
+    "validate_plan_file",
+]
+
 LIGHT_THEME = "textual-light"
 DARK_THEME = "textual-dark"
-
-
-@dataclass
-class Opened:
-    """Everything the open worker loads: the UI reads it, only workers call into it."""
-
-    problem: Problem
-    session: Session
-    workbench: Workbench
-    summary: Any
-    records: list[IterationRecord] = field(default_factory=list)
-    pending: Reviewed | None = None
-    next_number: int = 1
-    recovered: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    """What ``workbench open`` was asked to open (see :func:`open_workbench`)."""
-
-    target: str | Path | None
-    session: str | Path | None = None
-    agent: str = "heuristic"
-    replay_file: Path | None = None
-    sessions_root: Path = Path("sessions")
-    options: RunOptions | None = None
-    warm_up: bool = True
-
-
-def open_workbench(request: OpenRequest) -> Opened:
-    """Open the workbench (:func:`engine.launch.open_workbench`) and read what the home screen shows.
-
-    Runs in a worker thread: it imports pandas and git, reads the data and the session.
-
-    Raises
-    ------
-    WorkbenchError
-        A problem or session that cannot be opened, or an agent that cannot be built.
-    """
-    from engine.launch import open_workbench as launch
-    from engine.summary import data_summary
-
-    workbench = launch(
-        request.target,
-        session=request.session,
-        agent=request.agent,
-        replay_file=request.replay_file,
-        sessions_root=request.sessions_root,
-        options=request.options,
-    )
-    session = workbench.session
-    try:
-        opened = Opened(
-            problem=workbench.problem,
-            session=session,
-            workbench=workbench,
-            summary=data_summary(workbench.problem),
-            records=session.iterations(),
-            pending=workbench.pending(),
-            next_number=session.next_number(),
-            recovered=tuple(getattr(workbench, "notes", ()) or ()),
-        )
-    except BaseException:
-        session.close()
-        raise
-    if request.warm_up:
-        _warm_up_sandbox()
-    return opened
-
-
-def _warm_up_sandbox() -> None:
-    """Start the sandbox's warm worker so the first compile check is fast (if the engine has one)."""
-    try:
-        from engine.sandbox import warm_up
-    except ImportError:
-        return
-    warm_up()
-
-
-def load_keymap(path: Path | None = None) -> dict[str, str]:
-    """Read ``[keymap]`` from a TOML file: binding id → key(s), e.g. ``"review.approve" = "A"``.
-
-    Returns an empty mapping when the file does not exist.
-    """
-    path = (path or DEFAULT_KEYMAP_PATH).expanduser()
-    if not path.is_file():
-        return {}
-    from engine.errors import WorkbenchError
-
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkbenchError(f"{path}: TOML syntax error ({exc}); fix it or remove the file") from exc
-    table = raw.get("keymap", raw)
-    return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}
 
 
 class WorkbenchApp(App[int]):
@@ -554,99 +482,6 @@ class WorkbenchApp(App[int]):
 
     def _gates(self) -> Any:
         return self.opened.problem.gates if self.opened is not None else None
-
-
-# --------------------------------------------------------------------------- plain helpers
-
-
-def describe_error(group: str, error: BaseException | None) -> tuple[str, str]:
-    """A dialog title and message: the engine's own words for user errors, a traceback for bugs."""
-    from engine.errors import WorkbenchError
-
-    titles = {
-        "open": "Could not open",
-        "agent": "The agent could not propose",
-        "run": "The run failed",
-        "files": "Not saved",
-        "export": "Export failed",
-        "arrays": "Could not load the draws",
-    }
-    title = titles.get(group, "Something failed")
-    if isinstance(error, WorkbenchError):
-        message = str(error)
-    else:
-        lines = traceback.format_exception(error, limit=-3) if error is not None else ["unknown error"]
-        message = (
-            f"{type(error).__name__}: {error}\n\nThis is a bug in the workbench; nothing recorded was lost "
-            "and a pending proposal is still pending.\n\n" + "".join(lines)
-        )
-    if group == "run":
-        message += "\n\nThe proposal is still pending: review it again, or reject it."
-    return title, message
-
-
-def validate_plan_file(filename: str, text: str, problem: Any) -> list[str]:
-    """Check an edited plan file before it is committed; blockers raise, warnings are returned.
-
-    Raises
-    ------
-    SpecError
-        ``analysis.toml`` that does not parse or breaks the contract.
-    WorkbenchError
-        An empty PROBLEM.md or PROGRAM.md.
-    """
-    from engine.errors import SpecError, WorkbenchError
-
-    if filename.endswith(".md"):
-        if not text.strip():
-            raise WorkbenchError(f"{filename} is empty; the agent reads it, so write something (or press Escape)")
-        return []
-    if filename == "analysis.toml":
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"TOML syntax error: {exc}") from exc
-        from engine.guard import scan_analysis
-
-        findings = scan_analysis(text, problem.contract)
-        blockers = [str(f) for f in findings if f.severity == "blocker"]
-        if blockers:
-            raise SpecError(blockers)
-        return [str(f) for f in findings]
-    raise WorkbenchError(f"{filename} cannot be edited here; edit PROBLEM.md, PROGRAM.md or analysis.toml")
-
-
-def load_iteration_arrays(session: Any, record: IterationRecord) -> IterationArrays:
-    """Per-draw effect and per-observation Pareto k saved beside the history, when present.
-
-    Looks for ``effect_draws.npy`` (chains × draws) and ``pareto_k.npy`` in the iteration's
-    artifacts folder; NumPy only, so no PyMC or ArviZ loads in the app process.
-    """
-    import numpy as np
-
-    from screens.verdict import IterationArrays
-
-    folder = Path(session.path) / "artifacts" / f"{record.number:04d}"
-    found: dict[str, Any] = {}
-    for name, key in (("effect_draws.npy", "effect_draws"), ("pareto_k.npy", "pareto_k")):
-        path = folder / name
-        if path.is_file():
-            found[key] = np.load(path, allow_pickle=False)
-    note = "" if found else "not saved"
-    return IterationArrays(note=note, **found)
-
-
-def export_session(opened: Opened) -> tuple[list[Path], str]:
-    """Write the session report (HTML and Markdown, :func:`engine.report.write_report`).
-
-    Returns the documents written (figures left out) and a note for the user.
-    """
-    from engine.report import write_report
-
-    paths = [Path(p) for p in write_report(opened.session.path)]
-    documents = [p for p in paths if p.suffix in (".html", ".md")] or paths
-    figures = len(paths) - len(documents)
-    return documents, f"{figures} figure(s) beside them" if figures else ""
 
 
 def create_app(

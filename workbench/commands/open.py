@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.errors import WorkbenchError
-    from workbench.app import DARK_THEME, LIGHT_THEME, create_app, load_keymap
+    from workbench.app import DARK_THEME, LIGHT_THEME, create_app
+    from workbench.keymap import load_keymap
 
     if args.target is None and args.session is None:
         raise WorkbenchError("nothing to open: pass a problem folder (workbench open problems/ihdp) or --session ID")

@@ -1,0 +1,95 @@
+"""Opening a session for the app: what ``workbench open`` asked for, and what the open worker loads.
+
+A thin wrapper around :func:`engine.launch.open_workbench` that also reads what the home
+screen shows. No Textual here, and the engine is imported inside the function, so the
+app can import this module before its first frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.loop import Reviewed, RunOptions, Workbench
+    from engine.problem import Problem
+    from engine.records import IterationRecord
+    from engine.store import Session
+
+
+@dataclass
+class Opened:
+    """Everything the open worker loads: the UI reads it, only workers call into it."""
+
+    problem: Problem
+    session: Session
+    workbench: Workbench
+    summary: Any
+    records: list[IterationRecord] = field(default_factory=list)
+    pending: Reviewed | None = None
+    next_number: int = 1
+    recovered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What ``workbench open`` was asked to open (see :func:`open_workbench`)."""
+
+    target: str | Path | None
+    session: str | Path | None = None
+    agent: str = "heuristic"
+    replay_file: Path | None = None
+    sessions_root: Path = Path("sessions")
+    options: RunOptions | None = None
+    warm_up: bool = True
+
+
+def open_workbench(request: OpenRequest) -> Opened:
+    """Open the workbench (:func:`engine.launch.open_workbench`) and read what the home screen shows.
+
+    Runs in a worker thread: it imports pandas and git, reads the data and the session.
+
+    Raises
+    ------
+    WorkbenchError
+        A problem or session that cannot be opened, or an agent that cannot be built.
+    """
+    from engine.launch import open_workbench as launch
+    from engine.summary import data_summary
+
+    workbench = launch(
+        request.target,
+        session=request.session,
+        agent=request.agent,
+        replay_file=request.replay_file,
+        sessions_root=request.sessions_root,
+        options=request.options,
+    )
+    session = workbench.session
+    try:
+        opened = Opened(
+            problem=workbench.problem,
+            session=session,
+            workbench=workbench,
+            summary=data_summary(workbench.problem),
+            records=session.iterations(),
+            pending=workbench.pending(),
+            next_number=session.next_number(),
+            recovered=tuple(getattr(workbench, "notes", ()) or ()),
+        )
+    except BaseException:
+        session.close()
+        raise
+    if request.warm_up:
+        _warm_up_sandbox()
+    return opened
+
+
+def _warm_up_sandbox() -> None:
+    """Start the sandbox's warm worker so the first compile check is fast (if the engine has one)."""
+    try:
+        from engine.sandbox import warm_up
+    except ImportError:
+        return
+    warm_up()
