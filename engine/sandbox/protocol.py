@@ -1,0 +1,127 @@
+"""The job protocol between the parent, the warm server and a job's child, and the restricted
+unpickler for what the child sends back.
+
+Channels
+    - The command socket, parent to server: one byte per command, file descriptors attached:
+      :data:`CMD_JOB` with the job's control socket and the write end of its message pipe,
+      :data:`CMD_JIT` for the JIT warm-up. The server announces ``ready`` and ``jit`` on the
+      same socket as pickled dicts (the server runs only our code).
+    - A control socket per job: the parent writes the job payload as one :func:`frame`; the
+      server answers :data:`CTL_PID` once it forked the child and :data:`CTL_EXIT` with the
+      exit code once it reaped it (:func:`pack_control`); the parent orders
+      :data:`ORDER_TERM` or :data:`ORDER_KILL` for the child's process group.
+    - A message pipe per job, child to parent: pickled ``(kind, body)`` pairs
+      (:func:`encode_message`): ``started``, ``progress``, then ``result`` or ``error``. The
+      child runs untrusted code, so the parent decodes them with :func:`_safe_loads` only:
+      plain values, NumPy arrays and scalars, ``engine`` dataclasses and enums, nothing
+      callable.
+
+The job payload is ``(header, call)``: the header (work folder, ``sys.path``, limits) and
+the pickled ``(fn, args, kwargs)``, which the child unpickles only once its limits apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import struct
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+
+CMD_JOB = b"J"
+CMD_JIT = b"W"
+CTL_PID = b"P"
+CTL_EXIT = b"X"
+ORDER_TERM = b"T"
+ORDER_KILL = b"K"
+
+
+def encode_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bytes:
+    """Pickle the call for the child; a ``TypeError`` that says what to pass if it cannot travel."""
+    try:
+        return pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # pickling raises many types: PicklingError, TypeError, AttributeError
+        raise TypeError(f"cannot send the job to the sandbox: {exc}; pass a module-level function and picklable args") from exc
+
+
+def encode_job(header: Mapping[str, Any], call: bytes) -> bytes:
+    return pickle.dumps((header, call), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_job(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    return pickle.loads(payload)  # from our own parent, through the server
+
+
+def decode_call(call: bytes) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """Unpickle the call; this imports the function's module, so the child does it under its limits."""
+    return pickle.loads(call)
+
+
+def encode_message(kind: str, body: Any) -> bytes:
+    return pickle.dumps((kind, body), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def frame(payload: bytes) -> bytes:
+    """The framing of ``multiprocessing.connection.Connection.send_bytes`` (payloads < 2 GiB)."""
+    return struct.pack("!i", len(payload)) + payload
+
+
+def pack_control(kind: bytes, value: int) -> bytes:
+    return kind + struct.pack("q", value)
+
+
+def unpack_control(data: bytes) -> tuple[bytes, int]:
+    return data[:1], struct.unpack("q", data[1:9])[0]
+
+
+# --------------------------------------------------------------------------- restricted unpickling
+
+_SAFE_BUILTINS = frozenset(
+    {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex", "bool", "slice", "range"}
+)
+_SAFE_GLOBALS = frozenset(
+    {
+        ("collections", "OrderedDict"),
+        ("datetime", "datetime"),
+        ("datetime", "date"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "PurePosixPath"),
+        ("pathlib", "Path"),
+        ("copyreg", "_reconstructor"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+    }
+)
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only plain values, NumPy arrays and ``engine`` dataclasses and enums; nothing callable."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in _SAFE_BUILTINS:
+            return super().find_class(module, name)
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        if module.startswith("engine.") and "." not in name:
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) and (dataclasses.is_dataclass(obj) or issubclass(obj, Enum)):
+                return obj
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a sandbox message")
+
+
+def _safe_loads(data: bytes) -> tuple[str, Any]:
+    import io
+
+    message = _SafeUnpickler(io.BytesIO(data)).load()
+    if not (isinstance(message, tuple) and len(message) == 2 and isinstance(message[0], str)):
+        raise pickle.UnpicklingError("a sandbox message must be a (kind, body) pair")
+    return message
