@@ -72,7 +72,8 @@ def test_endless_loop_is_reported_not_hung_on(data, tmp_path):
     assert not result.ok
     assert "longer than 2 s" in result.error
     assert "loop" in result.hint
-    assert 'line 13' in result.traceback  # where it was spinning when it was stopped
+    # Where it was spinning when it was stopped: the `while True:` line or its `pass` body.
+    assert 'line 13' in result.traceback or 'line 14' in result.traceback
     assert result.seconds < 2 + sandbox.KILL_GRACE_S + 5
 
 

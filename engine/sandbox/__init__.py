@@ -36,7 +36,7 @@ Limits applied in the child before the function runs
       not run ``g++`` anyway. Use ``mode="FAST_COMPILE"``, ``"NUMBA"`` or nutpie in jobs;
     - a Python audit hook (:func:`install_audit_hook`), installed right before the function
       runs, refuses: opening files for writing (and removing, renaming, linking, chmod) outside
-      ``workdir``, the system temp dir, PyTensor's ``base_compiledir`` and the Numba cache dir;
+      ``workdir`` (the job's TMPDIR is ``workdir/tmp``), PyTensor's ``base_compiledir`` and the Numba cache dir;
       opening any file named ``truth.json`` (the ground truth stays hidden), even through a
       symlink; reading other processes' ``/proc`` entries; creating sockets, DNS look-ups;
       ``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``, ``os.kill``; loading new shared

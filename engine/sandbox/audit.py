@@ -1,7 +1,7 @@
 """The audit hook a job's child installs right before the function runs.
 
 It refuses, with :class:`SandboxViolation`: writes (and removes, renames, links, chmod)
-outside the work folder, the temp dir and the PyTensor and Numba caches; opening any
+outside the work folder (which holds the job's own temp dir) and the PyTensor and Numba caches; opening any
 ``truth.json``, even through a symlink; reading other processes' ``/proc`` entries; sockets
 and DNS look-ups; subprocesses, ``exec``, ``fork`` and ``kill``; loading shared libraries
 with ctypes, or ctypes symbols that spawn, open or connect; SQLite files. Reading library
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from typing import Any
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -75,8 +74,8 @@ class SandboxViolation(PermissionError):
 
 
 def allowed_write_roots(workdir: str) -> tuple[str, ...]:
-    """Folders a job may write to: its work folder, the temp dir and the compiler caches."""
-    roots = [workdir, tempfile.gettempdir(), "/dev/null"]
+    """Folders a job may write to: its work folder (its temp dir lives there) and the compiler caches."""
+    roots = [workdir, "/dev/null"]
     cache = os.environ.get("NUMBA_CACHE_DIR")
     if cache:
         roots.append(cache)
@@ -96,7 +95,7 @@ def install_audit_hook(workdir: str) -> None:
     Parameters
     ----------
     workdir
-        The job's work folder: writes are allowed there, in the temp dir and in the
+        The job's work folder: writes are allowed there (the job's temp dir is inside it) and in the
         PyTensor and Numba caches, nowhere else.
     """
     roots = allowed_write_roots(workdir)

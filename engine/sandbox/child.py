@@ -78,6 +78,16 @@ class _ProgressSender:
             self._conn.send_bytes(data)
 
 
+def _private_tempdir(workdir: str) -> None:
+    """Point the job's temp files into its work folder, so the shared system temp dir stays out of reach."""
+    import tempfile
+
+    private = os.path.join(workdir, "tmp")
+    os.makedirs(private, exist_ok=True)
+    os.environ["TMPDIR"] = private
+    tempfile.tempdir = private
+
+
 def _run_job(payload: bytes, conn: Connection) -> int:
     header, call = decode_job(payload)
     workdir = header["workdir"]
@@ -105,6 +115,7 @@ def _run_job(payload: bytes, conn: Connection) -> int:
         send("error", _error_info(exc, where="loading the job "))
         return 0
     if header["audit"]:
+        _private_tempdir(workdir)
         install_audit_hook(workdir)
     send("started", {"pid": os.getpid()})
     try:
