@@ -38,12 +38,15 @@ def data_summary_table(problem: Problem) -> Table:
     from engine.summary import data_summary
 
     s = data_summary(problem)
-    table = Table(title=f"data: {s.n} units, {s.n_treated} treated, {s.n_control} control", title_justify="left")
+    table = Table(
+        title=f"data: {s.n} units, {s.n_treated} treated, {s.n_control} control; "
+        f"{len(s.continuous)} continuous and {len(s.binary)} binary controls",
+        title_justify="left",
+    )
     for col in ("", "treated", "control"):
         table.add_column(col, justify="right" if col else "left")
     table.add_row(f"{problem.contract.outcome} mean", f"{s.outcome_mean_treated:.3g}", f"{s.outcome_mean_control:.3g}")
     table.add_row("naive difference", f"{s.naive_difference:.3g}", "")
-    table.add_row("controls", f"{len(s.continuous)} continuous", f"{len(s.binary)} binary / dummy")
     return table
 
 
