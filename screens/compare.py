@@ -55,7 +55,7 @@ class CompareScreen(Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="compare.back")]
 
     def __init__(self, a: IterationRecord, b: IterationRecord) -> None:
-        super().__init__(id="compare")
+        super().__init__()
         self.a = a
         self.b = b
 

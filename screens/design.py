@@ -134,7 +134,7 @@ class DesignScreen(Screen):
     ]
 
     def __init__(self, result: DesignResult, critique: Critique | None = None, title: str = "") -> None:
-        super().__init__(id="design")
+        super().__init__()
         self.result = result
         self.critique = critique
         self.heading = title

@@ -30,7 +30,7 @@ class EditProposalScreen(Screen[str | None]):
     ]
 
     def __init__(self, proposal: Proposal, text: str | None = None) -> None:
-        super().__init__(id="edit-proposal")
+        super().__init__()
         self.proposal = proposal
         self.text = proposal.new_source if text is None else text  # a second edit starts from the first
 

@@ -31,7 +31,7 @@ class EditorScreen(Screen):
     ]
 
     def __init__(self, files: dict[str, str]) -> None:
-        super().__init__(id="editor")
+        super().__init__()
         self.saved = dict(files)
         self._warned = False
 

@@ -29,7 +29,7 @@ class HistoryScreen(Screen):
     ]
 
     def __init__(self, records: list[IterationRecord]) -> None:
-        super().__init__(id="history")
+        super().__init__()
         self.records = sorted(records, key=lambda r: r.number)
         self.marked: list[int] = []
 

@@ -42,7 +42,7 @@ class ReviewScreen(Screen):
     ]
 
     def __init__(self, reviewed: Reviewed, number: int | None = None, edited: bool = False) -> None:
-        super().__init__(id="review")
+        super().__init__()
         self.reviewed = reviewed
         self.number = number
         self.edited = edited
@@ -90,9 +90,14 @@ class ReviewScreen(Screen):
     def _diff(self) -> Text:
         p = self.reviewed.proposal
         diff = p.diff if self.reviewed.edited_source is None else unified_diff(p.old_source, self.reviewed.source, p.file)
-        if not diff.strip():
-            return Text("(no change to the file)", style="dim")
         dark = self.app.current_theme.dark if self.is_attached else True
+        if not diff.strip():
+            # Nothing changes (the baseline is measured first): show the file that will run.
+            source = self.reviewed.source
+            whole = "".join(f" {line}" for line in source.splitlines(keepends=True))
+            text = Text(f"(no change: {p.file} runs as it is)\n\n", style="dim")
+            text.append_text(diff_text(whole, dark=dark))
+            return text
         return diff_text(diff, dark=dark)
 
     def _redraw_diff(self) -> None:

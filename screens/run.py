@@ -154,7 +154,7 @@ class RunScreen(Screen):
         settings: SamplingSettings | None,
         cancel: threading.Event | None = None,
     ) -> None:
-        super().__init__(id="run")
+        super().__init__()
         self.proposal = proposal
         self.number = number
         self.settings = settings

@@ -57,7 +57,7 @@ class VerdictScreen(Screen):
         arrays: IterationArrays | None = None,
         candidate_source: str | None = None,
     ) -> None:
-        super().__init__(id="verdict")
+        super().__init__()
         self.record = record
         self.records = records
         self.gates = gates

@@ -79,6 +79,18 @@ async def test_approve_samples_and_records_the_verdict_in_git(tmp_path: Path) ->
         session_path = app.opened.session.path
         assert app.records[-1].number == record.number
         assert app.reviewed is None
+        # The next proposal from the verdict screen: review → run → verdict again, with no stale
+        # screen left under it (two verdict screens on the stack once crashed the app).
+        await pilot.press("n")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ReviewScreen", RUN_TIMEOUT, "the next review")
+        await pilot.press("a")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, VerdictScreen) and app.screen.record.number == record.number + 1,
+            RUN_TIMEOUT,
+            "the second verdict",
+        )
+        assert len(app.screen_stack) == 2  # home and this verdict
     app.close_session()
     assert record.verdict is not None, record
     assert record.decision.kind == "approved" and record.decision.decider == "principal"
@@ -86,7 +98,8 @@ async def test_approve_samples_and_records_the_verdict_in_git(tmp_path: Path) ->
     assert progress, "the run screen received no sampling progress"
     repo = git.Repo(session_path)
     head = repo.head.commit
-    assert f"iter {record.number}" in head.message
+    subjects = repo.git.log("--format=%s").splitlines()
+    assert subjects[0].startswith(f"iter {record.number + 1}: ") and subjects[1].startswith(f"iter {record.number}: ")
     committed = json.loads((head.tree / f"iterations/{record.number:04d}/record.json").data_stream.read())
     assert committed["verdict"]["kind"] == record.verdict.kind.value
     repo.close()

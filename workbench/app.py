@@ -247,7 +247,7 @@ class WorkbenchApp(App[int]):
                 screen.action_approve()
             return
         self._set_status(f"proposal ready for iteration {message.number}: review it")
-        self._pop_modals()
+        self._back_to_home()  # a new proposal starts a new review → run → verdict; Esc leads home
         self.push_screen(ReviewScreen(message.reviewed, message.number, edited=message.edited))
 
     def on_decided(self, message: Decided) -> None:
@@ -453,6 +453,12 @@ class WorkbenchApp(App[int]):
         yield SystemCommand("Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme)
 
     # ------------------------------------------------------------------ helpers
+
+    def _back_to_home(self) -> None:
+        """Pop every screen above home (modals first, so none is left to pop the wrong screen)."""
+        self._pop_modals()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
 
     def _pop_modals(self) -> None:
         """Close help and dialogs before a worker's result changes screens.
