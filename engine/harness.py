@@ -134,8 +134,17 @@ def run_model(
         with clock("load"):
             model = _build(source, data)
             observed = loglik.add_log_likelihood(model)
-            effects.add_unit_effects(model)
-        idata = sample(model, settings, budget_s=gates.sampling_budget_s, on_progress=notify, should_stop=should_stop)
+            estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
+            # Keep only what the harness reads: per-unit Deterministics such as mu would cost
+            # units × draws × 8 bytes each (0.5 GB for LaLonde's 16,177 units).
+            keep = [rv.name for rv in model.free_RVs] + [loglik.LOGLIK_PREFIX + observed, estimand]
+        idata = sample(
+            model, settings, budget_s=gates.sampling_budget_s, on_progress=notify, should_stop=should_stop,
+            var_names=keep,
+        )
+        # With var_names, nutpie also keeps the unconstrained values (sigma_log__): drop them.
+        unconstrained = {model.rvs_to_values[rv].name for rv in model.free_RVs} - set(keep)
+        idata.posterior = idata.posterior.drop_vars([v for v in unconstrained if v in idata.posterior])
         timings["compile"] = float(idata.posterior.attrs.get("compile_time", float("nan")))
         timings["sampling"] = float(idata.posterior.attrs.get("sampling_time", float("nan")))
         if notify is not None:
@@ -145,10 +154,8 @@ def run_model(
         with clock("loo"):
             loo_result = scoring.loo(idata)
         with clock("effect"):
-            unit_effects = effects.take_unit_effects(idata)
-            weights = effects.estimand_weights(contract_estimand, data.t, data.X)
-            effect, effect_draws = effects.summarize_effect(unit_effects, weights, contract_estimand)
-            del unit_effects
+            effect_draws = effects.take_estimand_draws(idata)
+            effect = effects.summarize_draws(effect_draws, contract_estimand)
         with clock("gates"):
             table = scoring.convergence_table(idata)
             n_divergent, n_draws = scoring.divergences(idata)

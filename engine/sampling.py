@@ -19,7 +19,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from engine.errors import SamplingBudgetExceeded, SamplingCancelled
 from engine.problem import SamplingSettings
@@ -111,13 +111,15 @@ class CompiledModel:
     seconds: float
 
 
-def compile_model(model: pm.Model) -> CompiledModel:
+def compile_model(model: pm.Model, var_names: Sequence[str] | None = None) -> CompiledModel:
     """Compile ``model`` for nutpie with the Numba backend.
 
     Parameters
     ----------
     model
         A PyMC model.
+    var_names
+        Variables the trace keeps (default: every variable, Deterministics included).
 
     Returns
     -------
@@ -128,7 +130,7 @@ def compile_model(model: pm.Model) -> CompiledModel:
     import nutpie
 
     start = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    compiled = nutpie.compile_pymc_model(model, backend="numba", var_names=None if var_names is None else list(var_names))
     return CompiledModel(compiled, tuple(rv.name for rv in model.free_RVs), time.perf_counter() - start)
 
 
@@ -140,6 +142,7 @@ def sample(
     on_progress: Callable[[SamplingProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     cores: int | None = None,
+    var_names: Sequence[str] | None = None,
 ) -> az.InferenceData:
     """Sample ``settings.chains`` × ``settings.draws`` after ``settings.tune`` with nutpie.
 
@@ -160,6 +163,8 @@ def sample(
         Polled every :data:`POLL_S`; returning True cancels sampling.
     cores
         Chains run in parallel; defaults to the CPUs this process may use.
+    var_names
+        Variables the trace keeps when ``model`` is a ``pm.Model`` (default: all).
 
     Returns
     -------
@@ -181,7 +186,7 @@ def sample(
         compiled, compile_s = model, 0.0
     else:
         notify(SamplingProgress(Phase.COMPILING, 0.0, budget_s))
-        compiled = compile_model(model)
+        compiled = compile_model(model, var_names)
         compile_s = compiled.seconds
     if should_stop is not None and should_stop():
         raise SamplingCancelled("sampling was cancelled before it started")
