@@ -33,6 +33,7 @@ from engine.records import (
     has_blocker,
 )
 from engine.store import Session
+from engine.versions import package_versions
 
 MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
@@ -383,16 +384,3 @@ def save_arrays(folder: Path, **arrays) -> None:
     for name, values in arrays.items():
         if values is not None:
             np.save(folder / f"{name}.npy", np.asarray(values))
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide a result, recorded with every iteration."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for name in ("pymc", "pytensor", "nutpie", "arviz", "econml", "numpy", "scikit-learn"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "absent"
-    return versions

@@ -41,6 +41,7 @@ from engine.design.series import (  # re-exported: the screens import the series
 from engine.design.spec import AnalysisSpec, Estimator
 from engine.problem import Contract, Estimand, OutcomeType, Problem
 from engine.records import Effect
+from engine.versions import package_versions
 
 __all__ = [
     "DesignProgress",
@@ -85,18 +86,6 @@ def _unpack(problem: ProblemData) -> tuple[pd.DataFrame, Contract]:
     if isinstance(problem, tuple):
         return problem
     return problem.data, problem.contract
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("econml", "scikit-learn", "numpy", "scipy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:  # pragma: no cover
-            pass
-    return out
 
 
 def run_design(
@@ -239,7 +228,7 @@ def run_design(
         bayesian_effect=bayesian_effect,
         notes=tuple(notes),
         timings=timings,
-        versions=_versions(),
+        versions=package_versions(("econml", "scikit-learn", "numpy", "scipy")),
     )
     if bayesian_effect is not None:
         from engine.design.critic import triangulate

@@ -16,10 +16,8 @@ A session folder::
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,35 +52,10 @@ GITIGNORE = """\
 /report/
 """
 
-VERSIONED_PACKAGES = (
-    "causal-workbench",
-    "numpy",
-    "pandas",
-    "scipy",
-    "pymc",
-    "pytensor",
-    "nutpie",
-    "arviz",
-    "econml",
-    "scikit-learn",
-    "GitPython",
-)
-
 
 def iteration_dir(number: int) -> str:
     """``iterations/0003``: zero-padded so a plain listing sorts in order."""
     return f"{ITERATIONS_DIR}/{number:04d}"
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that decide results (read from metadata, no imports)."""
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 @dataclass(frozen=True)

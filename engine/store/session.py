@@ -45,6 +45,7 @@ from engine.store.gitrepo import GitRepo, LogEntry
 from engine.store.lock import SessionLock
 from engine.store.pending import PendingProposal, read_pending, write_pending
 from engine.store.recovery import clear_stale_git_locks, discard_unfinished_write
+from engine.versions import package_versions
 from engine.store.messages import (
     PRINCIPAL_FALLBACK,
     edit_message,
@@ -135,7 +136,7 @@ class Session:
                 created_at=now.astimezone(timezone.utc).isoformat(timespec="seconds"),
                 data_file=problem.data_file.name,
                 data_hash=problem.data_hash,
-                versions=F.package_versions(),
+                versions=package_versions(),
             )
             copied = [*EDITABLE_FILES, *F.REFERENCE_FILES]
             for filename in copied:
