@@ -11,7 +11,10 @@ from engine.problem import Problem
 
 
 @dataclass(frozen=True)
-class DataSummary:
+class ArmSummary:
+    """Sizes and outcome means by arm, for people (agents get names and counts only:
+    :class:`engine.agents.base.DataSummary`)."""
+
     n: int
     n_treated: int
     n_control: int
@@ -26,11 +29,11 @@ class DataSummary:
         return self.outcome_mean_treated - self.outcome_mean_control
 
 
-def data_summary(problem: Problem) -> DataSummary:
+def data_summary(problem: Problem) -> ArmSummary:
     """Summarise the data a model may see (allowed controls, treatment, outcome)."""
     data = problem.model_data()
     treated = data.t == 1
-    return DataSummary(
+    return ArmSummary(
         n=data.n,
         n_treated=int(treated.sum()),
         n_control=int((~treated).sum()),
