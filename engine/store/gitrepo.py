@@ -6,11 +6,20 @@ Following scmrepo, every git failure the library reports (``GitCommandError``,
 broader is caught. Author and committer are passed to each commit, never set through
 ``os.environ``; git subprocesses that write reflogs (``update-ref``, ``reset``) get the
 harness as committer through GitPython's per-instance environment.
+
+Git never runs a program the session could have planted (an agent's code that escaped
+its sandbox writes where git looks): every git process the workbench starts gets
+``core.hooksPath=/dev/null`` and ``core.fsmonitor=false`` as command-line-level config
+(``GIT_CONFIG_COUNT``, which outranks the repository's own ``.git/config``), so no hook
+and no file-system monitor runs; and a repository whose ``.git/config`` defines a filter
+driver or includes another config file is refused before any git command runs, since
+``git add``, ``status`` and ``reset`` would run the filter's command.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +36,40 @@ ZERO_SHA = "0" * 40
 BRANCH = "main"
 HARNESS = Actor("workbench harness", "harness@workbench")
 """The committer of every commit the workbench makes."""
+
+SAFE_CONFIG = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
+"""Config every git process of the workbench runs with: no hooks, no fsmonitor command."""
+
+_UNSAFE_SECTION = re.compile(r'^\s*\[\s*(filter|include|includeif)\b[^\]]*\]', re.IGNORECASE | re.MULTILINE)
+"""Sections of a repository's own ``.git/config`` that make git run, or read, what the workbench never wrote."""
+
+
+def safe_git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment variables adding :data:`SAFE_CONFIG` to git's command-line-level config.
+
+    ``GIT_CONFIG_COUNT`` entries already in ``base`` (default ``os.environ``) are kept:
+    ours are appended after them, and the last value of a key wins.
+    """
+    env = os.environ if base is None else base
+    try:
+        start = max(int(env.get("GIT_CONFIG_COUNT", "0")), 0)
+    except ValueError:
+        start = 0
+    out = {"GIT_CONFIG_COUNT": str(start + len(SAFE_CONFIG))}
+    for i, (key, value) in enumerate(SAFE_CONFIG, start=start):
+        out[f"GIT_CONFIG_KEY_{i}"] = key
+        out[f"GIT_CONFIG_VALUE_{i}"] = value
+    return out
+
+
+def unsafe_config(git_dir: Path) -> list[str]:
+    """Section headers of ``git_dir/config`` that would make git run a command (filters) or read another file."""
+    try:
+        text = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [m.group(0).strip() for m in _UNSAFE_SECTION.finditer(text)]
+
 
 _TRAILER = re.compile(r"^Workbench-(Iteration|Loop|Status): (\S+)\s*$", re.MULTILINE)
 
@@ -71,16 +114,23 @@ class GitRepo:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.inherit_fds: tuple[int, ...] = ()  # the session lock, so our git children hold it too
+        self._config_checked: tuple[int, int, int] | None = None  # (inode, size, mtime) of a config found safe
         repo.git.update_environment(
             GIT_COMMITTER_NAME=HARNESS.name,
             GIT_COMMITTER_EMAIL=HARNESS.email,
             GIT_TERMINAL_PROMPT="0",
+            **safe_git_environment(),
         )
+        try:
+            self.check_config()
+        except SessionError:
+            repo.close()
+            raise
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
         with git_errors(f"creating a repository in {path}"):
-            return cls(Repo.init(path, initial_branch=BRANCH))
+            return cls(Repo.init(path, initial_branch=BRANCH, env=safe_git_environment()))
 
     @classmethod
     def open(cls, path: Path) -> GitRepo:
@@ -98,8 +148,36 @@ class GitRepo:
     def close(self) -> None:
         self.repo.close()
 
+    def check_config(self) -> None:
+        """Refuse a repository whose ``.git/config`` defines a filter driver or includes another file.
+
+        The workbench never writes either; git would run a filter's command on ``add``,
+        ``status`` and ``reset``. Re-read only when the file changed (inode, size, mtime).
+        """
+        config = self.git_dir / "config"
+        try:
+            st = config.stat()
+        except OSError:
+            return
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp == self._config_checked:
+            return
+        found = unsafe_config(self.git_dir)
+        if found:
+            raise SessionError(
+                f"refusing to run git in {self.workdir}: its {config} has {', '.join(found)}, which the workbench "
+                "never writes and which would make git run a command; something else wrote it — inspect and "
+                "remove those sections, then reopen the session"
+            )
+        self._config_checked = stamp
+
     def _run(self, *args: str, env: dict[str, str] | None = None, keep_newline: bool = False) -> str:
-        """One git command in the work tree; it inherits the session lock (see :mod:`.lock`)."""
+        """One git command in the work tree; it inherits the session lock (see :mod:`.lock`).
+
+        Hooks and fsmonitor are off for every command (see :data:`SAFE_CONFIG`), and the
+        repository's config is checked for filter drivers first.
+        """
+        self.check_config()
         command = [self.repo.git.GIT_PYTHON_GIT_EXECUTABLE, *args]
         return self.repo.git.execute(
             command, env=env, strip_newline_in_stdout=not keep_newline, pass_fds=self.inherit_fds
@@ -181,7 +259,8 @@ class GitRepo:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         with git_errors("comparing commits"):
-            return self.repo.is_ancestor(ancestor, descendant)
+            self.check_config()
+            return self.repo.is_ancestor(ancestor, descendant)  # repo.git: the safe environment
 
     def commit_adding(self, path: str) -> str | None:
         """The commit on HEAD's history that added ``path``."""
