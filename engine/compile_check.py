@@ -224,9 +224,10 @@ def warm_sandbox() -> None:
         treatment_name="t",
         outcome_name="y",
     )
-    source = (Path(__file__).resolve().parents[1] / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
+    from engine.reference_model import REFERENCE_MODEL_SOURCE
+
     try:
-        check_model_source(source, data, progress=lambda _message: None)
+        check_model_source(REFERENCE_MODEL_SOURCE, data, progress=lambda _message: None)
     finally:
         sys.modules.pop(MODEL_MODULE, None)
         linecache.cache.pop(MODEL_FILENAME, None)

@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
 SHIPPED = sorted(p.name for p in PROBLEMS.iterdir() if (p / "problem.toml").is_file())
 
+# Test job functions live in tests/ modules, which the sandbox must see to import them by
+# name; the rest of the project (problems, sessions) stays out of its view.
+from engine.sandbox import expose  # noqa: E402
+
+expose(ROOT / "tests")
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -32,6 +32,7 @@ def warm_server():
 
 
 def job_value(x, *, progress, scale=2):
+    Path("value.txt").write_text(str(scale * x))
     return {"doubled": scale * x, "pid": os.getpid(), "cwd": os.getcwd()}
 
 
@@ -158,7 +159,8 @@ def test_returns_the_value_from_a_child_in_workdir(tmp_path):
     assert outcome.ok, outcome.message
     assert outcome.value["doubled"] == 42
     assert outcome.value["pid"] != os.getpid()
-    assert Path(outcome.value["cwd"]) == tmp_path.resolve()
+    assert Path(outcome.value["cwd"]) != tmp_path.resolve()  # a private folder of the sandbox's own
+    assert (tmp_path / "value.txt").read_text() == "42"  # what it wrote there lands in workdir
     assert outcome.start_latency_s is not None and outcome.start_latency_s < outcome.seconds
 
 
@@ -307,7 +309,18 @@ def test_cancel_set_before_the_call_runs_nothing(tmp_path):
 # --------------------------------------------------------------------------- the audit hook
 
 
-def test_audit_hook_blocks_escapes_while_imports_work(tmp_path):
+@pytest.fixture
+def inner_layers_only(monkeypatch):
+    """A server without namespaces, so one inner layer is tested alone; the shared server comes back after."""
+    sandbox.shutdown()
+    monkeypatch.setenv("WORKBENCH_SANDBOX", "inner")
+    yield
+    sandbox.shutdown()
+    monkeypatch.delenv("WORKBENCH_SANDBOX")
+    sandbox.warm_up()
+
+
+def test_audit_hook_blocks_escapes_while_imports_work(tmp_path, inner_layers_only):
     outside = ROOT / ".sandbox-escape-probe"
     outside.unlink(missing_ok=True)
     link = tmp_path / "innocent.json"

@@ -80,7 +80,8 @@ from engine.sandbox.api import ping, run_in_sandbox, server_status, shutdown, wa
 from engine.sandbox.audit import HIDDEN_FILE_NAMES, SandboxViolation, allowed_write_roots, install_audit_hook
 from engine.sandbox.outcome import CrashKind, SandboxOutcome, ServerStatus, _CancelLike
 from engine.sandbox.protocol import _safe_loads
-from engine.sandbox.server import _server_environ
+from engine.sandbox.isolation import IsolationReport, Layer, isolation_report
+from engine.sandbox.server import _server_environ, expose
 from engine.sandbox.settings import (
     ADDRESS_SPACE_SLACK_MB,
     DEFAULT_MAX_FILE_MB,
@@ -113,7 +114,11 @@ __all__ = [
     "SandboxOutcome",
     "SandboxViolation",
     "ServerStatus",
+    "IsolationReport",
+    "Layer",
     "allowed_write_roots",
+    "expose",
+    "isolation_report",
     "install_audit_hook",
     "ping",
     "run_in_sandbox",

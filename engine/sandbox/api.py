@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from engine.sandbox.observe import _read_rss_mb
 from engine.sandbox.outcome import SandboxOutcome, ServerStatus, _CancelLike
 from engine.sandbox.protocol import encode_call, encode_job
 from engine.sandbox.server import _get_server
-from engine.sandbox.settings import DEFAULT_MAX_FILE_MB, DEFAULT_MEMORY_MB, DEFAULT_NICE
+from engine.sandbox.settings import DEFAULT_MAX_FILE_MB, DEFAULT_MEMORY_MB, DEFAULT_NICE, LOG_NAME
 from engine.sandbox.watchdog import _JobRun
 
 
@@ -79,6 +82,7 @@ def run_in_sandbox(
     max_file_mb: int = DEFAULT_MAX_FILE_MB,
     audit: bool = True,
     start_timeout_s: float = 300.0,
+    inputs: Mapping[str, str | os.PathLike[str]] | None = None,
     **kwargs: Any,
 ) -> SandboxOutcome:
     """Run ``fn(*args, **kwargs, progress=...)`` in a fresh fork of the warm server.
@@ -97,8 +101,11 @@ def run_in_sandbox(
         Wall-clock budget from the moment the function starts in the child; on expiry the
         child is terminated (SIGTERM, then SIGKILL) and the outcome is ``timeout``.
     workdir
-        The child's working folder (created if missing); the only place besides caches and
-        the temp dir where it may write. Put it inside the session folder.
+        Where the job's files end up (created if missing). The child itself works in a
+        fresh, randomly named folder of the sandbox's own (the only place it may write);
+        when the job ends, the regular files and folders it left there are moved into
+        ``workdir`` (never symlinks, devices or its private cache), so the child never sees
+        the session folder.
     memory_mb
         Resident-set limit, checked every 0.1 s; above it the child is killed (``memory``).
     on_progress
@@ -118,6 +125,8 @@ def run_in_sandbox(
         run no agent-written code.
     start_timeout_s
         How long to wait for the warm server to come up (cold start, JIT warm-up).
+    inputs
+        Files copied into the job's folder before it starts, by name (the scorer's inputs).
     **kwargs
         Every other keyword argument goes to ``fn``. The names above belong to the runner:
         a function that needs its own ``workdir`` gets it under another name (the child
@@ -143,8 +152,26 @@ def run_in_sandbox(
     call = encode_call(fn, args, kwargs)
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    server = _get_server()
+    server.ensure_started()
+    job_dir = server.new_job_dir()
+    try:
+        for name, source in (inputs or {}).items():
+            shutil.copyfile(source, job_dir / _plain_name(name))
+        outcome = _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progress, cancel,
+                           progress_interval_s, nice, max_file_mb, audit, start_timeout_s)
+        moved = collect_outputs(job_dir, work)
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    if outcome.log_path is not None:
+        outcome = replace(outcome, log_path=str(work / LOG_NAME) if LOG_NAME in moved else None)
+    return outcome
+
+
+def _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progress, cancel, progress_interval_s,
+             nice, max_file_mb, audit, start_timeout_s) -> SandboxOutcome:
     header = {
-        "workdir": str(work),
+        "workdir": str(job_dir),
         "sys_path": list(sys.path),
         "memory_mb": int(memory_mb),
         "nice": int(nice),
@@ -152,11 +179,60 @@ def run_in_sandbox(
         "audit": bool(audit),
     }
     payload = encode_job(header, call)
-    server = _get_server()
     job = _JobRun(
-        server, payload, t_call, work, timeout_s, memory_mb, on_progress, cancel, progress_interval_s, start_timeout_s
+        server, payload, t_call, job_dir, timeout_s, memory_mb, on_progress, cancel, progress_interval_s, start_timeout_s
     )
     return job.run()
+
+
+def _plain_name(name: str) -> str:
+    if not name or name != os.path.basename(name) or name in (".", ".."):
+        raise ValueError(f"an input's name must be a plain file name, not {name!r}")
+    return name
+
+
+_PRIVATE_NAMES = frozenset({".cache", "tmp"})
+
+
+def collect_outputs(job_dir: Path, workdir: Path) -> set[str]:
+    """Move what a finished job wrote into ``workdir``: regular files and folders only.
+
+    Symlinks, devices, FIFOs and sockets the child may have planted are left behind (a link
+    named ``trace.nc`` pointing at a host file would otherwise be read or written through by
+    the parent), and so are the job's private cache and temp folder. Returns the top-level
+    names moved.
+    """
+    moved: set[str] = set()
+    for entry in os.scandir(job_dir):
+        if entry.name in _PRIVATE_NAMES:
+            continue
+        if _move_tree(Path(entry.path), workdir / entry.name):
+            moved.add(entry.name)
+    return moved
+
+
+def _move_tree(source: Path, target: Path) -> bool:
+    info = os.lstat(source)
+    if stat.S_ISREG(info.st_mode):
+        if target.is_symlink() or target.is_dir():
+            return False
+        os.replace(source, target) if _same_device(source, target.parent) else shutil.copyfile(source, target)
+        return True
+    if stat.S_ISDIR(info.st_mode):
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            return False
+        target.mkdir(exist_ok=True)
+        for entry in os.scandir(source):
+            _move_tree(Path(entry.path), target / entry.name)
+        return True
+    return False
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return os.lstat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
 
 
 def ping(*, progress: Callable[[Any], None]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from engine.sandbox.audit import install_audit_hook
+from engine.sandbox.cache import use_private_cache
+from engine.sandbox.seccomp import install_seccomp
 from engine.sandbox.protocol import decode_call, decode_job, encode_message
 from engine.sandbox.settings import ADDRESS_SPACE_SLACK_MB, LOG_NAME, MAX_PROGRESS_BYTES, MAX_RESULT_BYTES
 
@@ -105,6 +107,8 @@ def _run_job(payload: bytes, conn: Connection) -> int:
     sys.path[:] = header["sys_path"]
     sys.dont_write_bytecode = True
     _apply_limits(header)
+    use_private_cache(workdir)
+    install_seccomp()
 
     def send(kind: str, body: Any) -> None:
         conn.send_bytes(encode_message(kind, body))

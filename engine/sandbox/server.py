@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SandboxError
+from engine.sandbox.cache import TRUSTED_CACHE_VARIABLE, trusted_cache_dir
+from engine.sandbox.isolation import ENGINE_ROOT, bwrap_command, bwrap_executable, sandbox_env, spawn_environment
 from engine.sandbox.observe import _read_tail
 from engine.sandbox.outcome import ServerStatus, _CancelLike
 from engine.sandbox.protocol import CMD_JIT, CMD_JOB, frame
@@ -44,6 +47,9 @@ class _Server:
         self._jit_requested = False
         self._info: dict[str, Any] = {}
         self._dir: str | None = None
+        self._jobs: Path | None = None
+        self._bwrap: str | None = None
+        self._pid_ns: str | None = None
         self._preload: tuple[str, ...] = PRELOAD_MODULES
 
     # -- lifecycle
@@ -56,12 +62,23 @@ class _Server:
             extra = tuple(m for m in preload if m not in self._preload)
             self._preload = self._preload + extra
             self._dir = tempfile.mkdtemp(prefix="workbench-sandbox-")
+            self._jobs = _make_jobs_root(Path(self._dir))
+            self._bwrap = bwrap_executable()
+            self._pid_ns = None
             log_path = os.path.join(self._dir, "server.log")
             parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            root = str(Path(__file__).resolve().parents[2])
+            root = str(ENGINE_ROOT.parent)
             env = _server_environ(os.environ, root)
+            trusted = trusted_cache_dir()
+            private_compiledir = "/tmp/pytensor-server" if self._bwrap else os.path.join(self._dir, "pytensor-server")
+            env["PYTENSOR_FLAGS"] = _with_flag(env["PYTENSOR_FLAGS"], "base_compiledir", private_compiledir)
+            env[TRUSTED_CACHE_VARIABLE] = str(trusted)
             code = "from engine.sandbox.zygote import _server_main; _server_main()"
-            args = [sys.executable, "-c", code, str(child_end.fileno()), ",".join(self._preload), self._dir]
+            args = [sys.executable, "-c", code, str(child_end.fileno()), ",".join(self._preload), str(self._jobs)]
+            if self._bwrap is not None:
+                readable = [str(trusted), *(str(p) for p in _EXPOSED)]
+                args = bwrap_command(self._bwrap, args, sandbox_env(env), writable=[str(self._jobs)], readable=readable)
+                env = spawn_environment()  # bwrap's own environment shows through /proc/1/environ
             try:
                 with open(log_path, "wb") as log:
                     self._proc = subprocess.Popen(
@@ -87,6 +104,32 @@ class _Server:
             threading.Thread(
                 target=self._watch, args=(parent_end, self._ready, self._jit_done, self._dead), name="sandbox-server-watch", daemon=True
             ).start()
+
+    @property
+    def namespaced(self) -> bool:
+        """True when the running server is inside bubblewrap's namespaces."""
+        return self._bwrap is not None
+
+    def new_job_dir(self) -> Path:
+        """A fresh, randomly named folder for one job inside the jobs root (the job's only writable place)."""
+        if self._jobs is None:
+            raise SandboxError("the sandbox server is not running")
+        path = self._jobs / secrets.token_hex(16)
+        path.mkdir(mode=0o700)
+        return path
+
+    def host_pid(self, pid: int) -> int | None:
+        """The host's pid of a job whose pid in the sandbox's namespace is ``pid``."""
+        if self._bwrap is None:
+            return pid
+        proc = self._proc
+        if proc is None:
+            return None
+        if self._pid_ns is None:
+            self._pid_ns = _child_pid_namespace(proc.pid)
+            if self._pid_ns is None:
+                return None
+        return _find_in_namespace(self._pid_ns, pid)
 
     def _watch(self, cmd: socket.socket, ready: threading.Event, jit: threading.Event, dead: threading.Event) -> None:
         """Read the server's announcements; notice when it dies."""
@@ -147,6 +190,7 @@ class _Server:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)  # the server removes it too when it sees EOF
             self._dir = None
+            self._jobs = None
 
     # -- jobs
 
@@ -235,3 +279,80 @@ def _server_environ(environ: Mapping[str, str], root: str) -> dict[str, str]:
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_home, "causal-workbench", "numba")
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     return env
+
+
+_EXPOSED: list[Path] = []
+
+
+def expose(*paths: str | os.PathLike[str]) -> None:
+    """Make more host folders readable inside the sandbox (tests' job modules); applies at the next start."""
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved not in _EXPOSED:
+            _EXPOSED.append(resolved)
+
+
+def _make_jobs_root(server_dir: Path) -> Path:
+    """The folder the jobs' own folders live in: traversable, not listable, so a job cannot find another's.
+
+    As root the folder belongs to ``nobody``, so a job (root without capabilities inside the
+    namespace) can neither list it nor change its mode; as another user it is ``-wx`` for the
+    owner only.
+    """
+    jobs = server_dir / "jobs"
+    jobs.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(jobs, 65534, 65534)
+        os.chmod(jobs, 0o711)
+    else:
+        os.chmod(jobs, 0o311)
+    return jobs
+
+
+def _with_flag(flags: str, name: str, value: str) -> str:
+    kept = [f for f in flags.split(",") if f and not f.startswith(name + "=")]
+    return ",".join([*kept, f"{name}={value}"])
+
+
+def _child_pid_namespace(bwrap_pid: int) -> str | None:
+    """The PID namespace bwrap created: that of its child (the namespace's init)."""
+    try:
+        with open(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children") as fh:
+            children = [int(p) for p in fh.read().split()]
+    except OSError:
+        children = [p for p in _all_pids() if _ppid(p) == bwrap_pid]
+    for child in children:
+        try:
+            return os.readlink(f"/proc/{child}/ns/pid")
+        except OSError:
+            continue
+    return None
+
+
+def _all_pids() -> list[int]:
+    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()]
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _find_in_namespace(namespace: str, pid: int) -> int | None:
+    """Scan /proc for the process whose innermost pid in ``namespace`` is ``pid``."""
+    for host in _all_pids():
+        try:
+            if os.readlink(f"/proc/{host}/ns/pid") != namespace:
+                continue
+            with open(f"/proc/{host}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"NSpid:"):
+                        if int(line.split()[-1]) == pid:
+                            return host
+                        break
+        except (OSError, ValueError):
+            continue
+    return None

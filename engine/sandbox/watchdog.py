@@ -53,7 +53,8 @@ class _JobRun:
         self.cancel = cancel
         self.interval = progress_interval_s
         self.start_timeout_s = start_timeout_s
-        self.pid: int | None = None
+        self.pid: int | None = None  # in the sandbox's PID namespace
+        self.host_pid: int | None = None  # the same process as the host sees it
         self.exit_code: int | None = None
         self.server_lost = False
         self.started_at: float | None = None
@@ -143,7 +144,7 @@ class _JobRun:
             if self.result_at is not None and now - self.result_at > EXIT_GRACE_S and not self.killed:
                 self._signal(signal.SIGKILL)
             return
-        rss = _read_rss_mb(self.pid)
+        rss = _read_rss_mb(self.host_pid) if self.host_pid is not None else None
         if rss is not None:
             self.peak_rss_mb = max(self.peak_rss_mb or 0.0, rss)
             if rss > self.memory_mb and not self.killed:
@@ -169,9 +170,9 @@ class _JobRun:
         try:
             self.ctl.send_bytes(ORDER_KILL if sig == signal.SIGKILL else ORDER_TERM)
         except OSError:  # the server is gone; signal the group ourselves
-            if self.pid is not None:
+            if self.host_pid is not None:
                 try:
-                    os.killpg(self.pid, sig)
+                    os.killpg(self.host_pid, sig)
                 except (ProcessLookupError, PermissionError):
                     pass
 
@@ -185,6 +186,7 @@ class _JobRun:
         kind, value = unpack_control(data)
         if kind == CTL_PID:
             self.pid = value
+            self.host_pid = self.server.host_pid(value)
             if self.stop_reason is not None:  # cancelled or timed out while it was being forked
                 self._signal(signal.SIGKILL)
         elif kind == CTL_EXIT:

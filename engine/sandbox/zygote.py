@@ -58,6 +58,14 @@ def _server_main() -> None:
     t0 = time.monotonic()
     failed = _preload(preload)
     prctl = _libc_prctl()
+    if prctl is not None:
+        prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: jobs cannot read or trace the server through /proc
+    try:
+        from engine.sandbox.cache import disable_disk_cache
+
+        disable_disk_cache()  # the server never reads a cache file a job could have written
+    except ImportError:
+        pass
     gc.freeze()  # keep the collector off the preloaded objects, so forks share their pages
     print(f"sandbox server {os.getpid()} ready in {time.monotonic() - t0:.1f} s; failed preloads: {failed}", flush=True)
     try:
