@@ -1,16 +1,81 @@
 """The loop without a terminal UI: ``workbench run`` drives a :class:`~engine.loop.Workbench`
 for a number of iterations under an approval policy, and summarises the session.
+
+Policies (:class:`Approval`) are named for what they do with a guard blocker: only
+``ignore-guard`` ever runs a blocked proposal, and its record says so. How a run ended is
+an :class:`Outcome`, kept even when the run stops on an error or Ctrl-C, so the summary
+can always be printed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Callable
 
-from engine.errors import AgentError
-from engine.loop import Policy, Workbench
-from engine.records import IterationRecord, Loop
+from engine.errors import AgentError, WorkbenchError
+from engine.loop import Reviewed, Workbench
+from engine.records import Decision, DecisionKind, IterationRecord, Loop, Severity
+
+
+class Approval(StrEnum):
+    """Who approves when no human is watching (``workbench run --approve``).
+
+    Every policy rejects a proposal that does not compile (the reason is recorded and the
+    agent reads it). They differ on guard blockers:
+    """
+
+    GUARD_CLEAN = "guard-clean"  # run clean proposals; reject a blocked one (recorded, the agent reads why) and go on
+    STOP_AT_BLOCKER = "stop-at-blocker"  # run clean proposals; stop at the first blocked one, left pending for a human
+    IGNORE_GUARD = "ignore-guard"  # run blocked proposals too, recorded with an override naming the blockers
+    NONE = "none"  # run nothing: stop at the first proposal, left pending for a human
+
+    @classmethod
+    def parse(cls, value: str) -> Approval:
+        """The policy named ``value``; ``auto`` (removed: it claimed to approve blockers) says what replaced it."""
+        if isinstance(value, Approval):
+            return value
+        name = str(value)  # also engine.loop.Policy, a StrEnum
+        if name == "auto":
+            raise WorkbenchError(
+                "--approve auto was removed: its name did not say that it approved proposals with guard blockers. "
+                "Use guard-clean (reject blocked proposals and go on), stop-at-blocker (stop and leave a blocked "
+                "proposal for review) or ignore-guard (run blocked proposals too)"
+            )
+        try:
+            return cls(name)
+        except ValueError:
+            raise WorkbenchError(
+                f"unknown approval policy {name!r}; choose one of {', '.join(a.value for a in cls)}"
+            ) from None
+
+    def decide(self, reviewed: Reviewed) -> Decision | None:
+        """The policy's decision, or None to stop and leave the proposal for a human."""
+        decider = f"policy:{self.value}"
+        if self is Approval.NONE:
+            return None
+        blockers = sorted({f.code for f in reviewed.findings if f.severity == Severity.BLOCKER})
+        if blockers and self is Approval.STOP_AT_BLOCKER:
+            return None
+        if blockers and self is Approval.GUARD_CLEAN:
+            return Decision(DecisionKind.REJECTED, decider, f"guard blocker: {', '.join(blockers)}")
+        if reviewed.compile is not None and not reviewed.compile.ok:
+            return Decision(DecisionKind.REJECTED, decider, f"does not compile: {reviewed.compile.error}")
+        if blockers:  # ignore-guard
+            override = f"approved unread by --approve ignore-guard despite guard blocker: {', '.join(blockers)}"
+            return Decision(DecisionKind.APPROVED, decider, override=override)
+        return Decision(DecisionKind.APPROVED, decider)
+
+
+class Outcome(StrEnum):
+    """How a headless run ended; ``workbench run`` turns it into its exit code."""
+
+    FINISHED = "finished"  # every iteration asked for was recorded
+    AWAITING_REVIEW = "awaiting-review"  # the policy left a proposal pending for a human
+    AGENT_STOPPED = "agent-stopped"  # the agent had nothing more to propose, or its backend failed
+    ERROR = "error"  # the harness, the store or the sandbox failed; the message says what
+    INTERRUPTED = "interrupted"  # Ctrl-C (KeyboardInterrupt)
 
 
 @dataclass(frozen=True)
@@ -31,22 +96,48 @@ class HeadlessRun:
     workbench
         An open workbench (session held for writing).
     policy
-        ``auto``, ``guard-clean`` or ``none`` (see :class:`engine.loop.Policy`).
+        An :class:`Approval` or its name: ``guard-clean``, ``stop-at-blocker``,
+        ``ignore-guard`` or ``none``.
     loop
         ``model`` or ``design``.
     """
 
-    def __init__(self, workbench: Workbench, policy: str | Policy = Policy.GUARD_CLEAN, loop: str | Loop = Loop.MODEL):
+    def __init__(
+        self, workbench: Workbench, policy: str | Approval = Approval.GUARD_CLEAN, loop: str | Loop = Loop.MODEL
+    ):
         self.workbench = workbench
-        self.policy = Policy(policy)
+        self.policy = Approval.parse(policy)
         self.loop = Loop(loop)
         self.recorded: list[IterationRecord] = []
         self.stopped_because = ""
+        self.outcome: Outcome | None = None  # None until run() returns or raises
 
     def run(self, iterations: int, on_event: Callable[[Event], None] | None = None) -> list[IterationRecord]:
         """Run up to ``iterations`` iterations; stop early when the agent has nothing left
-        to propose or the policy leaves a proposal for a human."""
+        to propose or the policy leaves a proposal for a human.
+
+        :attr:`outcome` and :attr:`stopped_because` say how it ended. An error or Ctrl-C
+        is recorded there too and then raised again, so the caller can still summarise.
+        """
         emit = on_event or (lambda _e: None)
+        self.outcome, self.stopped_because = None, ""
+        try:
+            self._run(iterations, emit)
+        except KeyboardInterrupt:
+            self._stop(Outcome.INTERRUPTED, f"interrupted (Ctrl-C) after {len(self.recorded)} of {iterations} iterations")
+            raise
+        except BaseException as exc:
+            what = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self._stop(Outcome.ERROR, f"stopped by an error after {len(self.recorded)} of {iterations} iterations: {what}")
+            raise
+        if self.outcome is None:
+            self.outcome = Outcome.FINISHED
+        return self.recorded
+
+    def _stop(self, outcome: Outcome, because: str) -> None:
+        self.outcome, self.stopped_because = outcome, because
+
+    def _run(self, iterations: int, emit: Callable[[Event], None]) -> None:
         for done in range(iterations):
             def stage(text: str, done: int = done) -> None:
                 emit(Event(done, iterations, text))
@@ -58,15 +149,17 @@ class HeadlessRun:
                 try:
                     reviewed = self.workbench.propose(self.loop, on_status=stage)
                 except AgentError as exc:
-                    self.stopped_because = f"the agent stopped: {exc}"
+                    self._stop(Outcome.AGENT_STOPPED, f"the agent stopped: {exc}")
                     emit(Event(done, iterations, "", self.stopped_because))
                     break
             decision = self.policy.decide(reviewed)
             if decision is None:
                 number = self.workbench.session.next_number()
-                self.stopped_because = (
-                    f"proposal {number} awaits review (policy none): "
-                    f"workbench open {self.workbench.session.path}"
+                why = "it has a guard blocker" if reviewed.blocked else "nothing is approved"
+                self._stop(
+                    Outcome.AWAITING_REVIEW,
+                    f"proposal {number} awaits review ({why}; policy {self.policy.value}): "
+                    f"workbench open {self.workbench.session.path}",
                 )
                 emit(Event(done, iterations, "", self.stopped_because))
                 break
@@ -74,15 +167,16 @@ class HeadlessRun:
             record = self.workbench.execute(reviewed, decision, on_progress=lambda p, s=stage: s(_describe(p)))
             self.recorded.append(record)
             emit(Event(done + 1, iterations, "", one_line(record)))
-        return self.recorded
 
     def summary(self) -> dict[str, Any]:
-        """One JSON-ready object for scripts: session, counts by verdict, the best estimate."""
+        """One JSON-ready object for scripts: session, how the run ended, counts by verdict, the best estimate."""
         records = self.workbench.session.iterations()
         best = self.workbench.session.best(self.loop)
         return {
             "session": str(self.workbench.session.path),
             "loop": self.loop.value,
+            "policy": self.policy.value,
+            "outcome": self.outcome.value if self.outcome else None,
             "iterations": len(records),
             "this_run": len(self.recorded),
             "by_status": dict(Counter(r.status for r in records)),

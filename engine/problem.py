@@ -12,8 +12,11 @@ never read here; see :mod:`engine.evaluation`.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -83,12 +86,54 @@ class Gates:
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """nutpie settings: 4 chains × 1000 draws after 1000 tuning steps, seeded."""
+    """nutpie settings: 4 chains × 1000 draws after 1000 tuning steps, seeded.
+
+    What a user types (``[sampling]`` in problem.toml, ``workbench run --chains``) is held
+    to :data:`SAMPLING_BOUNDS` by :func:`sampling_issue`; code and tests may build any.
+    """
 
     chains: int = 4
     draws: int = 1000
     tune: int = 1000
     seed: int = 20261122
+
+
+SAMPLING_BOUNDS: dict[str, tuple[int, int]] = {
+    "chains": (1, 64),  # thousands of chains exhaust threads and memory: the child aborts (SIGABRT)
+    "draws": (10, 100_000),  # per chain, after tuning
+    "tune": (10, 100_000),  # nutpie panics with no tuning steps at all
+    "seed": (0, 2**63 - 1),
+}
+"""Inclusive bounds on sampling settings a user gives."""
+
+
+def sampling_issue(key: str, value: object, where: str) -> str | None:
+    """What is wrong with one sampling setting, or None.
+
+    Parameters
+    ----------
+    key
+        ``chains``, ``draws``, ``tune`` or ``seed``.
+    value
+        As the user gave it (TOML value or parsed command-line integer).
+    where
+        How the message names the setting, e.g. ``"[sampling] chains"`` or ``"--chains"``.
+
+    Examples
+    --------
+    >>> sampling_issue("chains", 4000, "--chains")
+    '--chains 4000 is out of range: chains must be a whole number from 1 to 64'
+    """
+    low, high = SAMPLING_BOUNDS[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return f"{where} must be a whole number from {low:,} to {high:,}, not {value!r}"
+    if not low <= value <= high:
+        return f"{where} {value!r} is out of range: {key} must be a whole number from {low:,} to {high:,}"
+    return None
+
+
+SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+"""What ``[problem] name`` may be: it starts every session id (``<name>-<date>-<time>``), a folder name."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +372,15 @@ def load_problem(path: str | Path) -> Problem:
     for required in ("name", "question"):
         if not isinstance(meta.get(required), str) or not meta.get(required):
             issues.append(f"[problem] needs a non-empty string '{required}'")
+    if isinstance(meta.get("name"), str) and meta["name"] and not SESSION_NAME.match(meta["name"]):
+        issues.append(
+            f"[problem] name = {meta['name']!r} cannot start a session id (sessions are named "
+            "<name>-<date>-<time>, a folder name): use letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit, at most 64 characters"
+        )
+    if not isinstance(data_name, str) or not data_name:
+        issues.append(f"[problem] data must name the data file (e.g. \"data.csv\"), not {data_name!r}")
+        data_name = "data.csv"
     for name in EDITABLE_FILES:
         if not (root / name).is_file():
             issues.append(f"{name} is missing from the problem folder; create it (see problems/ihdp for an example)")
@@ -352,10 +406,45 @@ def load_problem(path: str | Path) -> Problem:
     )
 
 
+DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+"""Delimiters other than the comma that a data file is sometimes saved with."""
+
+
 def read_data(data_file: Path) -> pd.DataFrame:
-    """Read a data CSV, turning parser failures into a :class:`ProblemError`."""
+    """Read a data CSV, turning parser failures into a :class:`ProblemError`.
+
+    The header is read first, so a file saved with another delimiter or a header naming
+    a column twice is named as such (pandas would read one wide column, or rename the
+    second ``bw`` to ``bw.1``).
+    """
     if not data_file.is_file():
         raise ProblemError(data_file, "data file is missing; run the folder's make_data.py to regenerate it")
+    try:
+        with open(data_file, encoding="utf-8", newline="") as fh:
+            header_line = fh.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemError(data_file, f"cannot read the header: {exc}; save the file as UTF-8 CSV") from exc
+    header = next(csv.reader([header_line]), [])
+    if len(header) == 1:
+        for delimiter, word in DELIMITERS.items():
+            if delimiter in header_line:
+                shown = repr(delimiter).strip("'")
+                raise ProblemError(
+                    data_file,
+                    f"the header is one column holding {header_line.count(delimiter)} '{shown}' characters: the file "
+                    f"looks {word}-delimited, but the workbench reads comma-separated CSV. Re-save it with commas, "
+                    f"e.g. pd.read_csv(path, sep='{shown}').to_csv(path, index=False)",
+                )
+    counts = Counter(name.strip() for name in header)
+    duplicates = [name for name, n in counts.items() if n > 1]
+    if duplicates:
+        where = "; ".join(
+            f"{name!r} at columns {', '.join(str(i + 1) for i, h in enumerate(header) if h.strip() == name)}"
+            for name in duplicates
+        )
+        raise ProblemError(
+            data_file, f"duplicate column names in the header: {where}; rename or drop the duplicate so each name is one column"
+        )
     try:
         frame = pd.read_csv(data_file)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
@@ -460,6 +549,12 @@ def validate_data(frame: pd.DataFrame, contract: Contract) -> list[str]:
         issues.append(
             f"column {name!r} has no role in problem.toml; list it under controls, forbidden, pretreatment or ignore"
         )
+    roles = [("treatment", contract.treatment), ("outcome", contract.outcome)]
+    roles += [("control", name) for name in contract.controls if name not in contract.categorical]
+    roles += [("pre-treatment column", name) for name in contract.pretreatment]
+    for role, name in roles:
+        if name in columns:
+            issues.extend(_infinite_issues(frame[name], role, name))
     if contract.treatment in columns:
         issues.extend(_binary_issues(frame[contract.treatment], "treatment", contract.treatment))
     if contract.outcome in columns:
@@ -483,6 +578,21 @@ def validate_data(frame: pd.DataFrame, contract: Contract) -> list[str]:
         if name not in contract.categorical and not pd.api.types.is_numeric_dtype(col):
             issues.append(f"control {name!r} is not numeric; list it under categorical or encode it")
     return issues
+
+
+def _infinite_issues(col: pd.Series, role: str, name: str) -> list[str]:
+    """``inf`` and ``-inf`` read as numbers: name the column and the rows, before any model sees them."""
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return []
+    rows = np.flatnonzero(np.isinf(col.to_numpy(dtype=float))) + 1
+    if not len(rows):
+        return []
+    shown = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
+    return [
+        f"{role} {name!r} has {len(rows)} infinite value{'s' if len(rows) > 1 else ''} (inf or -inf) in data "
+        f"row{'s' if len(rows) > 1 else ''} {shown} (row 1 is the line after the header); make them finite "
+        "numbers or drop those rows in make_data.py"
+    ]
 
 
 def _binary_issues(col: pd.Series, role: str, name: str) -> list[str]:
@@ -517,6 +627,13 @@ def _parse_dataclass(cls: type, table: Any, section: str, issues: list[str]) -> 
     for key in known & set(table):
         value = table[key]
         default = cls.__dataclass_fields__[key].default
+        if cls is SamplingSettings:
+            issue = sampling_issue(key, value, f"[{section}] {key}")
+            if issue:
+                issues.append(issue)
+            else:
+                values[key] = int(value)
+            continue
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             issues.append(f"[{section}] {key} must be a positive number, not {value!r}")
             continue

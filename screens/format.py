@@ -2,6 +2,12 @@
 
 Plain functions returning Rich ``Text`` (usable in DataTable cells and Statics), so every
 screen shows a verdict, an effect or an ELPD the same way.
+
+Text the workbench did not write — the agent's hypotheses and rationales, the model's
+tracebacks and messages, guard findings quoting code, reviewer notes, file names — goes
+on screen through :func:`literal` (or inside a ``Text`` built from it), never as a markup
+string: Rich and Textual would read ``[low, high]`` as a style tag and drop it, and Rich
+turns ``root:x:0:0`` into an emoji. The CLI (:mod:`workbench.render`) uses the same helper.
 """
 
 from __future__ import annotations
@@ -25,6 +31,17 @@ STATUS_STYLES = {
 }
 
 STATUS_WORDS = {"failed_gate": "failed gate"}
+
+
+def literal(text: object, style: str = "") -> Text:
+    """``text`` exactly as written: never parsed as Rich/Textual markup or emoji codes.
+
+    Examples
+    --------
+    >>> literal("root:x:0:0 [low, high] [bold]x[/bold]").plain
+    'root:x:0:0 [low, high] [bold]x[/bold]'
+    """
+    return Text("" if text is None else str(text), style=style)
 
 
 def status_text(status: str) -> Text:

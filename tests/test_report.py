@@ -3,7 +3,7 @@ no network references, the Markdown's figure files, the evaluation appendix only
 truth exists, and the CLI.
 
 The module's session is made once with the real loop (nutpie at 2 × 150 draws, the real
-design run, the real git store): the baseline and one proposal under ``--approve auto``,
+design run, the real git store): the baseline and one proposal under ``--approve ignore-guard``,
 a proposal the principal rejects, one design iteration. It takes one to two minutes.
 The gates of that IHDP copy are relaxed (R-hat < 1.1, ESS > 50) so that 300 draws can
 keep a model; the keep rule is the same.
@@ -46,7 +46,7 @@ def _relaxed_copy(name: str, dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def report_session(tmp_path_factory) -> Path:
-    """A real IHDP session: 2 model iterations (auto), 1 rejected by the principal, 1 design iteration."""
+    """A real IHDP session: 2 model iterations (ignore-guard), 1 rejected by the principal, 1 design iteration."""
     from engine.headless import HeadlessRun
     from engine.launch import open_workbench
     from engine.loop import RunOptions
@@ -55,10 +55,10 @@ def report_session(tmp_path_factory) -> Path:
     problem = _relaxed_copy("ihdp", root)
     workbench = open_workbench(problem, sessions_root=root / "sessions", options=RunOptions(sampling_overrides=SMALL))
     with workbench.session:
-        HeadlessRun(workbench, policy="auto", loop=Loop.MODEL).run(2)
+        HeadlessRun(workbench, policy="ignore-guard", loop=Loop.MODEL).run(2)
         reviewed = workbench.propose(Loop.MODEL)
         workbench.execute(reviewed, Decision(DecisionKind.REJECTED, "principal", REJECTION))
-        HeadlessRun(workbench, policy="auto", loop=Loop.DESIGN).run(1)
+        HeadlessRun(workbench, policy="ignore-guard", loop=Loop.DESIGN).run(1)
         path = workbench.session.path
     return path
 

@@ -1,10 +1,27 @@
-"""Rich renderables shared by the CLI commands (tables of contracts, data, findings, results)."""
+"""Rich renderables shared by the CLI commands (tables of contracts, data, findings, results).
+
+Text the workbench did not write (hypotheses, messages, tracebacks, column and file
+names) enters a table or a line only as :func:`literal` ``Text``; markup strings here hold
+the workbench's own words alone. Consoles come from :func:`console`, which never turns
+``:x:`` into an emoji.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from screens.format import literal
+
+__all__ = ["console", "literal", "contract_table", "data_summary_table", "findings_table", "results_table"]
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A CLI console: no emoji codes, no highlighting of numbers and paths."""
+    return Console(stderr=stderr, highlight=False, emoji=False)
 
 if TYPE_CHECKING:
     from engine.problem import Problem
@@ -16,14 +33,14 @@ def contract_table(problem: Problem) -> Table:
     table = Table(title="causal contract", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("treatment", c.treatment)
-    table.add_row("outcome", f"{c.outcome} ({c.outcome_type})")
+    table.add_row("treatment", literal(c.treatment))
+    table.add_row("outcome", literal(f"{c.outcome} ({c.outcome_type})"))
     table.add_row("estimand", str(c.estimand))
-    table.add_row("controls", ", ".join(c.controls))
+    table.add_row("controls", literal(", ".join(c.controls)))
     if c.categorical:
-        table.add_row("categorical", ", ".join(c.categorical))
+        table.add_row("categorical", literal(", ".join(c.categorical)))
     for f in c.forbidden:
-        table.add_row("[red]forbidden[/]", f"{f.name} — {f.reason}" + (f": {f.note}" if f.note else ""))
+        table.add_row("[red]forbidden[/]", literal(f"{f.name} — {f.reason}" + (f": {f.note}" if f.note else "")))
     g = problem.gates
     table.add_row(
         "gates",
@@ -45,23 +62,23 @@ def data_summary_table(problem: Problem) -> Table:
     )
     for col in ("", "treated", "control"):
         table.add_column(col, justify="right" if col else "left")
-    table.add_row(f"{problem.contract.outcome} mean", f"{s.outcome_mean_treated:.3g}", f"{s.outcome_mean_control:.3g}")
+    table.add_row(literal(f"{problem.contract.outcome} mean"), f"{s.outcome_mean_treated:.3g}", f"{s.outcome_mean_control:.3g}")
     table.add_row("naive difference", f"{s.naive_difference:.3g}", "")
     return table
 
 
-def findings_table(findings: Iterable[Finding], title: str) -> Table | str:
+def findings_table(findings: Iterable[Finding], title: str) -> Table | Text:
     findings = list(findings)
     if not findings:
-        return f"[green]{title}: no findings[/]"
-    table = Table(title=title, title_justify="left")
+        return literal(f"{title}: no findings", "green")
+    table = Table(title=literal(title), title_justify="left")
     table.add_column("severity")
     table.add_column("line", justify="right")
     table.add_column("code")
     table.add_column("message")
     for f in findings:
         colour = "red" if f.severity == "blocker" else "yellow"
-        table.add_row(f"[{colour}]{f.severity}[/]", str(f.line or ""), f.code, f.message)
+        table.add_row(literal(f.severity, colour), str(f.line or ""), literal(f.code), literal(f.message))
     return table
 
 
@@ -87,9 +104,9 @@ def results_table(records, loop: str = "model") -> Table:
             continue
         m = r.verdict.metrics if r.verdict else None
         e = m.effect if m else None
-        status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
-        effect = "" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]"
-        cells = [str(r.number), r.proposal.hypothesis, status]
+        status = literal(r.status, colours.get(r.status, "dim"))
+        effect = literal("" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]")
+        cells = [str(r.number), literal(r.proposal.hypothesis), status]
         if model:
             cells += [
                 _pm(m.elpd if m else None, m.elpd_se if m else None),

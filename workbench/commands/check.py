@@ -18,15 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from engine.guard import scan_analysis, scan_model
     from engine.problem import load_problem
-    from workbench.render import contract_table, data_summary_table, findings_table
+    from workbench.render import console as make_console
+    from workbench.render import contract_table, data_summary_table, findings_table, literal
 
-    console = Console(highlight=False)
+    console = make_console()
     problem = load_problem(args.problem)
-    console.print(f"[bold]{problem.title}[/]\n{problem.question}\n")
+    console.print(literal(problem.title, "bold"), "\n", literal(problem.question), "\n", sep="")
     console.print(contract_table(problem))
     console.print(data_summary_table(problem))
 
@@ -50,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[green]compile check passed[/] in {result.seconds:.1f} s: "
                           f"{result.n_free} free parameters, logp {result.logp:.1f} at the initial point")
         else:
-            console.print(f"[red]compile check failed[/] after {result.seconds:.1f} s: {result.error}")
+            console.print(f"[red]compile check failed[/] after {result.seconds:.1f} s: ", literal(result.error), sep="")
             if result.traceback:
-                console.print(result.traceback, markup=False)
+                console.print(literal(result.traceback))
             if result.hint:
-                console.print(f"hint: {result.hint}")
+                console.print("hint: ", literal(result.hint), sep="")
             failed = True
     return 1 if failed else 0
 
