@@ -60,7 +60,7 @@ def build_model(data):
         pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
     return model
 '''
-STAGES = ("compile", "sampling", "loglik", "loo", "effect", "gates", "write", "total")
+from engine.harness import STAGES  # noqa: E402
 
 
 def sources() -> dict[str, str]:

@@ -1,19 +1,20 @@
-"""The fixed harness: from a proposed ``model.py`` to a verdict, in one call.
+"""The fixed harness: from a proposed ``model.py`` to a verdict, in two processes.
 
-:func:`run_model` loads the model source, builds the model on the allowed data, samples it
-with nutpie, takes the pointwise log-likelihood, PSIS-LOO and the estimand by
-intervention, applies the gates and the keep rule, writes the trace (NetCDF, with its
-``log_likelihood`` group) into the work folder and returns a small, picklable
-:class:`HarnessResult`. Nothing raises out of it: a run that produced no trace becomes a
-``crashed`` verdict with the reason.
+The **model child** (:func:`sample_model`) is the only process that runs the model's code:
+it builds the model on the allowed data, adds the pointwise log-likelihood and the
+estimand by intervention as Deterministics (the harness's, not the model's: see
+:mod:`engine.loglik` and :mod:`engine.effects`), samples with nutpie and writes plain
+arrays (:data:`DRAWS_FILE`). It judges nothing.
 
-The agent cannot change any of this: the log-likelihood and the unit-level effects
-``mu(t=1) − mu(t=0)`` are added to the model *by the harness* after ``build_model``
-returns, as Deterministics that nutpie evaluates with every draw (see
-:mod:`engine.loglik` and :mod:`engine.effects`), so neither needs a compile of its own.
+The **scorer** (:func:`engine.scorer.score_draws`), a fresh sandbox child that never
+imported or ran agent code, reads those arrays, checks their shapes against the settings
+and the data, and computes the convergence gates, PSIS-LOO, the effect summary and the
+keep rule; it writes the trace (NetCDF) the screens and the report read. No monkeypatch
+inside the model child can reach it.
 
-It runs in-process and keeps no state between calls; the workbench runs it in the
-sandbox's child process (:mod:`engine.sandbox`), which passes ``progress=``.
+:func:`run_model` runs both halves in this process, for tests and benchmarks. Nothing
+raises out of them: a run that produced no draws becomes a ``crashed`` verdict with the
+reason.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Effect, GateResult, Metrics, Verdict, VerdictKind
 from engine.scoring import BestSummary, ParamDiagnostic
 
-__all__ = ["TRACE_FILE", "BestSummary", "HarnessResult", "run_model"]
+__all__ = ["DRAWS_FILE", "TRACE_FILE", "BestSummary", "DrawsShape", "HarnessResult", "SampleReport", "run_model", "sample_model"]
 
 TRACE_FILE = "trace.nc"
 """The trace's file name inside the work folder."""
-STAGES = ("load", "compile", "sampling", "loglik", "loo", "effect", "gates", "write", "total")
+STAGES = ("load", "compile", "sampling", "write", "read", "loo", "effect", "gates", "trace", "total")
 """Keys of :attr:`HarnessResult.timings`, in the order they run (seconds each)."""
 
 
@@ -69,6 +70,14 @@ class HarnessResult:
     def metrics(self) -> Metrics:
         return self.verdict.metrics
 
+    def with_timings(self, earlier: dict[str, float]) -> HarnessResult:
+        """This result with the model child's timings in front of the scorer's."""
+        from dataclasses import replace
+
+        timings = {**earlier, **{k: v for k, v in self.timings.items() if k != "total"}}
+        timings["total"] = earlier.get("total", 0.0) + self.timings.get("total", 0.0)
+        return replace(self, timings=timings)
+
     def best_summary(self, number: int | None = None) -> BestSummary | None:
         """This model as the reference for the next keep decision (None without an ELPD)."""
         m = self.verdict.metrics
@@ -90,7 +99,11 @@ def run_model(
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[Any], None] | None = None,
 ) -> HarnessResult:
-    """Sample and judge one model; never raises for anything the model does.
+    """Sample and judge one model in this process; never raises for anything the model does.
+
+    The two halves the workbench runs in two sandbox children — :func:`sample_model` (runs
+    the model's code) and :func:`engine.scorer.score_draws` (never does) — one after the
+    other, for tests and benchmarks.
 
     Parameters
     ----------
@@ -107,7 +120,7 @@ def run_model(
     best
         The current best model, or None if nothing has been kept yet.
     workdir
-        Folder for ``trace.nc`` (created if missing).
+        Folder for ``draws.npz`` and ``trace.nc`` (created if missing).
     on_progress
         Receives :class:`engine.sampling.SamplingProgress` snapshots a few times a second.
     should_stop
@@ -122,12 +135,76 @@ def run_model(
         The verdict (kept, discarded, failed_gate or crashed), timings per stage, the
         convergence table, pointwise ELPD, per-draw effects and the trace's path.
     """
-    from engine import effects, loglik, scoring
+    from engine.scorer import score_draws
+
+    workdir = Path(workdir)
+    report = sample_model(
+        source, data, contract_estimand=contract_estimand, settings=settings, gates=gates, workdir=workdir,
+        on_progress=on_progress or progress, should_stop=should_stop,
+    )
+    if report.crashed is not None:
+        return report.as_crashed()
+    scored = score_draws(
+        workdir / DRAWS_FILE, contract_estimand=contract_estimand, gates=gates, best=best,
+        expected=DrawsShape(settings.chains, settings.draws, data.n), workdir=workdir,
+    )
+    return scored.with_timings(report.timings)
+
+
+@dataclass(frozen=True)
+class DrawsShape:
+    """What the scorer expects of the model child's arrays (from the settings and data, not from the child)."""
+
+    chains: int
+    draws: int
+    n_obs: int
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    """What the model child says about its run: timings, or why it produced no draws.
+
+    It comes from the process that ran the agent's code, so nothing in it decides a verdict:
+    the scorer reads the arrays, validates them and judges.
+    """
+
+    timings: dict[str, float] = field(default_factory=dict)
+    crashed: str | None = None  # the crashed verdict's reason, when no draws were written
+    error_type: str | None = None
+    traceback: str | None = None
+
+    def as_crashed(self) -> HarnessResult:
+        return HarnessResult(
+            verdict=Verdict(VerdictKind.CRASHED, self.crashed or "crashed."),
+            timings=dict(self.timings),
+            error_type=self.error_type,
+            traceback=self.traceback,
+        )
+
+
+def sample_model(
+    source: str,
+    data: ModelData,
+    *,
+    contract_estimand: Estimand | str,
+    settings: SamplingSettings,
+    gates: Gates,
+    workdir: str | Path,
+    on_progress: Callable[[Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SampleReport:
+    """The model child's half: build, sample, write ``draws.npz``; never raises for the model.
+
+    The harness adds the pointwise log-likelihood and the estimand to the model as
+    Deterministics after ``build_model`` returns, so nutpie evaluates both with every draw.
+    The child writes them, the free parameters and the divergences as plain arrays
+    (:data:`DRAWS_FILE`); it computes no score.
+    """
+    from engine import effects, loglik
     from engine.sampling import Phase, SamplingProgress, sample
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    notify = on_progress or progress
     clock = _Clock(timings)
     workdir = Path(workdir)
     try:
@@ -135,57 +212,52 @@ def run_model(
             model = _build(source, data)
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
-            # Keep only what the harness reads: per-unit Deterministics such as mu would cost
+            free = [rv.name for rv in model.free_RVs]
+            # Keep only what the scorer reads: per-unit Deterministics such as mu would cost
             # units × draws × 8 bytes each (0.5 GB for LaLonde's 16,177 units).
-            keep = [rv.name for rv in model.free_RVs] + [loglik.LOGLIK_PREFIX + observed, estimand]
+            keep = free + [loglik.LOGLIK_PREFIX + observed, estimand]
         idata = sample(
-            model, settings, budget_s=gates.sampling_budget_s, on_progress=notify, should_stop=should_stop,
+            model, settings, budget_s=gates.sampling_budget_s, on_progress=on_progress, should_stop=should_stop,
             var_names=keep,
         )
-        # With var_names, nutpie also keeps the unconstrained values (sigma_log__): drop them.
-        unconstrained = {model.rvs_to_values[rv].name for rv in model.free_RVs} - set(keep)
-        idata.posterior = idata.posterior.drop_vars([v for v in unconstrained if v in idata.posterior])
         timings["compile"] = float(idata.posterior.attrs.get("compile_time", float("nan")))
         timings["sampling"] = float(idata.posterior.attrs.get("sampling_time", float("nan")))
-        if notify is not None:
-            notify(SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"]))
-        with clock("loglik"):
-            loglik.take_log_likelihood(idata, observed)
-        with clock("loo"):
-            loo_result = scoring.loo(idata)
-        with clock("effect"):
-            effect_draws = effects.take_estimand_draws(idata)
-            effect = effects.summarize_draws(effect_draws, contract_estimand)
-        with clock("gates"):
-            table = scoring.convergence_table(idata)
-            n_divergent, n_draws = scoring.divergences(idata)
-            gate_results = scoring.gate_results(table, n_divergent, n_draws, gates)
-            verdict = scoring.decide(
-                gate_results,
-                loo_result,
-                effect,
-                best,
-                elpd_se_multiple=gates.elpd_se_multiple,
-                metrics=Metrics(divergences=n_divergent, n_draws=n_draws),
-            )
+        if on_progress is not None:
+            on_progress(SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"]))
         with clock("write"):
             workdir.mkdir(parents=True, exist_ok=True)
-            trace_path = workdir / TRACE_FILE
-            # zlib saves ~6 % on posterior draws and costs ~2 s for IHDP: write uncompressed.
-            idata.to_netcdf(str(trace_path), compress=False)
+            write_draws(workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed)
     except Exception as exc:  # noqa: BLE001 - every failure of a model run is a crashed verdict
         timings["total"] = time.perf_counter() - started
-        return _crashed(exc, timings)
+        return _crashed_report(exc, timings)
     timings["total"] = time.perf_counter() - started
-    return HarnessResult(
-        verdict=verdict,
-        timings=timings,
-        convergence_table=table,
-        pointwise_elpd=loo_result.pointwise,
-        effect_draws=effect_draws,
-        pareto_k=loo_result.pareto_k,
-        trace_path=str(trace_path),
-    )
+    return SampleReport(timings=timings)
+
+
+DRAWS_FILE = "draws.npz"
+"""The model child's output: free parameters, pointwise log-likelihood, estimand, divergences."""
+DIMS_FILE = "dims.json"
+"""Dimension and coordinate names of the free parameters, for readable labels (validated by the scorer)."""
+
+
+def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estimand_var: str, observed: str) -> None:
+    """Write the arrays the scorer reads (NumPy's format: no pickle) and their labels (JSON)."""
+    import json
+
+    post = idata.posterior
+    arrays = {f"param/{name}": np.asarray(post[name].values) for name in free}
+    arrays["loglik"] = np.asarray(post[loglik_var].values, dtype=float)
+    arrays["estimand"] = np.asarray(post[estimand_var].values, dtype=float)
+    arrays["diverging"] = np.asarray(idata.sample_stats["diverging"].values, dtype=bool)
+    np.savez(path, **arrays)
+    dims = {name: [str(d) for d in post[name].dims[2:]] for name in free}
+    coords = {
+        str(dim): [str(c) for c in post.coords[dim].values.tolist()]
+        for name in free
+        for dim in post[name].dims[2:]
+        if dim in post.coords
+    }
+    path.with_name(DIMS_FILE).write_text(json.dumps({"observed": observed, "dims": dims, "coords": coords}))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -227,7 +299,7 @@ def _build(source: str, data: ModelData) -> Any:
     return model
 
 
-def _crashed(exc: BaseException, timings: dict[str, float]) -> HarnessResult:
+def _crashed_report(exc: BaseException, timings: dict[str, float]) -> SampleReport:
     from engine.compile_check import model_traceback
 
     message = " ".join(str(exc).split()) or "no message"
@@ -236,9 +308,4 @@ def _crashed(exc: BaseException, timings: dict[str, float]) -> HarnessResult:
     reason = f"{type(exc).__name__}: {message}"
     if not reason.endswith("."):
         reason += "."
-    return HarnessResult(
-        verdict=Verdict(VerdictKind.CRASHED, reason),
-        timings=timings,
-        error_type=type(exc).__name__,
-        traceback=model_traceback(exc),
-    )
+    return SampleReport(timings=timings, crashed=reason, error_type=type(exc).__name__, traceback=model_traceback(exc))

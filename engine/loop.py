@@ -91,6 +91,7 @@ class RunOptions:
     compile_timeout_s: float = 90.0
     run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
     design_timeout_s: float = 600.0  # a design run with every refuter takes 20–120 s on 2 cores
+    score_timeout_s: float = 300.0  # the scorer: read arrays, PSIS-LOO, summary, trace (seconds for IHDP)
 
 
 ProgressCallback = Callable[[object], None]
@@ -291,31 +292,52 @@ class Workbench:
         return reviews
 
     def _run_model(self, reviewed, number, on_progress, cancel):
-        from engine.harness import BestSummary
+        """Two sandbox jobs: the model child samples and writes arrays; a clean child scores them."""
+        from engine.harness import DRAWS_FILE, DrawsShape, SampleReport
         from engine.sandbox import run_in_sandbox
+        from engine.scoring import BestSummary
 
         best_record = self.session.best(Loop.MODEL)
         best = None
         if best_record is not None:
             best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
         workdir = self.session.artifacts_dir(number)
-        outcome = run_in_sandbox(
-            harness_job,
+        sampled = run_in_sandbox(
+            sample_job,
             reviewed.source,
             self._data,
             contract_estimand=self.problem.contract.estimand,
             settings=self.sampling,
             gates=self.problem.gates,
-            best=best,
             timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
             memory_mb=self.options.memory_mb,
             workdir=workdir,
             on_progress=on_progress,
             cancel=cancel,
         )
-        if not outcome.ok:
-            return Verdict(VerdictKind.CRASHED, outcome.message), {}, {}, None
-        result = outcome.value
+        if not sampled.ok:
+            return Verdict(VerdictKind.CRASHED, sampled.message), {}, {}, None
+        report = sampled.value if isinstance(sampled.value, SampleReport) else SampleReport(crashed="the model child returned no report.")
+        if report.crashed is not None:
+            result = report.as_crashed()
+        else:
+            scored = run_in_sandbox(
+                score_job,
+                contract_estimand=self.problem.contract.estimand,
+                gates=self.problem.gates,
+                best=best,
+                expected=DrawsShape(self.sampling.chains, self.sampling.draws, self._data.n),
+                inputs={DRAWS_FILE: workdir / DRAWS_FILE, **_labels(workdir)},
+                audit=False,  # harness code only: this process never sees the model's source
+                keep_log=False,  # the model child's log stays beside the verdict
+                timeout_s=self.options.score_timeout_s,
+                memory_mb=self.options.memory_mb,
+                workdir=workdir,
+                cancel=cancel,
+            )
+            if not scored.ok:
+                return Verdict(VerdictKind.CRASHED, f"scoring failed: {scored.message}"), dict(report.timings), {}, None
+            result = scored.value.with_timings(report.timings)
         extra = {"convergence": list(result.convergence_table)}
         if result.error_type:
             extra["error"] = {"type": result.error_type, "traceback": result.traceback}
@@ -363,11 +385,26 @@ class Workbench:
         return verdict, dict(result.timings), extra
 
 
-def harness_job(source: str, data, *, progress=None, **kwargs):
-    """Sandbox entry point: run the harness with the sandbox's work folder as output folder."""
-    from engine.harness import run_model
+def sample_job(source: str, data, *, progress=None, **kwargs):
+    """Sandbox entry point of the model child: build, sample, write the arrays into its folder."""
+    from engine.harness import sample_model
 
-    return run_model(source, data, workdir=Path.cwd(), progress=progress, **kwargs)
+    return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, **kwargs)
+
+
+def score_job(*, progress=None, **kwargs):
+    """Sandbox entry point of the scorer: a fresh child that never ran the model's code."""
+    from engine.harness import DRAWS_FILE
+    from engine.scorer import score_draws
+
+    return score_draws(Path.cwd() / DRAWS_FILE, workdir=Path.cwd(), **kwargs)
+
+
+def _labels(workdir: Path) -> dict[str, Path]:
+    from engine.harness import DIMS_FILE
+
+    path = workdir / DIMS_FILE
+    return {DIMS_FILE: path} if path.is_file() and not path.is_symlink() else {}
 
 
 def design_job(spec, problem_data, *, progress=None, **kwargs):

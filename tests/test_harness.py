@@ -19,7 +19,9 @@ from engine.records import VerdictKind
 from engine.sampling import Phase, SamplingProgress
 
 SMALL = SamplingSettings(chains=2, draws=300, tune=300, seed=5)
-GATES = Gates(ess_bulk_min=100, ess_tail_min=100)  # 600 draws cannot reach ESS 400; the rule is the same
+# 600 draws cannot reach ESS 400, and their R-hat wanders by about ±0.01 around 1 (1.014 for
+# the good model on this machine's nutpie 0.16.8); the rule is the same with looser numbers.
+GATES = Gates(ess_bulk_min=100, ess_tail_min=100, rhat_max=1.03)
 
 GOOD = '''
 import numpy as np
@@ -156,7 +158,9 @@ def test_effect_covers_the_sample_ate(good) -> None:
 
 def test_timings_cover_every_stage(good) -> None:
     result, _ = good
-    for stage in ("load", "compile", "sampling", "loglik", "loo", "effect", "gates", "write", "total"):
+    from engine.harness import STAGES
+
+    for stage in STAGES:
         assert result.timings[stage] >= 0, stage
     assert result.timings["compile"] > 0 and result.timings["sampling"] > 0
     parts = sum(v for k, v in result.timings.items() if k != "total")

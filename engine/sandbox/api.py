@@ -83,6 +83,7 @@ def run_in_sandbox(
     audit: bool = True,
     start_timeout_s: float = 300.0,
     inputs: Mapping[str, str | os.PathLike[str]] | None = None,
+    keep_log: bool = True,
     **kwargs: Any,
 ) -> SandboxOutcome:
     """Run ``fn(*args, **kwargs, progress=...)`` in a fresh fork of the warm server.
@@ -126,7 +127,11 @@ def run_in_sandbox(
     start_timeout_s
         How long to wait for the warm server to come up (cold start, JIT warm-up).
     inputs
-        Files copied into the job's folder before it starts, by name (the scorer's inputs).
+        Regular files (not symlinks) copied into the job's folder before it starts, by name
+        (the scorer's inputs).
+    keep_log
+        Move the job's ``sandbox.log`` into ``workdir`` too; False keeps an earlier job's log
+        there (the outcome still carries this job's log tail).
     **kwargs
         Every other keyword argument goes to ``fn``. The names above belong to the runner:
         a function that needs its own ``workdir`` gets it under another name (the child
@@ -157,14 +162,20 @@ def run_in_sandbox(
     job_dir = server.new_job_dir()
     try:
         for name, source in (inputs or {}).items():
+            if Path(source).is_symlink():
+                raise ValueError(f"the sandbox input {source} is a symlink; pass the file itself")
             shutil.copyfile(source, job_dir / _plain_name(name))
         outcome = _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progress, cancel,
                            progress_interval_s, nice, max_file_mb, audit, start_timeout_s)
+        if not keep_log:
+            (job_dir / LOG_NAME).unlink(missing_ok=True)
         moved = collect_outputs(job_dir, work)
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
     if outcome.log_path is not None:
         outcome = replace(outcome, log_path=str(work / LOG_NAME) if LOG_NAME in moved else None)
+    elif LOG_NAME in moved:
+        outcome = replace(outcome, log_path=str(work / LOG_NAME))
     return outcome
 
 
