@@ -12,7 +12,17 @@ from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from screens.format import decider_text, delta_text, diff_text, effect_text, elpd_text, metrics_of, num, status_text
+from screens.format import (
+    decider_text,
+    delta_text,
+    diff_text,
+    effect_text,
+    elpd_text,
+    literal,
+    metrics_of,
+    num,
+    status_text,
+)
 
 if TYPE_CHECKING:
     from engine.records import IterationRecord
@@ -33,7 +43,11 @@ def comparison_table(a: IterationRecord, b: IterationRecord) -> Table:
 
     rows = [
         ("verdict", status_text(a.status), status_text(b.status)),
-        ("decision", f"{a.decision.kind.value} by {decider_text(a)}", f"{b.decision.kind.value} by {decider_text(b)}"),
+        (
+            "decision",
+            literal(f"{a.decision.kind.value} by {decider_text(a)}"),
+            literal(f"{b.decision.kind.value} by {decider_text(b)}"),
+        ),
         ("ELPD", elpd_text(ma), elpd_text(mb)),
         ("ΔELPD at the time", delta_text(ma), delta_text(mb)),
         ("effect", eff(ma), eff(mb)),
@@ -42,7 +56,7 @@ def comparison_table(a: IterationRecord, b: IterationRecord) -> Table:
         ("ESS bulk min", num(ma.ess_bulk_min if ma else None, ".0f"), num(mb.ess_bulk_min if mb else None, ".0f")),
         ("divergences", num(ma.divergences if ma else None, ".0f"), num(mb.divergences if mb else None, ".0f")),
         ("Pareto k > 0.7", num(ma.pareto_k_bad if ma else None, ".0f"), num(mb.pareto_k_bad if mb else None, ".0f")),
-        ("agent", a.proposal.agent, b.proposal.agent),
+        ("agent", literal(a.proposal.agent), literal(b.proposal.agent)),
     ]
     for label, left, right in rows:
         table.add_row(Text(label, style="bold"), left, right)
@@ -80,7 +94,7 @@ class CompareScreen(Screen):
                 body = Text("The two iterations edit different files (model loop and design loop).", style="dim")
                 title = "files"
             pane = Static(body, id="compare-diff")
-            pane.border_title = title
+            pane.border_title = literal(title)
             yield pane
         yield Footer()
 

@@ -19,6 +19,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from screens.format import literal
 from screens.plots import LovePlot, OverlapPlot, TrimmingPlot
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def diagnostics_table(result: DesignResult) -> Table:
     table.add_column("status", no_wrap=True)
     table.add_column("reading", ratio=1)
     for d in result.diagnostics():
-        table.add_row(d.name, status_text(d.status), d.message)
+        table.add_row(literal(d.name), status_text(d.status), literal(d.message))
     return table
 
 
@@ -105,7 +106,7 @@ def refuters_table(result: DesignResult) -> Table:
     for col, justify in (("refuter", "left"), ("estimate", "right"), ("95% CI", "right"), ("expected", "right"), ("", "left")):
         table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for r in result.refuters:
-        table.add_row(r.title, f"{r.estimate:.3g}", f"[{r.ci_low:.3g}, {r.ci_high:.3g}]", f"{r.expected:.3g}",
+        table.add_row(literal(r.title), f"{r.estimate:.3g}", f"[{r.ci_low:.3g}, {r.ci_high:.3g}]", f"{r.expected:.3g}",
                       status_text(r.status))
     return table
 

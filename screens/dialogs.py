@@ -32,8 +32,8 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._prompt, classes="dialog-prompt")
+            yield Label(self._title, classes="dialog-title", markup=False)
+            yield Static(self._prompt, classes="dialog-prompt", markup=False)  # may quote finding codes
             yield Input(placeholder=self._placeholder, id="reason")
             yield Static("", id="dialog-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -69,7 +69,7 @@ class ErrorDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog error"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self._message, markup=False)
             with Horizontal(classes="dialog-buttons"):

@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 
+from screens.format import literal
+
 if TYPE_CHECKING:
     from engine.records import Proposal
 
@@ -37,14 +39,16 @@ class EditProposalScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(
-            f"Editing the proposed {self.proposal.file}. ctrl+s re-checks and approves your version "
-            "(recorded as edited by the principal); Escape discards it.",
+            literal(
+                f"Editing the proposed {self.proposal.file}. ctrl+s re-checks and approves your version "
+                "(recorded as edited by the principal); Escape discards it."
+            ),
             id="edit-help",
         )
         editor = TextArea.code_editor(
             self.text, language=language_for(self.proposal.file), id="proposal-editor"
         )
-        editor.border_title = self.proposal.file
+        editor.border_title = literal(self.proposal.file)
         yield editor
         yield Footer()
 

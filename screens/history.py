@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from screens.format import decider_text, delta_text, effect_text, elpd_text, metrics_of, one_line, status_text
+from screens.format import decider_text, delta_text, effect_text, elpd_text, literal, metrics_of, one_line, status_text
 
 if TYPE_CHECKING:
     from engine.records import IterationRecord
@@ -65,11 +65,11 @@ class HistoryScreen(Screen):
                 str(record.number),
                 status_text(record.status),
                 record.decision.kind.value,
-                decider_text(record),
+                literal(decider_text(record)),
                 elpd_text(m),
                 delta_text(m),
                 effect_text(m.effect if m else None),
-                one_line(note, 90),
+                literal(one_line(note, 90)),
                 key=str(record.number),
             )
         table.focus()

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
-from screens.format import delta_text, effect_text, elpd_text, metrics_of, num, one_line, status_text
+from screens.format import delta_text, effect_text, elpd_text, literal, metrics_of, num, one_line, status_text
 
 if TYPE_CHECKING:
     from engine.records import IterationRecord
@@ -92,8 +92,8 @@ class HomeScreen(Screen):
         self.query_one("#home-loading").display = False
         self.query_one("#home-body").display = True
         question = self.query_one("#question", Static)
-        question.border_title = problem.title
-        question.update(problem.question)
+        question.border_title = literal(problem.title)
+        question.update(literal(problem.question))
         self.query_one("#contract", Static).update(contract_renderable(problem))
         self.query_one("#data", Static).update(data_renderable(opened.summary, problem.contract.outcome))
         self.show_records(records, pending)
@@ -115,7 +115,7 @@ class HomeScreen(Screen):
                 elpd_text(m),
                 delta_text(m),
                 effect_text(m.effect if m else None),
-                one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70),
+                literal(one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70)),
                 key=str(record.number),
             )
         count = len(self._records)
@@ -127,7 +127,7 @@ class HomeScreen(Screen):
     def set_status(self, text: str) -> None:
         self._status = text
         if self._ready:
-            self.query_one("#status", Static).update(text)
+            self.query_one("#status", Static).update(literal(text))  # may quote errors and verdict reasons
 
     # ------------------------------------------------------------------ actions
 
@@ -181,7 +181,7 @@ def _kv() -> Table:
 def contract_renderable(problem: Any) -> Table:
     c = problem.contract
     table = _kv()
-    table.add_row("asks", f"{c.estimand} of {c.treatment} on {c.outcome} ({c.outcome_type})")
+    table.add_row("asks", literal(f"{c.estimand} of {c.treatment} on {c.outcome} ({c.outcome_type})"))
     table.add_row("controls", Text(f"{len(c.controls)}: " + ", ".join(c.controls), no_wrap=True, overflow="ellipsis"))
     if c.forbidden:
         forbidden = Text()

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from screens.dialogs import ReasonDialog
 from engine.records import unified_diff
-from screens.format import diff_text, finding_text
+from screens.format import diff_text, finding_text, literal
 from screens.messages import Decided, EditSubmitted
 
 if TYPE_CHECKING:
@@ -56,11 +56,11 @@ class ReviewScreen(Screen):
         yield Header()
         yield Static(self._headline(), id="review-head")
         yield Static(Text(p.hypothesis, style="bold"), id="hypothesis")
-        yield Static(p.rationale, id="rationale")
+        yield Static(literal(p.rationale), id="rationale")
         yield Static("", id="blocked")
         with Horizontal(id="review-main"):
             with ScrollableContainer(id="diff-pane") as diff_pane:
-                diff_pane.border_title = f"diff: {p.file}"
+                diff_pane.border_title = literal(f"diff: {p.file}")
                 yield Static(self._diff(), id="diff")
             with VerticalScroll(id="checks") as checks:
                 checks.border_title = "guard and compile check"

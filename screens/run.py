@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from screens.format import literal
 from screens.messages import SamplingProgressed, StatusChanged
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ class RunScreen(Screen):
         self.set_status(message.text)
 
     def set_status(self, text: str) -> None:
-        self.query_one("#run-status", Static).update(text)
+        self.query_one("#run-status", Static).update(literal(text))  # stage names, agent status, errors
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

@@ -18,7 +18,7 @@ from textual.containers import Grid, ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from screens.format import delta_text, diff_text, effect_text, elpd_text, num, status_text
+from screens.format import delta_text, diff_text, effect_text, elpd_text, literal, num, status_text
 from screens.plots import EffectDrawsPlot, ElpdPlot, ForestPlot, ParetoKPlot
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class VerdictScreen(Screen):
                 Text(num(row.rhat, ".3f"), style="red" if "rhat" in row.failed else ""),
                 Text(num(row.ess_bulk, ".0f"), style="red" if "ess_bulk" in row.failed else ""),
                 Text(num(row.ess_tail, ".0f"), style="red" if "ess_tail" in row.failed else ""),
-                ", ".join(row.failed),
+                literal(", ".join(row.failed)),
             )
 
     def _pareto_counts(self, k: Any = None) -> Text:

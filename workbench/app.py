@@ -50,6 +50,8 @@ from workbench.opening import Opened, OpenRequest, open_workbench
 from workbench.plan_files import validate_plan_file
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.records import Decision, IterationRecord
 
@@ -129,6 +131,22 @@ class WorkbenchApp(App[int]):
         """Release the session's write lock (idempotent); the app calls it on exit."""
         if self.opened is not None:
             self.opened.session.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast whose message is never parsed as markup, whoever asks (screens pass ``markup=True``).
+
+        Notifications carry file names, session notes and recovered paths; ``[low, high]``
+        must read as written.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def action_quit(self) -> None:
         if self.run_cancel is not None and not self.run_cancel.is_set() and not self._quit_armed:
