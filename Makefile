@@ -6,7 +6,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROBLEM ?= problems/ihdp
 
-.PHONY: install run test test-slow bench clean
+.PHONY: install system run test test-slow bench clean
+
+# bubblewrap puts agent-written code in Linux namespaces (see README, "What runs where").
+# Installed when missing and we can (root with apt-get); otherwise the workbench says so.
+system:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (the namespace sandbox)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "note: bubblewrap (bwrap) is missing and cannot be installed here; agent code runs behind the inner layers only. Install it with your package manager (e.g. sudo apt-get install bubblewrap)."; \
+	  fi; }
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +27,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[test,data]'
 	touch $@
 
-install: $(VENV)/.installed
+install: system $(VENV)/.installed
 
 run: install
 	$(BIN)/workbench open $(PROBLEM)

@@ -17,6 +17,7 @@ from pathlib import Path
 from enum import StrEnum
 from typing import Callable
 
+from engine import jobs
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
 from engine.problem import Problem, SamplingSettings
@@ -303,7 +304,7 @@ class Workbench:
             best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
         workdir = self.session.artifacts_dir(number)
         sampled = run_in_sandbox(
-            sample_job,
+            jobs.sample_job,
             reviewed.source,
             self._data,
             contract_estimand=self.problem.contract.estimand,
@@ -322,12 +323,12 @@ class Workbench:
             result = report.as_crashed()
         else:
             scored = run_in_sandbox(
-                score_job,
+                jobs.score_job,
                 contract_estimand=self.problem.contract.estimand,
                 gates=self.problem.gates,
                 best=best,
                 expected=DrawsShape(self.sampling.chains, self.sampling.draws, self._data.n),
-                inputs={DRAWS_FILE: workdir / DRAWS_FILE, **_labels(workdir)},
+                inputs={DRAWS_FILE: workdir / DRAWS_FILE, **jobs.labels(workdir)},
                 audit=False,  # harness code only: this process never sees the model's source
                 keep_log=False,  # the model child's log stays beside the verdict
                 timeout_s=self.options.score_timeout_s,
@@ -360,7 +361,7 @@ class Workbench:
         model_best = self.session.best(Loop.MODEL)
         bayes = model_best.verdict.metrics.effect if model_best is not None and model_best.verdict else None
         outcome = run_in_sandbox(
-            design_job,
+            jobs.design_job,
             spec,
             (self.problem.data, self.problem.contract),
             bayesian_effect=bayes,
@@ -383,35 +384,6 @@ class Workbench:
         verdict = design_verdict(result, review, best)
         extra = {"design": to_jsonable(result), "critic": to_jsonable(review)}
         return verdict, dict(result.timings), extra
-
-
-def sample_job(source: str, data, *, progress=None, **kwargs):
-    """Sandbox entry point of the model child: build, sample, write the arrays into its folder."""
-    from engine.harness import sample_model
-
-    return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, **kwargs)
-
-
-def score_job(*, progress=None, **kwargs):
-    """Sandbox entry point of the scorer: a fresh child that never ran the model's code."""
-    from engine.harness import DRAWS_FILE
-    from engine.scorer import score_draws
-
-    return score_draws(Path.cwd() / DRAWS_FILE, workdir=Path.cwd(), **kwargs)
-
-
-def _labels(workdir: Path) -> dict[str, Path]:
-    from engine.harness import DIMS_FILE
-
-    path = workdir / DIMS_FILE
-    return {DIMS_FILE: path} if path.is_file() and not path.is_symlink() else {}
-
-
-def design_job(spec, problem_data, *, progress=None, **kwargs):
-    """Sandbox entry point: the design run (EconML fits) off the UI process."""
-    from engine.design.run import run_design
-
-    return run_design(spec, problem_data, on_progress=progress, **kwargs)
 
 
 def save_arrays(folder: Path, **arrays) -> None:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("problem", type=Path, help="problem folder, e.g. problems/ihdp")
+    parser.add_argument("problem", type=Path, nargs="?", help="problem folder, e.g. problems/ihdp")
     parser.add_argument("--model", type=Path, help="model file to check (default: the problem's model.py)")
     parser.add_argument("--analysis", type=Path, help="analysis spec to check (default: the problem's analysis.toml)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile check (guard only)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="print which layers protect you from agent-written code on this machine, then exit")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +25,20 @@ def run(args: argparse.Namespace) -> int:
     from workbench.render import console as make_console
     from workbench.render import contract_table, data_summary_table, findings_table, literal
 
+    from engine.errors import WorkbenchError
+    from engine.sandbox import isolation_report
+
     console = make_console()
+    report = isolation_report()
+    if args.sandbox:
+        console.print(literal("sandbox layers on this machine:", "bold"))
+        for line in report.lines():
+            console.print("  ", literal(line), sep="")
+        if report.warning:
+            console.print(literal(report.warning, "yellow"))
+        return 0
+    if args.problem is None:
+        raise WorkbenchError("name a problem folder (e.g. problems/ihdp), or pass --sandbox")
     problem = load_problem(args.problem)
     console.print(literal(problem.title, "bold"), "\n", literal(problem.question), "\n", sep="")
     console.print(contract_table(problem))
@@ -42,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.no_compile:
         from engine.compile_check import compile_check
+
+        if report.warning:
+            console.print(literal("sandbox: " + report.warning, "yellow"))
+        else:
+            console.print(literal("sandbox: namespaces on (bubblewrap), seccomp, limits, audit hook", "green"))
 
         with console.status("compile check: building the model and evaluating log-density and gradient…"):
             result = compile_check(model_source, problem.model_data())

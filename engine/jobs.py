@@ -1,0 +1,39 @@
+"""The functions sandbox children run, by name: each imports only what its job needs.
+
+A child unpickles its function by module and name, which imports the module; so these live
+here, away from :mod:`engine.loop`, whose imports (GitPython runs ``git`` when imported)
+have no place inside the sandbox, where no program may be executed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def sample_job(source: str, data, *, progress=None, **kwargs):
+    """Sandbox entry point of the model child: build, sample, write the arrays into its folder."""
+    from engine.harness import sample_model
+
+    return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, **kwargs)
+
+
+def score_job(*, progress=None, **kwargs):
+    """Sandbox entry point of the scorer: a fresh child that never ran the model's code."""
+    from engine.harness import DRAWS_FILE
+    from engine.scorer import score_draws
+
+    return score_draws(Path.cwd() / DRAWS_FILE, workdir=Path.cwd(), **kwargs)
+
+
+def labels(workdir: Path) -> dict[str, Path]:
+    from engine.harness import DIMS_FILE
+
+    path = workdir / DIMS_FILE
+    return {DIMS_FILE: path} if path.is_file() and not path.is_symlink() else {}
+
+
+def design_job(spec, problem_data, *, progress=None, **kwargs):
+    """Sandbox entry point: the design run (EconML fits) off the UI process."""
+    from engine.design.run import run_design
+
+    return run_design(spec, problem_data, on_progress=progress, **kwargs)
