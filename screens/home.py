@@ -49,6 +49,7 @@ class HomeScreen(Screen):
         yield Header()
         yield LoadingIndicator(id="home-loading")
         with Vertical(id="home-body"):
+            yield Static(id="sandbox-banner")
             yield Static(id="question", classes="panel")
             with Horizontal(id="cards"):
                 yield Static(id="contract", classes="panel card")
@@ -91,6 +92,10 @@ class HomeScreen(Screen):
         problem = opened.problem
         self.query_one("#home-loading").display = False
         self.query_one("#home-body").display = True
+        banner = self.query_one("#sandbox-banner", Static)
+        warning = getattr(opened, "sandbox_warning", None)
+        banner.display = bool(warning)
+        banner.update(literal(f"⚠ {warning}" if warning else ""))
         question = self.query_one("#question", Static)
         question.border_title = literal(problem.title)
         question.update(literal(problem.question))

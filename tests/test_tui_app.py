@@ -321,3 +321,22 @@ assert seen['first_frame'] == [] and seen['opened'] == [], seen
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_home_says_plainly_when_the_namespace_sandbox_is_off(
+    fixture_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import Static
+
+    for off, shown in ((False, False), (True, True)):
+        if off:
+            monkeypatch.setenv("WORKBENCH_SANDBOX", "inner")
+        app = fixture_app(fixture_session, tmp_path / str(off))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_opened(pilot)
+            banner = app.home.query_one("#sandbox-banner", Static)
+            assert banner.display is shown
+            if shown:
+                text = str(banner.render())
+                assert "Namespace sandbox off" in text and "inner layers" in text
+        app.close_session()

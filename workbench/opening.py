@@ -30,6 +30,7 @@ class Opened:
     pending: Reviewed | None = None
     next_number: int = 1
     recovered: tuple[str, ...] = ()
+    sandbox_warning: str | None = None  # set when agent code runs without the namespace sandbox
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,26 @@ def open_workbench(request: OpenRequest) -> Opened:
             pending=workbench.pending(),
             next_number=session.next_number(),
             recovered=tuple(getattr(workbench, "notes", ()) or ()),
+            sandbox_warning=_sandbox_warning(),
         )
     except BaseException:
         session.close()
         raise
     if request.warm_up:
-        _warm_up_sandbox()
+        _warm_up_sandbox(workbench.problem)
     return opened
 
 
-def _warm_up_sandbox() -> None:
-    """Start the sandbox's warm worker so the first compile check is fast (if the engine has one)."""
-    try:
-        from engine.sandbox import warm_up
-    except ImportError:
-        return
+def _sandbox_warning() -> str | None:
+    from engine.sandbox import isolation_report
+
+    return isolation_report().warning
+
+
+def _warm_up_sandbox(problem) -> None:
+    """Start the sandbox's warm server, and warm the trusted compiler cache with the problem's baseline."""
+    from engine.sandbox import warm_up
+    from engine.sandbox.cache import ReferenceModel, warm_in_background
+
     warm_up()
+    warm_in_background([ReferenceModel(problem.read_text("model.py"), problem.model_data())])

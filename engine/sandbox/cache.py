@@ -25,6 +25,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -128,6 +129,15 @@ def warm_trusted_cache(references: Sequence[ReferenceModel] = (), timeout_s: flo
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+def warm_in_background(references: Sequence[ReferenceModel] = ()) -> threading.Thread | None:
+    """Start :func:`warm_trusted_cache` on a daemon thread, unless everything is warm already."""
+    if (trusted_cache_dir() / _stamp(None)).exists() and not missing_references(references):
+        return None
+    thread = threading.Thread(target=warm_trusted_cache, args=(tuple(references),), name="sandbox-cache-warmer", daemon=True)
+    thread.start()
+    return thread
 
 
 def _warmer_env(cache: Path) -> dict[str, str]:

@@ -84,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
         options=options,
     )
     with workbench.session:
-        for note in workbench.notes:
+        from engine.sandbox import isolation_report
+
+        warning = isolation_report().warning
+        for note in [*workbench.notes, *([warning] if warning else [])]:
             err.print("[yellow]note:[/] ", literal(note), sep="", soft_wrap=True)
         err.print(
             "session ", literal(workbench.session.path, "bold"), " · agent ", literal(workbench.agent.name),
