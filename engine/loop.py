@@ -262,6 +262,7 @@ class Workbench:
             data_hash=self.problem.data_hash,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             extra=extra,
+            sandbox=_sandbox_in_use(),
         )
         record = replace(record, extra={**record.extra, **self._reviews(record)})
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=pointwise)
@@ -384,6 +385,16 @@ class Workbench:
         verdict = design_verdict(result, review, best)
         extra = {"design": to_jsonable(result), "critic": to_jsonable(review)}
         return verdict, dict(result.timings), extra
+
+
+def _sandbox_in_use() -> str:
+    """How the sandbox that ran this iteration's code was isolated (the running server's own word)."""
+    from engine.records import SANDBOX_INNER, SANDBOX_NAMESPACES
+    from engine.sandbox import isolation_report, server_status
+
+    status = server_status()
+    namespaced = status.namespaced if status.running else isolation_report().namespaces
+    return SANDBOX_NAMESPACES if namespaced else SANDBOX_INNER
 
 
 def save_arrays(folder: Path, **arrays) -> None:

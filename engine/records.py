@@ -181,6 +181,12 @@ class Verdict:
     gates: tuple[GateResult, ...] = ()
 
 
+SANDBOX_NAMESPACES = "namespaces"
+"""The record's code ran inside bubblewrap's namespaces, behind every inner layer too."""
+SANDBOX_INNER = "inner layers only"
+"""The record's code ran without the namespace sandbox: limits, seccomp, audit hook, guard."""
+
+
 @dataclass(frozen=True)
 class IterationRecord:
     """Everything about one iteration, as committed to the session repository."""
@@ -197,6 +203,7 @@ class IterationRecord:
     data_hash: str = ""
     created_at: str = ""  # ISO 8601, UTC
     extra: dict[str, Any] = field(default_factory=dict)  # loop-specific results (design diagnostics, critic)
+    sandbox: str = ""  # how agent code was isolated: SANDBOX_NAMESPACES, SANDBOX_INNER, or "" (older records)
 
     @property
     def status(self) -> str:

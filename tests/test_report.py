@@ -389,3 +389,31 @@ def test_an_unknown_format_is_refused(report_session, tmp_path) -> None:
 
     with pytest.raises(WorkbenchError, match="unknown report format pdf"):
         write_report(report_session, tmp_path, formats=("pdf",))
+
+
+def test_records_say_how_agent_code_was_isolated(records) -> None:
+    from engine.records import SANDBOX_INNER, SANDBOX_NAMESPACES
+    from engine.sandbox import isolation_report
+
+    expected = SANDBOX_NAMESPACES if isolation_report().namespaces else SANDBOX_INNER
+    assert {r.sandbox for r in records} == {expected}
+
+
+def test_iterations_run_without_namespaces_get_a_note(report_session, tmp_path) -> None:
+    import json
+    import shutil
+    import subprocess
+
+    from engine.records import SANDBOX_INNER
+
+    copy = tmp_path / "session"
+    shutil.copytree(report_session, copy)
+    record_path = copy / "iterations" / "0002" / "record.json"
+    data = json.loads(record_path.read_text())
+    data["sandbox"] = SANDBOX_INNER
+    record_path.write_text(json.dumps(data))
+    git = ["git", "-C", str(copy), "-c", "core.hooksPath=/dev/null", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "commit", "-q", "-am", "as if iteration 2 ran without bubblewrap"], check=True)
+    notes = build_report(copy, figures=False).notes
+    assert any("Iterations 2 ran agent-written code without the namespace sandbox" in n for n in notes)
+    assert not any("without the namespace sandbox" in n for n in build_report(report_session, figures=False).notes)

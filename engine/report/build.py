@@ -22,7 +22,7 @@ import numpy as np
 from engine import plots
 from engine.errors import SessionError, WorkbenchError
 from engine.problem import Contract, Gates, parse_contract
-from engine.records import Effect, IterationRecord, Loop, VerdictKind, from_dict, unified_diff
+from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, from_dict, unified_diff
 from engine.report.content import (
     CodeView,
     Command,
@@ -111,6 +111,13 @@ def _build(session: Any, with_figures: bool) -> Report:
         notes.append(
             f"The problem's data file ({info.data_file}) changed after this session started: its hash today differs "
             "from the one recorded in session.json, so re-running will not reproduce these numbers."
+        )
+    unsandboxed = [r.number for r in records if r.sandbox == SANDBOX_INNER]  # every proposal is compile-checked
+    if unsandboxed:
+        notes.append(
+            f"Iterations {', '.join(map(str, unsandboxed))} ran agent-written code without the namespace sandbox "
+            "(bubblewrap was unavailable): only the inner layers — limits, seccomp, the audit hook and the guard — "
+            "protected the machine, and those layers can be bypassed by determined code."
         )
     evaluation, evaluation_note = _evaluation(problem, meta.get("kind", "observational"), info.problem_path, rows, data_now)
 

@@ -67,3 +67,4 @@ class ServerStatus:
     warm_seconds: float | None  # imports + warm_sandbox() hooks, measured in the server
     jit_seconds: float | None
     log_path: str | None
+    namespaced: bool = False  # the server runs inside bubblewrap's namespaces

@@ -252,6 +252,7 @@ class _Server:
             warm_seconds=self._info.get("warm_seconds"),
             jit_seconds=self._info.get("jit_seconds"),
             log_path=self._info.get("log_path"),
+            namespaced=running and self._bwrap is not None,
         )
 
 
