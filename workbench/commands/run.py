@@ -128,7 +128,8 @@ def _report(headless, args: argparse.Namespace, err) -> None:
         records = None
     if args.json:
         print(json.dumps(summary, indent=2), flush=True)
-        if headless.stopped_because:
+        if headless.outcome is not None and headless.outcome.value in ("error", "interrupted"):
+            # the other early stops were already logged as they happened
             err.print("workbench: ", literal(headless.stopped_because), sep="", soft_wrap=True)
         return
     if records is not None:
