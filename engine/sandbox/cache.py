@@ -58,6 +58,7 @@ def trusted_cache_dir() -> Path:
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = Path(home) / "causal-workbench" / "sandbox-cache" / key
     (path / _NUMBA_SUBDIR).mkdir(parents=True, exist_ok=True)
+    (path / "pytensor" / "numba").mkdir(parents=True, exist_ok=True)  # the server's (read-only) PyTensor folder
     return path
 
 

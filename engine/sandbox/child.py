@@ -118,8 +118,8 @@ def _run_job(payload: bytes, conn: Connection) -> int:
     except BaseException as exc:  # noqa: BLE001
         send("error", _error_info(exc, where="loading the job "))
         return 0
+    _private_tempdir(workdir)
     if header["audit"]:
-        _private_tempdir(workdir)
         install_audit_hook(workdir)
     send("started", {"pid": os.getpid()})
     try:

@@ -56,8 +56,12 @@ ENV_ALLOW = (
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPATH",
     "WORKBENCH_TRUSTED_CACHE",
+    "WORKBENCH_SANDBOX_HOME",
 )
 """Environment variables a sandbox may receive; everything else (API keys above all) stays out."""
+
+SANDBOX_HOME = "/home/sandbox"
+"""The server's home inside the namespaces: written while it starts, sealed before the first job."""
 
 MODE_VARIABLE = "WORKBENCH_SANDBOX"
 """``inner`` switches the namespace sandbox off (tests of the fallback, machines without it)."""
@@ -177,7 +181,15 @@ def python_roots() -> list[str]:
 def sandbox_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The allow-listed environment a sandboxed server receives, with a home inside its private /tmp."""
     env = {k: v for k, v in environ.items() if k in ENV_ALLOW}
-    env.update(HOME="/tmp", XDG_CACHE_HOME="/tmp/.cache", MPLCONFIGDIR="/tmp/matplotlib")
+    # A home the server writes while it imports (ArviZ's and Matplotlib's caches), then seals
+    # (engine.sandbox.zygote); /tmp is read-only and each job's TMPDIR is inside its own folder.
+    env.update(
+        HOME=SANDBOX_HOME,
+        XDG_CACHE_HOME=f"{SANDBOX_HOME}/.cache",
+        MPLCONFIGDIR=f"{SANDBOX_HOME}/.config/matplotlib",
+        TMPDIR=f"{SANDBOX_HOME}/tmp",
+        WORKBENCH_SANDBOX_HOME=SANDBOX_HOME,
+    )
     return env
 
 
@@ -222,7 +234,8 @@ def bwrap_command(
         args += ["--ro-bind-try", str(path), str(path)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
-    args += ["--chdir", "/tmp", "--clearenv"]
+    # /tmp read-only once every mount point under it exists: no job can leave a file there for the next
+    args += ["--remount-ro", "/tmp", "--tmpfs", SANDBOX_HOME, "--dir", f"{SANDBOX_HOME}/tmp", "--chdir", "/", "--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     return [*args, "--", *argv]

@@ -11,6 +11,8 @@ ctypes into libc, a raw ``syscall``):
   ``pidfd_*``), so a job cannot stop the warm server or a sibling;
 - other processes' memory: ``ptrace``, ``process_vm_readv``/``writev``;
 - sockets other than ``AF_UNIX`` (the network namespace is empty anyway);
+- ``chmod`` and ``chown`` in every form, so the sealed server home and the unlistable jobs
+  folder stay as they are;
 - namespace, mount, keyring, BPF, perf, userfaultfd, io_uring, module and
   ``open_by_handle_at`` calls.
 
@@ -64,6 +66,9 @@ _DENY = {
     "finit_module": 313, "delete_module": 176, "open_by_handle_at": 304, "name_to_handle_at": 303,
     "reboot": 169, "swapon": 167, "swapoff": 168, "quotactl": 179, "acct": 163, "settimeofday": 164,
     "clock_settime": 227, "adjtimex": 159, "iopl": 172, "ioperm": 173, "setdomainname": 171, "sethostname": 170,
+    # modes and owners: the server's home and the jobs folder stay as the server left them
+    "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "chown": 92, "fchown": 93, "lchown": 94,
+    "fchownat": 260,
 }
 _SIGNAL_SELF_ONLY = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
 _CLONE = 56

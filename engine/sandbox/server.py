@@ -70,7 +70,9 @@ class _Server:
             root = str(ENGINE_ROOT.parent)
             env = _server_environ(os.environ, root)
             trusted = trusted_cache_dir()
-            private_compiledir = "/tmp/pytensor-server" if self._bwrap else os.path.join(self._dir, "pytensor-server")
+            # PyTensor needs a compile folder at import; the server's caching is off (engine.sandbox.cache), so
+            # inside the namespaces it is the trusted cache's, read-only, where nothing is written.
+            private_compiledir = str(trusted / "pytensor") if self._bwrap else os.path.join(self._dir, "pytensor-server")
             env["PYTENSOR_FLAGS"] = _with_flag(env["PYTENSOR_FLAGS"], "base_compiledir", private_compiledir)
             env[TRUSTED_CACHE_VARIABLE] = str(trusted)
             code = "from engine.sandbox.zygote import _server_main; _server_main()"

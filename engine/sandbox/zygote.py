@@ -66,6 +66,7 @@ def _server_main() -> None:
         disable_disk_cache()  # the server never reads a cache file a job could have written
     except ImportError:
         pass
+    _seal_home()
     gc.freeze()  # keep the collector off the preloaded objects, so forks share their pages
     print(f"sandbox server {os.getpid()} ready in {time.monotonic() - t0:.1f} s; failed preloads: {failed}", flush=True)
     try:
@@ -211,6 +212,29 @@ def _preload(modules: list[str]) -> list[str]:
     print(f"preload numba JIT: {time.monotonic() - t0:.2f} s", flush=True)
     sys.stdout.flush()
     return failed
+
+
+def _seal_home() -> None:
+    """Make the server's home read-only before any job exists (jobs cannot chmod: see seccomp).
+
+    ArviZ and Matplotlib write their caches there while the server imports them; once sealed,
+    no job can leave a file there that a later job or the server would read.
+    """
+    home = os.environ.get("WORKBENCH_SANDBOX_HOME")
+    if not home:
+        return
+    for folder, dirs, files in os.walk(home, topdown=False):
+        for name in files:
+            try:
+                os.chmod(os.path.join(folder, name), 0o444, follow_symlinks=False)
+            except OSError:
+                pass
+        for name in dirs:
+            try:
+                os.chmod(os.path.join(folder, name), 0o555)
+            except OSError:
+                pass
+    os.chmod(home, 0o555)
 
 
 def _warm_jit() -> None:
