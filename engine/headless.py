@@ -36,7 +36,7 @@ class Approval(StrEnum):
         """The policy named ``value``; ``auto`` (removed: it claimed to approve blockers) says what replaced it."""
         if isinstance(value, Approval):
             return value
-        name = str(value)  # also engine.loop.Policy, a StrEnum
+        name = str(value)
         if name == "auto":
             raise WorkbenchError(
                 "--approve auto was removed: its name did not say that it approved proposals with guard blockers. "

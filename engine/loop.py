@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from enum import StrEnum
 from typing import Callable
 
 from engine import jobs
@@ -40,26 +39,6 @@ MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
 
 BASELINE_MOVE = "baseline"
-
-
-class Policy(StrEnum):
-    """Who approves when no human is watching (``workbench run --approve``)."""
-
-    AUTO = "auto"  # approve everything (blockers included): for trusted agents only
-    GUARD_CLEAN = "guard-clean"  # approve only proposals with no blocker finding and a clean compile
-    NONE = "none"  # approve nothing: stop at the first proposal and leave it pending
-
-    def decide(self, reviewed: Reviewed) -> Decision | None:
-        """The policy's decision, or None to leave the proposal for a human."""
-        decider = f"policy:{self.value}"
-        if self is Policy.NONE:
-            return None
-        if self is Policy.GUARD_CLEAN and reviewed.blocked:
-            codes = ", ".join(sorted({f.code for f in reviewed.findings if f.severity == "blocker"}))
-            return Decision(DecisionKind.REJECTED, decider, f"guard blocker: {codes}")
-        if reviewed.compile is not None and not reviewed.compile.ok:
-            return Decision(DecisionKind.REJECTED, decider, f"does not compile: {reviewed.compile.error}")
-        return Decision(DecisionKind.APPROVED, decider)
 
 
 @dataclass(frozen=True)

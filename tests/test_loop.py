@@ -21,7 +21,8 @@ import pytest
 from conftest import PROBLEMS, ROOT
 from engine.headless import HeadlessRun
 from engine.launch import open_workbench
-from engine.loop import BASELINE_MOVE, Policy, RunOptions
+from engine.headless import Approval
+from engine.loop import BASELINE_MOVE, RunOptions
 from engine.records import DecisionKind, Loop, VerdictKind
 from engine.store import Session
 
@@ -74,11 +75,11 @@ def test_guard_clean_rejects_forbidden_column_without_running(tmp_path: Path) ->
         reviewed = workbench.check(workbench.agent.propose(context))
         assert reviewed.blocked
         assert any(f.code == "forbidden-column" and "opened" in f.message for f in reviewed.findings)
-        decision = Policy.GUARD_CLEAN.decide(reviewed)
+        decision = Approval.GUARD_CLEAN.decide(reviewed)
         assert decision.kind is DecisionKind.REJECTED and "forbidden-column" in decision.reason
         # Second layer: the column never reaches the model, so the compile check fails on it too.
         assert not reviewed.compile.ok and "opened" in reviewed.compile.error
-        assert Policy.AUTO.decide(reviewed).kind is DecisionKind.REJECTED
+        assert Approval.IGNORE_GUARD.decide(reviewed).kind is DecisionKind.REJECTED  # it does not compile
         record = workbench.execute(reviewed, decision)
         assert record.verdict is None and record.status == "rejected"
         assert not (workbench.session.artifacts_dir(record.number) / "trace.nc").exists()
