@@ -25,6 +25,16 @@ FINDING_CODES: dict[str, tuple[Severity, str]] = {
     "process-access": (B, "touches processes, the interpreter or the OS"),
     "dynamic-code": (B, "builds or runs code at run time (eval, exec, __import__, pickle…)"),
     "dunder-access": (B, "reaches for dunder attributes, the usual sandbox escape"),
+    "obfuscated-access": (
+        B,
+        "reaches a module, builtin or attribute by a route the guard cannot follow: getattr with a module's name, "
+        "sys.modules, names built from character codes or decoded text",
+    ),
+    "monkeypatch": (
+        B,
+        "assigns onto a module, a library object or a class (pm.stats.az.loo = …, setattr(np, …)), "
+        "which could change how the harness measures",
+    ),
     "outcome-as-predictor": (B, "the outcome feeds the mean or another predictor"),
     "outcome-filter": (B, "rows are selected on the outcome or a forbidden column"),
     "row-filter": (W, "rows are dropped or reordered, which changes the population"),

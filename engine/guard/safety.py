@@ -1,4 +1,4 @@
-"""Safety rules: imports, files, network, processes, dynamic code, dunders, removed APIs."""
+"""Safety rules: imports, files, network, processes, dynamic code, dunders, removed APIs, indirection, monkeypatching."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ast
 import re
 
 from engine.guard import tables as T
-from engine.guard.context import ModelScan, RuleSet, const_str
+from engine.guard.context import BUILTIN_NAMES, DEFAULT_ALIASES, ModelScan, RuleSet, const_str
 from engine.guard.flow import CONTAINERS
 
 RULES = RuleSet()
@@ -166,3 +166,180 @@ def check_urls(scan: ModelScan) -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and URL.search(node.value):
             if not scan.is_docstring(node):
                 scan.report("network-access", "a URL in model code; the model gets its data from build_model(data) only", node)
+
+
+# --------------------------------------------------------------------------- indirection and monkeypatching
+
+NAME_TAKERS = ("getattr", "setattr", "delattr", "hasattr")
+
+
+@rule
+def check_indirection(scan: ModelScan) -> None:
+    """Routes to modules the guard cannot follow: ``getattr(pm.stats, "sys")``, ``.modules``,
+    names built at run time, text decoded at run time."""
+    for node in scan.nodes:
+        if isinstance(node, ast.Attribute) and node.attr == "modules":
+            scan.report(
+                "obfuscated-access",
+                "'.modules' is sys.modules: every loaded module, the harness's own included; import only what "
+                "the model needs from the allow-list, at the top of the file",
+                node,
+            )
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if scan.is_builtin(func, *NAME_TAKERS) and len(node.args) >= 2:
+            name = const_str(node.args[1])
+            if name is not None and name in T.INDIRECT_NAMES:
+                scan.report(
+                    "obfuscated-access",
+                    f'{func.id}(…, "{name}") reaches {name} by a name the guard does not follow; remove it and use '
+                    "the public API of pm, pt, np or pd",
+                    node,
+                )
+            elif name is None and _built_text(scan, node.args[1]):
+                scan.report(
+                    "obfuscated-access",
+                    f"{func.id}() with a name built at run time hides what it reaches; write the attribute out",
+                    node,
+                )
+        if _is_import_call(scan, node) and node.args and const_str(node.args[0]) is None:
+            scan.report(
+                "obfuscated-access",
+                "a module name computed at run time hides what is imported; import it in plain text at the top of the file",
+                node,
+            )
+        if _decodes_text(scan, node):
+            scan.report(
+                "obfuscated-access",
+                "text decoded or assembled from character codes at run time hides code or names from review; "
+                "write them in plain text",
+                node,
+            )
+
+
+def _is_import_call(scan: ModelScan, node: ast.Call) -> bool:
+    func = node.func
+    return scan.is_builtin(func, "__import__") or (isinstance(func, ast.Attribute) and func.attr == "import_module")
+
+
+def _built_text(scan: ModelScan, node: ast.AST) -> bool:
+    """A string assembled at run time: concatenation, formatting, join, character codes, decoding."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.BinOp) and isinstance(sub.op, (ast.Add, ast.Mod)):
+            return True
+        if isinstance(sub, ast.JoinedStr):
+            return True
+        if isinstance(sub, ast.Call):
+            if isinstance(sub.func, ast.Attribute) and sub.func.attr in ("join", "format", "decode", "replace", "lower", "upper"):
+                return True
+            if scan.is_builtin(sub.func, "chr", "str", "bytes", "bytearray"):
+                return True
+        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice) and sub.slice.step is not None:
+            return True  # "so"[::-1]
+    return False
+
+
+def _decodes_text(scan: ModelScan, node: ast.Call) -> bool:
+    """``b64decode(…)``, ``bytes.fromhex(…)``, ``map(chr, …)``, ``chr(…) + …``, ``bytes([…]).decode()``…"""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name in T.DECODERS:
+        return True
+    if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode"):
+        codec = const_str(node.args[0]) if node.args else None
+        if codec is not None and codec.lower().replace("-", "_") in T.TEXT_CODECS:
+            return True
+        inner = func.value
+        if isinstance(inner, ast.Call) and scan.is_builtin(inner.func, "bytes", "bytearray") and inner.args:
+            return not isinstance(inner.args[0], ast.Constant)
+    if scan.is_builtin(func, "map") and node.args and scan.is_builtin(node.args[0], "chr"):
+        return True
+    if scan.is_builtin(func, "chr"):
+        for child, parent in scan.ancestors(node):
+            if isinstance(parent, ast.stmt):
+                break
+            if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add):
+                return True
+            if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "join":
+                return True
+    return False
+
+
+def module_handles(scan: ModelScan) -> set[str]:
+    """Local names that hold a module, a library object or a class: bound from an import alias chain
+    (``az = pm.stats.az``), ``getattr`` of one, ``sys.modules[…]``, ``import_module(…)``…"""
+    return scan.cached("module_handles", lambda: _module_handles(scan))
+
+
+def _module_handles(scan: ModelScan) -> set[str]:
+    from engine.guard.context import assigned_names, bindings
+
+    handles: set[str] = set()
+    for _ in range(8):
+        before = len(handles)
+        for target, value in bindings(scan):
+            if isinstance(target, ast.Name) and _module_like(scan, value, handles):
+                handles.update(assigned_names(target))
+        if len(handles) == before:
+            break
+    return handles
+
+
+def _module_like(scan: ModelScan, node: ast.AST, handles: set[str], depth: int = 0) -> bool:
+    if depth > 60:
+        return False
+    if isinstance(node, ast.Name):
+        if node.id in handles:
+            return True
+        return node.id not in scan.bound and scan.qualname(node) is not None and (
+            node.id in scan.aliases or node.id in DEFAULT_ALIASES or bool(scan.star_modules)
+        ) and node.id not in BUILTIN_NAMES
+    if isinstance(node, ast.Attribute):
+        return node.attr == "modules" or _module_like(scan, node.value, handles, depth + 1)
+    if isinstance(node, ast.Subscript):
+        return _module_like(scan, node.value, handles, depth + 1)
+    if isinstance(node, ast.Call):
+        if _is_import_call(scan, node):
+            return True
+        if scan.is_builtin(node.func, "getattr") and node.args:
+            return _module_like(scan, node.args[0], handles, depth + 1)
+    return False
+
+
+@rule
+def check_monkeypatch(scan: ModelScan) -> None:
+    """Assignments onto modules, library objects and classes: they change the code the harness runs
+    in the same process (``pm.stats.az.loo = …``, ``np.var = …``, ``setattr(scoring, "loo", …)``)."""
+    handles = module_handles(scan)
+    for node in scan.nodes:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        else:
+            targets = []
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                    if _module_like(scan, sub.value, handles):
+                        scan.report("monkeypatch", _patch_message(scan, sub), sub)
+        if isinstance(node, ast.Call) and scan.is_builtin(node.func, "setattr", "delattr") and node.args:
+            if _module_like(scan, node.args[0], handles):
+                scan.report("monkeypatch", _patch_message(scan, node), node)
+
+
+def _patch_message(scan: ModelScan, node: ast.AST) -> str:
+    shown = scan.qualname(node) if isinstance(node, ast.Attribute) else None
+    if shown is None:
+        try:
+            shown = ast.unparse(node)
+        except Exception:  # noqa: BLE001 - a description only
+            shown = "a library attribute"
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return (
+        f"{shown} changes a library inside the process where the harness samples and scores the model; "
+        "model.py may only build the model: remove the assignment and write the change into the model itself"
+    )

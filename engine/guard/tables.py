@@ -63,6 +63,11 @@ REFERENCE_RISKS: dict[str, tuple[str, str]] = {
 }
 REFERENCE_PREFIX_RISKS: dict[str, tuple[str, str]] = {
     "pandas.read_": ("file-access", "use the data passed to build_model(data); it already holds every allowed column"),
+    "pymc.stats": (
+        "harness-overreach",
+        "pm.stats is ArviZ, the library the harness scores with; diagnostics and LOO are the harness's job, "
+        "model.py only builds the model",
+    ),
 }
 
 # Builtins that reach outside the model, flagged unless the file defines a name of its own.
@@ -90,7 +95,13 @@ METHOD_RISKS: dict[str, str] = {
          "render"),
         "file-access",
     ),
+    "dump": "file-access",  # ndarray.dump(path) pickles the array into a file
     "set_data": "harness-overreach",
+    **dict.fromkeys(
+        ("import_module", "reload", "find_spec", "spec_from_file_location", "module_from_spec", "exec_module",
+         "load_module"),
+        "dynamic-code",
+    ),
 }
 
 # Attribute names that reach a dangerous module through another one (pm.data.os.system).
@@ -98,6 +109,7 @@ ATTRIBUTE_RISKS: dict[str, str] = {
     "os": "process-access", "sys": "process-access", "subprocess": "process-access", "ctypes": "process-access",
     "shutil": "file-access", "pathlib": "file-access", "socket": "network-access",
     "builtins": "dynamic-code", "importlib": "dynamic-code", "pickle": "dynamic-code",
+    "az": "harness-overreach", "arviz": "harness-overreach", "nutpie": "harness-overreach",
 }
 
 OBSOLETE_ATTRIBUTES: dict[str, str] = {
@@ -128,6 +140,24 @@ LOOP_ROWS_LIMIT = 10_000
 # Frame and code internals: no dunder in the name, but the same way out of a sandbox.
 INTERNAL_ATTRIBUTES = frozenset({
     "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals", "f_builtins",
-    "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals",
+    "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals", "_getframe", "f_trace",
 })
 SAFE_DUNDER_ATTRIBUTES = frozenset({"__version__", "__name__", "__doc__"})
+
+# Attribute names that getattr/setattr/hasattr/delattr may not spell as a string: modules and the
+# interpreter's ways in. Spelled as an attribute they already get their own finding.
+INDIRECT_NAMES = frozenset(
+    ({name.split(".")[0] for name in MODULE_RISKS} - {name.split(".")[0] for name in ALLOWED_IMPORTS})
+    | set(ATTRIBUTE_RISKS)
+    | set(BUILTIN_RISKS)
+    | INTERNAL_ATTRIBUTES
+    | {"modules", "environ", "system", "popen", "spawnv", "execv", "fork", "kill", "import_module", "getattr",
+       "setattr", "delattr", "posix", "nt", "_io", "io", "stats", "pythonapi", "CDLL", "cdll", "dlopen"}
+)
+
+# Calls whose result is text decoded at run time: code or names hidden from the reader.
+DECODERS = frozenset({
+    "b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "urlsafe_b64decode", "standard_b64decode",
+    "decodebytes", "decodestring", "unhexlify", "a2b_hex", "a2b_base64", "a2b_uu", "fromhex", "decompress",
+})
+TEXT_CODECS = frozenset({"rot13", "rot_13", "hex", "hex_codec", "base64", "base_64", "base64_codec", "zlib", "bz2", "uu"})

