@@ -119,6 +119,7 @@ def compile_check(
             cancel=cancel,
             on_progress=on_progress,
             progress_interval_s=0,
+            outputs=(),  # the check writes nothing the workbench reads; only its log comes back
         )
     seconds = time.monotonic() - t0
     if outcome.ok and isinstance(outcome.value, CompileResult):

@@ -274,7 +274,7 @@ class Workbench:
 
     def _run_model(self, reviewed, number, on_progress, cancel):
         """Two sandbox jobs: the model child samples and writes arrays; a clean child scores them."""
-        from engine.harness import DRAWS_FILE, DrawsShape, SampleReport
+        from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
         from engine.sandbox import run_in_sandbox
         from engine.scoring import BestSummary
 
@@ -295,6 +295,7 @@ class Workbench:
             workdir=workdir,
             on_progress=on_progress,
             cancel=cancel,
+            outputs=(DRAWS_FILE, DIMS_FILE),
         )
         if not sampled.ok:
             return Verdict(VerdictKind.CRASHED, sampled.message), {}, {}, None
@@ -311,6 +312,7 @@ class Workbench:
                 inputs={DRAWS_FILE: workdir / DRAWS_FILE, **jobs.labels(workdir)},
                 audit=False,  # harness code only: this process never sees the model's source
                 keep_log=False,  # the model child's log stays beside the verdict
+                outputs=(TRACE_FILE,),
                 timeout_s=self.options.score_timeout_s,
                 memory_mb=self.options.memory_mb,
                 workdir=workdir,
@@ -350,6 +352,7 @@ class Workbench:
             workdir=self.session.artifacts_dir(number),
             on_progress=on_progress,
             cancel=cancel,
+            outputs=(),
         )
         if not outcome.ok:
             return Verdict(VerdictKind.CRASHED, outcome.message), {}, {}

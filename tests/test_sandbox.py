@@ -366,3 +366,37 @@ def test_jobs_from_several_threads_run_side_by_side(tmp_path):
         thread.join(60)
     assert sorted(o.value["doubled"] for o in outcomes.values()) == [0, 2, 4]
     assert len({o.value["pid"] for o in outcomes.values()}) == 3
+
+
+def job_leaves_things(*, progress):
+    Path("a.txt").write_text("a")
+    Path("b.txt").write_text("b")
+    Path("sub").mkdir()
+    Path("sub", "c.txt").write_text("c")
+    os.symlink("/etc/passwd", "trace.nc")
+    os.symlink("/etc/passwd", "sub/link")
+    os.mkfifo("pipe")
+    return "done"
+
+
+def test_only_regular_files_and_folders_come_back(tmp_path):
+    outcome = run_in_sandbox(job_leaves_things, timeout_s=30, workdir=tmp_path, audit=False)
+    assert outcome.ok, outcome.message + (outcome.traceback or "")
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert names == ["a.txt", "b.txt", "sandbox.log", "sub", "sub/c.txt"]  # no symlink, no FIFO
+
+
+def test_a_job_that_names_its_outputs_returns_only_those(tmp_path):
+    outcome = run_in_sandbox(job_leaves_things, timeout_s=30, workdir=tmp_path, audit=False, outputs=("a.txt",))
+    assert outcome.ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "sandbox.log"]
+
+
+def test_a_planted_symlink_in_workdir_is_not_written_through(tmp_path):
+    target = tmp_path / "outside.txt"
+    target.write_text("keep me")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "a.txt").symlink_to(target)
+    outcome = run_in_sandbox(job_leaves_things, timeout_s=30, workdir=tmp_path / "work", audit=False)
+    assert outcome.ok
+    assert target.read_text() == "keep me"

@@ -7,7 +7,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,7 @@ def run_in_sandbox(
     start_timeout_s: float = 300.0,
     inputs: Mapping[str, str | os.PathLike[str]] | None = None,
     keep_log: bool = True,
+    outputs: Collection[str] | None = None,
     **kwargs: Any,
 ) -> SandboxOutcome:
     """Run ``fn(*args, **kwargs, progress=...)`` in a fresh fork of the warm server.
@@ -132,6 +133,10 @@ def run_in_sandbox(
     keep_log
         Move the job's ``sandbox.log`` into ``workdir`` too; False keeps an earlier job's log
         there (the outcome still carries this job's log tail).
+    outputs
+        The only top-level names moved into ``workdir`` (besides the log); None moves
+        everything. Jobs that run agent code name what they are expected to write, so a
+        hostile job cannot leave look-alike artefacts beside the history.
     **kwargs
         Every other keyword argument goes to ``fn``. The names above belong to the runner:
         a function that needs its own ``workdir`` gets it under another name (the child
@@ -169,7 +174,8 @@ def run_in_sandbox(
                            progress_interval_s, nice, max_file_mb, audit, start_timeout_s)
         if not keep_log:
             (job_dir / LOG_NAME).unlink(missing_ok=True)
-        moved = collect_outputs(job_dir, work)
+        wanted = None if outputs is None else {*outputs, *([LOG_NAME] if keep_log else [])}
+        moved = collect_outputs(job_dir, work, wanted)
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
     if outcome.log_path is not None:
@@ -205,7 +211,7 @@ def _plain_name(name: str) -> str:
 _PRIVATE_NAMES = frozenset({".cache", "tmp"})
 
 
-def collect_outputs(job_dir: Path, workdir: Path) -> set[str]:
+def collect_outputs(job_dir: Path, workdir: Path, wanted: Collection[str] | None = None) -> set[str]:
     """Move what a finished job wrote into ``workdir``: regular files and folders only.
 
     Symlinks, devices, FIFOs and sockets the child may have planted are left behind (a link
@@ -215,7 +221,7 @@ def collect_outputs(job_dir: Path, workdir: Path) -> set[str]:
     """
     moved: set[str] = set()
     for entry in os.scandir(job_dir):
-        if entry.name in _PRIVATE_NAMES:
+        if entry.name in _PRIVATE_NAMES or (wanted is not None and entry.name not in wanted):
             continue
         if _move_tree(Path(entry.path), workdir / entry.name):
             moved.add(entry.name)
