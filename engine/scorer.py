@@ -223,10 +223,11 @@ def _read_labels(path: Path, parameters: dict[str, np.ndarray]) -> tuple[str, di
     if not (isinstance(observed, str) and _NAME.match(observed)):
         observed = "y"
     try:
-        dims = {name: [str(d) for d in raw["dims"][name]] for name in parameters}
+        dims = {name: [str(d) for d in raw["dims"].get(name, [])] for name in parameters}
+        dims = {name: names for name, names in dims.items() if names}
         coords = {str(k): [str(c)[:64] for c in v] for k, v in raw["coords"].items()}
         for name, names in dims.items():
-            for dim, size in zip(names, parameters[name].shape[2:], strict=True):
+            for dim, size in zip(names, parameters[name].shape[2:], strict=True):  # ValueError: fall back
                 _check_name(dim, "dimension")
                 if dim in coords and len(coords[dim]) != size:
                     raise MalformedDraws("labels do not match the arrays")
