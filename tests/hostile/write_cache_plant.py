@@ -16,9 +16,18 @@ import pytensor
 PLANT = "hostile_plant_write_cache_plant.py"
 
 
+def _cache_folders():
+    folders = {os.environ.get("NUMBA_CACHE_DIR", "")}
+    for setting in (lambda: pytensor.config.compiledir, lambda: pytensor.config.base_compiledir):
+        try:
+            folders.add(str(setting()))
+        except (OSError, ValueError):  # PyTensor raises ValueError when it cannot create the folder
+            continue
+    return sorted(f for f in folders if f)
+
+
 def _seed_cache():
-    folders = {str(pytensor.config.compiledir), str(pytensor.config.base_compiledir), os.environ.get("NUMBA_CACHE_DIR", "")}
-    for folder in sorted(f for f in folders if f):
+    for folder in _cache_folders():
         try:
             with open(os.path.join(folder, PLANT), "w") as fh:
                 fh.write("import os\nos.system('touch /tmp/causal-workbench-hostile-cache-plant-ran')\n")
