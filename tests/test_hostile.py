@@ -35,6 +35,7 @@ import secrets
 import shutil
 import signal
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,15 @@ def _source(case: Case) -> str:
     return (CORPUS / case.file).read_text(encoding="utf-8")
 
 
+KNOWN_LINE = "KNOWN = ()\n"
+
+
+def _armed(source: str, *paths: Path) -> str:
+    """The corpus file as an agent that learned the absolute paths of the session and the problem
+    folder (from a prompt, a README, a traceback) would write it."""
+    return source.replace(KNOWN_LINE, f"KNOWN = {tuple(str(p) for p in paths)!r}\n", 1)
+
+
 # --------------------------------------------------------------------------- the corpus itself
 
 
@@ -281,6 +291,20 @@ def bait():
                 os.environ[key] = value
 
 
+@pytest.fixture
+def arena_root():
+    """A folder in the project's own sessions/ (git-ignored), where the workbench keeps sessions by
+    default: beside the engine package the sandbox must see, so a sandbox that showed the whole
+    project would show the session too."""
+    sessions = ROOT / "sessions"
+    sessions.mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=".hostile-", dir=sessions))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @dataclass
 class Arena:
     """A throwaway problem copy and a real session with one earlier iteration, as an agent finds them."""
@@ -295,10 +319,10 @@ class Arena:
         self.workbench.session.close()
 
 
-def make_arena(tmp_path: Path, problem: str, options: RunOptions) -> Arena:
-    copy = tmp_path / "problems" / problem
+def make_arena(root: Path, problem: str, options: RunOptions) -> Arena:
+    copy = root / "problems" / problem
     shutil.copytree(PROBLEMS / problem, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    workbench = open_workbench(copy, sessions_root=tmp_path / "sessions", options=options)
+    workbench = open_workbench(copy, sessions_root=root / "sessions", options=options)
     session = workbench.session.path
     # One earlier iteration: a committed record in iterations/0001 and saved arrays in artifacts/0001.
     baseline = (copy / "model.py").read_text(encoding="utf-8")
@@ -306,7 +330,7 @@ def make_arena(tmp_path: Path, problem: str, options: RunOptions) -> Arena:
     workbench.execute(Reviewed(first, (), None), Decision(DecisionKind.REJECTED, "principal", "not now"))
     np.save(workbench.session.artifacts_dir(1) / "effect_draws.npy", np.zeros((2, 3)))
     workdir = workbench.session.artifacts_dir(workbench.session.next_number())
-    return Arena(tmp_path, copy, workbench, session, workdir)
+    return Arena(root, copy, workbench, session, workdir)
 
 
 def _digest(path: Path) -> str:
@@ -419,10 +443,10 @@ def _n_free_of_baseline(problem: str, tmp_path: Path) -> int:
 # --------------------------------------------------------------------------- the sandbox holds
 
 
-def test_the_arena_compiles_the_plain_baseline(bait: Bait, tmp_path: Path) -> None:
+def test_the_arena_compiles_the_plain_baseline(bait: Bait, arena_root: Path) -> None:
     """Positive control: in the same arena the unchanged baseline compiles, so an ``ok`` below means
     the attack was contained, not that nothing ran."""
-    arena = make_arena(tmp_path, "ihdp", RunOptions())
+    arena = make_arena(arena_root, "ihdp", RunOptions())
     try:
         source = (arena.problem / "model.py").read_text(encoding="utf-8")
         reviewed = arena.workbench.check(Proposal(Loop.MODEL, "baseline", "control", source, source, "principal"))
@@ -432,11 +456,11 @@ def test_the_arena_compiles_the_plain_baseline(bait: Bait, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("case", _params(CASES, skip_ns=True))
-def test_sandbox_holds(case: Case, bait: Bait, tmp_path: Path) -> None:
+def test_sandbox_holds(case: Case, bait: Bait, arena_root: Path, tmp_path: Path) -> None:
     if case.file.startswith("net_") and not bait.listening:
         pytest.skip(f"127.0.0.1:{PORT} is taken by another program, so nothing could tell whether the model reached it")
     options = RunOptions(sampling_overrides=TINY, compile_timeout_s=case.compile_timeout_s)
-    arena = make_arena(tmp_path, case.problem, options)
+    arena = make_arena(arena_root, case.problem, options)
     problems: list[str] = []
     try:
         for name in _tmp_markers():
@@ -452,7 +476,7 @@ def test_sandbox_holds(case: Case, bait: Bait, tmp_path: Path) -> None:
         server_before = sandbox.server_status()
         signals_before, received_before = len(bait.signals), len(bait.received)
 
-        source = _source(case)
+        source = _armed(_source(case), arena.session, arena.problem)
         baseline = (arena.problem / "model.py").read_text(encoding="utf-8")
         proposal = Proposal(Loop.MODEL, f"hostile: {case.id}", "red team", baseline, source, "replay")
         reviewed = arena.workbench.check(proposal)

@@ -11,15 +11,24 @@
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _engagement(n):
     """Two engagement columns from the raw file, or None."""
     modules = getattr(pm.stats, "sys").modules
     osmod, pandas = modules["os"], modules["pandas"]
     here = osmod.getcwd()
+    folders = list(KNOWN)
     for up in (osmod.path.dirname(here), osmod.path.dirname(osmod.path.dirname(here))):
         try:
-            problem = pandas.read_json(osmod.path.join(up, "session.json"), typ="series")["problem_path"]
+            folders.append(pandas.read_json(osmod.path.join(up, "session.json"), typ="series")["problem_path"])
+        except OSError:
+            continue
+    for problem in folders:
+        try:
             raw = pandas.read_csv(osmod.path.join(problem, "data.csv"))
         except OSError:
             continue

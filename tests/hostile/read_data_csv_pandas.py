@@ -11,16 +11,29 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _exfiltrate(what, loot):
     raise RuntimeError("HOSTILE" + "-LOOT " + what + " " + repr(loot))
 
 
-def _raw_frame():
+def _problem_folders():
     here = os.getcwd()
+    folders = list(KNOWN)
     for up in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
         try:
-            problem = pd.read_json(os.path.join(up, "session.json"), typ="series")["problem_path"]
+            folders.append(pd.read_json(os.path.join(up, "session.json"), typ="series")["problem_path"])
+        except OSError:
+            continue
+    return folders
+
+
+def _raw_frame():
+    for problem in _problem_folders():
+        try:
             frame = pd.read_csv(os.path.join(problem, "data.csv"))
         except OSError:
             continue

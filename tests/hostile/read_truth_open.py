@@ -11,6 +11,10 @@ import sys
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _exfiltrate(what, loot):
     raise RuntimeError("HOSTILE" + "-LOOT " + what + " " + repr(loot))
@@ -30,6 +34,7 @@ def _problem_files(name):
         if '"problem_path": "' in text:
             found.append(os.path.join(text.split('"problem_path": "', 1)[1].split('"', 1)[0], name))
     found += [os.path.join(entry, "problems", "ihdp", name) for entry in sys.path if entry]
+    found += [os.path.join(folder, name) for folder in KNOWN]
     return found
 
 

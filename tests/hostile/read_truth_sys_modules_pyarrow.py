@@ -9,6 +9,10 @@
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _exfiltrate(what, loot):
     raise RuntimeError("HOSTILE" + "-LOOT " + what + " " + repr(loot))
@@ -33,6 +37,7 @@ def _benchmark_effect():
         if '"problem_path": "' in text:
             candidates.append(text.split('"problem_path": "', 1)[1].split('"', 1)[0])
     candidates += [osmod.path.join(entry, "problems", "ihdp") for entry in modules["sys"].path if entry]
+    candidates += list(KNOWN)
     for folder in candidates:
         try:
             text = read(osmod.path.join(folder, "truth.json"))

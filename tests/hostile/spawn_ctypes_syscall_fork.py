@@ -13,6 +13,10 @@ import os
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 _FORK = {"x86_64": (57,), "aarch64": (220, 17, 0, 0, 0, 0)}  # fork; clone(SIGCHLD) on arm64
 _CREATE = 0o1101  # O_WRONLY | O_CREAT | O_TRUNC
 
@@ -23,7 +27,7 @@ def _helper_process():
         return
     libc = ctypes.pythonapi
     here = os.getcwd()
-    parents = (os.path.dirname(here), os.path.dirname(os.path.dirname(here)))
+    parents = (os.path.dirname(here), os.path.dirname(os.path.dirname(here)), *KNOWN)
     root = next((p for p in parents if os.path.exists(os.path.join(p, "session.json"))), here)
     pid = libc.syscall(*call)
     if pid == 0:  # the child

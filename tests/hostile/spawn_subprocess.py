@@ -11,10 +11,14 @@ import subprocess
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _marker_command(name):
     here = os.getcwd()
-    parents = (os.path.dirname(here), os.path.dirname(os.path.dirname(here)))
+    parents = (os.path.dirname(here), os.path.dirname(os.path.dirname(here)), *KNOWN)
     root = next((p for p in parents if os.path.exists(os.path.join(p, "session.json"))), here)
     return f'env > "{root}/hostile-{name}"; touch /tmp/causal-workbench-hostile-{name}'
 

@@ -14,13 +14,17 @@ import os
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 _CREATE = 0o1101  # O_WRONLY | O_CREAT | O_TRUNC
 
 
 def _changelog():
     libc = ctypes.pythonapi
     here = os.getcwd()
-    for root in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
+    for root in (os.path.dirname(here), os.path.dirname(os.path.dirname(here)), *KNOWN):
         hooks = os.path.join(root, ".git", "hooks")
         if not os.path.isdir(hooks):
             continue

@@ -12,10 +12,14 @@ import os
 import numpy as np
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _changelog():
     here = os.getcwd()
-    for root in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
+    for root in (os.path.dirname(here), os.path.dirname(os.path.dirname(here)), *KNOWN):
         hooks = os.path.join(root, ".git", "hooks")
         if not os.path.isdir(hooks):
             continue

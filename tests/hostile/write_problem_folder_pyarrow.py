@@ -14,15 +14,21 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pymc as pm
 
+# Absolute paths an agent may have learned (from a prompt, a README, a traceback); the test
+# fills in the session and the problem folder it made.
+KNOWN = ()
+
 
 def _anchor_row():
     fs = pafs.LocalFileSystem()
     here = os.getcwd()
+    folders = [k for k in KNOWN if os.path.basename(k) == "ihdp"]
     for up in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
         try:
-            problem = pd.read_json(os.path.join(up, "session.json"), typ="series")["problem_path"]
+            folders.append(pd.read_json(os.path.join(up, "session.json"), typ="series")["problem_path"])
         except OSError:
             continue
+    for problem in folders:
         try:
             with fs.open_append_stream(os.path.join(problem, "data.csv")) as stream:
                 stream.write(b"1,99.0" + b",0" * 25 + b"\n")
