@@ -147,9 +147,11 @@ CASES: list[Case] = [
     Case("fake_scoring_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
     Case("fake_loglik_pymc_logp.py", _codes(MP), OK, run="slow"),
     Case("fake_effects_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
+    Case("fake_loglik_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
+    Case("fake_numpy_savez.py", _codes(MP, F), OK, run="slow"),
     Case("fake_numpy_var.py", _codes(MP), OK),
     Case("fake_nutpie.py", _codes(H, MP), OK),
-    Case("fake_stdout.py", _codes(), OK),
+    Case("fake_stdout.py", _codes(), OK, run="slow"),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),
