@@ -37,6 +37,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -277,6 +278,9 @@ def bait():
     if state.listening:
         thread.start()
 
+    # A process started with the canaries in its environment, as a user's shell with the key exported
+    # is: /proc/<pid>/environ shows the environment a process started with, not later changes.
+    holder = subprocess.Popen(["sleep", "3600"], env={**os.environ, **canaries})
     sandbox.shutdown()  # the next job starts a server that inherits the canaries, as the workbench's would
     sandbox.warm_up()
     assert sandbox.wait_until_warm(600), f"the sandbox server did not come up; see {sandbox.server_status().log_path}"
@@ -287,6 +291,8 @@ def bait():
         if state.listening:
             thread.join(5)
         listener.close()
+        holder.kill()
+        holder.wait(10)
         signal.signal(signal.SIGURG, previous)
         for key, value in saved.items():
             if value is None:
