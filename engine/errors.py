@@ -88,3 +88,7 @@ class SamplingBudgetExceeded(SamplingError):
 
 class SamplingCancelled(SamplingError):
     """Sampling was cancelled before it finished (the principal pressed cancel)."""
+
+
+class ModelTamperingError(ModelContractError):
+    """Model code replaced library or harness code that runs after it in the same process."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ModelContractError
+from engine.errors import ModelContractError, ModelTamperingError
 from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Effect, GateResult, Metrics, Verdict, VerdictKind
 from engine.scoring import BestSummary, ParamDiagnostic
@@ -203,13 +203,17 @@ def sample_model(
     from engine import effects, loglik
     from engine.sampling import Phase, SamplingProgress, sample
 
+    from engine.sandbox import integrity
+
     started = time.perf_counter()
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     workdir = Path(workdir)
     try:
         with clock("load"):
+            before = integrity.take()
             model = _build(source, data)
+            _refuse_tampering(integrity.changes(before), "building the model")
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
             free = [rv.name for rv in model.free_RVs]
@@ -225,6 +229,7 @@ def sample_model(
         if on_progress is not None:
             on_progress(SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"]))
         with clock("write"):
+            _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
             write_draws(workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed)
     except Exception as exc:  # noqa: BLE001 - every failure of a model run is a crashed verdict
@@ -297,6 +302,14 @@ def _build(source: str, data: ModelData) -> Any:
         error, hint = problem
         raise ModelContractError(f"{error}; {hint}")
     return model
+
+
+def _refuse_tampering(found: list[str], when: str) -> None:
+    if found:
+        raise ModelTamperingError(
+            f"model.py changed code the harness runs after it ({'; '.join(found)}) while {when}; a model may only "
+            "build a model: remove the assignments to library objects"
+        )
 
 
 def _crashed_report(exc: BaseException, timings: dict[str, float]) -> SampleReport:

@@ -8,9 +8,10 @@ the keep rule — the code a hostile model would want to patch, run where it can
 writes the trace (NetCDF, with its ``log_likelihood`` group) from the validated arrays, so
 the screens and the report never parse a file the model child wrote.
 
-What it cannot do is tell a forged array from a sampled one: a model that rewrites its own
-process's memory could write draws it did not sample. The guard, the seccomp filter and the
-audit hook stand in the way of that; the scorer makes sure nothing else does.
+What it cannot do is tell a forged array from a sampled one. A model that patched what its
+own process runs after ``build_model`` (``pm.logp``, ``np.savez``, the harness) is refused
+there by :mod:`engine.sandbox.integrity`; one that writes its interpreter's memory through
+ctypes could still forge its draws, and the guard stands in front of that.
 """
 
 from __future__ import annotations

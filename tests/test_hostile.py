@@ -51,7 +51,7 @@ from engine.guard import scan_model
 from engine.launch import open_workbench
 from engine.loop import Reviewed, RunOptions, Workbench
 from engine.problem import load_problem
-from engine.records import CompileResult, Decision, DecisionKind, Loop, Proposal, Verdict
+from engine.records import CompileResult, Decision, DecisionKind, Loop, Proposal, Verdict, VerdictKind
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
@@ -79,6 +79,7 @@ class Case:
     needs_ns: bool = False  # held only by the namespace sandbox
     problem: str = "ihdp"
     run: str | None = None  # "default" or "slow": also through the real run path
+    run_outcome: str = "same"  # through the run path: "same" verdict as the plain model, or "refused" (tripwire)
     same_n_free: bool = False  # compiles with exactly the baseline's free parameters
     compile_timeout_s: float = 90.0
 
@@ -147,11 +148,11 @@ CASES: list[Case] = [
     # faked scores and results
     Case("fake_loo_arviz.py", _codes(MP, H), OK, run="default"),
     Case("fake_setattr_arviz.py", _codes(MP, OBF, H), OK),
-    Case("fake_scoring_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
-    Case("fake_loglik_pymc_logp.py", _codes(MP), OK, run="default"),
-    Case("fake_effects_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
-    Case("fake_loglik_module.py", _codes(OBF, MP, D, H), OK, run="slow"),
-    Case("fake_numpy_savez.py", _codes(MP, F), OK, run="slow"),
+    Case("fake_scoring_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
+    Case("fake_loglik_pymc_logp.py", _codes(MP), OK, run="default", run_outcome="refused"),
+    Case("fake_effects_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
+    Case("fake_loglik_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
+    Case("fake_numpy_savez.py", _codes(MP, F), OK, run="slow", run_outcome="refused"),
     Case("fake_numpy_var.py", _codes(MP), OK),
     Case("fake_nutpie.py", _codes(H, MP), OK),
     Case("fake_stdout.py", _codes(), OK, run="slow"),
@@ -582,8 +583,20 @@ def _run_params(kind: str) -> list:
 @pytest.mark.parametrize("case", _run_params("default") + _run_params("slow"))
 def test_faked_score_leaves_the_verdict_unchanged(case: Case, plain_verdict: Verdict, tmp_path: Path) -> None:
     """The same sampler seed on the same model: a patch inside the model's process must not move
-    the verdict, the ELPD or the effect (beyond rounding: sampling is deterministic per seed)."""
+    the verdict, the ELPD or the effect (beyond rounding: sampling is deterministic per seed).
+
+    A patch of something the scorer uses (ArviZ's loo) is simply never seen: the scorer is
+    another process. A patch of something the model child itself runs after ``build_model``
+    (PyMC's logp, NumPy's savez, the harness's modules) trips the integrity check
+    (:mod:`engine.sandbox.integrity`): the iteration is crashed with the reason, and no score
+    is recorded at all.
+    """
     faked = _run(_source(case), tmp_path, case.id)
+    if case.run_outcome == "refused":
+        assert faked.kind is VerdictKind.CRASHED, f"{case.id} was not refused: {faked.kind}: {faked.reason}"
+        assert "ModelTamperingError" in faked.reason and "changed code the harness runs" in faked.reason, faked.reason
+        assert faked.metrics.elpd is None and faked.metrics.effect is None
+        return
     plain, got = plain_verdict.metrics, faked.metrics
     differences = []
     if faked.kind != plain_verdict.kind:

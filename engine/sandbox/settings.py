@@ -14,6 +14,14 @@ PRELOAD_MODULES: tuple[str, ...] = (
     "engine.problem",
     "engine.records",
     "engine.compile_check",
+    "pytensor.link.numba.dispatch",
+    "engine.loglik",
+    "engine.effects",
+    "engine.sampling",
+    "engine.scoring",
+    "engine.harness",
+    "engine.scorer",
+    "engine.jobs",
 )
 """Imported once by the warm server; a module's ``warm_sandbox()`` is then called if defined."""
 

@@ -1,0 +1,145 @@
+"""Notice when model code changed the libraries the harness runs after it, in the same process.
+
+The model child must run the model's code (``build_model``) and then harness code in the
+same process: adding the log-likelihood and the estimand, sampling, writing the arrays. A
+model that replaces ``pm.logp``, ``np.savez`` or a function of :mod:`engine.effects` — by
+assignment, ``setattr``, ``func.__code__ = …`` or a class attribute, through whatever route
+the guard did not follow — would change what the scorer later reads. :func:`take` records
+the identity of every attribute of the libraries the harness uses (and of their functions'
+code and defaults, and their classes' attributes) before the model's code runs;
+:func:`changes` lists what differs afterwards, and the harness refuses to go on if anything
+does. It also notices threads the model left running.
+
+This is a tripwire, not a wall: code that writes the interpreter's memory through ctypes can
+defeat anything in its own process. The guard's blockers on ctypes, ``sys.modules`` and
+monkeypatching, and the seccomp filter, stand in front of it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+from dataclasses import dataclass, field
+
+WATCHED = frozenset(
+    {
+        "numpy", "scipy", "pandas", "pymc", "pytensor", "nutpie", "xarray", "numba", "llvmlite",
+        "engine", "builtins", "h5netcdf", "h5py", "netCDF4", "pickle", "json", "zipfile", "io", "os", "sys",
+        "functools", "threading", "math", "operator", "warnings", "copy", "collections",
+    }
+)
+"""Top-level packages whose attributes the model child's harness relies on after the model's code has run.
+
+ArviZ is not among them: the model child does not score, so a patched ``az.loo`` changes nothing."""
+
+_Key = tuple[str, str]
+
+
+@dataclass
+class Snapshot:
+    """Identities of the watched attributes at one moment."""
+
+    attributes: dict[_Key, int] = field(default_factory=dict)
+    threads: int = 0
+
+
+def _watched_modules() -> list[tuple[str, types.ModuleType]]:
+    return [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if isinstance(module, types.ModuleType) and name.partition(".")[0] in WATCHED
+    ]
+
+
+def _record(into: dict[_Key, int], owner: str, name: str, value: object) -> None:
+    into[(owner, name)] = id(value)
+    if isinstance(value, types.FunctionType):
+        into[(owner, name + ".__code__")] = id(value.__code__)
+        into[(owner, name + ".__defaults__")] = id(value.__defaults__)
+        into[(owner, name + ".__kwdefaults__")] = id(value.__kwdefaults__)
+
+
+def _registries(into: dict[_Key, int], owner: str, name: str, value: object) -> None:
+    """Entries of ``functools.singledispatch`` registries (PyTensor's funcify tables).
+
+    Replacing an existing entry changes compiled code. New entries are not watched: libraries
+    register their own as they import submodules lazily (the guard refuses ``.register`` calls).
+    """
+    registry = getattr(value, "registry", None)
+    if callable(getattr(value, "register", None)) and hasattr(registry, "items"):
+        try:
+            for cls, impl in list(registry.items()):
+                into[(owner, f"{name}.registry[{getattr(cls, '__qualname__', cls)}]")] = id(impl)
+        except Exception:  # noqa: BLE001 - an exotic mapping is simply not watched
+            pass
+
+
+def _import_system(into: dict[_Key, int]) -> None:
+    """The import machinery: a finder or hook added by the model decides what later imports load."""
+    into[("sys", "meta_path[]")] = hash(tuple(id(f) for f in sys.meta_path))
+    into[("sys", "path_hooks[]")] = hash(tuple(id(h) for h in sys.path_hooks))
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in WATCHED:
+            into[("sys.modules", name)] = id(module)
+
+
+def _task_count() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def take() -> Snapshot:
+    """Record the watched attributes now (call right before the model's code runs)."""
+    attributes: dict[_Key, int] = {}
+    classes: dict[int, type] = {}
+    for module_name, module in _watched_modules():
+        try:
+            items = list(vars(module).items())
+        except TypeError:
+            continue
+        for name, value in items:
+            _record(attributes, module_name, name, value)
+            _registries(attributes, module_name, name, value)
+            if isinstance(value, type) and str(getattr(value, "__module__", "")).partition(".")[0] in WATCHED:
+                classes[id(value)] = value
+    for cls in classes.values():
+        owner = f"{cls.__module__}.{cls.__qualname__}"
+        for name, value in list(vars(cls).items()):
+            _record(attributes, owner, name, value)
+    _import_system(attributes)
+    return Snapshot(attributes, _task_count())
+
+
+WRITE_PATH = ("numpy", "engine", "zipfile", "json", "builtins", "io", "os", "pathlib", "sys.modules")
+"""Owners of what the harness calls to write the arrays; nothing there changes while a model samples."""
+
+
+def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = None, threads: bool = True) -> list[str]:
+    """What the model's code changed since ``before``: replaced attributes and code, new threads.
+
+    ``only`` limits the comparison to owners with those prefixes (after sampling, when
+    compiling legitimately loads and patches parts of Numba and PyTensor); ``threads=False``
+    skips the thread count (the sampler leaves its pools behind).
+    """
+    after = take()
+    found = []
+    for key, ident in before.attributes.items():
+        if only is not None and not key[0].startswith(only):
+            continue
+        now = after.attributes.get(key)
+        if key[1].endswith("[]"):
+            if now != ident:
+                found.append(f"{key[0]}.{key[1][:-2]} was changed")
+        elif now is not None and now != ident:
+            found.append(f"{key[0]}.{key[1]} was replaced")
+        elif now is None and not key[1].endswith(("__code__", "__defaults__", "__kwdefaults__")):
+            found.append(f"{key[0]}.{key[1]} was deleted")
+        if len(found) >= limit:
+            break
+    if threads and after.threads > before.threads:
+        found.append(f"{after.threads - before.threads} thread(s) were started and are still running")
+    return found
