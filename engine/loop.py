@@ -152,8 +152,8 @@ class Workbench:
         proposal is the unchanged baseline; the keep rule then compares every agent
         proposal against a measured model, never against nothing.
         """
-        if any(r.verdict is not None for r in context.loop_history):
-            return None
+        if any(r.verdict is not None and r.verdict.kind is not VerdictKind.CANCELLED for r in context.loop_history):
+            return None  # judged already (a cancelled run judged nothing: the baseline comes back)
         if any(r.proposal.move == BASELINE_MOVE and r.decision.kind is not DecisionKind.APPROVED
                for r in context.loop_history):
             return None  # the principal skipped or rejected running the baseline
@@ -162,8 +162,8 @@ class Workbench:
             loop=context.loop,
             hypothesis=f"Run the baseline {what} as shipped, to measure the reference every proposal must beat.",
             rationale=(
-                f"Nothing in this session has been run yet. The keep rule compares each proposal with the current "
-                f"best, so the unchanged {context.loop.file} is measured first."
+                f"No {what} has been run to a verdict in this session's {context.loop.value} loop yet. The keep rule "
+                f"compares each proposal with the current best, so the unchanged {context.loop.file} is measured first."
             ),
             old_source=context.best_source,
             new_source=context.best_source,
@@ -298,8 +298,10 @@ class Workbench:
             outputs=(DRAWS_FILE, DIMS_FILE),
         )
         if not sampled.ok:
-            return Verdict(VerdictKind.CRASHED, sampled.message), {}, {}, None
+            return _unfinished(sampled), {}, {}, None
         report = sampled.value if isinstance(sampled.value, SampleReport) else SampleReport(crashed="the model child returned no report.")
+        if report.crashed is not None and report.error_type == "SamplingCancelled":
+            return Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings), {}, None
         if report.crashed is not None:
             result = report.as_crashed()
         else:
@@ -319,7 +321,7 @@ class Workbench:
                 cancel=cancel,
             )
             if not scored.ok:
-                return Verdict(VerdictKind.CRASHED, f"scoring failed: {scored.message}"), dict(report.timings), {}, None
+                return _unfinished(scored, "scoring failed: "), dict(report.timings), {}, None
             result = scored.value.with_timings(report.timings)
         extra = {"convergence": list(result.convergence_table)}
         if result.error_type:
@@ -355,7 +357,7 @@ class Workbench:
             outputs=(),
         )
         if not outcome.ok:
-            return Verdict(VerdictKind.CRASHED, outcome.message), {}, {}
+            return _unfinished(outcome), {}, {}
         result = outcome.value
         review = critique(self.problem, spec, result, bayes, question=self.problem.question)
         best_record = self.session.best(Loop.DESIGN)
@@ -367,6 +369,18 @@ class Workbench:
         verdict = design_verdict(result, review, best)
         extra = {"design": to_jsonable(result), "critic": to_jsonable(review)}
         return verdict, dict(result.timings), extra
+
+
+_CANCELLED_REASON = "cancelled by the principal before it finished; nothing it computed was judged or kept."
+
+
+def _unfinished(outcome, prefix: str = "") -> Verdict:
+    """A job that returned no value: cancelled (the principal's doing) or crashed (the code's)."""
+    from engine.sandbox import CrashKind
+
+    if outcome.crash is CrashKind.CANCELLED:
+        return Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON)
+    return Verdict(VerdictKind.CRASHED, prefix + outcome.message)
 
 
 def _sandbox_in_use() -> str:

@@ -366,6 +366,8 @@ def deciding_rule(verdict: Verdict, se_multiple: float = 2.0) -> str:
     """
     if verdict.kind is VerdictKind.CRASHED:
         return f"crash: {verdict.reason}"
+    if verdict.kind is VerdictKind.CANCELLED:
+        return "cancelled: stopped by the principal before anything was judged"
     if verdict.kind is VerdictKind.FAILED_GATE:
         failed = [g for g in verdict.gates if not g.passed]
         if failed:

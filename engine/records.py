@@ -120,6 +120,7 @@ class VerdictKind(StrEnum):
     DISCARDED = "discarded"  # passed the gates, did not beat the best
     FAILED_GATE = "failed_gate"  # sampled, but a convergence gate failed
     CRASHED = "crashed"  # did not produce a trace: exception, timeout, memory, killed
+    CANCELLED = "cancelled"  # the principal stopped it before it finished: no judgement on the model
 
 
 @dataclass(frozen=True)

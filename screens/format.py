@@ -24,6 +24,7 @@ STATUS_STYLES = {
     "discarded": "yellow",
     "failed_gate": "bold dark_orange",
     "crashed": "bold red",
+    "cancelled": "italic yellow",
     "rejected": "magenta",
     "skipped": "dim",
     "approved": "cyan",  # approved, run not recorded yet

@@ -79,7 +79,7 @@ class HistoryScreen(Screen):
         for r in self.records:
             counts[r.status] = counts.get(r.status, 0) + 1
         text = Text(f"{len(self.records)} iterations", style="bold")
-        for status in ("kept", "discarded", "failed_gate", "crashed", "rejected", "skipped"):
+        for status in ("kept", "discarded", "failed_gate", "crashed", "cancelled", "rejected", "skipped"):
             if counts.get(status):
                 text.append(" · ")
                 text.append_text(status_text(status))

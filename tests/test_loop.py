@@ -143,3 +143,28 @@ def _wait_for(condition, timeout: float):
             return value
         time.sleep(0.2)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+def test_a_cancelled_run_is_recorded_as_cancelled_and_the_baseline_comes_back(tmp_path: Path) -> None:
+    import threading
+
+    from engine.records import Decision, VerdictKind
+    from engine.sampling import Phase
+
+    slow = RunOptions(sampling_overrides={"chains": 2, "draws": 20000, "tune": 1000})
+    workbench = open_workbench(PROBLEMS / "ihdp", sessions_root=tmp_path, options=slow)
+    with workbench.session:
+        reviewed = workbench.propose(Loop.MODEL)
+        assert reviewed.proposal.move == BASELINE_MOVE
+        cancel = threading.Event()
+
+        def on_progress(progress) -> None:
+            if getattr(progress, "phase", None) == Phase.SAMPLING:
+                cancel.set()  # the principal presses c once the chains are moving
+
+        record = workbench.execute(reviewed, Decision(DecisionKind.APPROVED, "principal"), on_progress=on_progress, cancel=cancel)
+        assert record.verdict is not None and record.verdict.kind is VerdictKind.CANCELLED, record.verdict
+        assert record.status == "cancelled" and "cancelled by the principal" in record.verdict.reason
+        assert record.verdict.metrics.elpd is None
+        again = workbench.propose(Loop.MODEL)
+        assert again.proposal.move == BASELINE_MOVE  # nothing was judged, so the reference is measured next

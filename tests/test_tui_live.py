@@ -222,7 +222,7 @@ async def test_edit_then_approve_is_recorded_as_the_principals(tmp_path: Path) -
 
 
 @pytest.mark.slow
-async def test_cancel_stops_sampling_and_records_a_crash(tmp_path: Path) -> None:
+async def test_cancel_stops_sampling_and_records_a_cancel(tmp_path: Path) -> None:
     from screens.run import RunScreen
     from screens.verdict import VerdictScreen
 
@@ -239,7 +239,8 @@ async def test_cancel_stops_sampling_and_records_a_crash(tmp_path: Path) -> None
         await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), RUN_TIMEOUT, "the cancelled verdict")
         record = app.screen.record
     app.close_session()
-    assert record.verdict is not None and record.verdict.kind == "crashed"
+    assert record.verdict is not None and record.verdict.kind == "cancelled", record.verdict
+    assert "cancelled by the principal" in record.verdict.reason
 
 
 async def test_a_pending_proposal_survives_closing_the_app(tmp_path: Path) -> None:

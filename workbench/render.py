@@ -98,7 +98,7 @@ def results_table(records, loop: str = "model") -> Table:
             table.add_column(name, justify=justify, max_width=40, no_wrap=True, overflow="ellipsis")
         else:
             table.add_column(name, justify=justify, no_wrap=True)
-    colours = {"kept": "green", "discarded": "yellow", "failed_gate": "magenta", "crashed": "red"}
+    colours = {"kept": "green", "discarded": "yellow", "failed_gate": "magenta", "crashed": "red", "cancelled": "yellow"}
     for r in records:
         if r.proposal.loop.value != loop:
             continue

@@ -283,7 +283,9 @@ class HeuristicAgent(Agent):
         return None
 
     def _next_move(self, state: _State) -> _Plan | None:
-        used = {a.move for a in state.attempts if a.move and a.status != VerdictKind.KEPT.value}
+        # A cancelled run judged nothing: its move stays available, like one never tried.
+        unjudged = (VerdictKind.KEPT.value, VerdictKind.CANCELLED.value)
+        used = {a.move for a in state.attempts if a.move and a.status not in unjudged}
         crashes = Counter(a.move for a in state.attempts if a.move and a.status == VerdictKind.CRASHED.value)
         for fresh in (True, False):
             for move in moves_for(state.outcome):

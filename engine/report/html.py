@@ -24,7 +24,7 @@ from engine.report.content import Report
 
 STATUS_CLASS = {
     "kept": "good", "pass": "good", "approved": "good", "yes": "good",
-    "discarded": "neutral", "skipped": "neutral", "warning": "warn", "warn": "warn",
+    "discarded": "neutral", "skipped": "neutral", "cancelled": "neutral", "warning": "warn", "warn": "warn",
     "failed_gate": "bad", "crashed": "bad", "rejected": "bad", "fail": "bad", "blocker": "bad", "no": "bad",
 }
 

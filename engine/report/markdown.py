@@ -25,7 +25,7 @@ FIGURES_DIR = "figures"
 ALERTS = {"info": "NOTE", "warn": "WARNING", "loud": "CAUTION"}
 MARKS = {  # plain symbols (not emoji): they show in any font a code-hosting site or terminal uses
     "kept": "✓", "pass": "✓", "yes": "✓", "approved": "✓",
-    "warn": "⚠", "warning": "⚠",
+    "warn": "⚠", "warning": "⚠", "cancelled": "–",
     "failed_gate": "✗", "crashed": "✗", "rejected": "✗", "fail": "✗", "blocker": "✗", "no": "✗",
 }
 _ESCAPE = re.compile(r"([\\`*_|])")

@@ -12,6 +12,7 @@ STATUS_WORDS = {
     "discarded": "discarded",
     "failed_gate": "failed gate",
     "crashed": "crashed",
+    "cancelled": "cancelled",
     "rejected": "rejected",
     "skipped": "skipped",
     "approved": "approved",
