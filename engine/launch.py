@@ -13,6 +13,40 @@ from engine.errors import WorkbenchError
 from engine.loop import RunOptions, Workbench
 
 
+def check_target(target: str | Path | None, session: str | Path | None, sessions_root: str | Path) -> str:
+    """Say what ``workbench open`` was pointed at — ``"problem"`` or ``"session"`` — before anything opens.
+
+    Raises
+    ------
+    WorkbenchError
+        Neither a problem folder (one with ``problem.toml``) nor a session (a folder, an id or a
+        unique prefix under ``sessions_root``); the message says what each looks like.
+    """
+    from engine.errors import SessionError
+    from engine.store import find_session, is_session_dir
+
+    if session is not None:
+        find_session(session, sessions_root)
+        return "session"
+    if target is None:
+        raise WorkbenchError("nothing to open: pass a problem folder (problems/ihdp) or a session (sessions/<id>)")
+    path = Path(target)
+    if is_session_dir(path):
+        return "session"
+    if (path / "problem.toml").is_file():
+        return "problem"
+    try:
+        find_session(target, sessions_root)
+    except SessionError:
+        hint = f"{path} is a folder without problem.toml" if path.is_dir() else f"{path} does not exist"
+        raise WorkbenchError(
+            f"no problem folder or session at {target}: {hint}. A problem folder holds problem.toml "
+            f"(e.g. problems/ihdp); a session is a folder under {sessions_root}/ or its id "
+            "(workbench open sessions/<id>)"
+        ) from None
+    return "session"
+
+
 def open_workbench(
     target: str | Path | None,
     *,
@@ -58,6 +92,7 @@ def open_workbench(
     if session is None and problem_path is not None:
         # A session folder holds a reference copy of problem.toml too: test for a session first.
         if is_session_dir(problem_path) or not (problem_path / "problem.toml").is_file():
+            check_target(target, None, root)
             session, problem_path = target, None
     if session is not None:
         opened = Session.open(find_session(session, root))

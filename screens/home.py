@@ -103,6 +103,24 @@ class HomeScreen(Screen):
         self.query_one("#data", Static).update(data_renderable(opened.summary, problem.contract.outcome))
         self.show_records(records, pending)
 
+    def show_nothing_open(self) -> None:
+        """After a failed open: stop the spinner and say what to do (the open error is in the status line)."""
+        if not self._ready:
+            return
+        self.query_one("#home-loading").display = False
+        body = self.query_one("#home-body")
+        body.display = True
+        for panel in ("#cards", "#iterations"):
+            self.query_one(panel).display = False
+        question = self.query_one("#question", Static)
+        question.border_title = "nothing is open"
+        question.update(
+            literal(
+                "No problem or session is open, so there is nothing to propose. Press q to quit, then run "
+                "`workbench open problems/<name>` for a new session or `workbench open sessions/<id>` to resume one."
+            )
+        )
+
     def show_records(self, records: list[IterationRecord], pending: bool = False) -> None:
         self._records = sorted(records, key=lambda r: r.number)
         self._pending = pending

@@ -340,3 +340,37 @@ async def test_home_says_plainly_when_the_namespace_sandbox_is_off(
                 text = str(banner.render())
                 assert "Namespace sandbox off" in text and "inner layers" in text
         app.close_session()
+
+
+async def test_a_failed_open_leaves_a_screen_that_says_what_to_do(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from screens.dialogs import ErrorDialog
+    from workbench.app import create_app
+
+    app = create_app("problems/doesnotexist", sessions_root=tmp_path, warm_up=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):  # the open worker fails within a moment; wait_until would stop at the dialog
+            if isinstance(app.screen, ErrorDialog):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, ErrorDialog)
+        assert "no problem folder or session at problems/doesnotexist" in app.screen._message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.check_action("propose", ()) is None  # greyed: nothing to propose on
+        assert app.home.query_one("#home-loading").display is False  # no spinner forever
+        text = str(app.home.query_one("#question", Static).render())
+        assert "No problem or session is open" in text and "workbench open problems/" in text
+
+
+def test_workbench_open_checks_its_target_before_the_tui_starts(tmp_path: Path, capsys) -> None:
+    from workbench.cli import main
+
+    assert main(["open", "problems/doesnotexist", "--sessions-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no problem folder or session at problems/doesnotexist" in err and "does not exist" in err
+    (tmp_path / "empty").mkdir()
+    assert main(["open", str(tmp_path / "empty"), "--sessions-root", str(tmp_path)]) == 2
+    assert "a folder without problem.toml" in capsys.readouterr().err
+    assert not any((tmp_path / "empty").iterdir())

@@ -378,6 +378,7 @@ class WorkbenchApp(App[int]):
             self.screen.release()
         elif group == "open":
             self.sub_title = "could not open"
+            self.home.show_nothing_open()
 
     # ------------------------------------------------------------------ actions
 

@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         raise WorkbenchError("nothing to open: pass a problem folder (workbench open problems/ihdp) or --session ID")
     if args.agent == "replay" and args.replay_file is None:
         raise WorkbenchError("--agent replay needs --replay-file FILE")
+    from engine.launch import check_target
+
+    check_target(args.target, args.session, args.sessions_root)  # a bad target stops here, before the TUI
     keymap_path = args.keymap or (Path(os.environ["WORKBENCH_KEYMAP"]) if os.environ.get("WORKBENCH_KEYMAP") else None)
     app = create_app(
         args.target,
