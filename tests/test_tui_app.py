@@ -374,3 +374,16 @@ def test_workbench_open_checks_its_target_before_the_tui_starts(tmp_path: Path, 
     assert main(["open", str(tmp_path / "empty"), "--sessions-root", str(tmp_path)]) == 2
     assert "a folder without problem.toml" in capsys.readouterr().err
     assert not any((tmp_path / "empty").iterdir())
+
+
+def test_help_is_plain_text(capsys) -> None:
+    import re
+
+    from workbench.cli import COMMANDS, build_parser
+
+    texts = [build_parser().format_help()]
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    texts += [sub.choices[name].format_help() for name in COMMANDS if name in sub.choices]
+    for text in texts:
+        assert not re.search(r":(mod|func|class|data|meth):|``", text), text

@@ -21,8 +21,14 @@ COMMANDS = {
 }
 
 
+DESCRIPTION = (
+    "Causal Workbench: supervise an agent that iterates on causal analyses. "
+    "Start with `workbench open problems/ihdp`; `workbench COMMAND --help` tells more."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="workbench", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = _module(name)
