@@ -83,7 +83,7 @@ class HarnessResult:
         m = self.verdict.metrics
         if m.elpd is None or self.pointwise_elpd is None:
             return None
-        return BestSummary(m.elpd, m.elpd_se or float("nan"), self.pointwise_elpd, m.effect, number)
+        return BestSummary(m.elpd, m.elpd_se or float("nan"), self.pointwise_elpd, m.effect, number, m.p_loo)
 
 
 def run_model(

@@ -377,4 +377,7 @@ def deciding_rule(verdict: Verdict, se_multiple: float = 2.0) -> str:
     if m.delta_elpd is None:
         return "keep rule: nothing was kept before, so the first model that passes the gates is kept"
     se = m.delta_se or 0.0
-    return f"keep rule: ΔELPD {m.delta_elpd:+.1f} ± {se:.1f} (needs > {se_multiple:g} × SE = {se_multiple * se:.1f})"
+    rule = f"keep rule: ΔELPD {m.delta_elpd:+.1f} ± {se:.1f} (needs > {se_multiple:g} × SE = {se_multiple * se:.1f})"
+    if verdict.clause and "tie-break" in verdict.clause:
+        return f"{rule}; {verdict.clause}: {verdict.reason.split(': ', 1)[-1]}"
+    return rule

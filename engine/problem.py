@@ -72,6 +72,28 @@ ELPD_SE_MULTIPLE = 2.0
 SAMPLING_BUDGET_S = 300.0
 
 
+class TieBreak(StrEnum):
+    """What decides between two models whose ELPDs are within the band (``[gates] tie_break``)."""
+
+    NARROWER_INTERVAL = "narrower_interval"  # the narrower effect interval wins (the seed autoresearcher's rule)
+    SIMPLER = "simpler"  # the lower effective number of parameters (p_loo) wins
+    NONE = "none"  # nothing within the band is kept: only ΔELPD beyond the band keeps a model
+
+    def short(self) -> str:
+        return {
+            TieBreak.NARROWER_INTERVAL: "narrower interval",
+            TieBreak.SIMPLER: "lower p_loo",
+            TieBreak.NONE: "none kept",
+        }[self]
+
+    def describe(self) -> str:
+        return {
+            TieBreak.NARROWER_INTERVAL: "the narrower effect interval",
+            TieBreak.SIMPLER: "the simpler model (lower p_loo)",
+            TieBreak.NONE: "none (only ΔELPD beyond the band keeps)",
+        }[self]
+
+
 @dataclass(frozen=True)
 class Gates:
     """Thresholds the harness applies to every sampled model; the agent cannot change them."""
@@ -82,6 +104,14 @@ class Gates:
     divergence_rate_max: float = DIVERGENCE_RATE_MAX
     elpd_se_multiple: float = ELPD_SE_MULTIPLE
     sampling_budget_s: float = SAMPLING_BUDGET_S
+    tie_break: TieBreak = TieBreak.NARROWER_INTERVAL
+
+    def keep_rule(self) -> str:
+        """The whole keep rule in one line, as the home screen, plot captions and verdicts state it."""
+        return (
+            f"keep if ΔELPD > {self.elpd_se_multiple:g} SE of the difference; within ±{self.elpd_se_multiple:g} SE "
+            f"the tie-break decides: {self.tie_break.describe()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -627,6 +657,13 @@ def _parse_dataclass(cls: type, table: Any, section: str, issues: list[str]) -> 
     for key in known & set(table):
         value = table[key]
         default = cls.__dataclass_fields__[key].default
+        if isinstance(default, TieBreak):
+            try:
+                values[key] = TieBreak(value)
+            except ValueError:
+                choices = ", ".join(t.value for t in TieBreak)
+                issues.append(f"[{section}] {key} must be one of {choices}, not {value!r}")
+            continue
         if cls is SamplingSettings:
             issue = sampling_issue(key, value, f"[{section}] {key}")
             if issue:

@@ -180,6 +180,7 @@ class Verdict:
     reason: str  # one sentence: which gate and by how much, why kept or discarded, the crash
     metrics: Metrics = field(default_factory=Metrics)
     gates: tuple[GateResult, ...] = ()
+    clause: str = ""  # the rule that decided, one of engine.scoring.CLAUSES ("" for crashes and older records)
 
 
 SANDBOX_NAMESPACES = "namespaces"

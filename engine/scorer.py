@@ -93,7 +93,7 @@ def score_draws(
         gate_results = scoring.gate_results(table, n_divergent, n_draws, gates)
         verdict = scoring.decide(
             gate_results, loo_result, effect, best, elpd_se_multiple=gates.elpd_se_multiple,
-            metrics=Metrics(divergences=n_divergent, n_draws=n_draws),
+            metrics=Metrics(divergences=n_divergent, n_draws=n_draws), tie_break=gates.tie_break,
         )
         timings["gates"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.problem import ELPD_SE_MULTIPLE, Gates
+from engine.problem import ELPD_SE_MULTIPLE, Gates, TieBreak
 from engine.records import Effect, GateResult, IterationRecord, Metrics, Verdict, VerdictKind
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class BestSummary:
     pointwise_elpd: np.ndarray = field(repr=False, compare=False)
     effect: Effect | None = None
     number: int | None = None  # its iteration, for the verdict's wording
+    p_loo: float | None = None  # its effective number of parameters, for the "simpler" tie-break
 
     @classmethod
     def from_record(cls, record: IterationRecord, pointwise_elpd: np.ndarray | None) -> BestSummary | None:
@@ -81,6 +82,7 @@ class BestSummary:
             pointwise_elpd=np.asarray(pointwise_elpd, dtype=float),
             effect=metrics.effect,
             number=record.number,
+            p_loo=metrics.p_loo,
         )
 
 
@@ -237,6 +239,19 @@ def compare_to_best(pointwise_new: np.ndarray, pointwise_best: np.ndarray) -> tu
 # --------------------------------------------------------------------------- the verdict
 
 
+CLAUSE_GATE = "a convergence gate failed"
+CLAUSE_NO_LOO = "PSIS-LOO could not be computed"
+CLAUSE_REFERENCE = "the first model to pass the gates"
+CLAUSE_BETTER = "ΔELPD above the band"
+CLAUSE_WORSE = "ΔELPD below the band"
+CLAUSE_TIE_NARROWER = "within the band: tie-break on the narrower interval"
+CLAUSE_TIE_SIMPLER = "within the band: tie-break on the simpler model"
+CLAUSE_TIE_NONE = "within the band: no tie-break"
+CLAUSES = (CLAUSE_GATE, CLAUSE_NO_LOO, CLAUSE_REFERENCE, CLAUSE_BETTER, CLAUSE_WORSE, CLAUSE_TIE_NARROWER,
+           CLAUSE_TIE_SIMPLER, CLAUSE_TIE_NONE)
+"""Every clause of the gates and the keep rule that can decide a verdict (:attr:`Verdict.clause`)."""
+
+
 def decide(
     gates: Sequence[GateResult],
     loo_result: LooResult | None,
@@ -245,6 +260,7 @@ def decide(
     *,
     elpd_se_multiple: float = ELPD_SE_MULTIPLE,
     metrics: Metrics | None = None,
+    tie_break: TieBreak | str = TieBreak.NARROWER_INTERVAL,
 ) -> Verdict:
     """Judge a sampled model by the gates, then the keep rule.
 
@@ -263,12 +279,17 @@ def decide(
     metrics
         Other measurements to carry in the verdict (convergence summaries, divergences);
         ELPD, ΔELPD and the effect are filled in here.
+    tie_break
+        What decides within the band (``[gates] tie_break``): the narrower effect interval,
+        the simpler model (lower p_loo), or nothing.
 
     Returns
     -------
     Verdict
-        ``failed_gate``, ``kept`` or ``discarded``, with a one-sentence reason.
+        ``failed_gate``, ``kept`` or ``discarded``, with a one-sentence reason and the
+        clause that decided (:data:`CLAUSES`).
     """
+    tie_break = TieBreak(tie_break)
     base = metrics or Metrics()
     gates = tuple(gates)
     base = replace(
@@ -295,40 +316,54 @@ def decide(
 
     failed = [g for g in gates if not g.passed]
     if failed:
-        return Verdict(VerdictKind.FAILED_GATE, "failed gate: " + "; ".join(_shortfall(g) for g in failed) + ".", base, gates)
+        reason = "failed gate: " + "; ".join(_shortfall(g) for g in failed) + "."
+        return Verdict(VerdictKind.FAILED_GATE, reason, base, gates, CLAUSE_GATE)
     if loo_result is None or not math.isfinite(loo_result.elpd):
-        return Verdict(VerdictKind.DISCARDED, "PSIS-LOO could not be computed, so the model cannot be ranked.", base, gates)
+        reason = "PSIS-LOO could not be computed, so the model cannot be ranked."
+        return Verdict(VerdictKind.DISCARDED, reason, base, gates, CLAUSE_NO_LOO)
     if best is None:
-        return Verdict(
-            VerdictKind.KEPT,
-            f"passed all gates and becomes the reference model (ELPD {loo_result.elpd:.1f} ± {loo_result.se:.1f}).",
-            base,
-            gates,
-        )
+        reason = f"passed all gates and becomes the reference model (ELPD {loo_result.elpd:.1f} ± {loo_result.se:.1f})."
+        return Verdict(VerdictKind.KEPT, reason, base, gates, CLAUSE_REFERENCE)
     assert delta is not None and se_delta is not None
     band = elpd_se_multiple * se_delta
     versus = f"iteration {best.number}" if best.number is not None else "the best model"
     change = f"ΔELPD {delta:+.1f} against {versus} (SE {se_delta:.1f}, band ±{band:.1f})"
     if delta > band:
-        return Verdict(VerdictKind.KEPT, f"{change}: better by more than {elpd_se_multiple:g} SE.", base, gates)
+        return Verdict(VerdictKind.KEPT, f"{change}: better by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_BETTER)
     if delta < -band:
-        return Verdict(VerdictKind.DISCARDED, f"{change}: worse by more than {elpd_se_multiple:g} SE.", base, gates)
+        return Verdict(VerdictKind.DISCARDED, f"{change}: worse by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_WORSE)
+    return _tie_break(tie_break, change, effect, best, base, gates)
+
+
+def _tie_break(
+    rule: TieBreak, change: str, effect: Effect | None, best: BestSummary, base: Metrics, gates: tuple[GateResult, ...]
+) -> Verdict:
+    """Within the band: the contract's tie-break decides, and the verdict says it did."""
+    if rule is TieBreak.NONE:
+        reason = f"{change}: within the band, and this problem has no tie-break, so only a ΔELPD beyond the band keeps."
+        return Verdict(VerdictKind.DISCARDED, reason, base, gates, CLAUSE_TIE_NONE)
+    if rule is TieBreak.SIMPLER:
+        new_p, best_p = base.p_loo, best.p_loo
+        if new_p is not None and best_p is not None and new_p < best_p:
+            reason = f"{change}: within the band, and the tie-break keeps the simpler model (p_loo {new_p:.1f} vs {best_p:.1f})."
+            return Verdict(VerdictKind.KEPT, reason, base, gates, CLAUSE_TIE_SIMPLER)
+        reason = (
+            f"{change}: within the band, and by the tie-break it is not simpler "
+            f"(p_loo {_fmt(new_p)} vs {_fmt(best_p)})."
+        )
+        return Verdict(VerdictKind.DISCARDED, reason, base, gates, CLAUSE_TIE_SIMPLER)
     new_w = effect.width if effect is not None else float("nan")
     best_w = best.effect.width if best.effect is not None else float("nan")
     name = effect.estimand if effect is not None else "effect"
     if effect is not None and best.effect is not None and new_w < best_w:
-        return Verdict(
-            VerdictKind.KEPT,
-            f"{change}: within the band, and the {name} interval is narrower ({new_w:.3g} vs {best_w:.3g}).",
-            base,
-            gates,
-        )
-    return Verdict(
-        VerdictKind.DISCARDED,
-        f"{change}: within the band, and the {name} interval is not narrower ({new_w:.3g} vs {best_w:.3g}).",
-        base,
-        gates,
-    )
+        reason = f"{change}: within the band, and the tie-break keeps the narrower {name} interval ({new_w:.3g} vs {best_w:.3g})."
+        return Verdict(VerdictKind.KEPT, reason, base, gates, CLAUSE_TIE_NARROWER)
+    reason = f"{change}: within the band, and by the tie-break its {name} interval is not narrower ({new_w:.3g} vs {best_w:.3g})."
+    return Verdict(VerdictKind.DISCARDED, reason, base, gates, CLAUSE_TIE_NARROWER)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 # --------------------------------------------------------------------------- helpers

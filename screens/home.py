@@ -217,8 +217,8 @@ def contract_renderable(problem: Any) -> Table:
     else:
         table.add_row("forbidden", Text("none", style="dim"))
     g = problem.gates
-    table.add_row("gates", f"R̂ < {g.rhat_max:g}, ESS > {g.ess_bulk_min:g}, div. < {g.divergence_rate_max:.1%}")
-    table.add_row("keep", f"ΔELPD > {g.elpd_se_multiple:g} SE (budget {g.sampling_budget_s:g} s)")
+    table.add_row("gates", f"R̂ < {g.rhat_max:g}, ESS > {g.ess_bulk_min:g}, div. < {g.divergence_rate_max:.1%}, {g.sampling_budget_s:g} s")
+    table.add_row("keep", f"ΔELPD > {g.elpd_se_multiple:g} SE; ties: {g.tie_break.short()}")
     return table
 
 

@@ -87,7 +87,8 @@ class VerdictScreen(Screen):
                     yield Static(self._review_text(), id="review")
             with TabPane("Plots", id="plots"):
                 with Grid(id="plot-grid"):
-                    yield ElpdPlot(plots.elpd_trajectory(self.records, se_multiple), title="ELPD by iteration (green: kept)",
+                    rule = f"; {self.gates.keep_rule()}" if self.gates else ""
+                    yield ElpdPlot(plots.elpd_trajectory(self.records, se_multiple), title=f"ELPD by iteration (green: kept){rule}",
                                    empty="no sampled iteration yet", id="plot-elpd")
                     yield ForestPlot(plots.effect_forest(self.records), title="effect across kept iterations",
                                      empty="nothing kept yet", id="plot-forest")

@@ -362,3 +362,59 @@ def test_models_without_one_observed_variable_are_refused() -> None:
         pm.Normal("a")
     with pytest.raises(ModelContractError, match="exactly one"):
         observed_variable(none)
+
+
+# --------------------------------------------------------------------------- the tie-break
+
+
+def _within_band(tie_break, new_width: float, new_p_loo: float):
+    """A candidate whose ELPD is within the band of the best's; only the tie-break can decide."""
+    import numpy as np
+
+    from engine.records import Effect
+    from engine.scoring import BestSummary, LooResult, decide
+
+    rng = np.random.default_rng(1)
+    best_pointwise = rng.normal(-1.0, 0.5, size=300)
+    new_pointwise = best_pointwise + rng.normal(0.0, 0.05, size=300)  # ΔELPD ≈ 0 ± a little
+    best = BestSummary(float(best_pointwise.sum()), 8.0, best_pointwise, Effect("ATE", 4.0, 0.3, 3.415, 4.585), 3, p_loo=12.0)
+    loo = LooResult(float(new_pointwise.sum()), 8.0, new_p_loo, 0, 0.3, new_pointwise, 300, np.zeros(300))
+    effect = Effect("ATE", 4.1, 0.3, 4.1 - new_width / 2, 4.1 + new_width / 2)
+    return decide((), loo, effect, best, tie_break=tie_break)
+
+
+def test_the_tie_break_decides_within_the_band_and_the_verdict_says_so():
+    from engine.problem import TieBreak
+    from engine.records import VerdictKind
+    from engine.scoring import CLAUSE_TIE_NARROWER, CLAUSE_TIE_NONE, CLAUSE_TIE_SIMPLER
+
+    narrower = _within_band(TieBreak.NARROWER_INTERVAL, new_width=1.15, new_p_loo=15.0)
+    assert narrower.kind is VerdictKind.KEPT and narrower.clause == CLAUSE_TIE_NARROWER
+    assert "tie-break keeps the narrower ATE interval (1.15 vs 1.17)" in narrower.reason
+    assert "within the band" in narrower.reason
+
+    simpler = _within_band(TieBreak.SIMPLER, new_width=1.15, new_p_loo=15.0)  # narrower, but not simpler
+    assert simpler.kind is VerdictKind.DISCARDED and simpler.clause == CLAUSE_TIE_SIMPLER
+    assert "not simpler (p_loo 15.0 vs 12.0)" in simpler.reason
+    assert _within_band(TieBreak.SIMPLER, new_width=1.3, new_p_loo=9.0).kind is VerdictKind.KEPT
+
+    none = _within_band(TieBreak.NONE, new_width=0.5, new_p_loo=3.0)
+    assert none.kind is VerdictKind.DISCARDED and none.clause == CLAUSE_TIE_NONE
+    assert "no tie-break" in none.reason
+
+
+def test_the_tie_break_is_read_from_problem_toml(problem_copy):
+    from engine.errors import WorkbenchError
+    from engine.problem import TieBreak, load_problem
+
+    folder = problem_copy("ihdp")
+    toml = folder / "problem.toml"
+    text = toml.read_text()
+    assert "[gates]" in text, "test setup: ihdp's problem.toml has a [gates] table"
+    toml.write_text(text.replace("[gates]", '[gates]\ntie_break = "simpler"', 1))
+    problem = load_problem(folder)
+    assert problem.gates.tie_break is TieBreak.SIMPLER
+    assert "the simpler model (lower p_loo)" in problem.gates.keep_rule()
+    toml.write_text(text.replace("[gates]", '[gates]\ntie_break = "coin"', 1))
+    with pytest.raises(WorkbenchError, match="tie_break must be one of narrower_interval, simpler, none"):
+        load_problem(folder)

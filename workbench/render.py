@@ -45,7 +45,7 @@ def contract_table(problem: Problem) -> Table:
     table.add_row(
         "gates",
         f"R-hat < {g.rhat_max:g}, ESS bulk > {g.ess_bulk_min:g}, ESS tail > {g.ess_tail_min:g}, "
-        f"divergences < {g.divergence_rate_max:.1%}, keep on ΔELPD > {g.elpd_se_multiple:g} SE, "
+        f"divergences < {g.divergence_rate_max:.1%}, {g.keep_rule()}, "
         f"budget {g.sampling_budget_s:g} s",
     )
     return table
