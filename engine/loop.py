@@ -242,6 +242,7 @@ class Workbench:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             extra=extra,
             sandbox=_sandbox_in_use(),
+            ran_source=reviewed.source,
         )
         record = replace(record, extra={**record.extra, **self._reviews(record)})
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=pointwise)

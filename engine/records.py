@@ -206,6 +206,22 @@ class IterationRecord:
     created_at: str = ""  # ISO 8601, UTC
     extra: dict[str, Any] = field(default_factory=dict)  # loop-specific results (design diagnostics, critic)
     sandbox: str = ""  # how agent code was isolated: SANDBOX_NAMESPACES, SANDBOX_INNER, or "" (older records)
+    ran_source: str = ""  # the file that was checked and run: the proposal, or the principal's edit of it
+
+    @property
+    def source(self) -> str:
+        """The code this iteration is about: what ran (older records: the proposal)."""
+        return self.ran_source or self.proposal.new_source
+
+    @property
+    def ran_diff(self) -> str:
+        """The change that ran, from the file it started from."""
+        return unified_diff(self.proposal.old_source, self.source, self.proposal.file)
+
+    @property
+    def edited(self) -> bool:
+        """The principal changed the agent's proposal before it ran."""
+        return bool(self.ran_source) and self.ran_source != self.proposal.new_source
 
     @property
     def status(self) -> str:

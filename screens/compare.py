@@ -87,7 +87,7 @@ class CompareScreen(Screen):
             )
             yield Static(comparison_table(a, b), id="compare-table")
             if a.proposal.loop == b.proposal.loop:
-                diff = unified_diff(a.proposal.new_source, b.proposal.new_source, a.proposal.file)
+                diff = unified_diff(a.source, b.source, a.proposal.file)  # the code that ran, edits included
                 body = diff_text(diff, dark=self.app.current_theme.dark) if diff.strip() else Text("(same file)", style="dim")
                 title = f"{a.proposal.file}: #{a.number} → #{b.number}"
             else:

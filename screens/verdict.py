@@ -46,6 +46,8 @@ class VerdictScreen(Screen):
         Binding("d", "tab('diff')", "Diff", id="verdict.tab-diff"),
         Binding("j", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
         Binding("t", "toggle_trace", "Trace/rank", id="verdict.trace-rank", show=False),
+        Binding("w", "toggle_proposal", "Ran/proposed", id="verdict.ran-or-proposed", show=False,
+                tooltip="Diff tab: the code that ran, or the agent's proposal before the principal's edit"),
         Binding("y", "design", "Design", id="verdict.design", tooltip="Design diagnostics and the critic"),
     ]
 
@@ -55,10 +57,10 @@ class VerdictScreen(Screen):
         records: list[IterationRecord],
         gates: Gates | None = None,
         arrays: IterationArrays | None = None,
-        candidate_source: str | None = None,
     ) -> None:
         super().__init__()
         self.record = record
+        self._show_proposal = False  # the Diff tab shows what ran unless asked for the agent's proposal
         self.records = records
         self.gates = gates
         self.arrays = arrays
@@ -264,10 +266,28 @@ class VerdictScreen(Screen):
         return text
 
     def _diff(self) -> Text:
-        diff = self.record.proposal.diff
+        """What ran, first; the agent's own proposal one key (w) away when the principal edited it."""
+        r = self.record
+        dark = self.app.current_theme.dark if self.is_attached else True
+        if self._show_proposal and r.edited:
+            head = Text("The agent's proposal, before the principal's edit (w: what ran)\n\n", style="bold yellow")
+            diff = r.proposal.diff
+        elif r.edited:
+            head = Text("What ran: the principal's edit of the agent's proposal (w: the agent's proposal)\n\n", style="bold")
+            diff = r.ran_diff
+        else:
+            head = Text("What ran: the agent's proposal as written\n\n", style="bold")
+            diff = r.ran_diff
         if not diff.strip():
-            return Text("(no change)", style="dim")
-        return diff_text(diff, dark=self.app.current_theme.dark if self.is_attached else True)
+            return head + Text("(no change)", style="dim")
+        return head + diff_text(diff, dark=dark)
+
+    def action_toggle_proposal(self) -> None:
+        if not self.record.edited:
+            self.notify("The principal did not edit this proposal: what ran is what the agent wrote.")
+            return
+        self._show_proposal = not self._show_proposal
+        self.query_one("#verdict-diff", Static).update(self._diff())
 
     def _record_json(self) -> Any:
         from rich.syntax import Syntax

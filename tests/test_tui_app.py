@@ -274,7 +274,7 @@ async def test_open_error_shows_a_dialog_not_a_crash(tmp_path: Path) -> None:
     app = create_app(tmp_path / "no-such-problem", sessions_root=tmp_path, warm_up=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorDialog), what="the error dialog")
-        assert "no session" in app.screen._message or "no such" in app.screen._message
+        assert "no problem folder or session at" in app.screen._message
         assert app.check_action("propose", ()) is None
         await pilot.press("escape")
         assert app.is_running
@@ -387,3 +387,39 @@ def test_help_is_plain_text(capsys) -> None:
     texts += [sub.choices[name].format_help() for name in COMMANDS if name in sub.choices]
     for text in texts:
         assert not re.search(r":(mod|func|class|data|meth):|``", text), text
+
+
+def test_a_record_knows_what_ran_and_whether_the_principal_edited_it() -> None:
+    from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal
+
+    old = "x = 1\n"
+    proposal = Proposal(Loop.MODEL, "h", "r", old, "x = 6\n", "heuristic")
+    plain = IterationRecord(1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), None, ran_source="x = 6\n")
+    edited = IterationRecord(2, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True), None,
+                             ran_source="x = 4\n")
+    older = IterationRecord(3, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), None)
+    assert not plain.edited and plain.source == "x = 6\n"
+    assert edited.edited and edited.source == "x = 4\n" and "+x = 4" in edited.ran_diff and "+x = 6" in proposal.diff
+    assert not older.edited and older.source == "x = 6\n"  # records written before ran_source existed
+
+
+async def test_an_edited_iterations_diff_tab_shows_what_ran_and_the_proposal_one_key_away(
+    fixture_session: Path, tmp_path: Path
+) -> None:
+    from textual.widgets import Static
+
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_opened(pilot)
+        app.open_iteration(next(r for r in app.records if r.number == 3))
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict of #3")
+        await pilot.press("d")
+        diff = lambda: str(app.screen.query_one("#verdict-diff", Static).render())  # noqa: E731
+        assert "What ran: the principal's edit" in diff()
+        assert "y_scale / 4" in diff() and "y_scale / 2" not in diff()
+        await pilot.press("w")
+        assert "The agent's proposal, before the principal's edit" in diff()
+        assert "y_scale / 2" in diff() and "y_scale / 4" not in diff()
+    app.close_session()

@@ -449,6 +449,15 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
             f'- iteration {r.number} ({r.proposal.move or r.proposal.agent}): "{clip(r.decision.reason, REASON_CHARS)}"'
             for r in said
         )
+    edited = [r for r in recent if r.edited]
+    if edited:
+        from engine.records import unified_diff
+
+        lines.append("")
+        lines.append("The principal edited these proposals before they ran; what ran is the edit (build on it):")
+        for r in edited:
+            edit = unified_diff(r.proposal.new_source, r.source, r.proposal.file)
+            lines += [f"- iteration {r.number}:", "```diff", clip(edit.rstrip(), 1500), "```"]
     return "\n".join(lines)
 
 
