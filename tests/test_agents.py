@@ -112,7 +112,7 @@ def step(ctx: AgentContext, proposal: Proposal, status: str, reason: str = "", *
 
 def append(ctx: AgentContext, rec: IterationRecord) -> AgentContext:
     proposal, status = rec.proposal, rec.status
-    best = proposal.new_source if status == "kept" else ctx.best_source
+    best = rec.source if status == "kept" else ctx.best_source  # what ran: the principal's edit included
     return replace(ctx, history=(*ctx.history, rec), best_source=best)
 
 
@@ -667,3 +667,40 @@ def test_apply_unified_diff_round_trips_and_refuses_mismatch() -> None:
     assert apply_unified_diff(old, unified_diff(old, new, "model.py")) == new
     with pytest.raises(AgentError, match="does not apply"):
         apply_unified_diff("something else\n", unified_diff(old, new, "model.py"))
+
+
+# --------------------------------------------------------------------------- the principal's code is the base
+
+
+def test_a_kept_edit_is_the_base_of_the_next_offline_proposal(context) -> None:
+    spline = render_model(ModelSpec(continuous_terms="spline"))
+    assert "n_basis = 6" in spline, "test setup: the spline model names its basis size"
+    edited = spline.replace("n_basis = 6", "n_basis = 4")
+    proposal = Proposal(Loop.MODEL, "Splines.", "Curvature.", context.best_source, spline, "heuristic", move="spline")
+    kept = IterationRecord(
+        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True),
+        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)), ran_source=edited,
+    )
+    ctx = append(context, kept)
+    assert ctx.best_source == edited
+    nxt = HeuristicAgent().propose(ctx)
+    assert nxt.old_source == edited
+    assert "n_basis = 6" not in nxt.new_source  # the principal's 4 basis functions are not silently reverted
+    spec = spec_of(nxt)
+    assert spec.n_basis == 4 and spec.continuous_terms == "spline"
+    assert nxt.meta["base"] == ModelSpec(continuous_terms="spline", n_basis=4).to_dict()
+
+
+def test_an_edit_no_spec_can_say_is_replaced_only_with_a_plain_warning(context) -> None:
+    spline = render_model(ModelSpec(continuous_terms="spline"))
+    edited = spline.replace("import numpy as np", "import numpy as np  # the principal's own idea\nSCALE = 1.7", 1)
+    edited = edited.replace("y_scale = data.y.mean(), data.y.std()", "y_scale = data.y.mean(), SCALE * data.y.std()", 1)
+    assert edited.count("SCALE") == 2, "test setup: the edit landed"
+    proposal = Proposal(Loop.MODEL, "Splines.", "Curvature.", context.best_source, spline, "heuristic", move="spline")
+    kept = IterationRecord(
+        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True),
+        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)), ran_source=edited,
+    )
+    nxt = HeuristicAgent().propose(append(context, kept))
+    assert "SCALE" not in nxt.new_source
+    assert "replaces the hand-written file" in nxt.rationale

@@ -27,6 +27,7 @@ from engine.agents.modelgen import (
     baseline_spec,
     normalise_source,
     render_model,
+    infer_spec,
     spec_from_source,
     spec_with,
 )
@@ -81,8 +82,9 @@ def _outcome(context: AgentContext) -> str:
 
 
 def recover_spec(source: str, outcome: str) -> ModelSpec | None:
-    """The spec of a generated file, or of an untouched baseline; ``None`` for hand-written code."""
-    spec = spec_from_source(source)
+    """The spec of a generated file (edits a spec can say included), or of an untouched baseline;
+    ``None`` for code written or edited beyond what a spec says."""
+    spec = spec_from_source(source) or infer_spec(source)
     if spec is not None:
         return spec
     baseline = baseline_spec(outcome)
@@ -91,7 +93,7 @@ def recover_spec(source: str, outcome: str) -> ModelSpec | None:
 
 def _read(record: IterationRecord, outcome: str) -> _Attempt:
     proposal = record.proposal
-    spec = spec_from_source(proposal.new_source)  # None when the principal edited the code
+    spec = recover_spec(record.source, outcome)  # what ran: the principal's edit when there was one
     base = None
     raw = proposal.meta.get("base") if isinstance(proposal.meta, dict) else None
     if isinstance(raw, dict):
@@ -112,7 +114,7 @@ def _read(record: IterationRecord, outcome: str) -> _Attempt:
         move=proposal.move if proposal.agent == HeuristicAgent.name else None,
         base=base,
         spec=spec,
-        key=normalise_source(proposal.new_source),
+        key=normalise_source(record.source),
         status=status,
         reason=reason,
         record=record,

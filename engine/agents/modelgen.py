@@ -210,6 +210,53 @@ def spec_from_source(source: str, *, verify: bool = True) -> ModelSpec | None:
     return spec
 
 
+_NEIGHBOUR_VALUES: dict[str, tuple[Any, ...]] = {
+    "continuous_terms": ("linear", "quadratic", "spline"),
+    "n_basis": tuple(range(3, 13)),
+    "likelihood": ("normal", "student_t"),
+    "prior_scale": (0.1, 0.125, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0),
+    "gp_m": tuple(range(4, 17)),
+}
+
+
+def infer_spec(source: str) -> ModelSpec | None:
+    """The spec of a generated file that the principal then edited by hand, if the edit is one a spec can say.
+
+    The file's ``workbench-spec`` line names the spec it was generated from; every spec that
+    differs from it in one switch (a boolean flipped, another term type, another number of
+    basis functions or prior scale) is rendered and compared with the code, docstrings and
+    layout aside. ``None`` when no such spec renders to this code.
+
+    Examples
+    --------
+    >>> edited = render_model(ModelSpec(continuous_terms="spline")).replace("n_basis = 6", "n_basis = 4")
+    >>> infer_spec(edited).n_basis
+    4
+    """
+    declared = spec_from_source(source, verify=False)
+    if declared is None:
+        return None
+    target = normalise_source(source)
+    if normalise_source(render_model(declared)) == target:
+        return declared
+    for f in fields(ModelSpec):
+        current = getattr(declared, f.name)
+        if isinstance(current, bool):
+            options: tuple[Any, ...] = (not current,)
+        else:
+            options = _NEIGHBOUR_VALUES.get(f.name, ())
+        for value in options:
+            if value == current:
+                continue
+            try:
+                candidate = replace(declared, **{f.name: value})
+            except (ValueError, TypeError):
+                continue
+            if normalise_source(render_model(candidate)) == target:
+                return candidate
+    return None
+
+
 def normalise_source(source: str) -> str:
     """A form of Python source that ignores docstrings, comments and layout.
 
