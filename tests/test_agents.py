@@ -704,3 +704,40 @@ def test_an_edit_no_spec_can_say_is_replaced_only_with_a_plain_warning(context) 
     nxt = HeuristicAgent().propose(append(context, kept))
     assert "SCALE" not in nxt.new_source
     assert "replaces the hand-written file" in nxt.rationale
+
+
+def test_a_skipped_move_comes_back_once_the_fresh_moves_are_spent(context) -> None:
+    agent = HeuristicAgent()
+    first = agent.propose(context)
+    ctx = step(context, first, "skipped")
+    seen = []
+    for _ in range(40):  # discard every other move until the skipped one returns
+        try:
+            nxt = agent.propose(ctx)
+        except AgentError:
+            break
+        if nxt.move == first.move:
+            assert "You skipped it at iteration 1" in nxt.rationale
+            break
+        seen.append(nxt.move)
+        ctx = step(ctx, nxt, "discarded", "ΔELPD +0.4 ± 3.0 within the band", elpd=-1000.0, elpd_se=20.0)
+    else:
+        raise AssertionError("the agent kept proposing without ever returning to the skipped move")
+    assert nxt.move == first.move, f"the skipped move {first.move} never came back; proposed {seen}"
+    assert first.move not in seen  # not before the fresh ones
+
+
+def test_a_rejected_move_never_comes_back(context) -> None:
+    agent = HeuristicAgent()
+    first = agent.propose(context)
+    ctx = step(context, first, "rejected", "not this one")
+    moves = []
+    for _ in range(40):
+        try:
+            nxt = agent.propose(ctx)
+        except AgentError as exc:
+            assert "press e on a review" in str(exc)
+            break
+        moves.append(nxt.move)
+        ctx = step(ctx, nxt, "discarded", "within the band", elpd=-1000.0, elpd_se=20.0)
+    assert first.move not in moves

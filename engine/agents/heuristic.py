@@ -145,6 +145,8 @@ def _state(context: AgentContext) -> _State:
     state = _State(outcome=outcome, data=context.data, attempts=attempts, base=base, base_note=note)
     state.tried.add(normalise_source(context.best_source))
     for a in attempts:
+        if a.status in _UNJUDGED:
+            continue  # skipped or cancelled: the idea was not judged, so it stays in the queue
         state.tried.add(a.key)
         if a.move and a.base is not None:
             state.pairs.add((a.move, a.base))
@@ -152,6 +154,9 @@ def _state(context: AgentContext) -> _State:
             for tag in sorted(reason_tags(a.reason)):
                 state.avoided.setdefault(tag, (a.number, a.reason.strip()))
     return state
+
+
+_UNJUDGED = (DecisionKind.SKIPPED.value, VerdictKind.CANCELLED.value)
 
 
 def _avoided_by(move: Move, state: _State) -> list[tuple[str, int, str]]:
@@ -230,8 +235,9 @@ class HeuristicAgent(Agent):
         plan = self._retry(state) or self._next_move(state) or self._combine_near_misses(state)
         if plan is None:
             raise AgentError(
-                "the heuristic agent has tried every move in its catalogue on the current best model; "
-                "edit model.py yourself, change PROGRAM.md, or switch to another agent"
+                "the offline agent has tried every move in its catalogue on the current best model; in the TUI, "
+                "press e on a review to write the next model yourself from its proposal, e on home to change "
+                "PROGRAM.md, or reopen the session with --agent anthropic"
             )
         return self._proposal(context, state, plan)
 
@@ -285,7 +291,8 @@ class HeuristicAgent(Agent):
         return None
 
     def _next_move(self, state: _State) -> _Plan | None:
-        # A cancelled run judged nothing: its move stays available, like one never tried.
+        # A cancelled run judged nothing: its move stays available, like one never tried. A skipped
+        # move waits until the fresh ones are spent; only a reject (with its reason) retires an idea.
         unjudged = (VerdictKind.KEPT.value, VerdictKind.CANCELLED.value)
         used = {a.move for a in state.attempts if a.move and a.status not in unjudged}
         crashes = Counter(a.move for a in state.attempts if a.move and a.status == VerdictKind.CRASHED.value)
@@ -301,10 +308,16 @@ class HeuristicAgent(Agent):
                 why = move.why
                 if not fresh:
                     earlier = [a for a in state.attempts if a.move == move.id]
-                    why += (
-                        f" It was tried before on another base (iteration {earlier[-1].number}: "
-                        f"{earlier[-1].status}); the current best differs, so it gets another chance."
-                    )
+                    if earlier[-1].status == DecisionKind.SKIPPED.value:
+                        why += (
+                            f" You skipped it at iteration {earlier[-1].number}; every fresh move has been proposed "
+                            "since, so it comes back (reject it with a reason to retire it)."
+                        )
+                    else:
+                        why += (
+                            f" It was tried before on another base (iteration {earlier[-1].number}: "
+                            f"{earlier[-1].status}); the current best differs, so it gets another chance."
+                        )
                 return _Plan(move, spec, move.hypothesis_for(state.data, state.base, spec), why)
         return None
 
