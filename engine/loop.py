@@ -39,6 +39,8 @@ MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
 
 BASELINE_MOVE = "baseline"
+PRINCIPAL_AGENT = "principal"
+"""The author of a proposal the principal wrote in the workbench (``Proposal.agent``)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,26 @@ class Workbench:
             proposal = repaired
             reviewed = self.check(proposal)
         reviewed = replace(reviewed, repairs=repairs)
+        self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
+        return reviewed
+
+    def principal_proposal(self, loop: Loop, source: str, hypothesis: str) -> Reviewed:
+        """The principal's own file as a proposal: checked like any other and left pending for review.
+
+        It goes through the guard and the compile check, then the same review and approval as an
+        agent's proposal; the record names the principal as its author.
+        """
+        context = self.context(loop)
+        proposal = Proposal(
+            loop=loop,
+            hypothesis=hypothesis,
+            rationale="Written by the principal in the workbench.",
+            old_source=context.best_source,
+            new_source=source,
+            agent=PRINCIPAL_AGENT,
+            move="principal",
+        )
+        reviewed = self.check(proposal)
         self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
         return reviewed
 

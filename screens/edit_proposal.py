@@ -31,20 +31,18 @@ class EditProposalScreen(Screen[str | None]):
         Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", priority=True, tooltip="Discard the edit"),
     ]
 
-    def __init__(self, proposal: Proposal, text: str | None = None) -> None:
+    def __init__(self, proposal: Proposal, text: str | None = None, intro: str | None = None) -> None:
         super().__init__()
         self.proposal = proposal
         self.text = proposal.new_source if text is None else text  # a second edit starts from the first
+        self.intro = intro or (
+            f"Editing the proposed {proposal.file}. ctrl+s re-checks and approves your version "
+            "(recorded as edited by the principal); Escape discards it."
+        )
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(
-            literal(
-                f"Editing the proposed {self.proposal.file}. ctrl+s re-checks and approves your version "
-                "(recorded as edited by the principal); Escape discards it."
-            ),
-            id="edit-help",
-        )
+        yield Static(literal(self.intro), id="edit-help")
         editor = TextArea.code_editor(
             self.text, language=language_for(self.proposal.file), id="proposal-editor"
         )

@@ -34,6 +34,8 @@ class HomeScreen(Screen):
         Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
         Binding("e", "app.edit_plan", "Edit plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
+        Binding("m", "app.write_model", "Write model", id="home.write-model",
+                tooltip="Write the next model.py yourself, from the current best; it is checked and reviewed like any proposal"),
     ]
 
     def __init__(self) -> None:

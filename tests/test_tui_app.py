@@ -423,3 +423,35 @@ async def test_an_edited_iterations_diff_tab_shows_what_ran_and_the_proposal_one
         assert "The agent's proposal, before the principal's edit" in diff()
         assert "y_scale / 2" in diff() and "y_scale / 4" not in diff()
     app.close_session()
+
+
+async def test_the_principal_writes_the_next_model_and_it_is_reviewed_like_any_proposal(
+    fixture_session: Path, tmp_path: Path
+) -> None:
+    from textual.widgets import Input, TextArea
+
+    from screens.dialogs import ReasonDialog
+    from screens.edit_proposal import EditProposalScreen
+    from screens.review import ReviewScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_opened(pilot)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditProposalScreen), 20, "the editor")
+        editor = app.screen.query_one("#proposal-editor", TextArea)
+        best = editor.text
+        assert "gamma_x" in best and "y_scale / 4" in best  # the current best is #3 as it ran (the edit)
+        editor.text = best.replace("y_scale / 4", "y_scale / 8")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReasonDialog), 10, "the hypothesis dialog")
+        app.screen.query_one("#reason", Input).value = "Tighter interaction priors will narrow the ATE interval."
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen), 240, "the review of the principal's file")
+        reviewed = app.screen.reviewed
+        assert reviewed.proposal.agent == "principal" and reviewed.proposal.move == "principal"
+        assert reviewed.proposal.hypothesis == "Tighter interaction priors will narrow the ATE interval."
+        assert "y_scale / 8" in reviewed.proposal.new_source and reviewed.proposal.old_source == best
+        assert reviewed.compile is not None and reviewed.compile.ok, reviewed.compile
+        assert not reviewed.blocked
+    app.close_session()

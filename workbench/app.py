@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from screens.dialogs import ErrorDialog
+from screens.dialogs import ErrorDialog, ReasonDialog
 from screens.home import HomeScreen
 from screens.messages import (
     Decided,
@@ -409,6 +409,56 @@ class WorkbenchApp(App[int]):
         if self.opened is not None:
             self.push_screen(HistoryScreen(self.records))
 
+    def action_write_model(self, loop: str = "model") -> None:
+        """The principal writes the next file: the current best in the editor, then a proposal like any other."""
+        if self.opened is None:
+            return
+        if self.reviewed is not None:
+            self.notify("A proposal is waiting for review: approve, reject or skip it first (p shows it).", severity="warning")
+            return
+        if self.busy:
+            self.notify(f"Busy: {self.busy}.", severity="warning")
+            return
+        self._open_writer(loop)
+
+    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="read the best file")
+    def _open_writer(self, loop: str) -> None:
+        self.call_from_thread(self._show_writer, loop, self._workbench().session.best_source(loop))
+
+    def _show_writer(self, loop: str, best: str) -> None:
+        from engine.records import Loop, Proposal
+        from screens.edit_proposal import EditProposalScreen
+
+        which = Loop(loop)
+        draft = Proposal(which, "", "", best, best, "principal", move="principal")
+        intro = (
+            f"Your own {which.file}, starting from the current best. ctrl+s asks for a one-line hypothesis, then "
+            "runs the guard and the compile check and shows it for review like any proposal; Escape discards it."
+        )
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            if text == best:
+                self.notify(f"{which.file} is unchanged: nothing to propose.")
+                return
+            self.push_screen(
+                ReasonDialog("Your hypothesis", "In one sentence: what should this change do?",
+                             placeholder="e.g. a Student-t likelihood will tame the heavy tail", confirm="Check it"),
+                lambda hypothesis: self._submit_own(which.value, text, hypothesis) if hypothesis else None,
+            )
+
+        self.push_screen(EditProposalScreen(draft, intro=intro), written)
+
+    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="check your model")
+    def _submit_own(self, loop: str, source: str, hypothesis: str) -> None:
+        from engine.records import Loop
+
+        wb = self._workbench()
+        self.post_message(StatusChanged("checking your file: guard and compile check…"))
+        reviewed = wb.principal_proposal(Loop(loop), source, hypothesis)
+        self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
+
     def action_edit_plan(self) -> None:
         if self.opened is not None:
             self._load_plan()
@@ -450,7 +500,7 @@ class WorkbenchApp(App[int]):
         self._save_plan(filename, text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("propose", "history", "edit_plan", "export"):
+        if action in ("propose", "history", "edit_plan", "export", "write_model"):
             if self.opened is None:
                 return None
             if action == "propose" and self.busy and self.reviewed is None:
