@@ -129,9 +129,9 @@ class DesignScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="design.back"),
-        Binding("s", "tab('design-summary')", "Summary", id="design.tab-summary", show=False),
-        Binding("g", "tab('design-plots')", "Plots", id="design.tab-plots"),
-        Binding("c", "tab('design-critic')", "Critic", id="design.tab-critic"),
+        Binding("1", "tab('design-summary')", "Summary", id="design.tab-summary", show=False),
+        Binding("2", "tab('design-plots')", "Plots", id="design.tab-plots"),
+        Binding("3", "tab('design-critic')", "Critic", id="design.tab-critic"),
     ]
 
     def __init__(self, result: DesignResult, critique: Critique | None = None, title: str = "") -> None:

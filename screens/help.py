@@ -12,20 +12,23 @@ from textual.widgets import Footer, Header, Label, Static
 
 WORKFLOW = """\
 The agent proposes; the harness measures; you decide; git remembers.
+One key, one meaning, on every screen.
 
-1. p asks the agent for a proposal. The guard (a static scan against the
-   contract) and the compile check have run before it appears.
+1. p proposes: the agent's next step (on a review: skip this one and ask
+   again). d proposes a design step. m writes the next model.py yourself.
+   The guard and the compile check have run before a proposal appears.
 2. Review: a approves (sampling starts), r rejects with a reason the agent
-   reads, e edits the file before approving, s skips, n skips and asks again.
-   A blocker finding greys out approve until you override it (o) in writing.
-3. The run screen shows each chain live; c cancels.
-4. The verdict shows what decided it, the convergence table worst first and
-   the plots (g; t switches trace and rank plot).
-5. h lists every iteration; mark two with space and compare them with c.
-6. e on the home screen edits PROBLEM.md, PROGRAM.md and analysis.toml;
-   every save is a commit by you.
+   reads, e edits the file before approving, s skips (the idea comes back
+   later; only a reject retires it). A blocker finding greys out approve
+   until you override it (!) in writing.
+3. The run screen shows each chain live; c cancels (recorded as cancelled).
+4. The verdict: tabs 1 verdict, 2 plots, 3 diff (w: what ran or what the
+   agent proposed), 4 record; t switches trace and rank plot; y design.
+5. h lists every iteration; o opens one; mark two with space, = compares.
+6. l edits the plan: PROBLEM.md, PROGRAM.md and analysis.toml; every save
+   is a commit by you.
 7. x exports the session report; ctrl+p opens the command palette; ctrl+t
-   switches between the dark and the light theme.
+   switches between the dark and the light theme; Escape goes back.
 
 Remap keys by binding id in ~/.config/causal-workbench/keymap.toml, e.g.
 [keymap]

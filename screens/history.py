@@ -25,7 +25,8 @@ class HistoryScreen(Screen):
         Binding("escape", "back", "Back", id="history.back"),
         Binding("o", "open", "Open", id="history.open", tooltip="Verdict, diagnostics, diff and record"),
         Binding("space", "mark", "Mark", id="history.mark", tooltip="Mark for comparison (two at most)"),
-        Binding("c", "compare", "Compare", id="history.compare", tooltip="Compare the two marked iterations"),
+        Binding("equals_sign", "compare", "Compare", id="history.compare", key_display="=",
+                tooltip="Compare the two marked iterations"),
     ]
 
     def __init__(self, records: list[IterationRecord]) -> None:
@@ -84,7 +85,7 @@ class HistoryScreen(Screen):
                 text.append(" · ")
                 text.append_text(status_text(status))
                 text.append(f" {counts[status]}")
-        text.append("   (space marks two, c compares)", style="dim")
+        text.append("   (space marks two, = compares)", style="dim")
         return text
 
     def _highlighted(self) -> IterationRecord | None:

@@ -33,7 +33,7 @@ class HomeScreen(Screen):
         Binding("o", "open_iteration", "Open", id="home.open", tooltip="Open the highlighted iteration"),
         Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
-        Binding("e", "app.edit_plan", "Edit plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
+        Binding("l", "app.edit_plan", "Plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
         Binding("m", "app.write_model", "Write model", id="home.write-model",
                 tooltip="Write the next model.py yourself, from the current best; it is checked and reviewed like any proposal"),
     ]

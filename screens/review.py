@@ -35,9 +35,10 @@ class ReviewScreen(Screen):
         Binding("a", "approve", "Approve", id="review.approve", tooltip="Run this proposal (sampling starts)"),
         Binding("r", "reject", "Reject", id="review.reject", tooltip="Reject with a reason the agent will read"),
         Binding("e", "edit", "Edit", id="review.edit", tooltip="Edit the proposed file, then approve the edit"),
-        Binding("n", "next", "Next", id="review.next", tooltip="Skip this one and ask for the next proposal"),
+        Binding("p", "next", "Skip, propose", id="review.next", tooltip="Skip this one and ask for the next proposal"),
         Binding("s", "skip", "Skip", id="review.skip", tooltip="Skip this proposal (recorded, not run)"),
-        Binding("o", "override", "Override", id="review.override", tooltip="Approve despite a blocker: needs a reason"),
+        Binding("exclamation_mark", "override", "Override", id="review.override", key_display="!",
+                tooltip="Approve despite a blocker: needs a reason"),
         Binding("escape", "back", "Back", id="review.back", tooltip="Back home; the proposal stays pending"),
     ]
 

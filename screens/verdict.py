@@ -40,11 +40,11 @@ class VerdictScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="verdict.back"),
-        Binding("n", "app.propose", "Next proposal", id="verdict.next", tooltip="Ask the agent for the next proposal"),
-        Binding("v", "tab('verdict')", "Verdict", id="verdict.tab-verdict", show=False),
-        Binding("g", "tab('plots')", "Plots", id="verdict.tab-plots"),
-        Binding("d", "tab('diff')", "Diff", id="verdict.tab-diff"),
-        Binding("j", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
+        Binding("p", "app.propose", "Propose", id="verdict.next", tooltip="Ask the agent for the next proposal"),
+        Binding("1", "tab('verdict')", "Verdict", id="verdict.tab-verdict", show=False),
+        Binding("2", "tab('plots')", "Plots", id="verdict.tab-plots"),
+        Binding("3", "tab('diff')", "Diff", id="verdict.tab-diff"),
+        Binding("4", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
         Binding("t", "toggle_trace", "Trace/rank", id="verdict.trace-rank", show=False),
         Binding("w", "toggle_proposal", "Ran/proposed", id="verdict.ran-or-proposed", show=False,
                 tooltip="Diff tab: the code that ran, or the agent's proposal before the principal's edit"),

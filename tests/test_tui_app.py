@@ -52,7 +52,7 @@ async def test_open_best_shows_verdict_with_gate_table_and_plots(fixture_session
         screen = app.screen
         assert screen.record.number == 3
         await wait_until(pilot, lambda: screen.arrays is not None, what="the draws")
-        await pilot.press("g")
+        await pilot.press("2")
         effect = screen.query_one("#plot-trace", EffectDrawsPlot)
         assert effect._series is not None and not effect.rank
         await pilot.press("t")
@@ -91,7 +91,7 @@ async def test_history_marks_two_and_compares(fixture_session: Path, tmp_path: P
         assert app.screen.check_action("compare", ()) is None  # greyed until two are marked
         await pilot.press("down", "space", "down", "down", "space")
         assert app.screen.marked == [6, 4]
-        await pilot.press("c")
+        await pilot.press("equals_sign")
         assert isinstance(app.screen, CompareScreen)
         assert (app.screen.a.number, app.screen.b.number) == (4, 6)
     app.close_session()
@@ -117,7 +117,7 @@ async def test_blocked_proposal_greys_approve_until_override(fixture_session: Pa
         await pilot.press("a")
         await pilot.pause()
         assert decided == []
-        await pilot.press("o")
+        await pilot.press("exclamation_mark")
         assert isinstance(app.screen, ReasonDialog)
         await pilot.press("enter")  # an empty reason is refused
         assert isinstance(app.screen, ReasonDialog)
@@ -180,7 +180,7 @@ async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_pa
     app = fixture_app(fixture_session, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_opened(pilot)
-        await pilot.press("e")
+        await pilot.press("l")
         await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen), what="the editor")
         editor = app.screen
         await pilot.press("right")  # the PROGRAM.md tab
@@ -216,7 +216,7 @@ async def test_escape_leaves_the_editors_even_from_the_text(fixture_session: Pat
         await pilot.press("escape")
         assert app.screen is review  # discarded, back on the review
         app.pop_screen()
-        await pilot.press("e")
+        await pilot.press("l")
         await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
         app.screen.query_one("#file-problem-md-text", TextArea).focus()
         await pilot.press("x", "escape")  # an unsaved edit: the first escape warns
@@ -236,7 +236,7 @@ async def test_editor_refuses_invalid_analysis_toml(fixture_session: Path, tmp_p
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_opened(pilot)
         head_before = git.Repo(app.opened.session.path).head.commit.hexsha
-        await pilot.press("e")
+        await pilot.press("l")
         await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
         editor = app.screen
         await pilot.press("right", "right")
@@ -415,7 +415,7 @@ async def test_an_edited_iterations_diff_tab_shows_what_ran_and_the_proposal_one
         await wait_opened(pilot)
         app.open_iteration(next(r for r in app.records if r.number == 3))
         await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict of #3")
-        await pilot.press("d")
+        await pilot.press("3")
         diff = lambda: str(app.screen.query_one("#verdict-diff", Static).render())  # noqa: E731
         assert "What ran: the principal's edit" in diff()
         assert "y_scale / 4" in diff() and "y_scale / 2" not in diff()
@@ -455,3 +455,34 @@ async def test_the_principal_writes_the_next_model_and_it_is_reviewed_like_any_p
         assert reviewed.compile is not None and reviewed.compile.ok, reviewed.compile
         assert not reviewed.blocked
     app.close_session()
+
+
+def test_one_key_one_meaning_across_screens() -> None:
+    """Every key is bound to one verb wherever it appears (back/close/cancel are one verb: leave)."""
+    from screens.compare import CompareScreen
+    from screens.design import DesignScreen
+    from screens.edit_proposal import EditProposalScreen
+    from screens.editor import EditorScreen
+    from screens.history import HistoryScreen
+    from screens.home import HomeScreen
+    from screens.review import ReviewScreen
+    from screens.run import RunScreen
+    from screens.verdict import VerdictScreen
+    from workbench.app import WorkbenchApp
+
+    leave = {"back", "close", "cancel"}
+    same_verb = {"next": "propose", "app.propose": "propose", "app.propose('design')": "propose-design",
+                 "submit": "save", "save": "save", "open_iteration": "open"}
+    meanings: dict[str, set[str]] = {}
+    for owner in (WorkbenchApp, HomeScreen, ReviewScreen, RunScreen, VerdictScreen, DesignScreen, HistoryScreen,
+                  CompareScreen, EditorScreen, EditProposalScreen):
+        for binding in owner.BINDINGS:
+            keys = binding.key if hasattr(binding, "key") else binding[0]
+            action = binding.action if hasattr(binding, "action") else binding[1]
+            verb = "leave" if action in leave else same_verb.get(action, action)
+            if action.startswith("tab(") and owner in (VerdictScreen, DesignScreen):
+                verb = f"tab {keys}"  # digits select a screen's tabs in order: one meaning, "tab N"
+            for key in keys.split(","):
+                meanings.setdefault(key, set()).add(verb)
+    clashes = {key: verbs for key, verbs in meanings.items() if len(verbs) > 1}
+    assert not clashes, clashes

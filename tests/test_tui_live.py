@@ -54,7 +54,7 @@ async def _skip_the_baseline(pilot):  # noqa: ANN001, ANN202
     app = pilot.app
     review = await _review(pilot)
     assert review.reviewed.proposal.move == "baseline" and review.reviewed.proposal.diff == ""
-    await pilot.press("n")  # skip, and ask for the next proposal
+    await pilot.press("p")  # skip, and ask for the next proposal
     await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen is not review,
                      PROPOSE_TIMEOUT, "the agent's proposal")
     return app.screen
@@ -81,7 +81,7 @@ async def test_approve_samples_and_records_the_verdict_in_git(tmp_path: Path) ->
         assert app.reviewed is None
         # The next proposal from the verdict screen: review → run → verdict again, with no stale
         # screen left under it (two verdict screens on the stack once crashed the app).
-        await pilot.press("n")
+        await pilot.press("p")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ReviewScreen", RUN_TIMEOUT, "the next review")
         await pilot.press("a")
         await wait_until(
@@ -159,7 +159,7 @@ async def test_blocked_proposal_cannot_be_approved_without_an_override(tmp_path:
         await pilot.press("a")
         await pilot.pause(0.5)
         assert app.screen is review and len(app.records) == 1  # nothing ran, nothing recorded but the skip
-        await pilot.press("o")
+        await pilot.press("exclamation_mark")
         assert isinstance(app.screen, ReasonDialog)
         app.screen.query_one(Input).value = "checking the guard; the column is only filtered out"
         await pilot.press("enter")
@@ -185,7 +185,7 @@ async def test_override_approval_is_recorded_with_its_reason(tmp_path: Path) -> 
     app = _app(PROBLEMS / "retention_email", tmp_path / "sessions", agent="replay", replay_file=replay)
     async with app.run_test(size=(100, 30)) as pilot:
         await _skip_the_baseline(pilot)
-        await pilot.press("o")
+        await pilot.press("exclamation_mark")
         app.screen.query_one(Input).value = "the column is only filtered out; approve to compare"
         await pilot.press("enter", "a")
         await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), RUN_TIMEOUT, "the verdict")

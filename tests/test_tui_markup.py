@@ -147,7 +147,7 @@ async def test_review_screen_and_its_dialogs_show_proposal_text_literally(hostil
         assert_literal(text, "RH ", "RR ", "RF ", "RE ", "RHINT ", "RTB ")
         assert "# [bold]x[/bold]" in text  # the diff
 
-        await pilot.press("o")  # the override dialog quotes the blocker codes
+        await pilot.press("exclamation_mark")  # the override dialog quotes the blocker codes
         assert isinstance(app.screen, ReasonDialog)
         await pilot.press("escape")
         assert app.screen is review

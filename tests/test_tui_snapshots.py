@@ -123,11 +123,11 @@ def test_verdict_failed_gate(snap_compare, app_on_fixture) -> None:  # noqa: ANN
 
 
 def test_verdict_plots(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(3, "g"))
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(3, "2"))
 
 
 def test_verdict_diff(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(3, "d"))
+    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(3, "3"))
 
 
 def test_rejected_iteration(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
@@ -145,7 +145,7 @@ def test_history(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
 def test_compare(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         await _opened(pilot)
-        await pilot.press("h", "down", "down", "space", "down", "down", "space", "c")
+        await pilot.press("h", "down", "down", "space", "down", "down", "space", "equals_sign")
         await pilot.pause()
 
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
@@ -156,7 +156,7 @@ def test_editor(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         from screens.editor import EditorScreen
 
         await _opened(pilot)
-        await pilot.press("e")
+        await pilot.press("l")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, EditorScreen))
         await pilot.press("right", "right")
         await pilot.pause()

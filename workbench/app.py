@@ -258,7 +258,7 @@ class WorkbenchApp(App[int]):
             self._set_status("your edit was checked")
             compiled = message.reviewed.compile
             if message.reviewed.blocked and not screen.override:
-                self.notify("Your edit has a blocker: fix it (e), override (o) or reject (r).", severity="warning")
+                self.notify("Your edit has a blocker: fix it (e), override (!) or reject (r).", severity="warning")
             elif compiled is not None and not compiled.ok:
                 self.notify("Your edit does not compile: fix it (e), or approve it anyway (a).", severity="warning")
             else:
