@@ -307,8 +307,8 @@ def convergence_rows(
     Returns
     -------
     tuple of ConvergenceRow
-        Sorted by how far each row is from passing: highest R-hat relative to its
-        threshold, then lowest ESS.
+        Rows that fail a gate first, then by R-hat from highest to lowest, ties broken by
+        the lower ESS.
     """
     if not table:
         return ()
@@ -329,10 +329,11 @@ def convergence_rows(
         )
         rows.append(ConvergenceRow(name, rhat, bulk, tail, failed))
 
-    def badness(row: ConvergenceRow) -> tuple[float, float]:
-        rhat_excess = (row.rhat - 1.0) / max(rhat_max - 1.0, 1e-9) if np.isfinite(row.rhat) else np.inf
-        ess_short = ess_min / max(min(row.ess_bulk, row.ess_tail), 1e-9) if np.isfinite(row.ess_bulk) else np.inf
-        return (-max(rhat_excess, ess_short), row.parameter)  # type: ignore[return-value]
+    def badness(row: ConvergenceRow) -> tuple[bool, float, float, str]:
+        """Rows that fail a gate first; then the highest R-hat; then the lowest ESS (what the title says)."""
+        rhat = row.rhat if np.isfinite(row.rhat) else np.inf
+        ess = min(row.ess_bulk, row.ess_tail)
+        return (not row.failed, -rhat, ess if np.isfinite(ess) else -np.inf, row.parameter)
 
     return tuple(sorted(rows, key=badness))
 

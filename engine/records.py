@@ -140,18 +140,24 @@ class GateResult:
 
 @dataclass(frozen=True)
 class Effect:
-    """Posterior summary of the estimand computed by intervention."""
+    """An estimate of the estimand with its interval: a posterior HDI (model loop) or a CI (design loop)."""
 
     estimand: str  # ATE, ATT or ATO
     mean: float
-    sd: float
+    sd: float  # posterior sd, or the standard error of a design estimate
     hdi_low: float
     hdi_high: float
     hdi_prob: float = 0.94
+    interval: str = "HDI"  # "HDI" (Bayesian posterior) or "CI" (frequentist confidence interval)
 
     @property
     def width(self) -> float:
         return self.hdi_high - self.hdi_low
+
+    @property
+    def interval_name(self) -> str:
+        """``94% HDI`` or ``95% CI``: what the interval is, named wherever it is shown."""
+        return f"{self.hdi_prob:.0%} {self.interval}"
 
 
 @dataclass(frozen=True)

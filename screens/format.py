@@ -61,7 +61,8 @@ def effect_text(effect: Effect | None, digits: int = 2) -> str:
     if effect is None:
         return "—"
     spec = f".{digits}f"
-    return f"{effect.estimand} {effect.mean:{spec}} [{effect.hdi_low:{spec}}, {effect.hdi_high:{spec}}]"
+    text = f"{effect.estimand} {effect.mean:{spec}} [{effect.hdi_low:{spec}}, {effect.hdi_high:{spec}}]"
+    return text if effect.interval == "HDI" and round(effect.hdi_prob, 2) == 0.94 else f"{text} {effect.interval_name}"
 
 
 def elpd_text(metrics: Metrics | None) -> str:

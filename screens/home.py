@@ -71,7 +71,7 @@ class HomeScreen(Screen):
             ("status", "verdict"),
             ("elpd", "ELPD ± SE"),
             ("delta", "ΔELPD"),
-            ("effect", "effect [94% HDI]"),
+            ("effect", "effect [94% HDI, else named]"),
             ("hypothesis", "hypothesis"),
         ):
             table.add_column(label, key=key)

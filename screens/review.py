@@ -57,7 +57,8 @@ class ReviewScreen(Screen):
         yield Header()
         yield Static(self._headline(), id="review-head")
         yield Static(Text(p.hypothesis, style="bold"), id="hypothesis")
-        yield Static(literal(p.rationale), id="rationale")
+        with VerticalScroll(id="rationale-pane"):  # long rationales scroll instead of being cut off
+            yield Static(literal(p.rationale), id="rationale")
         yield Static("", id="blocked")
         with Horizontal(id="review-main"):
             with ScrollableContainer(id="diff-pane") as diff_pane:
@@ -130,7 +131,7 @@ class ReviewScreen(Screen):
             banner.update(
                 Text.assemble(
                     ("approve is disabled: ", "bold red"),
-                    "the guard found a blocker. Press o to override with a written reason, e to fix it, or r to reject.",
+                    "the guard found a blocker. Press ! to override with a written reason, e to fix it, or r to reject.",
                 )
             )
             banner.set_class(True, "-blocked")

@@ -83,7 +83,7 @@ class VerdictScreen(Screen):
                     yield Static(self._metrics(), id="metrics")
                     yield Static(self._gates(), id="gates")
                     table: DataTable[Any] = DataTable(id="convergence", zebra_stripes=True, cursor_type="row")
-                    table.border_title = "convergence, worst first"
+                    table.border_title = "convergence: failing rows first, then highest R-hat"
                     yield table
                     yield Static(self._pareto_counts(), id="pareto-counts")
                     yield Static(self._review_text(), id="review")
@@ -94,9 +94,11 @@ class VerdictScreen(Screen):
                                    empty="no sampled iteration yet", id="plot-elpd")
                     yield ForestPlot(plots.effect_forest(self.records), title="effect across kept iterations",
                                      empty="nothing kept yet", id="plot-forest")
-                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty="loading…",
+                    sampled = r.verdict is not None and r.verdict.metrics.effect is not None
+                    waiting = "loading…" if sampled else f"not sampled: #{r.number} produced no draws ({r.status})"
+                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty=waiting,
                                           id="plot-trace")
-                    yield ParetoKPlot(None, title=f"Pareto k (#{r.number})", empty="loading…", id="plot-pareto")
+                    yield ParetoKPlot(None, title=f"Pareto k (#{r.number})", empty=waiting, id="plot-pareto")
             with TabPane("Diff", id="diff"):
                 with ScrollableContainer():
                     yield Static(self._diff(), id="verdict-diff")

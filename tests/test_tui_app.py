@@ -486,3 +486,19 @@ def test_one_key_one_meaning_across_screens() -> None:
                 meanings.setdefault(key, set()).add(verb)
     clashes = {key: verbs for key, verbs in meanings.items() if len(verbs) > 1}
     assert not clashes, clashes
+
+
+async def test_plots_of_an_iteration_that_never_ran_say_not_sampled(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.plots import EffectDrawsPlot
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_opened(pilot)
+        app.open_iteration(next(r for r in app.records if r.number == 2))  # rejected: nothing ran
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict of #2")
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        plot = app.screen.query_one("#plot-trace", EffectDrawsPlot)
+        assert "not sampled" in plot._empty and "loading" not in plot._empty
+    app.close_session()

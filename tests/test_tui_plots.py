@@ -82,3 +82,27 @@ def test_deciding_rule_names_the_gate_or_the_keep_rule() -> None:
     kept = Verdict(VerdictKind.KEPT, "beats", Metrics(delta_elpd=12.0, delta_se=3.0))
     assert plots.deciding_rule(kept) == "keep rule: ΔELPD +12.0 ± 3.0 (needs > 2 × SE = 6.0)"
     assert plots.deciding_rule(Verdict(VerdictKind.CRASHED, "killed: memory")) == "crash: killed: memory"
+
+
+def test_convergence_rows_put_failing_rows_first_then_highest_rhat() -> None:
+    from engine.scoring import ParamDiagnostic
+
+    table = [
+        ParamDiagnostic("a", 1.002, 3000, 2000),
+        ParamDiagnostic("b", 1.004, 3000, 2000),
+        ParamDiagnostic("c", 1.001, 350, 2000),  # fails the ESS gate
+        ParamDiagnostic("d", 1.003, 900, 800),
+    ]
+    rows = plots.convergence_rows(table, rhat_max=1.01, ess_min=400)
+    assert [r.parameter for r in rows] == ["c", "b", "d", "a"]
+
+
+def test_an_interval_is_named_for_what_it_is() -> None:
+    from engine.records import Effect
+    from screens.format import effect_text
+
+    posterior = Effect("ATE", 4.1, 0.3, 3.5, 4.7)
+    design = Effect("ATT", 4.0, 0.2, 3.6, 4.4, hdi_prob=0.95, interval="CI")
+    assert posterior.interval_name == "94% HDI" and design.interval_name == "95% CI"
+    assert effect_text(posterior) == "ATE 4.10 [3.50, 4.70]"
+    assert effect_text(design) == "ATT 4.00 [3.60, 4.40] 95% CI"

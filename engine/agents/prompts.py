@@ -343,7 +343,7 @@ def metrics_text(metrics: Metrics | None) -> str:
     if metrics.effect is not None:
         e = metrics.effect
         parts.append(
-            f"{e.estimand} {e.mean:.3g} (sd {e.sd:.2g}, {e.hdi_prob:.0%} HDI [{e.hdi_low:.3g}, {e.hdi_high:.3g}])"
+            f"{e.estimand} {e.mean:.3g} (sd {e.sd:.2g}, {e.interval_name} [{e.hdi_low:.3g}, {e.hdi_high:.3g}])"
         )
     if metrics.rhat_max is not None:
         parts.append(f"max R-hat {metrics.rhat_max:.3f}")

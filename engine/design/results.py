@@ -66,7 +66,7 @@ class DREstimate:
 
     def as_effect(self) -> Effect:
         """The estimate as a record :class:`~engine.records.Effect` (``hdi_prob`` 0.95, ``sd`` = SE)."""
-        return Effect(self.estimand, self.effect, self.se, self.ci_low, self.ci_high, hdi_prob=0.95)
+        return Effect(self.estimand, self.effect, self.se, self.ci_low, self.ci_high, hdi_prob=0.95, interval="CI")
 
     def describe(self) -> str:
         pop = f"n = {self.n}" + (f" of {self.n_total}" if self.n_dropped else "")

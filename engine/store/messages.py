@@ -160,7 +160,7 @@ def _verdict(v: Verdict) -> list[str]:
         e = m.effect
         lines += _field(
             e.estimand,
-            f"{e.mean:.3f} [{e.hdi_low:.3f}, {e.hdi_high:.3f}] {e.hdi_prob:.0%} HDI, width {e.width:.3f}, sd {e.sd:.3f}",
+            f"{e.mean:.3f} [{e.hdi_low:.3f}, {e.hdi_high:.3f}] {e.interval_name}, width {e.width:.3f}, sd {e.sd:.3f}",
         )
     conv = []
     if m.rhat_max is not None:
