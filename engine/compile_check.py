@@ -225,10 +225,10 @@ def warm_sandbox() -> None:
         treatment_name="t",
         outcome_name="y",
     )
-    from engine.reference_model import REFERENCE_MODEL_SOURCE
+    from engine.reference_model import reference_model_source
 
     try:
-        check_model_source(REFERENCE_MODEL_SOURCE, data, progress=lambda _message: None)
+        check_model_source(reference_model_source(), data, progress=lambda _message: None)
     finally:
         sys.modules.pop(MODEL_MODULE, None)
         linecache.cache.pop(MODEL_FILENAME, None)

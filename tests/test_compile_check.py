@@ -157,3 +157,9 @@ def test_hint_suggests_close_names_for_an_invented_api():
         np.linalg.invv  # noqa: B018 - the typo is the point
     hint = hint_for(info.value, "building the model")
     assert "numpy.linalg.invv does not exist" in hint and "numpy.linalg.inv" in hint
+
+
+def test_the_sandboxs_reference_model_is_the_shipped_ihdp_baseline() -> None:
+    from engine.reference_model import reference_model_source
+
+    assert reference_model_source() == (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
