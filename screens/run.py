@@ -119,19 +119,31 @@ def progress_table(rows: list[ChainRow], bar_width: int = 24) -> Table:
     return table
 
 
-def progress_line(progress: Any, rows: list[ChainRow]) -> str:
-    """``sampling · 12 s of 300 s budget · 5620/8000 draws · 1 divergence`` from the progress object."""
+def progress_line(progress: Any, rows: list[ChainRow], waited_s: float = 0.0) -> str:
+    """``sampling · 21 s in all: compile 9 s, sampling 12 s of 300 s budget · 5620/8000 draws · 1 divergence``.
+
+    One clock from the approve: the compile is its own phase and the sampling budget (which
+    the compile does not use) is counted from when the chains start. ``waited_s`` is the time
+    since the progress object arrived, so the clock keeps moving between messages.
+    """
     phase = _get(progress, ("phase",), None)
     elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
     budget = _opt_float(_get(progress, ("budget_s",), None))
+    compile_s = _opt_float(_get(progress, ("compile_s",), None)) or 0.0
     parts = []
     stage = _get(progress, ("stage",), None)
     if stage:  # the design loop reports stages, not chains
         parts.append(f"{stage} ({_get(progress, ('step',), '?')}/{_get(progress, ('total',), '?')})")
     if phase:
         parts.append("compiling the model (nutpie, numba)" if phase == "compiling" else str(phase))
-    if elapsed is not None:
-        parts.append(f"{elapsed:.0f} s" + (f" of {budget:.0f} s budget" if budget else ""))
+    if elapsed is not None and phase == "compiling":
+        parts.append(f"{elapsed + waited_s:.0f} s")
+    elif elapsed is not None and compile_s:
+        sampling = elapsed + waited_s
+        budget_text = f" of {budget:.0f} s budget" if budget else ""
+        parts.append(f"{compile_s + sampling:.0f} s in all: compile {compile_s:.0f} s, sampling {sampling:.0f} s{budget_text}")
+    elif elapsed is not None:
+        parts.append(f"{elapsed + waited_s:.0f} s" + (f" of {budget:.0f} s budget" if budget else ""))
     if rows:
         done = sum(r.done for r in rows)
         total = sum(r.total for r in rows)
@@ -145,7 +157,7 @@ class RunScreen(Screen):
     """Live sampling progress for one approved proposal; ``c`` cancels."""
 
     BINDINGS = [
-        Binding("c", "cancel", "Cancel run", id="run.cancel", tooltip="Stop sampling; the iteration is recorded as crashed"),
+        Binding("c", "cancel", "Cancel run", id="run.cancel", tooltip="Stop sampling; the iteration is recorded as cancelled"),
     ]
 
     def __init__(
@@ -214,9 +226,7 @@ class RunScreen(Screen):
         since = time.monotonic() - self._received_at
         if since < 0.9:
             return  # progress is flowing; it carries its own clock
-        line = progress_line(progress, chain_rows(progress))
-        line = line.replace(f"{elapsed:.0f} s", f"{elapsed + since:.0f} s", 1)
-        self.set_status(line)
+        self.set_status(progress_line(progress, chain_rows(progress), waited_s=since))
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self.set_status(message.text)

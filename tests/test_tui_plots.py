@@ -106,3 +106,14 @@ def test_an_interval_is_named_for_what_it_is() -> None:
     assert posterior.interval_name == "94% HDI" and design.interval_name == "95% CI"
     assert effect_text(posterior) == "ATE 4.10 [3.50, 4.70]"
     assert effect_text(design) == "ATT 4.00 [3.60, 4.40] 95% CI"
+
+
+def test_the_run_clock_counts_compile_and_sampling_as_one_without_restarting() -> None:
+    from engine.sampling import Phase, SamplingProgress
+    from screens.run import progress_line
+
+    compiling = SamplingProgress(Phase.COMPILING, 0.0, 300.0)
+    assert progress_line(compiling, [], waited_s=7.2) == "compiling the model (nutpie, numba) · 7 s"
+    sampling = SamplingProgress(Phase.SAMPLING, 3.0, 300.0, (), compile_s=9.4)
+    line = progress_line(sampling, [], waited_s=1.0)
+    assert "13 s in all: compile 9 s, sampling 4 s of 300 s budget" in line  # 9.4 + 4: never back to 0

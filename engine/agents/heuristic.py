@@ -159,6 +159,10 @@ def _state(context: AgentContext) -> _State:
 _UNJUDGED = (DecisionKind.SKIPPED.value, VerdictKind.CANCELLED.value)
 
 
+def _status_words(status: str) -> str:
+    return {"failed_gate": "failed a gate", "crashed": "crashed"}.get(status, status)
+
+
 def _avoided_by(move: Move, state: _State) -> list[tuple[str, int, str]]:
     return [(tag, *state.avoided[tag]) for tag in sorted(move.tags & set(state.avoided))]
 
@@ -284,8 +288,10 @@ class HeuristicAgent(Agent):
                     f"Iteration {last.number} ({move.id}) failed a convergence gate: {_failure_text(last)}. "
                     f"As PROGRAM.md says, simplify and retry the idea: {variant}."
                 )
+            # "Tighter priors, with tighter priors (0.5 → 0.25)" read badly: name the retry, then the one change.
             hypothesis = (
-                f"{_cap(move.title)}, with {variant}, will pass the convergence gates and raise ELPD by more than 2 SE."
+                f"{_cap(move.title)} again (iteration {last.number} {_status_words(last.status)}), now with "
+                f"{variant}: it should pass the convergence gates and raise ELPD by more than 2 SE."
             )
             return _Plan(move, spec, hypothesis, why, variant=variant, variant_kind=kind, retry_of=last.number)
         return None
