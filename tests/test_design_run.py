@@ -91,8 +91,9 @@ def test_gate_failures_name_the_failed_gates(run) -> None:
 def test_plot_series_are_plain_lists(run) -> None:
     result, _ = run
     love = love_plot_series(result.balance)
-    assert love.names[0] == "x1"  # the confounder is the most imbalanced before weighting
-    assert love.before == sorted(love.before, reverse=True)
+    assert love.after == sorted(love.after, reverse=True)  # worst balance after weighting first: what the gate judges
+    rows = {r.name: r for r in result.balance.rows}
+    assert [abs(rows[n].after) for n in love.names] == love.after and [abs(rows[n].before) for n in love.names] == love.before
     assert len(love.after) == len(love.names) == len(result.balance.rows)
     assert all(isinstance(v, float) for v in love.before + love.after)
     assert love_plot_series(result.balance, top=2).names == love.names[:2]

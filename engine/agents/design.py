@@ -33,8 +33,8 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
     move = next_design_move(context.contract, spec, last_result(history), tried)
     if move is None:
         raise AgentError(
-            "the heuristic agent has no design move left for this analysis; "
-            "edit analysis.toml yourself or switch to another agent"
+            "the offline agent has no design move left for this analysis; press l on home to edit "
+            "analysis.toml yourself, or reopen the session with --agent anthropic"
         )
     rejected = [r for r in history if r.decision.kind is DecisionKind.REJECTED and r.decision.reason]
     rationale = move.rationale

@@ -43,7 +43,10 @@ class TrimmingSeries:
 
 
 def love_plot_series(balance: BalanceResult, top: int | None = None, absolute: bool = True) -> LovePlotSeries:
-    """Series for a love plot: one row per covariate, sorted by the SMD before weighting.
+    """Series for a love plot: one row per covariate, worst balance after weighting first.
+
+    The gate judges |SMD| after weighting, so that is the order; both the before and the
+    after value of each covariate are in the series (ties go to the worse before).
 
     Parameters
     ----------
@@ -54,7 +57,7 @@ def love_plot_series(balance: BalanceResult, top: int | None = None, absolute: b
     absolute
         Plot |SMD| (the usual love plot) rather than signed differences.
     """
-    rows = sorted(balance.rows, key=lambda r: -abs(r.before))
+    rows = sorted(balance.rows, key=lambda r: (-abs(r.after), -abs(r.before)))
     if top is not None:
         rows = rows[:top]
     f = abs if absolute else (lambda x: x)
