@@ -502,3 +502,32 @@ async def test_plots_of_an_iteration_that_never_ran_say_not_sampled(fixture_sess
         plot = app.screen.query_one("#plot-trace", EffectDrawsPlot)
         assert "not sampled" in plot._empty and "loading" not in plot._empty
     app.close_session()
+
+
+async def test_the_palette_offers_only_what_the_screen_allows(fixture_session: Path, tmp_path: Path) -> None:
+    import threading
+
+    from engine.records import Loop, Proposal
+    from screens.run import RunScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        titles = lambda: {c.title for c in app.get_system_commands(app.screen)}  # noqa: E731
+        assert {"Propose", "History", "Write model.py", "Edit plan"} <= titles()
+        proposal = Proposal(Loop.MODEL, "h", "r", "x = 1\n", "x = 2\n", "heuristic")
+        await app.push_screen(RunScreen(proposal, 8, None, threading.Event()))
+        await pilot.pause()
+        assert not titles() & {"Propose", "History", "Write model.py", "Edit plan", "Export report"}
+        assert "Toggle dark / light" in titles()
+    app.close_session()
+
+
+async def test_the_palette_offers_no_session_actions_before_one_is_open(tmp_path: Path) -> None:
+    from workbench.app import create_app
+
+    app = create_app("problems/doesnotexist", sessions_root=tmp_path, warm_up=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.5)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert not titles & {"Propose", "History", "Write model.py", "Edit plan", "Export report"}

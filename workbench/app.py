@@ -508,18 +508,26 @@ class WorkbenchApp(App[int]):
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers what the keys of this moment offer: nothing that needs a session before
+        one is open, and nothing that leaves the run screen while a run goes on."""
+        from screens.run import RunScreen
+
         yield from super().get_system_commands(screen)
-        if self.opened is None:
-            return
-        yield SystemCommand("Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose)
-        yield SystemCommand(
-            "Propose a design step", "Ask the agent to change analysis.toml (the design loop)",
-            lambda: self.action_propose("design"),
-        )
-        yield SystemCommand("History", "Every iteration with its verdict and decider; compare two", self.action_history)
-        yield SystemCommand("Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan)
-        yield SystemCommand("Export report", "Write the session report and say where", self.action_export)
         yield SystemCommand("Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme)
+        if self.opened is None or isinstance(screen, RunScreen):
+            return
+        commands = [
+            ("propose", "Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose),
+            ("propose", "Propose a design step", "Ask the agent to change analysis.toml (the design loop)",
+             lambda: self.action_propose("design")),
+            ("write_model", "Write model.py", "Write the next model yourself, from the current best", self.action_write_model),
+            ("history", "History", "Every iteration with its verdict and decider; compare two", self.action_history),
+            ("edit_plan", "Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan),
+            ("export", "Export report", "Write the session report and say where", self.action_export),
+        ]
+        for action, title, help_text, callback in commands:
+            if self.check_action(action, ()):
+                yield SystemCommand(title, help_text, callback)
 
     # ------------------------------------------------------------------ helpers
 
