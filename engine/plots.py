@@ -380,5 +380,5 @@ def deciding_rule(verdict: Verdict, se_multiple: float = 2.0) -> str:
     se = m.delta_se or 0.0
     rule = f"keep rule: ΔELPD {m.delta_elpd:+.1f} ± {se:.1f} (needs > {se_multiple:g} × SE = {se_multiple * se:.1f})"
     if verdict.clause and "tie-break" in verdict.clause:
-        return f"{rule}; {verdict.clause}: {verdict.reason.split(': ', 1)[-1]}"
+        return f"{rule}; {verdict.clause}"  # the verdict's reason gives the tie-break's numbers
     return rule

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,26 +118,17 @@ def score_draws(
     )
 
 
+@dataclass(frozen=True)
 class Draws:
     """The model child's arrays, once validated."""
 
-    def __init__(
-        self,
-        parameters: dict[str, np.ndarray],
-        loglik: np.ndarray,
-        estimand: np.ndarray,
-        diverging: np.ndarray,
-        observed: str,
-        dims: dict[str, list[str]],
-        coords: dict[str, list[str]],
-    ) -> None:
-        self.parameters = parameters
-        self.loglik = loglik
-        self.estimand = estimand
-        self.diverging = diverging
-        self.observed = observed
-        self.dims = dims
-        self.coords = coords
+    parameters: dict[str, np.ndarray]
+    loglik: np.ndarray  # (chain, draw, observation)
+    estimand: np.ndarray  # (chain, draw)
+    diverging: np.ndarray  # (chain, draw), booleans
+    observed: str
+    dims: dict[str, list[str]]
+    coords: dict[str, list[str]]
 
     def to_inference_data(self) -> Any:
         import arviz as az

@@ -19,40 +19,46 @@ Warm server
     from one job into the next, while imports and JIT warm-up are paid once.
     :func:`warm_up` starts it in the background; the first job waits for it if needed.
 
+The outer wall: namespaces
+    Where bubblewrap works (:mod:`~engine.sandbox.isolation`), the server and every job run in
+    new user, mount, PID, network, IPC, UTS and cgroup namespaces with no capabilities: a
+    read-only view of ``/usr``, Python, the venv and the ``engine`` package; no network; an
+    allow-listed environment; no view of sessions, problem folders or ``truth.json``. Each job
+    works in a fresh, randomly named folder of the server's (the only writable place); when it
+    ends, the parent moves the regular files it was expected to write into ``workdir``.
+    Without bubblewrap only the inner layers below remain, and :func:`isolation_report` says so.
+
 Limits applied in the child before the function runs
     - its own process group, killed with the server (``PR_SET_PDEATHSIG``) and with the
       calling process (the server exits when its command socket closes);
-    - memory: the parent polls the child's resident set size (``/proc/<pid>/status``) every
-      0.1 s and kills it above ``memory_mb``; ``RLIMIT_AS`` is set to the address space in
-      use at fork + ``memory_mb`` + :data:`ADDRESS_SPACE_SLACK_MB`, so one huge allocation fails
-      at once with ``MemoryError`` (measured: nutpie's sampler threads and allocator arenas
-      reserve ~0.6 GB of address space they never touch; Numba/LLVM JIT works under it);
+    - memory: the parent polls the child's resident set size (``/proc/<pid>/status``, by its
+      host pid) every 0.1 s and kills it above ``memory_mb``; ``RLIMIT_AS`` is set to the
+      address space in use at fork + ``memory_mb`` + :data:`ADDRESS_SPACE_SLACK_MB`, so one huge
+      allocation fails at once with ``MemoryError`` (measured: nutpie's sampler threads and
+      allocator arenas reserve ~0.6 GB of address space they never touch);
     - ``RLIMIT_FSIZE`` (``max_file_mb``), no core dumps, niceness ``nice``;
-    - the working directory is ``workdir``; stdout and stderr go to ``workdir/sandbox.log``
-      (the last lines come back in the outcome; faulthandler writes there on a segfault);
-    - environment variables that look like secrets (``*KEY*``, ``*TOKEN*``, ``*SECRET*``, …)
-      are removed before the server starts;
-    - PyTensor has no C compiler in the server (``cxx=``): with the audit hook below it could
-      not run ``g++`` anyway. Use ``mode="FAST_COMPILE"``, ``"NUMBA"`` or nutpie in jobs;
+    - the working directory is the job's own folder; stdout and stderr go to ``sandbox.log``
+      there (the last lines come back in the outcome; faulthandler writes there on a segfault);
+    - a private copy of the trusted compiler cache (:mod:`~engine.sandbox.cache`);
+    - a seccomp filter (:mod:`~engine.sandbox.seccomp`): no fork or exec, no signals but to
+      itself, no ptrace, no sockets but ``AF_UNIX``, no chmod or mounts;
+    - PyTensor has no C compiler in the server (``cxx=``). Use ``mode="FAST_COMPILE"``,
+      ``"NUMBA"`` or nutpie in jobs;
     - a Python audit hook (:func:`install_audit_hook`), installed right before the function
       runs, refuses: opening files for writing (and removing, renaming, linking, chmod) outside
-      ``workdir`` (the job's TMPDIR is ``workdir/tmp``), PyTensor's ``base_compiledir`` and the Numba cache dir;
-      opening any file named ``truth.json`` (the ground truth stays hidden), even through a
-      symlink; reading other processes' ``/proc`` entries; creating sockets, DNS look-ups;
-      ``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``, ``os.kill``; loading new shared
-      libraries with ``ctypes``; opening SQLite files. Reading library files keeps working.
+      the job's folder; opening any file named ``truth.json``, even through a symlink; reading
+      other processes' ``/proc`` entries; sockets, DNS look-ups; ``subprocess``, ``os.system``,
+      ``os.exec*``, ``os.fork``, ``os.kill``; loading new shared libraries with ``ctypes``;
+      opening SQLite files. Reading library files keeps working.
 
 What this is not
-    This is defence in depth *behind* the static guard (the AST scan that rejects imports
-    outside the allow-list, file and process access and dunder tricks), not a container.
-    Audit hooks see only what Python itself does: a C extension that opens files or sockets
-    on its own (HDF5, netCDF, a ctypes call into libc) is invisible to them, and code that
-    deliberately tampers with the interpreter (ctypes memory writes, patching the modules the
-    hook uses) can defeat them. There is no filesystem or network namespace: files outside
-    the work folder stay *readable*. Messages from the child are decoded with a restricted
-    unpickler (plain values, NumPy arrays and scalars, ``engine`` dataclasses and enums), so a
-    child cannot run code in the parent through a crafted message. For hostile code, run the
-    workbench itself inside a container or VM.
+    The namespaces share the host's kernel, and the inner layers are defence in depth: audit
+    hooks see only what Python itself does (a C extension or a ctypes call into libc goes
+    around them), and code that writes the interpreter's memory can defeat anything in its own
+    process — which is why scores come from another process (:mod:`engine.scorer`). Without
+    bubblewrap, files outside the job folder stay *readable*. Messages from the child are
+    decoded with a restricted unpickler (plain values, NumPy arrays and scalars, ``engine``
+    dataclasses and enums), so a child cannot run code in the parent through a crafted message.
 
 Messages
     The function receives ``progress=`` as a keyword: ``progress({"draws": [10, 12], ...})``

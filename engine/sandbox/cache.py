@@ -142,11 +142,13 @@ def warm_in_background(references: Sequence[ReferenceModel] = ()) -> threading.T
 
 
 def _warmer_env(cache: Path) -> dict[str, str]:
-    from engine.sandbox.server import _server_environ
     from engine.sandbox.isolation import ENGINE_ROOT
+    from engine.sandbox.server import _server_environ, _with_flag
 
+    # The server's flags (the user's, and no C compiler) with the trusted cache as compile folder,
+    # so what the warmer compiles is what the jobs look up.
     env = _server_environ(os.environ, str(ENGINE_ROOT.parent))
-    env["PYTENSOR_FLAGS"] = f"base_compiledir={cache / 'pytensor'},cxx="
+    env["PYTENSOR_FLAGS"] = _with_flag(env["PYTENSOR_FLAGS"], "base_compiledir", str(cache / "pytensor"))
     return env
 
 
