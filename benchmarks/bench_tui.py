@@ -88,7 +88,7 @@ async def key_latency(presses: int, draws: int) -> None:
     from engine.problem import SamplingSettings
     from screens.help import HelpScreen
     from screens.review import ReviewScreen
-    from screens.run import RunScreen, chain_rows
+    from screens.run import RunScreen, chains_of
     from workbench.app import create_app
 
     options = RunOptions(sampling=SamplingSettings(chains=4, draws=draws, tune=draws, seed=7))
@@ -104,7 +104,7 @@ async def key_latency(presses: int, draws: int) -> None:
             while not isinstance(app.screen, RunScreen):
                 await pilot.pause(0.05)
             run_screen = app.screen
-            while isinstance(app.screen, RunScreen) and not chain_rows(run_screen.last_progress):
+            while isinstance(app.screen, RunScreen) and not chains_of(run_screen.run.progress):
                 await pilot.pause(0.05)  # wait until chains report: nutpie has compiled and samples
             latencies, back, lags = [], [], []
             frames: list[tuple[float, object]] = []

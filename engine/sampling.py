@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from engine.errors import SamplingBudgetExceeded, SamplingCancelled
 from engine.problem import SamplingSettings
+from engine.progress import ChainProgress, Phase, SamplingProgress
 
 if TYPE_CHECKING:
     import arviz as az
@@ -34,55 +35,6 @@ POLL_S = 0.05
 """How often the budget and the stop request are checked while chains run."""
 FREE_VARS_ATTR = "free_vars"
 """Posterior attribute listing the model's free parameters (comma-separated), for the gates."""
-
-
-class Phase:
-    """What the sampler is doing; plain strings so progress pickles and prints simply."""
-
-    COMPILING = "compiling"
-    SAMPLING = "sampling"
-    DONE = "done"  # chains finished
-    SCORING = "scoring"  # the harness is computing log-likelihood, LOO, effect and gates
-
-
-@dataclass(frozen=True)
-class ChainProgress:
-    """One chain's state. ``finished`` counts tuning and posterior draws together."""
-
-    chain: int
-    finished: int
-    total: int
-    divergences: int
-    step_size: float
-    tuning: bool
-
-    @property
-    def fraction(self) -> float:
-        return self.finished / self.total if self.total else 0.0
-
-
-@dataclass(frozen=True)
-class SamplingProgress:
-    """A snapshot of sampling, sent to ``on_progress`` a few times a second.
-
-    ``chains`` is empty while compiling, and when nutpie's structured progress is not
-    available (then only ``elapsed_s`` moves).
-    """
-
-    phase: str
-    elapsed_s: float
-    budget_s: float
-    chains: tuple[ChainProgress, ...] = ()
-    compile_s: float | None = None
-
-    @property
-    def fraction(self) -> float:
-        total = sum(c.total for c in self.chains)
-        return sum(c.finished for c in self.chains) / total if total else 0.0
-
-    @property
-    def divergences(self) -> int:
-        return sum(c.divergences for c in self.chains)
 
 
 @dataclass

@@ -96,7 +96,7 @@ class CompareScreen(Screen):
             pane = Static(body, id="compare-diff")
             pane.border_title = literal(title)
             yield pane
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_back(self) -> None:
         self.app.pop_screen()

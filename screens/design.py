@@ -167,7 +167,7 @@ class DesignScreen(Screen):
             with TabPane("Critic", id="design-critic"):
                 with VerticalScroll(classes="design-body"):
                     yield Static(critic_text(self.critique), id="design-critique")
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#design-tabs", TabbedContent).active = tab

@@ -48,7 +48,7 @@ class EditProposalScreen(Screen[str | None]):
         )
         editor.border_title = literal(self.proposal.file)
         yield editor
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#proposal-editor", TextArea).focus()

@@ -50,7 +50,7 @@ class EditorScreen(Screen):
                         self.saved[name], language=language_for(name), id=_pane_id(name) + "-text", soft_wrap=name.endswith(".md")
                     )
                     yield area
-        yield Footer()
+        yield Footer(compact=True)
 
     def current_file(self) -> str:
         active = self.query_one("#editor-tabs", TabbedContent).active

@@ -22,6 +22,8 @@ One key, one meaning, on every screen.
    later; only a reject retires it). A blocker finding greys out approve
    until you override it (!) in writing.
 3. The run screen shows each chain live; c cancels (recorded as cancelled).
+   Escape leaves it running: the header shows its progress on every screen
+   and v comes back (or opens the verdict it reached meanwhile).
 4. The verdict: tabs 1 verdict, 2 plots, 3 diff (w: what ran or what the
    agent proposed), 4 record; t switches trace and rank plot; y design.
 5. h lists every iteration; o opens one; mark two with space, = compares.
@@ -72,7 +74,7 @@ class HelpScreen(Screen[None]):
             with VerticalScroll():
                 yield Static(bindings_table(self.under), id="help-keys")
                 yield Static(WORKFLOW, id="help-workflow", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -40,7 +40,7 @@ class HistoryScreen(Screen):
         table: DataTable[Any] = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         table.border_title = "iterations, newest first"
         yield table
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#history-table", DataTable)

@@ -28,13 +28,14 @@ class HomeScreen(Screen):
 
     BINDINGS = [
         Binding("p", "app.propose", "Propose", id="home.propose", tooltip="Ask the agent for the next proposal"),
-        Binding("d", "app.propose('design')", "Design step", id="home.propose-design",
+        Binding("d", "app.propose('design')", "Design", id="home.propose-design",
                 tooltip="Ask the agent to change analysis.toml (the design loop)"),
-        Binding("o", "open_iteration", "Open", id="home.open", tooltip="Open the highlighted iteration"),
+        Binding("o", "open_iteration", "Open", id="home.open", show=False,
+                tooltip="Open the highlighted iteration (Enter does too)"),
         Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
         Binding("l", "app.edit_plan", "Plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
-        Binding("m", "app.write_model", "Write model", id="home.write-model",
+        Binding("m", "app.write_model", "Write", id="home.write-model",
                 tooltip="Write the next model.py yourself, from the current best; it is checked and reviewed like any proposal"),
     ]
 
@@ -61,7 +62,7 @@ class HomeScreen(Screen):
             table.border_title = "iterations"
             yield table
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#home-body").display = False
@@ -163,6 +164,10 @@ class HomeScreen(Screen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((r for r in self._records if str(r.number) == key), None)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_iteration()
+
     def action_open_iteration(self) -> None:
         record = self._highlighted()
         if record is not None:
@@ -199,7 +204,7 @@ def best_record(records: list[IterationRecord]) -> IterationRecord | None:
 def _kv() -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True, min_width=9)
-    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column(ratio=1)  # the keep rule and the gates wrap; long lists end in an ellipsis
     return table
 
 
@@ -209,7 +214,7 @@ def contract_renderable(problem: Any) -> Table:
     table.add_row("asks", literal(f"{c.estimand} of {c.treatment} on {c.outcome} ({c.outcome_type})"))
     table.add_row("controls", Text(f"{len(c.controls)}: " + ", ".join(c.controls), no_wrap=True, overflow="ellipsis"))
     if c.forbidden:
-        forbidden = Text()
+        forbidden = Text(no_wrap=True, overflow="ellipsis")
         for i, f in enumerate(c.forbidden):
             if i:
                 forbidden.append(", ")
@@ -219,8 +224,9 @@ def contract_renderable(problem: Any) -> Table:
     else:
         table.add_row("forbidden", Text("none", style="dim"))
     g = problem.gates
-    table.add_row("gates", f"R̂ < {g.rhat_max:g}, ESS > {g.ess_bulk_min:g}, div. < {g.divergence_rate_max:.1%}, {g.sampling_budget_s:g} s")
-    table.add_row("keep", f"ΔELPD > {g.elpd_se_multiple:g} SE; ties: {g.tie_break.short()}")
+    band = f"{g.elpd_se_multiple:g} SE"
+    table.add_row("keep", f"ΔELPD > {band}; within ±{band}: {g.tie_break.short()}")
+    table.add_row("gates", f"R̂ < {g.rhat_max:g} · ESS > {g.ess_bulk_min:g} · div. < {g.divergence_rate_max:.1%}")
     return table
 
 
@@ -245,7 +251,7 @@ def best_renderable(best: IterationRecord | None) -> Text:
     if m.effect is not None:
         text.append(f"\n{m.effect.estimand} ", style="bold")
         text.append(f"{m.effect.mean:.2f} (sd {m.effect.sd:.2f})")
-        text.append("\n94% HDI ", style="bold")
+        text.append(f"\n{m.effect.interval_name} ", style="bold")
         text.append(f"[{m.effect.hdi_low:.2f}, {m.effect.hdi_high:.2f}]")
     text.append("\nR̂ max ", style="bold")
     text.append(num(m.rhat_max, ".3f"))

@@ -68,7 +68,7 @@ class ReviewScreen(Screen):
                 checks.border_title = "guard and compile check"
                 yield Static(self._findings(), id="findings")
                 yield Static(compile_renderable(self.reviewed.compile), id="compile")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._update_blocked()

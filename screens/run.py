@@ -1,7 +1,9 @@
 """Run: live nutpie progress per chain while the approved proposal samples in a child process.
 
-The app's worker posts :class:`screens.messages.SamplingProgressed` straight to this screen;
-a flood of them collapses to the latest (``can_replace``), so the UI never falls behind.
+The app's worker posts :class:`screens.messages.SamplingProgressed` to the app; a flood of
+them collapses to the latest (``can_replace``), so the UI never falls behind. The app keeps
+the :class:`ActiveRun` and shows its one-line :meth:`ActiveRun.brief` in every screen's
+header, so the principal can leave this screen (``escape``), browse, and come back (``v``).
 ``c`` sets the cancel event the worker passed to the engine.
 """
 
@@ -9,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -21,84 +23,16 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from engine.progress import ChainProgress, DesignProgress, Phase, RunProgress, SamplingProgress
 from screens.format import literal
-from screens.messages import SamplingProgressed, StatusChanged
+from screens.messages import StatusChanged
 
 if TYPE_CHECKING:
     from engine.problem import SamplingSettings
     from engine.records import Proposal
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    """What one row of the progress table shows, whatever shape the engine's progress has."""
-
-    chain: int
-    done: int
-    total: int
-    divergences: int
-    step_size: float | None
-    tuning: bool
-
-
-def chain_rows(progress: Any) -> list[ChainRow]:
-    """Read per-chain rows from the engine's progress object.
-
-    Accepts ``progress.chains`` as a sequence of per-chain objects (attributes
-    ``finished_draws``/``draws``, ``total_draws``/``total``, ``divergences``, ``step_size``,
-    ``tuning``), or parallel sequences on ``progress`` itself.
-    """
-    chains = getattr(progress, "chains", None)
-    rows: list[ChainRow] = []
-    if chains is not None and not isinstance(chains, int):
-        for i, c in enumerate(chains):
-            rows.append(
-                ChainRow(
-                    chain=int(_get(c, ("chain", "index"), i)),
-                    done=int(_get(c, ("finished", "finished_draws", "draws", "done"), 0)),
-                    total=int(_get(c, ("total_draws", "total"), 0)),
-                    divergences=int(_get(c, ("divergences",), 0)),
-                    step_size=_opt_float(_get(c, ("step_size",), None)),
-                    tuning=bool(_get(c, ("tuning",), False)),
-                )
-            )
-        return rows
-    done = _get(progress, ("finished_draws", "draws"), [])
-    total = _get(progress, ("total_draws", "total"), 0)
-    div = _get(progress, ("divergences",), [0] * len(done))
-    step = _get(progress, ("step_size", "step_sizes"), [None] * len(done))
-    tuning = _get(progress, ("tuning",), [False] * len(done))
-    for i, d in enumerate(done):
-        rows.append(
-            ChainRow(
-                chain=i,
-                done=int(d),
-                total=int(total[i] if isinstance(total, (list, tuple)) else total),
-                divergences=int(div[i]) if i < len(div) else 0,
-                step_size=_opt_float(step[i]) if i < len(step) else None,
-                tuning=bool(tuning[i] if isinstance(tuning, (list, tuple)) else tuning),
-            )
-        )
-    return rows
-
-
-def _get(obj: Any, names: tuple[str, ...], default: Any) -> Any:
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def _opt_float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def progress_table(rows: list[ChainRow], bar_width: int = 24) -> Table:
+def progress_table(chains: tuple[ChainProgress, ...], bar_width: int = 24) -> Table:
     table = Table(expand=False, box=None, padding=(0, 1), header_style="bold")
     table.add_column("chain", justify="right")
     table.add_column("progress", width=bar_width)
@@ -106,127 +40,159 @@ def progress_table(rows: list[ChainRow], bar_width: int = 24) -> Table:
     table.add_column("phase")
     table.add_column("divergences", justify="right")
     table.add_column("step size", justify="right")
-    for row in rows:
-        total = max(row.total, 1)
+    for chain in chains:
+        total = max(chain.total, 1)
         table.add_row(
-            str(row.chain),
-            ProgressBar(total=total, completed=min(row.done, total), width=bar_width),
-            f"{row.done}/{row.total}",
-            "tuning" if row.tuning else ("done" if row.done >= row.total > 0 else "sampling"),
-            Text(str(row.divergences), style="bold red" if row.divergences else ""),
-            "—" if row.step_size is None or (row.done == 0 and not row.step_size) else f"{row.step_size:.3g}",
+            str(chain.chain),
+            ProgressBar(total=total, completed=min(chain.finished, total), width=bar_width),
+            f"{chain.finished}/{chain.total}",
+            "tuning" if chain.tuning else ("done" if chain.finished >= chain.total > 0 else "sampling"),
+            Text(str(chain.divergences), style="bold red" if chain.divergences else ""),
+            "—" if chain.finished == 0 and not chain.step_size else f"{chain.step_size:.3g}",
         )
     return table
 
 
-def progress_line(progress: Any, rows: list[ChainRow], waited_s: float = 0.0) -> str:
+def progress_line(progress: RunProgress, waited_s: float = 0.0) -> str:
     """``sampling · 21 s in all: compile 9 s, sampling 12 s of 300 s budget · 5620/8000 draws · 1 divergence``.
 
     One clock from the approve: the compile is its own phase and the sampling budget (which
     the compile does not use) is counted from when the chains start. ``waited_s`` is the time
     since the progress object arrived, so the clock keeps moving between messages.
     """
-    phase = _get(progress, ("phase",), None)
-    elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
-    budget = _opt_float(_get(progress, ("budget_s",), None))
-    compile_s = _opt_float(_get(progress, ("compile_s",), None)) or 0.0
-    parts = []
-    stage = _get(progress, ("stage",), None)
-    if stage:  # the design loop reports stages, not chains
-        parts.append(f"{stage} ({_get(progress, ('step',), '?')}/{_get(progress, ('total',), '?')})")
-    if phase:
-        parts.append("compiling the model (nutpie, numba)" if phase == "compiling" else str(phase))
-    if elapsed is not None and phase == "compiling":
-        parts.append(f"{elapsed + waited_s:.0f} s")
-    elif elapsed is not None and compile_s:
-        sampling = elapsed + waited_s
-        budget_text = f" of {budget:.0f} s budget" if budget else ""
-        parts.append(f"{compile_s + sampling:.0f} s in all: compile {compile_s:.0f} s, sampling {sampling:.0f} s{budget_text}")
-    elif elapsed is not None:
-        parts.append(f"{elapsed + waited_s:.0f} s" + (f" of {budget:.0f} s budget" if budget else ""))
-    if rows:
-        done = sum(r.done for r in rows)
-        total = sum(r.total for r in rows)
-        divergences = sum(r.divergences for r in rows)
+    elapsed = progress.elapsed_s + waited_s
+    if isinstance(progress, DesignProgress):  # the design loop reports stages, not chains
+        return f"{progress.stage} ({progress.step}/{progress.total}) · {elapsed:.0f} s"
+    phase, budget, compile_s = progress.phase, progress.budget_s, progress.compile_s or 0.0
+    parts = ["compiling the model (nutpie, numba)" if phase == Phase.COMPILING else phase]
+    budget_text = f" of {budget:.0f} s budget" if budget else ""
+    if phase == Phase.COMPILING:
+        parts.append(f"{elapsed:.0f} s")
+    elif compile_s:
+        parts.append(f"{compile_s + elapsed:.0f} s in all: compile {compile_s:.0f} s, sampling {elapsed:.0f} s{budget_text}")
+    else:
+        parts.append(f"{elapsed:.0f} s{budget_text}")
+    if progress.chains:
+        done = sum(c.finished for c in progress.chains)
+        total = sum(c.total for c in progress.chains)
         parts.append(f"{done}/{total} draws")
-        parts.append(f"{divergences} divergence{'s' if divergences != 1 else ''}")
+        parts.append(f"{progress.divergences} divergence{'s' if progress.divergences != 1 else ''}")
     return " · ".join(parts)
 
 
+def chains_of(progress: RunProgress | None) -> tuple[ChainProgress, ...]:
+    """The per-chain states, when the run has any yet (the design loop never does)."""
+    return progress.chains if isinstance(progress, SamplingProgress) else ()
+
+
+@dataclass
+class ActiveRun:
+    """One approved iteration while it runs: the run screen and every screen's header read it.
+
+    The app owns it (the principal may leave the run screen and come back); the worker's
+    progress lands in :meth:`receive` on the UI thread.
+    """
+
+    proposal: Proposal
+    number: int | None
+    settings: SamplingSettings | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: RunProgress | None = None
+    received_at: float | None = None  # monotonic time the last progress arrived
+
+    def receive(self, progress: RunProgress) -> None:
+        self.progress = progress
+        self.received_at = time.monotonic()
+
+    def waited_s(self) -> float:
+        """Seconds since the last progress, once it stops flowing (the compile sends none)."""
+        since = 0.0 if self.received_at is None else time.monotonic() - self.received_at
+        return since if since >= 0.9 else 0.0
+
+    def line(self) -> str:
+        """The run screen's status line: the one clock, the draws, the divergences."""
+        if self.cancel.is_set():
+            return "cancelling: stopping the sampler…"
+        if self.progress is None:
+            return "starting the sandboxed run…"
+        return progress_line(self.progress, self.waited_s())
+
+    def brief(self) -> str:
+        """The header's line on every other screen: short enough for 80 columns."""
+        name = f"iteration {self.number}" if self.number is not None else "the run"
+        progress = self.progress
+        if self.cancel.is_set():
+            return f"{name}: cancelling"
+        if progress is None:
+            return f"{name}: starting"
+        elapsed = progress.elapsed_s + self.waited_s()
+        if isinstance(progress, DesignProgress):
+            return f"{name}: {progress.stage} {progress.step}/{progress.total}, {elapsed:.0f} s"
+        if progress.chains:
+            return f"{name}: {progress.phase} {progress.fraction:.0%}, {progress.divergences} div, {elapsed:.0f} s"
+        return f"{name}: {progress.phase} {elapsed:.0f} s"
+
+
 class RunScreen(Screen):
-    """Live sampling progress for one approved proposal; ``c`` cancels."""
+    """Live progress of the :class:`ActiveRun`; ``c`` cancels, ``escape`` leaves it running."""
 
     BINDINGS = [
         Binding("c", "cancel", "Cancel run", id="run.cancel", tooltip="Stop sampling; the iteration is recorded as cancelled"),
+        Binding("escape", "back", "Back (run goes on)", id="run.back",
+                tooltip="Browse while it runs; the header shows its progress and v comes back"),
     ]
 
-    def __init__(
-        self,
-        proposal: Proposal,
-        number: int | None,
-        settings: SamplingSettings | None,
-        cancel: threading.Event | None = None,
-    ) -> None:
+    def __init__(self, run: ActiveRun) -> None:
         super().__init__()
-        self.proposal = proposal
-        self.number = number
-        self.settings = settings
-        self.cancel_event = cancel or threading.Event()
+        self.run = run
         self.updates = 0  # how many progress messages were drawn (the benchmark reads it)
-        self.last_progress: Any = None
-        self._received_at: float | None = None  # monotonic time the last progress arrived
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self.run.cancel
 
     def compose(self) -> ComposeResult:
+        run = self.run
         yield Header()
         head = Text()
         head.append("running", style="bold reverse")
-        if self.number is not None:
-            head.append(f" iteration {self.number}", style="bold")
-        head.append(f" · {self.proposal.hypothesis}")
+        if run.number is not None:
+            head.append(f" iteration {run.number}", style="bold")
+        head.append(f" · {run.proposal.hypothesis}")
         yield Static(head, id="run-head")
-        if self.settings is not None:
-            s = self.settings
+        if run.settings is not None:
+            s = run.settings
             yield Static(
                 f"nutpie · {s.chains} chains × ({s.tune} tuning + {s.draws} draws) · seed {s.seed}",
                 id="run-settings",
             )
         with VerticalScroll(id="run-body") as body:
-            body.border_title = "chains" if self.proposal.loop == "model" else "design analysis"
+            body.border_title = "chains" if run.proposal.loop == "model" else "design analysis"
             waiting = (
                 "running the doubly-robust estimate and the design diagnostics…"
-                if self.proposal.loop == "design"
+                if run.proposal.loop == "design"
                 else "waiting for the sampler (the model compiles first)…"
             )
             yield Static(Text(waiting, style="dim"), id="chains")
         yield Static("", id="run-status")
-        yield Footer()
+        yield Footer(compact=True)
 
-    def update_progress(self, progress: Any) -> None:
-        self.last_progress = progress
-        rows = chain_rows(progress)
-        if rows:
-            self.query_one("#chains", Static).update(progress_table(rows))
-        line = progress_line(progress, rows)
-        if line and not self.cancel_event.is_set():
-            self.set_status(line)
+    def on_mount(self) -> None:
+        self.show_progress()  # coming back to a run already under way
+
+    def show_progress(self) -> None:
+        """Draw the run's latest progress (the app calls this as progress arrives and each second)."""
+        chains = chains_of(self.run.progress)
+        if chains:
+            self.query_one("#chains", Static).update(progress_table(chains))
+        if self.run.progress is not None or self.run.cancel.is_set():
+            self.set_status(self.run.line())
         self.updates += 1
 
-    def on_sampling_progressed(self, message: SamplingProgressed) -> None:
-        self.update_progress(message.progress)
-        self._received_at = time.monotonic()
-        if not hasattr(self, "_ticker"):
-            # nutpie's compile sends no progress for 10–20 s: keep the clock moving meanwhile.
-            self._ticker = self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        progress = self.last_progress
-        elapsed = _opt_float(_get(progress, ("elapsed_s",), None))
-        if elapsed is None or self._received_at is None or self.cancel_event.is_set():
-            return
-        since = time.monotonic() - self._received_at
-        if since < 0.9:
-            return  # progress is flowing; it carries its own clock
-        self.set_status(progress_line(progress, chain_rows(progress), waited_s=since))
+    def update_progress(self, progress: RunProgress) -> None:
+        """Receive and draw one snapshot (snapshots and tests drive the screen with this)."""
+        self.run.receive(progress)
+        self.show_progress()
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self.set_status(message.text)
@@ -236,12 +202,15 @@ class RunScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return None if self.cancel_event.is_set() else True
+            return None if self.run.cancel.is_set() else True
         return True
 
     def action_cancel(self) -> None:
-        if self.cancel_event.is_set():
+        if self.run.cancel.is_set():
             return
-        self.cancel_event.set()
-        self.set_status("cancelling: stopping the sampler…")
+        self.run.cancel.set()
+        self.set_status(self.run.line())
         self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

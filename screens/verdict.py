@@ -105,7 +105,7 @@ class VerdictScreen(Screen):
             with TabPane("Record", id="record"):
                 with VerticalScroll():
                     yield Static(self._record_json(), id="record-json")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._ready = True

@@ -508,7 +508,7 @@ async def test_the_palette_offers_only_what_the_screen_allows(fixture_session: P
     import threading
 
     from engine.records import Loop, Proposal
-    from screens.run import RunScreen
+    from screens.run import ActiveRun, RunScreen
 
     app = fixture_app(fixture_session, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -516,7 +516,7 @@ async def test_the_palette_offers_only_what_the_screen_allows(fixture_session: P
         titles = lambda: {c.title for c in app.get_system_commands(app.screen)}  # noqa: E731
         assert {"Propose", "History", "Write model.py", "Edit plan"} <= titles()
         proposal = Proposal(Loop.MODEL, "h", "r", "x = 1\n", "x = 2\n", "heuristic")
-        await app.push_screen(RunScreen(proposal, 8, None, threading.Event()))
+        await app.push_screen(RunScreen(ActiveRun(proposal, 8, None, threading.Event())))
         await pilot.pause()
         assert not titles() & {"Propose", "History", "Write model.py", "Edit plan", "Export report"}
         assert "Toggle dark / light" in titles()
@@ -531,3 +531,65 @@ async def test_the_palette_offers_no_session_actions_before_one_is_open(tmp_path
         await pilot.pause(0.5)
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert not titles & {"Propose", "History", "Write model.py", "Edit plan", "Export report"}
+
+
+async def test_escape_leaves_a_run_the_header_tracks_it_and_v_comes_back(fixture_session: Path, tmp_path: Path) -> None:
+    """The run's state lives with the app: progress that arrives while the principal browses
+    moves every screen's header, and the run screen drawn again shows where the run is."""
+    from fixtures.tui_data import progress_fixture
+    from textual.geometry import Region
+    from textual.widgets import Static
+
+    from engine.progress import Phase, SamplingProgress
+    from screens.history import HistoryScreen
+    from screens.home import HomeScreen
+    from screens.messages import SamplingProgressed
+    from screens.run import ActiveRun, RunScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        assert app.check_action("view_run", ()) is False  # nothing runs: v is not offered
+        app.active_run = ActiveRun(clean_reviewed().proposal, 8, None)
+        await app.push_screen(RunScreen(app.active_run))
+        app.post_message(SamplingProgressed(SamplingProgress(Phase.COMPILING, 2.0, 300.0)))
+        await pilot.pause()
+        assert app.sub_title.startswith("▶ iteration 8: compiling")
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen) and app.active_run is not None
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        app.post_message(SamplingProgressed(progress_fixture()))  # chains report while the principal browses
+        await pilot.pause()
+        assert app.sub_title == "▶ iteration 8: sampling 70%, 1 div, 12 s"
+        assert app.check_action("view_run", ()) is True
+        await pilot.press("v")
+        assert isinstance(app.screen, RunScreen)
+        chains = "\n".join(line.text for line in app.screen.query_one("#chains", Static).render_lines(Region(0, 0, 90, 6)))
+        assert "1400/2000" in chains and "900/2000" in chains
+        assert "5620/8000 draws" in str(app.screen.query_one("#run-status", Static).render())
+        assert app.check_action("view_run", ()) is False  # already watching
+    app.close_session()
+
+
+async def test_a_run_that_ends_while_the_principal_browses_waits_behind_v(fixture_session: Path, tmp_path: Path) -> None:
+    from screens.history import HistoryScreen
+    from screens.messages import IterationRecorded
+    from screens.run import ActiveRun
+    from screens.verdict import VerdictScreen
+
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        record = next(r for r in app.records if r.number == 3)
+        app.active_run = ActiveRun(record.proposal, 3, None)
+        await pilot.press("h")
+        app.post_message(IterationRecorded(record, list(app.records)))
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)  # not yanked away from what the principal reads
+        assert app.active_run is None and app.sub_title == "session ihdp-fixture"
+        assert app.unseen is record
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict")
+        assert app.screen.record is record and app.unseen is None
+    app.close_session()

@@ -261,3 +261,37 @@ async def test_a_pending_proposal_survives_closing_the_app(tmp_path: Path) -> No
         assert isinstance(resumed.screen, ReviewScreen)
         assert resumed.screen.reviewed.proposal.hypothesis == hypothesis
     resumed.close_session()
+
+
+@pytest.mark.slow
+async def test_escape_leaves_the_real_sampler_running_and_the_header_follows_it(tmp_path: Path) -> None:
+    from workbench.app import create_app
+    from screens.history import HistoryScreen
+    from screens.home import HomeScreen
+    from screens.run import RunScreen
+    from screens.verdict import VerdictScreen
+
+    longer = RunOptions(sampling=SamplingSettings(chains=2, draws=2000, tune=1000, seed=1))
+    app = create_app(PROBLEMS / "ihdp", sessions_root=tmp_path, options=longer)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _review(pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunScreen), 10, "the run screen")
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen) and app.active_run is not None
+        assert app.sub_title.startswith("▶ iteration 1")
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        seen: set[str] = set()
+        await wait_until(pilot, lambda: seen.add(app.sub_title) or "%" in app.sub_title or app.active_run is None,
+                         RUN_TIMEOUT, "the chains' progress in the header")
+        assert len(seen) > 1, seen  # the header moved while the principal browsed
+        if app.active_run is not None:
+            await pilot.press("v")
+            assert isinstance(app.screen, RunScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), RUN_TIMEOUT, "the verdict")
+        else:  # it finished while we looked at history: v opens the verdict it reached
+            await pilot.press("v")
+            await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict")
+        assert app.screen.record.number == 1 and app.sub_title.startswith("session ")
+    app.close_session()

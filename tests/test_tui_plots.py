@@ -113,7 +113,7 @@ def test_the_run_clock_counts_compile_and_sampling_as_one_without_restarting() -
     from screens.run import progress_line
 
     compiling = SamplingProgress(Phase.COMPILING, 0.0, 300.0)
-    assert progress_line(compiling, [], waited_s=7.2) == "compiling the model (nutpie, numba) · 7 s"
+    assert progress_line(compiling, waited_s=7.2) == "compiling the model (nutpie, numba) · 7 s"
     sampling = SamplingProgress(Phase.SAMPLING, 3.0, 300.0, (), compile_s=9.4)
-    line = progress_line(sampling, [], waited_s=1.0)
+    line = progress_line(sampling, waited_s=1.0)
     assert "13 s in all: compile 9 s, sampling 4 s of 300 s budget" in line  # 9.4 + 4: never back to 0

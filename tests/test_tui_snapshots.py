@@ -20,6 +20,8 @@ from fixtures.tui_data import (
 from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
 
 SIZE = (100, 30)
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+"""The five screens a principal spends the day on, at the smallest and a roomy terminal."""
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,9 @@ async def _opened(pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
-def test_home(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_opened)
+@SIZES
+def test_home(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=size, run_before=_opened)
 
 
 def test_home_80x24_light(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
@@ -65,8 +68,9 @@ def _review(reviewed_factory, number: int = 7):  # noqa: ANN001, ANN202
     return run_before
 
 
-def test_review_clean(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_review(clean_reviewed))
+@SIZES
+def test_review_clean(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=size, run_before=_review(clean_reviewed))
 
 
 def test_review_blocked(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
@@ -83,18 +87,20 @@ def test_reject_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     )
 
 
-def test_run_progress(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+@SIZES
+def test_run_progress(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         from engine.problem import SamplingSettings
-        from screens.run import RunScreen
+        from screens.run import ActiveRun, RunScreen
 
         await _opened(pilot)
-        screen = RunScreen(clean_reviewed().proposal, 7, SamplingSettings(chains=4, draws=1000, tune=1000))
+        settings = SamplingSettings(chains=4, draws=1000, tune=1000)
+        screen = RunScreen(ActiveRun(clean_reviewed().proposal, 7, settings))
         await pilot.app.push_screen(screen)
         screen.update_progress(progress_fixture())
         await pilot.pause()
 
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app_on_fixture(), terminal_size=size, run_before=run_before)
 
 
 def _verdict(number: int, tab: str | None = None):  # noqa: ANN202
@@ -114,8 +120,9 @@ def _verdict(number: int, tab: str | None = None):  # noqa: ANN202
     return run_before
 
 
-def test_verdict_kept(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=_verdict(3))
+@SIZES
+def test_verdict_kept(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
+    assert snap_compare(app_on_fixture(), terminal_size=size, run_before=_verdict(3))
 
 
 def test_verdict_failed_gate(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
@@ -187,7 +194,8 @@ def test_error_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_design(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
+@SIZES
+def test_design(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         from fixtures.tui_data import design_fixture
         from screens.design import DesignScreen
@@ -197,7 +205,7 @@ def test_design(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         await pilot.app.push_screen(DesignScreen(result, critique, "iteration 8"))
         await pilot.pause()
 
-    assert snap_compare(app_on_fixture(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app_on_fixture(), terminal_size=size, run_before=run_before)
 
 
 def test_design_plots(snap_compare, app_on_fixture) -> None:  # noqa: ANN001

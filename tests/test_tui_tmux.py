@@ -98,3 +98,32 @@ def test_open_review_reject_quit_in_a_real_terminal(tmp_path: Path) -> None:
     (session,) = [p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".")]
     message = git.Repo(session).head.commit.message
     assert "rejected" in message and "smoke test: not now" in message
+
+
+def test_an_edit_is_what_the_verdict_shows_in_a_real_terminal(tmp_path: Path) -> None:
+    """Edit the proposal, approve the edit, and read the edit back on the verdict's Diff tab."""
+    sessions = tmp_path / "sessions"
+    command = f"cd {ROOT} && {sys.executable} -m workbench.cli open problems/ihdp --sessions-root {sessions}; sleep 2"
+    tmux = Tmux(command)
+    try:
+        tmux.wait_for("press p for the next proposal", timeout=90)
+        tmux.keys("p")
+        tmux.wait_for("proposal for iteration 1", "Approve", timeout=300)
+        tmux.keys("e")
+        tmux.wait_for("Approve edit", "model.py")
+        tmux.keys("C-Home")
+        tmux.type("# smoke: the principal's own line")
+        tmux.keys("Enter", "C-s")
+        tmux.wait_for("kept", "iteration 1", "Diff", timeout=600)  # guard, compile check, sampling, LOO
+        tmux.keys("3")
+        screen = tmux.wait_for("What ran: the principal's edit", "+# smoke: the principal's own line")
+        assert "(w: the agent's proposal)" in screen
+        tmux.keys("w")
+        proposed = tmux.wait_for("The agent's proposal, before the principal's edit", "(no change)")
+        assert "+# smoke" not in proposed  # the agent proposed the baseline unchanged
+        tmux.keys("q")
+    finally:
+        tmux.close()
+    (session,) = [p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    ran = (session / "iterations" / "0001" / "model.py").read_text()
+    assert ran.startswith("# smoke: the principal's own line")

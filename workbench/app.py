@@ -36,6 +36,7 @@ from screens.messages import (
     FileCommitted,
     IterationRecorded,
     ProposalReady,
+    SamplingProgressed,
     SessionOpened,
     StatusChanged,
 )
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from engine.loop import Reviewed, RunOptions, Workbench
+    from engine.progress import RunProgress
+    from screens.run import ActiveRun
     from engine.records import Decision, IterationRecord
 
 __all__ = [
@@ -81,9 +84,12 @@ class WorkbenchApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Causal Workbench"
     ENABLE_COMMAND_PALETTE = True
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal")]  # app.tcss fits 80 columns under -narrow
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen and the workflow"),
         Binding("x", "export", "Export", id="app.export", tooltip="Write the session report and say where"),
+        Binding("v", "view_run", "View run", id="app.view-run",
+                tooltip="Back to the running iteration, or to the verdict it just reached"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False, tooltip="Switch dark / light"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit; the session is saved as it goes"),
     ]
@@ -104,7 +110,8 @@ class WorkbenchApp(App[int]):
         self.reviewed: Reviewed | None = None
         self.next_number: int | None = None
         self.busy = ""  # what a worker is doing now ("" when idle)
-        self.run_cancel: threading.Event | None = None
+        self.active_run: ActiveRun | None = None  # the approved iteration now running
+        self.unseen: IterationRecord | None = None  # a run that finished while the principal browsed
         self._quit_armed = False
         self._propose_when_idle = False  # `n` on a review: ask again once the skip is recorded
         self._initial_theme = theme
@@ -119,6 +126,7 @@ class WorkbenchApp(App[int]):
     def on_mount(self) -> None:
         self.theme = self._initial_theme
         self.sub_title = "opening…"
+        self.set_interval(1.0, self._tick_run)  # the header's run clock moves between progress messages
         # Start loading after the first frame is on screen: the worker's imports (pandas,
         # git) hold the GIL in long stretches and would delay the first paint.
         self.call_after_refresh(self._open)
@@ -149,12 +157,13 @@ class WorkbenchApp(App[int]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def action_quit(self) -> None:
-        if self.run_cancel is not None and not self.run_cancel.is_set() and not self._quit_armed:
+        run = self.active_run
+        if run is not None and not run.cancel.is_set() and not self._quit_armed:
             self._quit_armed = True
             self.notify("Sampling is running: c cancels it; q again cancels and quits.", severity="warning")
             return
-        if self.run_cancel is not None:
-            self.run_cancel.set()
+        if run is not None:
+            run.cancel.set()
         self.exit(0)
 
     # ------------------------------------------------------------------ workers
@@ -181,16 +190,13 @@ class WorkbenchApp(App[int]):
         self.post_message(ProposalReady(reviewed, edited=True, number=wb.session.next_number()))
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False, description="run the decision")
-    def _execute(self, reviewed: Reviewed, decision: Decision, run_screen: Any, then_propose: bool) -> None:
-        from screens.messages import SamplingProgressed
-
+    def _execute(self, reviewed: Reviewed, decision: Decision, cancel: threading.Event, then_propose: bool) -> None:
         wb = self._workbench()
 
-        def progress(p: object) -> None:
-            if run_screen is not None:
-                run_screen.post_message(SamplingProgressed(p))
+        def progress(p: RunProgress) -> None:
+            self.post_message(SamplingProgressed(p))
 
-        record = wb.execute(reviewed, decision, on_progress=progress, cancel=self.run_cancel)
+        record = wb.execute(reviewed, decision, on_progress=progress, cancel=cancel)
         self.post_message(IterationRecorded(record, wb.session.iterations(), then_propose))
 
     @work(thread=True, exclusive=True, group="arrays", exit_on_error=False, description="load draws")
@@ -270,22 +276,40 @@ class WorkbenchApp(App[int]):
 
     def on_decided(self, message: Decided) -> None:
         from engine.records import DecisionKind
-        from screens.run import RunScreen
+        from screens.run import ActiveRun, RunScreen
 
         reviewed = self.reviewed
         if reviewed is None:
             return
-        run_screen = None
-        self.run_cancel = threading.Event()
+        cancel = threading.Event()
         if message.decision.kind is DecisionKind.APPROVED:
             wb = self._workbench()
             settings = wb.sampling if reviewed.proposal.loop == "model" else None
-            run_screen = RunScreen(reviewed.proposal, self.next_number, settings, self.run_cancel)
-            self.switch_screen(run_screen)
+            self.active_run = ActiveRun(reviewed.proposal, self.next_number, settings, cancel)
+            self.unseen = None
+            self.switch_screen(RunScreen(self.active_run))
             self._set_status("sampling…")
+            self._tick_run()
         else:
             self._set_status(f"recording: {message.decision.kind.value}…")
-        self._execute(reviewed, message.decision, run_screen, message.then_propose)
+        self._execute(reviewed, message.decision, cancel, message.then_propose)
+
+    def on_sampling_progressed(self, message: SamplingProgressed) -> None:
+        if self.active_run is not None:
+            self.active_run.receive(message.progress)
+            self._tick_run()
+
+    def _tick_run(self) -> None:
+        """Show the run's progress: in full on the run screen, in one line in every header."""
+        from screens.run import RunScreen
+
+        run = self.active_run
+        if run is None:
+            return
+        self.sub_title = f"▶ {run.brief()}"
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen) and screen.is_mounted:
+                screen.show_progress()
 
     def on_edit_submitted(self, message: EditSubmitted) -> None:
         self._check_edit(message.source)
@@ -298,12 +322,19 @@ class WorkbenchApp(App[int]):
         record = message.record
         self.records = list(message.records) or [*self.records, record]
         self.reviewed = None
-        self.run_cancel = None
-        self._quit_armed = False
+        self._end_run()
         self.next_number = record.number + 1
         self.home.show_records(self.records)
-        self._pop_modals()
         if record.verdict is not None:
+            watching = any(isinstance(screen, RunScreen) for screen in self.screen_stack)
+            self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
+            if not watching:  # the principal left to browse: say so, and let them come when ready
+                self.unseen = record
+                self.notify(f"Iteration {record.number} finished: {record.status.replace('_', ' ')}. v opens the verdict.",
+                            timeout=10)
+                self.refresh_bindings()
+                return
+            self._pop_modals()
             verdict = VerdictScreen(record, self.records, self._gates())
             if isinstance(self.screen, RunScreen):
                 self.switch_screen(verdict)
@@ -313,8 +344,8 @@ class WorkbenchApp(App[int]):
                 verdict.action_design()
             else:
                 self._load_arrays(record, verdict)
-            self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
         else:
+            self._pop_modals()
             if isinstance(self.screen, ReviewScreen):
                 self.pop_screen()
             words = {"rejected": "rejected; the agent will read your reason", "skipped": "skipped"}
@@ -368,8 +399,7 @@ class WorkbenchApp(App[int]):
 
         self._pop_modals()
         if group == "run":
-            self.run_cancel = None
-            self._quit_armed = False
+            self._end_run()
             if isinstance(self.screen, RunScreen) and self.reviewed is not None:
                 self.switch_screen(ReviewScreen(self.reviewed, self.next_number))
             elif isinstance(self.screen, ReviewScreen):
@@ -402,6 +432,19 @@ class WorkbenchApp(App[int]):
             return
         self._set_status(f"{getattr(agent, 'name', 'the')} agent is proposing ({loop} loop)…")
         self._propose(loop)
+
+    def action_view_run(self) -> None:
+        """Back to the running iteration's screen, or to the verdict it reached while the principal browsed."""
+        from screens.run import RunScreen
+
+        self._pop_modals()
+        if self.active_run is not None:
+            if not isinstance(self.screen, RunScreen):
+                self.push_screen(RunScreen(self.active_run))
+        elif self.unseen is not None:
+            record, self.unseen = self.unseen, None
+            self.open_iteration(record)
+            self.refresh_bindings()
 
     def action_history(self) -> None:
         from screens.history import HistoryScreen
@@ -500,9 +543,15 @@ class WorkbenchApp(App[int]):
         self._save_plan(filename, text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "view_run":
+            from screens.run import RunScreen
+
+            return (self.active_run is not None or self.unseen is not None) and not isinstance(self.screen, RunScreen)
         if action in ("propose", "history", "edit_plan", "export", "write_model"):
             if self.opened is None:
                 return None
+            if action in ("propose", "write_model") and self.active_run is not None:
+                return False  # hidden while a run goes on: the footer makes room for v
             if action == "propose" and self.busy and self.reviewed is None:
                 return None
         return True
@@ -517,6 +566,7 @@ class WorkbenchApp(App[int]):
         if self.opened is None or isinstance(screen, RunScreen):
             return
         commands = [
+            ("view_run", "View run", "Back to the running iteration, or to the verdict it reached", self.action_view_run),
             ("propose", "Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose),
             ("propose", "Propose a design step", "Ask the agent to change analysis.toml (the design loop)",
              lambda: self.action_propose("design")),
@@ -549,6 +599,14 @@ class WorkbenchApp(App[int]):
 
         while len(self.screen_stack) > 1 and isinstance(self.screen, (ModalScreen, HelpScreen)):
             self.pop_screen()
+
+    def _end_run(self) -> None:
+        """The run is over (recorded or failed): the header shows the session again."""
+        self.active_run = None
+        self._quit_armed = False
+        if self.opened is not None:
+            self.sub_title = f"session {self.opened.session.id}"
+        self.refresh_bindings()
 
     def _set_status(self, text: str) -> None:
         self.home.set_status(text)

@@ -40,6 +40,7 @@ from engine.design.series import (  # re-exported: the screens import the series
 )
 from engine.design.spec import AnalysisSpec, Estimator
 from engine.problem import Contract, Estimand, OutcomeType, Problem
+from engine.progress import DesignProgress
 from engine.records import Effect
 from engine.versions import package_versions
 
@@ -67,16 +68,6 @@ class DesignSettings:
     trim_thresholds: tuple[float, ...] = TRIM_THRESHOLDS
     placebo: bool = True
     sensitivity: bool = True
-
-
-@dataclass(frozen=True)
-class DesignProgress:
-    """One stage finished (``step`` of ``total``)."""
-
-    stage: str
-    step: int
-    total: int
-    elapsed_s: float
 
 
 ProblemData = Problem | tuple[pd.DataFrame, Contract]
