@@ -79,6 +79,7 @@ class VerdictScreen(Screen):
             with TabPane("Verdict", id="verdict"):
                 with VerticalScroll(id="verdict-body"):
                     yield Static(self._decision_text(), id="decision")
+                    yield Static(self._review_text(), id="review")  # the critic's line, seen without scrolling
                     yield Static(self._error_text(), id="crash")
                     yield Static(self._metrics(), id="metrics")
                     yield Static(self._gates(), id="gates")
@@ -86,7 +87,6 @@ class VerdictScreen(Screen):
                     table.border_title = "convergence: failing rows first, then highest R-hat"
                     yield table
                     yield Static(self._pareto_counts(), id="pareto-counts")
-                    yield Static(self._review_text(), id="review")
             with TabPane("Plots", id="plots"):
                 with Grid(id="plot-grid"):
                     rule = f"; {self.gates.keep_rule()}" if self.gates else ""
