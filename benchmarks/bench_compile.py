@@ -66,7 +66,9 @@ def main() -> None:
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", ONE_OFF], cwd=ROOT, capture_output=True, text=True, check=False)
     one_off = time.perf_counter() - t0
-    print(f"  one-off process (import PyMC + check, no sandbox): {one_off:.2f} s  [{out.stdout.strip() or out.stderr[-200:]}]")
+    print(
+        f"  one-off process (import PyMC + check, no sandbox): {one_off:.2f} s  [{out.stdout.strip() or out.stderr[-200:]}]"
+    )
 
     # Cold: a fresh server, its first job.
     sandbox.shutdown()
@@ -111,7 +113,9 @@ def main() -> None:
         t0 = time.perf_counter()
         sandbox.warm_up(jit=True)
         sandbox.wait_until_warm(jit=True)
-        print(f"  nutpie JIT warm-up of the server: {sandbox.server_status().jit_seconds:.1f} s (waited {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  nutpie JIT warm-up of the server: {sandbox.server_status().jit_seconds:.1f} s (waited {time.perf_counter() - t0:.1f} s)"
+        )
     print(f"  load average after: {load()}")
     sandbox.shutdown()
 

@@ -83,11 +83,15 @@ def main() -> None:
 
     seen = {s for *_, stages in rows for s in stages}
     columns = [c for c in LABELS if c in seen] + sorted(seen - set(LABELS))
-    header = f"{'problem':<16}{'rows':>7}{'cov':>5}" + "".join(f"{LABELS.get(c, c)[:9]:>10}" for c in columns) + f"{'total':>9}"
+    header = (
+        f"{'problem':<16}{'rows':>7}{'cov':>5}"
+        + "".join(f"{LABELS.get(c, c)[:9]:>10}" for c in columns)
+        + f"{'total':>9}"
+    )
     print()
     print(header)
     print("-" * len(header))
-    for name, n, k, result, wall, stages in rows:
+    for name, n, k, _result, wall, stages in rows:
         cells = "".join(f"{stages[c]:>10.2f}" if c in stages else f"{'-':>10}" for c in columns)
         print(f"{name:<16}{n:>7}{k:>5}{cells}{wall:>9.1f}")
     print(

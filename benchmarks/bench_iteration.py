@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LARGER = '''
+LARGER = """
 import numpy as np
 import pymc as pm
 
@@ -59,7 +59,7 @@ def build_model(data):
         sigma = pm.HalfNormal("sigma", 2)
         pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
     return model
-'''
+"""
 from engine.harness import STAGES  # noqa: E402
 
 
@@ -82,15 +82,27 @@ def worker(order: list[str], pymc_path: bool, routes: bool) -> None:
     for position, name in enumerate(order):
         with tempfile.TemporaryDirectory() as workdir:
             result = run_model(
-                sources()[name], data, contract_estimand=problem.contract.estimand, settings=problem.sampling,
-                gates=problem.gates, best=None, workdir=workdir,
+                sources()[name],
+                data,
+                contract_estimand=problem.contract.estimand,
+                settings=problem.sampling,
+                gates=problem.gates,
+                best=None,
+                workdir=workdir,
             )
             m = result.verdict.metrics
-            emit({
-                "kind": "harness", "model": name, "state": "cold" if position == 0 else "warm",
-                "timings": result.timings, "verdict": result.verdict.kind.value, "elpd": m.elpd,
-                "ate": m.effect.mean if m.effect else None, "reason": result.verdict.reason,
-            })
+            emit(
+                {
+                    "kind": "harness",
+                    "model": name,
+                    "state": "cold" if position == 0 else "warm",
+                    "timings": result.timings,
+                    "verdict": result.verdict.kind.value,
+                    "elpd": m.elpd,
+                    "ate": m.effect.mean if m.effect else None,
+                    "reason": result.verdict.reason,
+                }
+            )
             if routes and position == len(order) - 1:
                 compare_routes(name, data, problem, result.trace_path)
     if pymc_path:
@@ -124,8 +136,9 @@ def compare_routes(name, data, problem, trace_path) -> None:
     t0 = time.perf_counter()
     pm_ll = pm.compute_log_likelihood(post, model=model, progressbar=False, extend_inferencedata=False)
     out["loglik_pymc"] = time.perf_counter() - t0
-    out["loglik_max_abs_diff"] = float(max(np.abs(in_sampler - pm_ll["y"].values).max(),
-                                          np.abs(post.log_likelihood["y"].values - in_sampler).max()))
+    out["loglik_max_abs_diff"] = float(
+        max(np.abs(in_sampler - pm_ll["y"].values).max(), np.abs(post.log_likelihood["y"].values - in_sampler).max())
+    )
     t0 = time.perf_counter()
     effect, _ = effect_by_intervention(model, post, "ATE", data.t, data.X)
     out["effect_post_hoc_first"] = time.perf_counter() - t0
@@ -155,8 +168,15 @@ def pymc_sample_path(name, data, problem) -> dict:
     t2 = time.perf_counter()
     result = az.loo(idata)
     t3 = time.perf_counter()
-    return {"kind": "pymc", "model": name, "sample": t1 - t0, "loglik": t2 - t1, "loo": t3 - t2, "total": t3 - t0,
-            "elpd": float(result.elpd_loo)}
+    return {
+        "kind": "pymc",
+        "model": name,
+        "sample": t1 - t0,
+        "loglik": t2 - t1,
+        "loo": t3 - t2,
+        "total": t3 - t0,
+        "elpd": float(result.elpd_loo),
+    }
 
 
 def emit(obj: dict) -> None:
@@ -204,25 +224,34 @@ def report(rows: list[dict]) -> None:
     harness = [r for r in rows if r["kind"] == "harness"]
     for r in sorted(harness, key=lambda r: (r["model"], r["state"])):
         t = r["timings"]
-        print(f"{r['model']:9} {r['state']:5} " + " ".join(f"{t.get(s, float('nan')):8.2f}" for s in STAGES)
-              + f"  {r['verdict']:7}  {r['elpd']:.1f}  {r['ate']:.3f}")
+        print(
+            f"{r['model']:9} {r['state']:5} "
+            + " ".join(f"{t.get(s, float('nan')):8.2f}" for s in STAGES)
+            + f"  {r['verdict']:7}  {r['elpd']:.1f}  {r['ate']:.3f}"
+        )
     pymc = {r["model"]: r for r in rows if r["kind"] == "pymc"}
     if pymc:
         print("\npm.sample(cores=2) + pm.compute_log_likelihood + az.loo, same settings, same run:")
         for name, r in pymc.items():
             warm = next(h for h in harness if h["model"] == name and h["state"] == "warm")["timings"]["total"]
             cold = next(h for h in harness if h["model"] == name and h["state"] == "cold")["timings"]["total"]
-            print(f"  {name:9} sample {r['sample']:.1f} s + loglik {r['loglik']:.1f} s + loo {r['loo']:.1f} s = "
-                  f"{r['total']:.1f} s (ELPD {r['elpd']:.1f});  harness warm {warm:.1f} s → {r['total'] / warm:.1f}× faster, "
-                  f"cold {cold:.1f} s → {r['total'] / cold:.1f}×")
+            print(
+                f"  {name:9} sample {r['sample']:.1f} s + loglik {r['loglik']:.1f} s + loo {r['loo']:.1f} s = "
+                f"{r['total']:.1f} s (ELPD {r['elpd']:.1f});  harness warm {warm:.1f} s → {r['total'] / warm:.1f}× faster, "
+                f"cold {cold:.1f} s → {r['total'] / cold:.1f}×"
+            )
     for r in rows:
         if r["kind"] == "routes":
             print(f"\nlog-likelihood and effect routes on the {r['model']} trace (4000 draws × 747 units):")
-            print(f"  log-likelihood: in the sampler ≈ 0 s extra (see 'loglik' above); vectorised post-hoc "
-                  f"{r['loglik_post_hoc_first']:.2f} s first, {r['loglik_post_hoc_again']:.2f} s again; "
-                  f"pm.compute_log_likelihood {r['loglik_pymc']:.2f} s; max |diff| {r['loglik_max_abs_diff']:.1e}")
-            print(f"  effect: vectorised post-hoc {r['effect_post_hoc_first']:.2f} s (incl. compile); "
-                  f"pm.do + sample_posterior_predictive ×2 {r['effect_pymc_do']:.2f} s; |Δ ATE| {r['effect_diff']:.1e}")
+            print(
+                f"  log-likelihood: in the sampler ≈ 0 s extra (see 'loglik' above); vectorised post-hoc "
+                f"{r['loglik_post_hoc_first']:.2f} s first, {r['loglik_post_hoc_again']:.2f} s again; "
+                f"pm.compute_log_likelihood {r['loglik_pymc']:.2f} s; max |diff| {r['loglik_max_abs_diff']:.1e}"
+            )
+            print(
+                f"  effect: vectorised post-hoc {r['effect_post_hoc_first']:.2f} s (incl. compile); "
+                f"pm.do + sample_posterior_predictive ×2 {r['effect_pymc_do']:.2f} s; |Δ ATE| {r['effect_diff']:.1e}"
+            )
 
 
 if __name__ == "__main__":

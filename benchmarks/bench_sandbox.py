@@ -53,7 +53,9 @@ def measure(mode: str, pings: int, checks: int, work: Path) -> dict[str, list[fl
 
 
 def describe(values: list[float], scale: float, unit: str) -> str:
-    return f"{statistics.median(values) * scale:.0f} {unit} (min {min(values) * scale:.0f}, max {max(values) * scale:.0f})"
+    return (
+        f"{statistics.median(values) * scale:.0f} {unit} (min {min(values) * scale:.0f}, max {max(values) * scale:.0f})"
+    )
 
 
 def main() -> None:
@@ -63,13 +65,17 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
     print(f"warm sandbox jobs, {os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    modes = ["inner"] + (["namespaces"] if sandbox.isolation_report().namespaces or os.environ.get("WORKBENCH_SANDBOX") else [])
+    modes = ["inner"] + (
+        ["namespaces"] if sandbox.isolation_report().namespaces or os.environ.get("WORKBENCH_SANDBOX") else []
+    )
     if len(modes) == 1:
         print("  bubblewrap is not available here: only the inner mode is measured")
     results = {mode: measure(mode, args.pings, args.checks, work) for mode in modes}
     for mode, r in results.items():
-        print(f"  {mode:10} job start {describe(r['start'], 1000, 'ms')}; round trip {describe(r['trip'], 1000, 'ms')}; "
-              f"IHDP compile check {describe(r['compile'], 1000, 'ms')}")
+        print(
+            f"  {mode:10} job start {describe(r['start'], 1000, 'ms')}; round trip {describe(r['trip'], 1000, 'ms')}; "
+            f"IHDP compile check {describe(r['compile'], 1000, 'ms')}"
+        )
     if len(results) == 2:
         inner, ns = results["inner"], results["namespaces"]
         for key, label in (("start", "job start"), ("trip", "round trip"), ("compile", "compile check")):

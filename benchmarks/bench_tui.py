@@ -77,8 +77,10 @@ def first_frame(repeats: int) -> None:
             opens.append(data["opened"] - start)
             if data["pymc_loaded_at_first_frame"] or data["pymc_loaded_when_open"]:
                 print("WARNING: pymc was imported in the app process", file=sys.stderr)
-    print(f"workbench open → first frame: median {statistics.median(frames):.2f} s "
-          f"(min {min(frames):.2f}, max {max(frames):.2f}, n={repeats}; target ≤ {FIRST_FRAME_TARGET_S} s)")
+    print(
+        f"workbench open → first frame: median {statistics.median(frames):.2f} s "
+        f"(min {min(frames):.2f}, max {max(frames):.2f}, n={repeats}; target ≤ {FIRST_FRAME_TARGET_S} s)"
+    )
     print(f"workbench open → session loaded (home filled): median {statistics.median(opens):.2f} s")
 
 
@@ -156,15 +158,21 @@ async def key_latency(presses: int, draws: int) -> None:
         return
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    print(f"key press → first frame of the new screen, while sampling ('?' opens help): median {statistics.median(latencies):.0f} ms, "
-          f"p95 {p95:.0f} ms, max {max(latencies):.0f} ms (n={len(latencies)}; target ≤ {KEY_LATENCY_TARGET_MS:.0f} ms)")
+    print(
+        f"key press → first frame of the new screen, while sampling ('?' opens help): median {statistics.median(latencies):.0f} ms, "
+        f"p95 {p95:.0f} ms, max {max(latencies):.0f} ms (n={len(latencies)}; target ≤ {KEY_LATENCY_TARGET_MS:.0f} ms)"
+    )
     if back:
-        print(f"escape → first frame of the run screen again: median {statistics.median(back):.0f} ms, "
-              f"max {max(back):.0f} ms")
+        print(
+            f"escape → first frame of the run screen again: median {statistics.median(back):.0f} ms, "
+            f"max {max(back):.0f} ms"
+        )
     if lags:
         lags.sort()
-        print(f"event-loop lag while sampling: median {statistics.median(lags):.1f} ms, "
-              f"p99 {lags[min(len(lags) - 1, int(0.99 * len(lags)))]:.1f} ms, max {max(lags):.1f} ms")
+        print(
+            f"event-loop lag while sampling: median {statistics.median(lags):.1f} ms, "
+            f"p99 {lags[min(len(lags) - 1, int(0.99 * len(lags)))]:.1f} ms, max {max(lags):.1f} ms"
+        )
     print(f"progress updates drawn during the run: {updates}")
 
 
@@ -173,7 +181,9 @@ def main() -> None:
     parser.add_argument("--first-frame", action="store_true", help="only the start-up measurement")
     parser.add_argument("--repeats", type=int, default=5, help="fresh processes for the first-frame timing")
     parser.add_argument("--presses", type=int, default=20, help="key presses while sampling")
-    parser.add_argument("--draws", type=int, default=1000, help="draws (and tuning steps) per chain while pressing keys")
+    parser.add_argument(
+        "--draws", type=int, default=1000, help="draws (and tuning steps) per chain while pressing keys"
+    )
     args = parser.parse_args()
     first_frame(args.repeats)
     if not args.first_frame:

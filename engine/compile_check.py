@@ -271,7 +271,7 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
         names = ", ".join(v.name for v in observed) or "none"
         return (
             f"the model has {len(observed)} observed variables ({names}); it needs exactly one",
-            f"give the outcome one likelihood, e.g. `pm.Normal(\"y\", mu=mu, sigma=sigma, observed=data.y)`",
+            'give the outcome one likelihood, e.g. `pm.Normal("y", mu=mu, sigma=sigma, observed=data.y)`',
         )
     discrete = [model.values_to_rvs[v].name for v in model.discrete_value_vars]
     if discrete:
@@ -282,7 +282,9 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     return None
 
 
-def _evaluate(model: Any, point: dict[str, Any], data: ModelData, phase: Callable[[str], None]) -> float | tuple[str, str]:
+def _evaluate(
+    model: Any, point: dict[str, Any], data: ModelData, phase: Callable[[str], None]
+) -> float | tuple[str, str]:
     """Log-density, gradient and mu at the initial point: the total logp, or (error, hint)."""
     import numpy as np
     import pytensor.tensor as pt
@@ -307,7 +309,10 @@ def _evaluate(model: Any, point: dict[str, Any], data: ModelData, phase: Callabl
         phase("compile")
         try:
             fn = model.compile_fn(
-                [*terms, *grads, mu], inputs=model.value_vars, mode=FAST_COMPILE if careful else no_rewrites, on_unused_input="ignore"
+                [*terms, *grads, mu],
+                inputs=model.value_vars,
+                mode=FAST_COMPILE if careful else no_rewrites,
+                on_unused_input="ignore",
             )
             phase("evaluate")
             values = [np.asarray(v) for v in fn(point)]
@@ -368,7 +373,9 @@ def _syntax_failure(exc: SyntaxError, t0: float) -> CompileResult:
         seconds=time.perf_counter() - t0,
         error=f"{type(exc).__name__}: {exc.msg}{where}",
         traceback="".join(traceback.format_exception_only(exc)).rstrip(),
-        hint=f"fix the Python syntax at line {exc.lineno} of model.py" if exc.lineno else "fix the Python syntax of model.py",
+        hint=f"fix the Python syntax at line {exc.lineno} of model.py"
+        if exc.lineno
+        else "fix the Python syntax of model.py",
     )
 
 
@@ -395,7 +402,9 @@ def model_traceback(exc: BaseException) -> str:
         created = re.findall(rf'File "{re.escape(MODEL_FILENAME)}", line (\d+), in (\S+)', str(exc))
         for lineno, func in dict.fromkeys(created):
             line = linecache.getline(MODEL_FILENAME, int(lineno)).strip()
-            parts.append(f'  File "{MODEL_FILENAME}", line {lineno}, in {func} (where the failing node was created)\n    {line}\n')
+            parts.append(
+                f'  File "{MODEL_FILENAME}", line {lineno}, in {func} (where the failing node was created)\n    {line}\n'
+            )
     message = "\n".join(str(exc).strip().splitlines()[:6])
     parts.append(f"{type(exc).__name__}: {message}")
     return "".join(parts)
@@ -430,7 +439,9 @@ def hint_for(exc: BaseException, stage: str) -> str:
         if attr and type(owner).__name__ == "ModelData":
             return f"data has no attribute {attr!r}: use data.X (allowed controls), data.t, data.y, data.n, data.continuous, data.binary"
         return f"an attribute does not exist: {_one_line(message)}; check the object's type and the PyMC 5 API"
-    if isinstance(exc, TypeError) and re.search(r"unexpected keyword|got multiple values|missing \d+ required|positional argument", message):
+    if isinstance(exc, TypeError) and re.search(
+        r"unexpected keyword|got multiple values|missing \d+ required|positional argument", message
+    ):
         extra = " (PyMC 5 names the scale sigma=, not sd=)" if "'sd'" in message else ""
         return f"a function got the wrong arguments{extra}: {_one_line(message)}; check its signature in PyMC 5"
     if isinstance(exc, KeyError) and stage == "building the model":
@@ -440,7 +451,7 @@ def hint_for(exc: BaseException, stage: str) -> str:
     if _looks_like_shape_error(exc):
         return (
             "a shape mismatch: vectors must have one entry per unit (data.n) and matrix products must line up "
-            "(X is n × k, so its coefficients need k entries, e.g. dims=\"control\"); see the line shown"
+            '(X is n × k, so its coefficients need k entries, e.g. dims="control"); see the line shown'
         )
     if isinstance(exc, RecursionError):
         return "build_model recursed too deeply; look for a function that calls itself without end"
@@ -495,4 +506,7 @@ def _crash_result(outcome: SandboxOutcome, seconds: float, timeout_s: float, mem
 def _model_lines_in_log(log_tail: str) -> str:
     """model.py frames from a faulthandler dump in the child's log (written when it was stopped)."""
     found = re.findall(rf'File "{re.escape(MODEL_FILENAME)}", line (\d+) in (\S+)', log_tail)
-    return "".join(f'  File "{MODEL_FILENAME}", line {n}, in {func} (running when it was stopped)\n' for n, func in dict.fromkeys(found)).rstrip()
+    return "".join(
+        f'  File "{MODEL_FILENAME}", line {n}, in {func} (running when it was stopped)\n'
+        for n, func in dict.fromkeys(found)
+    ).rstrip()

@@ -92,8 +92,6 @@ def take_estimand_draws(idata: az.InferenceData) -> np.ndarray:
     return np.asarray(draws, dtype=float)
 
 
-
-
 def add_unit_effects(model: pm.Model) -> str:
     """Register the unit-level effects ``mu(t=1) − mu(t=0)`` as a Deterministic of ``model``.
 
@@ -142,7 +140,9 @@ def take_unit_effects(idata: az.InferenceData) -> np.ndarray:
     return _units_last(diff)
 
 
-def compute_potential_outcomes(model: pm.Model, idata: az.InferenceData, *, mode: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def compute_potential_outcomes(
+    model: pm.Model, idata: az.InferenceData, *, mode: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``mu`` with ``t`` set to ones and to zeros for every draw, vectorised after sampling.
 
     Parameters
@@ -265,7 +265,13 @@ def summarize_draws(per_draw: np.ndarray, estimand: Estimand | str, *, hdi_prob:
 
 
 def effect_by_intervention(
-    model: pm.Model, idata: az.InferenceData, estimand: Estimand | str, t: np.ndarray, X: Any = None, *, mode: Any = None
+    model: pm.Model,
+    idata: az.InferenceData,
+    estimand: Estimand | str,
+    t: np.ndarray,
+    X: Any = None,
+    *,
+    mode: Any = None,
 ) -> tuple[Effect, np.ndarray]:
     """The estimand from any trace, after sampling: the post-hoc route in one call.
 
@@ -303,9 +309,13 @@ def _contract_vars(model: pm.Model) -> tuple[Any, Any]:
         )
     mu = model.named_vars.get(MU)
     if mu is None or mu not in model.deterministics:
-        raise ModelContractError('the model has no Deterministic named "mu"; wrap the expected outcome in pm.Deterministic("mu", ...)')
+        raise ModelContractError(
+            'the model has no Deterministic named "mu"; wrap the expected outcome in pm.Deterministic("mu", ...)'
+        )
     if t not in set(ancestors([mu])):
-        raise ModelContractError("mu does not depend on the data container t; build mu from the t that pm.Data returns, not from data.t")
+        raise ModelContractError(
+            "mu does not depend on the data container t; build mu from the t that pm.Data returns, not from data.t"
+        )
     return mu, t
 
 

@@ -33,7 +33,16 @@ from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Effect, GateResult, Metrics, Verdict, VerdictKind
 from engine.scoring import BestSummary, ParamDiagnostic
 
-__all__ = ["DRAWS_FILE", "TRACE_FILE", "BestSummary", "DrawsShape", "HarnessResult", "SampleReport", "run_model", "sample_model"]
+__all__ = [
+    "DRAWS_FILE",
+    "TRACE_FILE",
+    "BestSummary",
+    "DrawsShape",
+    "HarnessResult",
+    "SampleReport",
+    "run_model",
+    "sample_model",
+]
 
 TRACE_FILE = "trace.nc"
 """The trace's file name inside the work folder."""
@@ -139,14 +148,24 @@ def run_model(
 
     workdir = Path(workdir)
     report = sample_model(
-        source, data, contract_estimand=contract_estimand, settings=settings, gates=gates, workdir=workdir,
-        on_progress=on_progress or progress, should_stop=should_stop,
+        source,
+        data,
+        contract_estimand=contract_estimand,
+        settings=settings,
+        gates=gates,
+        workdir=workdir,
+        on_progress=on_progress or progress,
+        should_stop=should_stop,
     )
     if report.crashed is not None:
         return report.as_crashed()
     scored = score_draws(
-        workdir / DRAWS_FILE, contract_estimand=contract_estimand, gates=gates, best=best,
-        expected=DrawsShape(settings.chains, settings.draws, data.n), workdir=workdir,
+        workdir / DRAWS_FILE,
+        contract_estimand=contract_estimand,
+        gates=gates,
+        best=best,
+        expected=DrawsShape(settings.chains, settings.draws, data.n),
+        workdir=workdir,
     )
     return scored.with_timings(report.timings)
 
@@ -202,7 +221,6 @@ def sample_model(
     """
     from engine import effects, loglik
     from engine.sampling import Phase, SamplingProgress, sample
-
     from engine.sandbox import integrity
 
     started = time.perf_counter()
@@ -221,13 +239,19 @@ def sample_model(
             # units × draws × 8 bytes each (0.5 GB for LaLonde's 16,177 units).
             keep = free + [loglik.LOGLIK_PREFIX + observed, estimand]
         idata = sample(
-            model, settings, budget_s=gates.sampling_budget_s, on_progress=on_progress, should_stop=should_stop,
+            model,
+            settings,
+            budget_s=gates.sampling_budget_s,
+            on_progress=on_progress,
+            should_stop=should_stop,
             var_names=keep,
         )
         timings["compile"] = float(idata.posterior.attrs.get("compile_time", float("nan")))
         timings["sampling"] = float(idata.posterior.attrs.get("sampling_time", float("nan")))
         if on_progress is not None:
-            on_progress(SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"]))
+            on_progress(
+                SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"])
+            )
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)

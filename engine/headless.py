@@ -10,9 +10,10 @@ can always be printed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from engine.errors import AgentError, WorkbenchError
 from engine.loop import Reviewed, Workbench
@@ -124,11 +125,15 @@ class HeadlessRun:
         try:
             self._run(iterations, emit)
         except KeyboardInterrupt:
-            self._stop(Outcome.INTERRUPTED, f"interrupted (Ctrl-C) after {len(self.recorded)} of {iterations} iterations")
+            self._stop(
+                Outcome.INTERRUPTED, f"interrupted (Ctrl-C) after {len(self.recorded)} of {iterations} iterations"
+            )
             raise
         except BaseException as exc:
             what = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-            self._stop(Outcome.ERROR, f"stopped by an error after {len(self.recorded)} of {iterations} iterations: {what}")
+            self._stop(
+                Outcome.ERROR, f"stopped by an error after {len(self.recorded)} of {iterations} iterations: {what}"
+            )
             raise
         if self.outcome is None:
             self.outcome = Outcome.FINISHED
@@ -139,6 +144,7 @@ class HeadlessRun:
 
     def _run(self, iterations: int, emit: Callable[[Event], None]) -> None:
         for done in range(iterations):
+
             def stage(text: str, done: int = done) -> None:
                 emit(Event(done, iterations, text))
 
@@ -214,9 +220,14 @@ def best_summary(best: IterationRecord | None) -> dict[str, Any] | None:
         "hypothesis": best.proposal.hypothesis,
         "elpd": m.elpd,
         "elpd_se": m.elpd_se,
-        "effect": None if e is None else {
-            "estimand": e.estimand, "mean": e.mean, "sd": e.sd,
-            "hdi": [e.hdi_low, e.hdi_high], "hdi_prob": e.hdi_prob,
+        "effect": None
+        if e is None
+        else {
+            "estimand": e.estimand,
+            "mean": e.mean,
+            "sd": e.sd,
+            "hdi": [e.hdi_low, e.hdi_high],
+            "hdi_prob": e.hdi_prob,
         },
     }
 

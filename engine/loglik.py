@@ -144,7 +144,9 @@ def compute_log_likelihood(model: pm.Model, idata: az.InferenceData, *, mode: An
     post = idata.posterior
     dims = _leading_dims(model, name, values.ndim - 2) or [f"{name}_dim_{i}" for i in range(values.ndim - 2)]
     coords = {d: list(model.coords[d]) for d in dims if model.coords.get(d) is not None}
-    array = xr.DataArray(values, dims=["chain", "draw", *dims], coords={"chain": post.chain, "draw": post.draw, **coords})
+    array = xr.DataArray(
+        values, dims=["chain", "draw", *dims], coords={"chain": post.chain, "draw": post.draw, **coords}
+    )
     _set_log_likelihood(idata, xr.Dataset({name: array}))
     return idata
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from engine import jobs
 from engine.agents.base import Agent, AgentContext
@@ -129,10 +129,7 @@ class Workbench:
         reviewed = self.check(proposal)
         repairs = 0
         while (
-            self.agent.can_repair
-            and reviewed.compile is not None
-            and not reviewed.compile.ok
-            and repairs < MAX_REPAIRS
+            self.agent.can_repair and reviewed.compile is not None and not reviewed.compile.ok and repairs < MAX_REPAIRS
         ):
             repairs += 1
             status(f"compile failed ({reviewed.compile.error}); asking the agent to repair ({repairs}/{MAX_REPAIRS})")
@@ -176,8 +173,10 @@ class Workbench:
         """
         if any(r.verdict is not None and r.verdict.kind is not VerdictKind.CANCELLED for r in context.loop_history):
             return None  # judged already (a cancelled run judged nothing: the baseline comes back)
-        if any(r.proposal.move == BASELINE_MOVE and r.decision.kind is not DecisionKind.APPROVED
-               for r in context.loop_history):
+        if any(
+            r.proposal.move == BASELINE_MOVE and r.decision.kind is not DecisionKind.APPROVED
+            for r in context.loop_history
+        ):
             return None  # the principal skipped or rejected running the baseline
         what = "model" if context.loop is Loop.MODEL else "analysis"
         return Proposal(
@@ -238,9 +237,7 @@ class Workbench:
     ) -> IterationRecord:
         """Apply the decision: run the harness if approved, then record the iteration as one commit."""
         if decision.kind is DecisionKind.APPROVED and reviewed.blocked and not decision.override:
-            raise WorkbenchError(
-                "this proposal has a blocker finding; approving it needs a written override reason"
-            )
+            raise WorkbenchError("this proposal has a blocker finding; approving it needs a written override reason")
         number = self.session.next_number()
         started = time.perf_counter()
         verdict, timings, extra, pointwise = None, {}, {}, None
@@ -322,7 +319,11 @@ class Workbench:
         )
         if not sampled.ok:
             return _unfinished(sampled), {}, {}, None
-        report = sampled.value if isinstance(sampled.value, SampleReport) else SampleReport(crashed="the model child returned no report.")
+        report = (
+            sampled.value
+            if isinstance(sampled.value, SampleReport)
+            else SampleReport(crashed="the model child returned no report.")
+        )
         if report.crashed is not None and report.error_type == "SamplingCancelled":
             return Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings), {}, None
         if report.crashed is not None:
@@ -354,8 +355,8 @@ class Workbench:
 
     def _run_design(self, reviewed, number, on_progress, cancel):
         from engine.design.critic import Critique, critique
-        from engine.design.spec import parse_spec
         from engine.design.results import DesignResult
+        from engine.design.spec import parse_spec
         from engine.design.verdict import BestDesign, design_verdict
         from engine.errors import SpecError
         from engine.records import from_dict, to_jsonable

@@ -130,7 +130,9 @@ def effect_forest(records: Iterable[IterationRecord], kept_only: bool = True) ->
         if kept_only and not kept:
             continue
         rows.append(
-            ForestRow(record.number, f"#{record.number}", effect.estimand, effect.mean, effect.hdi_low, effect.hdi_high, kept)
+            ForestRow(
+                record.number, f"#{record.number}", effect.estimand, effect.mean, effect.hdi_low, effect.hdi_high, kept
+            )
         )
     return tuple(rows)
 

@@ -385,7 +385,7 @@ def load_problem(path: str | Path) -> Problem:
     root = Path(path).resolve()
     toml_path = root / PROBLEM_FILE
     if not root.is_dir():
-        raise ProblemError(root, f"no such folder; pass a problem folder such as problems/ihdp")
+        raise ProblemError(root, "no such folder; pass a problem folder such as problems/ihdp")
     if not toml_path.is_file():
         raise ProblemError(root, f"{PROBLEM_FILE} is missing; every problem folder needs one")
     try:
@@ -409,7 +409,7 @@ def load_problem(path: str | Path) -> Problem:
             "starting with a letter or digit, at most 64 characters"
         )
     if not isinstance(data_name, str) or not data_name:
-        issues.append(f"[problem] data must name the data file (e.g. \"data.csv\"), not {data_name!r}")
+        issues.append(f'[problem] data must name the data file (e.g. "data.csv"), not {data_name!r}')
         data_name = "data.csv"
     for name in EDITABLE_FILES:
         if not (root / name).is_file():
@@ -473,7 +473,8 @@ def read_data(data_file: Path) -> pd.DataFrame:
             for name in duplicates
         )
         raise ProblemError(
-            data_file, f"duplicate column names in the header: {where}; rename or drop the duplicate so each name is one column"
+            data_file,
+            f"duplicate column names in the header: {where}; rename or drop the duplicate so each name is one column",
         )
     try:
         frame = pd.read_csv(data_file)
@@ -548,8 +549,7 @@ def contract_issues(contract: Contract) -> list[str]:
         if name in forbidden:
             reason = contract.forbidden_reason(name)
             issues.append(
-                f"{name!r} is listed as an allowed control but is forbidden ({reason.reason}); "
-                "remove it from controls"
+                f"{name!r} is listed as an allowed control but is forbidden ({reason.reason}); remove it from controls"
             )
     for role in ("treatment", "outcome"):
         name = getattr(contract, role)

@@ -90,9 +90,7 @@ class Proposal:
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}"
-    )
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
@@ -304,4 +302,3 @@ def _coerce(hint: Any, value: Any) -> Any:
 
 def record_from_json(text: str) -> IterationRecord:
     return from_dict(IterationRecord, json.loads(text))
-

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import SamplingBudgetExceeded, SamplingCancelled
 from engine.problem import SamplingSettings
@@ -82,7 +83,9 @@ def compile_model(model: pm.Model, var_names: Sequence[str] | None = None) -> Co
     import nutpie
 
     start = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model, backend="numba", var_names=None if var_names is None else list(var_names))
+    compiled = nutpie.compile_pymc_model(
+        model, backend="numba", var_names=None if var_names is None else list(var_names)
+    )
     return CompiledModel(compiled, tuple(rv.name for rv in model.free_RVs), time.perf_counter() - start)
 
 
@@ -168,8 +171,15 @@ def sample(
         import nutpie
 
         sampler = nutpie.sample(
-            nutpie_model, chains=settings.chains, draws=settings.draws, tune=settings.tune, seed=settings.seed,
-            cores=n_cores, save_warmup=False, progress_bar=False, blocking=False,
+            nutpie_model,
+            chains=settings.chains,
+            draws=settings.draws,
+            tune=settings.tune,
+            seed=settings.seed,
+            cores=n_cores,
+            save_warmup=False,
+            progress_bar=False,
+            blocking=False,
         )
     last_poll_note = 0.0
     try:

@@ -93,8 +93,13 @@ def score_draws(
         n_divergent, n_draws = int(draws.diverging.sum()), int(draws.diverging.size)
         gate_results = scoring.gate_results(table, n_divergent, n_draws, gates)
         verdict = scoring.decide(
-            gate_results, loo_result, effect, best, elpd_se_multiple=gates.elpd_se_multiple,
-            metrics=Metrics(divergences=n_divergent, n_draws=n_draws), tie_break=gates.tie_break,
+            gate_results,
+            loo_result,
+            effect,
+            best,
+            elpd_se_multiple=gates.elpd_se_multiple,
+            metrics=Metrics(divergences=n_divergent, n_draws=n_draws),
+            tie_break=gates.tie_break,
         )
         timings["gates"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -105,7 +110,9 @@ def score_draws(
     except Exception as exc:  # noqa: BLE001 - a bad array or a failed statistic is a crashed verdict
         timings["total"] = time.perf_counter() - started
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
-        return HarnessResult(verdict=Verdict(VerdictKind.CRASHED, reason), timings=timings, error_type=type(exc).__name__)
+        return HarnessResult(
+            verdict=Verdict(VerdictKind.CRASHED, reason), timings=timings, error_type=type(exc).__name__
+        )
     timings["total"] = time.perf_counter() - started
     return HarnessResult(
         verdict=verdict,
@@ -169,7 +176,9 @@ def read_draws(path: Path, expected: DrawsShape) -> Draws:
         estimand = _numeric(archive["estimand"], "estimand", (chains, n_draws))
         diverging = archive["diverging"]
         if diverging.dtype != np.bool_ or diverging.shape != (chains, n_draws):
-            raise MalformedDraws(f"diverging must be booleans shaped {(chains, n_draws)}, not {diverging.dtype} {diverging.shape}")
+            raise MalformedDraws(
+                f"diverging must be booleans shaped {(chains, n_draws)}, not {diverging.dtype} {diverging.shape}"
+            )
         parameters: dict[str, np.ndarray] = {}
         total = 0
         for key in keys:
@@ -206,7 +215,9 @@ def _check_name(name: str, what: str) -> None:
         raise MalformedDraws(f"a {what} name must be a short identifier, not {name[:40]!r}")
 
 
-def _read_labels(path: Path, parameters: dict[str, np.ndarray]) -> tuple[str, dict[str, list[str]], dict[str, list[str]]]:
+def _read_labels(
+    path: Path, parameters: dict[str, np.ndarray]
+) -> tuple[str, dict[str, list[str]], dict[str, list[str]]]:
     """Dimension and coordinate labels: used only if every one is well formed, else plain indices."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 4_000_000 else {}

@@ -149,7 +149,9 @@ def gate_results(
     )
 
 
-def check_gates(idata: az.InferenceData, gates: Gates, var_names: Sequence[str] | None = None) -> tuple[GateResult, ...]:
+def check_gates(
+    idata: az.InferenceData, gates: Gates, var_names: Sequence[str] | None = None
+) -> tuple[GateResult, ...]:
     """Apply the convergence gates to a trace: max R-hat, min bulk and tail ESS, divergence rate.
 
     Parameters
@@ -247,8 +249,16 @@ CLAUSE_WORSE = "ΔELPD below the band"
 CLAUSE_TIE_NARROWER = "within the band: tie-break on the narrower interval"
 CLAUSE_TIE_SIMPLER = "within the band: tie-break on the simpler model"
 CLAUSE_TIE_NONE = "within the band: no tie-break"
-CLAUSES = (CLAUSE_GATE, CLAUSE_NO_LOO, CLAUSE_REFERENCE, CLAUSE_BETTER, CLAUSE_WORSE, CLAUSE_TIE_NARROWER,
-           CLAUSE_TIE_SIMPLER, CLAUSE_TIE_NONE)
+CLAUSES = (
+    CLAUSE_GATE,
+    CLAUSE_NO_LOO,
+    CLAUSE_REFERENCE,
+    CLAUSE_BETTER,
+    CLAUSE_WORSE,
+    CLAUSE_TIE_NARROWER,
+    CLAUSE_TIE_SIMPLER,
+    CLAUSE_TIE_NONE,
+)
 """Every clause of the gates and the keep rule that can decide a verdict (:attr:`Verdict.clause`)."""
 
 
@@ -329,9 +339,13 @@ def decide(
     versus = f"iteration {best.number}" if best.number is not None else "the best model"
     change = f"ΔELPD {delta:+.1f} against {versus} (SE {se_delta:.1f}, band ±{band:.1f})"
     if delta > band:
-        return Verdict(VerdictKind.KEPT, f"{change}: better by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_BETTER)
+        return Verdict(
+            VerdictKind.KEPT, f"{change}: better by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_BETTER
+        )
     if delta < -band:
-        return Verdict(VerdictKind.DISCARDED, f"{change}: worse by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_WORSE)
+        return Verdict(
+            VerdictKind.DISCARDED, f"{change}: worse by more than {elpd_se_multiple:g} SE.", base, gates, CLAUSE_WORSE
+        )
     return _tie_break(tie_break, change, effect, best, base, gates)
 
 
@@ -396,8 +410,10 @@ def _shortfall(g: GateResult) -> str:
     if not math.isfinite(g.value):
         return f"{g.name} is undefined (a parameter did not move; needs {_op(g)} {g.threshold:g})"
     if g.name == DIVERGENCE_RATE:
-        return f"divergence rate {g.value:.2%} ≥ {g.threshold:.2%} ({g.value / g.threshold:.1f}× the limit)" if g.threshold else (
-            f"divergence rate {g.value:.2%} > 0"
+        return (
+            f"divergence rate {g.value:.2%} ≥ {g.threshold:.2%} ({g.value / g.threshold:.1f}× the limit)"
+            if g.threshold
+            else (f"divergence rate {g.value:.2%} > 0")
         )
     if g.name == RHAT:
         return f"max R-hat {g.value:.3f} ≥ {g.threshold:g} (over by {g.value - g.threshold:.3f})"

@@ -81,14 +81,22 @@ class CompareScreen(Screen):
         with ScrollableContainer(id="compare-body"):
             yield Static(
                 Text.assemble(
-                    (f"#{a.number}: ", "bold"), a.proposal.hypothesis, "\n", (f"#{b.number}: ", "bold"), b.proposal.hypothesis
+                    (f"#{a.number}: ", "bold"),
+                    a.proposal.hypothesis,
+                    "\n",
+                    (f"#{b.number}: ", "bold"),
+                    b.proposal.hypothesis,
                 ),
                 id="compare-hypotheses",
             )
             yield Static(comparison_table(a, b), id="compare-table")
             if a.proposal.loop == b.proposal.loop:
                 diff = unified_diff(a.source, b.source, a.proposal.file)  # the code that ran, edits included
-                body = diff_text(diff, dark=self.app.current_theme.dark) if diff.strip() else Text("(same file)", style="dim")
+                body = (
+                    diff_text(diff, dark=self.app.current_theme.dark)
+                    if diff.strip()
+                    else Text("(same file)", style="dim")
+                )
                 title = f"{a.proposal.file}: #{a.number} → #{b.number}"
             else:
                 body = Text("The two iterations edit different files (model loop and design loop).", style="dim")

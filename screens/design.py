@@ -103,11 +103,22 @@ def diagnostics_table(result: DesignResult) -> Table:
 
 def refuters_table(result: DesignResult) -> Table:
     table = Table(box=None, padding=(0, 1), header_style="bold", title="refuters", title_justify="left")
-    for col, justify in (("refuter", "left"), ("estimate", "right"), ("95% CI", "right"), ("expected", "right"), ("", "left")):
+    for col, justify in (
+        ("refuter", "left"),
+        ("estimate", "right"),
+        ("95% CI", "right"),
+        ("expected", "right"),
+        ("", "left"),
+    ):
         table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for r in result.refuters:
-        table.add_row(literal(r.title), f"{r.estimate:.3g}", f"[{r.ci_low:.3g}, {r.ci_high:.3g}]", f"{r.expected:.3g}",
-                      status_text(r.status))
+        table.add_row(
+            literal(r.title),
+            f"{r.estimate:.3g}",
+            f"[{r.ci_low:.3g}, {r.ci_high:.3g}]",
+            f"{r.expected:.3g}",
+            status_text(r.status),
+        )
     return table
 
 
@@ -117,8 +128,10 @@ def sensitivity_text(result: DesignResult) -> Text:
         return Text("")
     text = Text()
     text.append("hidden confounder  ", style="bold")
-    text.append(f"E-value {s.e_value:.2f} (CI limit {s.e_value_ci:.2f}); robustness value {s.rv:.1%} "
-                f"({s.rv_alpha:.1%} at α = 0.05)  ")
+    text.append(
+        f"E-value {s.e_value:.2f} (CI limit {s.e_value_ci:.2f}); robustness value {s.rv:.1%} "
+        f"({s.rv_alpha:.1%} at α = 0.05)  "
+    )
     text.append_text(status_text(s.status))
     text.append(f"\n{s.conversion}", style="dim")
     return text
@@ -147,8 +160,9 @@ class DesignScreen(Screen):
         yield Header()
         head = Text(self.heading or "design-based analysis", style="bold")
         spec = r.spec
-        head.append(f" · {spec.estimator} · propensity {spec.propensity_learner} · outcome {spec.outcome_learner}",
-                    style="dim")
+        head.append(
+            f" · {spec.estimator} · propensity {spec.propensity_learner} · outcome {spec.outcome_learner}", style="dim"
+        )
         yield Static(head, id="design-head")
         with TabbedContent(id="design-tabs"):
             with TabPane("Summary", id="design-summary"):
@@ -159,11 +173,16 @@ class DesignScreen(Screen):
                     yield Static(sensitivity_text(r), id="design-sensitivity")
             with TabPane("Plots", id="design-plots"):
                 with Grid(id="design-plot-grid"):
-                    yield LovePlot(love_plot_series(r.balance, top=12), title=f"balance ({r.balance.weights})",
-                                   id="plot-love")
+                    yield LovePlot(
+                        love_plot_series(r.balance, top=12), title=f"balance ({r.balance.weights})", id="plot-love"
+                    )
                     yield OverlapPlot(overlap_series(r.overlap), title="overlap of propensities", id="plot-overlap")
-                    yield TrimmingPlot(trimming_series(r.trimming) if r.trimming else None,
-                                       title="trimming sensitivity", empty="not run", id="plot-trimming")
+                    yield TrimmingPlot(
+                        trimming_series(r.trimming) if r.trimming else None,
+                        title="trimming sensitivity",
+                        empty="not run",
+                        id="plot-trimming",
+                    )
             with TabPane("Critic", id="design-critic"):
                 with VerticalScroll(classes="design-body"):
                     yield Static(critic_text(self.critique), id="design-critique")

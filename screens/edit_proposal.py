@@ -26,8 +26,14 @@ class EditProposalScreen(Screen[str | None]):
     """The proposed file in an editor; ctrl+s approves the edited version."""
 
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Approve edit", id="edit-proposal.submit", priority=True,
-                tooltip="Re-run the guard and compile check on the edit, then approve it"),
+        Binding(
+            "ctrl+s",
+            "submit",
+            "Approve edit",
+            id="edit-proposal.submit",
+            priority=True,
+            tooltip="Re-run the guard and compile check on the edit, then approve it",
+        ),
         Binding("escape", "cancel", "Cancel", id="edit-proposal.cancel", priority=True, tooltip="Discard the edit"),
     ]
 
@@ -43,9 +49,7 @@ class EditProposalScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(literal(self.intro), id="edit-help")
-        editor = TextArea.code_editor(
-            self.text, language=language_for(self.proposal.file), id="proposal-editor"
-        )
+        editor = TextArea.code_editor(self.text, language=language_for(self.proposal.file), id="proposal-editor")
         editor.border_title = literal(self.proposal.file)
         yield editor
         yield Footer(compact=True)

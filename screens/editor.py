@@ -24,10 +24,22 @@ class EditorScreen(Screen):
     """The plan files in tabs; ctrl+s validates and commits the visible one."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True,
-                tooltip="Validate and commit this file (author: the principal)"),
-        Binding("escape", "back", "Back", id="editor.back", priority=True,
-                tooltip="Back home (press twice to drop unsaved edits)"),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save",
+            id="editor.save",
+            priority=True,
+            tooltip="Validate and commit this file (author: the principal)",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="editor.back",
+            priority=True,
+            tooltip="Back home (press twice to drop unsaved edits)",
+        ),
     ]
 
     def __init__(self, files: dict[str, str]) -> None:
@@ -47,7 +59,10 @@ class EditorScreen(Screen):
                     continue
                 with TabPane(name, id=_pane_id(name)):
                     area = TextArea.code_editor(
-                        self.saved[name], language=language_for(name), id=_pane_id(name) + "-text", soft_wrap=name.endswith(".md")
+                        self.saved[name],
+                        language=language_for(name),
+                        id=_pane_id(name) + "-text",
+                        soft_wrap=name.endswith(".md"),
                     )
                     yield area
         yield Footer(compact=True)

@@ -25,8 +25,14 @@ class HistoryScreen(Screen):
         Binding("escape", "back", "Back", id="history.back"),
         Binding("o", "open", "Open", id="history.open", tooltip="Verdict, diagnostics, diff and record"),
         Binding("space", "mark", "Mark", id="history.mark", tooltip="Mark for comparison (two at most)"),
-        Binding("equals_sign", "compare", "Compare", id="history.compare", key_display="=",
-                tooltip="Compare the two marked iterations"),
+        Binding(
+            "equals_sign",
+            "compare",
+            "Compare",
+            id="history.compare",
+            key_display="=",
+            tooltip="Compare the two marked iterations",
+        ),
     ]
 
     def __init__(self, records: list[IterationRecord]) -> None:
@@ -117,7 +123,9 @@ class HistoryScreen(Screen):
             if len(self.marked) > 2:
                 dropped = self.marked.pop(0)
                 table.update_cell(str(dropped), "mark", "")
-        table.update_cell(str(record.number), "mark", Text("●", style="bold cyan") if record.number in self.marked else "")
+        table.update_cell(
+            str(record.number), "mark", Text("●", style="bold cyan") if record.number in self.marked else ""
+        )
         self.refresh_bindings()
 
     def action_compare(self) -> None:

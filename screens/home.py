@@ -28,15 +28,31 @@ class HomeScreen(Screen):
 
     BINDINGS = [
         Binding("p", "app.propose", "Propose", id="home.propose", tooltip="Ask the agent for the next proposal"),
-        Binding("d", "app.propose('design')", "Design", id="home.propose-design",
-                tooltip="Ask the agent to change analysis.toml (the design loop)"),
-        Binding("o", "open_iteration", "Open", id="home.open", show=False,
-                tooltip="Open the highlighted iteration (Enter does too)"),
+        Binding(
+            "d",
+            "app.propose('design')",
+            "Design",
+            id="home.propose-design",
+            tooltip="Ask the agent to change analysis.toml (the design loop)",
+        ),
+        Binding(
+            "o",
+            "open_iteration",
+            "Open",
+            id="home.open",
+            show=False,
+            tooltip="Open the highlighted iteration (Enter does too)",
+        ),
         Binding("b", "open_best", "Best", id="home.best", tooltip="Diagnostics of the current best model"),
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
         Binding("l", "app.edit_plan", "Plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
-        Binding("m", "app.write_model", "Write", id="home.write-model",
-                tooltip="Write the next model.py yourself, from the current best; it is checked and reviewed like any proposal"),
+        Binding(
+            "m",
+            "app.write_model",
+            "Write",
+            id="home.write-model",
+            tooltip="Write the next model.py yourself, from the current best; it is checked and reviewed like any proposal",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -141,7 +157,9 @@ class HomeScreen(Screen):
                 elpd_text(m),
                 delta_text(m),
                 effect_text(m.effect if m else None),
-                literal(one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70)),
+                literal(
+                    one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70)
+                ),
                 key=str(record.number),
             )
         count = len(self._records)

@@ -18,8 +18,15 @@ class SeriesPlot(PlotextPlot):
     SeriesPlot { height: 1fr; min-height: 8; }
     """
 
-    def __init__(self, series: Any = None, *, title: str = "", empty: str = "no data", id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        series: Any = None,
+        *,
+        title: str = "",
+        empty: str = "no data",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._series = series
         self._title = title

@@ -16,8 +16,8 @@ from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from screens.dialogs import ReasonDialog
 from engine.records import unified_diff
+from screens.dialogs import ReasonDialog
 from screens.format import diff_text, finding_text, literal
 from screens.messages import Decided, EditSubmitted
 
@@ -37,8 +37,14 @@ class ReviewScreen(Screen):
         Binding("e", "edit", "Edit", id="review.edit", tooltip="Edit the proposed file, then approve the edit"),
         Binding("p", "next", "Skip, propose", id="review.next", tooltip="Skip this one and ask for the next proposal"),
         Binding("s", "skip", "Skip", id="review.skip", tooltip="Skip this proposal (recorded, not run)"),
-        Binding("exclamation_mark", "override", "Override", id="review.override", key_display="!",
-                tooltip="Approve despite a blocker: needs a reason"),
+        Binding(
+            "exclamation_mark",
+            "override",
+            "Override",
+            id="review.override",
+            key_display="!",
+            tooltip="Approve despite a blocker: needs a reason",
+        ),
         Binding("escape", "back", "Back", id="review.back", tooltip="Back home; the proposal stays pending"),
     ]
 
@@ -91,7 +97,9 @@ class ReviewScreen(Screen):
 
     def _diff(self) -> Text:
         p = self.reviewed.proposal
-        diff = p.diff if self.reviewed.edited_source is None else unified_diff(p.old_source, self.reviewed.source, p.file)
+        diff = (
+            p.diff if self.reviewed.edited_source is None else unified_diff(p.old_source, self.reviewed.source, p.file)
+        )
         dark = self.app.current_theme.dark if self.is_attached else True
         if not diff.strip():
             # Nothing changes (the baseline is measured first): show the file that will run.
@@ -125,7 +133,9 @@ class ReviewScreen(Screen):
             return
         banner.display = True
         if self.override:
-            banner.update(Text.assemble(("override: ", "bold yellow"), self.override, ("  — approve is enabled", "dim")))
+            banner.update(
+                Text.assemble(("override: ", "bold yellow"), self.override, ("  — approve is enabled", "dim"))
+            )
             banner.set_class(False, "-blocked")
         else:
             banner.update(

@@ -69,7 +69,9 @@ def progress_line(progress: RunProgress, waited_s: float = 0.0) -> str:
     if phase == Phase.COMPILING:
         parts.append(f"{elapsed:.0f} s")
     elif compile_s:
-        parts.append(f"{compile_s + elapsed:.0f} s in all: compile {compile_s:.0f} s, sampling {elapsed:.0f} s{budget_text}")
+        parts.append(
+            f"{compile_s + elapsed:.0f} s in all: compile {compile_s:.0f} s, sampling {elapsed:.0f} s{budget_text}"
+        )
     else:
         parts.append(f"{elapsed:.0f} s{budget_text}")
     if progress.chains:
@@ -137,9 +139,20 @@ class RunScreen(Screen):
     """Live progress of the :class:`ActiveRun`; ``c`` cancels, ``escape`` leaves it running."""
 
     BINDINGS = [
-        Binding("c", "cancel", "Cancel run", id="run.cancel", tooltip="Stop sampling; the iteration is recorded as cancelled"),
-        Binding("escape", "back", "Back (run goes on)", id="run.back",
-                tooltip="Browse while it runs; the header shows its progress and v comes back"),
+        Binding(
+            "c",
+            "cancel",
+            "Cancel run",
+            id="run.cancel",
+            tooltip="Stop sampling; the iteration is recorded as cancelled",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back (run goes on)",
+            id="run.back",
+            tooltip="Browse while it runs; the header shows its progress and v comes back",
+        ),
     ]
 
     def __init__(self, run: ActiveRun) -> None:

@@ -46,8 +46,14 @@ class VerdictScreen(Screen):
         Binding("3", "tab('diff')", "Diff", id="verdict.tab-diff"),
         Binding("4", "tab('record')", "Record", id="verdict.tab-record", tooltip="The record as committed (JSON)"),
         Binding("t", "toggle_trace", "Trace/rank", id="verdict.trace-rank", show=False),
-        Binding("w", "toggle_proposal", "Ran/proposed", id="verdict.ran-or-proposed", show=False,
-                tooltip="Diff tab: the code that ran, or the agent's proposal before the principal's edit"),
+        Binding(
+            "w",
+            "toggle_proposal",
+            "Ran/proposed",
+            id="verdict.ran-or-proposed",
+            show=False,
+            tooltip="Diff tab: the code that ran, or the agent's proposal before the principal's edit",
+        ),
         Binding("y", "design", "Design", id="verdict.design", tooltip="Design diagnostics and the critic"),
     ]
 
@@ -90,14 +96,23 @@ class VerdictScreen(Screen):
             with TabPane("Plots", id="plots"):
                 with Grid(id="plot-grid"):
                     rule = f"; {self.gates.keep_rule()}" if self.gates else ""
-                    yield ElpdPlot(plots.elpd_trajectory(self.records, se_multiple), title=f"ELPD by iteration (green: kept){rule}",
-                                   empty="no sampled iteration yet", id="plot-elpd")
-                    yield ForestPlot(plots.effect_forest(self.records), title="effect across kept iterations",
-                                     empty="nothing kept yet", id="plot-forest")
+                    yield ElpdPlot(
+                        plots.elpd_trajectory(self.records, se_multiple),
+                        title=f"ELPD by iteration (green: kept){rule}",
+                        empty="no sampled iteration yet",
+                        id="plot-elpd",
+                    )
+                    yield ForestPlot(
+                        plots.effect_forest(self.records),
+                        title="effect across kept iterations",
+                        empty="nothing kept yet",
+                        id="plot-forest",
+                    )
                     sampled = r.verdict is not None and r.verdict.metrics.effect is not None
                     waiting = "loading…" if sampled else f"not sampled: #{r.number} produced no draws ({r.status})"
-                    yield EffectDrawsPlot(None, title=f"trace of the effect (#{r.number})", empty=waiting,
-                                          id="plot-trace")
+                    yield EffectDrawsPlot(
+                        None, title=f"trace of the effect (#{r.number})", empty=waiting, id="plot-trace"
+                    )
                     yield ParetoKPlot(None, title=f"Pareto k (#{r.number})", empty=waiting, id="plot-pareto")
             with TabPane("Diff", id="diff"):
                 with ScrollableContainer():
@@ -124,7 +139,9 @@ class VerdictScreen(Screen):
         if review:
             loud = review.get("triangulation") and review["triangulation"].get("level") != "agree"
             text.append("critic: ", style="bold")
-            text.append(f"{review['credibility']} credibility", style="bold red" if review["credibility"] == "low" else "bold")
+            text.append(
+                f"{review['credibility']} credibility", style="bold red" if review["credibility"] == "low" else "bold"
+            )
             text.append(" — " + " ".join(review.get("reasons", ())) + "\n")
             if review.get("triangulation"):
                 text.append(review["triangulation"]["message"] + "\n", style="bold red" if loud else "")
@@ -170,7 +187,9 @@ class VerdictScreen(Screen):
             text.append(d.override)
         blockers = [f for f in r.findings if f.severity == "blocker"]
         if r.findings:
-            text.append(f"\nguard: {len(blockers)} blocker(s), {len(r.findings) - len(blockers)} warning(s)", style="dim")
+            text.append(
+                f"\nguard: {len(blockers)} blocker(s), {len(r.findings) - len(blockers)} warning(s)", style="dim"
+            )
         return text
 
     def _error_text(self) -> Text:
@@ -275,7 +294,9 @@ class VerdictScreen(Screen):
             head = Text("The agent's proposal, before the principal's edit (w: what ran)\n\n", style="bold yellow")
             diff = r.proposal.diff
         elif r.edited:
-            head = Text("What ran: the principal's edit of the agent's proposal (w: the agent's proposal)\n\n", style="bold")
+            head = Text(
+                "What ran: the principal's edit of the agent's proposal (w: the agent's proposal)\n\n", style="bold"
+            )
             diff = r.ran_diff
         else:
             head = Text("What ran: the agent's proposal as written\n\n", style="bold")

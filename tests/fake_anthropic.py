@@ -68,8 +68,14 @@ class Request:
         return self.text
 
 
-def message(content: list[dict[str, Any]], *, stop_reason: str = "tool_use", model: str = "claude-sonnet-4-5",
-            input_tokens: int = 1200, output_tokens: int = 300) -> Reply:
+def message(
+    content: list[dict[str, Any]],
+    *,
+    stop_reason: str = "tool_use",
+    model: str = "claude-sonnet-4-5",
+    input_tokens: int = 1200,
+    output_tokens: int = 300,
+) -> Reply:
     """A 200 reply with a Messages API ``message`` object."""
     n = next(_ids)
     return Reply(

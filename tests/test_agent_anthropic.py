@@ -88,7 +88,9 @@ def new_model(context) -> str:
 
 
 def submit(source: str, **kwargs) -> object:
-    return tool_use("submit_model", {"hypothesis": PLAN["hypothesis"], "rationale": "Per-arm terms.", "source": source}, **kwargs)
+    return tool_use(
+        "submit_model", {"hypothesis": PLAN["hypothesis"], "rationale": "Per-arm terms.", "source": source}, **kwargs
+    )
 
 
 # --------------------------------------------------------------------------- round trips
@@ -223,7 +225,12 @@ def test_repair_sends_the_traceback_and_hint_to_the_coder(fake, agent, model_con
     request = fake.bodies()[-1]
     assert request["tool_choice"] == {"type": "tool", "name": "submit_model"}
     text = request["messages"][0]["content"]
-    for piece in ("KeyError: 'controls'", 'File "model.py", line 17', "use a dimension declared in coords", broken.strip()):
+    for piece in (
+        "KeyError: 'controls'",
+        'File "model.py", line 17',
+        "use a dimension declared in coords",
+        broken.strip(),
+    ):
         assert piece in text
     assert agent.last_meta is repaired.meta
 
@@ -246,7 +253,9 @@ def test_malformed_tool_input_is_retried_then_raises(fake, agent, model_context)
     fake.script(
         tool_use("plan_next_step", PLAN),
         tool_use("submit_model", {"hypothesis": "h", "rationale": "r", "source": 42}),
-        tool_use("submit_model", {"hypothesis": "h", "rationale": "r", "source": "def build_model(data):\n    return (\n"}),
+        tool_use(
+            "submit_model", {"hypothesis": "h", "rationale": "r", "source": "def build_model(data):\n    return (\n"}
+        ),
     )
     with pytest.raises(AgentError, match="unusable twice") as caught:
         agent.propose(model_context)
@@ -271,7 +280,9 @@ def test_a_corrected_retry_is_accepted(fake, agent, model_context):
     proposal = agent.propose(model_context)
     assert proposal.new_source == source
     assert [(e["role"], e["attempt"]) for e in proposal.meta["transcript"]] == [
-        ("orchestrator", 1), ("orchestrator", 2), ("coder", 1)
+        ("orchestrator", 1),
+        ("orchestrator", 2),
+        ("coder", 1),
     ]
     assert "'hypothesis' is empty" in proposal.meta["transcript"][1]["user"]
 
@@ -281,7 +292,10 @@ def test_a_reply_without_the_tool_call_is_retried_then_raises(fake, agent, model
     with pytest.raises(AgentError, match="no plan_next_step tool call"):
         agent.propose(model_context)
     retry = fake.bodies()[1]
-    assert retry["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "I think we should add splines."}]}
+    assert retry["messages"][1] == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "I think we should add splines."}],
+    }
     assert "no plan_next_step tool call" in retry["messages"][2]["content"]
 
 
@@ -380,14 +394,25 @@ def test_a_slow_api_times_out_instead_of_hanging(fake, model_context):
 
 
 def _record(number: int, context, *, decision: Decision, verdict: Verdict | None, move: str) -> IterationRecord:
-    proposal = Proposal(Loop.MODEL, f"Hypothesis {number} ({move}).", "why", context.best_source,
-                        context.best_source, "heuristic", move=move)
-    return IterationRecord(number=number, proposal=proposal, findings=(), compile=None, decision=decision, verdict=verdict)
+    proposal = Proposal(
+        Loop.MODEL,
+        f"Hypothesis {number} ({move}).",
+        "why",
+        context.best_source,
+        context.best_source,
+        "heuristic",
+        move=move,
+    )
+    return IterationRecord(
+        number=number, proposal=proposal, findings=(), compile=None, decision=decision, verdict=verdict
+    )
 
 
 def _history(context):
     effect = Effect("ATE", 3.71, 0.21, 3.30, 4.12)
-    kept = Verdict(VerdictKind.KEPT, "baseline measured", Metrics(elpd=-1234.5, elpd_se=20.1, effect=effect, rhat_max=1.002))
+    kept = Verdict(
+        VerdictKind.KEPT, "baseline measured", Metrics(elpd=-1234.5, elpd_se=20.1, effect=effect, rhat_max=1.002)
+    )
     failed = Verdict(
         VerdictKind.FAILED_GATE,
         "R-hat gate failed",
@@ -397,8 +422,13 @@ def _history(context):
     return [
         _record(1, context, decision=Decision(DecisionKind.APPROVED, "principal"), verdict=kept, move="baseline"),
         _record(2, context, decision=Decision(DecisionKind.APPROVED, "principal"), verdict=failed, move="horseshoe"),
-        _record(3, context, decision=Decision(DecisionKind.REJECTED, "principal", "no interactions with site dummies"),
-                verdict=None, move="site-interactions"),
+        _record(
+            3,
+            context,
+            decision=Decision(DecisionKind.REJECTED, "principal", "no interactions with site dummies"),
+            verdict=None,
+            move="site-interactions",
+        ),
     ]
 
 
@@ -438,7 +468,9 @@ def test_critique_returns_a_structured_review(fake, agent, ihdp_problem):
     assert request["tool_choice"] == {"type": "tool", "name": "submit_critique"}
     assert "rhat 1.034 (needs < 1.01) FAILED" in request["messages"][0]["content"]
 
-    fake.script(tool_use("submit_critique", {**review, "credibility": "sure"}), tool_use("submit_critique", {"summary": 1}))
+    fake.script(
+        tool_use("submit_critique", {**review, "credibility": "sure"}), tool_use("submit_critique", {"summary": 1})
+    )
     with pytest.raises(AgentError, match="critic"):
         agent.critique(context, record)
 
@@ -460,10 +492,22 @@ def test_truth_never_reaches_a_request(fake, agent, ihdp_problem):
     source = new_model(context)
     fake.script(tool_use("plan_next_step", PLAN), submit(source), submit(source))
     proposal = agent.propose(context)
-    agent.repair(context, proposal, CompileResult(ok=False, seconds=0.1, error="ValueError: x", traceback="tb", hint="h"))
-    fake.script(tool_use("submit_critique", {
-        "credibility": "medium", "evidence": "e", "estimand": "ATE", "blind_spots": [], "alternative": "a", "summary": "s",
-    }))
+    agent.repair(
+        context, proposal, CompileResult(ok=False, seconds=0.1, error="ValueError: x", traceback="tb", hint="h")
+    )
+    fake.script(
+        tool_use(
+            "submit_critique",
+            {
+                "credibility": "medium",
+                "evidence": "e",
+                "estimand": "ATE",
+                "blind_spots": [],
+                "alternative": "a",
+                "summary": "s",
+            },
+        )
+    )
     agent.critique(context, context.history[0])
 
     assert len(fake.requests) == 4
@@ -477,15 +521,25 @@ def test_truth_never_reaches_a_request(fake, agent, ihdp_problem):
 def test_reviewer_only_text_never_reaches_a_request(fake, agent):
     problem = load_problem(ROOT / "problems" / "nhefs")
     raw = problem.read_text("PROBLEM.md")
-    hidden = raw[raw.index("## For the reviewer only"):]
+    hidden = raw[raw.index("## For the reviewer only") :]
     assert "3.44" in hidden and "IP weighting, stabilised weights" in hidden
     context = build_context(problem, problem_text=raw)
     source = context.best_source.replace("import numpy as np", "import numpy as np  # nhefs")
     fake.script(tool_use("plan_next_step", PLAN), submit(source))
     agent.propose(context)
-    fake.script(tool_use("submit_critique", {
-        "credibility": "medium", "evidence": "e", "estimand": "ATE", "blind_spots": [], "alternative": "a", "summary": "s",
-    }))
+    fake.script(
+        tool_use(
+            "submit_critique",
+            {
+                "credibility": "medium",
+                "evidence": "e",
+                "estimand": "ATE",
+                "blind_spots": [],
+                "alternative": "a",
+                "summary": "s",
+            },
+        )
+    )
     agent.critique(context, _history(context)[0])
 
     sent = "\n".join(r.text for r in fake.requests)
@@ -498,7 +552,9 @@ def test_reviewer_only_text_never_reaches_a_request(fake, agent):
 
 
 def test_transcript_is_clipped_to_fit_the_record():
-    entries = [{"role": "coder", "user": "x" * 50_000, "response": {"content": [{"input": {"source": "y" * 50_000}}]}}] * 3
+    entries = [
+        {"role": "coder", "user": "x" * 50_000, "response": {"content": [{"input": {"source": "y" * 50_000}}]}}
+    ] * 3
     clipped = fit_transcript(entries, max_chars=20_000)
     assert len(json.dumps(clipped)) <= 20_000
     assert clipped[0]["user"].startswith("xxx") and "characters cut" in clipped[0]["user"]

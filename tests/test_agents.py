@@ -111,7 +111,7 @@ def step(ctx: AgentContext, proposal: Proposal, status: str, reason: str = "", *
 
 
 def append(ctx: AgentContext, rec: IterationRecord) -> AgentContext:
-    proposal, status = rec.proposal, rec.status
+    status = rec.status
     best = rec.source if status == "kept" else ctx.best_source  # what ran: the principal's edit included
     return replace(ctx, history=(*ctx.history, rec), best_source=best)
 
@@ -263,16 +263,27 @@ EXTRA_CONTINUOUS = [
     (
         "pooled everything",
         ModelSpec(
-            continuous_terms="spline", n_basis=4, treat_linear=True, treat_quadratic=True, sigma_linear=True, log_mean=True
+            continuous_terms="spline",
+            n_basis=4,
+            treat_linear=True,
+            treat_quadratic=True,
+            sigma_linear=True,
+            log_mean=True,
         ),
     ),
     ("light hsgp", ModelSpec(continuous_terms="quadratic", gp_columns=("bw",), gp_m=5)),
     ("centred shrinkage", ModelSpec(separate_arms=True, sigma_per_arm=True, shrink_binary=True, shrink_centred=True)),
 ]
 EXTRA_BINARY = [
-    ("per-arm everything", ModelSpec(outcome="binary", continuous_terms="spline", separate_arms=True, shrink_binary=True)),
+    (
+        "per-arm everything",
+        ModelSpec(outcome="binary", continuous_terms="spline", separate_arms=True, shrink_binary=True),
+    ),
     ("centred shrinkage", ModelSpec(outcome="binary", shrink_binary=True, shrink_centred=True)),
-    ("pooled interactions", ModelSpec(outcome="binary", continuous_terms="quadratic", treat_linear=True, treat_quadratic=True)),
+    (
+        "pooled interactions",
+        ModelSpec(outcome="binary", continuous_terms="quadratic", treat_linear=True, treat_quadratic=True),
+    ),
 ]
 
 
@@ -616,7 +627,7 @@ def test_make_agent_anthropic_is_lazy_and_clear() -> None:
 
 def test_replay_plays_a_file_then_raises(tmp_path, context) -> None:
     base = context.best_source
-    edited = base.replace("beta_t = pm.Normal(\"beta_t\", 0, y_scale)", "beta_t = pm.Normal(\"beta_t\", 0, 2 * y_scale)")
+    edited = base.replace('beta_t = pm.Normal("beta_t", 0, y_scale)', 'beta_t = pm.Normal("beta_t", 0, 2 * y_scale)')
     (tmp_path / "wide.py").write_text(edited)
     diff = unified_diff(base, base.replace("2 * y_scale)", "3 * y_scale)"), "model.py")
     entries = [
@@ -678,8 +689,13 @@ def test_a_kept_edit_is_the_base_of_the_next_offline_proposal(context) -> None:
     edited = spline.replace("n_basis = 6", "n_basis = 4")
     proposal = Proposal(Loop.MODEL, "Splines.", "Curvature.", context.best_source, spline, "heuristic", move="spline")
     kept = IterationRecord(
-        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True),
-        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)), ran_source=edited,
+        1,
+        proposal,
+        (),
+        None,
+        Decision(DecisionKind.APPROVED, "principal", edited=True),
+        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)),
+        ran_source=edited,
     )
     ctx = append(context, kept)
     assert ctx.best_source == edited
@@ -698,8 +714,13 @@ def test_an_edit_no_spec_can_say_is_replaced_only_with_a_plain_warning(context) 
     assert edited.count("SCALE") == 2, "test setup: the edit landed"
     proposal = Proposal(Loop.MODEL, "Splines.", "Curvature.", context.best_source, spline, "heuristic", move="spline")
     kept = IterationRecord(
-        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True),
-        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)), ran_source=edited,
+        1,
+        proposal,
+        (),
+        None,
+        Decision(DecisionKind.APPROVED, "principal", edited=True),
+        Verdict(VerdictKind.KEPT, "kept", Metrics(elpd=-100.0, elpd_se=5.0)),
+        ran_source=edited,
     )
     nxt = HeuristicAgent().propose(append(context, kept))
     assert "SCALE" not in nxt.new_source

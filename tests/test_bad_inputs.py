@@ -84,9 +84,21 @@ def test_duplicated_column_name_says_duplicate(problem_copy, tmp_path, capsys) -
 @pytest.mark.parametrize(
     ("line", "replacement", "expected"),
     [
-        ("chains = 4", "chains = 4000", "[sampling] chains 4000 is out of range: chains must be a whole number from 1 to 64"),
-        ("draws = 1000", "draws = 5", "[sampling] draws 5 is out of range: draws must be a whole number from 10 to 100,000"),
-        ("tune = 1000", "tune = 0", "[sampling] tune 0 is out of range: tune must be a whole number from 10 to 100,000"),
+        (
+            "chains = 4",
+            "chains = 4000",
+            "[sampling] chains 4000 is out of range: chains must be a whole number from 1 to 64",
+        ),
+        (
+            "draws = 1000",
+            "draws = 5",
+            "[sampling] draws 5 is out of range: draws must be a whole number from 10 to 100,000",
+        ),
+        (
+            "tune = 1000",
+            "tune = 0",
+            "[sampling] tune 0 is out of range: tune must be a whole number from 10 to 100,000",
+        ),
         ("draws = 1000", "draws = 250.5", "[sampling] draws must be a whole number from 10 to 100,000, not 250.5"),
         ("chains = 4", 'chains = "four"', "[sampling] chains must be a whole number from 1 to 64, not 'four'"),
     ],

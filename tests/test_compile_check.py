@@ -18,7 +18,9 @@ MU_LINE = 'pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x), d
 @pytest.fixture(scope="module", autouse=True)
 def warm_server():
     sandbox.warm_up()
-    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(sandbox.server_status().log_path)
+    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(
+        sandbox.server_status().log_path
+    )
     yield
 
 
@@ -73,7 +75,7 @@ def test_endless_loop_is_reported_not_hung_on(data, tmp_path):
     assert "longer than 2 s" in result.error
     assert "loop" in result.hint
     # Where it was spinning when it was stopped: the `while True:` line or its `pass` body.
-    assert 'line 13' in result.traceback or 'line 14' in result.traceback
+    assert "line 13" in result.traceback or "line 14" in result.traceback
     assert result.seconds < 2 + sandbox.KILL_GRACE_S + 5
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from test_design_estimate import FAST, simulate
 
 from engine.design.critic import Tier, critique, critique_markdown, triangulate
 from engine.design.results import DataFacts, DesignResult, DREstimate, Status
 from engine.design.run import DesignSettings, run_design
 from engine.records import Effect
-from test_design_estimate import FAST, simulate
 
 SPEC = FAST.with_(placebo_outcomes=("pre",))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_design_estimate import EFFECT, FAST, simulate
 
 from engine.design.diagnostics import (
     OVERLAP_BOUNDS,
@@ -22,7 +23,6 @@ from engine.design.estimate import fit_dr, prepare
 from engine.design.results import Status
 from engine.design.spec import OutcomeLearner
 from engine.problem import Contract, Estimand, OutcomeType
-from test_design_estimate import EFFECT, FAST, simulate
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,9 @@ def test_every_learner_fits_without_warnings(sim, learner) -> None:
     *_, data, _ = sim
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # explicit models: no 'auto' FutureWarning, no ignored-cv warning
-        est, _ = dr_estimate(data, FAST.with_(outcome_learner=learner, propensity_learner=PropensityLearner.RANDOM_FOREST))
+        est, _ = dr_estimate(
+            data, FAST.with_(outcome_learner=learner, propensity_learner=PropensityLearner.RANDOM_FOREST)
+        )
     assert est.covers(EFFECT), (learner, est)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from test_design_critic import SPEC, clean
+from test_design_estimate import simulate
 
 from engine.design.moves import next_design_move
 from engine.design.results import Status
 from engine.design.run import DesignSettings, run_design
 from engine.design.spec import PropensityLearner, parse_spec
 from engine.problem import Estimand
-from test_design_critic import SPEC, clean
-from test_design_estimate import simulate
 
 
 @pytest.fixture(scope="module")

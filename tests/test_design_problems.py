@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import PROBLEMS
+
 from engine.design.critic import Tier, critique, critique_markdown
 from engine.design.diagnostics import balance
 from engine.design.estimate import dr_estimate, prepare

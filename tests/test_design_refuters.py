@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_design_estimate import EFFECT, FAST, simulate
 
 from engine.design.estimate import dr_estimate, prepare
 from engine.design.refuters import (
@@ -16,7 +17,6 @@ from engine.design.refuters import (
     random_common_cause,
 )
 from engine.design.results import Status
-from test_design_estimate import EFFECT, FAST, simulate
 
 
 @pytest.fixture(scope="module")
@@ -96,4 +96,3 @@ def test_data_subset_fails_when_a_few_rows_drive_the_estimate(sound) -> None:
     result = data_subset(data, FAST, too_sure, repeats=2)
     assert not result.passed
     assert result.reading.startswith("FAIL:")
-

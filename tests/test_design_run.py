@@ -7,6 +7,8 @@ import pickle
 
 import numpy as np
 import pytest
+from test_design_critic import SPEC
+from test_design_estimate import EFFECT, simulate
 
 from engine.design.results import DesignResult, Status
 from engine.design.run import (
@@ -18,8 +20,6 @@ from engine.design.run import (
     trimming_series,
 )
 from engine.records import Effect, from_dict, to_json
-from test_design_critic import SPEC
-from test_design_estimate import EFFECT, simulate
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,11 @@ def run():
     progress: list[DesignProgress] = []
     bayes = Effect("ATE", EFFECT, 0.05, EFFECT - 0.1, EFFECT + 0.1)
     result = run_design(
-        SPEC, (frame, contract), bayesian_effect=bayes, on_progress=progress.append, settings=DesignSettings(subset_repeats=2)
+        SPEC,
+        (frame, contract),
+        bayesian_effect=bayes,
+        on_progress=progress.append,
+        settings=DesignSettings(subset_repeats=2),
     )
     return result, progress
 
@@ -93,7 +97,9 @@ def test_plot_series_are_plain_lists(run) -> None:
     love = love_plot_series(result.balance)
     assert love.after == sorted(love.after, reverse=True)  # worst balance after weighting first: what the gate judges
     rows = {r.name: r for r in result.balance.rows}
-    assert [abs(rows[n].after) for n in love.names] == love.after and [abs(rows[n].before) for n in love.names] == love.before
+    assert [abs(rows[n].after) for n in love.names] == love.after and [
+        abs(rows[n].before) for n in love.names
+    ] == love.before
     assert len(love.after) == len(love.names) == len(result.balance.rows)
     assert all(isinstance(v, float) for v in love.before + love.after)
     assert love_plot_series(result.balance, top=2).names == love.names[:2]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import PROBLEMS, SHIPPED
+
 from engine.design.spec import (
     AnalysisSpec,
     Estimator,
@@ -175,7 +175,9 @@ def test_render_matches_the_shipped_layout(ihdp) -> None:
     shipped = (PROBLEMS / "ihdp" / "analysis.toml").read_text()
     rendered = render_spec(load_spec(ihdp.path, ihdp.contract), "Design-based analysis of IHDP")
     keys = [line.split("=")[0].strip() for line in shipped.splitlines() if "=" in line and not line.startswith("#")]
-    assert keys == [line.split("=")[0].strip() for line in rendered.splitlines() if "=" in line and not line.startswith("#")]
+    assert keys == [
+        line.split("=")[0].strip() for line in rendered.splitlines() if "=" in line and not line.startswith("#")
+    ]
 
 
 def test_long_covariate_lists_go_one_per_line() -> None:

@@ -46,7 +46,9 @@ def build(data):
     with pm.Model(coords={"obs": np.arange(data.n)}) as model:
         t = pm.Data("t", data.t, dims="obs")
         effect = pm.Normal("beta_t", 0, 5) + pm.math.dot(X, pm.Normal("beta_tx", 0, 2, shape=2))
-        mu = pm.Deterministic("mu", pm.Normal("alpha", 0, 5) + pm.math.dot(X, pm.Normal("beta_x", 0, 2, shape=2)) + t * effect, dims="obs")
+        mu = pm.Deterministic(
+            "mu", pm.Normal("alpha", 0, 5) + pm.math.dot(X, pm.Normal("beta_x", 0, 2, shape=2)) + t * effect, dims="obs"
+        )
         pm.Normal("y", mu, pm.HalfNormal("sigma", 2), observed=data.y, dims="obs")
     return model
 

@@ -15,17 +15,26 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_store import make_record, problem, record_next  # noqa: F401  (problem is a fixture)
 
 from engine.errors import SessionError
 from engine.records import DecisionKind, Loop, VerdictKind
 from engine.store import Session
 from engine.store.gitrepo import SAFE_CONFIG, safe_git_environment
 
-from test_store import make_record, problem, record_next  # noqa: F401  (problem is a fixture)
-
 HOOKS = (
-    "pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "pre-auto-gc", "post-checkout",
-    "post-merge", "post-rewrite", "reference-transaction", "post-index-change", "pre-push", "fsmonitor-watchman",
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-auto-gc",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+    "reference-transaction",
+    "post-index-change",
+    "pre-push",
+    "fsmonitor-watchman",
 )
 
 
@@ -90,7 +99,7 @@ def test_planted_hooks_never_run_through_the_store(problem, tmp_path, marker):
         session.commit_edit("PROGRAM.md", session.read_file("PROGRAM.md") + "\nOne more note.\n", "note")
         assert [e.status for e in session.log()][:4] == ["edit", "rejected", "kept", "discarded"]
         assert session.best(Loop.MODEL).number == 1
-        session.principal  # reads git config
+        assert session.principal  # reads git config
     finally:
         session.close()
     assert not marker.exists(), marker.read_text()
@@ -147,6 +156,6 @@ def test_an_include_in_the_session_config_is_refused(problem, tmp_path):
     with Session.create(problem, tmp_path / "sessions") as session:
         path = session.path
     with open(path / ".git" / "config", "a", encoding="utf-8") as fh:
-        fh.write(f"[includeIf \"gitdir:{path}/\"]\n\tpath = {tmp_path / 'other.cfg'}\n")
+        fh.write(f'[includeIf "gitdir:{path}/"]\n\tpath = {tmp_path / "other.cfg"}\n')
     with pytest.raises(SessionError, match="includeIf"):
         Session.open(path, readonly=True)

@@ -137,23 +137,60 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("importlib", IHDP, ihdp(IMPORTS, f"import importlib  {MARK}\n" + IMPORTS), "dynamic-code"),
     ("scipy-stats", IHDP, ihdp(IMPORTS, f"import scipy.stats  {MARK}\n" + IMPORTS), "import-not-allowed"),
     ("scipy-bare", IHDP, ihdp(IMPORTS, f"import scipy  {MARK}\n" + IMPORTS), "import-not-allowed"),
-    ("sklearn", IHDP, ihdp(IMPORTS, f"from sklearn.linear_model import LogisticRegression  {MARK}\n" + IMPORTS), "import-not-allowed"),
+    (
+        "sklearn",
+        IHDP,
+        ihdp(IMPORTS, f"from sklearn.linear_model import LogisticRegression  {MARK}\n" + IMPORTS),
+        "import-not-allowed",
+    ),
     ("relative", IHDP, ihdp(IMPORTS, f"from . import helpers  {MARK}\n" + IMPORTS), "import-not-allowed"),
     ("numpy-f2py", IHDP, ihdp(IMPORTS, f"import numpy.f2py  {MARK}\n" + IMPORTS), "process-access"),
     # obsolete APIs
     ("pymc3", IHDP, ihdp("import pymc as pm\n", f"import pymc3 as pm  {MARK}\n"), "obsolete-api"),
     ("theano", IHDP, ihdp(IMPORTS, f"import theano.tensor as tt  {MARK}\n" + IMPORTS), "obsolete-api"),
     ("sampling-jax", IHDP, ihdp(IMPORTS, f"from pymc import sampling_jax  {MARK}\n" + IMPORTS), "obsolete-api"),
-    ("mutable-data", IHDP, ihdp(T_LINE, f'        t = pm.MutableData("t", data.t, dims="obs")  {MARK}\n'), "obsolete-api"),
+    (
+        "mutable-data",
+        IHDP,
+        ihdp(T_LINE, f'        t = pm.MutableData("t", data.t, dims="obs")  {MARK}\n'),
+        "obsolete-api",
+    ),
     ("constant-data", IHDP, ihdp(X_LINE, f'    X = pm.ConstantData("X", data.X.to_numpy())  {MARK}\n'), "obsolete-api"),
-    ("mutable-kwarg", IHDP, ihdp(T_LINE, f'        t = pm.Data("t", data.t, mutable=True, dims="obs")  {MARK}\n'), "obsolete-api"),
-    ("sd-kwarg", IHDP, ihdp('pm.HalfNormal("sigma", y_scale)', f'pm.HalfNormal("sigma", sd=y_scale)  {MARK}'), "obsolete-api"),
-    ("testval", IHDP, ihdp('pm.Normal("beta_t", 0, y_scale)', f'pm.Normal("beta_t", 0, y_scale, testval=0.0)  {MARK}'), "obsolete-api"),
-    ("bound", IHDP, ihdp('pm.HalfNormal("sigma", y_scale)', f'pm.Bound(pm.Normal, lower=0)("sigma", 0, y_scale)  {MARK}'), "obsolete-api"),
+    (
+        "mutable-kwarg",
+        IHDP,
+        ihdp(T_LINE, f'        t = pm.Data("t", data.t, mutable=True, dims="obs")  {MARK}\n'),
+        "obsolete-api",
+    ),
+    (
+        "sd-kwarg",
+        IHDP,
+        ihdp('pm.HalfNormal("sigma", y_scale)', f'pm.HalfNormal("sigma", sd=y_scale)  {MARK}'),
+        "obsolete-api",
+    ),
+    (
+        "testval",
+        IHDP,
+        ihdp('pm.Normal("beta_t", 0, y_scale)', f'pm.Normal("beta_t", 0, y_scale, testval=0.0)  {MARK}'),
+        "obsolete-api",
+    ),
+    (
+        "bound",
+        IHDP,
+        ihdp('pm.HalfNormal("sigma", y_scale)', f'pm.Bound(pm.Normal, lower=0)("sigma", 0, y_scale)  {MARK}'),
+        "obsolete-api",
+    ),
     # files, network, processes, dynamic code, dunders
     ("open", IHDP, ihdp(X_LINE, X_LINE + f'    secret = open("/etc/passwd").read()  {MARK}\n'), "file-access"),
     ("read-csv", IHDP, ihdp(X_LINE, f'    X = __import__("pandas").read_csv("data.csv")  {MARK}\n'), "dynamic-code"),
-    ("pd-read-csv", IHDP, ihdp(X_LINE, f'    X = pd.read_csv("../data.csv").to_numpy()  {MARK}\n').replace(IMPORTS, IMPORTS + "import pandas as pd\n"), "file-access"),
+    (
+        "pd-read-csv",
+        IHDP,
+        ihdp(X_LINE, f'    X = pd.read_csv("../data.csv").to_numpy()  {MARK}\n').replace(
+            IMPORTS, IMPORTS + "import pandas as pd\n"
+        ),
+        "file-access",
+    ),
     ("np-load", IHDP, ihdp(X_LINE, f'    X = np.load("X.npy")  {MARK}\n'), "file-access"),
     ("to-csv", IHDP, ihdp(X_LINE, X_LINE + f'    data.X.to_csv("/tmp/leak.csv")  {MARK}\n'), "file-access"),
     ("eval", IHDP, ihdp(X_LINE, X_LINE + f'    k = eval("1 + 1")  {MARK}\n'), "dynamic-code"),
@@ -163,74 +200,246 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ("globals", IHDP, ihdp(X_LINE, X_LINE + f"    g = globals()  {MARK}\n"), "dynamic-code"),
     ("vars", IHDP, ihdp(X_LINE, X_LINE + f"    v = vars(data)  {MARK}\n"), "dynamic-code"),
     ("pd-eval", IHDP, ihdp(X_LINE, X_LINE + f'    v = data.X.eval("bw + 1")  {MARK}\n'), "dynamic-code"),
-    ("subclasses", IHDP, ihdp(X_LINE, X_LINE + f"    k = ().__class__.__bases__[0].__subclasses__()  {MARK}\n"), "dunder-access"),
+    (
+        "subclasses",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f"    k = ().__class__.__bases__[0].__subclasses__()  {MARK}\n"),
+        "dunder-access",
+    ),
     ("getattr-dunder", IHDP, ihdp(X_LINE, X_LINE + f'    d = getattr(data, "__dict__")  {MARK}\n'), "dunder-access"),
-    ("getattr-computed", IHDP, ihdp(X_LINE, X_LINE + f'    d = getattr(data, "_" + "_dict__")  {MARK}\n'), "dunder-access"),
+    (
+        "getattr-computed",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    d = getattr(data, "_" + "_dict__")  {MARK}\n'),
+        "dunder-access",
+    ),
     ("builtins-name", IHDP, ihdp(X_LINE, X_LINE + f"    b = __builtins__  {MARK}\n"), "dunder-access"),
-    ("format-escape", IHDP, ihdp(X_LINE, X_LINE + f'    s = "{{0.__globals__}}".format(build_model)  {MARK}\n'), "dunder-access"),
+    (
+        "format-escape",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    s = "{{0.__globals__}}".format(build_model)  {MARK}\n'),
+        "dunder-access",
+    ),
     ("os-via-module", IHDP, ihdp(X_LINE, X_LINE + f'    pm.data.os.system("ls")  {MARK}\n'), "process-access"),
     ("url", IHDP, ihdp(X_LINE, X_LINE + f'    src = "https://example.com/ihdp.csv"  {MARK}\n'), "network-access"),
     ("input", IHDP, ihdp(X_LINE, X_LINE + f"    k = input()  {MARK}\n"), "process-access"),
-    ("frame-internals", IHDP, ihdp(X_LINE, X_LINE + f"    g = (i for i in [1]).gi_frame.f_back  {MARK}\n"), "dunder-access"),
-    ("graphviz-render", IHDP, ihdp("    return model\n", f'    pm.model_to_graphviz(model).render("graph")  {MARK}\n    return model\n'), "file-access"),
+    (
+        "frame-internals",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f"    g = (i for i in [1]).gi_frame.f_back  {MARK}\n"),
+        "dunder-access",
+    ),
+    (
+        "graphviz-render",
+        IHDP,
+        ihdp("    return model\n", f'    pm.model_to_graphviz(model).render("graph")  {MARK}\n    return model\n'),
+        "file-access",
+    ),
     # indirection the guard cannot follow (issue 10: the escapes went through these)
-    ("getattr-sys", IHDP, ihdp(X_LINE, X_LINE + f'    env = getattr(pm.stats, "sys").modules["os"].environ  {MARK}\n'), "obfuscated-access"),
-    ("getattr-builtins", IHDP, ihdp(X_LINE, X_LINE + f'    b = getattr(np, "builtins")  {MARK}\n'), "obfuscated-access"),
-    ("sys-modules", IHDP, ihdp(X_LINE, X_LINE + f'    pandas = pm.stats.sys.modules["pandas"]  {MARK}\n'), "obfuscated-access"),
-    ("modules-of-local", IHDP, ihdp(X_LINE, X_LINE + "    s = pm.stats\n" + f'    pandas = s.modules["pandas"]  {MARK}\n'), "obfuscated-access"),
-    ("getattr-built-name", IHDP, ihdp(X_LINE, X_LINE + f'    s = getattr(pm, "st" + "ats")  {MARK}\n'), "obfuscated-access"),
+    (
+        "getattr-sys",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    env = getattr(pm.stats, "sys").modules["os"].environ  {MARK}\n'),
+        "obfuscated-access",
+    ),
+    (
+        "getattr-builtins",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    b = getattr(np, "builtins")  {MARK}\n'),
+        "obfuscated-access",
+    ),
+    (
+        "sys-modules",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    pandas = pm.stats.sys.modules["pandas"]  {MARK}\n'),
+        "obfuscated-access",
+    ),
+    (
+        "modules-of-local",
+        IHDP,
+        ihdp(X_LINE, X_LINE + "    s = pm.stats\n" + f'    pandas = s.modules["pandas"]  {MARK}\n'),
+        "obfuscated-access",
+    ),
+    (
+        "getattr-built-name",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    s = getattr(pm, "st" + "ats")  {MARK}\n'),
+        "obfuscated-access",
+    ),
     ("import-built-name", IHDP, ihdp(X_LINE, X_LINE + f'    o = __import__("o" + "s")  {MARK}\n'), "obfuscated-access"),
-    ("chr-map", IHDP, ihdp(X_LINE, X_LINE + f'    name = "".join(map(chr, (115, 121, 115)))  {MARK}\n'), "obfuscated-access"),
+    (
+        "chr-map",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    name = "".join(map(chr, (115, 121, 115)))  {MARK}\n'),
+        "obfuscated-access",
+    ),
     ("chr-concat", IHDP, ihdp(X_LINE, X_LINE + f"    name = chr(111) + chr(115)  {MARK}\n"), "obfuscated-access"),
-    ("hex-text", IHDP, ihdp(X_LINE, X_LINE + f'    code = bytes.fromhex("7072696e74283129").decode()  {MARK}\n'), "obfuscated-access"),
-    ("bytes-text", IHDP, ihdp(X_LINE, X_LINE + f"    name = bytes([111, 115]).decode()  {MARK}\n"), "obfuscated-access"),
+    (
+        "hex-text",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    code = bytes.fromhex("7072696e74283129").decode()  {MARK}\n'),
+        "obfuscated-access",
+    ),
+    (
+        "bytes-text",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f"    name = bytes([111, 115]).decode()  {MARK}\n"),
+        "obfuscated-access",
+    ),
     ("rot13-text", IHDP, ihdp(X_LINE, X_LINE + f'    name = "bf".encode("rot13")  {MARK}\n'), "obfuscated-access"),
-    ("import-module", IHDP, ihdp(X_LINE, X_LINE + f'    scoring = loader.import_module("engine.scoring")  {MARK}\n'), "dynamic-code"),
+    (
+        "import-module",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    scoring = loader.import_module("engine.scoring")  {MARK}\n'),
+        "dynamic-code",
+    ),
     ("ndarray-dump", IHDP, ihdp(X_LINE, X_LINE + f'    X.dump("X.pkl")  {MARK}\n'), "file-access"),
     ("pm-stats-az", IHDP, ihdp(X_LINE, X_LINE + f"    loo = pm.stats.az.loo  {MARK}\n"), "harness-overreach"),
     # monkeypatching: assignments that change what the harness runs in the same process
-    ("patch-arviz-loo", IHDP, ihdp("    return model\n", f"    pm.stats.az.loo = len  {MARK}\n    return model\n"), "monkeypatch"),
+    (
+        "patch-arviz-loo",
+        IHDP,
+        ihdp("    return model\n", f"    pm.stats.az.loo = len  {MARK}\n    return model\n"),
+        "monkeypatch",
+    ),
     ("patch-numpy", IHDP, ihdp(X_LINE, X_LINE + f"    np.var = np.std  {MARK}\n"), "monkeypatch"),
     ("patch-pymc-logp", IHDP, ihdp(X_LINE, X_LINE + f"    pm.logp = lambda rv, value: 0.0  {MARK}\n"), "monkeypatch"),
     ("patch-class", IHDP, ihdp(X_LINE, X_LINE + f"    pm.Model.logp = None  {MARK}\n"), "monkeypatch"),
     ("patch-augassign", IHDP, ihdp(X_LINE, X_LINE + f"    np.pi += 1  {MARK}\n"), "monkeypatch"),
     ("patch-delete", IHDP, ihdp(X_LINE, X_LINE + f"    del pm.math.dot  {MARK}\n"), "monkeypatch"),
-    ("patch-handle", IHDP, ihdp(X_LINE, X_LINE + "    arviz_ = pm.stats.az\n" + f"    arviz_.loo = len  {MARK}\n"), "monkeypatch"),
+    (
+        "patch-handle",
+        IHDP,
+        ihdp(X_LINE, X_LINE + "    arviz_ = pm.stats.az\n" + f"    arviz_.loo = len  {MARK}\n"),
+        "monkeypatch",
+    ),
     ("patch-setattr", IHDP, ihdp(X_LINE, X_LINE + f'    setattr(np, "var", np.std)  {MARK}\n'), "monkeypatch"),
-    ("patch-getattr-handle", IHDP,
-     ihdp(X_LINE, X_LINE + '    scoring = getattr(pm.stats, "sys").modules["engine.scoring"]\n' + f"    scoring.decide = len  {MARK}\n"),
-     "monkeypatch"),
-    ("patch-sys-modules-entry", IHDP, ihdp(X_LINE, X_LINE + f'    pm.stats.sys.modules["arviz"] = np  {MARK}\n'), "monkeypatch"),
-    ("patch-pytensor-config", IHDP, ihdp(X_LINE, X_LINE + f'    pytensor.config.floatX = "float32"  {MARK}\n').replace(
-        IMPORTS, IMPORTS + "import pytensor\n"), "monkeypatch"),
+    (
+        "patch-getattr-handle",
+        IHDP,
+        ihdp(
+            X_LINE,
+            X_LINE
+            + '    scoring = getattr(pm.stats, "sys").modules["engine.scoring"]\n'
+            + f"    scoring.decide = len  {MARK}\n",
+        ),
+        "monkeypatch",
+    ),
+    (
+        "patch-sys-modules-entry",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    pm.stats.sys.modules["arviz"] = np  {MARK}\n'),
+        "monkeypatch",
+    ),
+    (
+        "patch-pytensor-config",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f'    pytensor.config.floatX = "float32"  {MARK}\n').replace(
+            IMPORTS, IMPORTS + "import pytensor\n"
+        ),
+        "monkeypatch",
+    ),
     # forbidden columns (retention contract)
-    ("forbidden-list", RETENTION, retention(X_LINE, f'    X = data.X[["tenure", "opened"]].to_numpy()  {MARK}\n'), "forbidden-column"),
+    (
+        "forbidden-list",
+        RETENTION,
+        retention(X_LINE, f'    X = data.X[["tenure", "opened"]].to_numpy()  {MARK}\n'),
+        "forbidden-column",
+    ),
     ("forbidden-attr", RETENTION, retention(X_LINE, X_LINE + f"    o = data.X.clicked  {MARK}\n"), "forbidden-column"),
-    ("forbidden-literal", RETENTION, retention(X_LINE, X_LINE + f'    extra = ["past_purchases", "future_ltv"]  {MARK}\n'), "forbidden-column"),
-    ("forbidden-oracle", RETENTION, retention(X_LINE, X_LINE + f'    e = data.X["true_propensity"]  {MARK}\n'), "forbidden-column"),
-    ("forbidden-fstring", RETENTION, retention(X_LINE, X_LINE + f'    c = data.X[f"used_discount"]  {MARK}\n'), "forbidden-column"),
-    ("forbidden-query", RETENTION, retention(X_LINE, f'    X = data.X.query("opened == 1").to_numpy()  {MARK}\n'), "outcome-filter"),
-    ("forbidden-mask", RETENTION, retention(X_LINE, f'    X = data.X[data.X["opened"] == 1].to_numpy()  {MARK}\n'), "outcome-filter"),
-    ("forbidden-mask-name", RETENTION,
-     retention(X_LINE, '    keep = data.X["support_tickets_after"] > 0\n' + f"    X = data.X[keep].to_numpy()  {MARK}\n"), "outcome-filter"),
+    (
+        "forbidden-literal",
+        RETENTION,
+        retention(X_LINE, X_LINE + f'    extra = ["past_purchases", "future_ltv"]  {MARK}\n'),
+        "forbidden-column",
+    ),
+    (
+        "forbidden-oracle",
+        RETENTION,
+        retention(X_LINE, X_LINE + f'    e = data.X["true_propensity"]  {MARK}\n'),
+        "forbidden-column",
+    ),
+    (
+        "forbidden-fstring",
+        RETENTION,
+        retention(X_LINE, X_LINE + f'    c = data.X[f"used_discount"]  {MARK}\n'),
+        "forbidden-column",
+    ),
+    (
+        "forbidden-query",
+        RETENTION,
+        retention(X_LINE, f'    X = data.X.query("opened == 1").to_numpy()  {MARK}\n'),
+        "outcome-filter",
+    ),
+    (
+        "forbidden-mask",
+        RETENTION,
+        retention(X_LINE, f'    X = data.X[data.X["opened"] == 1].to_numpy()  {MARK}\n'),
+        "outcome-filter",
+    ),
+    (
+        "forbidden-mask-name",
+        RETENTION,
+        retention(
+            X_LINE, '    keep = data.X["support_tickets_after"] > 0\n' + f"    X = data.X[keep].to_numpy()  {MARK}\n"
+        ),
+        "outcome-filter",
+    ),
     # the outcome as a predictor
     ("outcome-in-mu", IHDP, ihdp(MU, mu_with("0.1 * data.y")), "outcome-as-predictor"),
-    ("outcome-alias", IHDP, ihdp(MU, mu_with("0.1 * y_lag")).replace(X_LINE, X_LINE + "    y_lag = np.asarray(data.y)\n"), "outcome-as-predictor"),
-    ("outcome-stacked", IHDP,
-     ihdp(X_LINE, "    X = np.column_stack([data.X.to_numpy(), data.y])\n").replace(MU, MU.rstrip("\n") + f"  {MARK}\n"), "outcome-as-predictor"),
-    ("outcome-container", IHDP,
-     ihdp(MU, '        y_data = pm.Data("y_data", data.y)\n' + mu_with("0.1 * y_data")), "outcome-as-predictor"),
-    ("outcome-by-name", RETENTION,
-     retention("        eta = alpha", f'        eta = 2.0 * data.X["retained"].to_numpy() + alpha  {MARK}\n        eta = eta'), "outcome-as-predictor"),
-    ("outcome-in-prior-loc", IHDP, ihdp('pm.Normal("alpha", y_loc, 2 * y_scale)', f'pm.Normal("alpha", data.y, 2 * y_scale)  {MARK}'), "outcome-as-predictor"),
+    (
+        "outcome-alias",
+        IHDP,
+        ihdp(MU, mu_with("0.1 * y_lag")).replace(X_LINE, X_LINE + "    y_lag = np.asarray(data.y)\n"),
+        "outcome-as-predictor",
+    ),
+    (
+        "outcome-stacked",
+        IHDP,
+        ihdp(X_LINE, "    X = np.column_stack([data.X.to_numpy(), data.y])\n").replace(
+            MU, MU.rstrip("\n") + f"  {MARK}\n"
+        ),
+        "outcome-as-predictor",
+    ),
+    (
+        "outcome-container",
+        IHDP,
+        ihdp(MU, '        y_data = pm.Data("y_data", data.y)\n' + mu_with("0.1 * y_data")),
+        "outcome-as-predictor",
+    ),
+    (
+        "outcome-by-name",
+        RETENTION,
+        retention(
+            "        eta = alpha",
+            f'        eta = 2.0 * data.X["retained"].to_numpy() + alpha  {MARK}\n        eta = eta',
+        ),
+        "outcome-as-predictor",
+    ),
+    (
+        "outcome-in-prior-loc",
+        IHDP,
+        ihdp('pm.Normal("alpha", y_loc, 2 * y_scale)', f'pm.Normal("alpha", data.y, 2 * y_scale)  {MARK}'),
+        "outcome-as-predictor",
+    ),
     ("outcome-getattr", IHDP, ihdp(MU, mu_with('getattr(data, "y")')), "outcome-as-predictor"),
     # selection on the outcome
     ("outcome-mask", IHDP, ihdp(X_LINE, f"    X = data.X.to_numpy()[data.y > 0]  {MARK}\n"), "outcome-filter"),
-    ("outcome-mask-name", IHDP, ihdp(X_LINE, X_LINE + "    keep = data.y > 0\n" + f"    X = X[keep]  {MARK}\n"), "outcome-filter"),
+    (
+        "outcome-mask-name",
+        IHDP,
+        ihdp(X_LINE, X_LINE + "    keep = data.y > 0\n" + f"    X = X[keep]  {MARK}\n"),
+        "outcome-filter",
+    ),
     ("outcome-where", IHDP, ihdp(X_LINE, X_LINE + f"    rows = np.where(data.y > 0)  {MARK}\n"), "outcome-filter"),
     ("outcome-query", IHDP, ihdp(X_LINE, f'    X = data.X.query("y > 0").to_numpy()  {MARK}\n'), "outcome-filter"),
     ("outcome-loc", IHDP, ihdp(X_LINE, f"    X = data.X.loc[data.y > 0].to_numpy()  {MARK}\n"), "outcome-filter"),
-    ("outcome-observed-mask", IHDP, ihdp(OBSERVED, f'pm.Normal("y", mu=mu, sigma=sigma, observed=data.y[data.y < 100])  {MARK}'), "outcome-filter"),
+    (
+        "outcome-observed-mask",
+        IHDP,
+        ihdp(OBSERVED, f'pm.Normal("y", mu=mu, sigma=sigma, observed=data.y[data.y < 100])  {MARK}'),
+        "outcome-filter",
+    ),
     # row filters (warnings)
     ("head", IHDP, ihdp(X_LINE, f"    X = data.X.head(500).to_numpy()  {MARK}\n"), "row-filter"),
     ("sample-rows", IHDP, ihdp(X_LINE, f"    X = data.X.sample(frac=0.5).to_numpy()  {MARK}\n"), "row-filter"),
@@ -242,36 +451,120 @@ BAD: list[tuple[str, Contract, str, str]] = [
     # the model contract
     ("no-build-model", IHDP, ihdp("def build_model(data):", "def make_model(data):"), "missing-build-model"),
     ("no-data-arg", IHDP, ihdp("def build_model(data):", f"def build_model():  {MARK}"), "build-model-signature"),
-    ("no-t", IHDP, ihdp(T_LINE, '        t = pm.Data("treat", data.t, dims="obs")\n').replace(
-        "def build_model(data):", f"def build_model(data):  {MARK}"), "missing-t"),
-    ("no-mu", IHDP, ihdp(MU, "        mu = alpha + beta_t * t + pm.math.dot(X, beta_x)\n").replace(
-        "def build_model(data):", f"def build_model(data):  {MARK}"), "missing-mu"),
-    ("t-from-ones", IHDP, ihdp(T_LINE, f'        t = pm.Data("t", np.ones(data.n), dims="obs")  {MARK}\n'), "t-container-source"),
-    ("t-from-control", IHDP, ihdp(T_LINE, f'        t = pm.Data("t", data.X["sex"].to_numpy(), dims="obs")  {MARK}\n'), "t-container-source"),
-    ("data-t-in-mu", IHDP, ihdp(MU, MU.replace("beta_t * t", "beta_t * data.t").rstrip("\n") + f"  {MARK}\n"), "treatment-not-container"),
-    ("t-copy-in-mu", IHDP,
-     ihdp(MU, MU.replace("beta_t * t", "beta_t * treated").rstrip("\n") + f"  {MARK}\n").replace(X_LINE, X_LINE + "    treated = data.t.astype(float)\n"),
-     "treatment-not-container"),
-    ("arm-index-in-mu", IHDP,
-     ihdp(MU, '        a_arm = pm.Normal("a_arm", y_loc, y_scale, shape=2)\n'
-              f'        mu = pm.Deterministic("mu", a_arm[arm] + beta_t * t + pm.math.dot(X, beta_x), dims="obs")  {MARK}\n')
-     .replace(X_LINE, X_LINE + "    arm = data.t.astype(int)\n"), "treatment-not-container"),
+    (
+        "no-t",
+        IHDP,
+        ihdp(T_LINE, '        t = pm.Data("treat", data.t, dims="obs")\n').replace(
+            "def build_model(data):", f"def build_model(data):  {MARK}"
+        ),
+        "missing-t",
+    ),
+    (
+        "no-mu",
+        IHDP,
+        ihdp(MU, "        mu = alpha + beta_t * t + pm.math.dot(X, beta_x)\n").replace(
+            "def build_model(data):", f"def build_model(data):  {MARK}"
+        ),
+        "missing-mu",
+    ),
+    (
+        "t-from-ones",
+        IHDP,
+        ihdp(T_LINE, f'        t = pm.Data("t", np.ones(data.n), dims="obs")  {MARK}\n'),
+        "t-container-source",
+    ),
+    (
+        "t-from-control",
+        IHDP,
+        ihdp(T_LINE, f'        t = pm.Data("t", data.X["sex"].to_numpy(), dims="obs")  {MARK}\n'),
+        "t-container-source",
+    ),
+    (
+        "data-t-in-mu",
+        IHDP,
+        ihdp(MU, MU.replace("beta_t * t", "beta_t * data.t").rstrip("\n") + f"  {MARK}\n"),
+        "treatment-not-container",
+    ),
+    (
+        "t-copy-in-mu",
+        IHDP,
+        ihdp(MU, MU.replace("beta_t * t", "beta_t * treated").rstrip("\n") + f"  {MARK}\n").replace(
+            X_LINE, X_LINE + "    treated = data.t.astype(float)\n"
+        ),
+        "treatment-not-container",
+    ),
+    (
+        "arm-index-in-mu",
+        IHDP,
+        ihdp(
+            MU,
+            '        a_arm = pm.Normal("a_arm", y_loc, y_scale, shape=2)\n'
+            f'        mu = pm.Deterministic("mu", a_arm[arm] + beta_t * t + pm.math.dot(X, beta_x), dims="obs")  {MARK}\n',
+        ).replace(X_LINE, X_LINE + "    arm = data.t.astype(int)\n"),
+        "treatment-not-container",
+    ),
     ("mu-ignores-t", IHDP, ihdp(MU, MU.replace("beta_t * t + ", "").rstrip("\n") + f"  {MARK}\n"), "mu-ignores-t"),
     # the harness's job
-    ("pm-sample", IHDP, ihdp("    return model\n", f"        idata = pm.sample()  {MARK}\n    return model\n"), "harness-overreach"),
+    (
+        "pm-sample",
+        IHDP,
+        ihdp("    return model\n", f"        idata = pm.sample()  {MARK}\n    return model\n"),
+        "harness-overreach",
+    ),
     ("nutpie", IHDP, ihdp(IMPORTS, f"import nutpie  {MARK}\n" + IMPORTS), "harness-overreach"),
     ("arviz", IHDP, ihdp(IMPORTS, f"import arviz as az  {MARK}\n" + IMPORTS), "harness-overreach"),
-    ("pm-do", IHDP, ihdp("    return model\n", f'    treated_model = pm.do(model, {{"t": np.ones(data.n)}})  {MARK}\n    return model\n'), "harness-overreach"),
-    ("ppc", IHDP, ihdp("    return model\n", f"        pp = pm.sample_posterior_predictive(None)  {MARK}\n    return model\n"), "harness-overreach"),
-    ("ate-deterministic", IHDP, ihdp("    return model\n", f'        pm.Deterministic("ate", beta_t)  {MARK}\n    return model\n'), "harness-overreach"),
-    ("star-import-sample", IHDP,
-     ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import *\n").replace("    return model\n", f"        trace = sample()  {MARK}\n    return model\n"),
-     "harness-overreach"),
-    ("set-data", IHDP, ihdp("    return model\n", f'        model.set_data("t", np.ones(data.n))  {MARK}\n    return model\n'), "harness-overreach"),
+    (
+        "pm-do",
+        IHDP,
+        ihdp(
+            "    return model\n",
+            f'    treated_model = pm.do(model, {{"t": np.ones(data.n)}})  {MARK}\n    return model\n',
+        ),
+        "harness-overreach",
+    ),
+    (
+        "ppc",
+        IHDP,
+        ihdp("    return model\n", f"        pp = pm.sample_posterior_predictive(None)  {MARK}\n    return model\n"),
+        "harness-overreach",
+    ),
+    (
+        "ate-deterministic",
+        IHDP,
+        ihdp("    return model\n", f'        pm.Deterministic("ate", beta_t)  {MARK}\n    return model\n'),
+        "harness-overreach",
+    ),
+    (
+        "star-import-sample",
+        IHDP,
+        ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import *\n").replace(
+            "    return model\n", f"        trace = sample()  {MARK}\n    return model\n"
+        ),
+        "harness-overreach",
+    ),
+    (
+        "set-data",
+        IHDP,
+        ihdp("    return model\n", f'        model.set_data("t", np.ones(data.n))  {MARK}\n    return model\n'),
+        "harness-overreach",
+    ),
     # loops
     ("while-true", IHDP, ihdp(X_LINE, X_LINE + f"    while True:  {MARK}\n        pass\n"), "unbounded-loop"),
-    ("per-row-loop", IHDP, ihdp("    return model\n", f"        for i in range(data.n):  {MARK}\n            pm.Normal(f'z{{i}}', 0, 1)\n    return model\n"), "unbounded-loop"),
-    ("iterrows", IHDP, ihdp(X_LINE, X_LINE + f"    for i, row in data.X.iterrows():  {MARK}\n        pass\n"), "unbounded-loop"),
+    (
+        "per-row-loop",
+        IHDP,
+        ihdp(
+            "    return model\n",
+            f"        for i in range(data.n):  {MARK}\n            pm.Normal(f'z{{i}}', 0, 1)\n    return model\n",
+        ),
+        "unbounded-loop",
+    ),
+    (
+        "iterrows",
+        IHDP,
+        ihdp(X_LINE, X_LINE + f"    for i, row in data.X.iterrows():  {MARK}\n        pass\n"),
+        "unbounded-loop",
+    ),
     # syntax
     ("syntax", IHDP, ihdp(X_LINE, f"    X = data.X.to_numpy(  {MARK}\n"), "syntax-error"),
 ]
@@ -280,45 +573,148 @@ BAD: list[tuple[str, Contract, str, str]] = [
 CLEAN: list[tuple[str, Contract, str]] = [
     ("ihdp-base", IHDP, BASE),
     ("retention-base", RETENTION, RETENTION_BASE),
-    ("np-summaries", IHDP, ihdp("    y_loc, y_scale = data.y.mean(), data.y.std()\n",
-                               "    y_loc, y_scale = np.median(data.y), np.std(data.y)\n    hi = np.quantile(data.y, 0.9) + len(data.y) + data.y.shape[0]\n")),
-    ("arm-mean-prior", IHDP, ihdp("    y_loc, y_scale = data.y.mean(), data.y.std()\n",
-                                 "    y_loc, y_scale = np.mean(data.y[data.t == 0]), data.y[data.t == 1].std()\n")),
-    ("y-alias-observed", IHDP, ihdp(OBSERVED, 'pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="obs")').replace(
-        X_LINE, X_LINE + "    y = data.y\n")),
-    ("y-standardised", IHDP, ihdp(OBSERVED, 'pm.Normal("y", mu=(mu - y_loc) / y_scale, sigma=sigma, observed=y_std)').replace(
-        X_LINE, X_LINE + "    y_std = (data.y - data.y.mean()) / data.y.std()\n")),
+    (
+        "np-summaries",
+        IHDP,
+        ihdp(
+            "    y_loc, y_scale = data.y.mean(), data.y.std()\n",
+            "    y_loc, y_scale = np.median(data.y), np.std(data.y)\n    hi = np.quantile(data.y, 0.9) + len(data.y) + data.y.shape[0]\n",
+        ),
+    ),
+    (
+        "arm-mean-prior",
+        IHDP,
+        ihdp(
+            "    y_loc, y_scale = data.y.mean(), data.y.std()\n",
+            "    y_loc, y_scale = np.mean(data.y[data.t == 0]), data.y[data.t == 1].std()\n",
+        ),
+    ),
+    (
+        "y-alias-observed",
+        IHDP,
+        ihdp(OBSERVED, 'pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="obs")').replace(
+            X_LINE, X_LINE + "    y = data.y\n"
+        ),
+    ),
+    (
+        "y-standardised",
+        IHDP,
+        ihdp(OBSERVED, 'pm.Normal("y", mu=(mu - y_loc) / y_scale, sigma=sigma, observed=y_std)').replace(
+            X_LINE, X_LINE + "    y_std = (data.y - data.y.mean()) / data.y.std()\n"
+        ),
+    ),
     # local objects, labels and constant getattr are not monkeypatches or obfuscation
-    ("model-attribute", IHDP, ihdp("    return model\n", '    model.name = "ihdp baseline"\n    sigma.tag.note = "scale"\n    return model\n')),
-    ("coords-item", IHDP, ihdp(X_LINE, X_LINE + '    extra = {"obs": np.arange(data.n)}\n    extra["arm"] = ["control", "treated"]\n')),
+    (
+        "model-attribute",
+        IHDP,
+        ihdp(
+            "    return model\n", '    model.name = "ihdp baseline"\n    sigma.tag.note = "scale"\n    return model\n'
+        ),
+    ),
+    (
+        "coords-item",
+        IHDP,
+        ihdp(X_LINE, X_LINE + '    extra = {"obs": np.arange(data.n)}\n    extra["arm"] = ["control", "treated"]\n'),
+    ),
     ("chr-labels", IHDP, ihdp(X_LINE, X_LINE + "    labels = [chr(97 + i) for i in range(3)]\n")),
     ("getattr-data", IHDP, ihdp(X_LINE, '    X = getattr(data, "X").to_numpy()\n')),
     ("join-names", IHDP, ihdp(X_LINE, X_LINE + '    title = ", ".join(data.X.columns)\n')),
-    ("y-container", IHDP, ihdp(OBSERVED, 'y_obs = pm.Data("y_obs", data.y, dims="obs")\n        pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs)')),
-    ("y-as-tensor", IHDP, ihdp(OBSERVED, 'pm.Normal("y", mu=mu, sigma=sigma, observed=pt.as_tensor_variable(data.y))').replace(
-        IMPORTS, IMPORTS + "import pytensor.tensor as pt\n")),
+    (
+        "y-container",
+        IHDP,
+        ihdp(
+            OBSERVED,
+            'y_obs = pm.Data("y_obs", data.y, dims="obs")\n        pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs)',
+        ),
+    ),
+    (
+        "y-as-tensor",
+        IHDP,
+        ihdp(OBSERVED, 'pm.Normal("y", mu=mu, sigma=sigma, observed=pt.as_tensor_variable(data.y))').replace(
+            IMPORTS, IMPORTS + "import pytensor.tensor as pt\n"
+        ),
+    ),
     ("arange-len", IHDP, ihdp("np.arange(data.n)", "np.arange(len(data.y))")),
-    ("column-selection", IHDP, ihdp(X_LINE, '    X = data.X[["bw", "momage"]].to_numpy()\n    bw = data.X["bw"].to_numpy()\n    first = X[:, 0]\n    Xc = data.X_continuous[:, :3]\n')),
-    ("spline", IHDP, ihdp(X_LINE, X_LINE + '    B = data.spline_basis("bw", n_basis=6)\n    b0 = B[:, 0]\n    B2 = np.column_stack([B, data.spline_basis("momage")])\n')),
-    ("from-imports", IHDP,
-     ("from __future__ import annotations\n\n" + ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import Data, Deterministic\nimport math\n"))
-     .replace(T_LINE, '        t = Data("t", data.t, dims="obs")\n').replace('pm.Deterministic("mu"', 'Deterministic("mu"')),
-    ("per-arm", IHDP, ihdp(MU, '        mu0 = alpha + pm.math.dot(X, beta_x)\n        mu = pm.Deterministic("mu", mu0 + beta_t * t, dims="obs")\n').replace(
-        'sigma = pm.HalfNormal("sigma", y_scale)', 'sigma_arm = pm.HalfNormal("sigma_arm", y_scale, shape=2)\n        sigma = pm.math.switch(t > 0.5, sigma_arm[1], sigma_arm[0])')),
-    ("column-loop", IHDP, ihdp(X_LINE, X_LINE + "    for name in data.continuous:\n        pass\n    for j in range(X.shape[1]):\n        pass\n")),
-    ("hierarchical-index", IHDP, ihdp(X_LINE, X_LINE + '    site = np.argmax(data.X[["site1", "site2"]].to_numpy(), axis=1)\n').replace(
-        MU, '        a_site = pm.Normal("a_site", 0, 1, shape=2)\n' + MU.replace("alpha +", "alpha + a_site[site] +"))),
-    ("ate-named-coefficient", IHDP, ihdp("beta_t = pm.Normal(\"beta_t\"", "ate = pm.Normal(\"ate\"").replace("beta_t * t", "ate * t")),
+    (
+        "column-selection",
+        IHDP,
+        ihdp(
+            X_LINE,
+            '    X = data.X[["bw", "momage"]].to_numpy()\n    bw = data.X["bw"].to_numpy()\n    first = X[:, 0]\n    Xc = data.X_continuous[:, :3]\n',
+        ),
+    ),
+    (
+        "spline",
+        IHDP,
+        ihdp(
+            X_LINE,
+            X_LINE
+            + '    B = data.spline_basis("bw", n_basis=6)\n    b0 = B[:, 0]\n    B2 = np.column_stack([B, data.spline_basis("momage")])\n',
+        ),
+    ),
+    (
+        "from-imports",
+        IHDP,
+        (
+            "from __future__ import annotations\n\n"
+            + ihdp("import pymc as pm\n", "import pymc as pm\nfrom pymc import Data, Deterministic\nimport math\n")
+        )
+        .replace(T_LINE, '        t = Data("t", data.t, dims="obs")\n')
+        .replace('pm.Deterministic("mu"', 'Deterministic("mu"'),
+    ),
+    (
+        "per-arm",
+        IHDP,
+        ihdp(
+            MU,
+            '        mu0 = alpha + pm.math.dot(X, beta_x)\n        mu = pm.Deterministic("mu", mu0 + beta_t * t, dims="obs")\n',
+        ).replace(
+            'sigma = pm.HalfNormal("sigma", y_scale)',
+            'sigma_arm = pm.HalfNormal("sigma_arm", y_scale, shape=2)\n        sigma = pm.math.switch(t > 0.5, sigma_arm[1], sigma_arm[0])',
+        ),
+    ),
+    (
+        "column-loop",
+        IHDP,
+        ihdp(
+            X_LINE,
+            X_LINE + "    for name in data.continuous:\n        pass\n    for j in range(X.shape[1]):\n        pass\n",
+        ),
+    ),
+    (
+        "hierarchical-index",
+        IHDP,
+        ihdp(X_LINE, X_LINE + '    site = np.argmax(data.X[["site1", "site2"]].to_numpy(), axis=1)\n').replace(
+            MU,
+            '        a_site = pm.Normal("a_site", 0, 1, shape=2)\n' + MU.replace("alpha +", "alpha + a_site[site] +"),
+        ),
+    ),
+    (
+        "ate-named-coefficient",
+        IHDP,
+        ihdp('beta_t = pm.Normal("beta_t"', 'ate = pm.Normal("ate"').replace("beta_t * t", "ate * t"),
+    ),
     ("main-guard", IHDP, BASE + '\n\nif __name__ == "__main__":\n    print(build_model)\n'),
-    ("propensity-submodel", IHDP, ihdp(OBSERVED, OBSERVED + '\n        pm.Bernoulli("t_obs", logit_p=pm.math.dot(X, beta_x), observed=data.t)')),
+    (
+        "propensity-submodel",
+        IHDP,
+        ihdp(OBSERVED, OBSERVED + '\n        pm.Bernoulli("t_obs", logit_p=pm.math.dot(X, beta_x), observed=data.t)'),
+    ),
     ("t-astype", IHDP, ihdp(T_LINE, '        t = pm.Data("t", data.t.astype(float), dims="obs")\n')),
     ("version-check", IHDP, ihdp(X_LINE, X_LINE + '    assert pm.__version__ >= "5"\n')),
-    ("retention-custom-names", RETENTION, retention("    rate = data.y.mean()\n", '    rate = np.clip(np.mean(data.y), 0.01, 0.99)\n    tenure = data.X["tenure"].to_numpy()\n')),
+    (
+        "retention-custom-names",
+        RETENTION,
+        retention(
+            "    rate = data.y.mean()\n",
+            '    rate = np.clip(np.mean(data.y), 0.01, 0.99)\n    tenure = data.X["tenure"].to_numpy()\n',
+        ),
+    ),
 ]
 
 
 # Model families the agent's catalogue reaches (FIELD-NOTES.md): they must pass untouched.
-PER_ARM_MODEL = '''\
+PER_ARM_MODEL = """\
 import numpy as np
 import pymc as pm
 
@@ -340,9 +736,9 @@ def build_model(data):
         arm = data.t.astype("int64")
         pm.Normal("y", mu=mu, sigma=sigma[arm], observed=data.y, dims="obs")
     return model
-'''
+"""
 
-SPLINES_MODEL = '''\
+SPLINES_MODEL = """\
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -372,9 +768,9 @@ def build_model(data):
         sigma = pm.HalfNormal("sigma", y_scale, shape=2)
         pm.StudentT("y", nu=nu, mu=mu, sigma=sigma[0] * (1 - t) + sigma[1] * t, observed=data.y, dims="obs")
     return model
-'''
+"""
 
-EXP_CONTROL_MODEL = '''\
+EXP_CONTROL_MODEL = """\
 import numpy as np
 import pymc as pm
 
@@ -395,9 +791,9 @@ def build_model(data):
         sigma = pm.HalfNormal("sigma", np.std(data.y))
         pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs, dims="obs")
     return model
-'''
+"""
 
-BINARY_MODEL = '''\
+BINARY_MODEL = """\
 import numpy as np
 import pymc as pm
 from scipy.special import logit
@@ -415,7 +811,7 @@ def build_model(data):
         mu = pm.Deterministic("mu", pm.math.invlogit(intercept + slope_t * t + X @ slopes), dims="obs")
         pm.Bernoulli("retained", p=mu, observed=data.y.astype("int64"), dims="obs")
     return model
-'''
+"""
 
 CLEAN += [
     ("per-arm-model", IHDP, PER_ARM_MODEL),
@@ -578,19 +974,75 @@ def spec(old: str, new: str) -> str:
 BAD_SPECS: list[tuple[str, Contract, str, str]] = [
     ("toml-syntax", RETENTION, spec("folds = 5\n", f"folds = = 5  {MARK}\n"), "syntax-error"),
     # tomllib reports an unclosed list where the next value fails to parse: the line after it
-    ("toml-unclosed", RETENTION,
-     spec('covariates = "all"\npropensity_learner = "logistic"\n', f'covariates = ["tenure",\npropensity_learner = "logistic"  {MARK}\n'),
-     "syntax-error"),
-    ("forbidden-covariate", RETENTION, spec('covariates = "all"\n', f'covariates = ["tenure", "opened"]  {MARK}\n'), "forbidden-column"),
-    ("forbidden-elsewhere", RETENTION, spec("seed = 0\n", f'seed = 0\nnote = "adjust for future_ltv"  {MARK}\n'), "forbidden-column"),
-    ("forbidden-multiline", RETENTION, spec('covariates = "all"\n', f'covariates = [\n  "tenure",\n  "used_discount",  {MARK}\n]\n'), "forbidden-column"),
-    ("treatment-covariate", RETENTION, spec('covariates = "all"\n', f'covariates = ["tenure", "email"]  {MARK}\n'), "treatment-as-covariate"),
-    ("outcome-covariate", RETENTION, spec('covariates = "all"\n', f'covariates = ["retained", "tenure"]  {MARK}\n'), "outcome-as-covariate"),
-    ("not-a-control", RETENTION, spec('covariates = "all"\n', f'covariates = ["tenure", "prior_visits"]  {MARK}\n'), "not-a-control"),
-    ("unknown-column", RETENTION, spec('covariates = "all"\n', f'covariates = ["tenure", "shoe_size"]  {MARK}\n'), "not-a-control"),
-    ("placebo-mediator", RETENTION, spec("placebo_outcomes = []\n", f'placebo_outcomes = ["clicked"]  {MARK}\n'), "placebo-not-pretreatment"),
-    ("placebo-outcome", RETENTION, spec("placebo_outcomes = []\n", f'placebo_outcomes = ["retained"]  {MARK}\n'), "placebo-not-pretreatment"),
-    ("placebo-unknown", RETENTION, spec("placebo_outcomes = []\n", f'placebo_outcomes = ["weather"]  {MARK}\n'), "placebo-not-pretreatment"),
+    (
+        "toml-unclosed",
+        RETENTION,
+        spec(
+            'covariates = "all"\npropensity_learner = "logistic"\n',
+            f'covariates = ["tenure",\npropensity_learner = "logistic"  {MARK}\n',
+        ),
+        "syntax-error",
+    ),
+    (
+        "forbidden-covariate",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = ["tenure", "opened"]  {MARK}\n'),
+        "forbidden-column",
+    ),
+    (
+        "forbidden-elsewhere",
+        RETENTION,
+        spec("seed = 0\n", f'seed = 0\nnote = "adjust for future_ltv"  {MARK}\n'),
+        "forbidden-column",
+    ),
+    (
+        "forbidden-multiline",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = [\n  "tenure",\n  "used_discount",  {MARK}\n]\n'),
+        "forbidden-column",
+    ),
+    (
+        "treatment-covariate",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = ["tenure", "email"]  {MARK}\n'),
+        "treatment-as-covariate",
+    ),
+    (
+        "outcome-covariate",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = ["retained", "tenure"]  {MARK}\n'),
+        "outcome-as-covariate",
+    ),
+    (
+        "not-a-control",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = ["tenure", "prior_visits"]  {MARK}\n'),
+        "not-a-control",
+    ),
+    (
+        "unknown-column",
+        RETENTION,
+        spec('covariates = "all"\n', f'covariates = ["tenure", "shoe_size"]  {MARK}\n'),
+        "not-a-control",
+    ),
+    (
+        "placebo-mediator",
+        RETENTION,
+        spec("placebo_outcomes = []\n", f'placebo_outcomes = ["clicked"]  {MARK}\n'),
+        "placebo-not-pretreatment",
+    ),
+    (
+        "placebo-outcome",
+        RETENTION,
+        spec("placebo_outcomes = []\n", f'placebo_outcomes = ["retained"]  {MARK}\n'),
+        "placebo-not-pretreatment",
+    ),
+    (
+        "placebo-unknown",
+        RETENTION,
+        spec("placebo_outcomes = []\n", f'placebo_outcomes = ["weather"]  {MARK}\n'),
+        "placebo-not-pretreatment",
+    ),
     ("estimand-att", RETENTION, spec('estimand = "ATE"\n', f'estimand = "ATT"  {MARK}\n'), "estimand-changed"),
     ("estimand-bad", RETENTION, spec('estimand = "ATE"\n', f'estimand = "CATE"  {MARK}\n'), "invalid-value"),
     ("trim", RETENTION, spec("trim = [0.0, 1.0]\n", f"trim = [0.1, 0.9]  {MARK}\n"), "trimming-changes-estimand"),
@@ -599,15 +1051,31 @@ BAD_SPECS: list[tuple[str, Contract, str, str]] = [
     ("folds", RETENTION, spec("folds = 5\n", f"folds = 1  {MARK}\n"), "invalid-value"),
     ("covariates-type", RETENTION, spec('covariates = "all"\n', f'covariates = "some"  {MARK}\n'), "invalid-value"),
     ("unknown-key", RETENTION, spec("seed = 0\n", f"seed = 0\nbootstrap = 100  {MARK}\n"), "unknown-key"),
-    ("unknown-learner", RETENTION, spec('propensity_learner = "logistic"\n', f'propensity_learner = "svm"  {MARK}\n'), "unknown-option"),
+    (
+        "unknown-learner",
+        RETENTION,
+        spec('propensity_learner = "logistic"\n', f'propensity_learner = "svm"  {MARK}\n'),
+        "unknown-option",
+    ),
 ]
 
 CLEAN_SPECS: list[tuple[str, Contract, str]] = [
     ("base", RETENTION, SPEC),
-    ("listed-controls", RETENTION, spec('covariates = "all"\n', 'covariates = ["tenure", "plan"]  # not opened: a mediator\n')),
-    ("pretreatment-placebo", RETENTION, spec("placebo_outcomes = []\n", 'placebo_outcomes = ["prior_visits", "tenure"]\n')),
-    ("ato-trimmed", replace(RETENTION, estimand=Estimand.ATO),
-     spec('estimand = "ATE"\n', 'estimand = "ATO"\n').replace("trim = [0.0, 1.0]", "trim = [0.1, 0.9]")),
+    (
+        "listed-controls",
+        RETENTION,
+        spec('covariates = "all"\n', 'covariates = ["tenure", "plan"]  # not opened: a mediator\n'),
+    ),
+    (
+        "pretreatment-placebo",
+        RETENTION,
+        spec("placebo_outcomes = []\n", 'placebo_outcomes = ["prior_visits", "tenure"]\n'),
+    ),
+    (
+        "ato-trimmed",
+        replace(RETENTION, estimand=Estimand.ATO),
+        spec('estimand = "ATE"\n', 'estimand = "ATO"\n').replace("trim = [0.0, 1.0]", "trim = [0.1, 0.9]"),
+    ),
     ("no-optional-keys", RETENTION, 'estimand = "ATE"\n'),
 ]
 
@@ -625,7 +1093,9 @@ def test_clean_spec_is_not_flagged(name: str, contract: Contract, text: str) -> 
 
 
 def test_post_treatment_placebo_is_a_blocker_naming_the_reason() -> None:
-    findings = scan_analysis(spec("placebo_outcomes = []\n", 'placebo_outcomes = ["support_tickets_after"]\n'), RETENTION)
+    findings = scan_analysis(
+        spec("placebo_outcomes = []\n", 'placebo_outcomes = ["support_tickets_after"]\n'), RETENTION
+    )
     (hit,) = [f for f in findings if f.code == "placebo-not-pretreatment"]
     assert hit.severity is Severity.BLOCKER and "post-treatment" in hit.message and "prior_visits" in hit.message
 
@@ -724,6 +1194,11 @@ def test_scan_analysis_never_raises_on_mutated_specs(data: st.DataObject) -> Non
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(BASE.replace("(", " ( ").replace(")", " ) ").split() + ["\n", "    ", ":", "=", "[", "]"]), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(BASE.replace("(", " ( ").replace(")", " ) ").split() + ["\n", "    ", ":", "=", "[", "]"]),
+        max_size=60,
+    )
+)
 def test_scan_model_never_raises_on_token_soup(tokens: list[str]) -> None:
     assert_well_formed(scan_model(" ".join(tokens), IHDP))

@@ -23,7 +23,7 @@ SMALL = SamplingSettings(chains=2, draws=300, tune=300, seed=5)
 # the good model on this machine's nutpie 0.16.8); the rule is the same with looser numbers.
 GATES = Gates(ess_bulk_min=100, ess_tail_min=100, rhat_max=1.03)
 
-GOOD = '''
+GOOD = """
 import numpy as np
 import pymc as pm
 
@@ -41,10 +41,10 @@ def build_model(data):
         sigma = pm.HalfNormal("sigma", 2)
         pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
     return model
-'''
+"""
 
 # Two intercepts whose sum alone is identified, with wide priors: the chains wander apart.
-UNIDENTIFIED = '''
+UNIDENTIFIED = """
 import numpy as np
 import pymc as pm
 
@@ -57,10 +57,10 @@ def build_model(data):
         mu = pm.Deterministic("mu", a1 + a2 + pm.Normal("beta_t", 0, 5) * t)
         pm.Normal("y", mu=mu, sigma=pm.HalfNormal("sigma", 2), observed=data.y)
     return model
-'''
+"""
 
 # No effect modification and no controls: clearly worse than GOOD.
-CONSTANT_EFFECT = '''
+CONSTANT_EFFECT = """
 import pymc as pm
 
 
@@ -70,7 +70,7 @@ def build_model(data):
         mu = pm.Deterministic("mu", pm.Normal("alpha", 0, 5) + pm.Normal("beta_t", 0, 5) * t)
         pm.Normal("y", mu=mu, sigma=pm.HalfNormal("sigma", 3), observed=data.y)
     return model
-'''
+"""
 
 
 def simulate(n: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
@@ -109,10 +109,17 @@ def good(data, tmp_path_factory):
     [
         ("def build_model(data):\n    return (\n", "SyntaxError", "SyntaxError"),
         ("import pymc as pm\n", "ModelContractError", "build_model"),
-        ("def build_model(data):\n    raise ValueError('shapes do not line up')\n", "ValueError", "shapes do not line up"),
-        (GOOD.replace('pm.Data("t", data.t, dims="obs")', 'data.t'), "ModelContractError", "'t'"),
-        (GOOD.replace('pm.Deterministic("mu", ', '(').replace(', dims="obs")\n        sigma', ')\n        sigma'),
-         "ModelContractError", "mu"),
+        (
+            "def build_model(data):\n    raise ValueError('shapes do not line up')\n",
+            "ValueError",
+            "shapes do not line up",
+        ),
+        (GOOD.replace('pm.Data("t", data.t, dims="obs")', "data.t"), "ModelContractError", "'t'"),
+        (
+            GOOD.replace('pm.Deterministic("mu", ', "(").replace(', dims="obs")\n        sigma', ")\n        sigma"),
+            "ModelContractError",
+            "mu",
+        ),
     ],
 )
 def test_failures_before_sampling_are_crashed_verdicts(data, tmp_path, source, error_type, words) -> None:
@@ -226,8 +233,13 @@ def test_result_works_through_the_sandbox_unpickler(good) -> None:
 
 @pytest.mark.slow
 def test_cancel_during_sampling_is_a_crash_that_says_so(data, tmp_path) -> None:
-    result = run(GOOD, data, tmp_path, settings=SamplingSettings(chains=2, draws=2_000_000, tune=300, seed=1),
-                 should_stop=_after_sampling_starts())
+    result = run(
+        GOOD,
+        data,
+        tmp_path,
+        settings=SamplingSettings(chains=2, draws=2_000_000, tune=300, seed=1),
+        should_stop=_after_sampling_starts(),
+    )
     assert result.verdict.kind is VerdictKind.CRASHED
     assert result.error_type == "SamplingCancelled"
     assert "cancelled" in result.verdict.reason
@@ -250,8 +262,13 @@ def _after_sampling_starts():
 
 @pytest.mark.slow
 def test_budget_exceeded_is_a_crash_with_the_typed_error(data, tmp_path) -> None:
-    result = run(GOOD, data, tmp_path, settings=SamplingSettings(chains=2, draws=2_000_000, tune=300, seed=1),
-                 gates=Gates(sampling_budget_s=1.0))
+    result = run(
+        GOOD,
+        data,
+        tmp_path,
+        settings=SamplingSettings(chains=2, draws=2_000_000, tune=300, seed=1),
+        gates=Gates(sampling_budget_s=1.0),
+    )
     assert result.verdict.kind is VerdictKind.CRASHED
     assert result.error_type == "SamplingBudgetExceeded"
     assert "1 s budget" in result.verdict.reason

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from test_store import make_record
 
 from engine.errors import AgentError, SandboxError, WorkbenchError
 from engine.headless import Approval, HeadlessRun, Outcome
@@ -23,7 +24,6 @@ from engine.loop import Reviewed
 from engine.problem import load_problem
 from engine.records import CompileResult, DecisionKind, Finding, Loop, Proposal, Severity, VerdictKind
 from engine.store import Session
-from test_store import make_record
 from workbench.cli import main
 from workbench.commands.run import EXIT_CODES, POLICIES
 
@@ -34,7 +34,9 @@ COMPILED = CompileResult(ok=True, seconds=0.2, n_free=3, logp=-10.0)
 
 def proposal(hypothesis: str, *, blocked: bool = False, compiles: bool = True) -> Reviewed:
     p = Proposal(Loop.MODEL, hypothesis, "because", "a = 1\n", f"a = 2  # {hypothesis}\n", "scripted", move="m")
-    compiled = COMPILED if compiles else CompileResult(ok=False, seconds=0.1, error="NameError: name 'b' is not defined")
+    compiled = (
+        COMPILED if compiles else CompileResult(ok=False, seconds=0.1, error="NameError: name 'b' is not defined")
+    )
     return Reviewed(p, (BLOCKER,) if blocked else (), compiled)
 
 
@@ -68,8 +70,12 @@ class ScriptedWorkbench:
         old = self.session.current_source(Loop.MODEL)
         approved = decision.kind is DecisionKind.APPROVED
         record = make_record(
-            n, old=old, new=old + f"\n# {n}\n", hypothesis=reviewed.proposal.hypothesis,
-            verdict=VerdictKind.DISCARDED if approved else None, decision=decision.kind,
+            n,
+            old=old,
+            new=old + f"\n# {n}\n",
+            hypothesis=reviewed.proposal.hypothesis,
+            verdict=VerdictKind.DISCARDED if approved else None,
+            decision=decision.kind,
         )
         record = replace(record, decision=decision, findings=reviewed.findings)
         self.session.record_iteration(record, candidate_source=record.proposal.new_source)
@@ -117,7 +123,9 @@ def test_guard_clean_rejects_a_blocked_proposal_and_goes_on(scripted, capsys) ->
     assert code == EXIT_CODES["finished"] == 0
     assert summary["outcome"] == "finished" and summary["policy"] == "guard-clean"
     assert statuses(summary["session"]) == [
-        ("discarded", "policy:guard-clean"), ("rejected", "policy:guard-clean"), ("discarded", "policy:guard-clean")
+        ("discarded", "policy:guard-clean"),
+        ("rejected", "policy:guard-clean"),
+        ("discarded", "policy:guard-clean"),
     ]
     assert wb.decisions[1].reason == "guard blocker: forbidden-column"
 
@@ -205,7 +213,9 @@ def test_an_error_mid_run_prints_the_summary_and_exits_1(scripted, capsys) -> No
     code, summary, err = cli_run(capsys, "--iterations", "2")
     assert code == EXIT_CODES["error"] == 1
     assert summary["outcome"] == "error"
-    assert summary["stopped_because"] == "stopped by an error after 0 of 2 iterations: the sandbox server died [signal 9]"
+    assert (
+        summary["stopped_because"] == "stopped by an error after 0 of 2 iterations: the sandbox server died [signal 9]"
+    )
     assert "the sandbox server died [signal 9]" in err  # literally: no markup ate the brackets
 
 

@@ -92,7 +92,14 @@ def _codes(*codes: str) -> frozenset[str]:
     return frozenset(codes)
 
 
-P, F, I, D, U, N = "process-access", "file-access", "import-not-allowed", "dynamic-code", "dunder-access", "network-access"
+P, F, I, D, U, N = (
+    "process-access",
+    "file-access",
+    "import-not-allowed",
+    "dynamic-code",
+    "dunder-access",
+    "network-access",
+)
 OBF, MP, H = "obfuscated-access", "monkeypatch", "harness-overreach"
 
 CASES: list[Case] = [
@@ -115,7 +122,14 @@ CASES: list[Case] = [
     Case("read_truth_sys_modules_pyarrow.py", _codes(OBF, D, H), OK, needs_ns=True),
     # reads: the data on disk, the forbidden columns
     Case("read_data_csv_pandas.py", _codes(F, P), OK, needs_ns=True),
-    Case("forbidden_mediators_from_disk.py", _codes(OBF, H), OK, needs_ns=True, problem="retention_email", same_n_free=True),
+    Case(
+        "forbidden_mediators_from_disk.py",
+        _codes(OBF, H),
+        OK,
+        needs_ns=True,
+        problem="retention_email",
+        same_n_free=True,
+    ),
     # reads: other processes and the environment
     Case("read_proc1_environ.py", _codes(F, P), OK, needs_ns=True),
     Case("read_proc_ancestors_ctypes.py", _codes(P), OK, needs_ns=True),
@@ -408,7 +422,7 @@ def _leaks(texts: dict[str, str], bait: Bait) -> list[str]:
     for where, text in texts.items():
         if LOOT in text:
             start = text.index(LOOT)
-            found.append(f"loot came back in {where}: {text[start:start + 300]!r}")
+            found.append(f"loot came back in {where}: {text[start : start + 300]!r}")
         for name, value in bait.canaries.items():
             if value in text:
                 found.append(f"the {name} canary came back in {where}")
@@ -427,7 +441,9 @@ def _outcome_problem(case: Case, result: CompileResult | None) -> str | None:
     said = f"{result.error or ''}\n{result.traceback or ''}"
     if case.sandbox == OK and not result.ok:
         return f"expected the model to compile (attack contained), got: {result.error}\n{result.traceback or ''}"
-    if case.sandbox == REFUSED and (result.ok or not re.search(r"not allowed|not permitted|PermissionError|SandboxViolation", said)):
+    if case.sandbox == REFUSED and (
+        result.ok or not re.search(r"not allowed|not permitted|PermissionError|SandboxViolation", said)
+    ):
         return f"expected a refusal, got ok={result.ok}: {result.error}"
     if case.sandbox == TIMEOUT and (result.ok or "longer than" not in said):
         return f"expected a timeout, got ok={result.ok}: {result.error}"
@@ -444,8 +460,11 @@ def _n_free_of_baseline(problem: str, tmp_path: Path) -> int:
         from engine.compile_check import compile_check
 
         loaded = load_problem(PROBLEMS / problem)
-        result = compile_check((PROBLEMS / problem / "model.py").read_text(encoding="utf-8"), loaded.model_data(),
-                               workdir=tmp_path / "baseline-compile")
+        result = compile_check(
+            (PROBLEMS / problem / "model.py").read_text(encoding="utf-8"),
+            loaded.model_data(),
+            workdir=tmp_path / "baseline-compile",
+        )
         assert result.ok, result.error
         _baseline_n_free[problem] = int(result.n_free)
     return _baseline_n_free[problem]
@@ -514,15 +533,20 @@ def test_sandbox_holds(case: Case, bait: Bait, arena_root: Path, tmp_path: Path)
         # Nothing written outside the work folder.
         problems += [f"session changed: {c}" for c in _changes(before_session, snapshot(arena.session, skip=skip))]
         problems += [f"problem folder changed: {c}" for c in _changes(before_problem, snapshot(arena.problem))]
-        problems += [f"the repository's problem folder changed: {c}" for c in _changes(before_repo, snapshot(PROBLEMS / case.problem))]
+        problems += [
+            f"the repository's problem folder changed: {c}"
+            for c in _changes(before_repo, snapshot(PROBLEMS / case.problem))
+        ]
         problems += [f"/tmp/{name} appeared" for name in sorted(_tmp_markers())]
         problems += [f"planted in a shared compiler cache: {p}" for p in _planted()]
 
         # Processes, signals, network.
         server_after = sandbox.server_status()
         if not server_after.running or server_after.pid != server_before.pid:
-            problems.append(f"the sandbox server did not survive (pid {server_before.pid} → {server_after.pid}, "
-                            f"running={server_after.running})")
+            problems.append(
+                f"the sandbox server did not survive (pid {server_before.pid} → {server_after.pid}, "
+                f"running={server_after.running})"
+            )
         if len(bait.signals) != signals_before:
             problems.append(f"{len(bait.signals) - signals_before} signal(s) reached the test process")
         if len(bait.received) != received_before:
@@ -564,7 +588,9 @@ def _run(case_source: str, tmp_path: Path, name: str) -> Verdict:
 
 @pytest.fixture(scope="module")
 def plain_verdict(bait: Bait, tmp_path_factory) -> Verdict:
-    verdict = _run((PROBLEMS / "ihdp" / "model.py").read_text(encoding="utf-8"), tmp_path_factory.mktemp("plain"), "plain")
+    verdict = _run(
+        (PROBLEMS / "ihdp" / "model.py").read_text(encoding="utf-8"), tmp_path_factory.mktemp("plain"), "plain"
+    )
     assert verdict.metrics.elpd is not None and verdict.metrics.effect is not None, (
         f"the plain baseline must run through the harness first; it did not: {verdict.kind}: {verdict.reason}"
     )

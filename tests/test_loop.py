@@ -17,11 +17,10 @@ from pathlib import Path
 
 import git
 import pytest
-
 from conftest import PROBLEMS, ROOT
-from engine.headless import HeadlessRun
+
+from engine.headless import Approval, HeadlessRun
 from engine.launch import open_workbench
-from engine.headless import Approval
 from engine.loop import BASELINE_MOVE, RunOptions
 from engine.records import DecisionKind, Loop, VerdictKind
 from engine.store import Session
@@ -49,7 +48,9 @@ def test_baseline_first_then_agent_proposal_recorded_in_git(tmp_path: Path) -> N
         assert proposal.decision.decider == "policy:ignore-guard"
         assert proposal.verdict.kind in set(VerdictKind)
         # The harness measured the estimand by intervention for both.
-        assert all(r.verdict.metrics.effect.estimand == "ATE" for r in records if r.verdict.kind is not VerdictKind.CRASHED)
+        assert all(
+            r.verdict.metrics.effect.estimand == "ATE" for r in records if r.verdict.kind is not VerdictKind.CRASHED
+        )
         path = workbench.session.path
     subjects = git.Repo(path).git.log("--format=%s").splitlines()
     assert subjects[0].startswith("iter 2: ") and subjects[1].startswith("iter 1: ")
@@ -64,9 +65,17 @@ def test_guard_clean_rejects_forbidden_column_without_running(tmp_path: Path) ->
     leaky = source.replace("X = data.X.to_numpy()", 'X = data.X.to_numpy()\n    opened = data.X["opened"]')
     assert leaky != source, "test setup: the baseline changed shape"
     replay = tmp_path / "proposals.json"
-    replay.write_text(json.dumps([
-        {"hypothesis": "Email opens explain renewal.", "rationale": "opened is predictive", "new_source": leaky},
-    ]))
+    replay.write_text(
+        json.dumps(
+            [
+                {
+                    "hypothesis": "Email opens explain renewal.",
+                    "rationale": "opened is predictive",
+                    "new_source": leaky,
+                },
+            ]
+        )
+    )
     workbench = open_workbench(
         PROBLEMS / "retention_email", sessions_root=tmp_path, agent="replay", replay_file=replay, options=TINY
     )
@@ -86,8 +95,19 @@ def test_guard_clean_rejects_forbidden_column_without_running(tmp_path: Path) ->
 
 
 def test_policy_none_leaves_the_proposal_pending(tmp_path: Path) -> None:
-    result = _workbench_cli("run", "problems/ihdp", "--iterations", "3", "--approve", "none",
-                            "--sessions-root", str(tmp_path), "--json", *TINY_ARGS, timeout=300)
+    result = _workbench_cli(
+        "run",
+        "problems/ihdp",
+        "--iterations",
+        "3",
+        "--approve",
+        "none",
+        "--sessions-root",
+        str(tmp_path),
+        "--json",
+        *TINY_ARGS,
+        timeout=300,
+    )
     assert result.returncode == 3, result.stderr  # stopped: a proposal awaits review
     summary = json.loads(result.stdout)
     assert summary["iterations"] == 0 and "awaits review" in summary["stopped_because"]
@@ -99,10 +119,23 @@ def test_policy_none_leaves_the_proposal_pending(tmp_path: Path) -> None:
 
 def test_killed_mid_sampling_then_resumed_loses_no_recorded_iteration(tmp_path: Path) -> None:
     """SIGKILL the whole headless run while it samples; resume; every recorded iteration is intact."""
-    command = [sys.executable, "-m", "workbench.cli", "run", "problems/ihdp", "--iterations", "6",
-               "--approve", "ignore-guard", "--sessions-root", str(tmp_path), *TINY_ARGS]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "run",
+        "problems/ihdp",
+        "--iterations",
+        "6",
+        "--approve",
+        "ignore-guard",
+        "--sessions-root",
+        str(tmp_path),
+        *TINY_ARGS,
+    ]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         session_dir = _wait_for(lambda: next(iter(tmp_path.glob("ihdp-*")), None), timeout=120)
         # Wait until one iteration is recorded and the next one is in flight (its artefacts folder
@@ -115,11 +148,23 @@ def test_killed_mid_sampling_then_resumed_loses_no_recorded_iteration(tmp_path: 
     before = git.Repo(session_dir).git.log("--format=%H %s").splitlines()
     assert len(before) >= 2  # the session's first commit and at least one iteration
 
-    result = _workbench_cli("run", "--resume", str(session_dir), "--iterations", "1", "--approve", "ignore-guard",
-                            "--sessions-root", str(tmp_path), "--json", *TINY_ARGS, timeout=300)
+    result = _workbench_cli(
+        "run",
+        "--resume",
+        str(session_dir),
+        "--iterations",
+        "1",
+        "--approve",
+        "ignore-guard",
+        "--sessions-root",
+        str(tmp_path),
+        "--json",
+        *TINY_ARGS,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     after = git.Repo(session_dir).git.log("--format=%H %s").splitlines()
-    assert after[-len(before):] == before, "a recorded iteration changed or vanished"
+    assert after[-len(before) :] == before, "a recorded iteration changed or vanished"
     assert len(after) == len(before) + 1
     with Session.open(session_dir, readonly=True) as session:
         numbers = [r.number for r in session.iterations()]
@@ -162,7 +207,9 @@ def test_a_cancelled_run_is_recorded_as_cancelled_and_the_baseline_comes_back(tm
             if getattr(progress, "phase", None) == Phase.SAMPLING:
                 cancel.set()  # the principal presses c once the chains are moving
 
-        record = workbench.execute(reviewed, Decision(DecisionKind.APPROVED, "principal"), on_progress=on_progress, cancel=cancel)
+        record = workbench.execute(
+            reviewed, Decision(DecisionKind.APPROVED, "principal"), on_progress=on_progress, cancel=cancel
+        )
         assert record.verdict is not None and record.verdict.kind is VerdictKind.CANCELLED, record.verdict
         assert record.status == "cancelled" and "cancelled by the principal" in record.verdict.reason
         assert record.verdict.metrics.elpd is None

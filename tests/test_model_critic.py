@@ -25,7 +25,9 @@ CONTRACT = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x1", "x2")
 def _record(kind=VerdictKind.KEPT, effect=Effect("ATE", 4.0, 0.1, 3.8, 4.2), pareto_bad=0, gates=()) -> IterationRecord:
     proposal = Proposal(Loop.MODEL, "h", "r", "a", "b", "heuristic")
     metrics = Metrics(elpd=-100.0, elpd_se=5.0, pareto_k_bad=pareto_bad, pareto_k_max=0.5, effect=effect)
-    return IterationRecord(1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), Verdict(kind, "x", metrics, gates))
+    return IterationRecord(
+        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), Verdict(kind, "x", metrics, gates)
+    )
 
 
 def _dr(effect: float, low: float, high: float) -> DREstimate:
@@ -61,7 +63,12 @@ def test_latest_dr_estimate_prefers_the_kept_design() -> None:
     def design(number: int, kind: VerdictKind, effect: float) -> IterationRecord:
         proposal = Proposal(Loop.DESIGN, "h", "r", "a", "b", "heuristic")
         return IterationRecord(
-            number, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), Verdict(kind, "x"),
+            number,
+            proposal,
+            (),
+            None,
+            Decision(DecisionKind.APPROVED, "principal"),
+            Verdict(kind, "x"),
             extra={"design": {"estimate": to_jsonable(_dr(effect, effect - 0.3, effect + 0.3))}},
         )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHIPPED
+
 from engine.errors import ProblemError
 from engine.problem import Estimand, OutcomeType, bspline_basis, load_problem
 
@@ -62,7 +62,7 @@ def _error(folder: Path) -> str:
 
 def test_forbidden_variable_listed_as_allowed(problem_copy) -> None:
     folder = problem_copy("ihdp")
-    _edit_toml(folder, '[gates]', '[[contract.forbidden]]\nname = "bw"\nreason = "post-treatment"\n\n[gates]')
+    _edit_toml(folder, "[gates]", '[[contract.forbidden]]\nname = "bw"\nreason = "post-treatment"\n\n[gates]')
     message = _error(folder)
     assert "'bw' is listed as an allowed control but is forbidden (post-treatment)" in message
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import PROBLEMS, SHIPPED
+
 from engine.problem import ForbiddenReason, Problem, load_problem
 
 NAMES = ("acic2016", "ihdp", "lalonde", "nhefs", "retention_email")
@@ -91,7 +91,9 @@ def test_retention_email_keeps_forbidden_columns_from_models() -> None:
     contract = problem.contract
     reasons = {f.name: f.reason for f in contract.forbidden}
     assert {n for n, r in reasons.items() if r is ForbiddenReason.MEDIATOR} == {
-        "opened", "clicked_offer", "used_discount",
+        "opened",
+        "clicked_offer",
+        "used_discount",
     }
     assert reasons["support_ticket_after"] is ForbiddenReason.POST_TREATMENT
     assert reasons["value_60d"] is ForbiddenReason.LEAKAGE
@@ -99,7 +101,9 @@ def test_retention_email_keeps_forbidden_columns_from_models() -> None:
     oracle = {"true_propensity", "renewed_if_treated", "renewed_if_control"}
     assert {n for n, r in reasons.items() if r is ForbiddenReason.ORACLE} == oracle
     assert not oracle & set(problem.data.columns), "oracle values live only in truth.json"
-    assert {"opened", "clicked_offer", "used_discount", "support_ticket_after", "value_60d"} <= set(problem.data.columns)
+    assert {"opened", "clicked_offer", "used_discount", "support_ticket_after", "value_60d"} <= set(
+        problem.data.columns
+    )
     columns = set(problem.model_data().X.columns)
     stems = {c.split("=")[0] for c in columns}
     assert stems == set(contract.controls)

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PROBLEMS, ROOT
+
 from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal, from_dict
 from engine.report import build_report, render_html, render_markdown, write_report
 from engine.report import text as fmt
@@ -118,11 +118,20 @@ def test_every_iteration_is_in_the_report(report, records, html) -> None:
 def test_numbers_equal_the_session_records(report, records, html) -> None:
     markdown = render_markdown(report)
     for row, record in zip(report.iterations, records):
-        assert (row.hypothesis, row.decider, row.status) == (record.proposal.hypothesis, record.decision.decider, record.status)
+        assert (row.hypothesis, row.decider, row.status) == (
+            record.proposal.hypothesis,
+            record.decision.decider,
+            record.status,
+        )
         assert row.seconds == record.timings.get("total")
         if record.proposal.loop is Loop.MODEL and record.verdict is not None:
             m = record.verdict.metrics
-            assert (row.elpd, row.elpd_se, row.delta_elpd, row.delta_se) == (m.elpd, m.elpd_se, m.delta_elpd, m.delta_se)
+            assert (row.elpd, row.elpd_se, row.delta_elpd, row.delta_se) == (
+                m.elpd,
+                m.elpd_se,
+                m.delta_elpd,
+                m.delta_se,
+            )
             assert (row.rhat_max, row.ess_bulk_min, row.divergences) == (m.rhat_max, m.ess_bulk_min, m.divergences)
             assert row.effect == m.effect
             for document in (html, markdown):
@@ -187,8 +196,10 @@ def test_reproducibility_names_commits_seeds_versions_and_commands(report, repor
     assert r.seeds == {"sampling": 20261122} and r.draws == 300
     assert r.data_hash == r.data_hash_now
     texts = [c.text for c in r.commands]
-    assert any(f"show best:model.py > model.py && workbench check" in t for t in texts)
-    assert any(t.startswith(f"workbench run --resume {report_session}") and "--chains 2 --draws 150" in t for t in texts)
+    assert any("show best:model.py > model.py && workbench check" in t for t in texts)
+    assert any(
+        t.startswith(f"workbench run --resume {report_session}") and "--chains 2 --draws 150" in t for t in texts
+    )
     for version in r.versions.values():
         assert version in html
 
@@ -200,7 +211,16 @@ def test_images_are_real_pngs_embedded_in_the_html(report, html) -> None:
     from PIL import Image
 
     names = {f.name for f in report.figures}
-    assert {"elpd_trajectory", "effect_forest", "effect_trace_rank", "pareto_k", "love_plot", "overlap", "trimming", "evaluation"} <= names
+    assert {
+        "elpd_trajectory",
+        "effect_forest",
+        "effect_trace_rank",
+        "pareto_k",
+        "love_plot",
+        "overlap",
+        "trimming",
+        "evaluation",
+    } <= names
     embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(embedded) == len(report.figures)
     for data in embedded:
@@ -278,8 +298,12 @@ def test_a_real_analysis_has_no_evaluation_appendix(tmp_path) -> None:
         source = session.current_source(Loop.MODEL)
         proposal = Proposal(Loop.MODEL, HOSTILE, "Earnings peak mid-career.", source, source, "principal")
         record = IterationRecord(
-            number=1, proposal=proposal, findings=(), compile=None,
-            decision=Decision(DecisionKind.SKIPPED, "principal", "looking at the data first"), verdict=None,
+            number=1,
+            proposal=proposal,
+            findings=(),
+            compile=None,
+            decision=Decision(DecisionKind.SKIPPED, "principal", "looking at the data first"),
+            verdict=None,
         )
         session.record_iteration(record, candidate_source=source)
         path = session.path
@@ -317,7 +341,10 @@ def test_truth_is_read_from_the_problem_folder_and_checked(tmp_path) -> None:
 
 
 def test_agents_and_the_loop_never_import_the_evaluation() -> None:
-    agent_path = [ROOT / "engine" / "agents", *(ROOT / "engine" / f for f in ("loop.py", "harness.py", "headless.py", "launch.py"))]
+    agent_path = [
+        ROOT / "engine" / "agents",
+        *(ROOT / "engine" / f for f in ("loop.py", "harness.py", "headless.py", "launch.py")),
+    ]
     files = [p for entry in agent_path for p in ([entry] if entry.is_file() else sorted(entry.rglob("*.py")))]
     offenders = []
     for path in files:
@@ -349,7 +376,9 @@ def test_the_default_folder_stays_out_of_the_session_history(report_session) -> 
 
     written = write_report(report_session, formats=("html",))
     assert written == [report_session / "report" / "report.html"]
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=report_session, capture_output=True, text=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=report_session, capture_output=True, text=True
+    )
     assert status.stdout == ""
     with Session.open(report_session) as session:  # a writable open cleans up unfinished writes
         assert session.recovered == ()
@@ -375,7 +404,21 @@ def test_the_cli_writes_where_it_says(report_session, tmp_path, capsys) -> None:
     from workbench.cli import main
 
     out = tmp_path / "cli"
-    assert main(["report", report_session.name, "--format", "md", "--out", str(out), "--sessions-root", str(report_session.parent)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                report_session.name,
+                "--format",
+                "md",
+                "--out",
+                str(out),
+                "--sessions-root",
+                str(report_session.parent),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].endswith("report.md") and Path(printed[0]).resolve() == (out / "report.md").resolve()
     assert "figures" in printed[1]

@@ -19,7 +19,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from test_report import report_session  # noqa: F401  (the real session, made once per module)
 
 pytestmark = pytest.mark.slow
@@ -97,7 +96,8 @@ def test_the_report_renders_in_chromium(page, shots_dir, tmp_path, name, size) -
 
 # Runs in the probe page once the report has loaded in its iframe: what is wider than the viewport,
 # outside the boxes that are meant to scroll (tables and code)?
-MEASURE = """
+MEASURE = (
+    """
 document.getElementById('report').addEventListener('load', function () {
   var d = this.contentDocument, w = this.contentWindow, wide = [];
   function scrolls(e) { return e.parentElement && e.parentElement.closest('.table-wrap, pre'); }
@@ -114,7 +114,9 @@ document.getElementById('report').addEventListener('load', function () {
     scroll: d.documentElement.scrollWidth, width: w.innerWidth,
     phone: w.matchMedia('%s').matches, wide: wide.slice(0, 8)}));
 });
-""" % PHONE_BREAKPOINT
+"""
+    % PHONE_BREAKPOINT
+)
 
 
 def test_on_a_phone_only_tables_and_code_scroll_sideways(page, tmp_path) -> None:
@@ -127,7 +129,7 @@ def test_on_a_phone_only_tables_and_code_scroll_sideways(page, tmp_path) -> None
     probe.write_text(
         "<!DOCTYPE html><html><body style='margin:0'>"
         f"<iframe id='report' style='width:{PHONE[0]}px;height:{PHONE[1]}px;border:0' "
-        f"srcdoc=\"{html.escape(page.read_text(encoding='utf-8'), quote=True)}\"></iframe>"
+        f'srcdoc="{html.escape(page.read_text(encoding="utf-8"), quote=True)}"></iframe>'
         f"<script>{MEASURE}</script></body></html>",
         encoding="utf-8",
     )
@@ -147,4 +149,7 @@ def test_the_report_prints(page, shots_dir, tmp_path) -> None:
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert data.startswith(b"%PDF") and pages >= 3, pages
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(shots_dir / "report-print")], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(shots_dir / "report-print")],
+            check=True,
+        )

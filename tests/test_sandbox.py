@@ -24,7 +24,9 @@ TRUTH = ROOT / "problems" / "ihdp" / "truth.json"
 @pytest.fixture(scope="module", autouse=True)
 def warm_server():
     sandbox.warm_up()
-    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(sandbox.server_status().log_path)
+    assert sandbox.wait_until_warm(600), "the sandbox server did not come up; see " + str(
+        sandbox.server_status().log_path
+    )
     yield
 
 
@@ -239,7 +241,11 @@ def test_a_forged_message_cannot_run_code_in_the_parent(tmp_path):
 def test_progress_arrives_in_order_in_the_calling_thread(tmp_path):
     seen: list[tuple[int, dict]] = []
     outcome = run_in_sandbox(
-        job_progress, 5, timeout_s=30, workdir=tmp_path, progress_interval_s=0,
+        job_progress,
+        5,
+        timeout_s=30,
+        workdir=tmp_path,
+        progress_interval_s=0,
         on_progress=lambda m: seen.append((threading.get_ident(), m)),
     )
     assert outcome.ok and outcome.value == 5
@@ -263,7 +269,11 @@ def test_runs_from_a_worker_thread(tmp_path):
         box["ident"] = threading.get_ident()
         box["seen"] = []
         box["outcome"] = run_in_sandbox(
-            job_progress, 3, timeout_s=30, workdir=tmp_path, progress_interval_s=0,
+            job_progress,
+            3,
+            timeout_s=30,
+            workdir=tmp_path,
+            progress_interval_s=0,
             on_progress=lambda m: box["seen"].append(threading.get_ident()),
         )
 
@@ -276,7 +286,9 @@ def test_runs_from_a_worker_thread(tmp_path):
 
 def test_a_progress_flood_is_coalesced_and_the_last_message_kept(tmp_path):
     seen: list[dict] = []
-    outcome = run_in_sandbox(job_flood, 1.0, timeout_s=30, workdir=tmp_path, on_progress=seen.append, progress_interval_s=0.05)
+    outcome = run_in_sandbox(
+        job_flood, 1.0, timeout_s=30, workdir=tmp_path, on_progress=seen.append, progress_interval_s=0.05
+    )
     assert outcome.ok, outcome.message
     sent = outcome.value
     assert sent > 1000  # it really flooded
@@ -332,8 +344,16 @@ def test_audit_hook_blocks_escapes_while_imports_work(tmp_path, inner_layers_onl
         assert results["write_workdir"] == "allowed"
         assert (tmp_path / "inside.txt").read_text() == "x"
         for blocked in (
-            "write_outside", "read_truth", "read_truth_link", "socket", "subprocess", "os_system",
-            "kill", "fork", "ctypes_load", "remove_outside",
+            "write_outside",
+            "read_truth",
+            "read_truth_link",
+            "socket",
+            "subprocess",
+            "os_system",
+            "kill",
+            "fork",
+            "ctypes_load",
+            "remove_outside",
         ):
             assert results[blocked].startswith("blocked"), (blocked, results[blocked])
         assert not outside.exists()
@@ -346,7 +366,9 @@ def test_audit_hook_blocks_escapes_while_imports_work(tmp_path, inner_layers_onl
 
 
 def test_server_environment_drops_secrets_and_the_c_compiler():
-    env = sandbox._server_environ({"ANTHROPIC_API_KEY": "k", "GITHUB_TOKEN": "t", "HOME": "/h", "PYTENSOR_FLAGS": "floatX=float64"}, "/repo")
+    env = sandbox._server_environ(
+        {"ANTHROPIC_API_KEY": "k", "GITHUB_TOKEN": "t", "HOME": "/h", "PYTENSOR_FLAGS": "floatX=float64"}, "/repo"
+    )
     assert "ANTHROPIC_API_KEY" not in env and "GITHUB_TOKEN" not in env
     assert env["HOME"] == "/h"
     assert env["PYTENSOR_FLAGS"] == "floatX=float64,cxx="

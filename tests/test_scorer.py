@@ -28,7 +28,9 @@ def arrays(seed: int = 0) -> dict[str, np.ndarray]:
     y = rng.normal(1.0, 2.0, size=n)
     mu = rng.normal(1.0, 2.0 / np.sqrt(n), size=(c, d))
     sigma = np.abs(rng.normal(2.0, 0.2, size=(c, d)))
-    loglik = -0.5 * ((y[None, None, :] - mu[..., None]) / sigma[..., None]) ** 2 - np.log(sigma[..., None] * np.sqrt(2 * np.pi))
+    loglik = -0.5 * ((y[None, None, :] - mu[..., None]) / sigma[..., None]) ** 2 - np.log(
+        sigma[..., None] * np.sqrt(2 * np.pi)
+    )
     return {
         "param/alpha": mu,
         "param/beta_x": rng.normal(0, 1, size=(c, d, 3)),
@@ -42,7 +44,11 @@ def arrays(seed: int = 0) -> dict[str, np.ndarray]:
 def write(folder: Path, values: dict[str, np.ndarray], labels: dict | None = None) -> Path:
     path = folder / DRAWS_FILE
     np.savez(path, **values)
-    labels = labels if labels is not None else {"observed": "y", "dims": {"beta_x": ["control"]}, "coords": {"control": ["bw", "momage", "sex"]}}
+    labels = (
+        labels
+        if labels is not None
+        else {"observed": "y", "dims": {"beta_x": ["control"]}, "coords": {"control": ["bw", "momage", "sex"]}}
+    )
     (folder / DIMS_FILE).write_text(json.dumps(labels))
     return path
 
@@ -69,7 +75,7 @@ def test_unreadable_labels_fall_back_to_indices(tmp_path):
 
 def _bent(name: str) -> dict[str, np.ndarray]:
     values = arrays()
-    c, d, n = SHAPE.chains, SHAPE.draws, SHAPE.n_obs
+    c, d = SHAPE.chains, SHAPE.draws
     if name == "fewer draws":
         values["loglik"] = values["loglik"][:, :100]
     elif name == "other observations":

@@ -59,8 +59,11 @@ def test_gates_pass_on_a_good_table() -> None:
         ([ParamDiagnostic("a", 1.001, 350, 2000)], 0, {"ess_bulk"}),
         ([ParamDiagnostic("a", 1.001, 2000, 120)], 0, {"ess_tail"}),
         ([ParamDiagnostic("a", 1.001, 2000, 2000)], 5, {"divergence_rate"}),  # 5/4000 = 0.125 %
-        ([ParamDiagnostic("a", 1.001, 2000, 2000), ParamDiagnostic("b", math.nan, math.nan, math.nan)], 0,
-         {"rhat", "ess_bulk", "ess_tail"}),  # a parameter that never moved
+        (
+            [ParamDiagnostic("a", 1.001, 2000, 2000), ParamDiagnostic("b", math.nan, math.nan, math.nan)],
+            0,
+            {"rhat", "ess_bulk", "ess_tail"},
+        ),  # a parameter that never moved
     ],
 )
 def test_each_gate_fails_on_its_own(table, divergent, failing) -> None:
@@ -93,8 +96,12 @@ def test_convergence_table_lists_free_parameters_worst_first() -> None:
     rng = np.random.default_rng(1)
     stuck = rng.normal(size=(4, 300)) + np.arange(4)[:, None]  # chains disagree: R-hat far above 1
     idata = az.from_dict(
-        posterior={"good": rng.normal(size=(4, 300)), "stuck": stuck, "vec": rng.normal(size=(4, 300, 2)),
-                   "mu": rng.normal(size=(4, 300, 5))},
+        posterior={
+            "good": rng.normal(size=(4, 300)),
+            "stuck": stuck,
+            "vec": rng.normal(size=(4, 300, 2)),
+            "mu": rng.normal(size=(4, 300, 5)),
+        },
     )
     idata.posterior.attrs["free_vars"] = "good,stuck,vec"
     table = convergence_table(idata)
@@ -201,7 +208,9 @@ def test_band_width_follows_the_gates_multiple() -> None:
 
 
 def test_verdict_carries_metrics_and_pickles() -> None:
-    verdict = decide(PASSING, _loo(np.full(100, -1.0)), _effect(3.8, 4.2), None, metrics=Metrics(divergences=0, n_draws=4000))
+    verdict = decide(
+        PASSING, _loo(np.full(100, -1.0)), _effect(3.8, 4.2), None, metrics=Metrics(divergences=0, n_draws=4000)
+    )
     assert verdict.metrics.n_draws == 4000 and verdict.metrics.ess_bulk_min == 2000
     assert pickle.loads(pickle.dumps(verdict)) == verdict
 
@@ -238,17 +247,21 @@ def _frame(n: int = 60, seed: int = 0):
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     t = (rng.random(n) < 0.5).astype(float)
     y = 1 + x1 - 0.5 * x2 + 2 * t + rng.standard_t(4, size=n)
-    return pd.DataFrame({"x1": x1, "x2": x2, "site": rng.integers(0, 4, size=n), "t": t, "y": y,
-                         "yb": (y > 2).astype(float)})
+    return pd.DataFrame(
+        {"x1": x1, "x2": x2, "site": rng.integers(0, 4, size=n), "t": t, "y": y, "yb": (y > 2).astype(float)}
+    )
 
 
 def _data(binary: bool = False):
     from engine.problem import Contract, Estimand, OutcomeType, build_model_data
 
     contract = Contract(
-        treatment="t", outcome="yb" if binary else "y",
+        treatment="t",
+        outcome="yb" if binary else "y",
         outcome_type=OutcomeType.BINARY if binary else OutcomeType.CONTINUOUS,
-        estimand=Estimand.ATE, controls=("x1", "x2", "site"), categorical=("site",),
+        estimand=Estimand.ATE,
+        controls=("x1", "x2", "site"),
+        categorical=("site",),
     )
     return build_model_data(_frame(), contract)
 
@@ -267,7 +280,9 @@ def _student_t_per_arm_sigma(data, pm):
     X = data.X_continuous
     with pm.Model() as m:
         t = pm.Data("t", data.t)
-        mu = pm.Deterministic("mu", pm.Normal("a", 0, 2) + pm.Normal("bt", 0, 2) * t + pm.math.dot(X, pm.Normal("b", 0, 1, shape=2)))
+        mu = pm.Deterministic(
+            "mu", pm.Normal("a", 0, 2) + pm.Normal("bt", 0, 2) * t + pm.math.dot(X, pm.Normal("b", 0, 1, shape=2))
+        )
         sigma = pm.HalfNormal("sigma", 2, shape=2)
         pm.StudentT("y", nu=pm.Gamma("nu", 2, 0.1), mu=mu, sigma=sigma[t.astype("int64")], observed=data.y)
     return m
@@ -277,7 +292,9 @@ def _bernoulli_logit(data, pm):
     X = data.X.to_numpy()
     with pm.Model() as m:
         t = pm.Data("t", data.t)
-        eta = pm.Normal("a", 0, 1.5) + pm.Normal("bt", 0, 1) * t + pm.math.dot(X, pm.Normal("b", 0, 1, shape=X.shape[1]))
+        eta = (
+            pm.Normal("a", 0, 1.5) + pm.Normal("bt", 0, 1) * t + pm.math.dot(X, pm.Normal("b", 0, 1, shape=X.shape[1]))
+        )
         p = pm.Deterministic("mu", pm.math.sigmoid(eta))
         pm.Bernoulli("y", p=p, observed=data.y)
     return m
@@ -318,11 +335,15 @@ def _prior_as_posterior(model, seed: int, chains: int = 2, draws: int = 20):
 
 @pytest.mark.parametrize(
     ("builder", "binary"),
-    [(_normal, False), (_student_t_per_arm_sigma, False), (_bernoulli_logit, True), (_hierarchical_sites, False),
-     (_splines, False)],
+    [
+        (_normal, False),
+        (_student_t_per_arm_sigma, False),
+        (_bernoulli_logit, True),
+        (_hierarchical_sites, False),
+        (_splines, False),
+    ],
 )
 def test_log_likelihood_equals_pymc(builder, binary) -> None:
-    import arviz as az
     import pymc as pm
 
     from engine.loglik import compute_log_likelihood
@@ -338,7 +359,6 @@ def test_log_likelihood_equals_pymc(builder, binary) -> None:
 
 def test_log_likelihood_deterministic_matches_the_post_hoc_route() -> None:
     """add_log_likelihood's Deterministic, evaluated by PyMC per draw, equals the vectorised route."""
-    import arviz as az
     import pymc as pm
 
     from engine.loglik import LOGLIK_PREFIX, add_log_likelihood, compute_log_likelihood
@@ -349,7 +369,9 @@ def test_log_likelihood_deterministic_matches_the_post_hoc_route() -> None:
     with model:
         det = pm.sample_posterior_predictive(idata, var_names=[LOGLIK_PREFIX + "y"], progressbar=False)
     compute_log_likelihood(model, idata)
-    np.testing.assert_allclose(det.posterior_predictive[LOGLIK_PREFIX + "y"].values, idata.log_likelihood["y"].values, atol=1e-9)
+    np.testing.assert_allclose(
+        det.posterior_predictive[LOGLIK_PREFIX + "y"].values, idata.log_likelihood["y"].values, atol=1e-9
+    )
 
 
 def test_models_without_one_observed_variable_are_refused() -> None:
@@ -377,7 +399,9 @@ def _within_band(tie_break, new_width: float, new_p_loo: float):
     rng = np.random.default_rng(1)
     best_pointwise = rng.normal(-1.0, 0.5, size=300)
     new_pointwise = best_pointwise + rng.normal(0.0, 0.05, size=300)  # ΔELPD ≈ 0 ± a little
-    best = BestSummary(float(best_pointwise.sum()), 8.0, best_pointwise, Effect("ATE", 4.0, 0.3, 3.415, 4.585), 3, p_loo=12.0)
+    best = BestSummary(
+        float(best_pointwise.sum()), 8.0, best_pointwise, Effect("ATE", 4.0, 0.3, 3.415, 4.585), 3, p_loo=12.0
+    )
     loo = LooResult(float(new_pointwise.sum()), 8.0, new_p_loo, 0, 0.3, new_pointwise, 300, np.zeros(300))
     effect = Effect("ATE", 4.1, 0.3, 4.1 - new_width / 2, 4.1 + new_width / 2)
     return decide((), loo, effect, best, tie_break=tie_break)

@@ -77,7 +77,12 @@ def make_record(
         meta={"tokens": number * 10},
     )
     gates = (
-        GateResult("rhat", 1.002 if verdict is not VerdictKind.FAILED_GATE else 1.04, 1.01, verdict is not VerdictKind.FAILED_GATE),
+        GateResult(
+            "rhat",
+            1.002 if verdict is not VerdictKind.FAILED_GATE else 1.04,
+            1.01,
+            verdict is not VerdictKind.FAILED_GATE,
+        ),
         GateResult("ess_bulk", 1450.0, 400.0, True),
     )
     v = None
@@ -160,7 +165,9 @@ def test_create_copies_the_editable_files_and_never_truth(problem, session):
     assert info["versions"]["pymc"]
     assert "T" in info["created_at"]
 
-    assert sh(session.path, "log", "--format=%s").strip() == "session: start ihdp from problems/ihdp"  # run from the repo root
+    assert (
+        sh(session.path, "log", "--format=%s").strip() == "session: start ihdp from problems/ihdp"
+    )  # run from the repo root
     root = sh(session.path, "rev-parse", "HEAD").strip()
     assert sh(session.path, "rev-parse", "best", "best-design").split() == [root, root]
     ignored = sh(session.path, "check-ignore", "artifacts/0001/trace.nc", ".workbench/lock").split()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import git
 import pytest
-
 from fixtures.tui_data import blocked_reviewed, build_fixture_session, clean_reviewed
 from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
 
@@ -106,7 +105,9 @@ async def test_blocked_proposal_greys_approve_until_override(fixture_session: Pa
 
     decided: list[Decided] = []
     app = fixture_app(fixture_session, tmp_path)
-    async with app.run_test(size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None) as pilot:
+    async with app.run_test(
+        size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None
+    ) as pilot:
         await wait_opened(pilot)
         review = ReviewScreen(blocked_reviewed(), 7)
         # Keep the app's own handler out of it: this test is about the screen's keys.
@@ -142,7 +143,9 @@ async def test_reject_asks_for_a_reason(fixture_session: Path, tmp_path: Path) -
 
     decided: list[Decided] = []
     app = fixture_app(fixture_session, tmp_path)
-    async with app.run_test(size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None) as pilot:
+    async with app.run_test(
+        size=(100, 30), message_hook=lambda m: decided.append(m) if isinstance(m, Decided) else None
+    ) as pilot:
         await wait_opened(pilot)
         app.reviewed = None
         review = ReviewScreen(clean_reviewed(), 7)
@@ -152,7 +155,9 @@ async def test_reject_asks_for_a_reason(fixture_session: Path, tmp_path: Path) -
         app.screen.query_one(Input).value = "try the per-arm variance first"
         await pilot.press("enter")
         await pilot.pause()
-    assert [(d.decision.kind.value, d.decision.reason) for d in decided] == [("rejected", "try the per-arm variance first")]
+    assert [(d.decision.kind.value, d.decision.reason) for d in decided] == [
+        ("rejected", "try the per-arm variance first")
+    ]
     app.close_session()
 
 
@@ -301,7 +306,7 @@ def test_first_frame_never_imports_pymc(fixture_session: Path, tmp_path: Path) -
     session = copy_session(fixture_session, tmp_path)
     code = f"""
 import sys, time
-sys.path.insert(0, {str(ROOT / 'tests')!r})
+sys.path.insert(0, {str(ROOT / "tests")!r})
 from workbench.app import create_app
 from fixtures.tui_pilot import wait_opened
 HEAVY = ('pymc', 'pytensor', 'nutpie', 'arviz', 'numba', 'econml', 'sklearn')
@@ -394,9 +399,12 @@ def test_a_record_knows_what_ran_and_whether_the_principal_edited_it() -> None:
 
     old = "x = 1\n"
     proposal = Proposal(Loop.MODEL, "h", "r", old, "x = 6\n", "heuristic")
-    plain = IterationRecord(1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), None, ran_source="x = 6\n")
-    edited = IterationRecord(2, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True), None,
-                             ran_source="x = 4\n")
+    plain = IterationRecord(
+        1, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), None, ran_source="x = 6\n"
+    )
+    edited = IterationRecord(
+        2, proposal, (), None, Decision(DecisionKind.APPROVED, "principal", edited=True), None, ran_source="x = 4\n"
+    )
     older = IterationRecord(3, proposal, (), None, Decision(DecisionKind.APPROVED, "principal"), None)
     assert not plain.edited and plain.source == "x = 6\n"
     assert edited.edited and edited.source == "x = 4\n" and "+x = 4" in edited.ran_diff and "+x = 6" in proposal.diff
@@ -471,11 +479,27 @@ def test_one_key_one_meaning_across_screens() -> None:
     from workbench.app import WorkbenchApp
 
     leave = {"back", "close", "cancel"}
-    same_verb = {"next": "propose", "app.propose": "propose", "app.propose('design')": "propose-design",
-                 "submit": "save", "save": "save", "open_iteration": "open"}
+    same_verb = {
+        "next": "propose",
+        "app.propose": "propose",
+        "app.propose('design')": "propose-design",
+        "submit": "save",
+        "save": "save",
+        "open_iteration": "open",
+    }
     meanings: dict[str, set[str]] = {}
-    for owner in (WorkbenchApp, HomeScreen, ReviewScreen, RunScreen, VerdictScreen, DesignScreen, HistoryScreen,
-                  CompareScreen, EditorScreen, EditProposalScreen):
+    for owner in (
+        WorkbenchApp,
+        HomeScreen,
+        ReviewScreen,
+        RunScreen,
+        VerdictScreen,
+        DesignScreen,
+        HistoryScreen,
+        CompareScreen,
+        EditorScreen,
+        EditProposalScreen,
+    ):
         for binding in owner.BINDINGS:
             keys = binding.key if hasattr(binding, "key") else binding[0]
             action = binding.action if hasattr(binding, "action") else binding[1]
@@ -565,14 +589,18 @@ async def test_escape_leaves_a_run_the_header_tracks_it_and_v_comes_back(fixture
         assert app.check_action("view_run", ()) is True
         await pilot.press("v")
         assert isinstance(app.screen, RunScreen)
-        chains = "\n".join(line.text for line in app.screen.query_one("#chains", Static).render_lines(Region(0, 0, 90, 6)))
+        chains = "\n".join(
+            line.text for line in app.screen.query_one("#chains", Static).render_lines(Region(0, 0, 90, 6))
+        )
         assert "1400/2000" in chains and "900/2000" in chains
         assert "5620/8000 draws" in str(app.screen.query_one("#run-status", Static).render())
         assert app.check_action("view_run", ()) is False  # already watching
     app.close_session()
 
 
-async def test_a_run_that_ends_while_the_principal_browses_waits_behind_v(fixture_session: Path, tmp_path: Path) -> None:
+async def test_a_run_that_ends_while_the_principal_browses_waits_behind_v(
+    fixture_session: Path, tmp_path: Path
+) -> None:
     from screens.history import HistoryScreen
     from screens.messages import IterationRecorded
     from screens.run import ActiveRun

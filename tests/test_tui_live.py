@@ -12,7 +12,6 @@ from pathlib import Path
 
 import git
 import pytest
-
 from fixtures.tui_pilot import wait_opened, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -55,8 +54,12 @@ async def _skip_the_baseline(pilot):  # noqa: ANN001, ANN202
     review = await _review(pilot)
     assert review.reviewed.proposal.move == "baseline" and review.reviewed.proposal.diff == ""
     await pilot.press("p")  # skip, and ask for the next proposal
-    await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen is not review,
-                     PROPOSE_TIMEOUT, "the agent's proposal")
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, ReviewScreen) and app.screen is not review,
+        PROPOSE_TIMEOUT,
+        "the agent's proposal",
+    )
     return app.screen
 
 
@@ -136,11 +139,17 @@ def _leaky_replay(tmp_path: Path) -> Path:
     )
     assert leaky != baseline
     path = tmp_path / "replay.json"
-    path.write_text(json.dumps([{
-        "hypothesis": "Adjust for whether the customer opened the email.",
-        "rationale": "Openers renew more; conditioning on opening should sharpen the estimate.",
-        "new_source": leaky,
-    }]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "hypothesis": "Adjust for whether the customer opened the email.",
+                    "rationale": "Openers renew more; conditioning on opening should sharpen the estimate.",
+                    "new_source": leaky,
+                }
+            ]
+        )
+    )
     return path
 
 
@@ -210,7 +219,9 @@ async def test_edit_then_approve_is_recorded_as_the_principals(tmp_path: Path) -
         area = app.screen.query_one(TextArea)
         area.text = area.text.replace("return model", "# the principal's note: fine as it is\n    return model")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), PROPOSE_TIMEOUT + RUN_TIMEOUT, "the verdict")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, VerdictScreen), PROPOSE_TIMEOUT + RUN_TIMEOUT, "the verdict"
+        )
         record = app.screen.record
     app.close_session()
     assert record.decision.edited and record.decision.decider == "principal"
@@ -265,11 +276,11 @@ async def test_a_pending_proposal_survives_closing_the_app(tmp_path: Path) -> No
 
 @pytest.mark.slow
 async def test_escape_leaves_the_real_sampler_running_and_the_header_follows_it(tmp_path: Path) -> None:
-    from workbench.app import create_app
     from screens.history import HistoryScreen
     from screens.home import HomeScreen
     from screens.run import RunScreen
     from screens.verdict import VerdictScreen
+    from workbench.app import create_app
 
     longer = RunOptions(sampling=SamplingSettings(chains=2, draws=2000, tune=1000, seed=1))
     app = create_app(PROBLEMS / "ihdp", sessions_root=tmp_path, options=longer)
@@ -283,8 +294,12 @@ async def test_escape_leaves_the_real_sampler_running_and_the_header_follows_it(
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         seen: set[str] = set()
-        await wait_until(pilot, lambda: seen.add(app.sub_title) or "%" in app.sub_title or app.active_run is None,
-                         RUN_TIMEOUT, "the chains' progress in the header")
+        await wait_until(
+            pilot,
+            lambda: seen.add(app.sub_title) or "%" in app.sub_title or app.active_run is None,
+            RUN_TIMEOUT,
+            "the chains' progress in the header",
+        )
         assert len(seen) > 1, seen  # the header moved while the principal browsed
         if app.active_run is not None:
             await pilot.press("v")

@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fixtures.tui_data import BASELINE, GATES_OK, PER_ARM, _record, build_fixture_session, proposal
+from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
 
 from engine.records import (
     CompileResult,
@@ -26,8 +28,6 @@ from engine.records import (
     Verdict,
     VerdictKind,
 )
-from fixtures.tui_data import BASELINE, GATES_OK, PER_ARM, _record, build_fixture_session, proposal
-from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -61,14 +61,27 @@ def hostile_records():
         Verdict(
             VerdictKind.KEPT,
             hostile("V1"),
-            Metrics(elpd=-1328.4, elpd_se=22.1, p_loo=29.8, pareto_k_bad=0, pareto_k_max=0.41,
-                    effect=Effect("ATE", 4.02, 0.16, 3.71, 4.33), rhat_max=1.003, ess_bulk_min=1480.0,
-                    ess_tail_min=1210.0, divergences=0, divergence_rate=0.0, n_draws=4000),
+            Metrics(
+                elpd=-1328.4,
+                elpd_se=22.1,
+                p_loo=29.8,
+                pareto_k_bad=0,
+                pareto_k_max=0.41,
+                effect=Effect("ATE", 4.02, 0.16, 3.71, 4.33),
+                rhat_max=1.003,
+                ess_bulk_min=1480.0,
+                ess_tail_min=1210.0,
+                divergences=0,
+                divergence_rate=0.0,
+                n_draws=4000,
+            ),
             GATES_OK,
         ),
         findings=(Finding("forbidden-column", Severity.BLOCKER, hostile("F1"), 3),),
-        extra={"review": {"credibility": "low", "reasons": [hostile("C1")], "estimand_note": hostile("E1")},
-               "agent_review": {"text": hostile("A1")}},
+        extra={
+            "review": {"credibility": "low", "reasons": [hostile("C1")], "estimand_note": hostile("E1")},
+            "agent_review": {"text": hostile("A1")},
+        },
     )
     rejected = _record(
         2,
@@ -96,8 +109,13 @@ def hostile_reviewed():
 
     prop = proposal(BASELINE, BASELINE + "\n# [bold]x[/bold]\n", hostile("RH"), hostile("RR"), None, agent="replay")
     findings = (Finding("forbidden-column", Severity.BLOCKER, hostile("RF"), 4),)
-    compiled = CompileResult(ok=False, seconds=0.3, error=hostile("RE"), hint=hostile("RHINT"),
-                             traceback='  File "model.py", line 4\n' + hostile("RTB"))
+    compiled = CompileResult(
+        ok=False,
+        seconds=0.3,
+        error=hostile("RE"),
+        hint=hostile("RHINT"),
+        traceback='  File "model.py", line 4\n' + hostile("RTB"),
+    )
     return Reviewed(prop, findings, compiled)
 
 
@@ -116,7 +134,9 @@ async def test_home_history_and_status_show_agent_text_literally(hostile_session
     app.close_session()
 
 
-async def test_verdict_screen_shows_reasons_findings_and_tracebacks_literally(hostile_session: Path, tmp_path: Path) -> None:
+async def test_verdict_screen_shows_reasons_findings_and_tracebacks_literally(
+    hostile_session: Path, tmp_path: Path
+) -> None:
     from screens.verdict import VerdictScreen
 
     app = fixture_app(hostile_session, tmp_path)
@@ -132,7 +152,9 @@ async def test_verdict_screen_shows_reasons_findings_and_tracebacks_literally(ho
     app.close_session()
 
 
-async def test_review_screen_and_its_dialogs_show_proposal_text_literally(hostile_session: Path, tmp_path: Path) -> None:
+async def test_review_screen_and_its_dialogs_show_proposal_text_literally(
+    hostile_session: Path, tmp_path: Path
+) -> None:
     from screens.dialogs import ErrorDialog, ReasonDialog
     from screens.review import ReviewScreen
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fixtures.tui_data import fixture_records
 
 from engine import plots
 from engine.records import GateResult, Metrics, Verdict, VerdictKind
-from fixtures.tui_data import fixture_records
 
 
 def test_elpd_trajectory_keeps_sampled_iterations_with_two_se_bars() -> None:
@@ -67,7 +67,10 @@ def test_convergence_rows_worst_first_from_either_shape() -> None:
     )
     assert [r.parameter for r in rows] == ["nu", "sigma", "alpha"]
     assert rows[0].failed == ("rhat", "ess_bulk", "ess_tail") and rows[1].failed == ("ess_bulk",)
-    summary_shape = {"beta_t": {"r_hat": 1.02, "ess_bulk": 900, "ess_tail": 800}, "alpha": {"r_hat": 1.0, "ess_bulk": 2000, "ess_tail": 1500}}
+    summary_shape = {
+        "beta_t": {"r_hat": 1.02, "ess_bulk": 900, "ess_tail": 800},
+        "alpha": {"r_hat": 1.0, "ess_bulk": 2000, "ess_tail": 1500},
+    }
     assert [r.parameter for r in plots.convergence_rows(summary_shape)] == ["beta_t", "alpha"]
     assert plots.convergence_rows(None) == ()
     from engine.scoring import ParamDiagnostic
@@ -77,7 +80,11 @@ def test_convergence_rows_worst_first_from_either_shape() -> None:
 
 
 def test_deciding_rule_names_the_gate_or_the_keep_rule() -> None:
-    failed = Verdict(VerdictKind.FAILED_GATE, "R-hat", gates=(GateResult("rhat", 1.04, 1.01, False), GateResult("ess_bulk", 800, 400, True)))
+    failed = Verdict(
+        VerdictKind.FAILED_GATE,
+        "R-hat",
+        gates=(GateResult("rhat", 1.04, 1.01, False), GateResult("ess_bulk", 800, 400, True)),
+    )
     assert plots.deciding_rule(failed) == "gate: rhat 1.04 (needs < 1.01) FAILED"
     kept = Verdict(VerdictKind.KEPT, "beats", Metrics(delta_elpd=12.0, delta_se=3.0))
     assert plots.deciding_rule(kept) == "keep rule: ΔELPD +12.0 ± 3.0 (needs > 2 × SE = 6.0)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fixtures.tui_data import (
     blocked_reviewed,
     build_fixture_session,
@@ -187,7 +186,12 @@ def test_error_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
         from workbench.failures import describe_error
 
         await _opened(pilot)
-        title, message = describe_error("run", SessionLockedError("session ihdp-fixture is being written by process 4242; wait for it to finish, stop it, or open the session read-only"))
+        title, message = describe_error(
+            "run",
+            SessionLockedError(
+                "session ihdp-fixture is being written by process 4242; wait for it to finish, stop it, or open the session read-only"
+            ),
+        )
         await pilot.app.push_screen(ErrorDialog(title, message))
         await pilot.pause()
 
@@ -198,6 +202,7 @@ def test_error_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
 def test_design(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         from fixtures.tui_data import design_fixture
+
         from screens.design import DesignScreen
 
         await _opened(pilot)
@@ -211,6 +216,7 @@ def test_design(snap_compare, app_on_fixture, size) -> None:  # noqa: ANN001
 def test_design_plots(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         from fixtures.tui_data import design_fixture
+
         from screens.design import DesignScreen
 
         await _opened(pilot)

@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.progress import RunProgress
-    from screens.run import ActiveRun
     from engine.records import Decision, IterationRecord
+    from screens.run import ActiveRun
 
 __all__ = [
     "DARK_THEME",
@@ -88,8 +88,13 @@ class WorkbenchApp(App[int]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen and the workflow"),
         Binding("x", "export", "Export", id="app.export", tooltip="Write the session report and say where"),
-        Binding("v", "view_run", "View run", id="app.view-run",
-                tooltip="Back to the running iteration, or to the verdict it just reached"),
+        Binding(
+            "v",
+            "view_run",
+            "View run",
+            id="app.view-run",
+            tooltip="Back to the running iteration, or to the verdict it just reached",
+        ),
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False, tooltip="Switch dark / light"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit; the session is saved as it goes"),
     ]
@@ -330,8 +335,10 @@ class WorkbenchApp(App[int]):
             self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
             if not watching:  # the principal left to browse: say so, and let them come when ready
                 self.unseen = record
-                self.notify(f"Iteration {record.number} finished: {record.status.replace('_', ' ')}. v opens the verdict.",
-                            timeout=10)
+                self.notify(
+                    f"Iteration {record.number} finished: {record.status.replace('_', ' ')}. v opens the verdict.",
+                    timeout=10,
+                )
                 self.refresh_bindings()
                 return
             self._pop_modals()
@@ -428,7 +435,9 @@ class WorkbenchApp(App[int]):
         agent = self.opened.workbench.agent
         loops = {getattr(x, "value", x) for x in getattr(agent, "loops", ("model", "design"))}
         if loop not in loops:
-            self.notify(f"The {getattr(agent, 'name', '')} agent does not propose {loop}-loop steps.", severity="warning")
+            self.notify(
+                f"The {getattr(agent, 'name', '')} agent does not propose {loop}-loop steps.", severity="warning"
+            )
             return
         self._set_status(f"{getattr(agent, 'name', 'the')} agent is proposing ({loop} loop)…")
         self._propose(loop)
@@ -457,7 +466,9 @@ class WorkbenchApp(App[int]):
         if self.opened is None:
             return
         if self.reviewed is not None:
-            self.notify("A proposal is waiting for review: approve, reject or skip it first (p shows it).", severity="warning")
+            self.notify(
+                "A proposal is waiting for review: approve, reject or skip it first (p shows it).", severity="warning"
+            )
             return
         if self.busy:
             self.notify(f"Busy: {self.busy}.", severity="warning")
@@ -486,8 +497,12 @@ class WorkbenchApp(App[int]):
                 self.notify(f"{which.file} is unchanged: nothing to propose.")
                 return
             self.push_screen(
-                ReasonDialog("Your hypothesis", "In one sentence: what should this change do?",
-                             placeholder="e.g. a Student-t likelihood will tame the heavy tail", confirm="Check it"),
+                ReasonDialog(
+                    "Your hypothesis",
+                    "In one sentence: what should this change do?",
+                    placeholder="e.g. a Student-t likelihood will tame the heavy tail",
+                    confirm="Check it",
+                ),
                 lambda hypothesis: self._submit_own(which.value, text, hypothesis) if hypothesis else None,
             )
 
@@ -562,15 +577,36 @@ class WorkbenchApp(App[int]):
         from screens.run import RunScreen
 
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme)
+        yield SystemCommand(
+            "Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme
+        )
         if self.opened is None or isinstance(screen, RunScreen):
             return
         commands = [
-            ("view_run", "View run", "Back to the running iteration, or to the verdict it reached", self.action_view_run),
-            ("propose", "Propose", "Ask the agent for the next proposal (or review the pending one)", self.action_propose),
-            ("propose", "Propose a design step", "Ask the agent to change analysis.toml (the design loop)",
-             lambda: self.action_propose("design")),
-            ("write_model", "Write model.py", "Write the next model yourself, from the current best", self.action_write_model),
+            (
+                "view_run",
+                "View run",
+                "Back to the running iteration, or to the verdict it reached",
+                self.action_view_run,
+            ),
+            (
+                "propose",
+                "Propose",
+                "Ask the agent for the next proposal (or review the pending one)",
+                self.action_propose,
+            ),
+            (
+                "propose",
+                "Propose a design step",
+                "Ask the agent to change analysis.toml (the design loop)",
+                lambda: self.action_propose("design"),
+            ),
+            (
+                "write_model",
+                "Write model.py",
+                "Write the next model yourself, from the current best",
+                self.action_write_model,
+            ),
             ("history", "History", "Every iteration with its verdict and decider; compare two", self.action_history),
             ("edit_plan", "Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan),
             ("export", "Export report", "Write the session report and say where", self.action_export),

@@ -8,7 +8,8 @@ the workbench's own words alone. Consoles come from :func:`console`, which never
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +23,7 @@ __all__ = ["console", "literal", "contract_table", "data_summary_table", "findin
 def console(*, stderr: bool = False) -> Console:
     """A CLI console: no emoji codes, no highlighting of numbers and paths."""
     return Console(stderr=stderr, highlight=False, emoji=False)
+
 
 if TYPE_CHECKING:
     from engine.problem import Problem
@@ -62,7 +64,9 @@ def data_summary_table(problem: Problem) -> Table:
     )
     for col in ("", "treated", "control"):
         table.add_column(col, justify="right" if col else "left")
-    table.add_row(literal(f"{problem.contract.outcome} mean"), f"{s.outcome_mean_treated:.3g}", f"{s.outcome_mean_control:.3g}")
+    table.add_row(
+        literal(f"{problem.contract.outcome} mean"), f"{s.outcome_mean_treated:.3g}", f"{s.outcome_mean_control:.3g}"
+    )
     table.add_row("naive difference", f"{s.naive_difference:.3g}", "")
     return table
 
@@ -88,8 +92,14 @@ def results_table(records, loop: str = "model") -> Table:
     table = Table(title=f"{loop} loop iterations", title_justify="left")
     columns = [("#", "right"), ("hypothesis", "left"), ("verdict", "left")]
     if model:
-        columns += [("ELPD ± SE", "right"), ("ΔELPD ± SE", "right"), ("effect [94% HDI]", "right"),
-                    ("R-hat", "right"), ("ESS", "right"), ("div", "right")]
+        columns += [
+            ("ELPD ± SE", "right"),
+            ("ΔELPD ± SE", "right"),
+            ("effect [94% HDI]", "right"),
+            ("R-hat", "right"),
+            ("ESS", "right"),
+            ("div", "right"),
+        ]
     else:
         columns += [("effect [95% CI]", "right")]
     columns.append(("s", "right"))
@@ -98,7 +108,13 @@ def results_table(records, loop: str = "model") -> Table:
             table.add_column(name, justify=justify, max_width=40, no_wrap=True, overflow="ellipsis")
         else:
             table.add_column(name, justify=justify, no_wrap=True)
-    colours = {"kept": "green", "discarded": "yellow", "failed_gate": "magenta", "crashed": "red", "cancelled": "yellow"}
+    colours = {
+        "kept": "green",
+        "discarded": "yellow",
+        "failed_gate": "magenta",
+        "crashed": "red",
+        "cancelled": "yellow",
+    }
     for r in records:
         if r.proposal.loop.value != loop:
             continue

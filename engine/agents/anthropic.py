@@ -322,7 +322,9 @@ def _api_error(exc: Exception, model: str, base_url: str, timeout_s: float = DEF
         rid = f"; request id {exc.request_id}" if getattr(exc, "request_id", None) else ""
         what = f"the Anthropic API answered HTTP {status} ({P.clip(said, 300)}{rid})"
         if status == 401:
-            todo = f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
+            todo = (
+                f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
+            )
         elif status == 403:
             todo = (
                 f"this key may not use {model}: check the key's permissions or pick another model with "
@@ -462,8 +464,13 @@ class AnthropicAgent(Agent):
         ledger = _Ledger(self.model, self.price)
         try:
             plan = self._ask(
-                ledger, "orchestrator", P.ORCHESTRATOR_SYSTEM, P.orchestrator_prompt(context), P.PLAN_TOOL,
-                validate_plan, min(ROLE_MAX_TOKENS, self.max_tokens),
+                ledger,
+                "orchestrator",
+                P.ORCHESTRATOR_SYSTEM,
+                P.orchestrator_prompt(context),
+                P.PLAN_TOOL,
+                validate_plan,
+                min(ROLE_MAX_TOKENS, self.max_tokens),
             )
             code, soft = self._code(ledger, context, P.coder_prompt(context, plan))
         finally:
@@ -511,8 +518,13 @@ class AnthropicAgent(Agent):
         ledger = _Ledger(self.model, self.price)
         try:
             review = self._ask(
-                ledger, "critic", P.CRITIC_SYSTEM, P.critic_prompt(context, record), P.CRITIQUE_TOOL,
-                validate_critique, min(ROLE_MAX_TOKENS, self.max_tokens),
+                ledger,
+                "critic",
+                P.CRITIC_SYSTEM,
+                P.critic_prompt(context, record),
+                P.CRITIQUE_TOOL,
+                validate_critique,
+                min(ROLE_MAX_TOKENS, self.max_tokens),
             )
         finally:
             self._account(ledger)
@@ -642,12 +654,14 @@ class AnthropicAgent(Agent):
                 self.totals["cost_usd"] = round(self.totals["cost_usd"] + call["cost_usd"], 6)
 
 
-def _check_reply(
-    message: Any, tool_name: str, validate: Callable[[Any], Validated], max_tokens: int
-) -> Validated:
+def _check_reply(message: Any, tool_name: str, validate: Callable[[Any], Validated], max_tokens: int) -> Validated:
     """The reply's call of ``tool_name``, validated; a missing call or a cut reply is a hard problem."""
     block = next(
-        (b for b in _blocks(message) if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool_name),
+        (
+            b
+            for b in _blocks(message)
+            if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool_name
+        ),
         None,
     )
     if block is None:

@@ -40,7 +40,9 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
     rationale = move.rationale
     if rejected:
         last = rejected[-1]
-        rationale += f" (The reviewer rejected iteration {last.number}: “{last.decision.reason}”; that move is not repeated.)"
+        rationale += (
+            f" (The reviewer rejected iteration {last.number}: “{last.decision.reason}”; that move is not repeated.)"
+        )
     return Proposal(
         loop=Loop.DESIGN,
         hypothesis=move.hypothesis,

@@ -25,9 +25,9 @@ from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simp
 from engine.agents.modelgen import (
     ModelSpec,
     baseline_spec,
+    infer_spec,
     normalise_source,
     render_model,
-    infer_spec,
     spec_from_source,
     spec_with,
 )
@@ -389,8 +389,12 @@ class HeuristicAgent(Agent):
         kept = [a for a in attempts if a.status == VerdictKind.KEPT.value]
         if kept:
             line = "; ".join(
-                f"iteration {a.number} {a.move or 'hand-written'}" + (f" ({_fmt_delta(a.record.verdict.metrics)})"
-                if a.record.verdict and _fmt_delta(a.record.verdict.metrics) else "")
+                f"iteration {a.number} {a.move or 'hand-written'}"
+                + (
+                    f" ({_fmt_delta(a.record.verdict.metrics)})"
+                    if a.record.verdict and _fmt_delta(a.record.verdict.metrics)
+                    else ""
+                )
                 for a in kept
             )
             parts.append(f"Kept so far: {line}.")
@@ -410,14 +414,15 @@ class HeuristicAgent(Agent):
             elif last.status == VerdictKind.DISCARDED.value:
                 delta = _fmt_delta(last.record.verdict.metrics if last.record.verdict else None)
                 parts.append(
-                    f"Iteration {last.number} ({what}) was discarded" + (f" ({delta})" if delta else "")
+                    f"Iteration {last.number} ({what}) was discarded"
+                    + (f" ({delta})" if delta else "")
                     + (f": {last.reason.strip().rstrip('.')}." if last.reason.strip() else ".")
                 )
         skipped: dict[tuple[int, str], list[str]] = {}
         for move in moves_for(state.outcome):
             if move.apply(state.base, state.data) is None:
                 continue  # not a candidate anyway: no need to say it is skipped
-            for tag, number, words in _avoided_by(move, state):
+            for _tag, number, words in _avoided_by(move, state):
                 skipped.setdefault((number, words), [])
                 if move.title not in skipped[(number, words)]:
                     skipped[(number, words)].append(move.title)

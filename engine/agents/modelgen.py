@@ -352,8 +352,10 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
             "every control"
         )
     elif spec.treat_linear or spec.treat_quadratic:
-        shape = "linearly and quadratically" if spec.treat_linear and spec.treat_quadratic else (
-            "linearly" if spec.treat_linear else "through their squares"
+        shape = (
+            "linearly and quadratically"
+            if spec.treat_linear and spec.treat_quadratic
+            else ("linearly" if spec.treat_linear else "through their squares")
         )
         items.append(f"the treatment effect varies {shape} with the continuous controls")
     else:

@@ -206,11 +206,15 @@ def model_rules(contract: Contract) -> str:
     from engine.guard import tables as T
 
     harness = sorted(
-        name.removeprefix("pymc.") for name, (code, _) in T.REFERENCE_RISKS.items()
+        name.removeprefix("pymc.")
+        for name, (code, _) in T.REFERENCE_RISKS.items()
         if code == "harness-overreach" and name.startswith("pymc.")
     )
-    obsolete = "; ".join(f"{name.replace('pymc.', 'pm.')} → {fix}" for name, fix in T.OBSOLETE_ATTRIBUTES.items()
-                         if name in ("pymc.MutableData", "pymc.ConstantData", "pymc.Bound"))
+    obsolete = "; ".join(
+        f"{name.replace('pymc.', 'pm.')} → {fix}"
+        for name, fix in T.OBSOLETE_ATTRIBUTES.items()
+        if name in ("pymc.MutableData", "pymc.ConstantData", "pymc.Bound")
+    )
     keywords = ", ".join(f"{old}= → {new}" for old, new in T.OBSOLETE_KEYWORDS.items())
     binary = contract.outcome_type is OutcomeType.BINARY
     likelihood = (
@@ -313,9 +317,7 @@ def contract_text(contract: Contract) -> str:
         lines.append(f"- pre-treatment, not controls (placebo outcomes only): {', '.join(contract.pretreatment)}")
     if contract.forbidden:
         lines.append("- FORBIDDEN, never used anywhere:")
-        lines.extend(
-            f"  - {f.name}: {f.reason.value}" + (f" ({f.note})" if f.note else "") for f in contract.forbidden
-        )
+        lines.extend(f"  - {f.name}: {f.reason.value}" + (f" ({f.note})" if f.note else "") for f in contract.forbidden)
     return "\n".join(lines)
 
 
@@ -339,7 +341,9 @@ def metrics_text(metrics: Metrics | None) -> str:
     if metrics.p_loo is not None:
         parts.append(f"p_loo {_num(metrics.p_loo)}")
     if metrics.pareto_k_bad is not None:
-        parts.append(f"{metrics.pareto_k_bad} observations with Pareto k > 0.7 (max {_num(metrics.pareto_k_max, '.2f')})")
+        parts.append(
+            f"{metrics.pareto_k_bad} observations with Pareto k > 0.7 (max {_num(metrics.pareto_k_max, '.2f')})"
+        )
     if metrics.effect is not None:
         e = metrics.effect
         parts.append(
@@ -439,7 +443,8 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
             f"{_cell(_verdict_cell(r))} | {_cell(_metrics_cell(r.verdict.metrics if r.verdict else None))} |"
         )
     said = [
-        r for r in history
+        r
+        for r in history
         if r.decision.reason and r.decision.kind.value == "rejected" and not r.decision.decider.startswith("policy:")
     ]
     if said:
@@ -586,7 +591,11 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
     if record.extra:
         # The offline critic's review first: it is short and names the diagnostics that decided it.
         ordered = {k: record.extra[k] for k in sorted(record.extra, key=lambda k: k != "critic")}
-        lines += ["", "## Further results (JSON, clipped; 'critic' is the rule-based review)", clip(_json(ordered), 8000)]
+        lines += [
+            "",
+            "## Further results (JSON, clipped; 'critic' is the rule-based review)",
+            clip(_json(ordered), 8000),
+        ]
     lines += [
         "",
         "## Current best of this loop",

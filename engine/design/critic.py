@@ -177,9 +177,7 @@ def _target_trial(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
     trimmed = est.n_dropped > 0
     eligibility = f"the {est.n_total} units in the data" + (f" ({question})" if question else "")
     if trimmed:
-        eligibility = (
-            f"the {est.n} of {est.n_total} units whose estimated propensity lies in [{spec.trim[0]:g}, {spec.trim[1]:g}]"
-        )
+        eligibility = f"the {est.n} of {est.n_total} units whose estimated propensity lies in [{spec.trim[0]:g}, {spec.trim[1]:g}]"
     contrast = {
         "ATE": "the difference in mean outcome if everyone eligible were treated versus if no one were (ATE)",
         "ATT": "the difference in mean outcome among those who were treated, versus had they not been (ATT)",
@@ -244,9 +242,7 @@ def omitted_confounders(result: DesignResult, spec: AnalysisSpec) -> list[Column
     return [
         f
         for f in result.columns
-        if not f.in_covariates
-        and f.name not in spec.placebo_outcomes
-        and residual_imbalance(f) >= BLIND_SPOT_SMD
+        if not f.in_covariates and f.name not in spec.placebo_outcomes and residual_imbalance(f) >= BLIND_SPOT_SMD
     ]
 
 
@@ -258,7 +254,9 @@ def _blind_spots(contract: Contract, spec: AnalysisSpec, result: DesignResult) -
         left = residual_imbalance(fact)
         if fact.role == "control":
             strength = (
-                f", and the arms still differ on it after weighting (|SMD| {left:.2f})" if left >= BLIND_SPOT_SMD else ""
+                f", and the arms still differ on it after weighting (|SMD| {left:.2f})"
+                if left >= BLIND_SPOT_SMD
+                else ""
             )
             spots.append(
                 f"{fact.name} is an allowed control left out of the covariates{strength}; put it back "
@@ -304,7 +302,9 @@ def _alternatives(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
             f"Instrumental variables with {name}, if it shifts {contract.treatment} but touches {contract.outcome} only "
             "through it (argue the exclusion restriction in PROBLEM.md)."
         )
-    unused = [c for c in contract.placebo_candidates if c not in spec.placebo_outcomes and c not in contract.categorical]
+    unused = [
+        c for c in contract.placebo_candidates if c not in spec.placebo_outcomes and c not in contract.categorical
+    ]
     pre_only = [c for c in unused if c in contract.pretreatment]
     if pre_only or (not spec.placebo_outcomes and unused):
         col = (pre_only or unused)[0]
@@ -369,14 +369,20 @@ def critique(
 
     caveats: list[tuple[str, str]] = [(d.name, d.message) for d in warns]
     if not result.placebo:
-        caveats.append(("placebo:none", "No placebo outcome was tested; set placebo_outcomes to a pre-treatment column."))
+        caveats.append(
+            ("placebo:none", "No placebo outcome was tested; set placebo_outcomes to a pre-treatment column.")
+        )
     if estimand_differs:
         caveats.append(("estimand", estimand_note))
     omitted = omitted_confounders(result, spec)
     if omitted:
         caveats.append(
-            ("blind-spot", "Pre-treatment columns that predict treatment are not adjusted for: "
-             + ", ".join(f.name for f in omitted) + ".")
+            (
+                "blind-spot",
+                "Pre-treatment columns that predict treatment are not adjusted for: "
+                + ", ".join(f.name for f in omitted)
+                + ".",
+            )
         )
     if tri is not None and tri.loud:
         caveats.append(("triangulation", tri.message))

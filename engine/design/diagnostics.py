@@ -131,7 +131,11 @@ def balance(data: DesignData, e: np.ndarray, keep: np.ndarray, estimand: Estiman
     tk = data.t[keep].astype(bool)
     ess1, ess0 = _ess(w[tk]), _ess(w[~tk])
     n1, n0 = int(tk.sum()), int((~tk).sum())
-    weak = [f"{arm} {ess:.0f} of {n}" for arm, ess, n in (("treated", ess1, n1), ("controls", ess0, n0)) if ess < ESS_WARN_SHARE * n]
+    weak = [
+        f"{arm} {ess:.0f} of {n}"
+        for arm, ess, n in (("treated", ess1, n1), ("controls", ess0, n0))
+        if ess < ESS_WARN_SHARE * n
+    ]
     ess_note = (
         f" The weights concentrate on few units (effective sample size {', '.join(weak)}): extreme propensities "
         "make a handful of units stand for many."
@@ -230,7 +234,7 @@ def overlap(e: np.ndarray, t: np.ndarray, keep: np.ndarray, estimand: Estimand, 
             f"Poor overlap: {relevant:.1%} {where} {what} (fail above {OVERLAP_FAIL_ABOVE:.0%}). "
             "For them one arm has almost no comparable units, so the estimate leans on extreme weights or "
             "extrapolation. Trim to [0.1, 0.9] (Crump), which changes the estimand to the overlap population "
-            "(ATO), or use overlap weights (estimand = \"ATO\")."
+            '(ATO), or use overlap weights (estimand = "ATO").'
         )
     return OverlapResult(
         bounds=OVERLAP_BOUNDS,
@@ -290,9 +294,7 @@ def trimming_curve(
     return TrimmingResult(points=tuple(points), max_shift_se=float(shift), status=status, message=message)
 
 
-def placebo_outcome(
-    frame: pd.DataFrame, contract: Contract, spec: AnalysisSpec, column: str
-) -> PlaceboOutcomeResult:
+def placebo_outcome(frame: pd.DataFrame, contract: Contract, spec: AnalysisSpec, column: str) -> PlaceboOutcomeResult:
     """The doubly-robust 'effect' of the treatment on a pre-treatment column, which must be null.
 
     The column is dropped from the covariates for this fit (it is the outcome now). A

@@ -329,7 +329,9 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
     )
 
 
-def dr_estimate(data: DesignData, spec: AnalysisSpec, estimand: Estimand | None = None) -> tuple[DREstimate, NuisanceFit]:
+def dr_estimate(
+    data: DesignData, spec: AnalysisSpec, estimand: Estimand | None = None
+) -> tuple[DREstimate, NuisanceFit]:
     """Fit and estimate in one step, trimming by the spec's bounds."""
     fit = fit_dr(data, spec)
     keep = fit.keep(*spec.trim)

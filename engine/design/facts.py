@@ -108,7 +108,11 @@ def data_facts(frame: pd.DataFrame, contract: Contract, columns: tuple[ColumnFac
         for c in columns
         if c.numeric
         and (
-            (len(outcome_stem) == 2 and _stem(c.name).startswith(outcome_stem) and c.corr_outcome >= LAGGED_NAME_CORR_MIN)
+            (
+                len(outcome_stem) == 2
+                and _stem(c.name).startswith(outcome_stem)
+                and c.corr_outcome >= LAGGED_NAME_CORR_MIN
+            )
             or (c.role == "pretreatment" and c.corr_outcome >= LAGGED_CORR_MIN)
         )
     )
@@ -130,7 +134,5 @@ def data_facts(frame: pd.DataFrame, contract: Contract, columns: tuple[ColumnFac
                 best = (float(cut), float(jump))
         if best[1] >= THRESHOLD_JUMP_MIN:
             thresholds.append((c.name, best[0], best[1]))
-    instruments = tuple(
-        c.name for c in columns if any(word in c.name.lower() for word in INSTRUMENT_WORDS)
-    )
+    instruments = tuple(c.name for c in columns if any(word in c.name.lower() for word in INSTRUMENT_WORDS))
     return DataFacts(lagged_outcomes=lagged, thresholds=tuple(thresholds), instruments=instruments)

@@ -220,7 +220,11 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
 
     # Robustness checks once nothing is wrong: does the answer survive another learner or estimator?
     if result is not None:
-        alt = OutcomeLearner.RANDOM_FOREST if spec.outcome_learner is not OutcomeLearner.RANDOM_FOREST else OutcomeLearner.GRADIENT_BOOSTING
+        alt = (
+            OutcomeLearner.RANDOM_FOREST
+            if spec.outcome_learner is not OutcomeLearner.RANDOM_FOREST
+            else OutcomeLearner.GRADIENT_BOOSTING
+        )
         yield (
             f"outcome-{alt.value}",
             spec.with_(outcome_learner=alt),

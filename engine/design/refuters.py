@@ -125,7 +125,9 @@ def random_common_cause(data: DesignData, spec: AnalysisSpec, original: DREstima
     bigger = replace(data, W=np.column_stack([data.W, noise]), names=data.names + ("random_common_cause",))
     new = _rerun(bigger, spec, spec.estimand)
     shift = abs(new.effect - original.effect) / max(original.se, 1e-12)
-    return _result("random_common_cause", original, new, original.effect, shift < COMMON_CAUSE_MAX_SHIFT_SE, shift=shift)
+    return _result(
+        "random_common_cause", original, new, original.effect, shift < COMMON_CAUSE_MAX_SHIFT_SE, shift=shift
+    )
 
 
 def data_subset(
@@ -161,7 +163,9 @@ def data_subset(
     result = _result("data_subset", original, summary, original.effect, passed, pct=fraction)
     detail = f"{repeats} subsets of {fraction:.0%}: " + ", ".join(f"{x:.3g}" for x in effects)
     # The range of subset estimates is not a confidence interval; say so in the reading.
-    reading = result.reading.replace(_fmt(summary), f"mean {mean:.3g}, range {effects.min():.3g} to {effects.max():.3g}")
+    reading = result.reading.replace(
+        _fmt(summary), f"mean {mean:.3g}, range {effects.min():.3g} to {effects.max():.3g}"
+    )
     return replace(result, detail=detail, reading=reading)
 
 

@@ -25,9 +25,15 @@ from engine.design.diagnostics import (
 )
 from engine.design.estimate import estimate_effect, fit_dr, learner_description, prepare
 from engine.design.facts import column_facts, data_facts
-from engine.design.refuters import REFUTERS, SUBSET_FRACTION, SUBSET_REPEATS
+from engine.design.refuters import (
+    REFUTERS,
+    SUBSET_FRACTION,
+    SUBSET_REPEATS,
+    dummy_outcome,
+    placebo_treatment,
+    random_common_cause,
+)
 from engine.design.refuters import data_subset as refute_data_subset
-from engine.design.refuters import dummy_outcome, placebo_treatment, random_common_cause
 from engine.design.results import DesignResult
 from engine.design.sensitivity import sensitivity
 from engine.design.series import (  # re-exported: the screens import the series from here
@@ -226,4 +232,3 @@ def run_design(
 
         result = replace(result, triangulation=triangulate(est, bayesian_effect))
     return result
-

@@ -290,9 +290,7 @@ def _covariates(value: Any, contract: Contract, issues: list[str]) -> tuple[str,
                     "or ask for it to be added to controls in problem.toml"
                 )
             else:
-                problem = (
-                    f"{name!r} is not an allowed control; choose from: {', '.join(contract.controls)}"
-                )
+                problem = f"{name!r} is not an allowed control; choose from: {', '.join(contract.controls)}"
         if problem:
             issues.append(problem)
         elif name in chosen:

@@ -64,7 +64,9 @@ def design_verdict(result: DesignResult, critique: Critique, best: BestDesign | 
         return Verdict(VerdictKind.FAILED_GATE, reason, metrics)
     tier = critique.tier
     if best is None:
-        return Verdict(VerdictKind.KEPT, f"first design to pass the gates; critic: {tier.credibility} credibility", metrics)
+        return Verdict(
+            VerdictKind.KEPT, f"first design to pass the gates; critic: {tier.credibility} credibility", metrics
+        )
     best_tier, best_effect = best.tier, best.effect
     rank, best_rank = TIER_ORDER.index(tier), TIER_ORDER.index(best_tier)
     if rank > best_rank:

@@ -8,15 +8,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.guard.causal import forbidden_message
 from engine.guard.codes import finalize, finding
 from engine.guard.context import IDENT
-from engine.guard.causal import forbidden_message
 from engine.problem import Contract, Estimand
 from engine.records import Finding
 
 SCHEMA_KEYS = (
-    "estimand", "covariates", "propensity_learner", "outcome_learner", "estimator", "folds", "trim",
-    "placebo_outcomes", "seed",
+    "estimand",
+    "covariates",
+    "propensity_learner",
+    "outcome_learner",
+    "estimator",
+    "folds",
+    "trim",
+    "placebo_outcomes",
+    "seed",
 )
 """The flat schema of analysis.toml (see problems/ihdp/analysis.toml)."""
 
@@ -129,7 +136,9 @@ def scan_analysis(text: str, contract: Contract) -> list[Finding]:
             check(scan)
         except Exception as exc:  # noqa: BLE001 - the guard reports, never raises
             scan.findings.append(
-                finding("guard-error", f"the guard failed in {check.__name__} ({type(exc).__name__}: {exc}); review by hand")
+                finding(
+                    "guard-error", f"the guard failed in {check.__name__} ({type(exc).__name__}: {exc}); review by hand"
+                )
             )
     return finalize(scan.findings)
 
@@ -198,7 +207,7 @@ def check_estimand(scan: AnalysisScan) -> None:
             "estimand-changed",
             f"estimand {estimand.value} changes the question: the contract asks for the {asked.value} "
             f"({ESTIMAND_WORDS[asked]}), this would estimate {ESTIMAND_WORDS[estimand]}. "
-            f"Set estimand = \"{asked.value}\" unless the principal agrees to the new question",
+            f'Set estimand = "{asked.value}" unless the principal agrees to the new question',
             line,
         )
 
@@ -245,8 +254,13 @@ def check_covariates(scan: AnalysisScan) -> None:
                 f"the outcome {name!r} is listed as a covariate; remove it: adjusting for the outcome destroys the effect",
                 line,
             )
-    others = [n for n in names if n not in contract.controls and n not in contract.forbidden_names
-              and n not in (contract.treatment, contract.outcome)]
+    others = [
+        n
+        for n in names
+        if n not in contract.controls
+        and n not in contract.forbidden_names
+        and n not in (contract.treatment, contract.outcome)
+    ]
     for line, bad in _grouped(scan, "covariates", others).items():
         scan.report(
             "not-a-control",
@@ -291,8 +305,10 @@ def check_trim(scan: AnalysisScan) -> None:
         return
     value = scan.spec["trim"]
     line = scan.key_line("trim")
-    numbers = isinstance(value, list) and len(value) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    numbers = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     )
     if not numbers or not 0.0 <= value[0] < value[1] <= 1.0:
         scan.report("invalid-value", f"trim must be [low, high] with 0 <= low < high <= 1, not {value!r}", line)
@@ -325,7 +341,9 @@ def check_scalars(scan: AnalysisScan) -> None:
             value = spec[key]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 scan.report(
-                    "invalid-value", f"{key} must be a whole number between {low} and {high}, not {value!r}", scan.key_line(key)
+                    "invalid-value",
+                    f"{key} must be a whole number between {low} and {high}, not {value!r}",
+                    scan.key_line(key),
                 )
     for key, options in KNOWN_OPTIONS.items():
         if key not in spec:

@@ -102,7 +102,11 @@ def check_outcome(scan: ModelScan) -> None:
             occ.node,
         )
     for occ in flow.uses(Use.FILTER):
-        where = f"{occ.via!r}, built from the outcome on line {flow.tainted[occ.via]}," if occ.via else f"the outcome {outcome!r}"
+        where = (
+            f"{occ.via!r}, built from the outcome on line {flow.tainted[occ.via]},"
+            if occ.via
+            else f"the outcome {outcome!r}"
+        )
         scan.report(
             "outcome-filter",
             f"rows are selected on {where}: that is selection on the outcome and biases every estimate. "
@@ -131,7 +135,11 @@ def check_forbidden_filter(scan: ModelScan) -> None:
         if occ.via:
             what = f"{occ.via!r}, built from a forbidden column on line {flow.tainted[occ.via]}"
         else:
-            names = [occ.node.attr] if isinstance(occ.node, ast.Attribute) else sorted(_slice_strings(occ.node.slice) & forbidden)
+            names = (
+                [occ.node.attr]
+                if isinstance(occ.node, ast.Attribute)
+                else sorted(_slice_strings(occ.node.slice) & forbidden)
+            )
             what = describe_forbidden(scan.contract, names)
         scan.report(
             "outcome-filter",
@@ -223,7 +231,9 @@ def _mask_names(scan: ModelScan) -> set[str]:
 
 
 def _looks_like_mask(node: ast.AST) -> bool:
-    if isinstance(node, (ast.Compare, ast.BoolOp)) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.Invert))):
+    if isinstance(node, (ast.Compare, ast.BoolOp)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.Invert))
+    ):
         return True
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in T.MASK_METHODS
 

@@ -229,6 +229,7 @@ def _bindings(scan: ModelScan) -> Iterator[tuple[ast.AST, ast.AST]]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             yield node.optional_vars, node.context_expr
 
+
 Rule = Callable[[ModelScan], None]
 
 

@@ -22,21 +22,60 @@ from enum import Enum
 from engine.guard.context import ModelScan, assigned_names, bindings, const_str, first_arg, second_arg
 
 SUMMARY_FUNCS = frozenset(
-    {f"numpy.{name}" for name in (
-        "mean", "std", "var", "median", "quantile", "percentile", "min", "max", "amin", "amax", "ptp",
-        "sum", "average", "any", "all", "size", "shape", "ndim", "count_nonzero",
-        "nanmean", "nanstd", "nanvar", "nanmedian", "nanquantile", "nanpercentile", "nanmin", "nanmax", "nansum",
-    )}
+    {
+        f"numpy.{name}"
+        for name in (
+            "mean",
+            "std",
+            "var",
+            "median",
+            "quantile",
+            "percentile",
+            "min",
+            "max",
+            "amin",
+            "amax",
+            "ptp",
+            "sum",
+            "average",
+            "any",
+            "all",
+            "size",
+            "shape",
+            "ndim",
+            "count_nonzero",
+            "nanmean",
+            "nanstd",
+            "nanvar",
+            "nanmedian",
+            "nanquantile",
+            "nanpercentile",
+            "nanmin",
+            "nanmax",
+            "nansum",
+        )
+    }
     | {"len", "min", "max", "sum"}
 )
-SUMMARY_METHODS = frozenset({"mean", "std", "var", "median", "quantile", "min", "max", "sum", "any", "all", "ptp", "nunique", "count"})
+SUMMARY_METHODS = frozenset(
+    {"mean", "std", "var", "median", "quantile", "min", "max", "sum", "any", "all", "ptp", "nunique", "count"}
+)
 META_ATTRS = frozenset({"shape", "size", "ndim", "dtype", "name"})
 FILTER_FUNCS = frozenset({"numpy.nonzero", "numpy.flatnonzero", "numpy.argwhere", "numpy.extract", "numpy.compress"})
 # Calls that only convert or wrap a value: passing the outcome through them is not a use.
-WRAPPERS = frozenset({
-    "pytensor.shared", "pytensor.tensor.as_tensor", "pytensor.tensor.as_tensor_variable", "pytensor.tensor.constant",
-    "numpy.asarray", "numpy.array", "numpy.asanyarray", "numpy.float64", "numpy.int64",
-})
+WRAPPERS = frozenset(
+    {
+        "pytensor.shared",
+        "pytensor.tensor.as_tensor",
+        "pytensor.tensor.as_tensor_variable",
+        "pytensor.tensor.constant",
+        "numpy.asarray",
+        "numpy.array",
+        "numpy.asanyarray",
+        "numpy.float64",
+        "numpy.int64",
+    }
+)
 CONTAINERS = ("Data", "MutableData", "ConstantData")
 
 
@@ -105,7 +144,9 @@ def involves_model(scan: ModelScan, expr: ast.AST, names: set[str]) -> bool:
     return any(_builds_model(scan, node, names) for node in ast.walk(expr))
 
 
-def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str], container: str | None = None) -> Flow:
+def trace(
+    scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str], container: str | None = None
+) -> Flow:
     """Follow a source through the file and classify each use.
 
     Parameters
@@ -125,7 +166,7 @@ def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str
     tainted: dict[str, int] = {}
     for _ in range(12):
         changed = False
-        for node, via in _occurrences(scan, sources, tainted):
+        for node, _via in _occurrences(scan, sources, tainted):
             use, targets = classify(scan, node, marked, container)
             if use is Use.CARRIER:
                 for name in targets:
@@ -135,7 +176,8 @@ def trace(scan: ModelScan, is_source: Callable[[ast.AST], bool], models: set[str
         if not changed:
             break
     occurrences = tuple(
-        Occurrence(node, classify(scan, node, marked, container)[0], via) for node, via in _occurrences(scan, sources, tainted)
+        Occurrence(node, classify(scan, node, marked, container)[0], via)
+        for node, via in _occurrences(scan, sources, tainted)
     )
     return Flow(tainted, occurrences)
 

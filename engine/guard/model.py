@@ -54,7 +54,12 @@ def scan_model(source: str, contract: Contract) -> list[Finding]:
     except SyntaxError as exc:
         return [finding("syntax-error", f"model.py does not parse: {exc.msg}; fix the syntax", exc.lineno)]
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
-        return [finding("syntax-error", f"model.py cannot be parsed ({type(exc).__name__}): it is nested too deeply; simplify it")]
+        return [
+            finding(
+                "syntax-error",
+                f"model.py cannot be parsed ({type(exc).__name__}): it is nested too deeply; simplify it",
+            )
+        ]
     try:
         scan = ModelScan.build(tree, contract)
     except Exception as exc:  # noqa: BLE001 - the guard must report, never raise

@@ -51,7 +51,9 @@ def check_imports(scan: ModelScan) -> None:
                 scan.report(code, f"import of {module!r} is not allowed in model code; {_WHAT_TO_DO[code]}", node)
             elif not _allowed(module):
                 allowed = ", ".join(a for a in T.ALLOWED_IMPORTS if a != "__future__")
-                scan.report("import-not-allowed", f"import of {module!r} is outside the allow-list ({allowed}); remove it", node)
+                scan.report(
+                    "import-not-allowed", f"import of {module!r} is outside the allow-list ({allowed}); remove it", node
+                )
 
 
 _WHAT_TO_DO = {
@@ -81,10 +83,15 @@ def check_references(scan: ModelScan) -> None:
             code = T.METHOD_RISKS.get(node.attr)
             if code and isinstance(parent, ast.Call) and parent.func is node:
                 scan.report(code, f".{node.attr}() is not allowed in model code; {_WHAT_TO_DO[code]}", node)
-            if node.attr == "eval" and isinstance(parent, ast.Call) and parent.func is node and any(
-                const_str(a) is not None for a in parent.args
+            if (
+                node.attr == "eval"
+                and isinstance(parent, ast.Call)
+                and parent.func is node
+                and any(const_str(a) is not None for a in parent.args)
             ):
-                scan.report("dynamic-code", ".eval() of a string hides what it computes; write the expression in Python", node)
+                scan.report(
+                    "dynamic-code", ".eval() of a string hides what it computes; write the expression in Python", node
+                )
 
 
 def _check_qualified(scan: ModelScan, node: ast.AST) -> None:
@@ -126,7 +133,9 @@ def check_dunder(scan: ModelScan) -> None:
             scan.report("dunder-access", f"{node.id} is not allowed in model code; remove it", node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and not scan.is_docstring(node):
             if (DUNDER.match(node.value) and node.value != "__main__") or FORMAT_DUNDER.search(node.value):
-                scan.report("dunder-access", f"the string {node.value[:40]!r} names a dunder attribute; remove it", node)
+                scan.report(
+                    "dunder-access", f"the string {node.value[:40]!r} names a dunder attribute; remove it", node
+                )
         elif isinstance(node, ast.Call) and scan.is_builtin(node.func, "getattr", "setattr", "delattr", "hasattr"):
             name = node.args[1] if len(node.args) >= 2 else None
             if name is not None and const_str(name) is None:
@@ -147,14 +156,24 @@ def check_obsolete(scan: ModelScan) -> None:
                 qual = scan.qualname(chain)
                 if qual in T.OBSOLETE_ATTRIBUTES:
                     short = "pm." + qual.split(".", 1)[1]
-                    scan.report("obsolete-api", f"{short} was removed from PyMC 5; use {T.OBSOLETE_ATTRIBUTES[qual]}", chain)
+                    scan.report(
+                        "obsolete-api", f"{short} was removed from PyMC 5; use {T.OBSOLETE_ATTRIBUTES[qual]}", chain
+                    )
                 chain = chain.value if isinstance(chain, ast.Attribute) else None
         if isinstance(node, ast.Call) and (scan.call_name(node) or "").split(".")[0] == "pymc":
             for kw in node.keywords:
                 if kw.arg in T.OBSOLETE_KEYWORDS:
-                    scan.report("obsolete-api", f"{kw.arg}= was removed from PyMC 5; use {T.OBSOLETE_KEYWORDS[kw.arg]}", kw.value)
+                    scan.report(
+                        "obsolete-api",
+                        f"{kw.arg}= was removed from PyMC 5; use {T.OBSOLETE_KEYWORDS[kw.arg]}",
+                        kw.value,
+                    )
                 if kw.arg in T.CONTAINER_OBSOLETE_KEYWORDS and scan.is_pymc_call(node, *CONTAINERS):
-                    scan.report("obsolete-api", f"{kw.arg}= was removed from pm.Data; use {T.CONTAINER_OBSOLETE_KEYWORDS[kw.arg]}", kw.value)
+                    scan.report(
+                        "obsolete-api",
+                        f"{kw.arg}= was removed from pm.Data; use {T.CONTAINER_OBSOLETE_KEYWORDS[kw.arg]}",
+                        kw.value,
+                    )
 
 
 URL = re.compile(r"\b(?:https?|ftp|wss?|file)://", re.IGNORECASE)
@@ -165,7 +184,9 @@ def check_urls(scan: ModelScan) -> None:
     for node in scan.nodes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and URL.search(node.value):
             if not scan.is_docstring(node):
-                scan.report("network-access", "a URL in model code; the model gets its data from build_model(data) only", node)
+                scan.report(
+                    "network-access", "a URL in model code; the model gets its data from build_model(data) only", node
+                )
 
 
 # --------------------------------------------------------------------------- indirection and monkeypatching
@@ -231,7 +252,14 @@ def _built_text(scan: ModelScan, node: ast.AST) -> bool:
         if isinstance(sub, ast.JoinedStr):
             return True
         if isinstance(sub, ast.Call):
-            if isinstance(sub.func, ast.Attribute) and sub.func.attr in ("join", "format", "decode", "replace", "lower", "upper"):
+            if isinstance(sub.func, ast.Attribute) and sub.func.attr in (
+                "join",
+                "format",
+                "decode",
+                "replace",
+                "lower",
+                "upper",
+            ):
                 return True
             if scan.is_builtin(sub.func, "chr", "str", "bytes", "bytearray"):
                 return True
@@ -256,7 +284,7 @@ def _decodes_text(scan: ModelScan, node: ast.Call) -> bool:
     if scan.is_builtin(func, "map") and node.args and scan.is_builtin(node.args[0], "chr"):
         return True
     if scan.is_builtin(func, "chr"):
-        for child, parent in scan.ancestors(node):
+        for _child, parent in scan.ancestors(node):
             if isinstance(parent, ast.stmt):
                 break
             if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add):
@@ -292,9 +320,12 @@ def _module_like(scan: ModelScan, node: ast.AST, handles: set[str], depth: int =
     if isinstance(node, ast.Name):
         if node.id in handles:
             return True
-        return node.id not in scan.bound and scan.qualname(node) is not None and (
-            node.id in scan.aliases or node.id in DEFAULT_ALIASES or bool(scan.star_modules)
-        ) and node.id not in BUILTIN_NAMES
+        return (
+            node.id not in scan.bound
+            and scan.qualname(node) is not None
+            and (node.id in scan.aliases or node.id in DEFAULT_ALIASES or bool(scan.star_modules))
+            and node.id not in BUILTIN_NAMES
+        )
     if isinstance(node, ast.Attribute):
         return node.attr == "modules" or _module_like(scan, node.value, handles, depth + 1)
     if isinstance(node, ast.Subscript):

@@ -19,14 +19,16 @@ rule = RULES.rule
 
 def _containers(scan: ModelScan, name: str) -> list[ast.Call]:
     return [
-        n for n in scan.nodes
+        n
+        for n in scan.nodes
         if isinstance(n, ast.Call) and scan.is_pymc_call(n, *CONTAINERS) and const_str(first_arg(n, "name")) == name
     ]
 
 
 def _deterministics(scan: ModelScan, name: str) -> list[ast.Call]:
     return [
-        n for n in scan.nodes
+        n
+        for n in scan.nodes
         if isinstance(n, ast.Call) and scan.is_pymc_call(n, "Deterministic") and const_str(first_arg(n, "name")) == name
     ]
 
@@ -47,7 +49,9 @@ def check_structure(scan: ModelScan) -> None:
     if build is not None:
         args = build.args
         if not (args.posonlyargs or args.args or args.vararg):
-            scan.report("build-model-signature", "build_model must take the data argument: def build_model(data):", build)
+            scan.report(
+                "build-model-signature", "build_model must take the data argument: def build_model(data):", build
+            )
     anchor = build  # missing pieces are reported at the function that should hold them
     if not _containers(scan, "t"):
         scan.report(
@@ -79,7 +83,9 @@ def check_treatment(scan: ModelScan) -> None:
     for occ in flow.occurrences:
         if occ.use is Use.FILTER:
             # Indexing a parameter by the raw treatment (alpha[data.t]) is a predictor, not a row filter.
-            subscript = next((p for c, p in scan.ancestors(occ.node) if isinstance(p, ast.Subscript) and c is p.slice), None)
+            subscript = next(
+                (p for c, p in scan.ancestors(occ.node) if isinstance(p, ast.Subscript) and c is p.slice), None
+            )
             if subscript is None or not involves_model(scan, subscript.value, models):
                 continue
         elif occ.use is not Use.PREDICTOR:
@@ -89,7 +95,7 @@ def check_treatment(scan: ModelScan) -> None:
         what = f"{occ.via!r} (a copy of data.t made on line {flow.tainted[occ.via]})" if occ.via else "data.t"
         scan.report(
             "treatment-not-container",
-            f"{what} is used directly in the mean; the harness intervenes on the \"t\" container, so this term "
+            f'{what} is used directly in the mean; the harness intervenes on the "t" container, so this term '
             'ignores the intervention. Use the variable returned by pm.Data("t", data.t) instead',
             occ.node,
         )
@@ -121,8 +127,13 @@ def _compute_mu_closure(scan: ModelScan) -> tuple[list[ast.Call], set[str]]:
     for node in scan.nodes:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             deps.setdefault(node.name, set()).update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-    todo = [n.id for mu in mus for arg in mu.args[1:2] + [k.value for k in mu.keywords if k.arg == "var"]
-            for n in ast.walk(arg) if isinstance(n, ast.Name)]
+    todo = [
+        n.id
+        for mu in mus
+        for arg in mu.args[1:2] + [k.value for k in mu.keywords if k.arg == "var"]
+        for n in ast.walk(arg)
+        if isinstance(n, ast.Name)
+    ]
     seen: set[str] = set()
     while todo:
         name = todo.pop()

@@ -9,23 +9,92 @@ ALLOWED_IMPORTS = ("pymc", "pytensor", "numpy", "scipy.special", "math", "pandas
 # The longest matching prefix wins, so numpy.f2py is flagged although numpy is allowed.
 MODULE_RISKS: dict[str, str] = {
     **dict.fromkeys(
-        ("os", "sys", "subprocess", "multiprocessing", "threading", "concurrent", "signal", "ctypes", "cffi",
-         "pty", "resource", "atexit", "platform", "numpy.ctypeslib", "numpy.f2py", "numpy.distutils", "numpy.testing"),
+        (
+            "os",
+            "sys",
+            "subprocess",
+            "multiprocessing",
+            "threading",
+            "concurrent",
+            "signal",
+            "ctypes",
+            "cffi",
+            "pty",
+            "resource",
+            "atexit",
+            "platform",
+            "numpy.ctypeslib",
+            "numpy.f2py",
+            "numpy.distutils",
+            "numpy.testing",
+        ),
         "process-access",
     ),
     **dict.fromkeys(
-        ("pathlib", "shutil", "io", "tempfile", "glob", "fileinput", "zipfile", "tarfile", "gzip", "bz2", "lzma",
-         "sqlite3", "csv", "mmap", "h5py", "pandas.io", "numpy.lib.npyio", "numpy.lib.format"),
+        (
+            "pathlib",
+            "shutil",
+            "io",
+            "tempfile",
+            "glob",
+            "fileinput",
+            "zipfile",
+            "tarfile",
+            "gzip",
+            "bz2",
+            "lzma",
+            "sqlite3",
+            "csv",
+            "mmap",
+            "h5py",
+            "pandas.io",
+            "numpy.lib.npyio",
+            "numpy.lib.format",
+        ),
         "file-access",
     ),
     **dict.fromkeys(
-        ("socket", "ssl", "urllib", "urllib3", "http", "requests", "httpx", "aiohttp", "ftplib", "smtplib", "poplib",
-         "imaplib", "telnetlib", "xmlrpc", "websockets", "asyncio", "select", "selectors", "webbrowser"),
+        (
+            "socket",
+            "ssl",
+            "urllib",
+            "urllib3",
+            "http",
+            "requests",
+            "httpx",
+            "aiohttp",
+            "ftplib",
+            "smtplib",
+            "poplib",
+            "imaplib",
+            "telnetlib",
+            "xmlrpc",
+            "websockets",
+            "asyncio",
+            "select",
+            "selectors",
+            "webbrowser",
+        ),
         "network-access",
     ),
     **dict.fromkeys(
-        ("importlib", "builtins", "pickle", "marshal", "shelve", "dill", "cloudpickle", "joblib", "code", "codeop",
-         "runpy", "inspect", "types", "gc", "ast"),
+        (
+            "importlib",
+            "builtins",
+            "pickle",
+            "marshal",
+            "shelve",
+            "dill",
+            "cloudpickle",
+            "joblib",
+            "code",
+            "codeop",
+            "runpy",
+            "inspect",
+            "types",
+            "gc",
+            "ast",
+        ),
         "dynamic-code",
     ),
     **dict.fromkeys(
@@ -46,13 +115,35 @@ OBSOLETE_MODULES: dict[str, str] = {
 REFERENCE_RISKS: dict[str, tuple[str, str]] = {
     **{
         f"pymc.{name}": ("harness-overreach", "remove it: the harness samples the model and computes the estimand")
-        for name in ("sample", "sample_prior_predictive", "sample_posterior_predictive", "sample_smc", "fit",
-                     "find_MAP", "do", "set_data", "compute_log_likelihood", "compute_log_prior", "draw")
+        for name in (
+            "sample",
+            "sample_prior_predictive",
+            "sample_posterior_predictive",
+            "sample_smc",
+            "fit",
+            "find_MAP",
+            "do",
+            "set_data",
+            "compute_log_likelihood",
+            "compute_log_prior",
+            "draw",
+        )
     },
     **{
         f"numpy.{name}": ("file-access", "pass data in through build_model(data) instead")
-        for name in ("load", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromfile",
-                     "fromregex", "memmap", "DataSource")
+        for name in (
+            "load",
+            "save",
+            "savez",
+            "savez_compressed",
+            "loadtxt",
+            "savetxt",
+            "genfromtxt",
+            "fromfile",
+            "fromregex",
+            "memmap",
+            "DataSource",
+        )
     },
     **{
         f"pandas.{name}": ("file-access", "pass data in through build_model(data) instead")
@@ -90,26 +181,60 @@ BUILTIN_RISKS: dict[str, str] = {
 # Method names that write files or step into the harness whatever object they are called on.
 METHOD_RISKS: dict[str, str] = {
     **dict.fromkeys(
-        ("to_csv", "to_pickle", "to_parquet", "to_excel", "to_json", "to_hdf", "to_sql", "to_feather", "to_stata",
-         "to_orc", "to_clipboard", "to_html", "to_latex", "to_markdown", "to_xml", "tofile", "savefig", "to_netcdf",
-         "render"),
+        (
+            "to_csv",
+            "to_pickle",
+            "to_parquet",
+            "to_excel",
+            "to_json",
+            "to_hdf",
+            "to_sql",
+            "to_feather",
+            "to_stata",
+            "to_orc",
+            "to_clipboard",
+            "to_html",
+            "to_latex",
+            "to_markdown",
+            "to_xml",
+            "tofile",
+            "savefig",
+            "to_netcdf",
+            "render",
+        ),
         "file-access",
     ),
     "dump": "file-access",  # ndarray.dump(path) pickles the array into a file
     "set_data": "harness-overreach",
     **dict.fromkeys(
-        ("import_module", "reload", "find_spec", "spec_from_file_location", "module_from_spec", "exec_module",
-         "load_module"),
+        (
+            "import_module",
+            "reload",
+            "find_spec",
+            "spec_from_file_location",
+            "module_from_spec",
+            "exec_module",
+            "load_module",
+        ),
         "dynamic-code",
     ),
 }
 
 # Attribute names that reach a dangerous module through another one (pm.data.os.system).
 ATTRIBUTE_RISKS: dict[str, str] = {
-    "os": "process-access", "sys": "process-access", "subprocess": "process-access", "ctypes": "process-access",
-    "shutil": "file-access", "pathlib": "file-access", "socket": "network-access",
-    "builtins": "dynamic-code", "importlib": "dynamic-code", "pickle": "dynamic-code",
-    "az": "harness-overreach", "arviz": "harness-overreach", "nutpie": "harness-overreach",
+    "os": "process-access",
+    "sys": "process-access",
+    "subprocess": "process-access",
+    "ctypes": "process-access",
+    "shutil": "file-access",
+    "pathlib": "file-access",
+    "socket": "network-access",
+    "builtins": "dynamic-code",
+    "importlib": "dynamic-code",
+    "pickle": "dynamic-code",
+    "az": "harness-overreach",
+    "arviz": "harness-overreach",
+    "nutpie": "harness-overreach",
 }
 
 OBSOLETE_ATTRIBUTES: dict[str, str] = {
@@ -133,15 +258,34 @@ CONTAINER_OBSOLETE_KEYWORDS: dict[str, str] = {
 EFFECT_NAMES = frozenset({"ate", "att", "ato", "atc", "sate", "pate", "average_treatment_effect", "average_effect"})
 """Names of estimands: a model that computes one overreaches into the harness's job."""
 
-ROW_METHODS = frozenset({"sample", "head", "tail", "dropna", "query", "nlargest", "nsmallest", "drop_duplicates", "take"})
+ROW_METHODS = frozenset(
+    {"sample", "head", "tail", "dropna", "query", "nlargest", "nsmallest", "drop_duplicates", "take"}
+)
 MASK_METHODS = frozenset({"isin", "between", "notna", "isna", "notnull", "isnull", "duplicated"})
 LOOP_ROWS_LIMIT = 10_000
 
 # Frame and code internals: no dunder in the name, but the same way out of a sandbox.
-INTERNAL_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals", "f_builtins",
-    "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals", "_getframe", "f_trace",
-})
+INTERNAL_ATTRIBUTES = frozenset(
+    {
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "cr_code",
+        "ag_frame",
+        "ag_code",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+        "f_back",
+        "f_code",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "func_globals",
+        "_getframe",
+        "f_trace",
+    }
+)
 SAFE_DUNDER_ATTRIBUTES = frozenset({"__version__", "__name__", "__doc__"})
 
 # Attribute names that getattr/setattr/hasattr/delattr may not spell as a string: modules and the
@@ -151,13 +295,51 @@ INDIRECT_NAMES = frozenset(
     | set(ATTRIBUTE_RISKS)
     | set(BUILTIN_RISKS)
     | INTERNAL_ATTRIBUTES
-    | {"modules", "environ", "system", "popen", "spawnv", "execv", "fork", "kill", "import_module", "getattr",
-       "setattr", "delattr", "posix", "nt", "_io", "io", "stats", "pythonapi", "CDLL", "cdll", "dlopen"}
+    | {
+        "modules",
+        "environ",
+        "system",
+        "popen",
+        "spawnv",
+        "execv",
+        "fork",
+        "kill",
+        "import_module",
+        "getattr",
+        "setattr",
+        "delattr",
+        "posix",
+        "nt",
+        "_io",
+        "io",
+        "stats",
+        "pythonapi",
+        "CDLL",
+        "cdll",
+        "dlopen",
+    }
 )
 
 # Calls whose result is text decoded at run time: code or names hidden from the reader.
-DECODERS = frozenset({
-    "b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "urlsafe_b64decode", "standard_b64decode",
-    "decodebytes", "decodestring", "unhexlify", "a2b_hex", "a2b_base64", "a2b_uu", "fromhex", "decompress",
-})
-TEXT_CODECS = frozenset({"rot13", "rot_13", "hex", "hex_codec", "base64", "base_64", "base64_codec", "zlib", "bz2", "uu"})
+DECODERS = frozenset(
+    {
+        "b64decode",
+        "b32decode",
+        "b16decode",
+        "a85decode",
+        "b85decode",
+        "urlsafe_b64decode",
+        "standard_b64decode",
+        "decodebytes",
+        "decodestring",
+        "unhexlify",
+        "a2b_hex",
+        "a2b_base64",
+        "a2b_uu",
+        "fromhex",
+        "decompress",
+    }
+)
+TEXT_CODECS = frozenset(
+    {"rot13", "rot_13", "hex", "hex_codec", "base64", "base_64", "base64_codec", "zlib", "bz2", "uu"}
+)

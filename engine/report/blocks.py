@@ -4,7 +4,6 @@ Markdown, so both formats always carry the same content in the same order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from engine.report.content import Figure
 
@@ -112,4 +111,4 @@ class Details:
     anchor: str = ""
 
 
-Block = Union[Heading, Para, Callout, Bullets, Table, KeyValues, Code, Image, Details]
+Block = Heading | Para | Callout | Bullets | Table | KeyValues | Code | Image | Details

@@ -105,7 +105,9 @@ def _build(session: Any, with_figures: bool) -> Report:
     final = _final_estimate(contract, best_model, design)
     credibility = _credibility(session, contract, meta, problem, focus, design, artefacts, gates)
     code = _code(session, root, best_model, records)
-    reproducibility = _reproducibility(session, info, problem, head, best_commit, best_design_commit, root, focus, artefacts, design)
+    reproducibility = _reproducibility(
+        session, info, problem, head, best_commit, best_design_commit, root, focus, artefacts, design
+    )
     data_now = reproducibility.data_hash_now
     if data_now is not None and info.data_hash and data_now != info.data_hash:
         notes.append(
@@ -119,7 +121,9 @@ def _build(session: Any, with_figures: bool) -> Report:
             "(bubblewrap was unavailable): only the inner layers — limits, seccomp, the audit hook and the guard — "
             "protected the machine, and those layers can be bypassed by determined code."
         )
-    evaluation, evaluation_note = _evaluation(problem, meta.get("kind", "observational"), info.problem_path, rows, data_now)
+    evaluation, evaluation_note = _evaluation(
+        problem, meta.get("kind", "observational"), info.problem_path, rows, data_now
+    )
 
     report = Report(
         session_id=session.id,
@@ -165,7 +169,9 @@ def _contract(session: Any) -> tuple[dict[str, Any], Contract, Gates]:
     issues: list[str] = []
     contract = parse_contract(raw.get("contract", {}), issues)
     if contract is None:
-        raise SessionError(f"session {session.id}: its problem.toml copy has no usable [contract] ({'; '.join(issues)})")
+        raise SessionError(
+            f"session {session.id}: its problem.toml copy has no usable [contract] ({'; '.join(issues)})"
+        )
     known = {f.name for f in fields(Gates)}
     gates = Gates(**{k: float(v) for k, v in raw.get("gates", {}).items() if k in known})
     return raw.get("problem", {}), contract, gates
@@ -220,7 +226,10 @@ def _usage(meta: dict[str, Any]) -> tuple[int | None, float | None]:
         if any(isinstance(p, (int, float)) for p in parts):
             tokens = sum(int(p) for p in parts if isinstance(p, (int, float)))
     cost = usage.get("cost_usd", usage.get("cost"))
-    return (int(tokens) if isinstance(tokens, (int, float)) else None, float(cost) if isinstance(cost, (int, float)) else None)
+    return (
+        int(tokens) if isinstance(tokens, (int, float)) else None,
+        float(cost) if isinstance(cost, (int, float)) else None,
+    )
 
 
 def _model_name(meta: dict[str, Any]) -> str | None:
@@ -342,7 +351,9 @@ def _final_estimate(contract: Contract, best_model: IterationRecord | None, desi
             "(workbench run --resume SESSION --loop design)."
         )
     elif not design.kept:
-        notes.append(f"No design run was kept; the doubly-robust estimate is the latest run (iteration {design.iteration}).")
+        notes.append(
+            f"No design run was kept; the doubly-robust estimate is the latest run (iteration {design.iteration})."
+        )
     recorded = design.result.triangulation if design else None
     final_tri = None
     if dr is not None and bayes is not None and not _same_bayes(recorded, bayes):
@@ -364,7 +375,11 @@ def _final_estimate(contract: Contract, best_model: IterationRecord | None, desi
 
 
 def _same_bayes(tri: Any, bayes: Effect) -> bool:
-    return tri is not None and (tri.bayes_mean, tri.bayes_low, tri.bayes_high) == (bayes.mean, bayes.hdi_low, bayes.hdi_high)
+    return tri is not None and (tri.bayes_mean, tri.bayes_low, tri.bayes_high) == (
+        bayes.mean,
+        bayes.hdi_low,
+        bayes.hdi_high,
+    )
 
 
 def _credibility(
@@ -398,7 +413,11 @@ def _credibility(
         if m.pareto_k_bad is not None:
             status = "pass" if m.pareto_k_bad == 0 else "warn"
             checks.append(
-                ("pareto_k", status, f"{m.pareto_k_bad} observations with k > {plots.PARETO_K_BAD} (max {m.pareto_k_max:.2f})")
+                (
+                    "pareto_k",
+                    status,
+                    f"{m.pareto_k_bad} observations with k > {plots.PARETO_K_BAD} (max {m.pareto_k_max:.2f})",
+                )
             )
         convergence = plots.convergence_rows(focus.extra.get("convergence"), gates.rhat_max, gates.ess_bulk_min)[
             :CONVERGENCE_ROWS
@@ -430,7 +449,9 @@ def _code(
         model_iteration=best_model.number if best_model else None,
         final_analysis=final_analysis,
         baseline_analysis=baseline_analysis,
-        analysis_diff=unified_diff(baseline_analysis, final_analysis, "analysis.toml") if final_analysis is not None else "",
+        analysis_diff=unified_diff(baseline_analysis, final_analysis, "analysis.toml")
+        if final_analysis is not None
+        else "",
         analysis_iteration=best_design.number if best_design else None,
     )
 

@@ -163,9 +163,8 @@ def _effect_forest(report: Report) -> Figure | None:
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(f"effect on {report.contract.outcome}")
     which = "kept models" if only_kept else "sampled models (none was kept)"
-    caption = (
-        f"Posterior mean and 94 % HDI of the {report.contract.estimand} for the {which}, oldest at the top"
-        + (", with the doubly-robust estimate and its 95 % CI in orange." if design is not None else ".")
+    caption = f"Posterior mean and 94 % HDI of the {report.contract.estimand} for the {which}, oldest at the top" + (
+        ", with the doubly-robust estimate and its 95 % CI in orange." if design is not None else "."
     )
     return _png(fig, "effect_forest", "Effect across iterations", caption)
 
@@ -192,7 +191,9 @@ def _trace_rank(draws: np.ndarray | None, report: Report) -> Figure | None:
     right.set_ylim(bottom=0)
     if trace.chains <= 8:
         left.legend(loc="upper right", frameon=False, fontsize=7, ncol=min(trace.chains, 4))
-    which = f"iteration {report.focus_iteration}" + ("" if report.focus_kept else ", the latest sampled model (not kept)")
+    which = f"iteration {report.focus_iteration}" + (
+        "" if report.focus_kept else ", the latest sampled model (not kept)"
+    )
     caption = (
         f"Draws of the {report.contract.estimand} by chain ({which}). Chains that mix overlap in the trace and give "
         "flat rank histograms near the dashed line; a chain stuck in one region piles its ranks at one end."
@@ -297,7 +298,9 @@ def _trimming(result: Any) -> Figure | None:
     fig, ax = _figure(3.0)
     _style(ax)
     ax.fill_between(x, series.lows, series.highs, color=SKY, alpha=0.3, linewidth=0)
-    ax.errorbar(x, y, yerr=[y - np.array(series.lows), np.array(series.highs) - y], fmt="o", color=BLUE, capsize=3, markersize=4)
+    ax.errorbar(
+        x, y, yerr=[y - np.array(series.lows), np.array(series.highs) - y], fmt="o", color=BLUE, capsize=3, markersize=4
+    )
     for xi, yi, label, n in zip(x, series.highs, series.labels, series.n):
         ax.annotate(f"{label}\nn={n}", (xi, yi), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6.5)
     ax.margins(x=0.06, y=0.18)  # room for the labels above each interval
@@ -329,7 +332,9 @@ def _evaluation(report: Report) -> Figure | None:
     shown = {row.estimand for row in rows}
     for label, value in evaluation.truth.items():
         if label in shown:
-            ax.axvline(value, color="black", linestyle=styles.get(label, "-"), linewidth=1, label=f"true {label} {value:.3g}")
+            ax.axvline(
+                value, color="black", linestyle=styles.get(label, "-"), linewidth=1, label=f"true {label} {value:.3g}"
+            )
     ax.set_yticks(ypos)
     ax.set_yticklabels([f"{r.label} {r.estimand}" for r in rows], fontsize=8)
     ax.set_ylim(-0.7, n - 0.3)

@@ -23,9 +23,21 @@ from engine.report.blocks import (
 from engine.report.content import Report
 
 STATUS_CLASS = {
-    "kept": "good", "pass": "good", "approved": "good", "yes": "good",
-    "discarded": "neutral", "skipped": "neutral", "cancelled": "neutral", "warning": "warn", "warn": "warn",
-    "failed_gate": "bad", "crashed": "bad", "rejected": "bad", "fail": "bad", "blocker": "bad", "no": "bad",
+    "kept": "good",
+    "pass": "good",
+    "approved": "good",
+    "yes": "good",
+    "discarded": "neutral",
+    "skipped": "neutral",
+    "cancelled": "neutral",
+    "warning": "warn",
+    "warn": "warn",
+    "failed_gate": "bad",
+    "crashed": "bad",
+    "rejected": "bad",
+    "fail": "bad",
+    "blocker": "bad",
+    "no": "bad",
 }
 
 CSS = """
@@ -165,7 +177,7 @@ def render_html(report: Report) -> str:
         '<meta name="color-scheme" content="light">\n'
         f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
-        + f'\n<footer>Written by causal-workbench from session {html.escape(report.session_id)} at '
+        + f"\n<footer>Written by causal-workbench from session {html.escape(report.session_id)} at "
         f"{html.escape(report.generated_at)}. This file is self-contained: it loads nothing from a network.</footer>\n"
         f"</main>\n<script>{PRINT_SCRIPT}</script>\n</body>\n</html>\n"
     )
@@ -229,11 +241,13 @@ def _block(block: Block) -> str:
 
 def _table(table: Table) -> str:
     numeric = set(table.numeric)
-    head = "".join(f'<th{" class=num" if i in numeric else ""} scope="col">{_e(h)}</th>' for i, h in enumerate(table.headers))
+    head = "".join(
+        f'<th{" class=num" if i in numeric else ""} scope="col">{_e(h)}</th>' for i, h in enumerate(table.headers)
+    )
     rows = []
     for r, cells in enumerate(table.rows):
         row_id = f' id="{_e(table.row_ids[r])}"' if r < len(table.row_ids) and table.row_ids[r] else ""
-        tds = "".join(f'<td{" class=num" if i in numeric else ""}>{_inline(c)}</td>' for i, c in enumerate(cells))
+        tds = "".join(f"<td{' class=num' if i in numeric else ''}>{_inline(c)}</td>" for i, c in enumerate(cells))
         rows.append(f"<tr{row_id}>{tds}</tr>")
     css = f' class="{_e(table.css)}"' if table.css else ""
     return f'<div class="table-wrap"><table{css}><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'

@@ -53,7 +53,11 @@ def layout(report: Report) -> list[Block]:
     blocks.append(
         Para(
             inline(
-                "Session ", code(report.session_id), " of problem ", code(report.problem), f" ({report.kind}), ",
+                "Session ",
+                code(report.session_id),
+                " of problem ",
+                code(report.problem),
+                f" ({report.kind}), ",
                 f"{len(report.iterations)} iterations. Written {report.generated_at} from the session's git history "
                 "and artefacts; every number below is copied from the recorded iterations.",
             )
@@ -101,7 +105,10 @@ def _summary(report: Report) -> list[Block]:
     dr: Inline = inline(em("no design run"))
     if final.dr is not None:
         d = final.dr.as_effect()
-        dr = inline(strong(fmt.effect_text(d)), f" (95% CI, iteration {final.dr_iteration}" + ("" if final.dr_kept else ", not kept") + ")")
+        dr = inline(
+            strong(fmt.effect_text(d)),
+            f" (95% CI, iteration {final.dr_iteration}" + ("" if final.dr_kept else ", not kept") + ")",
+        )
     cred = report.credibility.critique
     credibility: Inline = inline(em("no critic review (no design run)"))
     if cred is not None:
@@ -168,7 +175,12 @@ def _question(report: Report) -> list[Block]:
                 (inline("min bulk ESS"), inline(f"> {g.ess_bulk_min:g}")),
                 (inline("min tail ESS"), inline(f"> {g.ess_tail_min:g}")),
                 (inline("divergence rate"), inline(f"< {g.divergence_rate_max:.2%}")),
-                (inline("keep rule"), inline(f"ΔELPD > {g.elpd_se_multiple:g} × SE of the difference; within the band, a narrower effect interval")),
+                (
+                    inline("keep rule"),
+                    inline(
+                        f"ΔELPD > {g.elpd_se_multiple:g} × SE of the difference; within the band, a narrower effect interval"
+                    ),
+                ),
                 (inline("sampling budget"), inline(f"{g.sampling_budget_s:g} s")),
             ),
         ),
@@ -214,19 +226,38 @@ def _estimate(report: Report) -> list[Block]:
             (
                 "from",
                 f"iteration {f.bayes_iteration} (kept; the best branch)" if b else fmt.MISSING,
-                (f"iteration {f.dr_iteration}" + (" (kept)" if f.dr_kept else " (latest run, not kept)")) if d else fmt.MISSING,
+                (f"iteration {f.dr_iteration}" + (" (kept)" if f.dr_kept else " (latest run, not kept)"))
+                if d
+                else fmt.MISSING,
             ),
-            ("method", "Bayesian model, effect by intervention (harness)" if b else fmt.MISSING, d.method if d else fmt.MISSING),
+            (
+                "method",
+                "Bayesian model, effect by intervention (harness)" if b else fmt.MISSING,
+                d.method if d else fmt.MISSING,
+            ),
         ]
         if d is not None:
-            rows.append(("population", fmt.MISSING, f"n = {d.n} of {d.n_total} ({d.n_treated} treated, {d.n_control} control)"))
-        blocks.append(Table(("", "Bayesian model", "Doubly robust"), tuple(tuple(inline(x) for x in r) for r in rows), css="estimate"))
+            rows.append(
+                ("population", fmt.MISSING, f"n = {d.n} of {d.n_total} ({d.n_treated} treated, {d.n_control} control)")
+            )
+        blocks.append(
+            Table(
+                ("", "Bayesian model", "Doubly robust"),
+                tuple(tuple(inline(x) for x in r) for r in rows),
+                css="estimate",
+            )
+        )
     asked = f.contract_estimand
     for label, effect in (("Bayesian", b), ("doubly-robust", d)):
         got = getattr(effect, "estimand", None)
         if got is not None and got != asked:
             blocks.append(
-                Callout("warn", inline(f"The contract asks for the {asked}; the {label} estimate is the {got}: a different population."))
+                Callout(
+                    "warn",
+                    inline(
+                        f"The contract asks for the {asked}; the {label} estimate is the {got}: a different population."
+                    ),
+                )
             )
     if f.triangulation is not None:
         kind = "loud" if f.triangulation.loud else "info"
@@ -266,7 +297,9 @@ def _credibility(report: Report) -> list[Block]:
         )
     else:
         where = f"iteration {cred.critique_iteration}"
-        origin = "recorded with" if cred.critique_recorded else "derived by the offline critic's rules, at report time, from"
+        origin = (
+            "recorded with" if cred.critique_recorded else "derived by the offline critic's rules, at report time, from"
+        )
         blocks.append(
             Callout(
                 TIER_CALLOUT.get(c.tier.value, "info"),
@@ -274,7 +307,10 @@ def _credibility(report: Report) -> list[Block]:
             )
         )
         blocks.append(Para(inline(em(f"The critic's review, {origin} the design run of {where}."))))
-        blocks += [Heading(3, "What decided it"), Bullets(tuple(inline(strong(n), ": ", r) for n, r in zip(c.decided_by, c.reasons)))]
+        blocks += [
+            Heading(3, "What decided it"),
+            Bullets(tuple(inline(strong(n), ": ", r) for n, r in zip(c.decided_by, c.reasons))),
+        ]
         blocks += [Heading(3, "Estimand"), Para(inline(c.estimand_note))]
         tt = c.target_trial
         blocks += [
@@ -298,12 +334,18 @@ def _credibility(report: Report) -> list[Block]:
             Bullets(tuple(inline(s) for s in c.alternatives)),
         ]
     if report.focus_iteration is not None:
-        which = f"iteration {report.focus_iteration}" + (" (the final model)" if report.focus_kept else " (latest sampled; nothing was kept)")
+        which = f"iteration {report.focus_iteration}" + (
+            " (the final model)" if report.focus_kept else " (latest sampled; nothing was kept)"
+        )
         blocks.append(Heading(3, f"Checks of the model: {which}"))
         review = cred.model_review
         if review:
             blocks.append(
-                Para(inline(strong(f"The model critic: {review['credibility']} credibility. "), " ".join(review["reasons"])))
+                Para(
+                    inline(
+                        strong(f"The model critic: {review['credibility']} credibility. "), " ".join(review["reasons"])
+                    )
+                )
             )
             if review.get("triangulation"):
                 blocks.append(Para(inline(review["triangulation"]["message"])))
@@ -311,7 +353,10 @@ def _credibility(report: Report) -> list[Block]:
             blocks.append(Para(inline(strong("The agent's own review: "), cred.agent_review)))
         if cred.model_checks:
             blocks.append(
-                Table(("check", "status", "detail"), tuple((inline(n), inline(status(s)), inline(d)) for n, s, d in cred.model_checks))
+                Table(
+                    ("check", "status", "detail"),
+                    tuple((inline(n), inline(status(s)), inline(d)) for n, s, d in cred.model_checks),
+                )
             )
         if cred.pareto is not None:
             p = cred.pareto
@@ -348,8 +393,21 @@ def _credibility(report: Report) -> list[Block]:
 
 
 ITERATION_HEADERS = (
-    "#", "loop", "hypothesis", "decision", "verdict", "ELPD ± SE", "ΔELPD ± SE", "effect [interval]",
-    "R-hat max", "ESS bulk / tail", "div.", "time", "agent", "cost", "commit",
+    "#",
+    "loop",
+    "hypothesis",
+    "decision",
+    "verdict",
+    "ELPD ± SE",
+    "ΔELPD ± SE",
+    "effect [interval]",
+    "R-hat max",
+    "ESS bulk / tail",
+    "div.",
+    "time",
+    "agent",
+    "cost",
+    "commit",
 )
 
 
@@ -413,7 +471,11 @@ def _iterations(report: Report) -> list[Block]:
     blocks.append(Heading(3, "Iteration details"))
     for row in report.iterations:
         blocks.append(
-            Details(f"#{row.number} · {fmt.status_word(row.status)} · {fmt.one_line(row.hypothesis, 90)}", tuple(_detail(row)), _anchor(row))
+            Details(
+                f"#{row.number} · {fmt.status_word(row.status)} · {fmt.one_line(row.hypothesis, 90)}",
+                tuple(_detail(row)),
+                _anchor(row),
+            )
         )
     return blocks
 
@@ -423,7 +485,14 @@ def _detail(row: IterationRow) -> list[Block]:
     pairs: list[tuple[str, Inline]] = [
         ("Hypothesis", inline(row.hypothesis)),
         ("Rationale", inline(row.rationale)),
-        ("Agent", inline(row.agent + (f", {row.agent_model}" if row.agent_model else "") + (f" (move {row.move})" if row.move else ""))),
+        (
+            "Agent",
+            inline(
+                row.agent
+                + (f", {row.agent_model}" if row.agent_model else "")
+                + (f" (move {row.move})" if row.move else "")
+            ),
+        ),
         (
             "Decision",
             inline(
@@ -441,7 +510,12 @@ def _detail(row: IterationRow) -> list[Block]:
     if row.deciding_rule and row.deciding_rule != row.verdict_reason:
         pairs.append(("Deciding rule", inline(row.deciding_rule)))
     if row.effect is not None:
-        pairs.append((f"Effect ({row.effect_source})", inline(fmt.effect_text(row.effect), f" ({row.interval_label}), sd {fmt.num(row.effect.sd, '.4g')}")))
+        pairs.append(
+            (
+                f"Effect ({row.effect_source})",
+                inline(fmt.effect_text(row.effect), f" ({row.interval_label}), sd {fmt.num(row.effect.sd, '.4g')}"),
+            )
+        )
     if row.elpd is not None:
         pairs.append(("ELPD", inline(fmt.pm(row.elpd, row.elpd_se), f"; p_loo {fmt.num(r.verdict.metrics.p_loo)}")))
     if row.tokens is not None or row.cost_usd is not None:
@@ -457,7 +531,17 @@ def _detail(row: IterationRow) -> list[Block]:
     if row.findings:
         blocks += [
             Para(inline(strong("Guard findings"))),
-            Bullets(tuple(inline(status(f.severity.value), f" {f.message} (", code(f.code), f", line {f.line})" if f.line else ")") for f in row.findings)),
+            Bullets(
+                tuple(
+                    inline(
+                        status(f.severity.value),
+                        f" {f.message} (",
+                        code(f.code),
+                        f", line {f.line})" if f.line else ")",
+                    )
+                    for f in row.findings
+                )
+            ),
         ]
     if row.compile is not None:
         c = row.compile
@@ -465,13 +549,20 @@ def _detail(row: IterationRow) -> list[Block]:
             text = f"compiled in {c.seconds:.1f} s" + (f", {c.n_free} free parameters" if c.n_free is not None else "")
             blocks.append(Para(inline(strong("Compile check: "), text)))
         else:
-            blocks.append(Para(inline(strong("Compile check failed: "), c.error or "", f" Hint: {c.hint}" if c.hint else "")))
+            blocks.append(
+                Para(inline(strong("Compile check failed: "), c.error or "", f" Hint: {c.hint}" if c.hint else ""))
+            )
     if row.gates:
         blocks.append(
             Table(
                 ("gate", "value", "threshold", "status"),
                 tuple(
-                    (inline(g.name), inline(format(g.value, ".4g")), inline(format(g.threshold, "g")), inline(status("pass" if g.passed else "fail")))
+                    (
+                        inline(g.name),
+                        inline(format(g.value, ".4g")),
+                        inline(format(g.threshold, "g")),
+                        inline(status("pass" if g.passed else "fail")),
+                    )
                     for g in row.gates
                 ),
                 numeric=(1, 2),
@@ -522,7 +613,8 @@ def _design(report: Report) -> list[Block]:
     blocks.append(
         Para(
             inline(
-                f"From iteration {view.iteration}" + (" (kept; the best-design branch)" if view.kept else " (the latest design run; none was kept)"),
+                f"From iteration {view.iteration}"
+                + (" (kept; the best-design branch)" if view.kept else " (the latest design run; none was kept)"),
                 ": ",
                 strong(est.describe()),
                 f". {est.method}.",
@@ -533,7 +625,10 @@ def _design(report: Report) -> list[Block]:
         blocks.append(Bullets(tuple(inline(n) for n in res.notes)))
     blocks += [
         Heading(3, "Diagnostics"),
-        Table(("diagnostic", "status", "what it says"), tuple((inline(d.name), inline(status(d.status.value)), inline(d.message)) for d in res.diagnostics())),
+        Table(
+            ("diagnostic", "status", "what it says"),
+            tuple((inline(d.name), inline(status(d.status.value)), inline(d.message)) for d in res.diagnostics()),
+        ),
     ]
     bal = res.balance
     blocks += [
@@ -547,7 +642,9 @@ def _design(report: Report) -> list[Block]:
         ),
         Table(
             ("covariate (worst after weighting)", "SMD before", "SMD after"),
-            tuple((inline(code(r.name)), inline(f"{r.before:+.3f}"), inline(f"{r.after:+.3f}")) for r in bal.worst_after),
+            tuple(
+                (inline(code(r.name)), inline(f"{r.before:+.3f}"), inline(f"{r.after:+.3f}")) for r in bal.worst_after
+            ),
             numeric=(1, 2),
         ),
     ]
@@ -631,7 +728,10 @@ def _design(report: Report) -> list[Block]:
                 (
                     ("E-value", inline(f"{s.e_value:.3g} (for the CI limit nearer the null: {s.e_value_ci:.3g})")),
                     ("As a risk ratio", inline(f"{s.rr:.3g} [{s.rr_low:.3g}, {s.rr_high:.3g}]; {s.conversion}")),
-                    ("Robustness value", inline(f"RV = {s.rv:.3g} (explains the estimate away); RV(α = 0.05) = {s.rv_alpha:.3g}")),
+                    (
+                        "Robustness value",
+                        inline(f"RV = {s.rv:.3g} (explains the estimate away); RV(α = 0.05) = {s.rv_alpha:.3g}"),
+                    ),
                     ("Partial R² of treatment", inline(f"{s.partial_r2:.3g} (OLS t = {s.t_stat:.3g}, {s.dof} dof)")),
                     ("Status", inline(status(s.status.value), f" {s.message}")),
                 ),
@@ -654,7 +754,9 @@ def _code(report: Report) -> list[Block]:
     c = report.code
     blocks: list[Block] = [_h2("code")]
     if c.model_iteration is None:
-        blocks.append(Para(inline("No model was kept: the final model is still the baseline the session started from.")))
+        blocks.append(
+            Para(inline("No model was kept: the final model is still the baseline the session started from."))
+        )
     else:
         blocks.append(Para(inline(f"Iteration {c.model_iteration}, the tip of the ", code("best"), " branch.")))
     blocks.append(Code(c.final_model, "python"))
@@ -663,7 +765,11 @@ def _code(report: Report) -> list[Block]:
     blocks.append(Details("The baseline model.py", (Code(c.baseline_model, "python"),)))
     if c.final_analysis is not None:
         which = f"iteration {c.analysis_iteration}" if c.analysis_iteration else "the baseline (nothing kept)"
-        blocks += [Heading(3, "The final analysis spec"), Para(inline(f"From {which}.")), Code(c.final_analysis, "toml")]
+        blocks += [
+            Heading(3, "The final analysis spec"),
+            Para(inline(f"From {which}.")),
+            Code(c.final_analysis, "toml"),
+        ]
         if c.analysis_diff.strip():
             blocks.append(Code(c.analysis_diff, "diff"))
     return blocks
@@ -698,11 +804,21 @@ def _reproducibility(report: Report) -> list[Block]:
         KeyValues(tuple(pairs), ("", "")),
         Table(
             ("package", "session start", "final model's iteration"),
-            tuple((inline(n), inline(r.versions.get(n, fmt.MISSING)), inline(r.final_versions.get(n, fmt.MISSING))) for n in names),
+            tuple(
+                (inline(n), inline(r.versions.get(n, fmt.MISSING)), inline(r.final_versions.get(n, fmt.MISSING)))
+                for n in names
+            ),
         ),
     ]
     if not same:
-        blocks.append(Callout("warn", inline("The data file changed after this session started: re-running will not reproduce these numbers.")))
+        blocks.append(
+            Callout(
+                "warn",
+                inline(
+                    "The data file changed after this session started: re-running will not reproduce these numbers."
+                ),
+            )
+        )
     for command in r.commands:
         blocks += [Para(inline(command.what + ":")), Code(command.text, "sh")]
     return blocks
@@ -716,7 +832,9 @@ def _evaluation(report: Report) -> list[Block]:
     ev = report.evaluation
     if ev is None:
         return blocks + [Callout("info", inline(strong("Unavailable. "), report.evaluation_note))]
-    blocks.append(Callout("warn", inline(strong("Evaluation only — not part of the analysis. "), report.evaluation_note)))
+    blocks.append(
+        Callout("warn", inline(strong("Evaluation only — not part of the analysis. "), report.evaluation_note))
+    )
     blocks.append(Para(inline("True values: " + ", ".join(f"{k} {v:.4g}" for k, v in ev.truth.items()) + ".")))
     rows = []
     for s in ev.rows:
@@ -733,7 +851,13 @@ def _evaluation(report: Report) -> list[Block]:
                 inline(status(covered) if s.covered is not None else covered),
             )
         )
-    blocks.append(Table(("estimate", "estimand", "value", "interval", "truth", "error", "covers the truth"), tuple(rows), numeric=(2, 4, 5)))
+    blocks.append(
+        Table(
+            ("estimate", "estimand", "value", "interval", "truth", "error", "covers the truth"),
+            tuple(rows),
+            numeric=(2, 4, 5),
+        )
+    )
     blocks += _figure(report, "evaluation")
     return blocks
 

@@ -24,9 +24,19 @@ from engine.report.content import Report
 FIGURES_DIR = "figures"
 ALERTS = {"info": "NOTE", "warn": "WARNING", "loud": "CAUTION"}
 MARKS = {  # plain symbols (not emoji): they show in any font a code-hosting site or terminal uses
-    "kept": "✓", "pass": "✓", "yes": "✓", "approved": "✓",
-    "warn": "⚠", "warning": "⚠", "cancelled": "–",
-    "failed_gate": "✗", "crashed": "✗", "rejected": "✗", "fail": "✗", "blocker": "✗", "no": "✗",
+    "kept": "✓",
+    "pass": "✓",
+    "yes": "✓",
+    "approved": "✓",
+    "warn": "⚠",
+    "warning": "⚠",
+    "cancelled": "–",
+    "failed_gate": "✗",
+    "crashed": "✗",
+    "rejected": "✗",
+    "fail": "✗",
+    "blocker": "✗",
+    "no": "✗",
 }
 _ESCAPE = re.compile(r"([\\`*_|])")
 

@@ -81,7 +81,9 @@ def write_report(
             path.write_text(render_markdown(report, FIGURES_DIR), encoding="utf-8")
             written.append(path)
     except OSError as exc:
-        raise WorkbenchError(f"cannot write the report to {target}: {exc.strerror}; pass another folder with --out") from exc
+        raise WorkbenchError(
+            f"cannot write the report to {target}: {exc.strerror}; pass another folder with --out"
+        ) from exc
     return written + figure_files
 
 

@@ -84,10 +84,12 @@ from __future__ import annotations
 
 from engine.sandbox.api import ping, run_in_sandbox, server_status, shutdown, wait_until_warm, warm_up
 from engine.sandbox.audit import HIDDEN_FILE_NAMES, SandboxViolation, allowed_write_roots, install_audit_hook
-from engine.sandbox.outcome import CrashKind, SandboxOutcome, ServerStatus, _CancelLike
-from engine.sandbox.protocol import _safe_loads
 from engine.sandbox.isolation import IsolationReport, Layer, isolation_report
-from engine.sandbox.server import _server_environ, expose
+from engine.sandbox.outcome import CrashKind, SandboxOutcome, ServerStatus
+from engine.sandbox.outcome import _CancelLike as _CancelLike  # the compile check's cancel type
+from engine.sandbox.protocol import _safe_loads as _safe_loads  # tests feed it hostile pickles
+from engine.sandbox.server import _server_environ as _server_environ  # tests read the allow-list
+from engine.sandbox.server import expose
 from engine.sandbox.settings import (
     ADDRESS_SPACE_SLACK_MB,
     DEFAULT_MAX_FILE_MB,
@@ -101,7 +103,7 @@ from engine.sandbox.settings import (
     MAX_RESULT_BYTES,
     PRELOAD_MODULES,
 )
-from engine.sandbox.zygote import _server_main
+from engine.sandbox.zygote import _server_main as _server_main  # the spawn target, by this name
 
 __all__ = [
     "ADDRESS_SPACE_SLACK_MB",

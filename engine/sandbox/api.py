@@ -170,8 +170,22 @@ def run_in_sandbox(
             if Path(source).is_symlink():
                 raise ValueError(f"the sandbox input {source} is a symlink; pass the file itself")
             shutil.copyfile(source, job_dir / _plain_name(name))
-        outcome = _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progress, cancel,
-                           progress_interval_s, nice, max_file_mb, audit, start_timeout_s)
+        outcome = _run_job(
+            server,
+            fn,
+            call,
+            job_dir,
+            t_call,
+            timeout_s,
+            memory_mb,
+            on_progress,
+            cancel,
+            progress_interval_s,
+            nice,
+            max_file_mb,
+            audit,
+            start_timeout_s,
+        )
         if not keep_log:
             (job_dir / LOG_NAME).unlink(missing_ok=True)
         wanted = None if outputs is None else {*outputs, *([LOG_NAME] if keep_log else [])}
@@ -185,8 +199,22 @@ def run_in_sandbox(
     return outcome
 
 
-def _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progress, cancel, progress_interval_s,
-             nice, max_file_mb, audit, start_timeout_s) -> SandboxOutcome:
+def _run_job(
+    server,
+    fn,
+    call,
+    job_dir,
+    t_call,
+    timeout_s,
+    memory_mb,
+    on_progress,
+    cancel,
+    progress_interval_s,
+    nice,
+    max_file_mb,
+    audit,
+    start_timeout_s,
+) -> SandboxOutcome:
     header = {
         "workdir": str(job_dir),
         "sys_path": list(sys.path),
@@ -197,7 +225,16 @@ def _run_job(server, fn, call, job_dir, t_call, timeout_s, memory_mb, on_progres
     }
     payload = encode_job(header, call)
     job = _JobRun(
-        server, payload, t_call, job_dir, timeout_s, memory_mb, on_progress, cancel, progress_interval_s, start_timeout_s
+        server,
+        payload,
+        t_call,
+        job_dir,
+        timeout_s,
+        memory_mb,
+        on_progress,
+        cancel,
+        progress_interval_s,
+        start_timeout_s,
     )
     return job.run()
 

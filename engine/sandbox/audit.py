@@ -62,7 +62,25 @@ _PATH_WRITE_EVENTS = {  # event -> indices of the path arguments it writes
     "shutil.chown": (0,),
 }
 _DANGEROUS_SYMBOLS = frozenset(
-    {"system", "popen", "fork", "vfork", "execv", "execve", "execvp", "execl", "execlp", "posix_spawn", "kill", "open", "openat", "fopen", "socket", "connect", "dlopen"}
+    {
+        "system",
+        "popen",
+        "fork",
+        "vfork",
+        "execv",
+        "execve",
+        "execvp",
+        "execl",
+        "execlp",
+        "posix_spawn",
+        "kill",
+        "open",
+        "openat",
+        "fopen",
+        "socket",
+        "connect",
+        "dlopen",
+    }
 )
 HIDDEN_FILE_NAMES = frozenset({"truth.json"})
 """Files no job may open, in any mode: the ground truth of semi-synthetic problems."""
@@ -128,7 +146,11 @@ def install_audit_hook(workdir: str) -> None:
                 return
             if basename(real) in hidden or (not isinstance(path, int) and basename(fsdecode(path)) in hidden):
                 raise violation(f"sandbox: {basename(real)} holds the ground truth and may not be opened")
-            if real.startswith("/proc/") and real[6:7].isdigit() and not (real == own_proc or real.startswith(own_proc + "/")):
+            if (
+                real.startswith("/proc/")
+                and real[6:7].isdigit()
+                and not (real == own_proc or real.startswith(own_proc + "/"))
+            ):
                 raise violation("sandbox: reading other processes is not allowed")
             if isinstance(flags, int) and flags & write_flags and not writable(real):
                 raise violation(f"sandbox: writing outside the work folder is not allowed: {real}")

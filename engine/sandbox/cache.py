@@ -136,7 +136,9 @@ def warm_in_background(references: Sequence[ReferenceModel] = ()) -> threading.T
     """Start :func:`warm_trusted_cache` on a daemon thread, unless everything is warm already."""
     if (trusted_cache_dir() / _stamp(None)).exists() and not missing_references(references):
         return None
-    thread = threading.Thread(target=warm_trusted_cache, args=(tuple(references),), name="sandbox-cache-warmer", daemon=True)
+    thread = threading.Thread(
+        target=warm_trusted_cache, args=(tuple(references),), name="sandbox-cache-warmer", daemon=True
+    )
     thread.start()
     return thread
 

@@ -23,13 +23,17 @@ from typing import Any
 
 from engine.sandbox.audit import install_audit_hook
 from engine.sandbox.cache import use_private_cache
-from engine.sandbox.seccomp import install_seccomp
 from engine.sandbox.protocol import decode_call, decode_job, encode_message
+from engine.sandbox.seccomp import install_seccomp
 from engine.sandbox.settings import ADDRESS_SPACE_SLACK_MB, LOG_NAME, MAX_PROGRESS_BYTES, MAX_RESULT_BYTES
 
 
 def _child_after_fork(
-    selector: selectors.BaseSelector, close_fds: list[int], prctl: Callable[..., int] | None, payload: bytes, msg_fd: int
+    selector: selectors.BaseSelector,
+    close_fds: list[int],
+    prctl: Callable[..., int] | None,
+    payload: bytes,
+    msg_fd: int,
 ) -> None:
     """In the freshly forked child: drop the server's state, then run the job; never returns."""
     code = 70

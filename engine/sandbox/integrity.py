@@ -25,9 +25,33 @@ from dataclasses import dataclass, field
 
 WATCHED = frozenset(
     {
-        "numpy", "scipy", "pandas", "pymc", "pytensor", "nutpie", "xarray", "numba", "llvmlite",
-        "engine", "builtins", "h5netcdf", "h5py", "netCDF4", "pickle", "json", "zipfile", "io", "os", "sys",
-        "functools", "threading", "math", "operator", "warnings", "copy", "collections",
+        "numpy",
+        "scipy",
+        "pandas",
+        "pymc",
+        "pytensor",
+        "nutpie",
+        "xarray",
+        "numba",
+        "llvmlite",
+        "engine",
+        "builtins",
+        "h5netcdf",
+        "h5py",
+        "netCDF4",
+        "pickle",
+        "json",
+        "zipfile",
+        "io",
+        "os",
+        "sys",
+        "functools",
+        "threading",
+        "math",
+        "operator",
+        "warnings",
+        "copy",
+        "collections",
     }
 )
 """Top-level packages whose attributes the model child's harness relies on after the model's code has run.

@@ -137,7 +137,11 @@ def isolation_report() -> IsolationReport:
         Layer("limits", True, "wall-clock timeout, resident-memory watchdog, address-space and file-size rlimits"),
         Layer("secret-free environment", True, "API keys and tokens are removed before the sandbox starts"),
         Layer("audit hook", True, "refuses Python-level writes outside the job folder, sockets, processes, truth.json"),
-        Layer("separate scorer", True, "gates, PSIS-LOO, the keep rule and the effect come from a process that never ran agent code"),
+        Layer(
+            "separate scorer",
+            True,
+            "gates, PSIS-LOO, the keep rule and the effect come from a process that never ran agent code",
+        ),
         Layer("guard", True, "static scan of every proposal before anyone reads it"),
     )
     warning = None
@@ -235,7 +239,17 @@ def bwrap_command(
     for path in writable:
         args += ["--bind", str(path), str(path)]
     # /tmp read-only once every mount point under it exists: no job can leave a file there for the next
-    args += ["--remount-ro", "/tmp", "--tmpfs", SANDBOX_HOME, "--dir", f"{SANDBOX_HOME}/tmp", "--chdir", "/", "--clearenv"]
+    args += [
+        "--remount-ro",
+        "/tmp",
+        "--tmpfs",
+        SANDBOX_HOME,
+        "--dir",
+        f"{SANDBOX_HOME}/tmp",
+        "--chdir",
+        "/",
+        "--clearenv",
+    ]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     return [*args, "--", *argv]

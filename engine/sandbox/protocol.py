@@ -42,7 +42,9 @@ def encode_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[s
     try:
         return pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling raises many types: PicklingError, TypeError, AttributeError
-        raise TypeError(f"cannot send the job to the sandbox: {exc}; pass a module-level function and picklable args") from exc
+        raise TypeError(
+            f"cannot send the job to the sandbox: {exc}; pass a module-level function and picklable args"
+        ) from exc
 
 
 def encode_job(header: Mapping[str, Any], call: bytes) -> bytes:
@@ -78,7 +80,22 @@ def unpack_control(data: bytes) -> tuple[bytes, int]:
 # --------------------------------------------------------------------------- restricted unpickling
 
 _SAFE_BUILTINS = frozenset(
-    {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex", "bool", "slice", "range"}
+    {
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "str",
+        "bytes",
+        "bytearray",
+        "int",
+        "float",
+        "complex",
+        "bool",
+        "slice",
+        "range",
+    }
 )
 _SAFE_GLOBALS = frozenset(
     {

@@ -72,7 +72,9 @@ class _Server:
             trusted = trusted_cache_dir()
             # PyTensor needs a compile folder at import; the server's caching is off (engine.sandbox.cache), so
             # inside the namespaces it is the trusted cache's, read-only, where nothing is written.
-            private_compiledir = str(trusted / "pytensor") if self._bwrap else os.path.join(self._dir, "pytensor-server")
+            private_compiledir = (
+                str(trusted / "pytensor") if self._bwrap else os.path.join(self._dir, "pytensor-server")
+            )
             env["PYTENSOR_FLAGS"] = _with_flag(env["PYTENSOR_FLAGS"], "base_compiledir", private_compiledir)
             env[TRUSTED_CACHE_VARIABLE] = str(trusted)
             code = "from engine.sandbox.zygote import _server_main; _server_main()"
@@ -94,7 +96,9 @@ class _Server:
                     )
             except OSError as exc:
                 parent_end.close()
-                raise SandboxError(f"cannot start the sandbox server ({exc}); check that {sys.executable} runs") from exc
+                raise SandboxError(
+                    f"cannot start the sandbox server ({exc}); check that {sys.executable} runs"
+                ) from exc
             finally:
                 child_end.close()
             self._cmd = parent_end
@@ -104,7 +108,10 @@ class _Server:
             self._jit_requested = False
             self._info = {"log_path": log_path}
             threading.Thread(
-                target=self._watch, args=(parent_end, self._ready, self._jit_done, self._dead), name="sandbox-server-watch", daemon=True
+                target=self._watch,
+                args=(parent_end, self._ready, self._jit_done, self._dead),
+                name="sandbox-server-watch",
+                daemon=True,
             ).start()
 
     @property

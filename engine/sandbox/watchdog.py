@@ -273,7 +273,10 @@ class _JobRun:
             return self._outcome(reason, "cancelled: the job was stopped before it finished; nothing it did was kept")
         if reason is CrashKind.TIMEOUT:
             if self.started_at is None:
-                return self._outcome(reason, f"the job did not start within {self.start_timeout_s:g} s; the sandbox server may be overloaded")
+                return self._outcome(
+                    reason,
+                    f"the job did not start within {self.start_timeout_s:g} s; the sandbox server may be overloaded",
+                )
             return self._outcome(
                 reason,
                 f"the job ran longer than its {self.timeout_s:g} s budget and was stopped; "

@@ -81,7 +81,9 @@ class SessionInfo:
             known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
             return cls(**known)
         except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-            raise SessionError(f"{where}: {SESSION_FILE} is unreadable ({exc}); this folder is not a usable session") from exc
+            raise SessionError(
+                f"{where}: {SESSION_FILE} is unreadable ({exc}); this folder is not a usable session"
+            ) from exc
 
 
 # --------------------------------------------------------------------------- finding sessions

@@ -40,7 +40,7 @@ HARNESS = Actor("workbench harness", "harness@workbench")
 SAFE_CONFIG = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
 """Config every git process of the workbench runs with: no hooks, no fsmonitor command."""
 
-_UNSAFE_SECTION = re.compile(r'^\s*\[\s*(filter|include|includeif)\b[^\]]*\]', re.IGNORECASE | re.MULTILINE)
+_UNSAFE_SECTION = re.compile(r"^\s*\[\s*(filter|include|includeif)\b[^\]]*\]", re.IGNORECASE | re.MULTILINE)
 """Sections of a repository's own ``.git/config`` that make git run, or read, what the workbench never wrote."""
 
 

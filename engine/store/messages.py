@@ -130,7 +130,9 @@ def _findings(record: IterationRecord) -> list[str]:
 
 
 def _decision(d: Decision) -> str:
-    verb = {DecisionKind.APPROVED: "approved", DecisionKind.REJECTED: "rejected", DecisionKind.SKIPPED: "skipped"}[d.kind]
+    verb = {DecisionKind.APPROVED: "approved", DecisionKind.REJECTED: "rejected", DecisionKind.SKIPPED: "skipped"}[
+        d.kind
+    ]
     text = f"{verb} by {d.decider}"
     if d.edited:
         text += ", after the principal edited the diff"

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -43,9 +43,6 @@ from engine.store import files as F
 from engine.store.files import SessionInfo
 from engine.store.gitrepo import GitRepo, LogEntry
 from engine.store.lock import SessionLock
-from engine.store.pending import PendingProposal, read_pending, write_pending
-from engine.store.recovery import clear_stale_git_locks, discard_unfinished_write
-from engine.versions import package_versions
 from engine.store.messages import (
     PRINCIPAL_FALLBACK,
     edit_message,
@@ -53,6 +50,9 @@ from engine.store.messages import (
     iteration_message,
     start_message,
 )
+from engine.store.pending import PendingProposal, read_pending, write_pending
+from engine.store.recovery import clear_stale_git_locks, discard_unfinished_write
+from engine.versions import package_versions
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Session:
                 id=final.name,
                 problem=problem.name,
                 problem_path=str(problem.path.resolve()),
-                created_at=now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                created_at=now.astimezone(UTC).isoformat(timespec="seconds"),
                 data_file=problem.data_file.name,
                 data_hash=problem.data_hash,
                 versions=package_versions(),
@@ -291,7 +291,9 @@ class Session:
         self._require_writable()
         expected = self.next_number()
         if record.number != expected:
-            raise SessionError(f"cannot record iteration {record.number}: the next iteration of this session is {expected}")
+            raise SessionError(
+                f"cannot record iteration {record.number}: the next iteration of this session is {expected}"
+            )
         loop = record.proposal.loop
         kept = record.verdict is not None and record.verdict.kind is VerdictKind.KEPT
         ref = F.BEST_REFS[loop]
@@ -362,7 +364,9 @@ class Session:
         """
         self._require_writable()
         if filename not in EDITABLE_FILES:
-            raise SessionError(f"{filename!r} is not editable in a session; editable files: {', '.join(EDITABLE_FILES)}")
+            raise SessionError(
+                f"{filename!r} is not editable in a session; editable files: {', '.join(EDITABLE_FILES)}"
+            )
         if self.read_file(filename) == text:
             return None
         target = self.path / filename
@@ -379,7 +383,7 @@ class Session:
             proposal=proposal,
             findings=tuple(findings),
             compile=compile_result,
-            saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            saved_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         path = self._pending_path
         write_pending(path, pending)

@@ -23,10 +23,31 @@ from econml.data.dgps import ihdp_surface_B
 SEED = 0  # a heavy-tailed draw: an exp() control surface that rigid models get confidently wrong
 HERE = Path(__file__).resolve().parent
 COVARIATES = [
-    "bw", "b_head", "preterm", "birth_o", "nnhealth", "momage",
-    "sex", "twin", "b_marr", "mom_lths", "mom_hs", "mom_scoll", "cig",
-    "first", "booze", "drugs", "work_dur", "prenatal",
-    "site1", "site2", "site3", "site4", "site5", "site6", "site7",
+    "bw",
+    "b_head",
+    "preterm",
+    "birth_o",
+    "nnhealth",
+    "momage",
+    "sex",
+    "twin",
+    "b_marr",
+    "mom_lths",
+    "mom_hs",
+    "mom_scoll",
+    "cig",
+    "first",
+    "booze",
+    "drugs",
+    "work_dur",
+    "prenatal",
+    "site1",
+    "site2",
+    "site3",
+    "site4",
+    "site5",
+    "site6",
+    "site7",
 ]
 
 

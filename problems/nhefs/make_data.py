@@ -25,9 +25,21 @@ from causaldata import nhefs_complete
 HERE = Path(__file__).resolve().parent
 INTEGER = ["qsmk", "sex", "race", "age", "education", "smokeintensity", "smokeyrs", "exercise", "active", "death"]
 COLUMNS = [
-    "qsmk", "wt82_71",
-    "sex", "race", "age", "education", "smokeintensity", "smokeyrs", "exercise", "active", "wt71",
-    "ht", "wt82", "death", "smkintensity82_71",
+    "qsmk",
+    "wt82_71",
+    "sex",
+    "race",
+    "age",
+    "education",
+    "smokeintensity",
+    "smokeyrs",
+    "exercise",
+    "active",
+    "wt71",
+    "ht",
+    "wt82",
+    "death",
+    "smkintensity82_71",
 ]
 
 

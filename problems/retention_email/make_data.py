@@ -66,13 +66,21 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     account_value = np.round(np.exp(rng.normal(np.log(150) + 0.6 * mid + 1.1 * ent, 0.3, n)), 2)  # $ / month
     satisfaction = rng.normal(0.0, 1.0, n)  # unobserved
     baseline_health = np.clip(
-        60 + 7 * _z(np.log(prior_usage)) - 4 * _z(prior_tickets) + 3 * _z(np.log1p(tenure_months))
-        + 4 * satisfaction + rng.normal(0, 8, n),
-        0, 100,
+        60
+        + 7 * _z(np.log(prior_usage))
+        - 4 * _z(prior_tickets)
+        + 3 * _z(np.log1p(tenure_months))
+        + 4 * satisfaction
+        + rng.normal(0, 8, n),
+        0,
+        100,
     ).round(1)
     risk_score = _invlogit(
-        -0.8 - 0.05 * (baseline_health - 60) + 0.25 * (prior_tickets - prior_tickets.mean())
-        - 0.015 * (tenure_months - tenure_months.mean()) + rng.normal(0, 0.5, n)
+        -0.8
+        - 0.05 * (baseline_health - 60)
+        + 0.25 * (prior_tickets - prior_tickets.mean())
+        - 0.015 * (tenure_months - tenure_months.mean())
+        + rng.normal(0, 0.5, n)
     ).round(3)
     manager_priority = rng.binomial(1, _invlogit(-2.0 + 0.6 * mid + 1.4 * ent + 0.8 * _z(account_value)))
     renewed_last_cycle = rng.binomial(
@@ -82,8 +90,14 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     # ---- treatment: targeted at risky, valuable and priority accounts
     region_shift = {"north_america": 0.0, "emea": 0.2, "apac": -0.2, "latam": 0.1}
     true_propensity = _invlogit(
-        -0.6 + 0.7 * _z(risk_score) + 0.4 * _z(account_value) + 0.7 * manager_priority
-        + 0.2 * mid + 0.3 * ent - 0.15 * _z(baseline_health) + 0.1 * _z(prior_tickets)
+        -0.6
+        + 0.7 * _z(risk_score)
+        + 0.4 * _z(account_value)
+        + 0.7 * manager_priority
+        + 0.2 * mid
+        + 0.3 * ent
+        - 0.15 * _z(baseline_health)
+        + 0.1 * _z(prior_tickets)
         + np.vectorize(region_shift.get)(region)
     )
     email = rng.binomial(1, true_propensity)
@@ -99,8 +113,14 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     # ---- renewal: baseline logit, plus the email's direct nudge and its mediated paths
     tenure_effect = 0.6 * np.log1p(tenure_months) / np.log1p(120)  # saturating
     base = (
-        0.7 - 1.0 * _z(risk_score) + 0.4 * _z(baseline_health) + 0.25 * _z(np.log(prior_usage))
-        + tenure_effect + 0.2 * ent - 0.15 * (region == "latam") + 0.7 * satisfaction
+        0.7
+        - 1.0 * _z(risk_score)
+        + 0.4 * _z(baseline_health)
+        + 0.25 * _z(np.log(prior_usage))
+        + tenure_effect
+        + 0.2 * ent
+        - 0.15 * (region == "latam")
+        + 0.7 * satisfaction
     )
     direct, via_click, via_discount = 0.20, 0.40, 1.30
 

@@ -15,18 +15,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model file to check (default: the problem's model.py)")
     parser.add_argument("--analysis", type=Path, help="analysis spec to check (default: the problem's analysis.toml)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile check (guard only)")
-    parser.add_argument("--sandbox", action="store_true",
-                        help="print which layers protect you from agent-written code on this machine, then exit")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="print which layers protect you from agent-written code on this machine, then exit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.errors import WorkbenchError
     from engine.guard import scan_analysis, scan_model
     from engine.problem import load_problem
+    from engine.sandbox import isolation_report
     from workbench.render import console as make_console
     from workbench.render import contract_table, data_summary_table, findings_table, literal
-
-    from engine.errors import WorkbenchError
-    from engine.sandbox import isolation_report
 
     console = make_console()
     report = isolation_report()
@@ -66,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
         with console.status("compile check: building the model and evaluating log-density and gradient…"):
             result = compile_check(model_source, problem.model_data())
         if result.ok:
-            console.print(f"[green]compile check passed[/] in {result.seconds:.1f} s: "
-                          f"{result.n_free} free parameters, logp {result.logp:.1f} at the initial point")
+            console.print(
+                f"[green]compile check passed[/] in {result.seconds:.1f} s: "
+                f"{result.n_free} free parameters, logp {result.logp:.1f} at the initial point"
+            )
         else:
             console.print(f"[red]compile check failed[/] after {result.seconds:.1f} s: ", literal(result.error), sep="")
             if result.traceback:

@@ -50,19 +50,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", "-n", type=_iterations, default=10, help="iterations to run (default 10)")
     parser.add_argument("--agent", default="heuristic", help="heuristic (default, offline), anthropic or replay")
     parser.add_argument("--replay-file", type=Path, help="proposals for the replay agent (JSON or TOML)")
-    parser.add_argument("--approve", type=_policy, default="guard-clean", metavar="{" + ",".join(POLICIES) + "}",
-                        help="approval policy (default guard-clean; see below)")
-    parser.add_argument("--loop", choices=("model", "design"), default="model",
-                        help="model: edit model.py, judged by gates and PSIS-LOO; design: edit analysis.toml")
+    parser.add_argument(
+        "--approve",
+        type=_policy,
+        default="guard-clean",
+        metavar="{" + ",".join(POLICIES) + "}",
+        help="approval policy (default guard-clean; see below)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("model", "design"),
+        default="model",
+        help="model: edit model.py, judged by gates and PSIS-LOO; design: edit analysis.toml",
+    )
     parser.add_argument("--resume", metavar="SESSION", help="continue a session (path or id) instead of starting one")
     parser.add_argument("--sessions-root", type=Path, default=Path("sessions"), help="where sessions live")
     parser.add_argument("--chains", type=_sampling("chains"), help="override the problem's nutpie chains (1–64)")
-    parser.add_argument("--draws", type=_sampling("draws"),
-                        help="override the problem's draws per chain (10–100,000)")
-    parser.add_argument("--tune", type=_sampling("tune"),
-                        help="override the problem's tuning steps per chain (10–100,000)")
-    parser.add_argument("--json", action="store_true",
-                        help="end with one JSON object on stdout (for scripts), also when the run stops early")
+    parser.add_argument("--draws", type=_sampling("draws"), help="override the problem's draws per chain (10–100,000)")
+    parser.add_argument(
+        "--tune", type=_sampling("tune"), help="override the problem's tuning steps per chain (10–100,000)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="end with one JSON object on stdout (for scripts), also when the run stops early",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,8 +102,13 @@ def run(args: argparse.Namespace) -> int:
         for note in [*workbench.notes, *([warning] if warning else [])]:
             err.print("[yellow]note:[/] ", literal(note), sep="", soft_wrap=True)
         err.print(
-            "session ", literal(workbench.session.path, "bold"), " · agent ", literal(workbench.agent.name),
-            f" · approve {args.approve}", sep="", soft_wrap=True,
+            "session ",
+            literal(workbench.session.path, "bold"),
+            " · agent ",
+            literal(workbench.agent.name),
+            f" · approve {args.approve}",
+            sep="",
+            soft_wrap=True,
         )
         headless = HeadlessRun(workbench, policy=args.approve, loop=args.loop)
         try:
@@ -198,8 +215,13 @@ class _ProgressView:
 
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("{task.fields[stage]}", markup=False), console=console, transient=True,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[stage]}", markup=False),
+            console=console,
+            transient=True,
         )
         self.task = None
 
