@@ -329,7 +329,13 @@ def build_model_data(frame: pd.DataFrame, contract: Contract) -> ModelData:
 
 
 def bspline_basis(x: np.ndarray, n_basis: int = 6, degree: int = 3) -> np.ndarray:
-    """B-spline basis (Cox–de Boor recursion) with interior knots at quantiles of ``x``.
+    """Centred B-spline basis with interior knots at quantiles of ``x``.
+
+    Built with scipy's ``BSpline.design_matrix`` (sparse, made dense here) instead of a
+    hand-written Cox–de Boor recursion; the numbers are the same (tests/test_bspline.py).
+    Knots are ``x.min()`` and ``x.max()``, each repeated ``degree + 1`` times, around the
+    quantiles. The first column is dropped and the rest centred, because the full set
+    sums to one and the model already has an intercept.
 
     Examples
     --------
@@ -337,28 +343,21 @@ def bspline_basis(x: np.ndarray, n_basis: int = 6, degree: int = 3) -> np.ndarra
     >>> B.shape
     (50, 4)
     """
+    from scipy.interpolate import BSpline  # here: importing it costs ~0.5 s at startup
+
     if n_basis <= degree:
         raise ValueError(f"n_basis must exceed the degree ({degree}), got {n_basis}")
     x = np.asarray(x, dtype=float)
     interior = np.quantile(x, np.linspace(0, 1, n_basis - degree + 1)[1:-1])
     lo, hi = x.min(), x.max()
+    # Quantile knots tied with the maximum only add basis functions that vanish on
+    # [lo, hi]; scipy would put x == hi on that empty interval, so leave them out and
+    # give them zero columns. x == hi then takes the limit from the left, as it should.
+    interior = interior[interior < hi]
     knots = np.concatenate([[lo] * (degree + 1), interior, [hi] * (degree + 1)])
-    # Degree-0 indicators; the last interval is closed so x == hi gets a basis function.
-    basis = np.zeros((len(x), len(knots) - 1))
-    for i in range(len(knots) - 1):
-        if knots[i] < knots[i + 1]:
-            upper = (x <= knots[i + 1]) if knots[i + 1] == hi else (x < knots[i + 1])
-            basis[:, i] = (x >= knots[i]) & upper
-    for d in range(1, degree + 1):
-        nxt = np.zeros((len(x), len(knots) - 1 - d))
-        for i in range(len(knots) - 1 - d):
-            left_den = knots[i + d] - knots[i]
-            right_den = knots[i + d + 1] - knots[i + 1]
-            left = (x - knots[i]) / left_den * basis[:, i] if left_den > 0 else 0.0
-            right = (knots[i + d + 1] - x) / right_den * basis[:, i + 1] if right_den > 0 else 0.0
-            nxt[:, i] = left + right
-        basis = nxt
-    basis = basis[:, 1:]  # the full set sums to one: drop a column to stay identifiable
+    basis = BSpline.design_matrix(x, knots, degree).toarray()
+    basis = np.pad(basis, ((0, 0), (0, n_basis - basis.shape[1])))
+    basis = basis[:, 1:]
     return basis - basis.mean(axis=0)
 
 
