@@ -21,7 +21,7 @@ import numpy as np
 
 from engine import plots
 from engine.errors import SessionError, WorkbenchError
-from engine.problem import Contract, Gates, parse_contract
+from engine.problem import Contract, Gates, TieBreak, parse_contract
 from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, from_dict, unified_diff
 from engine.report.content import (
     CodeView,
@@ -173,7 +173,11 @@ def _contract(session: Any) -> tuple[dict[str, Any], Contract, Gates]:
             f"session {session.id}: its problem.toml copy has no usable [contract] ({'; '.join(issues)})"
         )
     known = {f.name for f in fields(Gates)}
-    gates = Gates(**{k: float(v) for k, v in raw.get("gates", {}).items() if k in known})
+    table = raw.get("gates", {})
+    values: dict[str, Any] = {k: float(v) for k, v in table.items() if k in known and k != "tie_break"}
+    if "tie_break" in table:  # a word, not a number (load_problem checked it when the session began)
+        values["tie_break"] = TieBreak(table["tie_break"])
+    gates = Gates(**values)
     return raw.get("problem", {}), contract, gates
 
 
