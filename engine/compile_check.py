@@ -30,7 +30,7 @@ import traceback
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.problem import ModelData
 from engine.records import CompileResult
@@ -296,7 +296,8 @@ def _evaluate(
     factors = list(model.basic_RVs) + list(model.potentials)
     wrt = list(model.continuous_value_vars)
     (mu,) = model.replace_rvs_by_values([model["mu"]])
-    no_rewrites = Mode(VMLinker(use_cloop=False, c_thunks=False), None)
+    # None is pytensor's own key for no rewrites (predefined_optimizers[None]); its annotation omits it
+    no_rewrites = Mode(VMLinker(use_cloop=False, c_thunks=False), None)  # type: ignore[arg-type]
     # First the fast path: no graph rewrites at all. Only if it fails or gives a non-finite
     # number, check again the way PyMC would (pre-gradient rewrites, FAST_COMPILE) before
     # blaming the model: rewrites turn e.g. log(sigmoid(x)) into a stable form.
@@ -305,7 +306,8 @@ def _evaluate(
         phase("graph")
         terms = [f.sum() for f in model.logp(factors, sum=False)]
         total = pt.add(*terms) if len(terms) > 1 else terms[0]
-        grads = grad(rewrite_pregrad(total) if careful else total, wrt) if wrt else []
+        # wrt is a list, so grad returns a list (its overloads cannot tell a list from one variable)
+        grads = cast("list[Any]", grad(rewrite_pregrad(total) if careful else total, wrt)) if wrt else []
         phase("compile")
         try:
             fn = model.compile_fn(

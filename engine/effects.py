@@ -86,9 +86,9 @@ def take_estimand_draws(idata: az.InferenceData) -> np.ndarray:
 
     The helper Deterministic is dropped from ``idata.posterior`` (changed in place).
     """
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     draws = post[ESTIMAND].values
-    idata.posterior = post.drop_vars(ESTIMAND)
+    idata.posterior = post.drop_vars(ESTIMAND)  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     return np.asarray(draws, dtype=float)
 
 
@@ -134,9 +134,9 @@ def take_unit_effects(idata: az.InferenceData) -> np.ndarray:
     numpy.ndarray
         Shape ``(chain, draw, unit)``.
     """
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     diff = post[UNIT_EFFECT].values
-    idata.posterior = post.drop_vars(UNIT_EFFECT)
+    idata.posterior = post.drop_vars(UNIT_EFFECT)  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     return _units_last(diff)
 
 
@@ -166,7 +166,7 @@ def compute_potential_outcomes(
     def build(m: pm.Model) -> list[Any]:
         return list(_intervene(m[MU], m[TREATMENT]))
 
-    mu1, mu0 = posterior_function(model, build, mode=mode)(idata.posterior)
+    mu1, mu0 = posterior_function(model, build, mode=mode)(idata.posterior)  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     return _units_last(mu1), _units_last(mu0)
 
 

@@ -246,8 +246,9 @@ def sample_model(
             should_stop=should_stop,
             var_names=keep,
         )
-        timings["compile"] = float(idata.posterior.attrs.get("compile_time", float("nan")))
-        timings["sampling"] = float(idata.posterior.attrs.get("sampling_time", float("nan")))
+        attrs = idata.posterior.attrs  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
+        timings["compile"] = float(attrs.get("compile_time", float("nan")))
+        timings["sampling"] = float(attrs.get("sampling_time", float("nan")))
         if on_progress is not None:
             on_progress(
                 SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"])
@@ -278,7 +279,7 @@ def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estima
     arrays["loglik"] = np.asarray(post[loglik_var].values, dtype=float)
     arrays["estimand"] = np.asarray(post[estimand_var].values, dtype=float)
     arrays["diverging"] = np.asarray(idata.sample_stats["diverging"].values, dtype=bool)
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub fears a key "allow_pickle"; none is
     dims = {name: [str(d) for d in post[name].dims[2:]] for name in free}
     coords = {
         str(dim): [str(c) for c in post.coords[dim].values.tolist()]

@@ -170,7 +170,11 @@ class HeadlessRun:
                 emit(Event(done, iterations, "", self.stopped_because))
                 break
             stage(f"{decision.kind.value}: {reviewed.proposal.hypothesis[:60]}")
-            record = self.workbench.execute(reviewed, decision, on_progress=lambda p, s=stage: s(_describe(p)))
+
+            def on_progress(progress: Any, say: Callable[[str], None] = stage) -> None:
+                say(_describe(progress))
+
+            record = self.workbench.execute(reviewed, decision, on_progress=on_progress)
             self.recorded.append(record)
             emit(Event(done + 1, iterations, "", one_line(record)))
 

@@ -33,6 +33,7 @@ from engine.errors import ModelContractError
 if TYPE_CHECKING:
     import arviz as az
     import pymc as pm
+    from pytensor.graph.basic import Variable
     from pytensor.tensor import TensorVariable
 
 LOGLIK_PREFIX = "harness_loglik__"
@@ -104,8 +105,9 @@ def take_log_likelihood(idata: az.InferenceData, observed_name: str) -> az.Infer
     import xarray as xr
 
     name = LOGLIK_PREFIX + observed_name
-    values = idata.posterior[name]
-    idata.posterior = idata.posterior.drop_vars(name)
+    post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
+    values = post[name]
+    idata.posterior = post.drop_vars(name)  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     _set_log_likelihood(idata, xr.Dataset({observed_name: values}))
     return idata
 
@@ -140,8 +142,8 @@ def compute_log_likelihood(model: pm.Model, idata: az.InferenceData, *, mode: An
         obs = m[name]
         return [pm.logp(obs, m.rvs_to_values[obs])]
 
-    (values,) = posterior_function(model, build, mode=mode)(idata.posterior)
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
+    (values,) = posterior_function(model, build, mode=mode)(post)
     dims = _leading_dims(model, name, values.ndim - 2) or [f"{name}_dim_{i}" for i in range(values.ndim - 2)]
     coords = {d: list(model.coords[d]) for d in dims if model.coords.get(d) is not None}
     array = xr.DataArray(
@@ -191,7 +193,7 @@ def posterior_function(
     from pytensor.graph.replace import graph_replace, vectorize_graph
 
     plain = remove_value_transforms(model)
-    outputs = list(build(plain))
+    outputs: list[Variable] = list(build(plain))
     if replace is not None:
         outputs = graph_replace(outputs, replace(plain), strict=False)
     outputs = plain.replace_rvs_by_values(outputs)
@@ -251,6 +253,6 @@ def _leading_dims(model: pm.Model, name: str, ndim: int) -> list[str] | None:
 
 def _set_log_likelihood(idata: az.InferenceData, dataset: Any) -> None:
     if "log_likelihood" in idata.groups():
-        idata.log_likelihood = idata.log_likelihood.assign(**dataset.data_vars)
+        idata.log_likelihood = idata.log_likelihood.assign(**dataset.data_vars)  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     else:
         idata.add_groups(log_likelihood=dataset)

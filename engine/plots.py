@@ -68,11 +68,14 @@ def elpd_trajectory(records: Iterable[IterationRecord], se_multiple: float = 2.0
     """
     rows = []
     for record in sorted(records, key=lambda r: r.number):
-        metrics = record.verdict.metrics if record.verdict else None
-        if metrics is None or metrics.elpd is None:
+        verdict = record.verdict
+        if verdict is None:
+            continue
+        metrics = verdict.metrics
+        if metrics.elpd is None:
             continue
         se = metrics.elpd_se or 0.0
-        rows.append((record.number, metrics.elpd, se, record.verdict.kind is VerdictKind.KEPT))
+        rows.append((record.number, metrics.elpd, se, verdict.kind is VerdictKind.KEPT))
     best: list[float] = []
     current: float | None = None
     for _number, elpd, _se, kept in rows:
@@ -124,7 +127,7 @@ def effect_forest(records: Iterable[IterationRecord], kept_only: bool = True) ->
     for record in sorted(records, key=lambda r: r.number):
         verdict = record.verdict
         effect = verdict.metrics.effect if verdict else None
-        if effect is None:
+        if verdict is None or effect is None:
             continue
         kept = verdict.kind is VerdictKind.KEPT
         if kept_only and not kept:

@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import ProblemError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 PROBLEM_FILE = "problem.toml"
 EDITABLE_FILES = ("PROBLEM.md", "PROGRAM.md", "model.py", "analysis.toml")
@@ -547,6 +550,7 @@ def contract_issues(contract: Contract) -> list[str]:
     for name in contract.controls:
         if name in forbidden:
             reason = contract.forbidden_reason(name)
+            assert reason is not None  # forbidden_names is built from the same contract.forbidden entries
             issues.append(
                 f"{name!r} is listed as an allowed control but is forbidden ({reason.reason}); remove it from controls"
             )
@@ -644,7 +648,7 @@ def _table(raw: dict[str, Any], key: str, issues: list[str]) -> dict[str, Any]:
     return value
 
 
-def _parse_dataclass(cls: type, table: Any, section: str, issues: list[str]) -> Any:
+def _parse_dataclass(cls: type[DataclassInstance], table: Any, section: str, issues: list[str]) -> Any:
     if not isinstance(table, dict):
         issues.append(f"[{section}] must be a table")
         return cls()
@@ -652,10 +656,10 @@ def _parse_dataclass(cls: type, table: Any, section: str, issues: list[str]) -> 
     unknown = sorted(set(table) - known)
     if unknown:
         issues.append(f"[{section}] has unknown keys {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-    values = {}
+    values: dict[str, Any] = {}
     for key in known & set(table):
         value = table[key]
-        default = cls.__dataclass_fields__[key].default
+        default: Any = cls.__dataclass_fields__[key].default  # every field of Gates and SamplingSettings has one
         if isinstance(default, TieBreak):
             try:
                 values[key] = TieBreak(value)

@@ -216,8 +216,9 @@ def free_parameter_names(idata: az.InferenceData) -> list[str]:
 
     Uses the names :func:`sample` recorded; for other traces, every posterior variable.
     """
-    recorded = idata.posterior.attrs.get(FREE_VARS_ATTR)
-    names = list(idata.posterior.data_vars)
+    posterior = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
+    recorded = posterior.attrs.get(FREE_VARS_ATTR)
+    names = list(posterior.data_vars)
     if not recorded:
         return names
     wanted = set(str(recorded).split(","))

@@ -123,7 +123,7 @@ def convergence_table(idata: az.InferenceData, var_names: Sequence[str] | None =
 
 def divergences(idata: az.InferenceData) -> tuple[int, int]:
     """Post-warmup divergent transitions and the number of post-warmup draws (all chains)."""
-    diverging = idata.sample_stats["diverging"].values
+    diverging = idata.sample_stats["diverging"].values  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     return int(diverging.sum()), int(diverging.size)
 
 
@@ -195,7 +195,7 @@ def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooR
     from engine.sampling import free_parameter_names
 
     names = list(var_names) if var_names is not None else free_parameter_names(idata)
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     n_samples = post.sizes["chain"] * post.sizes["draw"]
     reff = None
     if names and post.sizes["chain"] > 1:

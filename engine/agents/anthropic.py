@@ -35,7 +35,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from engine.agents import prompts as P
 from engine.agents.base import Agent, AgentContext
@@ -185,7 +185,8 @@ def analysis_validator(context: AgentContext) -> Callable[[Any], Validated]:
 
 def validate_critique(raw: Any) -> Validated:
     """The critic's review: the five text fields, a credibility level and a list of blind spots."""
-    value, problems = _strings(raw, ("credibility", "evidence", "estimand", "alternative", "summary"))
+    strings, problems = _strings(raw, ("credibility", "evidence", "estimand", "alternative", "summary"))
+    value: dict[str, Any] = strings  # the same dict: blind_spots joins the strings, as a list
     if "credibility" in value:
         level = value["credibility"].strip().lower()
         if level in ("high", "medium", "low"):
@@ -425,7 +426,9 @@ class AnthropicAgent(Agent):
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.timeout_s = timeout_s
-        self.price = tuple(price_per_mtok) if price_per_mtok is not None else price_for(self.model)
+        self.price: tuple[float, float] | None = (
+            cast("tuple[float, float]", tuple(price_per_mtok)) if price_per_mtok is not None else price_for(self.model)
+        )
         self.base_url = base_url or os.environ.get(BASE_URL_ENV) or "https://api.anthropic.com"
         self.last_meta: dict[str, Any] = {}
         self.totals: dict[str, Any] = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
@@ -664,6 +667,8 @@ def _check_reply(message: Any, tool_name: str, validate: Callable[[Any], Validat
         ),
         None,
     )
+    value: dict[str, Any]
+    soft: list[str]
     if block is None:
         value, hard, soft = {}, [f"no {tool_name} tool call in the reply"], []
     else:

@@ -360,7 +360,7 @@ def reason_tags(reason: str) -> frozenset[str]:
 def simpler_base(base: ModelSpec, move: Move, data: DataSummary) -> tuple[ModelSpec, str] | None:
     """``move`` applied to ``base`` stripped of its costliest extras (HSGP, log-linear σ, Student-t, t × x²)."""
     stripped = base
-    dropped = []
+    dropped: list[str] = []
     for field_name, plain, label in [
         ("gp_columns", (), "the HSGP term"),
         ("sigma_linear", False, "log-linear σ"),
@@ -403,16 +403,17 @@ def simplifications(
     was divergences: then the geometry is wrong and the move's own variant (e.g. a
     reparametrisation) comes first, as it does after a crash (too big or broken).
     """
-    options = {
+    options: dict[str, tuple[ModelSpec, str] | None] = {
         "lighter": move.lighter(failed) if move.lighter else None,
         "tighter": tighter(failed),
         "base": simpler_base(base, move, data),
         "noncentred": noncentred(failed, data),
     }
+    order: tuple[str, ...]
     if crashed:
         order = ("lighter", "base", "tighter")
     elif divergent:
         order = ("lighter", "noncentred", "tighter", "base")
     else:
         order = ("tighter", "lighter", "base", "noncentred")
-    return [(*options[k], k) for k in order if options[k] is not None]
+    return [(*option, k) for k in order if (option := options[k]) is not None]

@@ -130,6 +130,7 @@ def _state(context: AgentContext) -> _State:
         kept = [a for a in attempts if a.status == VerdictKind.KEPT.value and a.spec is not None]
         if kept:
             base = kept[-1].spec
+            assert base is not None  # kept holds only attempts with a spec
             note = (
                 "The current best model.py has no workbench-spec line that matches its code (it was written or "
                 f"edited by hand), so this proposal builds on the last agent-generated kept model (iteration "
@@ -330,22 +331,21 @@ class HeuristicAgent(Agent):
     def _combine_near_misses(self, state: _State) -> _Plan | None:
         """PROGRAM.md: "if stuck, combine near-misses" — two moves that each gained a little on this base."""
         near = [
-            a
+            (a, known, a.spec, a.record.verdict)
             for a in state.attempts
             if a.status == VerdictKind.DISCARDED.value
             and a.base == state.base
             and a.spec is not None
-            and get_move(a.move) is not None
-            and not _avoided_by(get_move(a.move), state)
+            and (known := get_move(a.move)) is not None
+            and not _avoided_by(known, state)
             and a.record.verdict is not None
             and (a.record.verdict.metrics.delta_elpd or 0.0) > 0
         ]
-        for i, first in enumerate(near):
-            for second in near[i + 1 :]:
-                spec = _merge(state.base, first.spec, second.spec)
-                if spec is None or spec in (first.spec, second.spec) or not _is_new(spec, state):
+        for i, (first, a, first_spec, first_verdict) in enumerate(near):
+            for second, b, second_spec, second_verdict in near[i + 1 :]:
+                spec = _merge(state.base, first_spec, second_spec)
+                if spec is None or spec in (first_spec, second_spec) or not _is_new(spec, state):
                     continue
-                a, b = get_move(first.move), get_move(second.move)
                 move = Move(
                     id="combine",
                     title=f"{a.title} together with {b.title}",
@@ -356,8 +356,8 @@ class HeuristicAgent(Agent):
                 )
                 why = (
                     f"Every catalogue move has been tried on this base. Iterations {first.number} ({a.id}, "
-                    f"{_fmt_delta(first.record.verdict.metrics)}) and {second.number} ({b.id}, "
-                    f"{_fmt_delta(second.record.verdict.metrics)}) each gained a little without clearing 2 SE; "
+                    f"{_fmt_delta(first_verdict.metrics)}) and {second.number} ({b.id}, "
+                    f"{_fmt_delta(second_verdict.metrics)}) each gained a little without clearing 2 SE; "
                     "PROGRAM.md says to combine near-misses when stuck."
                 )
                 hypothesis = f"Combining {a.title} with {b.title} will add up to a gain of more than 2 SE in ELPD."

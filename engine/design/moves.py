@@ -130,7 +130,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             + "risks omitted-variable bias, and the critic flags them as blind spots.",
         )
 
-    def propensity_switches():
+    def propensity_switches(result: DesignResult):
         for learner in _forward(PROPENSITY_ORDER, spec.propensity_learner):
             yield (
                 f"propensity-{learner.value}",
@@ -167,7 +167,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                     "becomes the ATO by design rather than by trimming.",
                 )
         if result.balance.status is Status.FAIL:
-            yield from propensity_switches()
+            yield from propensity_switches(result)
 
     if not spec.placebo_outcomes:
         column = _placebo_choice(contract, spec, result)
@@ -183,7 +183,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
 
     if result is not None:
         if result.balance.status is Status.WARN:
-            yield from propensity_switches()
+            yield from propensity_switches(result)
         ov = result.overlap
         if ov.status is Status.WARN and not spec.trims and spec.estimand is not Estimand.ATO:
             yield (

@@ -54,6 +54,8 @@ def check_forbidden_columns(scan: ModelScan) -> None:
     """Any mention of a forbidden column; several on one line become one finding naming them all."""
     by_line: dict[int, list[str]] = {}
     for node in scan.nodes:
+        if not isinstance(node, ast.expr):
+            continue  # only constants and attributes mention a name (see _forbidden_in)
         for name in _forbidden_in(scan, node):
             names = by_line.setdefault(node.lineno, [])
             if name not in names:
@@ -78,8 +80,9 @@ def _slice_strings(node: ast.AST) -> set[str]:
     found: set[str] = set()
     for e in elts:
         for inner in e.elts if isinstance(e, (ast.Tuple, ast.List)) else [e]:
-            if const_str(inner) is not None:
-                found.add(inner.value)
+            text = const_str(inner)
+            if text is not None:
+                found.add(text)
     return found
 
 
@@ -135,11 +138,12 @@ def check_forbidden_filter(scan: ModelScan) -> None:
         if occ.via:
             what = f"{occ.via!r}, built from a forbidden column on line {flow.tainted[occ.via]}"
         else:
-            names = (
-                [occ.node.attr]
-                if isinstance(occ.node, ast.Attribute)
-                else sorted(_slice_strings(occ.node.slice) & forbidden)
-            )
+            source = occ.node
+            if isinstance(source, ast.Attribute):
+                names = [source.attr]
+            else:
+                assert isinstance(source, ast.Subscript)  # the other kind of node _forbidden_source accepts
+                names = sorted(_slice_strings(source.slice) & forbidden)
             what = describe_forbidden(scan.contract, names)
         scan.report(
             "outcome-filter",

@@ -11,7 +11,7 @@ import builtins
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.guard.codes import finding
 from engine.problem import Contract
@@ -132,14 +132,18 @@ class ModelScan:
         """``pm.<name>(…)`` for one of ``names``, however pymc was imported."""
         qual = self.call_name(node)
         # pymc3 counts too: obsolete-api already blocks it, so missing-t would only add noise.
-        return bool(qual) and qual.split(".")[0] in ("pymc", "pymc3") and qual.rsplit(".", 1)[-1] in names
+        if not qual:
+            return False
+        return qual.split(".")[0] in ("pymc", "pymc3") and qual.rsplit(".", 1)[-1] in names
 
     def is_model_call(self, node: ast.AST) -> bool:
         """A call into PyMC or PyTensor: the expression builds part of the model graph."""
         qual = self.call_name(node)
-        return bool(qual) and qual.split(".")[0] in ("pymc", "pytensor")
+        if not qual:
+            return False
+        return qual.split(".")[0] in ("pymc", "pytensor")
 
-    def is_builtin(self, node: ast.AST, *names: str) -> bool:
+    def is_builtin(self, node: ast.AST, *names: str) -> TypeGuard[ast.Name]:
         return isinstance(node, ast.Name) and node.id in names and node.id not in self.bound
 
     def data_attr(self, node: ast.AST) -> str | None:

@@ -285,12 +285,13 @@ def classify(scan: ModelScan, node: ast.AST, marked: set[int], container: str | 
     if stmt is None:
         return Use.ALLOWED, carried
     if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        if top is not stmt.value:
+        value = stmt.value  # None only for a bare annotation, ``x: T``, where top (a node) is elsewhere
+        if value is None or top is not value:
             return Use.ALLOWED, carried  # the source is assigned to, not read
-        if ctx.container is None and id(stmt.value) in marked:
+        if ctx.container is None and id(value) in marked:
             return Use.PREDICTOR, carried
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        return Use.CARRIER, carried + [n for t in targets for n in _paired_targets(t, stmt.value, node, scan)]
+        return Use.CARRIER, carried + [n for t in targets for n in _paired_targets(t, value, node, scan)]
     if isinstance(stmt, (ast.For, ast.AsyncFor)) and top is stmt.iter:
         return Use.CARRIER, carried + assigned_names(stmt.target)
     if isinstance(stmt, ast.Return):

@@ -96,7 +96,7 @@ def check_references(scan: ModelScan) -> None:
 
 def _check_qualified(scan: ModelScan, node: ast.AST) -> None:
     """Check every prefix of a dotted chain: ``np.lib.npyio.load`` is checked at each dot."""
-    chain = node
+    chain: ast.AST | None = node
     while isinstance(chain, (ast.Attribute, ast.Name)):
         qual = scan.qualname(chain)
         if qual:
@@ -106,13 +106,13 @@ def _check_qualified(scan: ModelScan, node: ast.AST) -> None:
             for prefix, (code, todo) in T.REFERENCE_PREFIX_RISKS.items():
                 if qual.startswith(prefix):
                     scan.report(code, f"{qual} is not allowed in model code; {todo}", chain)
-            base = chain
+            base: ast.expr = chain
             while isinstance(base, ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name) and base.id in scan.aliases:
-                code = _module_risk(qual)
-                if code and code != "obsolete-api":
-                    scan.report(code, f"{qual} is not allowed in model code; {_WHAT_TO_DO[code]}", chain)
+                risk = _module_risk(qual)
+                if risk and risk != "obsolete-api":
+                    scan.report(risk, f"{qual} is not allowed in model code; {_WHAT_TO_DO[risk]}", chain)
         chain = chain.value if isinstance(chain, ast.Attribute) else None
 
 
@@ -151,7 +151,7 @@ def check_obsolete(scan: ModelScan) -> None:
     """APIs removed from PyMC 5: they raise at build time, so say the modern spelling now."""
     for node in scan.nodes:
         if isinstance(node, ast.Attribute | ast.Name) and not isinstance(scan.parents.get(node), ast.Attribute):
-            chain = node
+            chain: ast.AST | None = node
             while isinstance(chain, (ast.Attribute, ast.Name)):
                 qual = scan.qualname(chain)
                 if qual in T.OBSOLETE_ATTRIBUTES:

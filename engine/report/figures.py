@@ -140,6 +140,7 @@ def _effect_forest(report: Report) -> Figure | None:
     labels, means, lows, highs, colours = [], [], [], [], []
     for r in rows:
         e = r.effect
+        assert e is not None  # rows hold only iterations with an effect
         labels.append(f"#{r.number} {e.estimand}")
         means.append(e.mean)
         lows.append(e.hdi_low)
@@ -319,6 +320,8 @@ def _trimming(result: Any) -> Figure | None:
 
 def _evaluation(report: Report) -> Figure | None:
     evaluation = report.evaluation
+    if evaluation is None:  # figures() asks for this one only when there is an evaluation
+        return None
     rows = evaluation.rows
     n = len(rows)
     fig, ax = _figure(1.2 + 0.38 * n)

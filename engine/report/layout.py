@@ -517,6 +517,7 @@ def _detail(row: IterationRow) -> list[Block]:
             )
         )
     if row.elpd is not None:
+        assert r.verdict is not None  # row.elpd is read from the verdict's metrics
         pairs.append(("ELPD", inline(fmt.pm(row.elpd, row.elpd_se), f"; p_loo {fmt.num(r.verdict.metrics.p_loo)}")))
     if row.tokens is not None or row.cost_usd is not None:
         pairs.append(("Agent cost", inline(fmt.usage(row.tokens, row.cost_usd))))

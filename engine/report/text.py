@@ -38,7 +38,7 @@ def decimals(*values: float | None, significant: int = 4) -> int:
     >>> decimals(4.127, 3.8), decimals(0.0538), decimals(1794.3)
     (3, 5, 0)
     """
-    finite = [abs(v) for v in values if not missing(v) and v != 0]
+    finite = [abs(v) for v in values if v is not None and not missing(v) and v != 0]
     if not finite:
         return 2
     magnitude = math.floor(math.log10(max(finite)))
@@ -72,7 +72,7 @@ def pm(value: float | None, se: float | None, spec: str = ".1f", sign: bool = Fa
 
 
 def seconds(value: float | None) -> str:
-    if missing(value):
+    if value is None or missing(value):
         return MISSING
     if value < 60:
         return f"{value:.1f} s"

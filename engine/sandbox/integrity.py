@@ -22,6 +22,7 @@ import sys
 import threading
 import types
 from dataclasses import dataclass, field
+from typing import Any
 
 WATCHED = frozenset(
     {
@@ -91,7 +92,7 @@ def _registries(into: dict[_Key, int], owner: str, name: str, value: object) -> 
     Replacing an existing entry changes compiled code. New entries are not watched: libraries
     register their own as they import submodules lazily (the guard refuses ``.register`` calls).
     """
-    registry = getattr(value, "registry", None)
+    registry: Any = getattr(value, "registry", None)
     if callable(getattr(value, "register", None)) and hasattr(registry, "items"):
         try:
             for cls, impl in list(registry.items()):

@@ -216,6 +216,9 @@ class GitRepo:
                 self._run("add", "--", *rel)
                 tree = self._run("write-tree")
                 parents = ["-p", parent] if parent else []
+                # GitPython types Actor's fields Optional; every Actor here is built with both
+                assert author.name is not None and author.email is not None
+                assert committer.name is not None and committer.email is not None
                 people = {
                     "GIT_AUTHOR_NAME": author.name,
                     "GIT_AUTHOR_EMAIL": author.email,
@@ -260,7 +263,8 @@ class GitRepo:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         with git_errors("comparing commits"):
             self.check_config()
-            return self.repo.is_ancestor(ancestor, descendant)  # repo.git: the safe environment
+            # GitPython annotates Commit but hands the revs to `git merge-base --is-ancestor` as they are
+            return self.repo.is_ancestor(ancestor, descendant)  # type: ignore[arg-type]  # repo.git: the safe environment
 
     def commit_adding(self, path: str) -> str | None:
         """The commit on HEAD's history that added ``path``."""
