@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROBLEM ?= problems/ihdp
 
-.PHONY: install system run test test-slow bench clean
+.PHONY: install system run lint test test-slow bench clean
 
 # bubblewrap puts agent-written code in Linux namespaces (see README, "What runs where").
 # Installed when missing and we can (root with apt-get); otherwise the workbench says so.
@@ -32,7 +32,12 @@ install: system $(VENV)/.installed
 run: install
 	$(BIN)/workbench open $(PROBLEM)
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
 test-slow: install

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+from engine.guard.tables import ALLOWED_IMPORTS, OBSOLETE_ATTRIBUTES, OBSOLETE_MODULES
 from engine.problem import ModelData
 from engine.records import CompileResult
 from engine.sandbox import CrashKind, SandboxOutcome, SandboxViolation, _CancelLike, run_in_sandbox
@@ -41,22 +42,6 @@ MODEL_FILENAME = "model.py"
 MODEL_MODULE = "workbench_model"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 3072
-
-_OBSOLETE_IMPORTS = {
-    "pymc3": "PyMC 3 is obsolete: write `import pymc as pm` (PyMC 5)",
-    "theano": "Theano is obsolete: write `import pytensor.tensor as pt` and use pt.* (or pm.math.*)",
-    "aesara": "Aesara is obsolete: write `import pytensor.tensor as pt` and use pt.* (or pm.math.*)",
-}
-_RENAMED_API = {  # pymc attribute -> what PyMC 5 calls it
-    "MutableData": 'pm.Data("name", values, dims=...)',
-    "ConstantData": 'pm.Data("name", values, dims=...)',
-    "sample_ppc": "pm.sample_posterior_predictive",
-    "Bound": "pm.Truncated, or a prior with the right support (e.g. pm.HalfNormal)",
-    "DensityDist": "pm.CustomDist",
-    "traceplot": "arviz.plot_trace (plots are not part of the model)",
-    "summary": "arviz.summary (summaries are not part of the model)",
-}
-
 
 # --------------------------------------------------------------------------- public API
 
@@ -422,19 +407,18 @@ def hint_for(exc: BaseException, stage: str) -> str:
         )
     if isinstance(exc, ImportError):
         name = (getattr(exc, "name", None) or "").split(".")[0]
-        if name in _OBSOLETE_IMPORTS:
-            return _OBSOLETE_IMPORTS[name]
-        return (
-            f"{name or 'that module'} is not available to model code: import only pymc, pytensor, numpy, "
-            "scipy.special, math and pandas"
-        )
+        if name in OBSOLETE_MODULES:
+            return f"{name} is obsolete in PyMC 5: {OBSOLETE_MODULES[name]}"
+        allowed = ", ".join(m for m in ALLOWED_IMPORTS if m != "__future__")
+        return f"{name or 'that module'} is not available to model code: import only {allowed}"
     if isinstance(exc, AttributeError):
         owner = getattr(exc, "obj", None)
         attr = getattr(exc, "name", None)
         owner_name = getattr(owner, "__name__", "") if isinstance(owner, types.ModuleType) else ""
         if attr and owner_name.split(".")[0] in ("pymc", "pytensor", "numpy"):
-            if attr in _RENAMED_API:
-                return f"{owner_name}.{attr} does not exist in PyMC 5: use {_RENAMED_API[attr]}"
+            replacement = OBSOLETE_ATTRIBUTES.get(f"{owner_name.split('.')[0]}.{attr}")
+            if replacement:
+                return f"{owner_name}.{attr} does not exist in PyMC 5: use {replacement}"
             close = difflib.get_close_matches(attr, [a for a in dir(owner) if not a.startswith("_")], n=3)
             suggestion = f"; did you mean {', '.join(f'{owner_name}.{c}' for c in close)}?" if close else ""
             return f"{owner_name}.{attr} does not exist (an invented or outdated API){suggestion}"

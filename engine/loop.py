@@ -12,21 +12,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine import jobs
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
 from engine.problem import Problem, SamplingSettings
+from engine.progress import RunProgress
 from engine.records import (
+    AgentReview,
     CompileResult,
+    CrashInfo,
     Decision,
     DecisionKind,
     Finding,
     IterationRecord,
     Loop,
+    ParamDiagnostic,
     Proposal,
     Verdict,
     VerdictKind,
@@ -34,6 +39,10 @@ from engine.records import (
 )
 from engine.store import Session
 from engine.versions import package_versions
+
+if TYPE_CHECKING:
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
 
 MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
@@ -76,7 +85,7 @@ class RunOptions:
     score_timeout_s: float = 300.0  # the scorer: read arrays, PSIS-LOO, summary, trace (seconds for IHDP)
 
 
-ProgressCallback = Callable[[object], None]
+ProgressCallback = Callable[[RunProgress], None]
 
 
 class Workbench:
@@ -240,59 +249,58 @@ class Workbench:
             raise WorkbenchError("this proposal has a blocker finding; approving it needs a written override reason")
         number = self.session.next_number()
         started = time.perf_counter()
-        verdict, timings, extra, pointwise = None, {}, {}, None
+        ran = RunOutput(None)
         if decision.kind is DecisionKind.APPROVED:
             if reviewed.proposal.loop is Loop.MODEL:
-                verdict, timings, extra, pointwise = self._run_model(reviewed, number, on_progress, cancel)
+                ran = self._run_model(reviewed, number, on_progress, cancel)
             else:
-                verdict, timings, extra = self._run_design(reviewed, number, on_progress, cancel)
-        timings["total"] = time.perf_counter() - started
+                ran = self._run_design(reviewed, number, on_progress, cancel)
+        timings = {**ran.timings, "total": time.perf_counter() - started}
         record = IterationRecord(
             number=number,
             proposal=reviewed.proposal,
             findings=reviewed.findings,
             compile=reviewed.compile,
             decision=decision,
-            verdict=verdict,
+            verdict=ran.verdict,
             timings=timings,
             seeds={"sampling": self.sampling.seed},
             versions=package_versions(),
             data_hash=self.problem.data_hash,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            extra=extra,
             sandbox=_sandbox_in_use(),
             ran_source=reviewed.source,
+            convergence=ran.convergence,
+            crash=ran.crash,
+            design=ran.design,
+            critique=ran.critique,
         )
-        record = replace(record, extra={**record.extra, **self._reviews(record)})
-        self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=pointwise)
+        record = self._reviewed(record)
+        self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=ran.pointwise)
         self.session.clear_pending()
         self.agent.observe(record)
         return record
 
-    def _reviews(self, record: IterationRecord) -> dict:
-        """The critics' words on a verdict: the offline rules always, the agent's own if it has a critic."""
+    def _reviewed(self, record: IterationRecord) -> IterationRecord:
+        """The record with the critics' words on its verdict: the offline rules always, the agent's own if it has a critic."""
         from engine.model_critic import latest_dr_estimate, review_model
-        from engine.records import to_jsonable
 
-        reviews: dict = {}
         if record.verdict is None:
-            return reviews
+            return record
         if record.proposal.loop is Loop.MODEL:
             review = review_model(record, self.problem.contract, latest_dr_estimate(self.session.iterations()))
-            if review is not None:
-                reviews["review"] = to_jsonable(review)
-        critique = getattr(self.agent, "critique", None)
-        if callable(critique):
+            record = replace(record, model_review=review)
+        if self.agent.can_critique:
             try:
-                reviews["agent_review"] = {
-                    "text": critique(self.context(record.proposal.loop), record),
-                    "meta": getattr(self.agent, "last_meta", {}),
-                }
+                agent_review = self.agent.critique(self.context(record.proposal.loop), record)
             except AgentError as exc:
-                reviews["agent_review"] = {"error": str(exc)}
-        return reviews
+                agent_review = AgentReview(error=str(exc))
+            record = replace(record, agent_review=agent_review)
+        return record
 
-    def _run_model(self, reviewed, number, on_progress, cancel):
+    def _run_model(
+        self, reviewed: Reviewed, number: int, on_progress: ProgressCallback | None, cancel: threading.Event | None
+    ) -> RunOutput:
         """Two sandbox jobs: the model child samples and writes arrays; a clean child scores them."""
         from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
         from engine.sandbox import run_in_sandbox
@@ -318,14 +326,14 @@ class Workbench:
             outputs=(DRAWS_FILE, DIMS_FILE),
         )
         if not sampled.ok:
-            return _unfinished(sampled), {}, {}, None
+            return RunOutput(_unfinished(sampled))
         report = (
             sampled.value
             if isinstance(sampled.value, SampleReport)
             else SampleReport(crashed="the model child returned no report.")
         )
         if report.crashed is not None and report.error_type == "SamplingCancelled":
-            return Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings), {}, None
+            return RunOutput(Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings))
         if report.crashed is not None:
             result = report.as_crashed()
         else:
@@ -345,27 +353,31 @@ class Workbench:
                 cancel=cancel,
             )
             if not scored.ok:
-                return _unfinished(scored, "scoring failed: "), dict(report.timings), {}, None
+                return RunOutput(_unfinished(scored, "scoring failed: "), dict(report.timings))
             result = scored.value.with_timings(report.timings)
-        extra = {"convergence": list(result.convergence_table)}
-        if result.error_type:
-            extra["error"] = {"type": result.error_type, "traceback": result.traceback}
+        crash = CrashInfo(result.error_type, result.traceback or "") if result.error_type else None
         save_arrays(workdir, effect_draws=result.effect_draws, pareto_k=result.pareto_k)
-        return result.verdict, dict(result.timings), extra, result.pointwise_elpd
+        return RunOutput(
+            result.verdict,
+            dict(result.timings),
+            convergence=tuple(result.convergence_table),
+            crash=crash,
+            pointwise=result.pointwise_elpd,
+        )
 
-    def _run_design(self, reviewed, number, on_progress, cancel):
-        from engine.design.critic import Critique, critique
-        from engine.design.results import DesignResult
+    def _run_design(
+        self, reviewed: Reviewed, number: int, on_progress: ProgressCallback | None, cancel: threading.Event | None
+    ) -> RunOutput:
+        from engine.design.critic import critique
         from engine.design.spec import parse_spec
         from engine.design.verdict import BestDesign, design_verdict
         from engine.errors import SpecError
-        from engine.records import from_dict, to_jsonable
         from engine.sandbox import run_in_sandbox
 
         try:
             spec = parse_spec(reviewed.source, self.problem.contract)
         except SpecError as exc:
-            return Verdict(VerdictKind.CRASHED, f"the analysis spec is invalid: {exc}"), {}, {}
+            return RunOutput(Verdict(VerdictKind.CRASHED, f"the analysis spec is invalid: {exc}"))
         model_best = self.session.best(Loop.MODEL)
         bayes = model_best.verdict.metrics.effect if model_best is not None and model_best.verdict else None
         outcome = run_in_sandbox(
@@ -381,21 +393,31 @@ class Workbench:
             outputs=(),
         )
         if not outcome.ok:
-            return _unfinished(outcome), {}, {}
+            return RunOutput(_unfinished(outcome))
         result = outcome.value
         review = critique(self.problem, spec, result, bayes, question=self.problem.question)
         best_record = self.session.best(Loop.DESIGN)
         best = None
-        if best_record is not None and best_record.extra.get("critic") and best_record.extra.get("design"):
-            best = BestDesign.of(
-                from_dict(DesignResult, best_record.extra["design"]), from_dict(Critique, best_record.extra["critic"])
-            )
+        if best_record is not None and best_record.critique is not None and best_record.design is not None:
+            best = BestDesign.of(best_record.design, best_record.critique)
         verdict = design_verdict(result, review, best)
-        extra = {"design": to_jsonable(result), "critic": to_jsonable(review)}
-        return verdict, dict(result.timings), extra
+        return RunOutput(verdict, dict(result.timings), design=result, critique=review)
 
 
 _CANCELLED_REASON = "cancelled by the principal before it finished; nothing it computed was judged or kept."
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What running one approved proposal produced, before the record is written."""
+
+    verdict: Verdict | None
+    timings: dict[str, float] = field(default_factory=dict)
+    convergence: tuple[ParamDiagnostic, ...] = ()
+    crash: CrashInfo | None = None
+    design: DesignResult | None = None
+    critique: Critique | None = None
+    pointwise: Any = None  # the model's pointwise ELPD (a NumPy array), saved beside the history
 
 
 def _unfinished(outcome, prefix: str = "") -> Verdict:

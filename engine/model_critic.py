@@ -103,11 +103,9 @@ def review_model(record: IterationRecord, contract: Contract, dr: DREstimate | N
 
 def latest_dr_estimate(records: list[IterationRecord] | tuple[IterationRecord, ...]) -> DREstimate | None:
     """The doubly-robust estimate of the best design run (else the latest that ran), from the records."""
-    from engine.records import from_dict
-
-    design = [r for r in records if r.proposal.loop.value == "design" and r.extra.get("design")]
+    design = [r for r in records if r.design is not None]
     if not design:
         return None
     kept = [r for r in design if r.verdict is not None and r.verdict.kind is VerdictKind.KEPT]
-    chosen = (kept or design)[-1]
-    return from_dict(DREstimate, chosen.extra["design"]["estimate"])
+    chosen = (kept or design)[-1].design
+    return chosen.estimate if chosen is not None else None

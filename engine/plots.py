@@ -7,13 +7,13 @@ caller hands in records and arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from engine.records import IterationRecord, Verdict, VerdictKind
+from engine.records import IterationRecord, ParamDiagnostic, Verdict, VerdictKind
 
 PARETO_K_GOOD = 0.5
 """k at or below this: the PSIS estimate is reliable."""
@@ -293,19 +293,14 @@ class ConvergenceRow:
 
 
 def convergence_rows(
-    table: Iterable[Any] | Mapping[str, Mapping[str, Any]] | None,
-    rhat_max: float = 1.01,
-    ess_min: float = 400.0,
+    table: Iterable[ParamDiagnostic], rhat_max: float = 1.01, ess_min: float = 400.0
 ) -> tuple[ConvergenceRow, ...]:
     """Convergence diagnostics per parameter, worst first.
 
     Parameters
     ----------
     table
-        Either a sequence of mappings (or records such as
-        :class:`engine.scoring.ParamDiagnostic`) with ``parameter`` (or ``name``/``param``),
-        ``rhat``, ``ess_bulk`` and ``ess_tail``, or a mapping from parameter to such a
-        mapping (the shape ``arviz.summary(...).to_dict("index")`` gives, with ``r_hat``).
+        The record's :class:`~engine.records.ParamDiagnostic` rows.
     rhat_max, ess_min
         The gates, to mark the rows that fail them.
 
@@ -315,24 +310,15 @@ def convergence_rows(
         Rows that fail a gate first, then by R-hat from highest to lowest, ties broken by
         the lower ESS.
     """
-    if not table:
-        return ()
-    items: list[tuple[str, Mapping[str, Any]]]
-    if isinstance(table, Mapping):
-        items = [(str(k), v) for k, v in table.items()]
-    else:
-        items = [(str(_first(row, ("parameter", "name", "param", "var"), "?")), row) for row in table]
     rows = []
-    for name, row in items:
-        rhat = _num(_first(row, ("rhat", "r_hat")))
-        bulk = _num(_first(row, ("ess_bulk",)))
-        tail = _num(_first(row, ("ess_tail",)))
+    for diag in table:
+        rhat, bulk, tail = _num(diag.rhat), _num(diag.ess_bulk), _num(diag.ess_tail)
         failed = tuple(
             gate
             for gate, bad in (("rhat", rhat > rhat_max), ("ess_bulk", bulk < ess_min), ("ess_tail", tail < ess_min))
             if bad
         )
-        rows.append(ConvergenceRow(name, rhat, bulk, tail, failed))
+        rows.append(ConvergenceRow(diag.name, rhat, bulk, tail, failed))
 
     def badness(row: ConvergenceRow) -> tuple[bool, float, float, str]:
         """Rows that fail a gate first; then the highest R-hat; then the lowest ESS (what the title says)."""
@@ -341,17 +327,6 @@ def convergence_rows(
         return (not row.failed, -rhat, ess if np.isfinite(ess) else -np.inf, row.parameter)
 
     return tuple(sorted(rows, key=badness))
-
-
-def _first(row: Any, keys: Sequence[str], default: Any = None) -> Any:
-    """The first of ``keys`` present in a mapping, or as an attribute of a record."""
-    for key in keys:
-        if isinstance(row, Mapping):
-            if key in row:
-                return row[key]
-        elif hasattr(row, key):
-            return getattr(row, key)
-    return default
 
 
 def _num(value: Any) -> float:

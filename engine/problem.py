@@ -396,17 +396,17 @@ def load_problem(path: str | Path) -> Problem:
         raise ProblemError(toml_path, f"TOML syntax error: {exc}") from exc
 
     issues: list[str] = []
-    meta = _table(raw, "problem", issues)
+    header = _table(raw, "problem", issues)
     contract = parse_contract(_table(raw, "contract", issues), issues)
-    gates = _parse_dataclass(Gates, raw.get("gates", {}), "gates", issues)
+    gates = parse_gates(raw.get("gates", {}), issues)
     sampling = _parse_dataclass(SamplingSettings, raw.get("sampling", {}), "sampling", issues)
-    data_name = meta.get("data", "data.csv")
+    data_name = header.get("data", "data.csv")
     for required in ("name", "question"):
-        if not isinstance(meta.get(required), str) or not meta.get(required):
+        if not isinstance(header.get(required), str) or not header.get(required):
             issues.append(f"[problem] needs a non-empty string '{required}'")
-    if isinstance(meta.get("name"), str) and meta["name"] and not SESSION_NAME.match(meta["name"]):
+    if isinstance(header.get("name"), str) and header["name"] and not SESSION_NAME.match(header["name"]):
         issues.append(
-            f"[problem] name = {meta['name']!r} cannot start a session id (sessions are named "
+            f"[problem] name = {header['name']!r} cannot start a session id (sessions are named "
             "<name>-<date>-<time>, a folder name): use letters, digits, '-', '_' and '.', "
             "starting with a letter or digit, at most 64 characters"
         )
@@ -426,10 +426,10 @@ def load_problem(path: str | Path) -> Problem:
         raise ProblemError(root, issues)
     return Problem(
         path=root,
-        name=meta["name"],
-        title=meta.get("title", meta["name"]),
-        question=meta["question"],
-        kind=meta.get("kind", "observational"),
+        name=header["name"],
+        title=header.get("title", header["name"]),
+        question=header["question"],
+        kind=header.get("kind", "observational"),
         contract=contract,
         gates=gates,
         sampling=sampling,
@@ -646,6 +646,12 @@ def _table(raw: dict[str, Any], key: str, issues: list[str]) -> dict[str, Any]:
         issues.append(f"problem.toml needs a [{key}] table")
         return {}
     return value
+
+
+def parse_gates(table: Any, issues: list[str]) -> Gates:
+    """The ``[gates]`` table of ``problem.toml`` (missing keys take their defaults); problems go to ``issues``."""
+    gates: Gates = _parse_dataclass(Gates, table, "gates", issues)
+    return gates
 
 
 def _parse_dataclass(cls: type[DataclassInstance], table: Any, section: str, issues: list[str]) -> Any:

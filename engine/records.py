@@ -2,7 +2,16 @@
 
 Every iteration of a session is one :class:`IterationRecord`; the session store writes it
 as JSON into the iteration's commit, screens and the report read it back. All types are
-frozen dataclasses with enums, and round-trip through :func:`to_json` / ``from_dict``.
+frozen dataclasses with enums, and round-trip through one adapter, :func:`to_json` /
+:func:`from_dict`: every engine result is already a frozen dataclass, so a 60-line adapter
+with no dependency serves them all (pydantic would have to be taught numpy scalars and
+would wrap types the engine passes between processes as pickles).
+
+A record names its layout in ``schema`` (:data:`RECORD_SCHEMA`); :func:`record_from_json`
+still reads schema 1, whose loop results sat in untyped ``extra``/``meta`` dicts.
+Results that belong to a loop (the design run, the critics' reviews) are typed by the
+module that computes them and named here only as types, so this module imports nothing
+of theirs until a record is read.
 """
 
 from __future__ import annotations
@@ -12,7 +21,21 @@ import functools
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from engine.agents.modelgen import ModelPlan
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
+    from engine.model_critic import ModelReview
+
+T = TypeVar("T")
+
+RECORD_SCHEMA = 2
+"""The record layout: 2 has typed fields; 1 (before December 2026) had ``extra`` and ``meta`` dicts."""
+
+Json = Any
+"""A raw API payload kept verbatim for the transcript (the agent's own business, never read by key elsewhere)."""
 
 
 class Loop(StrEnum):
@@ -44,13 +67,23 @@ class Finding:
     message: str
     line: int | None = None
 
+    @property
+    def is_blocker(self) -> bool:
+        """Approve stays disabled until the principal overrides it in writing."""
+        return self.severity is Severity.BLOCKER
+
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
         return f"[{self.severity}] {where}{self.message} ({self.code})"
 
 
 def has_blocker(findings: list[Finding] | tuple[Finding, ...]) -> bool:
-    return any(f.severity is Severity.BLOCKER for f in findings)
+    return any(f.is_blocker for f in findings)
+
+
+def blocker_codes(findings: list[Finding] | tuple[Finding, ...]) -> list[str]:
+    """The distinct codes of the blocker findings, sorted: what a reason or a table names."""
+    return sorted({f.code for f in findings if f.is_blocker})
 
 
 @dataclass(frozen=True)
@@ -67,6 +100,66 @@ class CompileResult:
 
 
 @dataclass(frozen=True)
+class AgentCall:
+    """One request to a language model: who asked, what it cost, how it ended."""
+
+    role: str  # orchestrator, coder, coder-repair, critic, …
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None  # None when the model's price is unknown
+    stop_reason: str | None = None
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """What was sent and what came back, for one call (clipped to fit a record)."""
+
+    role: str
+    attempt: int
+    user: Json  # the user turn: text, or content blocks
+    response: Json  # the API's reply as JSON
+    system: str = ""  # the system prompt, the first time a role speaks
+
+
+@dataclass(frozen=True)
+class AgentUsage:
+    """The calls, tokens and cost behind one proposal, repair or review by a language-model agent."""
+
+    model: str
+    calls: tuple[AgentCall, ...] = ()
+    price_source: str = ""
+    transcript: tuple[TranscriptEntry, ...] = ()
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(c.input_tokens for c in self.calls)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(c.output_tokens for c in self.calls)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """The summed price, or None when any call's price is unknown."""
+        costs = [c.cost_usd for c in self.calls]
+        return None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """What a language-model agent's orchestrator decided, and how its coder carried it out."""
+
+    hypothesis: str
+    rationale: str
+    instructions: str = ""
+    label: str = ""  # a short name for the idea (the proposal's move)
+    implementation: str = ""  # the coder's own note on the file it wrote
+
+
+@dataclass(frozen=True)
 class Proposal:
     """A change an agent proposes: one file, with a hypothesis and its rationale."""
 
@@ -77,7 +170,12 @@ class Proposal:
     new_source: str
     agent: str  # backend name: heuristic, anthropic, replay, principal
     move: str | None = None  # catalogue move id, so the agent can learn from outcomes
-    meta: dict[str, Any] = field(default_factory=dict)  # tokens, cost, repair attempts
+    repair_attempts: int = 0  # how often the agent rewrote it after a failed compile check
+    unresolved: tuple[str, ...] = ()  # guard blockers or spec issues the agent left after its corrective retry
+    usage: AgentUsage | None = None  # a language-model agent's calls, tokens and cost
+    plan: AgentPlan | None = None  # a language-model agent's plan: what its orchestrator asked of its coder
+    generated: ModelPlan | None = None  # the offline agent's generator settings (base, variant, spec)
+    origin: str = ""  # where a replayed proposal came from (file and entry)
 
     @property
     def file(self) -> str:
@@ -187,6 +285,33 @@ class Verdict:
     clause: str = ""  # the rule that decided, one of engine.scoring.CLAUSES ("" for crashes and older records)
 
 
+@dataclass(frozen=True)
+class ParamDiagnostic:
+    """Convergence of one scalar parameter, e.g. ``beta_x[bw]``."""
+
+    name: str
+    rhat: float
+    ess_bulk: float
+    ess_tail: float
+
+
+@dataclass(frozen=True)
+class CrashInfo:
+    """Why a run produced no verdict worth judging: the exception and its (agent-code) traceback."""
+
+    type: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class AgentReview:
+    """A language-model agent's own review of a verdict, or why it could not give one."""
+
+    text: str = ""
+    error: str = ""
+    usage: AgentUsage | None = None
+
+
 SANDBOX_NAMESPACES = "namespaces"
 """The record's code ran inside bubblewrap's namespaces, behind every inner layer too."""
 SANDBOX_INNER = "inner layers only"
@@ -208,9 +333,15 @@ class IterationRecord:
     versions: dict[str, str] = field(default_factory=dict)
     data_hash: str = ""
     created_at: str = ""  # ISO 8601, UTC
-    extra: dict[str, Any] = field(default_factory=dict)  # loop-specific results (design diagnostics, critic)
     sandbox: str = ""  # how agent code was isolated: SANDBOX_NAMESPACES, SANDBOX_INNER, or "" (older records)
     ran_source: str = ""  # the file that was checked and run: the proposal, or the principal's edit of it
+    convergence: tuple[ParamDiagnostic, ...] = ()  # model loop: per scalar parameter
+    crash: CrashInfo | None = None  # the exception of a run that crashed in the model's code
+    design: DesignResult | None = None  # design loop: everything the run measured
+    critique: Critique | None = None  # design loop: the critic's tier and reasons
+    model_review: ModelReview | None = None  # model loop: the offline critic's credibility and triangulation
+    agent_review: AgentReview | None = None  # the agent's own review, when it has a critic
+    schema: int = RECORD_SCHEMA
 
     @property
     def source(self) -> str:
@@ -257,13 +388,21 @@ def to_json(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def from_dict(cls: type, data: Any) -> Any:
-    """Rebuild a record dataclass (nested dataclasses, enums, tuples) from JSON values."""
+def from_dict(cls: type[T], data: Any, *, strict: bool = False) -> T:
+    """Rebuild a record dataclass (nested dataclasses, enums, tuples) from JSON values.
+
+    Keys the class does not have are ignored (a newer writer's additions), unless ``strict``:
+    then they raise ``ValueError``, for input a person or an agent wrote.
+    """
     if data is None:
-        return None
-    hints = _type_hints(cls)
+        return None  # type: ignore[return-value]
+    hints = _type_hints(cls)  # type: ignore[arg-type]  # classes are hashable; typeshed's lru_cache says Hashable
+    if strict:
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})  # type: ignore[arg-type]
+        if unknown:
+            raise ValueError(f"unknown keys: {', '.join(unknown)}")
     kwargs = {}
-    for f in fields(cls):
+    for f in fields(cls):  # type: ignore[arg-type]
         if f.name in data:
             kwargs[f.name] = _coerce(hints[f.name], data[f.name])
     return cls(**kwargs)
@@ -271,10 +410,20 @@ def from_dict(cls: type, data: Any) -> Any:
 
 @functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
-    """``typing.get_type_hints`` once per class: it dominates reading hundreds of records."""
+    """``typing.get_type_hints`` once per class: it dominates reading hundreds of records.
+
+    The loops' result types are named in records by string only (see the module docstring);
+    they are imported here, the first time a record is read.
+    """
     import typing
 
-    return typing.get_type_hints(cls)
+    from engine.agents.modelgen import ModelPlan
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
+    from engine.model_critic import ModelReview
+
+    names = {"ModelPlan": ModelPlan, "Critique": Critique, "DesignResult": DesignResult, "ModelReview": ModelReview}
+    return typing.get_type_hints(cls, localns=names)
 
 
 def _coerce(hint: Any, value: Any) -> Any:
@@ -301,4 +450,54 @@ def _coerce(hint: Any, value: Any) -> Any:
 
 
 def record_from_json(text: str) -> IterationRecord:
-    return from_dict(IterationRecord, json.loads(text))
+    """Read a record of any schema this code knows (schema 1 is upgraded on the way in)."""
+    data = json.loads(text)
+    if data.get("schema", 1) < 2:
+        data = _upgrade_schema_1(data)
+    return from_dict(IterationRecord, data)
+
+
+_SCHEMA_1_RESULTS = {"crash": "error", "design": "design", "critique": "critic", "model_review": "review"}
+"""Schema 2 field ← the schema-1 ``extra`` key that held it."""
+
+
+def _upgrade_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 → 2: the ``extra`` and ``meta`` dicts become the typed fields they held."""
+    data = dict(data)
+    loop_results = data.pop("extra", None) or {}
+    data["convergence"] = [
+        {
+            "name": row.get("name", row.get("parameter", "?")),
+            **{k: row.get(k) for k in ("rhat", "ess_bulk", "ess_tail")},
+        }
+        for row in loop_results.get("convergence") or ()
+    ]
+    for field_name, key in _SCHEMA_1_RESULTS.items():
+        data[field_name] = loop_results.get(key)
+    agent_review = loop_results.get("agent_review")
+    if agent_review:
+        data["agent_review"] = {
+            "text": agent_review.get("text") or "",
+            "error": agent_review.get("error") or "",
+            "usage": _usage_of_schema_1(agent_review.get("meta")),
+        }
+    proposal = dict(data.get("proposal") or {})
+    notes = proposal.pop("meta", None) or {}
+    proposal["repair_attempts"] = int(notes.get("repair_attempts", 0))
+    proposal["unresolved"] = notes.get("unresolved") or ()
+    proposal["usage"] = _usage_of_schema_1(notes)
+    if "spec" in notes and "base" in notes:
+        proposal["generated"] = {k: notes.get(k) for k in ("spec", "base", "variant", "variant_kind", "retry_of")}
+    if isinstance(notes.get("plan"), dict):
+        proposal["plan"] = {**notes.get("plan", {}), "implementation": notes.get("implementation") or ""}
+    if "replay_file" in notes:
+        proposal["origin"] = f"{notes.get('replay_file')} #{notes.get('replay_index', '?')}"
+    data["proposal"] = proposal
+    data["schema"] = RECORD_SCHEMA
+    return data
+
+
+def _usage_of_schema_1(notes: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not notes or "model" not in notes:
+        return None
+    return {k: notes.get(k) for k in ("model", "calls", "price_source", "transcript") if notes.get(k) is not None}

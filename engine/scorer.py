@@ -169,9 +169,9 @@ def read_draws(path: Path, expected: DrawsShape) -> Draws:
         missing = required - set(keys)
         if missing:
             raise MalformedDraws(f"the draws have no {', '.join(sorted(missing))}")
-        extra = [k for k in keys if k not in required and not k.startswith("param/")]
-        if extra:
-            raise MalformedDraws(f"unexpected arrays in the draws: {', '.join(extra[:5])}")
+        unexpected = [k for k in keys if k not in required and not k.startswith("param/")]
+        if unexpected:
+            raise MalformedDraws(f"unexpected arrays in the draws: {', '.join(unexpected[:5])}")
         loglik = _numeric(archive["loglik"], "loglik", (chains, n_draws, n_obs))
         estimand = _numeric(archive["estimand"], "estimand", (chains, n_draws))
         diverging = archive["diverging"]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.problem import ELPD_SE_MULTIPLE, Gates, TieBreak
-from engine.records import Effect, GateResult, IterationRecord, Metrics, Verdict, VerdictKind
+from engine.records import Effect, GateResult, IterationRecord, Metrics, ParamDiagnostic, Verdict, VerdictKind
 
 if TYPE_CHECKING:
     import arviz as az
@@ -33,16 +33,6 @@ PARETO_K_BAD = 0.7
 
 RHAT, ESS_BULK, ESS_TAIL, DIVERGENCE_RATE = "rhat", "ess_bulk", "ess_tail", "divergence_rate"
 """Gate names, as :class:`~engine.records.GateResult` carries them."""
-
-
-@dataclass(frozen=True)
-class ParamDiagnostic:
-    """Convergence of one scalar parameter, e.g. ``beta_x[bw]``."""
-
-    name: str
-    rhat: float
-    ess_bulk: float
-    ess_tail: float
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Editor: the principal edits PROBLEM.md, PROGRAM.md and analysis.toml; every save is a commit.
 
-Saving hands the text to the app (:meth:`workbench.app.WorkbenchApp.save_plan_file`),
+Saving posts :class:`screens.messages.SavePlanFile` to the app,
 whose worker validates it against the contract and commits it with the principal as author.
 """
 
@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, TextArea
 
 from screens.edit_proposal import language_for
+from screens.messages import SavePlanFile
 
 PLAN_FILES = ("PROBLEM.md", "PROGRAM.md", "analysis.toml")
 
@@ -87,7 +88,7 @@ class EditorScreen(Screen):
         if text == self.saved[filename]:
             self.notify(f"{filename}: no changes to save.")
             return
-        self.app.save_plan_file(filename, text)  # type: ignore[attr-defined]
+        self.post_message(SavePlanFile(filename, text))
 
     def action_back(self) -> None:
         unsaved = self.dirty()

@@ -99,7 +99,7 @@ def one_line(text: str, width: int = 60) -> str:
 
 def finding_text(finding: Finding) -> Text:
     """``✗ blocker  l.12  message (code)`` in the severity's colour."""
-    blocker = finding.severity == "blocker"
+    blocker = finding.is_blocker
     text = Text()
     text.append("✗ blocker" if blocker else "! warning", style="bold red" if blocker else "bold yellow")
     if finding.line:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from screens.format import decider_text, delta_text, effect_text, elpd_text, literal, metrics_of, one_line, status_text
+from screens.messages import OpenIteration
 
 if TYPE_CHECKING:
     from engine.records import IterationRecord
@@ -109,7 +110,7 @@ class HistoryScreen(Screen):
     def action_open(self) -> None:
         record = self._highlighted()
         if record is not None:
-            self.app.open_iteration(record)  # type: ignore[attr-defined]
+            self.post_message(OpenIteration(record))
 
     def action_mark(self) -> None:
         record = self._highlighted()

@@ -18,9 +18,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
 from screens.format import delta_text, effect_text, elpd_text, literal, metrics_of, num, one_line, status_text
+from screens.messages import OpenIteration
 
 if TYPE_CHECKING:
+    from engine.opened import Opened
+    from engine.problem import Problem
     from engine.records import IterationRecord
+    from engine.summary import ArmSummary
 
 
 class HomeScreen(Screen):
@@ -60,7 +64,7 @@ class HomeScreen(Screen):
         self._records: list[IterationRecord] = []
         self._best: IterationRecord | None = None
         self._ready = False  # on_mount has run: the panels exist
-        self._opened: Any = None
+        self._opened: Opened | None = None
         self._pending = False
         self._status = ""
 
@@ -103,8 +107,8 @@ class HomeScreen(Screen):
 
     # ------------------------------------------------------------------ data down
 
-    def show(self, opened: Any, records: list[IterationRecord], pending: bool = False) -> None:
-        """Fill every panel from an opened session (:class:`workbench.app.Opened`)."""
+    def show(self, opened: Opened, records: list[IterationRecord], pending: bool = False) -> None:
+        """Fill every panel from an opened session."""
         self._opened, self._records, self._pending = opened, list(records), pending
         if not self._ready:
             return
@@ -112,7 +116,7 @@ class HomeScreen(Screen):
         self.query_one("#home-loading").display = False
         self.query_one("#home-body").display = True
         banner = self.query_one("#sandbox-banner", Static)
-        warning = getattr(opened, "sandbox_warning", None)
+        warning = opened.sandbox_warning
         banner.display = bool(warning)
         banner.update(literal(f"⚠ {warning}" if warning else ""))
         question = self.query_one("#question", Static)
@@ -189,11 +193,11 @@ class HomeScreen(Screen):
     def action_open_iteration(self) -> None:
         record = self._highlighted()
         if record is not None:
-            self.app.open_iteration(record)  # type: ignore[attr-defined]
+            self.post_message(OpenIteration(record))
 
     def action_open_best(self) -> None:
         if self._best is not None:
-            self.app.open_iteration(self._best)  # type: ignore[attr-defined]
+            self.post_message(OpenIteration(self._best))
         else:
             self.notify("No model has been kept yet.", severity="warning")
 
@@ -226,7 +230,7 @@ def _kv() -> Table:
     return table
 
 
-def contract_renderable(problem: Any) -> Table:
+def contract_renderable(problem: Problem) -> Table:
     c = problem.contract
     table = _kv()
     table.add_row("asks", literal(f"{c.estimand} of {c.treatment} on {c.outcome} ({c.outcome_type})"))
@@ -248,7 +252,7 @@ def contract_renderable(problem: Any) -> Table:
     return table
 
 
-def data_renderable(summary: Any, outcome: str) -> Text:
+def data_renderable(summary: ArmSummary, outcome: str) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{summary.n} units", style="bold")
     text.append(f"\n{summary.n_treated} treated, {summary.n_control} control")

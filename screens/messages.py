@@ -1,28 +1,32 @@
-"""Typed messages the app's thread workers post back to the UI thread.
+"""Typed messages: results the app's thread workers post back, and requests screens send up.
 
 Workers never touch widgets; they post one of these and a handler on the UI thread
 updates the screens (Harlequin's pattern). Progress messages are small and merged with
-``can_replace`` so a flood of them never queues up (Toolong's pattern).
+``can_replace`` so a flood of them never queues up (Toolong's pattern). A screen asks the
+app for something (open an iteration, save a plan file) by posting a request; it bubbles
+up to the app, so screens never call the app's methods.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.loop import Reviewed
+    from engine.opened import Opened
+    from engine.progress import RunProgress
     from engine.records import Decision, IterationRecord
 
 
 @dataclass
 class SessionOpened(Message):
-    """The problem, session and workbench are loaded (see :class:`workbench.app.Opened`)."""
+    """The problem, session and workbench are loaded."""
 
-    opened: Any
+    opened: Opened
 
 
 @dataclass
@@ -53,9 +57,9 @@ class ProposalReady(Message):
 
 @dataclass
 class SamplingProgressed(Message, bubble=False):
-    """Live progress from the sampler: the latest replaces any not yet shown."""
+    """Live progress from the sampler or the design run: the latest replaces any not yet shown."""
 
-    progress: Any
+    progress: RunProgress
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SamplingProgressed)
@@ -95,3 +99,21 @@ class FileCommitted(Message):
 class Exported(Message):
     paths: list[Path]
     note: str = ""
+
+
+# --------------------------------------------------------------------------- requests, screens → app
+
+
+@dataclass
+class OpenIteration(Message):
+    """Show an iteration's verdict, diagnostics, diff and record."""
+
+    record: IterationRecord
+
+
+@dataclass
+class SavePlanFile(Message):
+    """Validate and commit an edited plan file (PROBLEM.md, PROGRAM.md or analysis.toml)."""
+
+    filename: str
+    text: str

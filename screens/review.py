@@ -118,7 +118,7 @@ class ReviewScreen(Screen):
         if not findings:
             return Text("✓ guard: no findings", style="bold green")
         text = Text()
-        blockers = sum(1 for f in findings if f.severity == "blocker")
+        blockers = sum(1 for f in findings if f.is_blocker)
         text.append(f"guard: {blockers} blocker(s), {len(findings) - blockers} warning(s)\n", style="bold")
         ordered = sorted(findings, key=lambda f: (f.severity != "blocker", f.line or 0))
         for f in ordered:
@@ -219,7 +219,7 @@ class ReviewScreen(Screen):
                 self.refresh_bindings()
                 self.notify("Override recorded: approve (a) is enabled.")
 
-        blockers = "; ".join(f.code for f in self.reviewed.findings if f.severity == "blocker")
+        blockers = "; ".join(f.code for f in self.reviewed.findings if f.is_blocker)
         self.app.push_screen(
             ReasonDialog(
                 "Override the guard",

@@ -22,6 +22,8 @@ from screens.format import delta_text, diff_text, effect_text, elpd_text, litera
 from screens.plots import EffectDrawsPlot, ElpdPlot, ForestPlot, ParetoKPlot
 
 if TYPE_CHECKING:
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
     from engine.problem import Gates
     from engine.records import IterationRecord
 
@@ -133,23 +135,24 @@ class VerdictScreen(Screen):
 
     def _review_text(self) -> Text:
         """The critics' words on this verdict: the offline rules, and the agent's own review if it wrote one."""
-        extra = self.record.extra or {}
         text = Text()
-        review = extra.get("review")
-        if review:
-            loud = review.get("triangulation") and review["triangulation"].get("level") != "agree"
+        review = self.record.model_review
+        if review is not None:
+            triangulation = review.triangulation
+            loud = triangulation is not None and triangulation.level != "agree"
             text.append("critic: ", style="bold")
             text.append(
-                f"{review['credibility']} credibility", style="bold red" if review["credibility"] == "low" else "bold"
+                f"{review.credibility} credibility", style="bold red" if review.credibility == "low" else "bold"
             )
-            text.append(" — " + " ".join(review.get("reasons", ())) + "\n")
-            if review.get("triangulation"):
-                text.append(review["triangulation"]["message"] + "\n", style="bold red" if loud else "")
-            text.append(review.get("estimand_note", "") + "\n")
-        agent_review = extra.get("agent_review")
-        if agent_review:
+            text.append(" — " + " ".join(review.reasons) + "\n")
+            if triangulation is not None:
+                text.append(triangulation.message + "\n", style="bold red" if loud else "")
+            text.append(review.estimand_note + "\n")
+        agent_review = self.record.agent_review
+        if agent_review is not None:
             text.append("agent's review: ", style="bold")
-            text.append((agent_review.get("text") or f"unavailable ({agent_review.get('error')})") + "\n")
+            text.append((agent_review.text or f"unavailable ({agent_review.error})") + "\n")
+        text.rstrip()
         return text
 
     def _banner(self) -> Text:
@@ -185,7 +188,7 @@ class VerdictScreen(Screen):
         if d.override:
             text.append("\noverride: ", style="bold yellow")
             text.append(d.override)
-        blockers = [f for f in r.findings if f.severity == "blocker"]
+        blockers = [f for f in r.findings if f.is_blocker]
         if r.findings:
             text.append(
                 f"\nguard: {len(blockers)} blocker(s), {len(r.findings) - len(blockers)} warning(s)", style="dim"
@@ -194,14 +197,14 @@ class VerdictScreen(Screen):
 
     def _error_text(self) -> Text:
         """For a crash: the exception and the model's frames the harness kept."""
-        error = (self.record.extra or {}).get("error")
-        if not isinstance(error, dict):
+        crash = self.record.crash
+        if crash is None:
             return Text("")
         text = Text()
         text.append("error: ", style="bold red")
-        text.append(str(error.get("type") or "unknown"))
-        if error.get("traceback"):
-            text.append("\n" + str(error["traceback"]).rstrip(), style="dim")
+        text.append(crash.type or "unknown")
+        if crash.traceback:
+            text.append("\n" + crash.traceback.rstrip(), style="dim")
         return text
 
     def _metrics(self) -> Table | Text:
@@ -257,7 +260,7 @@ class VerdictScreen(Screen):
         table = self.query_one("#convergence", DataTable)
         rhat_max = self.gates.rhat_max if self.gates else 1.01
         ess_min = self.gates.ess_bulk_min if self.gates else 400.0
-        rows = plots.convergence_rows(self.record.extra.get("convergence"), rhat_max, ess_min)
+        rows = plots.convergence_rows(self.record.convergence, rhat_max, ess_min)
         if not rows:
             table.display = False
             return
@@ -365,19 +368,6 @@ class VerdictScreen(Screen):
         self.app.pop_screen()
 
 
-def design_of(record: IterationRecord) -> tuple[Any, Any] | None:
-    """The design result and critic review a design-loop record carries (``extra['design']``, ``extra['critic']``)."""
-    raw = record.extra.get("design") if record.extra else None
-    if not raw:
-        return None
-    from engine.design.critic import Critique
-    from engine.design.results import DesignResult
-    from engine.records import from_dict
-
-    if isinstance(raw, DesignResult):
-        result = raw
-    else:
-        result = from_dict(DesignResult, raw)
-    critic = record.extra.get("critic")
-    critique = critic if critic is None or isinstance(critic, Critique) else from_dict(Critique, critic)
-    return result, critique
+def design_of(record: IterationRecord) -> tuple[DesignResult, Critique | None] | None:
+    """The design result and critic review a design-loop record carries, when it ran."""
+    return (record.design, record.critique) if record.design is not None else None

@@ -38,8 +38,11 @@ from engine.records import (  # noqa: E402
     Loop,
     Metrics,
     Proposal,
+    TranscriptEntry,
     Verdict,
     VerdictKind,
+    from_dict,
+    to_json,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,17 +114,18 @@ def test_model_proposal_round_trip(fake, agent, model_context):
     assert PLAN["rationale"] in proposal.rationale and "Per-arm terms." in proposal.rationale
     assert proposal.move == "separate-arms"
 
-    meta = proposal.meta
-    assert meta["model"] == DEFAULT_MODEL
-    assert [c["role"] for c in meta["calls"]] == ["orchestrator", "coder"]
-    assert meta["input_tokens"] == 8000 and meta["output_tokens"] == 1900
+    usage = proposal.usage
+    assert usage is not None and usage.model == DEFAULT_MODEL
+    assert [c.role for c in usage.calls] == ["orchestrator", "coder"]
+    assert usage.input_tokens == 8000 and usage.output_tokens == 1900
     inp, out = price_for(DEFAULT_MODEL)
-    assert meta["cost_usd"] == pytest.approx((8000 * inp + 1900 * out) / 1e6)
-    assert all(c["stop_reason"] == "tool_use" and c["request_id"].startswith("req_fake") for c in meta["calls"])
-    assert [e["role"] for e in meta["transcript"]] == ["orchestrator", "coder"]
-    assert meta["transcript"][1]["response"]["content"][0]["input"]["source"].startswith('"""Baseline')
-    json.dumps(meta)  # goes into record.json as it is
-    assert agent.totals["calls"] == 2 and agent.totals["input_tokens"] == 8000
+    assert usage.cost_usd == pytest.approx((8000 * inp + 1900 * out) / 1e6)
+    assert all(c.stop_reason == "tool_use" and c.request_id.startswith("req_fake") for c in usage.calls)
+    assert [e.role for e in usage.transcript] == ["orchestrator", "coder"]
+    assert usage.transcript[1].response["content"][0]["input"]["source"].startswith('"""Baseline')
+    assert proposal.plan is not None and proposal.plan.implementation == "Per-arm terms."
+    assert from_dict(Proposal, json.loads(to_json(proposal))) == proposal  # into record.json and back
+    assert len(agent.totals.calls) == 2 and agent.totals.input_tokens == 8000
 
     plan_request, code_request = fake.bodies()
     assert fake.requests[0].headers["authorization"] == "Bearer test-key"
@@ -152,7 +156,7 @@ def test_design_proposal_round_trip(fake, agent, ihdp_problem):
     proposal = agent.propose(context)
 
     assert proposal.loop is Loop.DESIGN and proposal.new_source == toml
-    assert proposal.meta["input_tokens"] == 2400 and proposal.meta["cost_usd"] > 0
+    assert proposal.usage.input_tokens == 2400 and proposal.usage.cost_usd > 0
     code_request = fake.bodies()[1]
     assert code_request["tool_choice"] == {"type": "tool", "name": "submit_analysis"}
     assert "analysis.toml is flat TOML" in code_request["system"]
@@ -166,7 +170,7 @@ def test_make_agent_builds_the_claude_backend(fake, model_context):
     assert {loop.value for loop in agent.loops} == {"model", "design"}
     fake.script(tool_use("plan_next_step", PLAN), submit(new_model(model_context)))
     proposal = agent.propose(model_context)
-    assert proposal.meta["model"] == "claude-haiku-4-5"
+    assert proposal.usage.model == "claude-haiku-4-5"
     assert fake.bodies()[0]["model"] == "claude-haiku-4-5"
 
 
@@ -189,11 +193,11 @@ def test_missing_key_says_what_to_do():
 def test_unknown_model_has_no_cost_unless_priced(fake, model_context):
     agent = AnthropicAgent(api_key="test-key", base_url=fake.url, model="claude-future-9")
     fake.script(tool_use("plan_next_step", PLAN), submit(new_model(model_context)))
-    assert agent.propose(model_context).meta["cost_usd"] is None
+    assert agent.propose(model_context).usage.cost_usd is None
 
     priced = AnthropicAgent(api_key="test-key", base_url=fake.url, model="claude-future-9", price_per_mtok=(2.0, 10.0))
     fake.script(tool_use("plan_next_step", PLAN), submit(new_model(model_context)))
-    assert priced.propose(model_context).meta["cost_usd"] == pytest.approx((2400 * 2 + 600 * 10) / 1e6)
+    assert priced.propose(model_context).usage.cost_usd == pytest.approx((2400 * 2 + 600 * 10) / 1e6)
 
 
 # --------------------------------------------------------------------------- repair
@@ -217,9 +221,9 @@ def test_repair_sends_the_traceback_and_hint_to_the_coder(fake, agent, model_con
     assert repaired.new_source == fixed
     assert repaired.old_source == model_context.best_source
     assert repaired.hypothesis == proposal.hypothesis
-    assert repaired.meta["repair_attempts"] == 1
-    assert [c["role"] for c in repaired.meta["calls"]] == ["orchestrator", "coder", "coder-repair"]
-    assert repaired.meta["input_tokens"] == 1200 + 1200 + 2000
+    assert repaired.repair_attempts == 1
+    assert [c.role for c in repaired.usage.calls] == ["orchestrator", "coder", "coder-repair"]
+    assert repaired.usage.input_tokens == 1200 + 1200 + 2000
     assert "KeyError" in repaired.rationale
 
     request = fake.bodies()[-1]
@@ -232,11 +236,10 @@ def test_repair_sends_the_traceback_and_hint_to_the_coder(fake, agent, model_con
         broken.strip(),
     ):
         assert piece in text
-    assert agent.last_meta is repaired.meta
 
     fake.script(submit(new_model(model_context).replace("2 * y_scale", "3 * y_scale")))
     again = agent.repair(model_context, repaired, compile_result)
-    assert again.meta["repair_attempts"] == 2 and len(again.meta["calls"]) == 4
+    assert again.repair_attempts == 2 and len(again.usage.calls) == 4
 
 
 def test_design_proposals_are_not_repaired(agent, ihdp_problem):
@@ -267,7 +270,7 @@ def test_malformed_tool_input_is_retried_then_raises(fake, agent, model_context)
     assert result["type"] == "tool_result" and result["is_error"] is True
     assert result["tool_use_id"] == retry["messages"][1]["content"][0]["id"]
     assert "'source' must be a string" in result["content"]
-    assert agent.totals["calls"] == 3  # the failed proposal's calls still count
+    assert len(agent.totals.calls) == 3  # the failed proposal's calls still count
 
 
 def test_a_corrected_retry_is_accepted(fake, agent, model_context):
@@ -279,12 +282,12 @@ def test_a_corrected_retry_is_accepted(fake, agent, model_context):
     )
     proposal = agent.propose(model_context)
     assert proposal.new_source == source
-    assert [(e["role"], e["attempt"]) for e in proposal.meta["transcript"]] == [
+    assert [(e.role, e.attempt) for e in proposal.usage.transcript] == [
         ("orchestrator", 1),
         ("orchestrator", 2),
         ("coder", 1),
     ]
-    assert "'hypothesis' is empty" in proposal.meta["transcript"][1]["user"]
+    assert "'hypothesis' is empty" in proposal.usage.transcript[1].user
 
 
 def test_a_reply_without_the_tool_call_is_retried_then_raises(fake, agent, model_context):
@@ -306,7 +309,7 @@ def test_a_reply_cut_at_max_tokens_asks_for_a_shorter_one(fake, agent, model_con
         submit(new_model(model_context)),
     )
     proposal = agent.propose(model_context)
-    assert proposal.meta["calls"][1]["stop_reason"] == "max_tokens"
+    assert proposal.usage.calls[1].stop_reason == "max_tokens"
     assert "cut off" in fake.bodies()[2]["messages"][2]["content"][0]["content"]
 
 
@@ -315,7 +318,7 @@ def test_guard_blockers_get_one_retry_then_reach_the_reviewer(fake, agent, model
     fake.script(tool_use("plan_next_step", PLAN), submit(blocked), submit(blocked))
     proposal = agent.propose(model_context)
     assert proposal.new_source == blocked  # shown as it is: the guard's blocker stops approval
-    assert any("process-access" in p for p in proposal.meta["unresolved"])
+    assert any("process-access" in p for p in proposal.unresolved)
     corrective = fake.bodies()[2]["messages"][2]["content"][0]["content"]
     assert "the guard blocks it" in corrective and "process-access" in corrective
 
@@ -337,7 +340,7 @@ def test_an_invalid_spec_is_sent_back_once(fake, agent, ihdp_problem):
         tool_use("submit_analysis", {"hypothesis": "h", "rationale": "r", "toml": bad}),
     )
     proposal = agent.propose(context)  # TOML error, then a parseable but invalid spec: shown, flagged
-    assert proposal.new_source == bad and any("folds" in p for p in proposal.meta["unresolved"])
+    assert proposal.new_source == bad and any("folds" in p for p in proposal.unresolved)
     assert "not valid TOML" in fake.bodies()[2]["messages"][2]["content"][0]["content"]
 
     fake.script(
@@ -459,11 +462,13 @@ def test_critique_returns_a_structured_review(fake, agent, ihdp_problem):
         "summary": "Not credible until the sampler converges.",
     }
     fake.script(tool_use("submit_critique", review, input_tokens=3000, output_tokens=250))
-    text = agent.critique(context, record)
+    assert agent.can_critique
+    written = agent.critique(context, record)
+    text = written.text
     assert text.startswith("Credibility: low. R-hat 1.034")
     assert "- Misfit in the treated arm" in text and "Alternative: A doubly-robust" in text
-    assert agent.last_meta["calls"][0]["role"] == "critic"
-    assert agent.last_meta["input_tokens"] == 3000 and agent.last_meta["cost_usd"] > 0
+    assert written.usage.calls[0].role == "critic"
+    assert written.usage.input_tokens == 3000 and written.usage.cost_usd > 0
     request = fake.bodies()[0]
     assert request["tool_choice"] == {"type": "tool", "name": "submit_critique"}
     assert "rhat 1.034 (needs < 1.01) FAILED" in request["messages"][0]["content"]
@@ -515,7 +520,7 @@ def test_truth_never_reaches_a_request(fake, agent, ihdp_problem):
     assert "Hill (2011)" in sent  # the agent-visible problem text is there…
     for secret in _ihdp_truth_strings():
         assert secret not in sent, f"{secret!r} from truth.json was sent to the API"
-    assert "truth.json" not in json.dumps(proposal.meta)
+    assert "truth.json" not in to_json(proposal.usage)
 
 
 def test_reviewer_only_text_never_reaches_a_request(fake, agent):
@@ -552,13 +557,12 @@ def test_reviewer_only_text_never_reaches_a_request(fake, agent):
 
 
 def test_transcript_is_clipped_to_fit_the_record():
-    entries = [
-        {"role": "coder", "user": "x" * 50_000, "response": {"content": [{"input": {"source": "y" * 50_000}}]}}
-    ] * 3
+    entries = (TranscriptEntry("coder", 1, "x" * 50_000, {"content": [{"input": {"source": "y" * 50_000}}]}),) * 3
     clipped = fit_transcript(entries, max_chars=20_000)
-    assert len(json.dumps(clipped)) <= 20_000
-    assert clipped[0]["user"].startswith("xxx") and "characters cut" in clipped[0]["user"]
-    assert fit_transcript([{"role": "coder", "user": "short"}]) == [{"role": "coder", "user": "short"}]
+    assert len(to_json(clipped)) <= 20_000
+    assert clipped[0].user.startswith("xxx") and "characters cut" in clipped[0].user
+    short = (TranscriptEntry("coder", 1, "short", {}),)
+    assert fit_transcript(short) == short
 
 
 def test_fake_server_stops_by_itself():
@@ -570,11 +574,25 @@ def test_fake_server_stops_by_itself():
 def test_coder_rules_name_the_forbidden_columns_and_the_likelihood():
     from engine.agents import prompts
 
-    contract = load_problem(ROOT / "problems" / "retention_email").contract
+    problem = load_problem(ROOT / "problems" / "retention_email")
+    contract = problem.contract
     assert contract.forbidden and contract.outcome_type.value == "binary"
-    rules = prompts.model_rules(contract)
+    rules = prompts.model_rules(contract, problem.gates)
     for f in contract.forbidden:
         assert f"{f.name} ({f.reason.value})" in rules
     assert 'pm.Bernoulli("y", p=mu' in rules
     spec_rules = prompts.design_rules(contract)
     assert all(f.name in spec_rules for f in contract.forbidden)
+
+
+def test_the_coder_is_told_the_problems_own_gates_and_keep_rule():
+    from dataclasses import replace
+
+    from engine.agents import prompts
+    from engine.problem import TieBreak
+
+    problem = load_problem(ROOT / "problems" / "ihdp")
+    gates = replace(problem.gates, rhat_max=1.005, ess_bulk_min=800, ess_tail_min=600, tie_break=TieBreak.SIMPLER)
+    rules = prompts.model_rules(problem.contract, gates)
+    assert "R-hat < 1.005" in rules and "bulk ESS > 800" in rules and "tail ESS > 600" in rules
+    assert "1.01" not in rules and "the simpler model (lower p_loo)" in rules

@@ -409,7 +409,7 @@ def test_kept_move_becomes_the_base(context) -> None:
     ctx = step(context, first, "kept", delta_elpd=20.8, delta_se=10.3)
     second = HeuristicAgent().propose(ctx)
     assert second.old_source == first.new_source
-    assert second.meta["base"] == spec_of(first).to_dict()
+    assert second.generated.base == spec_of(first)
     assert spec_of(second).continuous_terms == "spline" and spec_of(second).separate_arms
     assert "iteration 1 separate_arms (ΔELPD +20.8 ± 10.3)" in second.rationale
 
@@ -450,7 +450,7 @@ def test_failed_gate_leads_to_a_simplified_retry(context) -> None:
     assert normalise_source(retry.new_source) != normalise_source(spline.new_source)
     assert spec_of(retry).prior_scale < spec_of(spline).prior_scale  # tighter priors first after a gate
     assert "rhat 1.034" in retry.rationale and "simplify" in retry.rationale
-    assert retry.meta["retry_of"] == 2
+    assert retry.generated.retry_of == 2
     # One simplified retry by default; then the agent moves on to the next idea.
     ctx = step(ctx, retry, "failed_gate", "rhat 1.02 exceeds 1.01")
     assert agent.propose(ctx).move != "spline"
@@ -465,7 +465,7 @@ def test_repeated_retries_vary_the_simplification(context) -> None:
     ctx = step(ctx, retry, "failed_gate", "rhat 1.02 exceeds 1.01")
     again = agent.propose(ctx)
     assert again.move == "spline"
-    assert again.meta["variant_kind"] != retry.meta["variant_kind"] == "tighter"  # not tighter twice
+    assert again.generated.variant_kind != retry.generated.variant_kind == "tighter"  # not tighter twice
     assert normalise_source(again.new_source) not in {normalise_source(p.new_source) for p in (spline, retry)}
     ctx = step(ctx, again, "failed_gate", "rhat 1.02 exceeds 1.01")
     assert agent.propose(ctx).move != "spline"
@@ -563,10 +563,10 @@ def test_repair_simplifies_after_a_compile_error(context) -> None:
     spline = agent.propose(ctx)
     failed = CompileResult(ok=False, seconds=0.4, error="ValueError: shapes (747,30) and (25,) not aligned")
     repaired = agent.repair(ctx, spline, failed)
-    assert repaired.move == "spline" and repaired.meta["repair_attempts"] == 1
+    assert repaired.move == "spline" and repaired.repair_attempts == 1
     assert repaired.new_source != spline.new_source and "shapes (747,30)" in repaired.rationale
     twice = agent.repair(ctx, repaired, failed)
-    assert twice.meta["repair_attempts"] == 2
+    assert twice.repair_attempts == 2
     assert twice.new_source not in (spline.new_source, repaired.new_source)
 
 
@@ -704,7 +704,7 @@ def test_a_kept_edit_is_the_base_of_the_next_offline_proposal(context) -> None:
     assert "n_basis = 6" not in nxt.new_source  # the principal's 4 basis functions are not silently reverted
     spec = spec_of(nxt)
     assert spec.n_basis == 4 and spec.continuous_terms == "spline"
-    assert nxt.meta["base"] == ModelSpec(continuous_terms="spline", n_basis=4).to_dict()
+    assert nxt.generated.base == ModelSpec(continuous_terms="spline", n_basis=4)
 
 
 def test_an_edit_no_spec_can_say_is_replaced_only_with_a_plain_warning(context) -> None:

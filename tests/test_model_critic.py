@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from fixtures.tui_data import design_fixture
+
 from engine.design.results import DREstimate
 from engine.model_critic import latest_dr_estimate, review_model
 from engine.problem import Contract, Estimand, OutcomeType
@@ -16,7 +20,6 @@ from engine.records import (
     Proposal,
     Verdict,
     VerdictKind,
-    to_jsonable,
 )
 
 CONTRACT = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x1", "x2"))
@@ -69,7 +72,7 @@ def test_latest_dr_estimate_prefers_the_kept_design() -> None:
             None,
             Decision(DecisionKind.APPROVED, "principal"),
             Verdict(kind, "x"),
-            extra={"design": {"estimate": to_jsonable(_dr(effect, effect - 0.3, effect + 0.3))}},
+            design=replace(design_fixture()[0], estimate=_dr(effect, effect - 0.3, effect + 0.3)),
         )
 
     records = [_record(), design(2, VerdictKind.KEPT, 4.1), design(3, VerdictKind.DISCARDED, 9.9)]

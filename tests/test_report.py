@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import PROBLEMS, ROOT
 
-from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal, from_dict
+from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal
 from engine.report import build_report, render_html, render_markdown, write_report
 from engine.report import text as fmt
 
@@ -100,7 +100,7 @@ def test_the_session_has_what_the_report_must_show(records) -> None:
     assert [r.proposal.loop for r in records] == [Loop.MODEL] * 3 + [Loop.DESIGN]
     assert statuses[2] == "rejected"
     assert "kept" in statuses[:2], "the relaxed gates should let a 300-draw model be kept"
-    assert records[3].extra.get("design") and records[3].extra.get("critic")
+    assert records[3].design is not None and records[3].critique is not None
 
 
 def test_every_iteration_is_in_the_report(report, records, html) -> None:
@@ -144,10 +144,8 @@ def test_numbers_equal_the_session_records(report, records, html) -> None:
 
 
 def test_the_final_estimate_is_the_kept_model_beside_the_design_run(report, records, html) -> None:
-    from engine.design.results import DesignResult
-
     kept = [r for r in records if r.proposal.loop is Loop.MODEL and r.status == "kept"][-1]
-    design = from_dict(DesignResult, records[3].extra["design"])
+    design = records[3].design
     final = report.final
     assert final.bayes == kept.verdict.metrics.effect and final.bayes_iteration == kept.number
     assert final.dr == design.estimate and final.dr_iteration == 4
@@ -158,9 +156,7 @@ def test_the_final_estimate_is_the_kept_model_beside_the_design_run(report, reco
 
 
 def test_the_critic_and_design_tables_come_from_the_record(report, records, html) -> None:
-    from engine.design.critic import Critique
-
-    critique = from_dict(Critique, records[3].extra["critic"])
+    critique = records[3].critique
     assert report.credibility.critique == critique and report.credibility.critique_recorded
     credibility = _section(html, "credibility", "iterations")
     assert f"Credibility {critique.credibility}" in credibility
@@ -174,10 +170,10 @@ def test_the_critic_and_design_tables_come_from_the_record(report, records, html
 
 def test_the_model_critics_review_of_the_final_model_is_shown(report, records, html) -> None:
     focus = next(r for r in records if r.number == report.focus_iteration)
-    review = focus.extra["review"]  # recorded by the loop with the verdict
-    assert report.credibility.model_review == review
+    review = focus.model_review  # recorded by the loop with the verdict
+    assert review is not None and report.credibility.model_review == review
     credibility = _section(html, "credibility", "iterations")
-    assert f"The model critic: {review['credibility']} credibility." in credibility
+    assert f"The model critic: {review.credibility} credibility." in credibility
 
 
 def test_the_final_model_and_its_diff_from_the_baseline(report, report_session) -> None:
@@ -460,3 +456,21 @@ def test_iterations_run_without_namespaces_get_a_note(report_session, tmp_path) 
     notes = build_report(copy, figures=False).notes
     assert any("Iterations 2 ran agent-written code without the namespace sandbox" in n for n in notes)
     assert not any("without the namespace sandbox" in n for n in build_report(report_session, figures=False).notes)
+
+
+def test_the_report_reads_a_sessions_tie_break_as_a_rule_not_a_number() -> None:
+    """A session run under ``tie_break = "simpler"`` once crashed the report (it read every gate as a float)."""
+    from types import SimpleNamespace
+
+    from engine.problem import TieBreak
+    from engine.report.build import _contract
+
+    text = (ROOT / "problems" / "ihdp" / "problem.toml").read_text(encoding="utf-8")
+    text = (
+        text.replace("[gates]", '[gates]\ntie_break = "simpler"')
+        if "[gates]" in text
+        else text + '\n[gates]\ntie_break = "simpler"\n'
+    )
+    session = SimpleNamespace(id="ihdp-test", read_file=lambda name: text)
+    _header, _contract_read, gates = _contract(session)
+    assert gates.tie_break is TieBreak.SIMPLER

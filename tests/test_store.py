@@ -27,6 +27,7 @@ from engine.records import (
     IterationRecord,
     Loop,
     Metrics,
+    ParamDiagnostic,
     Proposal,
     Severity,
     Verdict,
@@ -74,7 +75,7 @@ def make_record(
         new_source=new,
         agent=agent,
         move=f"move-{number}",
-        meta={"tokens": number * 10},
+        repair_attempts=number % 2,
     )
     gates = (
         GateResult(
@@ -129,7 +130,7 @@ def make_record(
         versions={"pymc": "5.28.5"},
         data_hash="e48b1e57",
         created_at="2026-11-22T10:00:00+00:00",
-        extra={"note": [1, 2]},
+        convergence=(ParamDiagnostic("alpha", 1.002, 2210.0, 1702.0),),
     )
 
 

@@ -17,8 +17,11 @@ import pytest
 from fixtures.tui_data import BASELINE, GATES_OK, PER_ARM, _record, build_fixture_session, proposal
 from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
 
+from engine.model_critic import ModelReview
 from engine.records import (
+    AgentReview,
     CompileResult,
+    CrashInfo,
     Decision,
     DecisionKind,
     Effect,
@@ -78,10 +81,8 @@ def hostile_records():
             GATES_OK,
         ),
         findings=(Finding("forbidden-column", Severity.BLOCKER, hostile("F1"), 3),),
-        extra={
-            "review": {"credibility": "low", "reasons": [hostile("C1")], "estimand_note": hostile("E1")},
-            "agent_review": {"text": hostile("A1")},
-        },
+        model_review=ModelReview("low", (hostile("C1"),), hostile("E1"), None, (), ""),
+        agent_review=AgentReview(text=hostile("A1")),
     )
     rejected = _record(
         2,
@@ -94,7 +95,7 @@ def hostile_records():
         proposal(BASELINE, PER_ARM, hostile("H3"), "because", "per-arm"),
         Decision(DecisionKind.APPROVED, "principal"),
         Verdict(VerdictKind.CRASHED, hostile("V3"), Metrics(), ()),
-        extra={"error": {"type": hostile("T3"), "traceback": 'File "model.py", line 9\n' + hostile("TB3")}},
+        crash=CrashInfo(hostile("T3"), 'File "model.py", line 9\n' + hostile("TB3")),
     )
     return [kept, rejected, crashed]
 

@@ -57,26 +57,21 @@ def test_pareto_k_bands() -> None:
     assert plots.pareto_k_series(k).index == tuple(range(7))
 
 
-def test_convergence_rows_worst_first_from_either_shape() -> None:
+def test_convergence_rows_worst_first() -> None:
+    from engine.records import ParamDiagnostic
+
     rows = plots.convergence_rows(
         [
-            {"name": "alpha", "rhat": 1.001, "ess_bulk": 3000, "ess_tail": 2000},
-            {"name": "nu", "rhat": 1.05, "ess_bulk": 150, "ess_tail": 300},
-            {"name": "sigma", "rhat": 1.002, "ess_bulk": 350, "ess_tail": 900},
+            ParamDiagnostic("alpha", 1.001, 3000, 2000),
+            ParamDiagnostic("nu", 1.05, 150, 300),
+            ParamDiagnostic("sigma", 1.002, 350, 900),
         ]
     )
     assert [r.parameter for r in rows] == ["nu", "sigma", "alpha"]
     assert rows[0].failed == ("rhat", "ess_bulk", "ess_tail") and rows[1].failed == ("ess_bulk",)
-    summary_shape = {
-        "beta_t": {"r_hat": 1.02, "ess_bulk": 900, "ess_tail": 800},
-        "alpha": {"r_hat": 1.0, "ess_bulk": 2000, "ess_tail": 1500},
-    }
-    assert [r.parameter for r in plots.convergence_rows(summary_shape)] == ["beta_t", "alpha"]
-    assert plots.convergence_rows(None) == ()
-    from engine.scoring import ParamDiagnostic
-
     records = [ParamDiagnostic("a", 1.0, 900.0, 800.0), ParamDiagnostic("b", 1.03, 500.0, 450.0)]
     assert [r.parameter for r in plots.convergence_rows(records)] == ["b", "a"]
+    assert plots.convergence_rows(()) == ()
 
 
 def test_deciding_rule_names_the_gate_or_the_keep_rule() -> None:

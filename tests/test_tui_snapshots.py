@@ -183,11 +183,11 @@ def test_error_dialog(snap_compare, app_on_fixture) -> None:  # noqa: ANN001
     async def run_before(pilot) -> None:  # noqa: ANN001
         from engine.errors import SessionLockedError
         from screens.dialogs import ErrorDialog
-        from workbench.failures import describe_error
+        from workbench.failures import WorkerGroup, describe_error
 
         await _opened(pilot)
         title, message = describe_error(
-            "run",
+            WorkerGroup.RUN,
             SessionLockedError(
                 "session ihdp-fixture is being written by process 4242; wait for it to finish, stop it, or open the session read-only"
             ),

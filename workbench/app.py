@@ -35,8 +35,10 @@ from screens.messages import (
     Exported,
     FileCommitted,
     IterationRecorded,
+    OpenIteration,
     ProposalReady,
     SamplingProgressed,
+    SavePlanFile,
     SessionOpened,
     StatusChanged,
 )
@@ -45,7 +47,7 @@ from screens.messages import (
 # `workbench open`, tests and older callers import them from workbench.app.
 from workbench.arrays import load_iteration_arrays
 from workbench.export import export_session
-from workbench.failures import describe_error
+from workbench.failures import WorkerGroup, describe_error
 from workbench.keymap import DEFAULT_KEYMAP_PATH, load_keymap
 from workbench.opening import Opened, OpenRequest, open_workbench
 from workbench.plan_files import validate_plan_file
@@ -173,11 +175,11 @@ class WorkbenchApp(App[int]):
 
     # ------------------------------------------------------------------ workers
 
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open the session")
+    @work(thread=True, exclusive=True, group=WorkerGroup.OPEN, exit_on_error=False, description="open the session")
     def _open(self) -> None:
         self.post_message(SessionOpened(self._opener(self.request)))
 
-    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="agent proposes")
+    @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="agent proposes")
     def _propose(self, loop: str = "model") -> None:
         from engine.records import Loop
 
@@ -185,7 +187,7 @@ class WorkbenchApp(App[int]):
         reviewed = wb.propose(Loop(loop), on_status=lambda text: self.post_message(StatusChanged(text)))
         self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
-    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="check the edit")
+    @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="check the edit")
     def _check_edit(self, source: str) -> None:
         wb = self._workbench()
         assert self.reviewed is not None
@@ -194,7 +196,7 @@ class WorkbenchApp(App[int]):
         reviewed = wb.check(self.reviewed.proposal, source=source)
         self.post_message(ProposalReady(reviewed, edited=True, number=wb.session.next_number()))
 
-    @work(thread=True, exclusive=True, group="run", exit_on_error=False, description="run the decision")
+    @work(thread=True, exclusive=True, group=WorkerGroup.RUN, exit_on_error=False, description="run the decision")
     def _execute(self, reviewed: Reviewed, decision: Decision, cancel: threading.Event, then_propose: bool) -> None:
         wb = self._workbench()
 
@@ -204,12 +206,12 @@ class WorkbenchApp(App[int]):
         record = wb.execute(reviewed, decision, on_progress=progress, cancel=cancel)
         self.post_message(IterationRecorded(record, wb.session.iterations(), then_propose))
 
-    @work(thread=True, exclusive=True, group="arrays", exit_on_error=False, description="load draws")
+    @work(thread=True, exclusive=True, group=WorkerGroup.ARRAYS, exit_on_error=False, description="load draws")
     def _load_arrays(self, record: IterationRecord, screen: Any) -> None:
         arrays = load_iteration_arrays(self._workbench().session, record)
         self.call_from_thread(screen.set_arrays, arrays)
 
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="read the plan")
+    @work(thread=True, exclusive=True, group=WorkerGroup.FILES, exit_on_error=False, description="read the plan")
     def _load_plan(self) -> None:
         from screens.editor import PLAN_FILES, EditorScreen
 
@@ -217,7 +219,7 @@ class WorkbenchApp(App[int]):
         files = {name: session.read_file(name) for name in PLAN_FILES}
         self.call_from_thread(self.push_screen, EditorScreen(files))
 
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="save a plan file")
+    @work(thread=True, exclusive=True, group=WorkerGroup.FILES, exit_on_error=False, description="save a plan file")
     def _save_plan(self, filename: str, text: str) -> None:
         opened = self._require_opened()
         warnings = validate_plan_file(filename, text, opened.problem)
@@ -226,7 +228,7 @@ class WorkbenchApp(App[int]):
         for warning in warnings:
             self.post_message(StatusChanged(f"{filename}: {warning}"))
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="export the report")
+    @work(thread=True, exclusive=True, group=WorkerGroup.EXPORT, exit_on_error=False, description="export the report")
     def _export(self) -> None:
         opened = self._require_opened()
         paths, note = export_session(opened)
@@ -381,7 +383,10 @@ class WorkbenchApp(App[int]):
     def _worker_state(self, event: Worker.StateChanged) -> None:
         """The one place worker failures surface: a dialog saying what happened, nothing lost."""
         worker = event.worker
-        if worker.group in ("open", "agent", "run"):  # the workers that change which keys can act
+        if worker.group not in WorkerGroup.__members__.values():
+            return  # Textual's own workers (the command palette's search)
+        group = WorkerGroup(worker.group)
+        if group.gates_keys:  # the workers that change which keys can act
             finished = event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
             busy = "" if finished else (worker.description or worker.group)
             if busy != self.busy:
@@ -393,27 +398,27 @@ class WorkbenchApp(App[int]):
                     self.action_propose()
         if event.state is not WorkerState.ERROR:
             return
-        self._recover_from_failure(worker.group)
+        self._recover_from_failure(group)
         error = worker.error
-        title, message = describe_error(worker.group, error)
+        title, message = describe_error(group, error)
         self._set_status(f"{title}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
         self.push_screen(ErrorDialog(title, message))
 
-    def _recover_from_failure(self, group: str) -> None:
+    def _recover_from_failure(self, group: WorkerGroup) -> None:
         """Put the screens back where the principal can act again after a failed worker."""
         from screens.review import ReviewScreen
         from screens.run import RunScreen
 
         self._pop_modals()
-        if group == "run":
+        if group is WorkerGroup.RUN:
             self._end_run()
             if isinstance(self.screen, RunScreen) and self.reviewed is not None:
                 self.switch_screen(ReviewScreen(self.reviewed, self.next_number))
             elif isinstance(self.screen, ReviewScreen):
                 self.screen.release()
-        elif group == "agent" and isinstance(self.screen, ReviewScreen):
+        elif group is WorkerGroup.AGENT and isinstance(self.screen, ReviewScreen):
             self.screen.release()
-        elif group == "open":
+        elif group is WorkerGroup.OPEN:
             self.sub_title = "could not open"
             self.home.show_nothing_open()
 
@@ -475,7 +480,7 @@ class WorkbenchApp(App[int]):
             return
         self._open_writer(loop)
 
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False, description="read the best file")
+    @work(thread=True, exclusive=True, group=WorkerGroup.FILES, exit_on_error=False, description="read the best file")
     def _open_writer(self, loop: str) -> None:
         self.call_from_thread(self._show_writer, loop, self._workbench().session.best_source(loop))
 
@@ -508,7 +513,7 @@ class WorkbenchApp(App[int]):
 
         self.push_screen(EditProposalScreen(draft, intro=intro), written)
 
-    @work(thread=True, exclusive=True, group="agent", exit_on_error=False, description="check your model")
+    @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="check your model")
     def _submit_own(self, loop: str, source: str, hypothesis: str) -> None:
         from engine.records import Loop
 
@@ -540,6 +545,12 @@ class WorkbenchApp(App[int]):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def on_open_iteration(self, message: OpenIteration) -> None:
+        self.open_iteration(message.record)
+
+    def on_save_plan_file(self, message: SavePlanFile) -> None:
+        self.save_plan_file(message.filename, message.text)
 
     def open_iteration(self, record: IterationRecord) -> None:
         """Show an iteration's verdict, diagnostics, diff and record."""

@@ -7,30 +7,14 @@ app can import this module before its first frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.opened import Opened
 
 if TYPE_CHECKING:
-    from engine.loop import Reviewed, RunOptions, Workbench
-    from engine.problem import Problem
-    from engine.records import IterationRecord
-    from engine.store import Session
-
-
-@dataclass
-class Opened:
-    """Everything the open worker loads: the UI reads it, only workers call into it."""
-
-    problem: Problem
-    session: Session
-    workbench: Workbench
-    summary: Any
-    records: list[IterationRecord] = field(default_factory=list)
-    pending: Reviewed | None = None
-    next_number: int = 1
-    recovered: tuple[str, ...] = ()
-    sandbox_warning: str | None = None  # set when agent code runs without the namespace sandbox
+    from engine.loop import RunOptions
 
 
 @dataclass(frozen=True)

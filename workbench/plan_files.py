@@ -33,7 +33,7 @@ def validate_plan_file(filename: str, text: str, problem: Any) -> list[str]:
         from engine.guard import scan_analysis
 
         findings = scan_analysis(text, problem.contract)
-        blockers = [str(f) for f in findings if f.severity == "blocker"]
+        blockers = [str(f) for f in findings if f.is_blocker]
         if blockers:
             raise SpecError(blockers)
         return [str(f) for f in findings]

@@ -81,7 +81,7 @@ def findings_table(findings: Iterable[Finding], title: str) -> Table | Text:
     table.add_column("code")
     table.add_column("message")
     for f in findings:
-        colour = "red" if f.severity == "blocker" else "yellow"
+        colour = "red" if f.is_blocker else "yellow"
         table.add_row(literal(f.severity, colour), str(f.line or ""), literal(f.code), literal(f.message))
     return table
 

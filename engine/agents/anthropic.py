@@ -18,7 +18,7 @@ guard would block (or a spec that breaks the contract) also gets one corrective 
 is still blocked it is returned as it is, so the reviewer sees the guard's findings.
 
 Every call's role, tokens, estimated cost, stop reason and request id, and a clipped
-transcript of prompts and replies, go into ``Proposal.meta`` and so into the session's
+transcript of prompts and replies, go into ``Proposal.usage`` (:class:`~engine.records.AgentUsage`) and so into the session's
 record. API failures become :class:`~engine.errors.AgentError` with a message that says what
 to do; the SDK retries at most :data:`DEFAULT_MAX_RETRIES` times with a
 :data:`DEFAULT_TIMEOUT_S` timeout, so a call never hangs for long.
@@ -30,17 +30,28 @@ agent is built.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 from engine.agents import prompts as P
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError
-from engine.records import CompileResult, IterationRecord, Loop, Proposal
+from engine.records import (
+    AgentCall,
+    AgentPlan,
+    AgentReview,
+    AgentUsage,
+    CompileResult,
+    IterationRecord,
+    Loop,
+    Proposal,
+    TranscriptEntry,
+    to_json,
+)
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 MODEL_ENV = "ANTHROPIC_MODEL"
@@ -151,7 +162,7 @@ def model_validator(context: AgentContext) -> Callable[[Any], Validated]:
             return value, [f"'source' cannot be parsed as Python ({type(exc).__name__})"], []
         from engine.guard import scan_model
 
-        soft = [f"the guard blocks it: {f}" for f in scan_model(source, context.contract) if f.severity == "blocker"]
+        soft = [f"the guard blocks it: {f}" for f in scan_model(source, context.contract) if f.is_blocker]
         if source.strip() == context.best_source.strip():
             soft.append("the file is identical to the current model.py; implement the hypothesis")
         return value, [], soft
@@ -175,7 +186,7 @@ def analysis_validator(context: AgentContext) -> Callable[[Any], Validated]:
         from engine.guard import scan_analysis
 
         soft = [f"the spec is invalid: {issue}" for issue in spec_issues(text, context.contract)]
-        soft += [f"the guard blocks it: {f}" for f in scan_analysis(text, context.contract) if f.severity == "blocker"]
+        soft += [f"the guard blocks it: {f}" for f in scan_analysis(text, context.contract) if f.is_blocker]
         if text.strip() == context.best_source.strip():
             soft.append("the file is identical to the current analysis.toml; implement the hypothesis")
         return value, [], list(dict.fromkeys(soft))
@@ -207,51 +218,33 @@ def validate_critique(raw: Any) -> Validated:
 class _Ledger:
     """Calls, tokens, cost and a clipped transcript for one proposal, repair or critique."""
 
-    def __init__(self, model: str, price: tuple[float, float] | None, previous: dict[str, Any] | None = None) -> None:
+    def __init__(self, model: str, price: tuple[float, float] | None, previous: AgentUsage | None = None) -> None:
         self.model = model
         self.price = price
-        previous = previous or {}
-        self.calls: list[dict[str, Any]] = list(previous.get("calls", []))
-        self.transcript: list[dict[str, Any]] = list(previous.get("transcript", []))
-        self._systems_seen: set[str] = {e["role"] for e in self.transcript if "system" in e}
+        self.calls: list[AgentCall] = list(previous.calls) if previous else []
+        self.transcript: list[TranscriptEntry] = list(previous.transcript) if previous else []
+        self._systems_seen: set[str] = {e.role for e in self.transcript if e.system}
 
-    def record(self, role: str, attempt: int, system: str, user: Any, message: Any) -> dict[str, Any]:
+    def record(self, role: str, attempt: int, system: str, user: Any, message: Any) -> AgentCall:
         usage = _usage(message)
-        call: dict[str, Any] = {
-            "role": role,
-            "input_tokens": usage.get("input_tokens", 0),
-            "output_tokens": usage.get("output_tokens", 0),
-            "cost_usd": cost_usd(self.price, usage),
-            "stop_reason": getattr(message, "stop_reason", None),
-        }
-        for key in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-            if usage.get(key):
-                call[key] = usage[key]
-        request_id = getattr(message, "_request_id", None)
-        if request_id:
-            call["request_id"] = request_id
+        call = AgentCall(
+            role=role,
+            input_tokens=usage.get("input_tokens", 0),
+            output_tokens=usage.get("output_tokens", 0),
+            cost_usd=cost_usd(self.price, usage),
+            stop_reason=getattr(message, "stop_reason", None),
+            cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
+            cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
+            request_id=getattr(message, "_request_id", None) or "",
+        )
         self.calls.append(call)
-        entry: dict[str, Any] = {"role": role, "attempt": attempt}
-        if role not in self._systems_seen:  # system prompts are long and fixed: once per role
-            self._systems_seen.add(role)
-            entry["system"] = system
-        entry["user"] = user
-        entry["response"] = _response_json(message)
-        self.transcript.append(entry)
+        first = role not in self._systems_seen  # system prompts are long and fixed: once per role
+        self._systems_seen.add(role)
+        self.transcript.append(TranscriptEntry(role, attempt, user, _response_json(message), system if first else ""))
         return call
 
-    def meta(self, **extra: Any) -> dict[str, Any]:
-        costs = [c["cost_usd"] for c in self.calls]
-        return {
-            "model": self.model,
-            "calls": self.calls,
-            "input_tokens": sum(c["input_tokens"] for c in self.calls),
-            "output_tokens": sum(c["output_tokens"] for c in self.calls),
-            "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 6),
-            "price_source": PRICES_SOURCE,
-            "transcript": fit_transcript(self.transcript),
-            **extra,
-        }
+    def usage(self) -> AgentUsage:
+        return AgentUsage(self.model, tuple(self.calls), PRICES_SOURCE, fit_transcript(tuple(self.transcript)))
 
 
 def _usage(message: Any) -> dict[str, int]:
@@ -294,7 +287,9 @@ def _clip_json(value: Any, limit: int) -> Any:
     return value
 
 
-def fit_transcript(entries: list[dict[str, Any]], max_chars: int = TRANSCRIPT_MAX_CHARS) -> list[dict[str, Any]]:
+def fit_transcript(
+    entries: tuple[TranscriptEntry, ...], max_chars: int = TRANSCRIPT_MAX_CHARS
+) -> tuple[TranscriptEntry, ...]:
     """Clip every text in the transcript until the whole fits in ``max_chars`` of JSON.
 
     The full files are already in the proposal (``old_source``/``new_source``); the
@@ -303,8 +298,16 @@ def fit_transcript(entries: list[dict[str, Any]], max_chars: int = TRANSCRIPT_MA
     """
     limit = TRANSCRIPT_FIELD_CHARS
     while True:
-        clipped = _clip_json(entries, limit)
-        if len(json.dumps(clipped, ensure_ascii=False, default=str)) <= max_chars or limit <= 200:
+        clipped = tuple(
+            replace(
+                e,
+                user=_clip_json(e.user, limit),
+                response=_clip_json(e.response, limit),
+                system=_clip_json(e.system, limit),
+            )
+            for e in entries
+        )
+        if len(to_json(clipped)) <= max_chars or limit <= 200:
             return clipped
         limit //= 2
 
@@ -389,11 +392,8 @@ class AnthropicAgent(Agent):
 
     Attributes
     ----------
-    last_meta
-        The calls, tokens, cost and transcript of the latest propose, repair or critique
-        (a critique's record is only here: the caller stores the text).
     totals
-        Calls, tokens and cost summed over this agent's lifetime.
+        Calls, tokens and cost summed over this agent's lifetime, failed calls included.
 
     Raises
     ------
@@ -405,6 +405,7 @@ class AnthropicAgent(Agent):
     loops = frozenset({Loop.MODEL, Loop.DESIGN})
     offline = False
     can_repair = True
+    can_critique = True
 
     def __init__(
         self,
@@ -430,8 +431,7 @@ class AnthropicAgent(Agent):
             cast("tuple[float, float]", tuple(price_per_mtok)) if price_per_mtok is not None else price_for(self.model)
         )
         self.base_url = base_url or os.environ.get(BASE_URL_ENV) or "https://api.anthropic.com"
-        self.last_meta: dict[str, Any] = {}
-        self.totals: dict[str, Any] = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        self.totals = AgentUsage(self.model, price_source=PRICES_SOURCE)
         if client is not None:
             self.client = client
             return
@@ -491,27 +491,32 @@ class AnthropicAgent(Agent):
         self.check_loop(context)
         if proposal.loop is not Loop.MODEL:
             raise AgentError("only model.py proposals are compiled, so only they can be repaired")
-        ours = proposal.agent == self.name and isinstance(proposal.meta, dict)
-        previous = proposal.meta if ours else {}
+        previous = proposal.usage if proposal.agent == self.name else None
         ledger = _Ledger(self.model, self.price, previous)
-        plan = dict(previous.get("plan") or {}) or {
-            "hypothesis": proposal.hypothesis,
-            "rationale": proposal.rationale,
-            "instructions": "",
-            "label": proposal.move or "",
-        }
+        plan = (
+            {
+                "hypothesis": proposal.plan.hypothesis,
+                "rationale": proposal.plan.rationale,
+                "instructions": proposal.plan.instructions,
+                "label": proposal.plan.label,
+            }
+            if proposal.plan is not None
+            else {
+                "hypothesis": proposal.hypothesis,
+                "rationale": proposal.rationale,
+                "instructions": "",
+                "label": proposal.move or "",
+            }
+        )
         try:
             code, soft = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
         finally:
-            self._account(ledger, since=len(previous.get("calls", [])))
-        repairs = int(previous.get("repair_attempts", 0)) + 1
+            self._account(ledger, since=len(previous.calls) if previous else 0)
+        repairs = proposal.repair_attempts + 1
         return self._proposal(context, plan, code, soft, ledger, repairs=repairs, error=compile_result.error)
 
-    def critique(self, context: AgentContext, record: IterationRecord) -> str:
+    def critique(self, context: AgentContext, record: IterationRecord) -> AgentReview:
         """A short structured review of ``record``'s verdict: credibility, estimand, blind spots, an alternative.
-
-        The calls, tokens and cost are in :attr:`last_meta` afterwards; the caller stores
-        the returned text.
 
         Raises
         ------
@@ -531,8 +536,7 @@ class AnthropicAgent(Agent):
             )
         finally:
             self._account(ledger)
-        self.last_meta = ledger.meta(review=review)
-        return P.format_critique(review)
+        return AgentReview(text=P.format_critique(review), usage=ledger.usage())
 
     # ------------------------------------------------------------------ pieces
 
@@ -540,7 +544,7 @@ class AnthropicAgent(Agent):
         self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder"
     ) -> tuple[dict[str, str], list[str]]:
         if context.loop is Loop.MODEL:
-            system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract))
+            system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract, context.gates))
             tool, validate = P.SUBMIT_MODEL_TOOL, model_validator(context)
         else:
             system = P.CODER_SYSTEM_DESIGN.format(rules=P.design_rules(context.contract))
@@ -564,11 +568,13 @@ class AnthropicAgent(Agent):
         rationale = f"{plan['rationale'].strip()} Implementation: {code['rationale'].strip()}"
         if repairs:
             rationale += f" (Repaired {repairs}× after the compile check failed; last error: {error or 'unknown'}.)"
-        extra: dict[str, Any] = {"plan": plan, "implementation": code["rationale"], "repair_attempts": repairs}
-        if soft:
-            extra["unresolved"] = soft  # guard blockers or spec issues left after the corrective retry
-        meta = ledger.meta(**extra)
-        self.last_meta = meta
+        agent_plan = AgentPlan(
+            hypothesis=plan["hypothesis"],
+            rationale=plan["rationale"],
+            instructions=plan.get("instructions", ""),
+            label=plan.get("label", ""),
+            implementation=code["rationale"],
+        )
         return Proposal(
             loop=context.loop,
             hypothesis=plan["hypothesis"].strip(),
@@ -577,7 +583,10 @@ class AnthropicAgent(Agent):
             new_source=source,
             agent=self.name,
             move=plan.get("label") or None,
-            meta=meta,
+            repair_attempts=repairs,
+            unresolved=tuple(soft),  # guard blockers or spec issues left after the corrective retry
+            usage=ledger.usage(),
+            plan=agent_plan,
         )
 
     def _ask(
@@ -647,14 +656,8 @@ class AnthropicAgent(Agent):
             raise _api_error(exc, self.model, self.base_url, self.timeout_s) from exc
 
     def _account(self, ledger: _Ledger, since: int = 0) -> None:
-        for call in ledger.calls[since:]:
-            self.totals["calls"] += 1
-            self.totals["input_tokens"] += call["input_tokens"]
-            self.totals["output_tokens"] += call["output_tokens"]
-            if call["cost_usd"] is None or self.totals["cost_usd"] is None:
-                self.totals["cost_usd"] = None
-            else:
-                self.totals["cost_usd"] = round(self.totals["cost_usd"] + call["cost_usd"], 6)
+        """Add the ledger's new calls to this agent's lifetime totals (a failed proposal's calls count too)."""
+        self.totals = replace(self.totals, calls=(*self.totals.calls, *ledger.calls[since:]))
 
 
 def _check_reply(message: Any, tool_name: str, validate: Callable[[Any], Validated], max_tokens: int) -> Validated:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from engine.errors import AgentError
-from engine.problem import Contract, ModelData, OutcomeType
-from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal
+from engine.problem import Contract, Gates, ModelData, OutcomeType
+from engine.records import AgentReview, CompileResult, IterationRecord, Loop, Metrics, Proposal
 
 if TYPE_CHECKING:
     from engine.problem import Problem
@@ -119,6 +119,9 @@ class AgentContext:
     history
         Every iteration of the session so far, in order: kept or not, with the
         decision, the reviewer's reason and the verdict.
+    gates
+        The convergence gates and keep rule the harness will judge the proposal by
+        (the problem's own, so a prompt states the thresholds that apply).
     """
 
     contract: Contract
@@ -129,6 +132,7 @@ class AgentContext:
     data: DataSummary
     best_metrics: Metrics | None = None
     history: tuple[IterationRecord, ...] = ()
+    gates: Gates = field(default_factory=Gates)
 
     def __post_init__(self) -> None:
         # Whoever builds a context, the reviewer's notes never reach the agent.
@@ -214,6 +218,7 @@ def build_context(
         data=DataSummary.from_model_data(model_data),
         best_metrics=best_metrics,
         history=tuple(history),
+        gates=problem.gates,
     )
 
 
@@ -234,12 +239,15 @@ class Agent(ABC):
         Works with no network and no API key.
     can_repair
         :meth:`repair` can revise a proposal from a compile traceback.
+    can_critique
+        :meth:`critique` reviews a verdict in the agent's own words.
     """
 
     name: ClassVar[str]
     loops: ClassVar[frozenset[Loop]]
     offline: ClassVar[bool]
     can_repair: ClassVar[bool] = False
+    can_critique: ClassVar[bool] = False
 
     @abstractmethod
     def propose(self, context: AgentContext) -> Proposal:
@@ -262,6 +270,16 @@ class Agent(ABC):
             When this backend cannot repair (``can_repair`` is false) or gives up.
         """
         raise AgentError(f"the {self.name} agent cannot repair proposals; the proposal is shown as it is")
+
+    def critique(self, context: AgentContext, record: IterationRecord) -> AgentReview:
+        """The agent's own review of ``record``'s verdict, with what it cost.
+
+        Raises
+        ------
+        AgentError
+            When this backend has no critic (``can_critique`` is false) or its critic fails.
+        """
+        raise AgentError(f"the {self.name} agent has no critic of its own")
 
     def observe(self, record: IterationRecord) -> None:  # noqa: B027 - optional hook, empty on purpose
         """Called after each recorded iteration; stateful backends may learn here.

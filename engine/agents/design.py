@@ -8,9 +8,14 @@ and their answer into a :class:`~engine.records.Proposal`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.agents.base import AgentContext
 from engine.errors import AgentError, SpecError
-from engine.records import DecisionKind, IterationRecord, Loop, Proposal, from_dict
+from engine.records import DecisionKind, IterationRecord, Loop, Proposal
+
+if TYPE_CHECKING:
+    from engine.design.results import DesignResult
 
 
 def propose_design(context: AgentContext, agent_name: str) -> Proposal:
@@ -54,12 +59,6 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
     )
 
 
-def last_result(history: tuple[IterationRecord, ...]):
-    """The design result of the most recent design iteration that ran, rebuilt from its record."""
-    from engine.design.results import DesignResult
-
-    for record in reversed(history):
-        raw = record.extra.get("design") if record.extra else None
-        if raw:
-            return from_dict(DesignResult, raw)
-    return None
+def last_result(history: tuple[IterationRecord, ...]) -> DesignResult | None:
+    """The design result of the most recent design iteration that ran."""
+    return next((r.design for r in reversed(history) if r.design is not None), None)

@@ -18,11 +18,12 @@ always gives the same proposal.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.agents.base import Agent, AgentContext, DataSummary
 from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simplifications, tighter
 from engine.agents.modelgen import (
+    ModelPlan,
     ModelSpec,
     baseline_spec,
     infer_spec,
@@ -94,15 +95,7 @@ def recover_spec(source: str, outcome: str) -> ModelSpec | None:
 def _read(record: IterationRecord, outcome: str) -> _Attempt:
     proposal = record.proposal
     spec = recover_spec(record.source, outcome)  # what ran: the principal's edit when there was one
-    base = None
-    raw = proposal.meta.get("base") if isinstance(proposal.meta, dict) else None
-    if isinstance(raw, dict):
-        try:
-            base = ModelSpec.from_dict(raw)
-        except (ValueError, TypeError):
-            base = None
-    if base is None:
-        base = recover_spec(proposal.old_source, outcome)
+    base = proposal.generated.base if proposal.generated is not None else recover_spec(proposal.old_source, outcome)
     if record.verdict is not None:
         status, reason = record.verdict.kind.value, record.verdict.reason
     else:
@@ -265,9 +258,9 @@ class HeuristicAgent(Agent):
             or "diverg" in verdict.reason.lower()
         )
         used_kinds = {
-            a.record.proposal.meta.get("variant_kind")
+            a.record.proposal.generated.variant_kind
             for a in state.attempts
-            if a.move == move.id and a.base == state.base and isinstance(a.record.proposal.meta, dict)
+            if a.move == move.id and a.base == state.base and a.record.proposal.generated is not None
         }
         options = [
             (spec, variant, kind)
@@ -441,13 +434,7 @@ class HeuristicAgent(Agent):
             new_source=render_model(plan.spec),
             agent=self.name,
             move=plan.move.id,
-            meta={
-                "spec": plan.spec.to_dict(),
-                "base": state.base.to_dict(),
-                "variant": plan.variant,
-                "variant_kind": plan.variant_kind,
-                "retry_of": plan.retry_of,
-            },
+            generated=ModelPlan(plan.spec, state.base, plan.variant or "", plan.variant_kind or "", plan.retry_of),
         )
 
     # ------------------------------------------------------------------ repair
@@ -465,13 +452,7 @@ class HeuristicAgent(Agent):
         if spec is None:
             raise AgentError("the heuristic agent can only repair models it generated (no workbench-spec line found)")
         state = _state(context)
-        base = state.base
-        raw = proposal.meta.get("base")
-        if isinstance(raw, dict):
-            try:
-                base = ModelSpec.from_dict(raw)
-            except (ValueError, TypeError):
-                pass
+        base = proposal.generated.base if proposal.generated is not None else state.base
         move = get_move(proposal.move)
         options = simplifications(spec, base, move, state.data, crashed=True) if move else []
         if not options:
@@ -480,7 +461,7 @@ class HeuristicAgent(Agent):
         for candidate, variant, *_kind in options:
             if candidate in (spec, base) or not _is_new(candidate, state):
                 continue
-            attempts = int(proposal.meta.get("repair_attempts", 0)) + 1
+            attempts = proposal.repair_attempts + 1
             return Proposal(
                 loop=proposal.loop,
                 hypothesis=proposal.hypothesis,
@@ -489,6 +470,7 @@ class HeuristicAgent(Agent):
                 new_source=render_model(candidate),
                 agent=self.name,
                 move=proposal.move,
-                meta={**proposal.meta, "spec": candidate.to_dict(), "variant": variant, "repair_attempts": attempts},
+                repair_attempts=attempts,
+                generated=replace(proposal.generated, spec=candidate, variant=variant) if proposal.generated else None,
             )
         raise AgentError(f"the heuristic agent found nothing simpler to try after the compile error: {error}")

@@ -116,17 +116,11 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        """Rebuild a spec; unknown keys or invalid combinations raise ``ValueError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown spec keys: {', '.join(unknown)}")
-        values = dict(data)
-        if "gp_columns" in values:
-            values["gp_columns"] = tuple(values["gp_columns"])
-        if "prior_scale" in values:
-            values["prior_scale"] = float(values["prior_scale"])
-        return cls(**values)
+        """Rebuild a spec with the records' adapter; unknown keys or invalid combinations raise ``ValueError``."""
+        from engine.records import from_dict
+
+        spec = from_dict(cls, data, strict=True)
+        return replace(spec, prior_scale=float(spec.prior_scale))
 
     def n_features(self) -> int:
         """How many switches are on: a rough measure of complexity, for ordering simplifications."""
@@ -398,6 +392,17 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
     if spec.prior_scale != 1.0:
         items.append(f"coefficient priors are tightened by a factor {spec.prior_scale:g}")
     return summary, items
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """How the offline agent built a proposal: the spec it rendered, the base it changed, the variant of its move."""
+
+    spec: ModelSpec
+    base: ModelSpec
+    variant: str = ""
+    variant_kind: str = ""  # "tighter", "simpler", …: so a retry does not repeat the same kind
+    retry_of: int | None = None  # the iteration this one retries with one change
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import json
 from typing import Any
 
 from engine.agents.base import AgentContext, DataSummary
-from engine.problem import Contract, OutcomeType
-from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal
+from engine.problem import Contract, Gates, OutcomeType
+from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal, blocker_codes
 
 HISTORY_ROWS = 15
 """How many recent iterations the orchestrator sees as table rows (older ones are counted)."""
@@ -198,7 +198,7 @@ Answer only by calling the submit_critique tool."""
 # --------------------------------------------------------------------------- rules from the guard
 
 
-def model_rules(contract: Contract) -> str:
+def model_rules(contract: Contract, gates: Gates) -> str:
     """The model contract and the guard's rules, as the coder must follow them.
 
     Built from :mod:`engine.guard.tables`, so what the prompt forbids is what the guard blocks.
@@ -267,8 +267,9 @@ The guard scans the file before anyone reads it; these are blockers:
 Sampling advice: nutpie needs a smooth posterior. Put priors on the outcome's scale
 (e.g. y_scale = data.y.std()), give interactions, quadratic and spline terms tighter priors
 than main effects, use non-centred parametrisations for hierarchical scales, and prefer fewer
-parameters. The harness's gates are R-hat < 1.01, bulk and tail ESS > 400 and fewer than
-0.1 % divergent transitions."""
+parameters. The harness's gates are R-hat < {gates.rhat_max:g}, bulk ESS > {gates.ess_bulk_min:g},
+tail ESS > {gates.ess_tail_min:g} and fewer than {gates.divergence_rate_max:.1%} divergent transitions;
+{gates.keep_rule()}."""
 
 
 def design_rules(contract: Contract) -> str:
@@ -413,7 +414,7 @@ def _decision_cell(record: IterationRecord) -> str:
         text += f" (override: {d.override})"
     if d.reason:
         text += f': "{d.reason}"'
-    blockers = sorted({f.code for f in record.findings if f.severity == "blocker"})
+    blockers = blocker_codes(record.findings)
     if blockers:
         text += f" [guard: {', '.join(blockers)}]"
     return text
@@ -573,7 +574,7 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
         "",
         f"## The {p.file} that ran",
         f"```{'python' if p.loop is Loop.MODEL else 'toml'}",
-        clip(p.new_source.rstrip(), 8000),
+        clip(record.source.rstrip(), 8000),
         "```",
         "",
         "## Verdict",
@@ -588,13 +589,23 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
             lines.append(f"ΔELPD against the previous best: {delta}")
         for g in verdict.gates:
             lines.append(f"- gate {g.describe()}")
-    if record.extra:
-        # The offline critic's review first: it is short and names the diagnostics that decided it.
-        ordered = {k: record.extra[k] for k in sorted(record.extra, key=lambda k: k != "critic")}
+    # The offline critics' reviews first: they are short and name the diagnostics that decided them.
+    further = {
+        name: value
+        for name, value in (
+            ("critic", record.critique),
+            ("model_review", record.model_review),
+            ("design", record.design),
+            ("convergence", record.convergence),
+            ("crash", record.crash),
+        )
+        if value
+    }
+    if further:
         lines += [
             "",
-            "## Further results (JSON, clipped; 'critic' is the rule-based review)",
-            clip(_json(ordered), 8000),
+            "## Further results (JSON, clipped; 'critic' and 'model_review' are the rule-based reviews)",
+            clip(_json(further), 8000),
         ]
     lines += [
         "",

@@ -149,7 +149,7 @@ class ReplayAgent(Agent):
             new_source=entry.source_for(context.best_source),
             agent=self.name,
             move=entry.move,
-            meta={"replay_file": str(self.path), "replay_index": position + 1},
+            origin=f"{self.path} #{position + 1}",
         )
 
 

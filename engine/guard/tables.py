@@ -246,7 +246,9 @@ OBSOLETE_ATTRIBUTES: dict[str, str] = {
     "pymc.sample_posterior_predictive_w": "nothing here: the harness does posterior prediction",
     "pymc.fast_sample_posterior_predictive": "nothing here: the harness does posterior prediction",
     "pymc.sampling_jax": "nothing here: the harness samples",
+    "pymc.sample_ppc": "nothing here: the harness does posterior prediction (pm.sample_posterior_predictive)",
 }
+"""Removed or renamed PyMC names → what to write instead: the guard blocks them, the compile check hints them."""
 OBSOLETE_KEYWORDS: dict[str, str] = {
     "sd": "sigma=",
     "testval": "initval=",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ import numpy as np
 
 from engine import plots
 from engine.errors import SessionError, WorkbenchError
-from engine.problem import Contract, Gates, TieBreak, parse_contract
-from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, from_dict, unified_diff
+from engine.problem import Contract, Gates, parse_contract, parse_gates
+from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, unified_diff
 from engine.report.content import (
     CodeView,
     Command,
@@ -95,7 +95,7 @@ def _build(session: Any, with_figures: bool) -> Report:
             "against truth are unavailable."
         )
 
-    designs = {r.number: _design_result(r) for r in records if r.proposal.loop is Loop.DESIGN}
+    designs = {r.number: r.design for r in records if r.proposal.loop is Loop.DESIGN}
     rows = tuple(_row(session, r, commits.get(r.number), gates, designs.get(r.number)) for r in records)
 
     best_model = session.best(Loop.MODEL)
@@ -172,12 +172,7 @@ def _contract(session: Any) -> tuple[dict[str, Any], Contract, Gates]:
         raise SessionError(
             f"session {session.id}: its problem.toml copy has no usable [contract] ({'; '.join(issues)})"
         )
-    known = {f.name for f in fields(Gates)}
-    table = raw.get("gates", {})
-    values: dict[str, Any] = {k: float(v) for k, v in table.items() if k in known and k != "tie_break"}
-    if "tie_break" in table:  # a word, not a number (load_problem checked it when the session began)
-        values["tie_break"] = TieBreak(table["tie_break"])
-    gates = Gates(**values)
+    gates = parse_gates(raw.get("gates", {}), issues)  # load_problem checked it when the session began
     return raw.get("problem", {}), contract, gates
 
 
@@ -200,45 +195,14 @@ def _read(session: Any, name: str) -> str:
 # --------------------------------------------------------------------------- iterations
 
 
-def _design_result(record: IterationRecord) -> Any:
-    """The :class:`~engine.design.results.DesignResult` a design record carries, or None."""
-    raw = record.extra.get("design") if record.extra else None
-    if not raw:
-        return None
-    from engine.design.results import DesignResult
-
-    return raw if isinstance(raw, DesignResult) else from_dict(DesignResult, raw)
-
-
-def _critique(record: IterationRecord) -> Any:
-    raw = record.extra.get("critic") if record.extra else None
-    if not raw:
-        return None
-    from engine.design.critic import Critique
-
-    return raw if isinstance(raw, Critique) else from_dict(Critique, raw)
-
-
-def _usage(meta: dict[str, Any]) -> tuple[int | None, float | None]:
-    """Tokens and cost an agent backend recorded in the proposal's meta, if any."""
-    if not isinstance(meta, dict):
+def _usage(record: IterationRecord) -> tuple[int | None, float | None]:
+    """Tokens and cost a language-model agent spent on this iteration: its proposal and its review."""
+    usages = [u for u in (record.proposal.usage, record.agent_review.usage if record.agent_review else None) if u]
+    if not usages:
         return None, None
-    usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else meta
-    tokens = usage.get("tokens") or usage.get("total_tokens")
-    if tokens is None:
-        parts = [usage.get(k) for k in ("input_tokens", "output_tokens")]
-        if any(isinstance(p, (int, float)) for p in parts):
-            tokens = sum(int(p) for p in parts if isinstance(p, (int, float)))
-    cost = usage.get("cost_usd", usage.get("cost"))
-    return (
-        int(tokens) if isinstance(tokens, (int, float)) else None,
-        float(cost) if isinstance(cost, (int, float)) else None,
-    )
-
-
-def _model_name(meta: dict[str, Any]) -> str | None:
-    model = meta.get("model") if isinstance(meta, dict) else None
-    return model if isinstance(model, str) and model else None
+    costs = [u.cost_usd for u in usages]
+    cost = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+    return sum(u.input_tokens + u.output_tokens for u in usages), cost
 
 
 def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates, design: Any) -> IterationRow:
@@ -261,8 +225,7 @@ def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates
             edit_diff = session.file_at(commit, f"{iteration_dir(record.number)}/{EDIT_DIFF_FILE}")
         except SessionError:
             edit_diff = ""
-    error = record.extra.get("error") if record.extra else None
-    tokens, cost = _usage(record.proposal.meta)
+    tokens, cost = _usage(record)
     return IterationRow(
         number=record.number,
         loop=record.proposal.loop,
@@ -270,7 +233,7 @@ def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates
         hypothesis=record.proposal.hypothesis,
         rationale=record.proposal.rationale,
         agent=record.proposal.agent,
-        agent_model=_model_name(record.proposal.meta),
+        agent_model=record.proposal.usage.model if record.proposal.usage else None,
         move=record.proposal.move,
         decision=record.decision.kind.value,
         decider=record.decision.decider,
@@ -297,7 +260,7 @@ def _row(session: Any, record: IterationRecord, commit: str | None, gates: Gates
         gates=verdict.gates if verdict else (),
         diff=record.proposal.diff,
         edit_diff=edit_diff,
-        error=str(error.get("traceback") or error.get("type") or "") if isinstance(error, dict) else "",
+        error=(record.crash.traceback or record.crash.type) if record.crash else "",
         record=record,
     )
 
@@ -399,7 +362,7 @@ def _credibility(
     critique, recorded, where = None, False, None
     if design is not None:
         record = session.iteration(design.iteration)
-        critique = _critique(record)
+        critique = record.critique
         recorded = critique is not None
         where = design.iteration
         if critique is None:
@@ -423,14 +386,14 @@ def _credibility(
                     f"{m.pareto_k_bad} observations with k > {plots.PARETO_K_BAD} (max {m.pareto_k_max:.2f})",
                 )
             )
-        convergence = plots.convergence_rows(focus.extra.get("convergence"), gates.rhat_max, gates.ess_bulk_min)[
-            :CONVERGENCE_ROWS
-        ]
+        convergence = plots.convergence_rows(focus.convergence, gates.rhat_max, gates.ess_bulk_min)[:CONVERGENCE_ROWS]
         if artefacts.pareto_k is not None:
             pareto = plots.pareto_k_counts(artefacts.pareto_k)
-    extra = focus.extra if focus is not None and focus.extra else {}
-    agent_review = (extra.get("agent_review") or {}).get("text")
-    return Credibility(critique, where, recorded, tuple(checks), pareto, convergence, extra.get("review"), agent_review)
+    model_review = focus.model_review if focus is not None else None
+    agent_review = focus.agent_review.text if focus is not None and focus.agent_review else None
+    return Credibility(
+        critique, where, recorded, tuple(checks), pareto, convergence, model_review, agent_review or None
+    )
 
 
 # --------------------------------------------------------------------------- code and reproducibility

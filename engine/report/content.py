@@ -8,7 +8,7 @@ carries); the renderers only format. Nothing in this module imports a plotting l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.problem import Contract, Gates
 from engine.records import CompileResult, Effect, Finding, GateResult, IterationRecord, Loop
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from engine.design.critic import Critique
     from engine.design.results import DesignResult, DREstimate, Triangulation
     from engine.evaluation import Scored
+    from engine.model_critic import ModelReview
     from engine.plots import ConvergenceRow, ParetoKCounts
 
 
@@ -118,7 +119,7 @@ class Credibility:
     model_checks: tuple[tuple[str, str, str], ...]  # (check, status, detail) for the final model
     pareto: ParetoKCounts | None
     convergence: tuple[ConvergenceRow, ...]  # the final model's worst parameters first
-    model_review: dict[str, Any] | None = None  # the offline critic's review of the final model (record.extra)
+    model_review: ModelReview | None = None  # the offline critic's review of the final model
     agent_review: str | None = None  # the agent's own review of the final model, when it wrote one
 
 

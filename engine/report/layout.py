@@ -341,14 +341,10 @@ def _credibility(report: Report) -> list[Block]:
         review = cred.model_review
         if review:
             blocks.append(
-                Para(
-                    inline(
-                        strong(f"The model critic: {review['credibility']} credibility. "), " ".join(review["reasons"])
-                    )
-                )
+                Para(inline(strong(f"The model critic: {review.credibility} credibility. "), " ".join(review.reasons)))
             )
-            if review.get("triangulation"):
-                blocks.append(Para(inline(review["triangulation"]["message"])))
+            if review.triangulation is not None:
+                blocks.append(Para(inline(review.triangulation.message)))
         if cred.agent_review:
             blocks.append(Para(inline(strong("The agent's own review: "), cred.agent_review)))
         if cred.model_checks:

@@ -122,7 +122,7 @@ def _field(label: str, value: str) -> list[str]:
 def _findings(record: IterationRecord) -> list[str]:
     if not record.findings:
         return _field("Guard", "clean")
-    blockers = sum(1 for f in record.findings if f.severity.value == "blocker")
+    blockers = sum(1 for f in record.findings if f.is_blocker)
     lines = _field("Guard", f"{blockers} blocker(s), {len(record.findings) - blockers} warning(s)")
     for finding in record.findings:
         lines += textwrap.wrap(str(finding), BODY_WIDTH, initial_indent="  - ", subsequent_indent="    ")

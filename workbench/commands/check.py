@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.errors import WorkbenchError
     from engine.guard import scan_analysis, scan_model
     from engine.problem import load_problem
+    from engine.records import has_blocker
     from engine.sandbox import isolation_report
     from workbench.render import console as make_console
     from workbench.render import contract_table, data_summary_table, findings_table, literal
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(findings_table(findings, f"guard: {model_path}"))
     spec_findings = scan_analysis(analysis_text, problem.contract)
     console.print(findings_table(spec_findings, f"guard: {analysis_path}"))
-    failed = any(f.severity == "blocker" for f in [*findings, *spec_findings])
+    failed = has_blocker([*findings, *spec_findings])
 
     if not args.no_compile:
         from engine.compile_check import compile_check
