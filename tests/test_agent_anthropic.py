@@ -596,3 +596,21 @@ def test_the_coder_is_told_the_problems_own_gates_and_keep_rule():
     rules = prompts.model_rules(problem.contract, gates)
     assert "R-hat < 1.005" in rules and "bulk ESS > 800" in rules and "tail ESS > 600" in rules
     assert "1.01" not in rules and "the simpler model (lower p_loo)" in rules
+
+
+def test_each_tool_schema_and_its_check_come_from_one_model():
+    from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan
+
+    for reply in (Plan, ModelSubmission, AnalysisSubmission, CritiqueReply):
+        tool = reply.tool()
+        schema = tool["input_schema"]
+        assert tool["name"] == reply.tool_name and schema["type"] == "object"
+        complete = {
+            name: (["a spot"] if name == "blind_spots" else "low" if name == "credibility" else "text")
+            for name in schema["properties"]
+        }
+        assert reply.check(complete)[0] is not None, reply
+        for name in schema.get("required", []):  # what the schema requires, the check requires
+            missing = {k: v for k, v in complete.items() if k != name}
+            value, problems = reply.check(missing)
+            assert value is None and problems == [f"{name!r} is missing"], (reply, name, problems)

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from engine.agents import prompts as P
 from engine.agents.base import Agent, AgentContext
+from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ToolReply
 from engine.errors import AgentError
 from engine.records import (
     AgentCall,
@@ -111,105 +111,72 @@ def cost_usd(price: tuple[float, float] | None, usage: dict[str, int]) -> float 
 
 # --------------------------------------------------------------------------- validation
 
-Validated = tuple[dict[str, Any], list[str], list[str]]
-"""A tool input checked: (cleaned value, hard problems, soft problems).
+R = TypeVar("R", bound=ToolReply)
+Checked = tuple[R | None, list[str], list[str]]
+"""A tool input checked: (the reply, hard problems, soft problems).
 
-Hard problems (wrong types, empty fields, code that does not parse) make the value unusable;
+Hard problems (wrong types, empty fields, code that does not parse) make the reply unusable;
 soft ones (guard blockers, contract violations, an unchanged file) are worth one retry but
-the value can still be shown to the reviewer.
+the reply can still be shown to the reviewer.
 """
 
 
-def _strings(raw: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
-    if not isinstance(raw, dict):
-        return {}, [f"the tool input must be a JSON object with {', '.join(required)}; got {type(raw).__name__}"]
-    value: dict[str, str] = {}
-    problems: list[str] = []
-    for key in required + optional:
-        item = raw.get(key)
-        if item is None and key in optional:
-            continue
-        if not isinstance(item, str):
-            problems.append(f"{key!r} must be a string; got {type(item).__name__}")
-        elif not item.strip() and key in required:
-            problems.append(f"{key!r} is empty")
-        else:
-            value[key] = item
-    return value, problems
-
-
-def validate_plan(raw: Any) -> Validated:
+def check_plan(raw: Any) -> Checked[Plan]:
     """The orchestrator's plan: hypothesis, rationale, instructions and a kebab-case label."""
-    value, problems = _strings(raw, ("hypothesis", "rationale", "instructions"), ("label",))
-    label = re.sub(r"[^a-z0-9]+", "-", value.get("label", "").lower()).strip("-")[:40]
-    value["label"] = label
-    return value, problems, []
+    plan, hard = Plan.check(raw)
+    return plan, hard, []
 
 
-def model_validator(context: AgentContext) -> Callable[[Any], Validated]:
-    """Check ``submit_model`` input: strings, Python that parses, and what the guard would block."""
+def check_critique(raw: Any) -> Checked[CritiqueReply]:
+    """The critic's review: the five text fields, a credibility level and a list of blind spots."""
+    review, hard = CritiqueReply.check(raw)
+    return review, hard, []
 
-    def validate(raw: Any) -> Validated:
-        value, problems = _strings(raw, ("hypothesis", "rationale", "source"))
-        if problems:
-            return value, problems, []
-        source = value["source"]
+
+def model_checker(context: AgentContext) -> Callable[[Any], Checked[ModelSubmission]]:
+    """Check ``submit_model`` input: its fields, Python that parses, and what the guard would block."""
+
+    def check(raw: Any) -> Checked[ModelSubmission]:
+        reply, hard = ModelSubmission.check(raw)
+        if reply is None:
+            return None, hard, []
         try:
-            ast.parse(source)
+            ast.parse(reply.source)
         except SyntaxError as exc:
-            return value, [f"'source' is not valid Python: {exc.msg} on line {exc.lineno}"], []
+            return reply, [f"'source' is not valid Python: {exc.msg} on line {exc.lineno}"], []
         except (ValueError, RecursionError, MemoryError) as exc:
-            return value, [f"'source' cannot be parsed as Python ({type(exc).__name__})"], []
+            return reply, [f"'source' cannot be parsed as Python ({type(exc).__name__})"], []
         from engine.guard import scan_model
 
-        soft = [f"the guard blocks it: {f}" for f in scan_model(source, context.contract) if f.is_blocker]
-        if source.strip() == context.best_source.strip():
+        soft = [f"the guard blocks it: {f}" for f in scan_model(reply.source, context.contract) if f.is_blocker]
+        if reply.source.strip() == context.best_source.strip():
             soft.append("the file is identical to the current model.py; implement the hypothesis")
-        return value, [], soft
+        return reply, [], soft
 
-    return validate
+    return check
 
 
-def analysis_validator(context: AgentContext) -> Callable[[Any], Validated]:
-    """Check ``submit_analysis`` input: strings, TOML that parses, and the spec against the contract."""
+def analysis_checker(context: AgentContext) -> Callable[[Any], Checked[AnalysisSubmission]]:
+    """Check ``submit_analysis`` input: its fields, TOML that parses, and the spec against the contract."""
 
-    def validate(raw: Any) -> Validated:
-        value, problems = _strings(raw, ("hypothesis", "rationale", "toml"))
-        if problems:
-            return value, problems, []
-        text = value["toml"]
+    def check(raw: Any) -> Checked[AnalysisSubmission]:
+        reply, hard = AnalysisSubmission.check(raw)
+        if reply is None:
+            return None, hard, []
         try:
-            tomllib.loads(text)
+            tomllib.loads(reply.toml)
         except tomllib.TOMLDecodeError as exc:
-            return value, [f"'toml' is not valid TOML: {exc}"], []
+            return reply, [f"'toml' is not valid TOML: {exc}"], []
         from engine.design.spec import spec_issues
         from engine.guard import scan_analysis
 
-        soft = [f"the spec is invalid: {issue}" for issue in spec_issues(text, context.contract)]
-        soft += [f"the guard blocks it: {f}" for f in scan_analysis(text, context.contract) if f.is_blocker]
-        if text.strip() == context.best_source.strip():
+        soft = [f"the spec is invalid: {issue}" for issue in spec_issues(reply.toml, context.contract)]
+        soft += [f"the guard blocks it: {f}" for f in scan_analysis(reply.toml, context.contract) if f.is_blocker]
+        if reply.toml.strip() == context.best_source.strip():
             soft.append("the file is identical to the current analysis.toml; implement the hypothesis")
-        return value, [], list(dict.fromkeys(soft))
+        return reply, [], list(dict.fromkeys(soft))
 
-    return validate
-
-
-def validate_critique(raw: Any) -> Validated:
-    """The critic's review: the five text fields, a credibility level and a list of blind spots."""
-    strings, problems = _strings(raw, ("credibility", "evidence", "estimand", "alternative", "summary"))
-    value: dict[str, Any] = strings  # the same dict: blind_spots joins the strings, as a list
-    if "credibility" in value:
-        level = value["credibility"].strip().lower()
-        if level in ("high", "medium", "low"):
-            value["credibility"] = level
-        else:
-            problems.append(f"'credibility' must be high, medium or low; got {value['credibility']!r}")
-    spots = raw.get("blind_spots") if isinstance(raw, dict) else None
-    if not isinstance(spots, list) or not all(isinstance(s, str) for s in spots):
-        problems.append("'blind_spots' must be a list of strings")
-    else:
-        value["blind_spots"] = [s for s in spots if s.strip()]
-    return value, problems, []
+    return check
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -471,14 +438,14 @@ class AnthropicAgent(Agent):
                 "orchestrator",
                 P.ORCHESTRATOR_SYSTEM,
                 P.orchestrator_prompt(context),
-                P.PLAN_TOOL,
-                validate_plan,
+                Plan,
+                check_plan,
                 min(ROLE_MAX_TOKENS, self.max_tokens),
             )
-            code, soft = self._code(ledger, context, P.coder_prompt(context, plan))
+            coded = self._code(ledger, context, P.coder_prompt(context, plan))
         finally:
             self._account(ledger)
-        return self._proposal(context, plan, code, soft, ledger, repairs=0)
+        return self._proposal(context, plan, coded, ledger, repairs=0)
 
     def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
         """Send the compile error, traceback and hint back to the coder for a corrected file.
@@ -493,27 +460,19 @@ class AnthropicAgent(Agent):
             raise AgentError("only model.py proposals are compiled, so only they can be repaired")
         previous = proposal.usage if proposal.agent == self.name else None
         ledger = _Ledger(self.model, self.price, previous)
-        plan = (
-            {
-                "hypothesis": proposal.plan.hypothesis,
-                "rationale": proposal.plan.rationale,
-                "instructions": proposal.plan.instructions,
-                "label": proposal.plan.label,
-            }
-            if proposal.plan is not None
-            else {
-                "hypothesis": proposal.hypothesis,
-                "rationale": proposal.rationale,
-                "instructions": "",
-                "label": proposal.move or "",
-            }
+        source = proposal.plan
+        plan = Plan.model_construct(  # what was planned: already checked when Claude sent it
+            hypothesis=source.hypothesis if source else proposal.hypothesis,
+            rationale=source.rationale if source else proposal.rationale,
+            instructions=source.instructions if source else "",
+            label=source.label if source else proposal.move or "",
         )
         try:
-            code, soft = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
+            coded = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
         finally:
             self._account(ledger, since=len(previous.calls) if previous else 0)
         repairs = proposal.repair_attempts + 1
-        return self._proposal(context, plan, code, soft, ledger, repairs=repairs, error=compile_result.error)
+        return self._proposal(context, plan, coded, ledger, repairs=repairs, error=compile_result.error)
 
     def critique(self, context: AgentContext, record: IterationRecord) -> AgentReview:
         """A short structured review of ``record``'s verdict: credibility, estimand, blind spots, an alternative.
@@ -530,59 +489,56 @@ class AnthropicAgent(Agent):
                 "critic",
                 P.CRITIC_SYSTEM,
                 P.critic_prompt(context, record),
-                P.CRITIQUE_TOOL,
-                validate_critique,
+                CritiqueReply,
+                check_critique,
                 min(ROLE_MAX_TOKENS, self.max_tokens),
             )
         finally:
             self._account(ledger)
-        return AgentReview(text=P.format_critique(review), usage=ledger.usage())
+        return AgentReview(text=review.text(), usage=ledger.usage())
 
     # ------------------------------------------------------------------ pieces
 
     def _code(
         self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder"
-    ) -> tuple[dict[str, str], list[str]]:
+    ) -> tuple[str, str, list[str]]:
+        """The coder's file, its note on what it changed, and the soft problems it left."""
+        soft: list[str] = []
         if context.loop is Loop.MODEL:
             system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract, context.gates))
-            tool, validate = P.SUBMIT_MODEL_TOOL, model_validator(context)
-        else:
-            system = P.CODER_SYSTEM_DESIGN.format(rules=P.design_rules(context.contract))
-            tool, validate = P.SUBMIT_ANALYSIS_TOOL, analysis_validator(context)
-        soft: list[str] = []
-        value = self._ask(ledger, role, system, prompt, tool, validate, self.max_tokens, soft_out=soft)
-        return value, soft
+            model = self._ask(
+                ledger, role, system, prompt, ModelSubmission, model_checker(context), self.max_tokens, soft
+            )
+            return model.source, model.rationale, soft
+        system = P.CODER_SYSTEM_DESIGN.format(rules=P.design_rules(context.contract))
+        spec = self._ask(
+            ledger, role, system, prompt, AnalysisSubmission, analysis_checker(context), self.max_tokens, soft
+        )
+        return spec.toml, spec.rationale, soft
 
     def _proposal(
         self,
         context: AgentContext,
-        plan: dict[str, str],
-        code: dict[str, str],
-        soft: list[str],
+        plan: Plan,
+        coded: tuple[str, str, list[str]],
         ledger: _Ledger,
         *,
         repairs: int,
         error: str | None = None,
     ) -> Proposal:
-        source = code["source"] if context.loop is Loop.MODEL else code["toml"]
-        rationale = f"{plan['rationale'].strip()} Implementation: {code['rationale'].strip()}"
+        source, implementation, soft = coded
+        rationale = f"{plan.rationale.strip()} Implementation: {implementation.strip()}"
         if repairs:
             rationale += f" (Repaired {repairs}× after the compile check failed; last error: {error or 'unknown'}.)"
-        agent_plan = AgentPlan(
-            hypothesis=plan["hypothesis"],
-            rationale=plan["rationale"],
-            instructions=plan.get("instructions", ""),
-            label=plan.get("label", ""),
-            implementation=code["rationale"],
-        )
+        agent_plan = AgentPlan(plan.hypothesis, plan.rationale, plan.instructions, plan.label, implementation)
         return Proposal(
             loop=context.loop,
-            hypothesis=plan["hypothesis"].strip(),
+            hypothesis=plan.hypothesis.strip(),
             rationale=rationale,
             old_source=context.best_source,
             new_source=source,
             agent=self.name,
-            move=plan.get("label") or None,
+            move=plan.label or None,
             repair_attempts=repairs,
             unresolved=tuple(soft),  # guard blockers or spec issues left after the corrective retry
             usage=ledger.usage(),
@@ -595,26 +551,28 @@ class AnthropicAgent(Agent):
         role: str,
         system: str,
         prompt: str,
-        tool: dict[str, Any],
-        validate: Callable[[Any], Validated],
+        reply: type[R],
+        check: Callable[[Any], Checked[R]],
         max_tokens: int,
         soft_out: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> R:
         """One forced tool call, validated; one corrective retry; then AgentError.
 
         A value with only soft problems after the retry is returned (its problems are put in
         ``soft_out``), as is the first attempt's value when the retry is worse.
         """
+        tool = reply.tool()
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         user_shown: Any = prompt
-        fallback: tuple[dict[str, Any], list[str]] | None = None
+        fallback: tuple[R, list[str]] | None = None
+        value: R | None = None
         for attempt in (1, 2):
             message = self._create(system, messages, tool, max_tokens)
             ledger.record(role, attempt, system, user_shown, message)
-            value, hard, soft = _check_reply(message, tool["name"], validate, max_tokens)
-            if not hard and not soft:
+            value, hard, soft = _check_reply(message, reply.tool_name, check, max_tokens)
+            if value is not None and not hard and not soft:
                 return value
-            if not hard and fallback is None:
+            if value is not None and not hard and fallback is None:
                 fallback = (value, soft)
             if attempt == 2:
                 break
@@ -624,7 +582,7 @@ class AnthropicAgent(Agent):
                 + f"\nCall {tool['name']} again with the complete, corrected input."
             )
             messages = _with_correction(messages, message, user_shown)
-        if not hard:
+        if value is not None and not hard:
             if soft_out is not None:
                 soft_out.extend(soft)
             return value
@@ -660,8 +618,8 @@ class AnthropicAgent(Agent):
         self.totals = replace(self.totals, calls=(*self.totals.calls, *ledger.calls[since:]))
 
 
-def _check_reply(message: Any, tool_name: str, validate: Callable[[Any], Validated], max_tokens: int) -> Validated:
-    """The reply's call of ``tool_name``, validated; a missing call or a cut reply is a hard problem."""
+def _check_reply(message: Any, tool_name: str, check: Callable[[Any], Checked[R]], max_tokens: int) -> Checked[R]:
+    """The reply's call of ``tool_name``, checked; a missing call or a cut reply is a hard problem."""
     block = next(
         (
             b
@@ -670,12 +628,13 @@ def _check_reply(message: Any, tool_name: str, validate: Callable[[Any], Validat
         ),
         None,
     )
-    value: dict[str, Any]
+    value: R | None
+    hard: list[str]
     soft: list[str]
     if block is None:
-        value, hard, soft = {}, [f"no {tool_name} tool call in the reply"], []
+        value, hard, soft = None, [f"no {tool_name} tool call in the reply"], []
     else:
-        value, hard, soft = validate(getattr(block, "input", None))
+        value, hard, soft = check(getattr(block, "input", None))
     stop = getattr(message, "stop_reason", None)
     if stop == "max_tokens" and hard:
         hard.insert(0, f"the reply was cut off at the {max_tokens}-token limit; write something shorter")

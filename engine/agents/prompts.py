@@ -1,4 +1,4 @@
-"""Prompt texts and tool schemas for the Claude agent (:mod:`engine.agents.anthropic`).
+"""Prompt texts for the Claude agent (:mod:`engine.agents.anthropic`); its tools are in :mod:`engine.agents.tools`.
 
 Three roles, three system prompts:
 
@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 from engine.agents.base import AgentContext, DataSummary
+from engine.agents.tools import Plan
 from engine.problem import Contract, Gates, OutcomeType
 from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal, blocker_codes
 
@@ -30,108 +31,6 @@ HISTORY_ROWS = 15
 """How many recent iterations the orchestrator sees as table rows (older ones are counted)."""
 CELL_CHARS = 110  # a table cell is clipped to this many characters
 REASON_CHARS = 300  # a reviewer's reason is clipped to this many characters
-
-# --------------------------------------------------------------------------- tools
-
-PLAN_TOOL: dict[str, Any] = {
-    "name": "plan_next_step",
-    "description": (
-        "Decide the single next change to try. A separate coder, who sees only your hypothesis, your "
-        "instructions, the contract and the current file, will write the file."
-    ),
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "hypothesis": {
-                "type": "string",
-                "description": "One sentence: the change and the measurable result you expect.",
-            },
-            "rationale": {
-                "type": "string",
-                "description": (
-                    "Why this step now, citing the history (iteration numbers, verdicts, the reviewer's words) "
-                    "and PROGRAM.md. Two to five sentences."
-                ),
-            },
-            "instructions": {
-                "type": "string",
-                "description": (
-                    "Concrete instructions for the coder: which terms, priors, likelihood or keys to change, "
-                    "starting from the current file. Everything else stays as it is."
-                ),
-            },
-            "label": {
-                "type": "string",
-                "description": "A short kebab-case name for the idea, e.g. 'separate-arms' or 'trim-overlap'.",
-            },
-        },
-        "required": ["hypothesis", "rationale", "instructions", "label"],
-    },
-}
-
-SUBMIT_MODEL_TOOL: dict[str, Any] = {
-    "name": "submit_model",
-    "description": "Submit the complete new model.py (the whole file, not a diff).",
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "hypothesis": {"type": "string", "description": "The hypothesis this file tests, in one sentence."},
-            "rationale": {
-                "type": "string",
-                "description": "What you changed in the file and why, in two or three sentences.",
-            },
-            "source": {"type": "string", "description": "The complete Python source of model.py."},
-        },
-        "required": ["hypothesis", "rationale", "source"],
-    },
-}
-
-SUBMIT_ANALYSIS_TOOL: dict[str, Any] = {
-    "name": "submit_analysis",
-    "description": "Submit the complete new analysis.toml (the whole file, not a diff).",
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "hypothesis": {"type": "string", "description": "The hypothesis this spec tests, in one sentence."},
-            "rationale": {
-                "type": "string",
-                "description": "What you changed in the spec and why, in two or three sentences.",
-            },
-            "toml": {"type": "string", "description": "The complete TOML text of analysis.toml."},
-        },
-        "required": ["hypothesis", "rationale", "toml"],
-    },
-}
-
-CRITIQUE_TOOL: dict[str, Any] = {
-    "name": "submit_critique",
-    "description": "Submit a short structured review of the latest verdict.",
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "credibility": {"type": "string", "enum": ["high", "medium", "low"]},
-            "evidence": {
-                "type": "string",
-                "description": "The diagnostics and numbers behind the credibility rating, in one to three sentences.",
-            },
-            "estimand": {
-                "type": "string",
-                "description": "What this estimate measures, and how it differs from the contract's estimand, if at all.",
-            },
-            "blind_spots": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "What the analysis cannot see or rule out (confounders, misfit, measurement).",
-            },
-            "alternative": {
-                "type": "string",
-                "description": "At least one alternative measurement or modelling strategy worth trying.",
-            },
-            "summary": {"type": "string", "description": "One sentence for the reviewer."},
-        },
-        "required": ["credibility", "evidence", "estimand", "blind_spots", "alternative", "summary"],
-    },
-}
 
 # --------------------------------------------------------------------------- system prompts
 
@@ -500,16 +399,16 @@ Measured: {metrics_text(context.best_metrics)}
 Decide the single next change to {loop.file} and call plan_next_step."""
 
 
-def coder_prompt(context: AgentContext, plan: dict[str, str]) -> str:
+def coder_prompt(context: AgentContext, plan: Plan) -> str:
     """The coder's fresh context: the plan, the contract, the columns and the current file."""
     loop = context.loop
     fence = "python" if loop is Loop.MODEL else "toml"
     return f"""\
 ## Hypothesis
-{plan["hypothesis"]}
+{plan.hypothesis}
 
 ## Instructions
-{plan["instructions"]}
+{plan.instructions}
 
 ## Causal contract
 {contract_text(context.contract)}
@@ -621,17 +520,3 @@ def _json(value: Any) -> str:
     from engine.records import to_jsonable
 
     return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def format_critique(review: dict[str, Any]) -> str:
-    """The critic's tool input as the short text the caller stores and screens show."""
-    spots = review.get("blind_spots") or []
-    lines = [
-        f"Credibility: {review['credibility']}. {review['evidence'].strip()}",
-        f"Estimand: {review['estimand'].strip()}",
-        "Blind spots:" if spots else "Blind spots: none named.",
-        *[f"- {s.strip()}" for s in spots],
-        f"Alternative: {review['alternative'].strip()}",
-        f"Summary: {review['summary'].strip()}",
-    ]
-    return "\n".join(lines)

@@ -45,6 +45,7 @@ ESTIMAND_WORDS = {
 
 @dataclass
 class AnalysisScan:
+    """A parsed ``analysis.toml`` with its text and lines (for line numbers), and the findings rules report."""
     text: str
     spec: dict[str, Any]
     contract: Contract
@@ -52,9 +53,32 @@ class AnalysisScan:
     lines: list[str] = field(default_factory=list)
 
     def report(self, code: str, message: str, line: int | None) -> None:
+        """Record a finding whose severity comes from :data:`~engine.guard.codes.FINDING_CODES`.
+
+        Parameters
+        ----------
+        code
+            A code of :data:`~engine.guard.codes.FINDING_CODES`.
+        message
+            What is wrong and what to do about it.
+        line
+            The 1-based line in ``analysis.toml``, or None for the whole file.
+        """
         self.findings.append(finding(code, message, line))
 
     def key_line(self, key: str) -> int | None:
+        """The line that sets ``key`` (``key =``, quoted or bare) or opens a ``[key]`` table.
+
+        Parameters
+        ----------
+        key
+            A top-level key.
+
+        Returns
+        -------
+        int or None
+            The first such line (1-based), or None when the text has none.
+        """
         pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
         table = re.compile(rf"^\s*\[+\s*{re.escape(key)}\b")
         for number, line in enumerate(self.lines, start=1):
@@ -63,7 +87,21 @@ class AnalysisScan:
         return None
 
     def value_line(self, key: str, value: str) -> int | None:
-        """The line of a string item, searching from its key (lists may span lines)."""
+        """The line of a string item, searching from its key (lists may span lines).
+
+        Parameters
+        ----------
+        key
+            The key whose value holds the item.
+        value
+            The string item, matched in double or single quotes outside comments.
+
+        Returns
+        -------
+        int or None
+            The item's line; the key's line when the item is not found on or after it; None when
+            the key's line is not found either.
+        """
         start = self.key_line(key) or 1
         for number in range(start, len(self.lines) + 1):
             code = _code_part(self.lines[number - 1])
@@ -72,6 +110,17 @@ class AnalysisScan:
         return start if self.key_line(key) else None
 
     def token_line(self, token: str) -> int | None:
+        """The first line whose code (comments excluded) has ``token`` as a whole word.
+
+        Parameters
+        ----------
+        token
+            A column name or other identifier.
+
+        Returns
+        -------
+        int or None
+        """
         word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(token)}(?![A-Za-z0-9_])")
         for number, line in enumerate(self.lines, start=1):
             if word.search(_code_part(line)):
@@ -98,6 +147,22 @@ RULES: list[Rule] = []
 
 
 def rule(check: Rule) -> Rule:
+    """Register ``check`` as an analysis rule (run in order by :func:`scan_analysis`); used as a decorator.
+
+    Each rule takes the :class:`AnalysisScan` and reports findings on it with
+    :meth:`AnalysisScan.report`; it returns nothing and should not raise (a rule that does
+    becomes a ``guard-error`` finding).
+
+    Parameters
+    ----------
+    check
+        The rule.
+
+    Returns
+    -------
+    Rule
+        ``check`` itself.
+    """
     RULES.append(check)
     return check
 
@@ -175,6 +240,7 @@ def check_forbidden(scan: AnalysisScan) -> None:
 
 @rule
 def check_unknown_keys(scan: AnalysisScan) -> None:
+    """Top-level keys outside :data:`SCHEMA_KEYS`, which the design runner would refuse."""
     for key in scan.spec:
         if key not in SCHEMA_KEYS:
             scan.report(
@@ -195,6 +261,7 @@ def _estimand(scan: AnalysisScan) -> Estimand | None:
 
 @rule
 def check_estimand(scan: AnalysisScan) -> None:
+    """An estimand that is not ATE, ATT or ATO, or that differs from the contract's."""
     if "estimand" not in scan.spec:
         return
     line = scan.key_line("estimand")
@@ -301,6 +368,9 @@ def check_placebos(scan: AnalysisScan) -> None:
 
 @rule
 def check_trim(scan: AnalysisScan) -> None:
+    """``trim``: a ``[low, high]`` pair with ``0 <= low < 0.5 < high <= 1``, and a warning that
+    trimming changes the estimand unless it is ATO.
+    """
     if "trim" not in scan.spec:
         return
     value = scan.spec["trim"]

@@ -19,7 +19,19 @@ rule = RULES.rule
 
 
 def describe_forbidden(contract: Contract, names: list[str]) -> str:
-    """``column 'opened' (mediator: opened the email)``, or several as ``columns …``."""
+    """``column 'opened' (mediator: opened the email)``, or several as ``columns …``.
+
+    Parameters
+    ----------
+    contract
+        The contract whose forbidden columns give the reasons.
+    names
+        Column names; one not listed in the contract is described as just ``forbidden``.
+
+    Returns
+    -------
+    str
+    """
     parts = []
     for name in names:
         entry = contract.forbidden_reason(name)
@@ -29,7 +41,20 @@ def describe_forbidden(contract: Contract, names: list[str]) -> str:
 
 
 def forbidden_message(contract: Contract, names: list[str]) -> str:
-    """Name each forbidden column with its reason, and say to remove it."""
+    """Name each forbidden column with its reason, and say to remove it.
+
+    Parameters
+    ----------
+    contract
+        The contract whose forbidden columns give the reasons.
+    names
+        The forbidden column names, in the order to name them.
+
+    Returns
+    -------
+    str
+        A finding message.
+    """
     one = len(names) == 1
     return (
         f"{describe_forbidden(contract, names)} {'is' if one else 'are'} forbidden by the contract; "
@@ -173,7 +198,19 @@ def check_query_strings(scan: ModelScan) -> None:
 
 
 def row_names(scan: ModelScan) -> dict[str, str]:
-    """Names holding one row per unit, and whether each is a "frame" or an "array"."""
+    """Names holding one row per unit, and whether each is a "frame" or an "array".
+
+    Parameters
+    ----------
+    scan
+        The scan; the result is cached on it.
+
+    Returns
+    -------
+    dict of str to str
+        Variable name to ``"frame"`` or ``"array"``, found by following assignments until
+        nothing changes (at most eight passes).
+    """
     return scan.cached("row_names", lambda: _row_names(scan))
 
 
@@ -192,7 +229,24 @@ def _row_names(scan: ModelScan) -> dict[str, str]:
 
 
 def row_kind(scan: ModelScan, node: ast.AST, names: dict[str, str], depth: int = 0) -> str | None:
-    """``"frame"`` or ``"array"`` when ``node`` holds one row per unit (data.X, data.t, X.to_numpy()…)."""
+    """``"frame"`` or ``"array"`` when ``node`` holds one row per unit (data.X, data.t, X.to_numpy()…).
+
+    Parameters
+    ----------
+    scan
+        The scan.
+    node
+        An expression.
+    names
+        Variables already known to hold rows, as from :func:`row_names`.
+    depth
+        Recursion depth so far; beyond 40 the answer is None.
+
+    Returns
+    -------
+    str or None
+        ``"frame"``, ``"array"``, or None when ``node`` does not hold one row per unit.
+    """
     if depth > 40:
         return None
     attr = scan.data_attr(node)
@@ -253,7 +307,19 @@ def _first_index(node: ast.AST) -> ast.AST:
 
 
 def is_summarised(scan: ModelScan, node: ast.AST) -> bool:
-    """Inside a scalar summary (np.mean(…), ….std(), len(…)) before reaching the statement."""
+    """Inside a scalar summary (np.mean(…), ….std(), len(…)) before reaching the statement.
+
+    Parameters
+    ----------
+    scan
+        The scan.
+    node
+        An expression in it.
+
+    Returns
+    -------
+    bool
+    """
     return context(scan, node).summary
 
 
@@ -265,6 +331,9 @@ ROW_FILTER_MESSAGE = (
 
 @rule
 def check_row_filter(scan: ModelScan) -> None:
+    """Rows dropped or selected from data that holds one row per unit (a subscript that is not a
+    full slice, ``.dropna()`` and the like), outside scalar summaries.
+    """
     names = row_names(scan)
     masks = _mask_names(scan)
     for node in scan.nodes:

@@ -61,13 +61,42 @@ FINDING_CODES: dict[str, tuple[Severity, str]] = {
 
 
 def finding(code: str, message: str, line: int | None = None) -> Finding:
-    """Build a finding whose severity comes from :data:`FINDING_CODES`."""
+    """Build a finding whose severity comes from :data:`FINDING_CODES`.
+
+    Parameters
+    ----------
+    code
+        A key of :data:`FINDING_CODES`.
+    message
+        What is wrong and what to do.
+    line
+        The 1-based line in the scanned file, or None for the whole file.
+
+    Returns
+    -------
+    Finding
+
+    Raises
+    ------
+    KeyError
+        For a code that is not in the table (a bug in the guard, not in the input).
+    """
     severity, _ = FINDING_CODES[code]
     return Finding(code=code, severity=severity, message=message, line=line)
 
 
 def finalize(findings: Iterable[Finding]) -> list[Finding]:
-    """Sort by line (file-level findings first) and keep one finding per code and line."""
+    """Sort by line (file-level findings first) and keep one finding per code and line.
+
+    Parameters
+    ----------
+    findings
+        Findings in any order, possibly repeated.
+
+    Returns
+    -------
+    list of Finding
+    """
     seen: set[tuple[str, int | None]] = set()
     unique: list[Finding] = []
     for f in findings:

@@ -43,13 +43,41 @@ class ModelScan:
     cache: dict[str, Any] = field(default_factory=dict)  # results several rules share
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        """Compute a shared result once per scan (model names, the mu closure, row names…)."""
+        """Compute a shared result once per scan (model names, the mu closure, row names…).
+
+        Parameters
+        ----------
+        key
+            The name the result is shared under.
+        compute
+            Called, with no arguments, the first time ``key`` is asked for.
+
+        Returns
+        -------
+        Any
+            What ``compute`` returned, the same object on every later call.
+        """
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
 
     @classmethod
     def build(cls, tree: ast.Module, contract: Contract) -> ModelScan:
+        """Index a parsed model file: parents, children, import aliases, locally bound names,
+        ``build_model`` and the names that hold its data argument.
+
+        Parameters
+        ----------
+        tree
+            The parsed ``model.py``.
+        contract
+            The problem's causal contract, which the rules check against.
+
+        Returns
+        -------
+        ModelScan
+            With no findings yet.
+        """
         scan = cls(tree=tree, contract=contract)
         scan.nodes = list(ast.walk(tree))
         for node in scan.nodes:
@@ -98,6 +126,17 @@ class ModelScan:
     # ------------------------------------------------------------------ reporting
 
     def report(self, code: str, message: str, node: ast.AST | None = None) -> None:
+        """Record a finding whose severity comes from :data:`~engine.guard.codes.FINDING_CODES`.
+
+        Parameters
+        ----------
+        code
+            A code of :data:`~engine.guard.codes.FINDING_CODES`.
+        message
+            What is wrong and what to do about it.
+        node
+            Where it is; the finding takes its line (None for a file-level finding).
+        """
         self.findings.append(finding(code, message, getattr(node, "lineno", None)))
 
     # ------------------------------------------------------------------ names
@@ -106,6 +145,15 @@ class ModelScan:
         """Dotted name through import aliases: ``pm.math.dot`` -> ``pymc.math.dot``.
 
         None when the chain does not start at a name, or starts at a local variable.
+
+        Parameters
+        ----------
+        node
+            A name or an attribute chain.
+
+        Returns
+        -------
+        str or None
         """
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
@@ -126,10 +174,33 @@ class ModelScan:
         return ".".join([base, *reversed(parts)])
 
     def call_name(self, node: ast.AST) -> str | None:
+        """The dotted name a call calls (see :meth:`qualname`), or None when ``node`` is not a call.
+
+        Parameters
+        ----------
+        node
+            Any node.
+
+        Returns
+        -------
+        str or None
+        """
         return self.qualname(node.func) if isinstance(node, ast.Call) else None
 
     def is_pymc_call(self, node: ast.AST, *names: str) -> bool:
-        """``pm.<name>(…)`` for one of ``names``, however pymc was imported."""
+        """``pm.<name>(…)`` for one of ``names``, however pymc was imported.
+
+        Parameters
+        ----------
+        node
+            Any node; False unless it is a call.
+        *names
+            Last components of the callee's dotted name (``"Data"``, ``"Deterministic"``).
+
+        Returns
+        -------
+        bool
+        """
         qual = self.call_name(node)
         # pymc3 counts too: obsolete-api already blocks it, so missing-t would only add noise.
         if not qual:
@@ -137,17 +208,51 @@ class ModelScan:
         return qual.split(".")[0] in ("pymc", "pymc3") and qual.rsplit(".", 1)[-1] in names
 
     def is_model_call(self, node: ast.AST) -> bool:
-        """A call into PyMC or PyTensor: the expression builds part of the model graph."""
+        """A call into PyMC or PyTensor: the expression builds part of the model graph.
+
+        Parameters
+        ----------
+        node
+            Any node; False unless it is a call whose name resolves under ``pymc`` or ``pytensor``.
+
+        Returns
+        -------
+        bool
+        """
         qual = self.call_name(node)
         if not qual:
             return False
         return qual.split(".")[0] in ("pymc", "pytensor")
 
     def is_builtin(self, node: ast.AST, *names: str) -> TypeGuard[ast.Name]:
+        """A bare name that refers to one of the builtins ``names`` (not shadowed by a local binding).
+
+        Parameters
+        ----------
+        node
+            Any node.
+        *names
+            Builtin names such as ``"getattr"``.
+
+        Returns
+        -------
+        bool
+        """
         return isinstance(node, ast.Name) and node.id in names and node.id not in self.bound
 
     def data_attr(self, node: ast.AST) -> str | None:
-        """The attribute read from the data argument: ``data.y`` -> ``"y"``, ``getattr(data, "t")`` -> ``"t"``."""
+        """The attribute read from the data argument: ``data.y`` -> ``"y"``, ``getattr(data, "t")`` -> ``"t"``.
+
+        Parameters
+        ----------
+        node
+            Any node.
+
+        Returns
+        -------
+        str or None
+            The column name, or None when ``node`` does not read one from the data argument.
+        """
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.data_names:
             return node.attr
         if (
@@ -165,48 +270,144 @@ class ModelScan:
     # ------------------------------------------------------------------ structure
 
     def ancestors(self, node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
-        """(child, parent) pairs from ``node`` up to the module."""
+        """(child, parent) pairs from ``node`` up to the module.
+
+        Parameters
+        ----------
+        node
+            Any node of the scanned tree.
+
+        Yields
+        ------
+        tuple of ast.AST
+            ``(child, parent)``, starting with ``node`` and its parent.
+        """
         while node in self.parents:
             parent = self.parents[node]
             yield node, parent
             node = parent
 
     def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        """The nearest statement that contains ``node`` (not ``node`` itself).
+
+        Parameters
+        ----------
+        node
+            Any node of the scanned tree.
+
+        Returns
+        -------
+        ast.stmt or None
+            None for the module and for nodes outside any statement.
+        """
         for _, parent in self.ancestors(node):
             if isinstance(parent, ast.stmt):
                 return parent
         return None
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The innermost function definition that contains ``node``.
+
+        Parameters
+        ----------
+        node
+            Any node of the scanned tree.
+
+        Returns
+        -------
+        ast.FunctionDef or ast.AsyncFunctionDef or None
+            None at module level.
+        """
         for _, parent in self.ancestors(node):
             if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return parent
         return None
 
     def is_docstring(self, node: ast.AST) -> bool:
-        """A bare string statement: a docstring or a comment written as a string."""
+        """A bare string statement: a docstring or a comment written as a string.
+
+        Parameters
+        ----------
+        node
+            Usually a string constant.
+
+        Returns
+        -------
+        bool
+            True when its parent is an expression statement.
+        """
         return isinstance(self.parents.get(node), ast.Expr)
 
 
 def first_arg(call: ast.Call, keyword: str) -> ast.AST | None:
-    """The first positional argument, or the keyword of that name."""
+    """The first positional argument, or the keyword of that name.
+
+    Parameters
+    ----------
+    call
+        The call.
+    keyword
+        The name of that argument when passed by keyword.
+
+    Returns
+    -------
+    ast.AST or None
+        None when the call passes neither.
+    """
     if call.args:
         return call.args[0]
     return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
 def second_arg(call: ast.Call, keyword: str) -> ast.AST | None:
+    """The second positional argument, or the keyword of that name.
+
+    Parameters
+    ----------
+    call
+        The call.
+    keyword
+        The name of that argument when passed by keyword.
+
+    Returns
+    -------
+    ast.AST or None
+        None when the call passes neither.
+    """
     if len(call.args) >= 2:
         return call.args[1]
     return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
 def const_str(node: ast.AST | None) -> str | None:
+    """The value of a string constant.
+
+    Parameters
+    ----------
+    node
+        Any node, or None.
+
+    Returns
+    -------
+    str or None
+        None unless ``node`` is a string literal.
+    """
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def assigned_names(target: ast.AST) -> list[str]:
-    """Names bound by an assignment target; for ``obj[k] = …`` and ``obj.a = …`` the object's name."""
+    """Names bound by an assignment target; for ``obj[k] = …`` and ``obj.a = …`` the object's name.
+
+    Parameters
+    ----------
+    target
+        An assignment target.
+
+    Returns
+    -------
+    list of str
+        Every name that occurs in it, in walk order (so ``obj[k] = …`` gives ``obj`` and ``k``).
+    """
     names: list[str] = []
     for node in ast.walk(target):
         if isinstance(node, ast.Name):
@@ -215,7 +416,20 @@ def assigned_names(target: ast.AST) -> list[str]:
 
 
 def bindings(scan: ModelScan) -> list[tuple[ast.AST, ast.AST]]:
-    """(target, value) pairs of every assignment-like binding in the file."""
+    """(target, value) pairs of every assignment-like binding in the file.
+
+    Parameters
+    ----------
+    scan
+        The scan; the result is cached on it.
+
+    Returns
+    -------
+    list of tuple of ast.AST
+        From ``=``, annotated and augmented assignments, ``:=``, ``for`` targets and
+        comprehensions (paired with the iterable) and ``with … as`` (paired with the context
+        expression).
+    """
     return scan.cached("bindings", lambda: list(_bindings(scan)))
 
 
@@ -241,5 +455,20 @@ class RuleSet(list):
     """An ordered list of rules with a decorator that registers one."""
 
     def rule(self, check: Rule) -> Rule:
+        """Append ``check`` to the set; used as a decorator.
+
+        Each rule takes the :class:`ModelScan` and reports findings on it (:meth:`ModelScan.report`);
+        it returns nothing and should not raise (a rule that does becomes a ``guard-error`` finding).
+
+        Parameters
+        ----------
+        check
+            A rule: it reads a :class:`ModelScan` and reports findings on it.
+
+        Returns
+        -------
+        Rule
+            ``check`` itself.
+        """
         self.append(check)
         return check

@@ -99,11 +99,33 @@ class Flow:
     occurrences: tuple[Occurrence, ...]
 
     def uses(self, use: Use) -> list[Occurrence]:
+        """The occurrences classified as ``use``, in file order.
+
+        Parameters
+        ----------
+        use
+            The kind of use to select.
+
+        Returns
+        -------
+        list of Occurrence
+        """
         return [o for o in self.occurrences if o.use is use]
 
 
 def model_names(scan: ModelScan) -> set[str]:
-    """Names bound to PyMC/PyTensor objects (random variables, containers, the model)."""
+    """Names bound to PyMC/PyTensor objects (random variables, containers, the model).
+
+    Parameters
+    ----------
+    scan
+        The scan; the result is cached on it.
+
+    Returns
+    -------
+    set of str
+        Found by following assignments until nothing changes (at most twelve passes).
+    """
     return scan.cached("model_names", lambda: _model_names(scan))
 
 
@@ -125,6 +147,18 @@ def model_marks(scan: ModelScan, names: set[str]) -> set[int]:
 
     A call into PyMC/PyTensor (other than wrappers and data containers) or a name bound to a
     model object marks its node and all its ancestors.
+
+    Parameters
+    ----------
+    scan
+        The scan.
+    names
+        Names already known to hold model objects (:func:`model_names`).
+
+    Returns
+    -------
+    set of int
+        ``id()`` of each marked node.
     """
     marked: set[int] = set()
     for node in reversed(scan.nodes):  # ast.walk is breadth-first: children come after parents
@@ -140,7 +174,21 @@ def _builds_model(scan: ModelScan, node: ast.AST, names: set[str]) -> bool:
 
 
 def involves_model(scan: ModelScan, expr: ast.AST, names: set[str]) -> bool:
-    """Whether ``expr`` builds part of the model graph (one-off questions; see :func:`model_marks`)."""
+    """Whether ``expr`` builds part of the model graph (one-off questions; see :func:`model_marks`).
+
+    Parameters
+    ----------
+    scan
+        The scan.
+    expr
+        The expression to look into.
+    names
+        Names known to hold model objects (:func:`model_names`).
+
+    Returns
+    -------
+    bool
+    """
     return any(_builds_model(scan, node, names) for node in ast.walk(expr))
 
 
@@ -160,6 +208,12 @@ def trace(
     container
         Name of the data container this source is meant to feed (``"t"`` for the
         treatment): feeding it is allowed and does not carry the source on.
+
+    Returns
+    -------
+    Flow
+        The names the source was carried into (with the line where each first took it) and
+        every occurrence of the source or those names with its :class:`Use`.
     """
     sources = [n for n in scan.nodes if is_source(n)]
     marked = scan.cached(f"marks:{sorted(models)}", lambda: model_marks(scan, models))
@@ -209,6 +263,20 @@ class Context:
     top: ast.AST | None = None  # the outermost expression below the statement
 
     def under(self, outer: Context) -> Context:
+        """This step's context combined with the context of the node above it.
+
+        Flags are or-ed, walrus-carried names concatenated, and the statement and top expression
+        come from ``outer``; ``outer``'s container, when it has one, wins.
+
+        Parameters
+        ----------
+        outer
+            The context of the parent node.
+
+        Returns
+        -------
+        Context
+        """
         return Context(
             meta=self.meta or outer.meta,
             summary=self.summary or outer.summary,
@@ -223,7 +291,19 @@ class Context:
 
 
 def context(scan: ModelScan, node: ast.AST) -> Context:
-    """The :class:`Context` of ``node``: every step from it up to its statement."""
+    """The :class:`Context` of ``node``: every step from it up to its statement.
+
+    Parameters
+    ----------
+    scan
+        The scan; contexts are memoised on it.
+    node
+        Any node of the scanned tree.
+
+    Returns
+    -------
+    Context
+    """
     memo: dict[int, Context] = scan.cache.setdefault("context", {})
     path: list[ast.AST] = []
     current = node
@@ -270,6 +350,23 @@ def classify(scan: ModelScan, node: ast.AST, marked: set[int], container: str | 
     """How one occurrence of a source is used, and which names it carries into.
 
     ``marked`` holds the ids of nodes that build the model (from :func:`model_marks`).
+
+    Parameters
+    ----------
+    scan
+        The scan.
+    node
+        An occurrence of the source, or of a name that carries it.
+    marked
+        Ids of the nodes that build the model.
+    container
+        The data container the source is meant to feed (see :func:`trace`).
+
+    Returns
+    -------
+    tuple of (Use, list of str)
+        The use, and the names the value flows into (assignment targets, loop variables, the
+        enclosing function for a ``return``, walrus targets on the way).
     """
     ctx = context(scan, node)
     carried = list(ctx.carried)

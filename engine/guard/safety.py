@@ -181,6 +181,7 @@ URL = re.compile(r"\b(?:https?|ftp|wss?|file)://", re.IGNORECASE)
 
 @rule
 def check_urls(scan: ModelScan) -> None:
+    """URLs in string literals (docstrings excepted): model code gets its data from ``build_model(data)``."""
     for node in scan.nodes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and URL.search(node.value):
             if not scan.is_docstring(node):
@@ -296,7 +297,18 @@ def _decodes_text(scan: ModelScan, node: ast.Call) -> bool:
 
 def module_handles(scan: ModelScan) -> set[str]:
     """Local names that hold a module, a library object or a class: bound from an import alias chain
-    (``az = pm.stats.az``), ``getattr`` of one, ``sys.modules[…]``, ``import_module(…)``…"""
+    (``az = pm.stats.az``), ``getattr`` of one, ``sys.modules[…]``, ``import_module(…)``…
+
+    Parameters
+    ----------
+    scan
+        The scan; the result is cached on it.
+
+    Returns
+    -------
+    set of str
+        Found by following assignments until nothing changes (at most eight passes).
+    """
     return scan.cached("module_handles", lambda: _module_handles(scan))
 
 

@@ -46,7 +46,18 @@ def link(text: str, anchor: str) -> Span:
 
 
 def inline(*parts: Span | str) -> Inline:
-    """Spans from a mix of spans and plain strings."""
+    """Spans from a mix of spans and plain strings.
+
+    Parameters
+    ----------
+    *parts
+        Spans, kept as they are, and strings, which become plain-text spans.
+
+    Returns
+    -------
+    Inline
+        A tuple of :class:`Span`.
+    """
     return tuple(p if isinstance(p, Span) else t(p) for p in parts)
 
 

@@ -208,10 +208,27 @@ class Report:
     notes: tuple[str, ...] = ()
 
     def figure(self, name: str) -> Figure | None:
+        """The figure named ``name`` (for example ``"forest"``), or None when it was not drawn.
+
+        Parameters
+        ----------
+        name
+            A :attr:`Figure.name`.
+
+        Returns
+        -------
+        Figure or None
+        """
         return next((f for f in self.figures if f.name == name), None)
 
     def counts(self) -> dict[str, int]:
-        """Iterations by status, in the order they first appear."""
+        """Iterations by status, in the order they first appear.
+
+        Returns
+        -------
+        dict of str to int
+            Number of iterations per status.
+        """
         out: dict[str, int] = {}
         for row in self.iterations:
             out[row.status] = out.get(row.status, 0) + 1

@@ -48,7 +48,20 @@ TIER_CALLOUT = {"fully_satisfactory": "info", "satisfactory_with_caveats": "warn
 
 
 def layout(report: Report) -> list[Block]:
-    """The whole report as blocks, in reading order."""
+    """The whole report as blocks, in reading order.
+
+    Parameters
+    ----------
+    report
+        Everything the report shows, from :func:`~engine.report.build.build_report`.
+
+    Returns
+    -------
+    list of Block
+        Headings, paragraphs, tables, figures and collapsed sections, which
+        :func:`~engine.report.html.render_html` and :func:`~engine.report.markdown.render_markdown`
+        both write.
+    """
     blocks: list[Block] = [Heading(1, f"Session report: {report.title}")]
     blocks.append(
         Para(
@@ -412,7 +425,18 @@ def _anchor(row: IterationRow) -> str:
 
 
 def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
-    """One row of the iteration table."""
+    """One row of the iteration table.
+
+    Parameters
+    ----------
+    row
+        One iteration of the session.
+
+    Returns
+    -------
+    tuple of Inline
+        One cell per column of the iteration table, in the order of its headers.
+    """
     decision: list[Any] = [status(row.decision), f" by {row.decider}"]
     if row.edited:
         decision.append(" (edited)")

@@ -22,16 +22,52 @@ MISSING = "—"
 
 
 def missing(value: float | None) -> bool:
+    """True when there is no number to show: ``None``, NaN or an infinity.
+
+    Parameters
+    ----------
+    value
+        A number from a record, or None.
+
+    Returns
+    -------
+    bool
+    """
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 def num(value: float | None, spec: str = ".1f") -> str:
-    """``value`` formatted with ``spec``, or an em dash when there is none."""
+    """``value`` formatted with ``spec``, or an em dash when there is none.
+
+    Parameters
+    ----------
+    value
+        The number; None, NaN and infinities count as missing.
+    spec
+        A :func:`format` spec such as ``".3f"``.
+
+    Returns
+    -------
+    str
+        The formatted number, or :data:`MISSING` (an em dash).
+    """
     return MISSING if missing(value) else format(value, spec)
 
 
 def decimals(*values: float | None, significant: int = 4) -> int:
     """Decimals that show the largest of ``values`` to about ``significant`` figures.
+
+    Parameters
+    ----------
+    *values
+        The numbers to be shown together; None, NaN, infinities and zeros are ignored.
+    significant
+        Significant figures wanted for the largest of them.
+
+    Returns
+    -------
+    int
+        Between 0 and 6; 2 when no value is usable.
 
     Examples
     --------
@@ -46,13 +82,35 @@ def decimals(*values: float | None, significant: int = 4) -> int:
 
 
 def effect_numbers(effect: Effect) -> tuple[str, str, str]:
-    """Mean, low and high with the same decimals."""
+    """Mean, low and high with the same decimals.
+
+    Parameters
+    ----------
+    effect
+        The effect whose mean and interval bounds to format.
+
+    Returns
+    -------
+    tuple of str
+        ``(mean, low, high)``, all with the decimals :func:`decimals` picks for the three.
+    """
     d = decimals(effect.mean, effect.hdi_low, effect.hdi_high)
     return f"{effect.mean:.{d}f}", f"{effect.hdi_low:.{d}f}", f"{effect.hdi_high:.{d}f}"
 
 
 def effect_text(effect: Effect | None) -> str:
-    """``ATE 4.146 [3.936, 4.420]``."""
+    """``ATE 4.146 [3.936, 4.420]``.
+
+    Parameters
+    ----------
+    effect
+        The effect, or None.
+
+    Returns
+    -------
+    str
+        The estimand, mean and interval, or :data:`MISSING` when ``effect`` is None.
+    """
     if effect is None:
         return MISSING
     mean, low, high = effect_numbers(effect)
@@ -60,11 +118,40 @@ def effect_text(effect: Effect | None) -> str:
 
 
 def interval_name(effect: Effect, posterior: bool = True) -> str:
+    """The name of ``effect``'s interval: ``95% HDI`` for a posterior, ``95% CI`` otherwise.
+
+    Parameters
+    ----------
+    effect
+        The effect; only its ``hdi_prob`` is read.
+    posterior
+        True for a Bayesian interval (HDI), False for a frequentist one (CI).
+
+    Returns
+    -------
+    str
+    """
     return f"{effect.hdi_prob:.0%} {'HDI' if posterior else 'CI'}"
 
 
 def pm(value: float | None, se: float | None, spec: str = ".1f", sign: bool = False) -> str:
-    """``-1097.9 ± 20.1`` (``+`` sign when asked)."""
+    """``-1097.9 ± 20.1`` (``+`` sign when asked).
+
+    Parameters
+    ----------
+    value
+        The estimate; when missing the whole result is :data:`MISSING`.
+    se
+        Its standard error (shown as an em dash when missing).
+    spec
+        A :func:`format` spec used for both numbers.
+    sign
+        Always show the sign of ``value`` (for differences).
+
+    Returns
+    -------
+    str
+    """
     if missing(value):
         return MISSING
     head = format(value, ("+" if sign else "") + spec)
@@ -72,6 +159,18 @@ def pm(value: float | None, se: float | None, spec: str = ".1f", sign: bool = Fa
 
 
 def seconds(value: float | None) -> str:
+    """A duration for people: ``42.0 s`` under a minute, ``3 min 12 s`` above.
+
+    Parameters
+    ----------
+    value
+        Seconds, or None.
+
+    Returns
+    -------
+    str
+        The duration, or :data:`MISSING` when ``value`` is None or not finite.
+    """
     if value is None or missing(value):
         return MISSING
     if value < 60:
@@ -81,7 +180,19 @@ def seconds(value: float | None) -> str:
 
 
 def usage(tokens: int | None, cost_usd: float | None) -> str:
-    """``12,400 tok · $0.041``; an em dash for agents that record neither (offline backends)."""
+    """``12,400 tok · $0.041``; an em dash for agents that record neither (offline backends).
+
+    Parameters
+    ----------
+    tokens
+        Tokens the agent used, or None.
+    cost_usd
+        What they cost in US dollars, or None.
+
+    Returns
+    -------
+    str
+    """
     parts = []
     if tokens is not None:
         parts.append(f"{tokens:,} tok")
@@ -91,15 +202,49 @@ def usage(tokens: int | None, cost_usd: float | None) -> str:
 
 
 def status_word(status: str) -> str:
+    """The words a status is shown as (``failed_gate`` → ``failed gate``).
+
+    Parameters
+    ----------
+    status
+        An iteration status or decision; unknown ones have underscores replaced by spaces.
+
+    Returns
+    -------
+    str
+    """
     return STATUS_WORDS.get(status, status.replace("_", " "))
 
 
 def short(sha: str | None) -> str:
+    """The first ten characters of a commit sha, or an em dash when there is none.
+
+    Parameters
+    ----------
+    sha
+        A full commit sha, or None.
+
+    Returns
+    -------
+    str
+    """
     return sha[:10] if sha else MISSING
 
 
 def one_line(text: str, width: int | None = None) -> str:
-    """Whitespace collapsed to single spaces, optionally cut to ``width`` with an ellipsis."""
+    """Whitespace collapsed to single spaces, optionally cut to ``width`` with an ellipsis.
+
+    Parameters
+    ----------
+    text
+        Any text (an empty string, or None, gives an empty line).
+    width
+        The longest result allowed, ellipsis included; None for no limit.
+
+    Returns
+    -------
+    str
+    """
     line = " ".join((text or "").split())
     if width is not None and len(line) > width:
         return line[: width - 1] + "…"

@@ -92,6 +92,18 @@ def exclude_from_git(session: Path, name: str) -> None:
 
     Local to this clone and never committed: it only keeps git (and the session's
     recovery, which cleans untracked files) away from a derived folder.
+
+    Parameters
+    ----------
+    session
+        The session folder (a git repository).
+    name
+        The folder, relative to ``session``, to keep out of git (``report``).
+
+    Raises
+    ------
+    WorkbenchError
+        When ``.git/info/exclude`` cannot be read or written.
     """
     pattern = f"/{name}/"
     gitignore = session / ".gitignore"
