@@ -9,7 +9,7 @@ Built from a :class:`engine.design.results.DesignResult` (and the critic's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -24,15 +24,14 @@ from screens.plots import LovePlot, OverlapPlot, TrimmingPlot
 
 if TYPE_CHECKING:
     from engine.design.critic import Critique
-    from engine.design.results import DesignResult
+    from engine.design.results import DesignResult, Status
 
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 TIER_STYLE = {"high": "bold green", "medium": "bold yellow", "low": "bold red"}
 
 
-def status_text(status: Any) -> Text:
-    value = getattr(status, "value", str(status))
-    return Text(value, style=STATUS_STYLE.get(value, ""))
+def status_text(status: Status) -> Text:
+    return Text(status.value, style=STATUS_STYLE.get(status.value, ""))
 
 
 def estimate_text(result: DesignResult) -> Text:

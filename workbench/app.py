@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -56,9 +56,11 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from engine.loop import Reviewed, RunOptions, Workbench
+    from engine.problem import Gates
     from engine.progress import RunProgress
     from engine.records import Decision, IterationRecord
     from screens.run import ActiveRun
+    from screens.verdict import VerdictScreen
 
 __all__ = [
     "DARK_THEME",
@@ -207,7 +209,7 @@ class WorkbenchApp(App[int]):
         self.post_message(IterationRecorded(record, wb.session.iterations(), then_propose))
 
     @work(thread=True, exclusive=True, group=WorkerGroup.ARRAYS, exit_on_error=False, description="load draws")
-    def _load_arrays(self, record: IterationRecord, screen: Any) -> None:
+    def _load_arrays(self, record: IterationRecord, screen: VerdictScreen) -> None:
         arrays = load_iteration_arrays(self._workbench().session, record)
         self.call_from_thread(screen.set_arrays, arrays)
 
@@ -668,7 +670,7 @@ class WorkbenchApp(App[int]):
     def _workbench(self) -> Workbench:
         return self._require_opened().workbench
 
-    def _gates(self) -> Any:
+    def _gates(self) -> Gates | None:
         return self.opened.problem.gates if self.opened is not None else None
 
 
