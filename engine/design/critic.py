@@ -230,7 +230,17 @@ def _target_trial(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
 
 
 def residual_imbalance(fact: ColumnFact) -> float:
-    """|SMD| of a column after the analysis' weighting (raw |SMD| when no weights were available)."""
+    """|SMD| of a column after the analysis' weighting (raw |SMD| when no weights were available).
+
+    Parameters
+    ----------
+    fact
+        Facts about one candidate column.
+
+    Returns
+    -------
+    float
+    """
     return fact.smd_treatment if math.isnan(fact.smd_weighted) else fact.smd_weighted
 
 
@@ -238,6 +248,19 @@ def omitted_confounders(result: DesignResult, spec: AnalysisSpec) -> list[Column
     """Pre-treatment columns outside the adjustment set that the weighting leaves imbalanced.
 
     Placebo outcomes are left to their own diagnostic.
+
+    Parameters
+    ----------
+    result
+        The design run, with its column facts.
+    spec
+        Its analysis spec (for the placebo outcomes).
+
+    Returns
+    -------
+    list of ColumnFact
+        Columns not adjusted for whose :func:`residual_imbalance` is at least
+        :data:`BLIND_SPOT_SMD`, in the run's column order.
     """
     return [
         f
@@ -426,7 +449,20 @@ def critique(
 
 
 def critique_markdown(c: Critique) -> str:
-    """The critique as Markdown, for the session record and the report."""
+    """The critique as Markdown, for the session record and the report.
+
+    Parameters
+    ----------
+    c
+        The critic's review.
+
+    Returns
+    -------
+    str
+        A level-2 heading with the tier, the summary and headline, the triangulation, what
+        decided it, the estimand, the target trial and its shortfalls, blind spots and
+        alternative strategies; it ends with a newline.
+    """
     tt = c.target_trial
     lines = [
         f"## Critic: {c.tier.value.replace('_', ' ')} (credibility {c.credibility})",

@@ -58,7 +58,23 @@ def _status(value: float, pass_below: float, fail_at: float) -> Status:
 
 
 def estimand_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.ndarray:
-    """Balancing weights for the estimand: inverse propensity (ATE), odds (ATT), overlap (ATO)."""
+    """Balancing weights for the estimand: inverse propensity (ATE), odds (ATT), overlap (ATO).
+
+    Parameters
+    ----------
+    e
+        Propensities, clipped to ``[MIN_PROPENSITY, 1 − MIN_PROPENSITY]``.
+    t
+        Treatment, 0/1.
+    estimand
+        ATE: ``1/e`` and ``1/(1 − e)``; ATT: 1 and ``e/(1 − e)``; ATO: ``1 − e`` and ``e``
+        (treated and controls respectively).
+
+    Returns
+    -------
+    numpy.ndarray
+        One weight per unit.
+    """
     e = np.clip(e, MIN_PROPENSITY, 1 - MIN_PROPENSITY)
     if estimand is Estimand.ATE:
         return t / e + (1 - t) / (1 - e)
@@ -91,6 +107,11 @@ def standardized_differences(
         Denominator per column; by default the pooled SD ``sqrt((s1² + s0²) / 2)`` of the
         unweighted arms, which keeps before and after on the same scale.
 
+    Returns
+    -------
+    numpy.ndarray
+        One SMD per column; 0 where the scale is 0.
+
     Examples
     --------
     >>> W = np.array([[0.0], [1.0], [2.0], [3.0]]); t = np.array([0, 0, 1, 1])
@@ -121,6 +142,12 @@ def balance(data: DesignData, e: np.ndarray, keep: np.ndarray, estimand: Estiman
         The analysed population (after trimming).
     estimand
         Chooses the weights: inverse propensity, odds, or overlap.
+
+    Returns
+    -------
+    BalanceResult
+        SMD per covariate before and after, their maxima with statuses (judged on the largest
+        |SMD| after weighting), the arms' effective sample sizes, and a message.
     """
     t = data.t.astype(bool)
     scale = np.sqrt((data.W[t].var(axis=0) + data.W[~t].var(axis=0)) / 2)
@@ -192,6 +219,25 @@ def overlap(e: np.ndarray, t: np.ndarray, keep: np.ndarray, estimand: Estimand, 
     treated units above the upper bound (treated units with almost no comparable controls);
     for the ATO a failure is downgraded to a warning, because overlap weights shrink such
     units to nothing.
+
+    Parameters
+    ----------
+    e
+        Cross-fitted propensities of every unit.
+    t
+        Treatment, 0/1.
+    keep
+        The analysed population (a boolean mask).
+    estimand
+        Chooses which units count (see above).
+    bins
+        Histogram bins over [0, 1].
+
+    Returns
+    -------
+    OverlapResult
+        Shares outside the bounds (overall, per arm, analysed, below and above), the
+        propensity range, the histogram, the status and a message.
     """
     t = np.asarray(t).astype(bool)
     low, high = OVERLAP_BOUNDS
@@ -264,6 +310,22 @@ def trimming_curve(
     The nuisance models are fitted once on everyone; each point averages the doubly-robust
     score over the kept units (as EconML's ``trimming_threshold`` does). Points where an
     arm vanishes are skipped.
+
+    Parameters
+    ----------
+    fit
+        Cross-fitted nuisances from :func:`~engine.design.estimate.fit_dr`.
+    estimand
+        The estimand (an ATE over a trimmed population is labelled ATO).
+    thresholds
+        The α values; a point whose kept population has fewer than two units in an arm is left out.
+
+    Returns
+    -------
+    TrimmingResult
+        The points, the largest shift from the untrimmed estimate (or from the first point, when
+        α = 0 is missing) in its standard errors, and a pass or a warning above
+        :data:`TRIM_SHIFT_PASS_SE`.
     """
     points: list[TrimPoint] = []
     for alpha in thresholds:
@@ -300,6 +362,30 @@ def placebo_outcome(frame: pd.DataFrame, contract: Contract, spec: AnalysisSpec,
     The column is dropped from the covariates for this fit (it is the outcome now). A
     non-null effect means the covariates leave a difference between the arms in something
     the treatment cannot have caused — so they may leave one in the real outcome too.
+
+    Parameters
+    ----------
+    frame
+        The problem's data.
+    contract
+        The causal contract.
+    spec
+        The analysis spec: covariates, learners, folds, seed, estimand and trimming.
+    column
+        The pre-treatment column to use as the outcome.
+
+    Returns
+    -------
+    PlaceboOutcomeResult
+        The effect and its interval, the column's SD and the effect in SDs; pass when the
+        interval covers 0 and the effect is under :data:`PLACEBO_STD_MAX` SD, a warning when
+        only one holds, else a failure.
+
+    Raises
+    ------
+    SpecError
+        When ``column`` is the only covariate, an arm is too small for the folds, or trimming
+        leaves only one arm.
     """
     covariates = tuple(c for c in spec.resolved_covariates(contract) if c != column)
     if not covariates:

@@ -57,6 +57,17 @@ class DesignData:
         return len(self.y)
 
     def subset(self, rows: np.ndarray) -> DesignData:
+        """The same data restricted to ``rows``.
+
+        Parameters
+        ----------
+        rows
+            A boolean mask or integer indexes into the units.
+
+        Returns
+        -------
+        DesignData
+        """
         return replace(self, y=self.y[rows], t=self.t[rows], W=self.W[rows])
 
 
@@ -80,6 +91,11 @@ def prepare(
     outcome
         Column to use as outcome; the contract's outcome by default. A placebo column is
         always treated as continuous (a regressor on its values, 0/1 included).
+
+    Returns
+    -------
+    DesignData
+        ``discrete_outcome`` is True only for the contract's own outcome when it is binary.
     """
     sub = replace(
         contract,
@@ -104,7 +120,20 @@ def prepare(
 
 
 def propensity_model(kind: PropensityLearner, seed: int) -> Any:
-    """The sklearn classifier for e(x) = P(t = 1 | x)."""
+    """The sklearn classifier for e(x) = P(t = 1 | x).
+
+    Parameters
+    ----------
+    kind
+        Logistic regression (on standardised inputs), gradient boosting or a random forest.
+    seed
+        ``random_state`` of the tree ensembles.
+
+    Returns
+    -------
+    sklearn estimator
+        Unfitted.
+    """
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -118,7 +147,23 @@ def propensity_model(kind: PropensityLearner, seed: int) -> Any:
 
 
 def outcome_model(kind: OutcomeLearner, seed: int, discrete: bool) -> Any:
-    """The sklearn model for m(x, t) = E[y | x, t]: a classifier for a binary outcome."""
+    """The sklearn model for m(x, t) = E[y | x, t]: a classifier for a binary outcome.
+
+    Parameters
+    ----------
+    kind
+        Linear (logistic for a binary outcome), lasso (L1 logistic for a binary outcome),
+        gradient boosting or a random forest.
+    seed
+        ``random_state`` of the tree ensembles.
+    discrete
+        True for a binary outcome.
+
+    Returns
+    -------
+    sklearn estimator
+        Unfitted.
+    """
     from sklearn.ensemble import (
         GradientBoostingClassifier,
         GradientBoostingRegressor,
@@ -145,6 +190,19 @@ def outcome_model(kind: OutcomeLearner, seed: int, discrete: bool) -> Any:
 
 
 def learner_description(spec: AnalysisSpec, discrete: bool) -> str:
+    """One line naming the EconML learner, the folds and the nuisance models, for a report.
+
+    Parameters
+    ----------
+    spec
+        The analysis spec.
+    discrete
+        True for a binary outcome (the outcome model is a classifier).
+
+    Returns
+    -------
+    str
+    """
     kind = "classifier, discrete_outcome=True" if discrete else "regressor"
     name = "LinearDRLearner" if spec.estimator is Estimator.LINEAR_DR else "DRLearner (linear CATE)"
     return (
@@ -175,14 +233,45 @@ class NuisanceFit:
         return self.m1 - self.m0 + t * (y - self.m1) / e - (1 - t) * (y - self.m0) / (1 - e)
 
     def keep(self, low: float, high: float) -> np.ndarray:
-        """Units whose propensity lies in [low, high] (all of them for [0, 1])."""
+        """Units whose propensity lies in [low, high] (all of them for [0, 1]).
+
+        Parameters
+        ----------
+        low, high
+            Propensity bounds, inclusive.
+
+        Returns
+        -------
+        numpy.ndarray
+            A boolean mask over the units.
+        """
         if low <= 0.0 and high >= 1.0:
             return np.ones(self.data.n, dtype=bool)
         return (self.e >= low) & (self.e <= high)
 
 
 def folds_for(t: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified, shuffled, seeded cross-fitting folds, so every fold sees both arms."""
+    """Stratified, shuffled, seeded cross-fitting folds, so every fold sees both arms.
+
+    Parameters
+    ----------
+    t
+        The 0/1 treatment.
+    k
+        Number of folds.
+    seed
+        Seed of the shuffle.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        ``(train, test)`` index arrays, one pair per fold.
+
+    Raises
+    ------
+    SpecError
+        When the smaller arm has fewer than ``MIN_ARM_SIZE * k`` units.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     smallest = int(min(t.sum(), len(t) - t.sum()))
@@ -210,6 +299,11 @@ def fit_dr(data: DesignData, spec: AnalysisSpec) -> NuisanceFit:
     -------
     NuisanceFit
         Everything :func:`estimate_effect` needs, for any estimand and trimming.
+
+    Raises
+    ------
+    SpecError
+        When the smaller arm is too small for ``spec.folds`` folds.
     """
     from econml.dr import DRLearner, LinearDRLearner
 
@@ -250,7 +344,21 @@ def fit_dr(data: DesignData, spec: AnalysisSpec) -> NuisanceFit:
 
 
 def estimand_label(requested: Estimand, dropped: int) -> str:
-    """What an estimate over a trimmed population is called: ATE → ATO once units are dropped."""
+    """What an estimate over a trimmed population is called: ATE → ATO once units are dropped.
+
+    Parameters
+    ----------
+    requested
+        The estimand asked for.
+    dropped
+        Units removed by trimming.
+
+    Returns
+    -------
+    str
+        The requested label when nothing was dropped or it is ATO; else ``ATO`` for an ATE
+        and ``ATT-trimmed`` for an ATT.
+    """
     if dropped == 0 or requested is Estimand.ATO:
         return requested.value
     return "ATO" if requested is Estimand.ATE else "ATT-trimmed"
@@ -272,6 +380,11 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
     -------
     DREstimate
         Effect, standard error and 95 % interval; ``estimand`` relabelled when trimmed.
+
+    Raises
+    ------
+    SpecError
+        When the kept population holds only one arm.
     """
     data = fit.data
     keep = np.ones(data.n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
@@ -332,7 +445,26 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
 def dr_estimate(
     data: DesignData, spec: AnalysisSpec, estimand: Estimand | None = None
 ) -> tuple[DREstimate, NuisanceFit]:
-    """Fit and estimate in one step, trimming by the spec's bounds."""
+    """Fit and estimate in one step, trimming by the spec's bounds.
+
+    Parameters
+    ----------
+    data
+        Outcome, treatment and covariates (see :func:`prepare`).
+    spec
+        Learners, estimator, folds, seed and trimming bounds.
+    estimand
+        The estimand; the spec's when None.
+
+    Returns
+    -------
+    tuple of (DREstimate, NuisanceFit)
+
+    Raises
+    ------
+    SpecError
+        When an arm is too small for the folds, or trimming leaves only one arm.
+    """
     fit = fit_dr(data, spec)
     keep = fit.keep(*spec.trim)
     return estimate_effect(fit, estimand or spec.estimand, keep), fit

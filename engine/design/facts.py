@@ -74,6 +74,13 @@ def column_facts(
         The analysis' balancing weights over its analysed population ``keep``: with them,
         ``smd_weighted`` says whether the adjustment balances a column it does not include
         (if it does, the column's raw imbalance is explained by the covariates).
+
+    Returns
+    -------
+    tuple of ColumnFact
+        One per numeric or categorical candidate (other columns are skipped): its role, whether
+        it is adjusted for, its largest |SMD| between the arms, its largest |correlation| with
+        the outcome and, with ``weights``, its largest |SMD| after weighting (NaN without).
     """
     t = frame[contract.treatment].to_numpy(dtype=float)
     y = frame[contract.outcome].to_numpy(dtype=float)
@@ -99,7 +106,24 @@ def column_facts(
 
 
 def data_facts(frame: pd.DataFrame, contract: Contract, columns: tuple[ColumnFact, ...]) -> DataFacts:
-    """Features of the data that make alternative designs possible."""
+    """Features of the data that make alternative designs possible.
+
+    Parameters
+    ----------
+    frame
+        The data.
+    contract
+        Its contract (treatment and outcome names).
+    columns
+        Facts about the candidate columns, from :func:`column_facts`.
+
+    Returns
+    -------
+    DataFacts
+        Columns that may be an earlier measurement of the outcome, numeric columns at a cutoff
+        of which the treated share jumps by at least :data:`THRESHOLD_JUMP_MIN` (with the cutoff
+        and the jump), and columns named like an instrument.
+    """
     outcome_stem = _stem(contract.outcome)[:2]
     # An earlier measurement of the outcome: named like it and related to it, or a pre-treatment
     # (non-control) column strongly correlated with it.

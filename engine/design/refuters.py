@@ -103,24 +103,88 @@ def _result(name: str, original: DREstimate, new: DREstimate, expected: float, p
 
 
 def null_passes(new: DREstimate, original: DREstimate) -> bool:
-    """Whether a refit that should find nothing does: not significant at 1 %, or negligible."""
+    """Whether a refit that should find nothing does: not significant at 1 %, or negligible.
+
+    Parameters
+    ----------
+    new
+        The refit's estimate.
+    original
+        The analysis's own estimate.
+
+    Returns
+    -------
+    bool
+        True when ``|effect / se| < NULL_Z`` (a zero SE counts as significant unless the
+        effect is exactly 0) or ``|effect|`` is under a tenth of the original's.
+    """
     z = abs(new.effect) / new.se if new.se > 0 else (0.0 if new.effect == 0 else np.inf)
     return bool(z < NULL_Z or abs(new.effect) < NEGLIGIBLE_SHARE * abs(original.effect))
 
 
 def placebo_treatment_vector(t: np.ndarray, seed: int) -> np.ndarray:
-    """The placebo treatment: a seeded random permutation of ``t`` (same number treated)."""
+    """The placebo treatment: a seeded random permutation of ``t`` (same number treated).
+
+    Parameters
+    ----------
+    t
+        The treatment.
+    seed
+        The spec's seed (the generator is seeded with ``[seed, 1]``).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return np.random.default_rng([seed, 1]).permutation(t)
 
 
 def placebo_treatment(data: DesignData, spec: AnalysisSpec, original: DREstimate) -> RefuterResult:
-    """Permute the treatment and re-estimate; passes when the new effect is null (see :func:`null_passes`)."""
+    """Permute the treatment and re-estimate; passes when the new effect is null (see :func:`null_passes`).
+
+    Parameters
+    ----------
+    data
+        The analysis's data.
+    spec
+        The analysis spec (learners, folds, seed, estimand, trimming).
+    original
+        The analysis's own estimate.
+
+    Returns
+    -------
+    RefuterResult
+
+    Raises
+    ------
+    SpecError
+        When the refit cannot be cross-fitted or trimming leaves one arm.
+    """
     new = _rerun(replace(data, t=placebo_treatment_vector(data.t, spec.seed)), spec, spec.estimand)
     return _result("placebo_treatment", original, new, 0.0, null_passes(new, original))
 
 
 def random_common_cause(data: DesignData, spec: AnalysisSpec, original: DREstimate) -> RefuterResult:
-    """Add a standard-normal covariate and re-estimate; passes when the estimate moves < 1 SE."""
+    """Add a standard-normal covariate and re-estimate; passes when the estimate moves < 1 SE.
+
+    Parameters
+    ----------
+    data
+        The analysis's data.
+    spec
+        The analysis spec (learners, folds, seed, estimand, trimming).
+    original
+        The analysis's own estimate; the shift is measured in its standard errors.
+
+    Returns
+    -------
+    RefuterResult
+
+    Raises
+    ------
+    SpecError
+        When the refit cannot be cross-fitted or trimming leaves one arm.
+    """
     noise = np.random.default_rng([spec.seed, 2]).standard_normal(data.n)
     bigger = replace(data, W=np.column_stack([data.W, noise]), names=data.names + ("random_common_cause",))
     new = _rerun(bigger, spec, spec.estimand)
@@ -138,7 +202,32 @@ def data_subset(
     fraction: float = SUBSET_FRACTION,
     repeats: int = SUBSET_REPEATS,
 ) -> RefuterResult:
-    """Re-estimate on ``repeats`` random subsets; passes when every estimate is inside the original CI."""
+    """Re-estimate on ``repeats`` random subsets; passes when every estimate is inside the original CI.
+
+    Parameters
+    ----------
+    data
+        The analysis's data.
+    spec
+        The analysis spec (learners, folds, seed, estimand, trimming).
+    original
+        The analysis's own estimate.
+    fraction
+        Share of the rows in each subset, drawn without replacement.
+    repeats
+        Number of subsets.
+
+    Returns
+    -------
+    RefuterResult
+        Its estimate is the mean of the subset estimates and its "interval" their range;
+        ``detail`` lists every subset's estimate.
+
+    Raises
+    ------
+    SpecError
+        When a subset cannot be cross-fitted or trimming leaves one arm.
+    """
     rng = np.random.default_rng([spec.seed, 3])
     estimates: list[DREstimate] = []
     for _ in range(repeats):
@@ -170,7 +259,29 @@ def data_subset(
 
 
 def dummy_outcome(data: DesignData, spec: AnalysisSpec, original: DREstimate) -> RefuterResult:
-    """Replace the outcome by noise with the outcome's mean and spread; passes when the new effect is null."""
+    """Replace the outcome by noise with the outcome's mean and spread; passes when the new effect is null.
+
+    A binary outcome is replaced by Bernoulli draws at its mean rate, a continuous one by
+    normal draws with its mean and standard deviation.
+
+    Parameters
+    ----------
+    data
+        The analysis's data.
+    spec
+        The analysis spec (learners, folds, seed, estimand, trimming).
+    original
+        The analysis's own estimate.
+
+    Returns
+    -------
+    RefuterResult
+
+    Raises
+    ------
+    SpecError
+        When the refit cannot be cross-fitted or trimming leaves one arm.
+    """
     rng = np.random.default_rng([spec.seed, 4])
     if data.discrete_outcome:
         y = (rng.random(data.n) < data.y.mean()).astype(float)

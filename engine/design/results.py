@@ -28,7 +28,17 @@ class Status(StrEnum):
 
 
 def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
-    """The most severe status (``pass`` for an empty list)."""
+    """The most severe status (``pass`` for an empty list).
+
+    Parameters
+    ----------
+    statuses
+        Any number of statuses.
+
+    Returns
+    -------
+    Status
+    """
     return max(statuses, key=lambda s: s.rank, default=Status.PASS)
 
 
@@ -62,13 +72,35 @@ class DREstimate:
         return (self.ci_high - self.ci_low) / 2.0
 
     def covers(self, value: float) -> bool:
+        """Whether the 95 % interval contains ``value`` (bounds included).
+
+        Parameters
+        ----------
+        value
+            A candidate effect (0 for a null, or another estimate).
+
+        Returns
+        -------
+        bool
+        """
         return self.ci_low <= value <= self.ci_high
 
     def as_effect(self) -> Effect:
-        """The estimate as a record :class:`~engine.records.Effect` (``hdi_prob`` 0.95, ``sd`` = SE)."""
+        """The estimate as a record :class:`~engine.records.Effect` (``hdi_prob`` 0.95, ``sd`` = SE).
+
+        Returns
+        -------
+        Effect
+        """
         return Effect(self.estimand, self.effect, self.se, self.ci_low, self.ci_high, hdi_prob=0.95, interval="CI")
 
     def describe(self) -> str:
+        """One line: ``ATE 4.02 (95 % CI 3.71 to 4.33; n = 747)``, with the total when units were dropped.
+
+        Returns
+        -------
+        str
+        """
         pop = f"n = {self.n}" + (f" of {self.n_total}" if self.n_dropped else "")
         return f"{self.estimand} {self.effect:.4g} (95 % CI {self.ci_low:.4g} to {self.ci_high:.4g}; {pop})"
 
@@ -278,7 +310,14 @@ class DesignResult:
     versions: dict[str, str] = field(default_factory=dict)
 
     def diagnostics(self) -> tuple[Diagnostic, ...]:
-        """Each diagnostic as (name, status, message), in the order a reader should see them."""
+        """Each diagnostic as (name, status, message), in the order a reader should see them.
+
+        Returns
+        -------
+        tuple of Diagnostic
+            Balance, overlap, trimming (when run), each placebo outcome (``placebo:<column>``),
+            each refuter (``refuter:<name>``) and sensitivity (when run).
+        """
         rows = [
             Diagnostic("balance", self.balance.status, self.balance.message),
             Diagnostic("overlap", self.overlap.status, self.overlap.message),
@@ -295,6 +334,11 @@ class DesignResult:
         """Names of the gating diagnostics that failed: balance, overlap, placebo outcomes.
 
         The design loop's verdict treats these like the model loop's convergence gates.
+
+        Returns
+        -------
+        tuple of str
+            Diagnostic names as :meth:`diagnostics` gives them; empty when none failed.
         """
         return tuple(
             d.name

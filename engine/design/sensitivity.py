@@ -111,12 +111,46 @@ def robustness_value(estimate: float, se: float, dof: int, q: float = 1.0, alpha
 
 
 def partial_r2(t_stat: float, dof: int) -> float:
-    """Partial R² of the treatment with the outcome given the covariates: t² / (t² + df)."""
+    """Partial R² of the treatment with the outcome given the covariates: t² / (t² + df).
+
+    Parameters
+    ----------
+    t_stat
+        The treatment coefficient's t statistic.
+    dof
+        Residual degrees of freedom.
+
+    Returns
+    -------
+    float
+    """
     return t_stat**2 / (t_stat**2 + dof)
 
 
 def ols_treatment(y: np.ndarray, t: np.ndarray, W: np.ndarray) -> tuple[float, float, int]:
-    """OLS of y on an intercept, t and W: the treatment coefficient, its classical SE and df."""
+    """OLS of y on an intercept, t and W: the treatment coefficient, its classical SE and df.
+
+    Exactly collinear covariate columns are dropped first, so ``df`` counts only the columns kept.
+
+    Parameters
+    ----------
+    y
+        Outcome.
+    t
+        Treatment, 0/1.
+    W
+        Covariates, one column each.
+
+    Returns
+    -------
+    tuple of (float, float, int)
+        ``(coefficient, standard error, degrees of freedom)``.
+
+    Raises
+    ------
+    ValueError
+        When the treatment is collinear with the covariates.
+    """
     X = np.column_stack([np.ones(len(y)), t, W])
     # Drop exactly collinear columns (e.g. a dummy constant within the population) so df is honest.
     rank = np.linalg.matrix_rank(X)
@@ -161,6 +195,18 @@ def sensitivity(
     baseline_risk
         For a binary outcome: the mean risk without treatment in the population, used to
         turn the risk difference into a risk ratio. The control arm's mean by default.
+
+    Returns
+    -------
+    SensitivityResult
+        The effect and its interval as risk ratios, their E-values, the OLS estimate with its
+        t statistic, partial R² and robustness values, a status (a warning when the interval
+        includes the null or a weak confounder would do) and a message.
+
+    Raises
+    ------
+    ValueError
+        When the treatment is collinear with the covariates (from :func:`ols_treatment`).
     """
     if binary:
         p0 = baseline_risk if baseline_risk is not None else float(y[t == 0].mean())

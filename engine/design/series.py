@@ -12,7 +12,7 @@ from engine.design.results import BalanceResult, OverlapResult, TrimmingResult
 
 @dataclass(frozen=True)
 class LovePlotSeries:
-    """Covariates sorted by |SMD| before weighting (largest first), with both SMDs."""
+    """Covariates sorted by |SMD| after weighting (largest first, ties by |SMD| before), with both SMDs."""
 
     names: list[str]
     before: list[float]
@@ -56,6 +56,11 @@ def love_plot_series(balance: BalanceResult, top: int | None = None, absolute: b
         Keep only the ``top`` most imbalanced covariates (all when None).
     absolute
         Plot |SMD| (the usual love plot) rather than signed differences.
+
+    Returns
+    -------
+    LovePlotSeries
+        Names, before and after values in that order, and the gate's pass and fail thresholds.
     """
     rows = sorted(balance.rows, key=lambda r: (-abs(r.after), -abs(r.before)))
     if top is not None:
@@ -71,7 +76,18 @@ def love_plot_series(balance: BalanceResult, top: int | None = None, absolute: b
 
 
 def overlap_series(overlap: OverlapResult) -> OverlapSeries:
-    """Series for the propensity histogram, one bar series per arm."""
+    """Series for the propensity histogram, one bar series per arm.
+
+    Parameters
+    ----------
+    overlap
+        The overlap diagnostic.
+
+    Returns
+    -------
+    OverlapSeries
+        Bin centres, counts per arm, the overlap bounds and the bin width.
+    """
     edges = overlap.bin_edges
     centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
     return OverlapSeries(
@@ -84,7 +100,18 @@ def overlap_series(overlap: OverlapResult) -> OverlapSeries:
 
 
 def trimming_series(trimming: TrimmingResult) -> TrimmingSeries:
-    """Series for the trimming-sensitivity curve: estimate and interval against the threshold."""
+    """Series for the trimming-sensitivity curve: estimate and interval against the threshold.
+
+    Parameters
+    ----------
+    trimming
+        The trimming-sensitivity diagnostic.
+
+    Returns
+    -------
+    TrimmingSeries
+        Per point: threshold, estimate, interval bounds, units kept and the estimand's label.
+    """
     pts = trimming.points
     return TrimmingSeries(
         thresholds=[p.threshold for p in pts],

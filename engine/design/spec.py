@@ -76,13 +76,35 @@ class AnalysisSpec:
         return self.trim[0] > 0.0 or self.trim[1] < 1.0
 
     def resolved_covariates(self, contract: Contract) -> tuple[str, ...]:
-        """The covariates in contract order: every allowed control for "all"."""
+        """The covariates in contract order: every allowed control for "all".
+
+        Parameters
+        ----------
+        contract
+            The problem's contract.
+
+        Returns
+        -------
+        tuple of str
+            The contract's controls when ``covariates`` is None, else those of them the spec
+            lists (names that are not allowed controls are left out).
+        """
         if self.covariates is None:
             return contract.controls
         return tuple(c for c in contract.controls if c in self.covariates)
 
     def with_(self, **changes: Any) -> AnalysisSpec:
-        """A copy with some fields changed (used by the design moves)."""
+        """A copy with some fields changed (used by the design moves).
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
         return replace(self, **changes)
 
 
@@ -164,7 +186,20 @@ def parse_spec(text: str, contract: Contract) -> AnalysisSpec:
 
 
 def spec_issues(text: str, contract: Contract) -> list[str]:
-    """Every problem :func:`parse_spec` would raise, as a list (empty when the spec is valid)."""
+    """Every problem :func:`parse_spec` would raise, as a list (empty when the spec is valid).
+
+    Parameters
+    ----------
+    text
+        The text of ``analysis.toml``.
+    contract
+        The problem's contract.
+
+    Returns
+    -------
+    list of str
+        One line per issue; a TOML syntax error is one issue.
+    """
     try:
         parse_spec(text, contract)
     except SpecError as exc:

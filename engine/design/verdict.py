@@ -30,10 +30,36 @@ class BestDesign:
 
     @classmethod
     def of(cls, result: DesignResult, critique: Critique) -> BestDesign:
+        """The keep rule's view of a kept design.
+
+        Parameters
+        ----------
+        result
+            The kept run.
+        critique
+            The critic's review of it.
+
+        Returns
+        -------
+        BestDesign
+            Its tier, its effect and the diagnostics that passed.
+        """
         return cls(critique.tier, result.estimate.as_effect(), passed_diagnostics(result))
 
 
 def passed_diagnostics(result: DesignResult) -> frozenset[str]:
+    """The names of the run's diagnostics whose status is ``pass``.
+
+    Parameters
+    ----------
+    result
+        A design run.
+
+    Returns
+    -------
+    frozenset of str
+        Names as :meth:`DesignResult.diagnostics` gives them.
+    """
     return frozenset(d.name for d in result.diagnostics() if d.status is Status.PASS)
 
 

@@ -46,6 +46,13 @@ def warm_up(jit: bool = False, preload: tuple[str, ...] = ()) -> None:
 def wait_until_warm(timeout_s: float | None = None, jit: bool = False) -> bool:
     """Block until the server has finished its warm-up (and the JIT warm-up if ``jit``).
 
+    Parameters
+    ----------
+    timeout_s
+        How long to wait; None waits for as long as the server is alive.
+    jit
+        Also ask for the JIT warm-up (see :func:`warm_up`) and wait for it.
+
     Returns
     -------
     bool
@@ -59,7 +66,14 @@ def wait_until_warm(timeout_s: float | None = None, jit: bool = False) -> bool:
 
 
 def server_status() -> ServerStatus:
-    """Describe the warm server without starting it."""
+    """Describe the warm server without starting it.
+
+    Returns
+    -------
+    ServerStatus
+        Whether it runs, is warm and JIT-warm, its pid, warm-up times, log and whether it is
+        inside the namespaces.
+    """
     return _get_server().status()
 
 
@@ -255,6 +269,20 @@ def collect_outputs(job_dir: Path, workdir: Path, wanted: Collection[str] | None
     named ``trace.nc`` pointing at a host file would otherwise be read or written through by
     the parent), and so are the job's private cache and temp folder. Returns the top-level
     names moved.
+
+    Parameters
+    ----------
+    job_dir
+        The job's own folder.
+    workdir
+        The caller's work folder; an existing symlink there, or an entry of the other kind
+        (file against folder), is never replaced.
+    wanted
+        The only top-level names to move; None for all.
+
+    Returns
+    -------
+    set of str
     """
     moved: set[str] = set()
     for entry in os.scandir(job_dir):
@@ -290,5 +318,16 @@ def _same_device(a: Path, b: Path) -> bool:
 
 
 def ping(*, progress: Callable[[Any], None]) -> dict[str, Any]:
-    """A job that does nothing: for health checks and start-latency measurements."""
+    """A job that does nothing: for health checks and start-latency measurements.
+
+    Parameters
+    ----------
+    progress
+        The sandbox's progress callback (unused).
+
+    Returns
+    -------
+    dict
+        The child's ``pid`` and resident set size ``rss_mb``.
+    """
     return {"pid": os.getpid(), "rss_mb": _read_rss_mb(os.getpid())}

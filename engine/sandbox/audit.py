@@ -92,7 +92,19 @@ class SandboxViolation(PermissionError):
 
 
 def allowed_write_roots(workdir: str) -> tuple[str, ...]:
-    """Folders a job may write to: its work folder (its temp dir lives there) and the compiler caches."""
+    """Folders a job may write to: its work folder (its temp dir lives there) and the compiler caches.
+
+    Parameters
+    ----------
+    workdir
+        The job's work folder.
+
+    Returns
+    -------
+    tuple of str
+        Real paths, without duplicates: ``workdir``, ``/dev/null``, ``NUMBA_CACHE_DIR`` when set,
+        and PyTensor's compile folders when PyTensor imports.
+    """
     roots = [workdir, "/dev/null"]
     cache = os.environ.get("NUMBA_CACHE_DIR")
     if cache:

@@ -47,7 +47,14 @@ class ReferenceModel:
 
 
 def trusted_cache_dir() -> Path:
-    """The trusted cache for these library versions (created if missing)."""
+    """The trusted cache for these library versions (created if missing).
+
+    Returns
+    -------
+    Path
+        Under ``$XDG_CACHE_HOME`` (or ``~/.cache``), ``causal-workbench/sandbox-cache/<key>``,
+        where the key hashes the Python, PyTensor, Numba, nutpie, PyMC and NumPy versions.
+    """
     versions = [sys.version.split()[0]]
     for package in ("pytensor", "numba", "nutpie", "pymc", "numpy"):
         try:
@@ -70,7 +77,15 @@ def disable_disk_cache() -> None:
 
 
 def use_private_cache(job_dir: str) -> None:
-    """In a job's child, before job code runs: a private copy of the trusted cache, used from now on."""
+    """In a job's child, before job code runs: a private copy of the trusted cache, used from now on.
+
+    Does nothing when PyTensor is not imported.
+
+    Parameters
+    ----------
+    job_dir
+        The job's folder; the copy goes under it.
+    """
     if "pytensor" not in sys.modules:
         return
     import pytensor
@@ -99,7 +114,20 @@ def _stamp(reference: ReferenceModel | None) -> str:
 
 
 def missing_references(references: Sequence[ReferenceModel]) -> list[ReferenceModel]:
-    """The references (and the built-in one) the trusted cache has not compiled yet."""
+    """The references the trusted cache has not compiled yet.
+
+    The built-in reference model is not among them: :func:`warm_in_background` checks it
+    separately.
+
+    Parameters
+    ----------
+    references
+        Reference models (trusted baselines and their data).
+
+    Returns
+    -------
+    list of ReferenceModel
+    """
     cache = trusted_cache_dir()
     return [r for r in references if not (cache / _stamp(r)).exists()]
 
@@ -110,6 +138,20 @@ def warm_trusted_cache(references: Sequence[ReferenceModel] = (), timeout_s: flo
     Runs in its own process — inside bubblewrap when available, with only the trusted cache
     writable — and returns at once when everything is compiled already. Returns False if
     the warmer failed (the workbench still works; jobs compile from a colder cache).
+
+    Parameters
+    ----------
+    references
+        Reference models to compile besides the built-in one.
+    timeout_s
+        How long the warmer process may take.
+
+    Returns
+    -------
+    bool
+        True when nothing was left to compile or the warmer exited cleanly (a reference that
+        fails to compile is reported on its stderr and skipped, not counted as a failure);
+        False when it could not start, ran out of time or exited with an error.
     """
     from engine.sandbox.isolation import bwrap_command, bwrap_executable, sandbox_env, spawn_environment
 
@@ -133,7 +175,18 @@ def warm_trusted_cache(references: Sequence[ReferenceModel] = (), timeout_s: flo
 
 
 def warm_in_background(references: Sequence[ReferenceModel] = ()) -> threading.Thread | None:
-    """Start :func:`warm_trusted_cache` on a daemon thread, unless everything is warm already."""
+    """Start :func:`warm_trusted_cache` on a daemon thread, unless everything is warm already.
+
+    Parameters
+    ----------
+    references
+        Reference models to compile besides the built-in one.
+
+    Returns
+    -------
+    threading.Thread or None
+        The warmer's thread, or None when there is nothing to compile.
+    """
     if (trusted_cache_dir() / _stamp(None)).exists() and not missing_references(references):
         return None
     thread = threading.Thread(

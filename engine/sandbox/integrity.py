@@ -118,7 +118,14 @@ def _task_count() -> int:
 
 
 def take() -> Snapshot:
-    """Record the watched attributes now (call right before the model's code runs)."""
+    """Record the watched attributes now (call right before the model's code runs).
+
+    Returns
+    -------
+    Snapshot
+        The identities of the watched modules' attributes, of their classes' attributes and of
+        the import machinery, and the number of threads.
+    """
     attributes: dict[_Key, int] = {}
     classes: dict[int, type] = {}
     for module_name, module in _watched_modules():
@@ -149,6 +156,22 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
     ``only`` limits the comparison to owners with those prefixes (after sampling, when
     compiling legitimately loads and patches parts of Numba and PyTensor); ``threads=False``
     skips the thread count (the sampler leaves its pools behind).
+
+    Parameters
+    ----------
+    before
+        A snapshot from :func:`take`.
+    limit
+        Stop after this many changed attributes (a thread message may still follow).
+    only
+        Owner prefixes to compare (``"numpy"``, ``"engine"``…); None compares everything.
+    threads
+        Also report threads started since ``before`` and still running.
+
+    Returns
+    -------
+    list of str
+        One sentence per change (``numpy.var was replaced``); empty when nothing changed.
     """
     after = take()
     found = []

@@ -86,11 +86,24 @@ class IsolationReport:
     warning: str | None  # one sentence for a banner when the namespace sandbox is off
 
     def lines(self) -> list[str]:
+        """One line per layer: ``on`` or ``off``, its name and what it does (or why it is off).
+
+        Returns
+        -------
+        list of str
+        """
         return [f"{'on ' if layer.active else 'off'}  {layer.name}: {layer.detail}" for layer in self.layers]
 
 
 def bwrap_executable() -> str | None:
-    """The ``bwrap`` to use, or None when the namespace sandbox is unavailable or switched off."""
+    """The ``bwrap`` to use, or None when the namespace sandbox is unavailable or switched off.
+
+    Returns
+    -------
+    str or None
+        The path of a ``bwrap`` that could create the namespaces here (probed once per path),
+        or None on another platform, without bubblewrap, or with ``WORKBENCH_SANDBOX=inner``.
+    """
     if os.environ.get(MODE_VARIABLE, "").strip().lower() == "inner":
         return None
     return _working_bwrap(shutil.which("bwrap"))
@@ -120,7 +133,13 @@ def _unavailable_reason() -> str:
 
 
 def isolation_report() -> IsolationReport:
-    """Describe the layers that protect the user from agent-written code on this machine."""
+    """Describe the layers that protect the user from agent-written code on this machine.
+
+    Returns
+    -------
+    IsolationReport
+        Every layer with whether it is active, and a banner warning when the namespaces are off.
+    """
     from engine.sandbox.seccomp import seccomp_supported
 
     bwrap = bwrap_executable()
@@ -176,14 +195,34 @@ def _system_binds() -> list[str]:
 
 
 def python_roots() -> list[str]:
-    """Folders the interpreter and its packages live in (read-only inside the sandbox)."""
+    """Folders the interpreter and its packages live in (read-only inside the sandbox).
+
+    Returns
+    -------
+    list of str
+        ``sys.base_prefix``, ``sys.prefix`` and the executable's prefix, resolved and sorted;
+        ``/``, ``/usr`` and folders under ``/usr`` are left out (``/usr`` is bound anyway).
+    """
     roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     return sorted(r for r in roots if r not in ("/", "/usr") and not r.startswith("/usr/"))
 
 
 def sandbox_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The allow-listed environment a sandboxed server receives, with a home inside its private /tmp."""
+    """The allow-listed environment a sandboxed server receives, with a home on its own tmpfs
+    (:data:`SANDBOX_HOME`).
+
+    Parameters
+    ----------
+    environ
+        The environment to filter (usually the server's, already free of secrets).
+
+    Returns
+    -------
+    dict of str to str
+        The variables in :data:`ENV_ALLOW`, plus ``HOME``, ``XDG_CACHE_HOME``, ``MPLCONFIGDIR``,
+        ``TMPDIR`` and ``WORKBENCH_SANDBOX_HOME`` pointing into that home.
+    """
     env = {k: v for k, v in environ.items() if k in ENV_ALLOW}
     # A home the server writes while it imports (ArviZ's and Matplotlib's caches), then seals
     # (engine.sandbox.zygote); /tmp is read-only and each job's TMPDIR is inside its own folder.
@@ -219,6 +258,11 @@ def bwrap_command(
         Host folders bound read-write at the same path (the jobs folder).
     readable
         Extra host folders bound read-only at the same path (tests, the trusted cache).
+
+    Returns
+    -------
+    list of str
+        ``bwrap``, its options, ``--`` and ``argv``.
     """
     args = [
         bwrap,
@@ -256,5 +300,11 @@ def bwrap_command(
 
 
 def spawn_environment() -> dict[str, str]:
-    """The environment bwrap itself is started with (it shows through ``/proc/1/environ``)."""
+    """The environment bwrap itself is started with (it shows through ``/proc/1/environ``).
+
+    Returns
+    -------
+    dict of str to str
+        Only ``PATH`` and ``LANG``.
+    """
     return _minimal_env()

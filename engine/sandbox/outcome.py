@@ -46,7 +46,13 @@ class SandboxOutcome:
     log_tail: str = ""
 
     def describe(self) -> str:
-        """One line for a log or a table."""
+        """One line for a log or a table.
+
+        Returns
+        -------
+        str
+            ``ok in 1.23 s``, or the crash kind and its message.
+        """
         if self.ok:
             return f"ok in {self.seconds:.2f} s"
         return f"{self.crash}: {self.message}"

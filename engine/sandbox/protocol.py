@@ -38,7 +38,25 @@ ORDER_KILL = b"K"
 
 
 def encode_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bytes:
-    """Pickle the call for the child; a ``TypeError`` that says what to pass if it cannot travel."""
+    """Pickle the call for the child; a ``TypeError`` that says what to pass if it cannot travel.
+
+    Parameters
+    ----------
+    fn
+        A module-level function the child can import by name.
+    args, kwargs
+        Its arguments.
+
+    Returns
+    -------
+    bytes
+        The pickled ``(fn, args, kwargs)``.
+
+    Raises
+    ------
+    TypeError
+        When the function or an argument cannot be pickled.
+    """
     try:
         return pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling raises many types: PicklingError, TypeError, AttributeError
@@ -48,32 +66,120 @@ def encode_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[s
 
 
 def encode_job(header: Mapping[str, Any], call: bytes) -> bytes:
+    """The job payload the parent sends to the server.
+
+    Parameters
+    ----------
+    header
+        Work folder, ``sys.path`` and limits, for the server and the child.
+    call
+        The pickled call, from :func:`encode_call`.
+
+    Returns
+    -------
+    bytes
+        The pickled ``(header, call)``.
+    """
     return pickle.dumps((header, call), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def decode_job(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    """The server's side of :func:`encode_job` (a plain unpickle: the payload comes from our own parent).
+
+    Parameters
+    ----------
+    payload
+        What :func:`encode_job` returned.
+
+    Returns
+    -------
+    tuple of (dict, bytes)
+        The header, and the call still pickled.
+    """
     return pickle.loads(payload)  # from our own parent, through the server
 
 
 def decode_call(call: bytes) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
-    """Unpickle the call; this imports the function's module, so the child does it under its limits."""
+    """Unpickle the call; this imports the function's module, so the child does it under its limits.
+
+    Parameters
+    ----------
+    call
+        What :func:`encode_call` returned.
+
+    Returns
+    -------
+    tuple
+        ``(fn, args, kwargs)``.
+    """
     return pickle.loads(call)
 
 
 def encode_message(kind: str, body: Any) -> bytes:
+    """A message from the child to the parent, to be read with :func:`_safe_loads`.
+
+    Parameters
+    ----------
+    kind
+        ``started``, ``progress``, ``result`` or ``error``.
+    body
+        The payload: plain values, NumPy arrays or ``engine`` dataclasses and enums.
+
+    Returns
+    -------
+    bytes
+        The pickled ``(kind, body)``.
+    """
     return pickle.dumps((kind, body), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def frame(payload: bytes) -> bytes:
-    """The framing of ``multiprocessing.connection.Connection.send_bytes`` (payloads < 2 GiB)."""
+    """The framing of ``multiprocessing.connection.Connection.send_bytes`` (payloads < 2 GiB).
+
+    Parameters
+    ----------
+    payload
+        The bytes to send.
+
+    Returns
+    -------
+    bytes
+        A 4-byte big-endian signed length, then ``payload``.
+    """
     return struct.pack("!i", len(payload)) + payload
 
 
 def pack_control(kind: bytes, value: int) -> bytes:
+    """The server's report on a job's control socket: one kind byte and a native 8-byte integer.
+
+    Parameters
+    ----------
+    kind
+        :data:`CTL_PID` or :data:`CTL_EXIT`.
+    value
+        The child's pid, or its exit code.
+
+    Returns
+    -------
+    bytes
+        Nine bytes.
+    """
     return kind + struct.pack("q", value)
 
 
 def unpack_control(data: bytes) -> tuple[bytes, int]:
+    """The reverse of :func:`pack_control`.
+
+    Parameters
+    ----------
+    data
+        At least nine bytes from a control socket.
+
+    Returns
+    -------
+    tuple of (bytes, int)
+        The kind byte and the value.
+    """
     return data[:1], struct.unpack("q", data[1:9])[0]
 
 

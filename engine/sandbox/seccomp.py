@@ -123,7 +123,13 @@ _SOCKET = 41
 
 
 def seccomp_supported() -> tuple[bool, str]:
-    """Whether this machine runs the filter, and one line saying what it does or why not."""
+    """Whether this machine runs the filter, and one line saying what it does or why not.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        True only on Linux on x86-64 (the filter uses its system call numbers).
+    """
     if not os.uname().sysname == "Linux":
         return False, "needs Linux"
     if platform.machine() not in ("x86_64", "AMD64"):
@@ -136,7 +142,21 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 
 
 def build_filter(own_pid: int) -> bytes:
-    """The filter program for a process whose pid (in its namespace) is ``own_pid``."""
+    """The filter program for a process whose pid (in its namespace) is ``own_pid``.
+
+    Parameters
+    ----------
+    own_pid
+        The process's pid in its PID namespace: the only target ``kill`` and friends may name
+        (besides 0 and ``-own_pid``).
+
+    Returns
+    -------
+    bytes
+        Classic BPF instructions, eight bytes each: kill on a foreign architecture, EPERM for x32
+        calls and the denied calls (ENOSYS for ``clone3``), ``clone`` only for threads,
+        ``socket`` only for ``AF_UNIX``, signals only to itself; everything else allowed.
+    """
     deny = _RET_ERRNO | errno.EPERM
     prog: list[bytes] = []
     # 0: architecture check; anything else (32-bit or x32 calls) is killed outright
@@ -191,6 +211,16 @@ def install_seccomp() -> bool:
 
     Returns False when the platform is not supported; raises ``OSError`` if the kernel
     refuses the filter.
+
+    Returns
+    -------
+    bool
+        True once the filter is installed.
+
+    Raises
+    ------
+    OSError
+        When ``prctl`` refuses no-new-privileges or the filter.
     """
     ok, _ = seccomp_supported()
     if not ok:

@@ -295,7 +295,13 @@ _EXPOSED: list[Path] = []
 
 
 def expose(*paths: str | os.PathLike[str]) -> None:
-    """Make more host folders readable inside the sandbox (tests' job modules); applies at the next start."""
+    """Make more host folders readable inside the sandbox (tests' job modules); applies at the next start.
+
+    Parameters
+    ----------
+    *paths
+        Host folders, resolved; each is added once.
+    """
     for path in paths:
         resolved = Path(path).resolve()
         if resolved not in _EXPOSED:

@@ -54,7 +54,18 @@ GITIGNORE = """\
 
 
 def iteration_dir(number: int) -> str:
-    """``iterations/0003``: zero-padded so a plain listing sorts in order."""
+    """``iterations/0003``: zero-padded so a plain listing sorts in order.
+
+    Parameters
+    ----------
+    number
+        The iteration number.
+
+    Returns
+    -------
+    str
+        The folder, relative to the session.
+    """
     return f"{ITERATIONS_DIR}/{number:04d}"
 
 
@@ -72,10 +83,35 @@ class SessionInfo:
     format: int = FORMAT
 
     def to_json(self) -> str:
+        """The text of ``session.json``.
+
+        Returns
+        -------
+        str
+            Indented JSON with a final newline.
+        """
         return json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, where: object) -> SessionInfo:
+        """Read ``session.json``; keys this version does not know are ignored.
+
+        Parameters
+        ----------
+        text
+            The file's contents.
+        where
+            The session (or file) to name in an error message.
+
+        Returns
+        -------
+        SessionInfo
+
+        Raises
+        ------
+        SessionError
+            When the text is not JSON, or lacks a required field.
+        """
         try:
             raw: Any = json.loads(text)
             known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
@@ -90,12 +126,33 @@ class SessionInfo:
 
 
 def is_session_dir(path: Path) -> bool:
-    """A cheap check: a git repository with a ``session.json`` beside it."""
+    """A cheap check: a git repository with a ``session.json`` beside it.
+
+    Parameters
+    ----------
+    path
+        Any folder.
+
+    Returns
+    -------
+    bool
+    """
     return (path / ".git").is_dir() and (path / SESSION_FILE).is_file()
 
 
 def list_sessions(sessions_root: str | Path) -> list[Path]:
-    """Session folders under ``sessions_root``, oldest first (by name, which embeds the time)."""
+    """Session folders under ``sessions_root``, oldest first (by name, which embeds the time).
+
+    Parameters
+    ----------
+    sessions_root
+        The folder that holds sessions; hidden entries (half-created sessions) are skipped.
+
+    Returns
+    -------
+    list of Path
+        Empty when the folder does not exist.
+    """
     root = Path(sessions_root)
     if not root.is_dir():
         return []
@@ -143,11 +200,42 @@ def find_session(arg: str | Path, sessions_root: str | Path) -> Path:
 
 
 def read_info(path: Path) -> SessionInfo:
+    """The :class:`SessionInfo` in a session folder's ``session.json``.
+
+    Parameters
+    ----------
+    path
+        The session folder.
+
+    Returns
+    -------
+    SessionInfo
+
+    Raises
+    ------
+    SessionError
+        When the file is not valid JSON or lacks a required field.
+    OSError
+        When the file cannot be read.
+    """
     return SessionInfo.from_json((path / SESSION_FILE).read_bytes(), path)
 
 
 def latest_session(problem_name: str, sessions_root: str | Path) -> Path | None:
-    """The most recently created session of ``problem_name`` under ``sessions_root``, if any."""
+    """The most recently created session of ``problem_name`` under ``sessions_root``, if any.
+
+    Parameters
+    ----------
+    problem_name
+        The problem's name as ``session.json`` records it.
+    sessions_root
+        The folder that holds sessions; sessions with an unreadable ``session.json`` are skipped.
+
+    Returns
+    -------
+    Path or None
+        The absolute session folder with the latest ``created_at``.
+    """
     found = []
     for path in list_sessions(sessions_root):
         try:
@@ -160,6 +248,17 @@ def latest_session(problem_name: str, sessions_root: str | Path) -> Path | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts).
+
+    Parameters
+    ----------
+    pid
+        The process id.
+
+    Returns
+    -------
+    bool
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -170,7 +269,28 @@ def pid_alive(pid: int) -> bool:
 
 
 def free_session_path(root: Path, name: str, *, explicit: bool) -> Path:
-    """``root/name``, or ``root/name-2``… when an automatic name is taken; an explicit one must be free."""
+    """``root/name``, or ``root/name-2``… when an automatic name is taken; an explicit one must be free.
+
+    Parameters
+    ----------
+    root
+        The folder that holds sessions.
+    name
+        The session id wanted.
+    explicit
+        True when the user chose the name: it is then never changed.
+
+    Returns
+    -------
+    Path
+        A path that does not exist yet.
+
+    Raises
+    ------
+    SessionError
+        For a name with ``/``, a leading dot or nothing but spaces; for an explicit name that
+        is taken; when ``name-2`` to ``name-999`` are all taken.
+    """
     if "/" in name or name.startswith(".") or not name.strip():
         raise SessionError(f"{name!r} is not a usable session id; use letters, digits, '-' and '_'")
     path = root / name
@@ -186,7 +306,13 @@ def free_session_path(root: Path, name: str, *, explicit: bool) -> Path:
 
 
 def remove_abandoned_creations(root: Path) -> None:
-    """Delete hidden ``.<id>.creating-<pid>`` folders whose creating process is gone."""
+    """Delete hidden ``.<id>.creating-<pid>`` folders whose creating process is gone.
+
+    Parameters
+    ----------
+    root
+        The folder that holds sessions.
+    """
     for path in root.glob(".*.creating-*"):
         pid = path.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not pid_alive(int(pid)) and path.is_dir():

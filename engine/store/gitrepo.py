@@ -49,6 +49,18 @@ def safe_git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
     ``GIT_CONFIG_COUNT`` entries already in ``base`` (default ``os.environ``) are kept:
     ours are appended after them, and the last value of a key wins.
+
+    Parameters
+    ----------
+    base
+        The environment git will run with; None for ``os.environ``. A ``GIT_CONFIG_COUNT``
+        that is not an integer counts as 0.
+
+    Returns
+    -------
+    dict of str to str
+        ``GIT_CONFIG_COUNT`` and our ``GIT_CONFIG_KEY_<i>``/``GIT_CONFIG_VALUE_<i>`` pairs, to be
+        merged into that environment.
     """
     env = os.environ if base is None else base
     try:
@@ -63,7 +75,19 @@ def safe_git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def unsafe_config(git_dir: Path) -> list[str]:
-    """Section headers of ``git_dir/config`` that would make git run a command (filters) or read another file."""
+    """Section headers of ``git_dir/config`` that would make git run a command (filters) or read another file.
+
+    Parameters
+    ----------
+    git_dir
+        The repository's ``.git`` folder.
+
+    Returns
+    -------
+    list of str
+        The ``[filter …]``, ``[include …]`` and ``[includeIf …]`` headers found; empty when
+        there are none or the file cannot be read.
+    """
     try:
         text = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -76,7 +100,23 @@ _TRAILER = re.compile(r"^Workbench-(Iteration|Loop|Status): (\S+)\s*$", re.MULTI
 
 @contextlib.contextmanager
 def git_errors(action: str) -> Iterator[None]:
-    """Turn GitPython's and gitdb's errors into :class:`SessionError` naming ``action``."""
+    """Turn GitPython's and gitdb's errors into :class:`SessionError` naming ``action``.
+
+    Parameters
+    ----------
+    action
+        What was being done, for the message (``committing``).
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    SessionError
+        For a failed git command, a missing path, a folder that is not a repository, or any
+        other GitPython or gitdb error raised inside the block.
+    """
     try:
         yield
     except git.exc.GitCommandError as exc:
@@ -129,11 +169,44 @@ class GitRepo:
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
+        """Create a repository on branch ``main`` in ``path``.
+
+        Parameters
+        ----------
+        path
+            The folder (created if missing).
+
+        Returns
+        -------
+        GitRepo
+
+        Raises
+        ------
+        SessionError
+            When git fails.
+        """
         with git_errors(f"creating a repository in {path}"):
             return cls(Repo.init(path, initial_branch=BRANCH, env=safe_git_environment()))
 
     @classmethod
     def open(cls, path: Path) -> GitRepo:
+        """Open the repository in ``path`` (not a parent of it).
+
+        Parameters
+        ----------
+        path
+            The work tree.
+
+        Returns
+        -------
+        GitRepo
+
+        Raises
+        ------
+        SessionError
+            When ``path`` is missing or not a repository, or its ``.git/config`` defines a filter
+            driver or an include.
+        """
         with git_errors(f"opening {path}"):
             return cls(Repo(path, search_parent_directories=False))
 
@@ -153,6 +226,11 @@ class GitRepo:
 
         The workbench never writes either; git would run a filter's command on ``add``,
         ``status`` and ``reset``. Re-read only when the file changed (inode, size, mtime).
+
+        Raises
+        ------
+        SessionError
+            When the config has a ``[filter …]``, ``[include …]`` or ``[includeIf …]`` section.
         """
         config = self.git_dir / "config"
         try:
@@ -186,11 +264,26 @@ class GitRepo:
     # ------------------------------------------------------------------ refs and commits
 
     def head(self) -> str | None:
-        """HEAD's commit sha, or None before the first commit (read from the ref files, no object lookup)."""
+        """HEAD's commit sha, or None before the first commit (read from the ref files, no object lookup).
+
+        Returns
+        -------
+        str or None
+        """
         return self._resolve("HEAD")
 
     def ref(self, name: str) -> str | None:
-        """The sha a branch points at, or None if the branch does not exist."""
+        """The sha a branch points at, or None if the branch does not exist.
+
+        Parameters
+        ----------
+        name
+            A branch name (``best``).
+
+        Returns
+        -------
+        str or None
+        """
         return self._resolve(f"refs/heads/{name}")
 
     def _resolve(self, path: str) -> str | None:
@@ -208,6 +301,29 @@ class GitRepo:
         ``update-ref`` of HEAD. GitPython's index rewrites every entry on each commit, which
         made the 200th iteration about 10× slower than the first. Author and committer go
         to ``commit-tree`` alone, through that one call's environment.
+
+        Parameters
+        ----------
+        paths
+            Files to stage, absolute or relative to the current directory; each must resolve inside
+            the work tree.
+        message
+            The commit message; its first line is also the reflog's.
+        author
+            Who wrote the change.
+        committer
+            Who recorded it (the harness by default).
+
+        Returns
+        -------
+        str
+            The new commit's sha.
+
+        Raises
+        ------
+        SessionError
+            When a git command fails (with a specific message when ``index.lock`` is held) or HEAD
+            moved while committing.
         """
         rel = [str(Path(p).resolve().relative_to(self.workdir.resolve())) for p in paths]
         parent = self.head()
@@ -244,6 +360,22 @@ class GitRepo:
         ``git update-ref`` checks the old value under the ref's lock, so two writers can
         never silently overwrite each other (DVC's experiment refs work the same way).
         ``expected=None`` means the branch must not exist yet.
+
+        Parameters
+        ----------
+        name
+            The branch name.
+        new
+            The sha to point it at.
+        expected
+            The sha it must point at now, or None.
+        message
+            The reflog message.
+
+        Raises
+        ------
+        SessionError
+            When the branch has moved (or exists when it should not), naming where it points now.
         """
         ref = f"refs/heads/{name}"
         try:
@@ -257,17 +389,55 @@ class GitRepo:
             ) from exc
 
     def root_commit(self) -> str:
+        """The sha of a first commit on HEAD's history (the session's ``start`` commit).
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        SessionError
+            When git fails (no commit yet, for one).
+        """
         with git_errors("finding the first commit"):
             return self._run("rev-list", "--max-parents=0", "HEAD").split()[-1]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``descendant`` (a commit counts as its own ancestor).
+
+        Parameters
+        ----------
+        ancestor, descendant
+            Commit shas or branch names.
+
+        Returns
+        -------
+        bool
+
+        Raises
+        ------
+        SessionError
+            When git fails, or the repository's config became unsafe.
+        """
         with git_errors("comparing commits"):
             self.check_config()
             # GitPython annotates Commit but hands the revs to `git merge-base --is-ancestor` as they are
             return self.repo.is_ancestor(ancestor, descendant)  # type: ignore[arg-type]  # repo.git: the safe environment
 
     def commit_adding(self, path: str) -> str | None:
-        """The commit on HEAD's history that added ``path``."""
+        """The commit on HEAD's history that added ``path``.
+
+        Parameters
+        ----------
+        path
+            A path relative to the work tree.
+
+        Returns
+        -------
+        str or None
+            The sha of the most recent commit that added it, or None when none did.
+        """
         with git_errors(f"finding the commit that added {path}"):
             out = self._run("log", "--format=%H", "--diff-filter=A", "-1", "HEAD", "--", path)
             return out.strip() or None
@@ -275,7 +445,25 @@ class GitRepo:
     # ------------------------------------------------------------------ reading objects
 
     def blob(self, rev: str, path: str) -> bytes | None:
-        """A file's bytes at ``rev``, or None if it has no such file."""
+        """A file's bytes at ``rev``, or None if it has no such file.
+
+        Parameters
+        ----------
+        rev
+            A commit sha, a branch or another revision GitPython resolves.
+        path
+            A path relative to the work tree.
+
+        Returns
+        -------
+        bytes or None
+            None also when ``path`` is a folder at ``rev``.
+
+        Raises
+        ------
+        SessionError
+            When ``rev`` does not name a commit.
+        """
         with git_errors(f"reading {path} at {rev}"):
             try:
                 tree = self.repo.commit(rev).tree
@@ -290,11 +478,45 @@ class GitRepo:
             return obj.data_stream.read()
 
     def blob_by_sha(self, sha: str) -> bytes:
+        """The bytes of the blob with this sha.
+
+        Parameters
+        ----------
+        sha
+            The blob's full hexadecimal sha (from :meth:`files_under`).
+
+        Returns
+        -------
+        bytes
+
+        Raises
+        ------
+        SessionError
+            When the object is missing.
+        """
         with git_errors(f"reading object {sha[:10]}"):
             return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
     def files_under(self, rev: str, folder: str) -> dict[str, str]:
-        """Every file below ``folder`` at ``rev``: path → blob sha (one ``ls-tree``)."""
+        """Every file below ``folder`` at ``rev``: path → blob sha (one ``ls-tree``).
+
+        Parameters
+        ----------
+        rev
+            A commit sha or branch; it must not start with ``-``.
+        folder
+            A path relative to the work tree.
+
+        Returns
+        -------
+        dict of str to str
+            Paths relative to the work tree; empty when the folder does not exist at ``rev``.
+
+        Raises
+        ------
+        SessionError
+            For a revision that starts with ``-``, or when git fails (an unknown revision).
+        """
         _check_rev(rev)
         with git_errors(f"listing {folder} at {rev}"):
             out = self._run("ls-tree", "-r", "-z", rev, "--", folder)
@@ -309,7 +531,26 @@ class GitRepo:
         return files
 
     def log(self, rev: str = "HEAD", max_count: int | None = None) -> list[LogEntry]:
-        """Commits reachable from ``rev``, newest first (one ``git log``)."""
+        """Commits reachable from ``rev``, newest first (one ``git log``).
+
+        Parameters
+        ----------
+        rev
+            Where to start: a commit sha or branch; it must not start with ``-``.
+        max_count
+            At most this many commits; None for all.
+
+        Returns
+        -------
+        list of LogEntry
+            With the branches that point at each commit and the ``Workbench-*`` trailers read
+            from its body.
+
+        Raises
+        ------
+        SessionError
+            For a revision that starts with ``-``, or when git fails (an unknown revision).
+        """
         _check_rev(rev)
         fmt = "%x1e" + "%x1f".join(["%H", "%h", "%an", "%ae", "%aI", "%cn", "%D", "%s", "%b"])
         args = [f"--format={fmt}", "--decorate-refs=refs/heads/"]
@@ -344,7 +585,13 @@ class GitRepo:
     # ------------------------------------------------------------------ work tree state
 
     def dirty_paths(self) -> list[str]:
-        """Work-tree paths that differ from HEAD: modified, staged, deleted or untracked."""
+        """Work-tree paths that differ from HEAD: modified, staged, deleted or untracked.
+
+        Returns
+        -------
+        list of str
+            Paths relative to the work tree; a rename or copy lists its new path only.
+        """
         with git_errors("reading the session's status"):
             out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=all", keep_newline=True)
         paths: list[str] = []
@@ -365,14 +612,26 @@ class GitRepo:
             self._run("clean", "-f", "-d", "--quiet")
 
     def stale_lock_files(self) -> list[Path]:
-        """Git lock files a killed process may have left: index, HEAD, refs, packed-refs."""
+        """Git lock files a killed process may have left: index, HEAD, refs, packed-refs.
+
+        Returns
+        -------
+        list of Path
+            Those that exist now.
+        """
         gd = self.git_dir
         found = [p for p in (gd / "index.lock", gd / "HEAD.lock", gd / "packed-refs.lock") if p.exists()]
         found.extend(sorted((gd / "refs").rglob("*.lock")))
         return found
 
     def identity(self) -> Actor | None:
-        """user.name and user.email from git config (system, global, repository), if both set."""
+        """user.name and user.email from git config (system, global, repository), if both set.
+
+        Returns
+        -------
+        git.Actor or None
+            None unless both are set and not blank.
+        """
         with git_errors("reading git config"):
             reader = self.repo.config_reader()
             name = reader.get_value("user", "name", default="")

@@ -68,6 +68,11 @@ class SessionLock:
         after its parent was killed keeps the session locked until it exits (milliseconds);
         that case is waited out, up to ``orphan_wait_s``.
 
+        Parameters
+        ----------
+        orphan_wait_s
+            How long to wait while the holder's pid is unreadable or no longer alive.
+
         Raises
         ------
         SessionLockedError
@@ -137,6 +142,15 @@ def lock_holder(path: Path) -> int | None:
 
     A cheap probe for read-only viewers; it takes a shared lock for an instant and writes
     nothing.
+
+    Parameters
+    ----------
+    path
+        The lock file (``<session>/.workbench/lock``).
+
+    Returns
+    -------
+    int or None
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

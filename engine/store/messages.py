@@ -25,26 +25,74 @@ PRINCIPAL_FALLBACK = Actor("principal", "principal@workbench")
 
 
 def agent_actor(agent: str) -> Actor:
-    """The git identity of an agent backend, e.g. ``heuristic agent <heuristic@agents.workbench>``."""
+    """The git identity of an agent backend, e.g. ``heuristic agent <heuristic@agents.workbench>``.
+
+    Parameters
+    ----------
+    agent
+        The backend's name; the e-mail's local part keeps letters, digits, ``-``, ``_`` and ``.``
+        of its lower-cased form (others become ``-``).
+
+    Returns
+    -------
+    git.Actor
+    """
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in agent.strip().lower()) or "unknown"
     return Actor(f"{agent} agent", f"{slug}@agents.workbench")
 
 
 def iteration_author(record: IterationRecord, principal: Actor) -> Actor:
-    """Who wrote the change that ran: the principal if they wrote or edited it, else the agent."""
+    """Who wrote the change that ran: the principal if they wrote or edited it, else the agent.
+
+    Parameters
+    ----------
+    record
+        The iteration.
+    principal
+        The principal's git identity.
+
+    Returns
+    -------
+    git.Actor
+    """
     if record.decision.edited or record.proposal.agent == "principal":
         return principal
     return agent_actor(record.proposal.agent)
 
 
 def iteration_subject(record: IterationRecord) -> str:
-    """``iter 3: kept — add quadratic terms of continuous controls`` (at most 72 characters)."""
+    """``iter 3: kept — add quadratic terms of continuous controls`` (at most 72 characters).
+
+    Parameters
+    ----------
+    record
+        The iteration; the hypothesis's whitespace is collapsed and it is cut with an ellipsis
+        to fit.
+
+    Returns
+    -------
+    str
+    """
     head = f"iter {record.number}: {record.status} — "
     return head + _shorten(_headline(record.proposal.hypothesis), SUBJECT_WIDTH - len(head))
 
 
 def iteration_message(record: IterationRecord) -> str:
-    """Subject, a body with every number a reviewer needs, and trailers."""
+    """Subject, a body with every number a reviewer needs, and trailers.
+
+    Parameters
+    ----------
+    record
+        The iteration.
+
+    Returns
+    -------
+    str
+        The whole commit message: the subject, fields wrapped at 76 columns (hypothesis,
+        rationale, agent, guard findings, compile, decision, verdict and its numbers, timings,
+        seeds, data hash), then the ``Workbench-Iteration``, ``Workbench-Loop`` and
+        ``Workbench-Status`` trailers; it ends with a newline.
+    """
     p = record.proposal
     lines = [iteration_subject(record), ""]
     lines += _field("Hypothesis", p.hypothesis)
@@ -78,6 +126,26 @@ def iteration_message(record: IterationRecord) -> str:
 
 
 def start_message(problem_name: str, shown_path: str, question: str, data_hash: str, files: list[str]) -> str:
+    """The message of a session's first commit.
+
+    Parameters
+    ----------
+    problem_name
+        The problem's name.
+    shown_path
+        The problem folder as shown to the user.
+    question
+        The causal question.
+    data_hash
+        The SHA-256 of the data file.
+    files
+        The files the session starts with.
+
+    Returns
+    -------
+    str
+        Subject, ``Question``, ``Files`` and ``Data`` fields, and ``Workbench-Status: start``.
+    """
     lines = [f"session: start {problem_name} from {shown_path}", ""]
     lines += _field("Question", question)
     lines += _field("Files", ", ".join(files))
@@ -87,7 +155,20 @@ def start_message(problem_name: str, shown_path: str, question: str, data_hash: 
 
 
 def edit_message(filename: str, message: str) -> str:
-    """A principal's save: ``edit PROGRAM.md: <their words>``."""
+    """A principal's save: ``edit PROGRAM.md: <their words>``.
+
+    Parameters
+    ----------
+    filename
+        The file the principal saved.
+    message
+        Their words: the first line joins the subject, the rest becomes the body.
+
+    Returns
+    -------
+    str
+        The commit message, ending with the ``Workbench-Status: edit`` trailer.
+    """
     message = message.strip()
     subject, _, body = message.partition("\n")
     text = f"edit {filename}: {subject}" if subject else f"edit {filename}"

@@ -29,6 +29,15 @@ class PendingProposal:
 
 
 def write_pending(path: Path, pending: PendingProposal) -> None:
+    """Write the pending proposal atomically: a temporary file, fsync, then a rename.
+
+    Parameters
+    ----------
+    path
+        ``.workbench/pending.json`` of the session; its folder is created if missing.
+    pending
+        The proposal and what the checks found.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -39,7 +48,17 @@ def write_pending(path: Path, pending: PendingProposal) -> None:
 
 
 def read_pending(path: Path) -> PendingProposal | None:
-    """The saved proposal, or None if there is none or it cannot be read (logged)."""
+    """The saved proposal, or None if there is none or it cannot be read (logged).
+
+    Parameters
+    ----------
+    path
+        ``.workbench/pending.json`` of the session.
+
+    Returns
+    -------
+    PendingProposal or None
+    """
     if not path.is_file():
         return None
     try:

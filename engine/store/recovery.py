@@ -20,7 +20,22 @@ STALE_GIT_LOCK_GRACE_S = 2.0
 
 
 def clear_stale_git_locks(repo: GitRepo, session_path: Path) -> list[str]:
-    """Remove ``index.lock``, ``HEAD.lock`` and ref locks a killed process left behind."""
+    """Remove ``index.lock``, ``HEAD.lock`` and ref locks a killed process left behind.
+
+    A lock younger than :data:`STALE_GIT_LOCK_GRACE_S` is given until that age to disappear.
+
+    Parameters
+    ----------
+    repo
+        The session's repository.
+    session_path
+        The session folder, for the paths in the notes.
+
+    Returns
+    -------
+    list of str
+        One note per lock removed.
+    """
     notes = []
     for lock_file in repo.stale_lock_files():
         deadline = time.monotonic() + STALE_GIT_LOCK_GRACE_S - _age(lock_file)
@@ -37,6 +52,19 @@ def discard_unfinished_write(repo: GitRepo, session_path: Path) -> list[str]:
 
     Every write goes files first, commit second, so anything that differs from HEAD is an
     iteration or edit whose commit never happened.
+
+    Parameters
+    ----------
+    repo
+        The session's repository.
+    session_path
+        The session folder.
+
+    Returns
+    -------
+    list of str
+        One note when something was discarded (naming up to four paths and where the copies
+        are), else empty.
     """
     dirty = repo.dirty_paths()
     if not dirty:

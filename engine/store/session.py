@@ -376,7 +376,27 @@ class Session:
     def save_pending(
         self, proposal: Proposal, findings: list[Finding] | tuple[Finding, ...], compile_result: CompileResult | None
     ) -> Path:
-        """Keep a proposal awaiting review in ``.workbench/pending.json`` (not committed; survives a kill)."""
+        """Keep a proposal awaiting review in ``.workbench/pending.json`` (not committed; survives a kill).
+
+        Parameters
+        ----------
+        proposal
+            The proposal; it will be iteration :meth:`next_number`.
+        findings
+            What the guard found.
+        compile_result
+            The compile check's result, or None when it did not run.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        SessionError
+            When the session is open read-only.
+        """
         self._require_writable()
         pending = PendingProposal(
             number=self.next_number(),
@@ -390,13 +410,26 @@ class Session:
         return path
 
     def load_pending(self) -> PendingProposal | None:
-        """The saved proposal awaiting review, or None (also when it went stale: its iteration exists)."""
+        """The saved proposal awaiting review, or None (also when it went stale: its iteration exists).
+
+        Returns
+        -------
+        PendingProposal or None
+            None also when the file is unreadable (logged).
+        """
         pending = read_pending(self._pending_path)
         if pending is None or pending.number != self.next_number():
             return None
         return pending
 
     def clear_pending(self) -> None:
+        """Forget the proposal awaiting review (nothing happens when there is none).
+
+        Raises
+        ------
+        SessionError
+            When the session is open read-only.
+        """
         self._require_writable()
         self._pending_path.unlink(missing_ok=True)
 
@@ -404,22 +437,60 @@ class Session:
 
     @_serialised
     def iterations(self) -> list[IterationRecord]:
-        """Every recorded iteration in order, read from HEAD's tree (cached by blob)."""
+        """Every recorded iteration in order, read from HEAD's tree (cached by blob).
+
+        Returns
+        -------
+        list of IterationRecord
+            Ordered by iteration number.
+        """
         self._refresh()
         return list(self._records)
 
     def iteration(self, number: int) -> IterationRecord:
+        """The record of iteration ``number``.
+
+        Parameters
+        ----------
+        number
+            The iteration number.
+
+        Returns
+        -------
+        IterationRecord
+
+        Raises
+        ------
+        SessionError
+            When the session has no such iteration.
+        """
         for record in self.iterations():
             if record.number == number:
                 return record
         raise SessionError(f"session {self.id} has no iteration {number}")
 
     def next_number(self) -> int:
+        """The number the next iteration will get: one more than the last recorded, or 1.
+
+        Returns
+        -------
+        int
+        """
         records = self.iterations()
         return records[-1].number + 1 if records else 1
 
     def best(self, loop: Loop | str = Loop.MODEL) -> IterationRecord | None:
-        """The loop's current best: its most recent ``kept`` iteration, or None before the first."""
+        """The loop's current best: its most recent ``kept`` iteration, or None before the first.
+
+        Parameters
+        ----------
+        loop
+            ``Loop.MODEL`` (default) or ``Loop.DESIGN``, or its value.
+
+        Returns
+        -------
+        IterationRecord or None
+        """
         loop = Loop(loop)
         kept = [
             r
@@ -429,7 +500,23 @@ class Session:
         return kept[-1] if kept else None
 
     def best_source(self, loop: Loop | str = Loop.MODEL) -> str:
-        """The best candidate's file; before anything was kept, the session's current file (the baseline)."""
+        """The best candidate's file; before anything was kept, the session's current file (the baseline).
+
+        Parameters
+        ----------
+        loop
+            ``Loop.MODEL`` (default, ``model.py``) or ``Loop.DESIGN`` (``analysis.toml``), or its value.
+
+        Returns
+        -------
+        str
+            The text of the file as the kept iteration ran it.
+
+        Raises
+        ------
+        SessionError
+            When the file is missing from the commit.
+        """
         loop = Loop(loop)
         best = self.best(loop)
         if best is None:
@@ -437,26 +524,97 @@ class Session:
         return self.file_at("HEAD", f"{F.iteration_dir(best.number)}/{loop.file}")
 
     def current_source(self, loop: Loop | str = Loop.MODEL) -> str:
-        """The top-level file at HEAD: what the next proposal edits (the best, or the principal's edit)."""
+        """The top-level file at HEAD: what the next proposal edits (the best, or the principal's edit).
+
+        Parameters
+        ----------
+        loop
+            ``Loop.MODEL`` (default, ``model.py``) or ``Loop.DESIGN`` (``analysis.toml``), or its value.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        SessionError
+            When HEAD has no such file.
+        """
         return self.read_file(Loop(loop).file)
 
     def best_pointwise_elpd(self, loop: Loop | str = Loop.MODEL) -> np.ndarray | None:
+        """The per-observation ELPD of the loop's current best, or None before the first kept iteration.
+
+        Parameters
+        ----------
+        loop
+            ``Loop.MODEL`` (default) or ``Loop.DESIGN``, or its value.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            None also when the best iteration stored none.
+        """
         best = self.best(loop)
         return None if best is None else self.pointwise_elpd(best.number)
 
     @_serialised
     def pointwise_elpd(self, number: int) -> np.ndarray | None:
-        """The per-observation ELPD stored with iteration ``number``, if any."""
+        """The per-observation ELPD stored with iteration ``number``, if any.
+
+        Parameters
+        ----------
+        number
+            The iteration number.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            One value per observation, as read from the commit at HEAD.
+        """
         raw = self._git.blob("HEAD", f"{F.iteration_dir(number)}/{F.ELPD_FILE}")
         return None if raw is None else np.load(io.BytesIO(raw), allow_pickle=False)
 
     def read_file(self, name: str) -> str:
-        """A file of the session as of HEAD, e.g. ``PROGRAM.md``."""
+        """A file of the session as of HEAD, e.g. ``PROGRAM.md``.
+
+        Parameters
+        ----------
+        name
+            A path relative to the session folder.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        SessionError
+            When HEAD has no such file.
+        """
         return self.file_at("HEAD", name)
 
     @_serialised
     def file_at(self, rev: str, path: str) -> str:
-        """Any file at any commit (or branch: ``best``), to show an iteration as it was."""
+        """Any file at any commit (or branch: ``best``), to show an iteration as it was.
+
+        Parameters
+        ----------
+        rev
+            A commit sha or branch (``HEAD``, ``best``, ``best-design``).
+        path
+            A path relative to the session folder.
+
+        Returns
+        -------
+        str
+            The file's text (UTF-8).
+
+        Raises
+        ------
+        SessionError
+            When ``rev`` names no commit or the commit has no such file.
+        """
         data = self._git.blob(rev, path)
         if data is None:
             raise SessionError(f"session {self.id} has no file {path!r} at {rev}")
@@ -464,20 +622,69 @@ class Session:
 
     @_serialised
     def log(self, rev: str = "HEAD", max_count: int | None = None) -> list[LogEntry]:
-        """Commits, newest first, with subject, body, author, date, branches and trailers."""
+        """Commits, newest first, with subject, body, author, date, branches and trailers.
+
+        Parameters
+        ----------
+        rev
+            Where to start: a commit sha or branch.
+        max_count
+            At most this many commits; None for all.
+
+        Returns
+        -------
+        list of LogEntry
+
+        Raises
+        ------
+        SessionError
+            For an unknown revision, or one that starts with ``-``.
+        """
         return self._git.log(rev, max_count)
 
     @_serialised
     def iteration_commit(self, number: int) -> str | None:
-        """The sha of the commit that recorded iteration ``number``."""
+        """The sha of the commit that recorded iteration ``number``.
+
+        Parameters
+        ----------
+        number
+            The iteration number.
+
+        Returns
+        -------
+        str or None
+            None when HEAD's history has no record of that iteration.
+        """
         return self._git.commit_adding(f"{F.iteration_dir(number)}/{F.RECORD_FILE}")
 
     def best_ref(self, loop: Loop | str = Loop.MODEL) -> str:
-        """The branch name of the loop's kept line: ``best`` or ``best-design``."""
+        """The branch name of the loop's kept line: ``best`` or ``best-design``.
+
+        Parameters
+        ----------
+        loop
+            ``Loop.MODEL`` (default) or ``Loop.DESIGN``, or its value.
+
+        Returns
+        -------
+        str
+        """
         return F.BEST_REFS[Loop(loop)]
 
     def artifacts_dir(self, number: int) -> Path:
-        """``artifacts/0003``: traces and plots of an iteration, beside the history (created when writable)."""
+        """``artifacts/0003``: traces and plots of an iteration, beside the history (created when writable).
+
+        Parameters
+        ----------
+        number
+            The iteration number.
+
+        Returns
+        -------
+        Path
+            May not exist when the session is read-only.
+        """
         path = self.path / F.ARTIFACTS_DIR / f"{number:04d}"
         if not self.readonly:
             path.mkdir(parents=True, exist_ok=True)
