@@ -118,6 +118,19 @@ def load_model_module(source: str, *, filename: str = MODEL_FILENAME, name: str 
     The source is compiled under ``filename`` and registered with :mod:`linecache`, so
     tracebacks show its lines without a file on disk. The harness loads models the same way.
 
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    filename
+        The name tracebacks show for it.
+    name
+        The module's name; it is registered in :data:`sys.modules` under it.
+
+    Returns
+    -------
+    types.ModuleType
+
     Raises
     ------
     SyntaxError
@@ -135,7 +148,31 @@ def load_model_module(source: str, *, filename: str = MODEL_FILENAME, name: str 
 
 
 def check_model_source(source: str, data: ModelData, *, progress: Callable[[dict[str, Any]], None]) -> CompileResult:
-    """The compile check itself; runs in the sandbox child (see :func:`compile_check`)."""
+    """The compile check itself; runs in the sandbox child (see :func:`compile_check`).
+
+    Load ``model.py``, call ``build_model(data)``, check the model contract, then evaluate the
+    log-density, its gradient and ``mu`` at the initial point.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    data
+        The data ``build_model`` receives.
+    progress
+        The sandbox's progress callback: gets ``{"phase": …, "seconds": …}`` as each step starts.
+
+    Returns
+    -------
+    CompileResult
+        ``ok`` with the number of free parameters and the total log-density, or the first
+        failure with its error, the model.py lines of its traceback and a hint.
+
+    Raises
+    ------
+    MemoryError
+        Passed on, so the sandbox reports it as a memory crash.
+    """
     t0 = time.perf_counter()
 
     def phase(name: str) -> None:
@@ -223,7 +260,24 @@ def warm_sandbox() -> None:
 
 
 def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
-    """The first way the model breaks the model contract, as (error, hint), or None."""
+    """The first way the model breaks the model contract, as (error, hint), or None.
+
+    Checked in order: ``build_model`` returned a ``pm.Model``; it has a data container ``t``
+    and a Deterministic ``mu`` that depends on it; exactly one observed variable; no discrete
+    parameters.
+
+    Parameters
+    ----------
+    model
+        What ``build_model`` returned.
+    data
+        The data it was built from.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        None when the model keeps the contract.
+    """
     import pymc as pm
     from pytensor.graph.traversal import ancestors
 
@@ -382,6 +436,15 @@ def model_traceback(exc: BaseException) -> str:
     PyTensor errors raised while evaluating a compiled function carry no model.py frames;
     the places in model.py where the failing node was created (from PyTensor's
     "Backtrace when the node is created") are shown instead.
+
+    Parameters
+    ----------
+    exc
+        An exception raised by model code, or while evaluating the model.
+
+    Returns
+    -------
+    str
     """
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == MODEL_FILENAME]
     parts = traceback.format_list(frames)
@@ -398,7 +461,22 @@ def model_traceback(exc: BaseException) -> str:
 
 
 def hint_for(exc: BaseException, stage: str) -> str:
-    """What to change, for the common ways model code fails."""
+    """What to change, for the common ways model code fails.
+
+    Parameters
+    ----------
+    exc
+        The exception model code raised.
+    stage
+        What was being done, in words (``building the model``); it words the fallback hint.
+
+    Returns
+    -------
+    str
+        One sentence: a sandbox refusal, a module outside the allow-list, an obsolete or
+        invented PyMC API (with close matches), a wrong argument, a missing key, an undefined
+        name, a shape mismatch, endless recursion, or else the stage that failed.
+    """
     message = str(exc)
     if isinstance(exc, SandboxViolation):
         return (

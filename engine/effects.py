@@ -85,6 +85,16 @@ def take_estimand_draws(idata: az.InferenceData) -> np.ndarray:
     """Per-draw estimand from a trace of a model prepared by :func:`add_estimand`, shape ``(chain, draw)``.
 
     The helper Deterministic is dropped from ``idata.posterior`` (changed in place).
+
+    Parameters
+    ----------
+    idata
+        The trace; its posterior must hold the helper Deterministic.
+
+    Returns
+    -------
+    numpy.ndarray
+        The estimand per draw, as floats.
     """
     post = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     draws = post[ESTIMAND].values
@@ -128,6 +138,11 @@ def take_unit_effects(idata: az.InferenceData) -> np.ndarray:
 
     The helper Deterministic from :func:`add_unit_effects` is dropped from
     ``idata.posterior`` (changed in place), so saved traces stay small.
+
+    Parameters
+    ----------
+    idata
+        The trace; its posterior must hold the helper Deterministic.
 
     Returns
     -------
@@ -204,7 +219,20 @@ def estimand_weights(estimand: Estimand | str, t: np.ndarray, X: pd.DataFrame | 
 
 
 def propensity(t: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-    """Propensity scores e(x) = P(t = 1 | x) from a logistic regression of ``t`` on ``X``."""
+    """Propensity scores e(x) = P(t = 1 | x) from a logistic regression of ``t`` on ``X``.
+
+    Parameters
+    ----------
+    t
+        Treatment, 0/1.
+    X
+        The design matrix, one row per unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        One in-sample propensity per unit.
+    """
     from sklearn.linear_model import LogisticRegression
 
     features = np.asarray(X, dtype=float)
@@ -242,6 +270,19 @@ def summarize_effect(
 
 def summarize_draws(per_draw: np.ndarray, estimand: Estimand | str, *, hdi_prob: float = HDI_PROB) -> Effect:
     """Posterior mean, sd and HDI (ArviZ) of the estimand's draws, shaped ``(chain, draw)``.
+
+    Parameters
+    ----------
+    per_draw
+        The estimand per draw.
+    estimand
+        Its name (``"ATE"``, ``"ATT"``, ``"ATO"``, any case), recorded in the result.
+    hdi_prob
+        Mass of the highest-density interval.
+
+    Returns
+    -------
+    Effect
 
     Raises
     ------

@@ -35,7 +35,17 @@ class Truth:
     n_units: int = 0
 
     def for_estimand(self, label: str) -> float | None:
-        """The true value of ``label``, or None when the file has none (e.g. ATO, ATT-trimmed)."""
+        """The true value of ``label``, or None when the file has none (e.g. ATO, ATT-trimmed).
+
+        Parameters
+        ----------
+        label
+            An estimand label, in any case.
+
+        Returns
+        -------
+        float or None
+        """
         return self.values.get(label.upper())
 
 
@@ -99,6 +109,24 @@ def load_truth(problem_path: str | Path) -> Truth | None:
 
 def score(label: str, estimand: str, estimate: float, low: float, high: float, interval: str, truth: Truth) -> Scored:
     """Compare one estimate and its interval with the true value of its estimand.
+
+    Parameters
+    ----------
+    label
+        What was estimated (``model #4``), copied to the result.
+    estimand
+        The estimand's label; it chooses the true value.
+    estimate, low, high
+        The estimate and its interval.
+    interval
+        The interval's name (``94 % HDI``), copied to the result.
+    truth
+        The problem's true effects.
+
+    Returns
+    -------
+    Scored
+        With ``truth``, ``error`` and ``covered`` None when the truth has no value for the estimand.
 
     Examples
     --------

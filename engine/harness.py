@@ -80,7 +80,18 @@ class HarnessResult:
         return self.verdict.metrics
 
     def with_timings(self, earlier: dict[str, float]) -> HarnessResult:
-        """This result with the model child's timings in front of the scorer's."""
+        """This result with the model child's timings in front of the scorer's.
+
+        Parameters
+        ----------
+        earlier
+            The model child's timings per stage.
+
+        Returns
+        -------
+        HarnessResult
+            A copy whose ``total`` is the sum of both totals.
+        """
         from dataclasses import replace
 
         timings = {**earlier, **{k: v for k, v in self.timings.items() if k != "total"}}
@@ -88,7 +99,18 @@ class HarnessResult:
         return replace(self, timings=timings)
 
     def best_summary(self, number: int | None = None) -> BestSummary | None:
-        """This model as the reference for the next keep decision (None without an ELPD)."""
+        """This model as the reference for the next keep decision (None without an ELPD).
+
+        Parameters
+        ----------
+        number
+            The iteration this result belongs to, for the next verdict's wording.
+
+        Returns
+        -------
+        BestSummary or None
+            None when the result has no ELPD or no pointwise ELPD.
+        """
         m = self.verdict.metrics
         if m.elpd is None or self.pointwise_elpd is None:
             return None
@@ -193,6 +215,13 @@ class SampleReport:
     traceback: str | None = None
 
     def as_crashed(self) -> HarnessResult:
+        """The ``crashed`` result this report stands for (the scorer is not needed).
+
+        Returns
+        -------
+        HarnessResult
+            With the report's reason, timings, error type and traceback.
+        """
         return HarnessResult(
             verdict=Verdict(VerdictKind.CRASHED, self.crashed or "crashed."),
             timings=dict(self.timings),
@@ -218,6 +247,31 @@ def sample_model(
     Deterministics after ``build_model`` returns, so nutpie evaluates both with every draw.
     The child writes them, the free parameters and the divergences as plain arrays
     (:data:`DRAWS_FILE`); it computes no score.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    data
+        The allowed controls, treatment and outcome.
+    contract_estimand
+        ATE, ATT or ATO: the weights of the estimand Deterministic.
+    settings
+        nutpie chains, draws, tuning steps and seed.
+    gates
+        Only the sampling budget is used here.
+    workdir
+        Folder for ``draws.npz`` and ``dims.json`` (created if missing).
+    on_progress
+        Receives :class:`engine.sampling.SamplingProgress` snapshots.
+    should_stop
+        Polled while sampling; True cancels the run.
+
+    Returns
+    -------
+    SampleReport
+        The timings per stage, or, when anything failed (including a model that changed the
+        harness's libraries), the crashed reason, error type and model.py traceback.
     """
     from engine import effects, loglik
     from engine.sampling import Phase, SamplingProgress, sample
@@ -271,7 +325,23 @@ DIMS_FILE = "dims.json"
 
 
 def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estimand_var: str, observed: str) -> None:
-    """Write the arrays the scorer reads (NumPy's format: no pickle) and their labels (JSON)."""
+    """Write the arrays the scorer reads (NumPy's format: no pickle) and their labels (JSON).
+
+    Parameters
+    ----------
+    path
+        Where ``draws.npz`` goes; ``dims.json`` is written beside it.
+    idata
+        The trace.
+    free
+        Names of the free parameters, stored as ``param/<name>``.
+    loglik_var
+        The pointwise log-likelihood Deterministic, stored as ``loglik``.
+    estimand_var
+        The estimand Deterministic, stored as ``estimand``.
+    observed
+        The observed variable's name, recorded in ``dims.json``.
+    """
     import json
 
     post = idata.posterior

@@ -34,7 +34,22 @@ class Approval(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Approval:
-        """The policy named ``value``; ``auto`` (removed: it claimed to approve blockers) says what replaced it."""
+        """The policy named ``value``; ``auto`` (removed: it claimed to approve blockers) says what replaced it.
+
+        Parameters
+        ----------
+        value
+            A policy's name, or an :class:`Approval` (returned as it is).
+
+        Returns
+        -------
+        Approval
+
+        Raises
+        ------
+        WorkbenchError
+            For ``auto`` or an unknown name.
+        """
         if isinstance(value, Approval):
             return value
         name = str(value)
@@ -52,7 +67,22 @@ class Approval(StrEnum):
             ) from None
 
     def decide(self, reviewed: Reviewed) -> Decision | None:
-        """The policy's decision, or None to stop and leave the proposal for a human."""
+        """The policy's decision, or None to stop and leave the proposal for a human.
+
+        ``none`` always stops. A guard blocker stops ``stop-at-blocker`` and is rejected by
+        ``guard-clean``. Otherwise a proposal that does not compile is rejected, and
+        ``ignore-guard`` approves a blocked one with an override that names the blockers.
+
+        Parameters
+        ----------
+        reviewed
+            The proposal with its guard findings and compile result.
+
+        Returns
+        -------
+        Decision or None
+            Decided by ``policy:<name>``.
+        """
         decider = f"policy:{self.value}"
         if self is Approval.NONE:
             return None
@@ -119,6 +149,26 @@ class HeadlessRun:
 
         :attr:`outcome` and :attr:`stopped_because` say how it ended. An error or Ctrl-C
         is recorded there too and then raised again, so the caller can still summarise.
+
+        Parameters
+        ----------
+        iterations
+            The most iterations to record in this run.
+        on_event
+            Called with progress events and a line per recorded iteration.
+
+        Returns
+        -------
+        list of IterationRecord
+            The iterations recorded by this run.
+
+        Raises
+        ------
+        WorkbenchError
+            From the harness, the store or the sandbox (an agent's failure is not raised: it
+            ends the run as ``agent-stopped``).
+        KeyboardInterrupt
+            On Ctrl-C; :attr:`outcome` is then ``interrupted``.
         """
         emit = on_event or (lambda _e: None)
         self.outcome, self.stopped_because = None, ""
@@ -179,7 +229,14 @@ class HeadlessRun:
             emit(Event(done + 1, iterations, "", one_line(record)))
 
     def summary(self) -> dict[str, Any]:
-        """One JSON-ready object for scripts: session, how the run ended, counts by verdict, the best estimate."""
+        """One JSON-ready object for scripts: session, how the run ended, counts by verdict, the best estimate.
+
+        Returns
+        -------
+        dict
+            ``session``, ``loop``, ``policy``, ``outcome``, ``iterations`` (in the session),
+            ``this_run``, ``by_status``, ``stopped_because`` and ``best`` (see :func:`best_summary`).
+        """
         records = self.workbench.session.iterations()
         best = self.workbench.session.best(self.loop)
         return {
@@ -195,6 +252,12 @@ class HeadlessRun:
         }
 
     def closing_lines(self) -> list[str]:
+        """Lines to print when the run ends: why it stopped, the best estimate, and how to read the history.
+
+        Returns
+        -------
+        list of str
+        """
         best = self.workbench.session.best(self.loop)
         lines = []
         if self.stopped_because:
@@ -210,11 +273,35 @@ class HeadlessRun:
 
 
 def interval_name(loop: Loop) -> str:
-    """Posterior intervals in the model loop, confidence intervals in the design loop."""
+    """Posterior intervals in the model loop, confidence intervals in the design loop.
+
+    Parameters
+    ----------
+    loop
+        The loop.
+
+    Returns
+    -------
+    str
+        ``HDI`` or ``CI``.
+    """
     return "HDI" if loop is Loop.MODEL else "CI"
 
 
 def best_summary(best: IterationRecord | None) -> dict[str, Any] | None:
+    """The best iteration as a JSON-ready object.
+
+    Parameters
+    ----------
+    best
+        The loop's best iteration, or None.
+
+    Returns
+    -------
+    dict or None
+        ``iteration``, ``hypothesis``, ``elpd``, ``elpd_se`` and ``effect`` (estimand, mean,
+        sd, interval and its mass, or None); None when there is no best or it has no verdict.
+    """
     if best is None or best.verdict is None:
         return None
     m = best.verdict.metrics
@@ -237,7 +324,18 @@ def best_summary(best: IterationRecord | None) -> dict[str, Any] | None:
 
 
 def one_line(record: IterationRecord) -> str:
-    """A log line for one recorded iteration."""
+    """A log line for one recorded iteration.
+
+    Parameters
+    ----------
+    record
+        The iteration.
+
+    Returns
+    -------
+    str
+        Number, status and hypothesis, with the verdict's reason (or the decision's) in brackets.
+    """
     text = f"iter {record.number}: {record.status} — {record.proposal.hypothesis}"
     if record.verdict is not None:
         text += f" ({record.verdict.reason})"

@@ -11,14 +11,45 @@ from pathlib import Path
 
 
 def sample_job(source: str, data, *, progress=None, **kwargs):
-    """Sandbox entry point of the model child: build, sample, write the arrays into its folder."""
+    """Sandbox entry point of the model child: build, sample, write the arrays into its folder.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    data
+        The :class:`~engine.problem.ModelData` ``build_model`` receives.
+    progress
+        The sandbox's progress callback, passed on as ``on_progress``.
+    **kwargs
+        The rest of :func:`engine.harness.sample_model`'s keywords (estimand, settings, gates,
+        ``should_stop``).
+
+    Returns
+    -------
+    SampleReport
+        ``draws.npz`` and ``dims.json`` are written in the child's working folder.
+    """
     from engine.harness import sample_model
 
     return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, **kwargs)
 
 
 def score_job(*, progress=None, **kwargs):
-    """Sandbox entry point of the scorer: a fresh child that never ran the model's code."""
+    """Sandbox entry point of the scorer: a fresh child that never ran the model's code.
+
+    Parameters
+    ----------
+    progress
+        The sandbox's progress callback (unused).
+    **kwargs
+        :func:`engine.scorer.score_draws`'s keywords other than the path and ``workdir``
+        (estimand, gates, best, expected shape); the draws are read from the working folder.
+
+    Returns
+    -------
+    HarnessResult
+    """
     from engine.harness import DRAWS_FILE
     from engine.scorer import score_draws
 
@@ -26,6 +57,18 @@ def score_job(*, progress=None, **kwargs):
 
 
 def labels(workdir: Path) -> dict[str, Path]:
+    """The scorer's second input besides ``draws.npz``: ``dims.json``, when the model child wrote it.
+
+    Parameters
+    ----------
+    workdir
+        The model child's folder.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"dims.json": path}``, or empty when the file is missing or a symlink.
+    """
     from engine.harness import DIMS_FILE
 
     path = workdir / DIMS_FILE
@@ -33,7 +76,23 @@ def labels(workdir: Path) -> dict[str, Path]:
 
 
 def design_job(spec, problem_data, *, progress=None, **kwargs):
-    """Sandbox entry point: the design run (EconML fits) off the UI process."""
+    """Sandbox entry point: the design run (EconML fits) off the UI process.
+
+    Parameters
+    ----------
+    spec
+        The analysis spec.
+    problem_data
+        A :class:`~engine.problem.Problem`, or ``(frame, contract)``.
+    progress
+        The sandbox's progress callback, passed on as ``on_progress``.
+    **kwargs
+        The rest of :func:`engine.design.run.run_design`'s keywords.
+
+    Returns
+    -------
+    DesignResult
+    """
     from engine.design.run import run_design
 
     return run_design(spec, problem_data, on_progress=progress, **kwargs)

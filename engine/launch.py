@@ -16,6 +16,20 @@ from engine.loop import RunOptions, Workbench
 def check_target(target: str | Path | None, session: str | Path | None, sessions_root: str | Path) -> str:
     """Say what ``workbench open`` was pointed at — ``"problem"`` or ``"session"`` — before anything opens.
 
+    Parameters
+    ----------
+    target
+        A problem folder or a session path or id, or None.
+    session
+        A session path or id given explicitly; when set, ``target`` is not looked at.
+    sessions_root
+        Where session ids are looked up.
+
+    Returns
+    -------
+    str
+        ``"problem"`` or ``"session"``.
+
     Raises
     ------
     WorkbenchError

@@ -45,6 +45,16 @@ BLOCK_ELEMENTS = 4_000_000
 def observed_variable(model: pm.Model) -> Any:
     """The model's one observed random variable.
 
+    Parameters
+    ----------
+    model
+        A PyMC model.
+
+    Returns
+    -------
+    TensorVariable
+        The observed random variable.
+
     Raises
     ------
     ModelContractError

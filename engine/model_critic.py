@@ -29,6 +29,13 @@ class ModelReview:
     alternative: str
 
     def markdown(self) -> str:
+        """The review as Markdown: credibility and reasons, the estimand note, the triangulation,
+        blind spots and the alternative.
+
+        Returns
+        -------
+        str
+        """
         lines = [f"**Credibility: {self.credibility}.** " + " ".join(self.reasons), "", self.estimand_note]
         if self.triangulation is not None:
             lines += ["", self.triangulation.message]
@@ -102,7 +109,19 @@ def review_model(record: IterationRecord, contract: Contract, dr: DREstimate | N
 
 
 def latest_dr_estimate(records: list[IterationRecord] | tuple[IterationRecord, ...]) -> DREstimate | None:
-    """The doubly-robust estimate of the best design run (else the latest that ran), from the records."""
+    """The doubly-robust estimate of the best design run (else the latest that ran), from the records.
+
+    Parameters
+    ----------
+    records
+        The session's iterations in order; design runs are those with a ``design`` result.
+
+    Returns
+    -------
+    DREstimate or None
+        From the most recent kept design run, else the most recent design run; None when no
+        design run was recorded.
+    """
     design = [r for r in records if r.design is not None]
     if not design:
         return None

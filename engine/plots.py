@@ -257,6 +257,16 @@ class ParetoKSeries:
 def pareto_k_counts(k: Any) -> ParetoKCounts:
     """Count observations per Pareto-k band.
 
+    Parameters
+    ----------
+    k
+        Pareto k values (any array-like); NaN and infinite values are not counted.
+
+    Returns
+    -------
+    ParetoKCounts
+        ``good`` k ≤ 0.5, ``ok`` up to 0.7, ``bad`` up to 1.0, ``very_bad`` above.
+
     Examples
     --------
     >>> pareto_k_counts([0.1, 0.6, 0.8, 1.2, 0.2])
@@ -273,7 +283,17 @@ def pareto_k_counts(k: Any) -> ParetoKCounts:
 
 
 def pareto_k_series(k: Any) -> ParetoKSeries:
-    """Pareto k by observation, for a scatter plot with the 0.7 and 1.0 lines."""
+    """Pareto k by observation, for a scatter plot with the 0.7 and 1.0 lines.
+
+    Parameters
+    ----------
+    k
+        Pareto k values, one per observation (flattened).
+
+    Returns
+    -------
+    ParetoKSeries
+    """
     values = np.asarray(k, dtype=float).ravel()
     return ParetoKSeries(index=tuple(range(len(values))), k=tuple(float(v) for v in values))
 
@@ -338,6 +358,19 @@ def _num(value: Any) -> float:
 
 def deciding_rule(verdict: Verdict, se_multiple: float = 2.0) -> str:
     """The one line that says what decided a verdict: a failed gate, the keep rule, a crash.
+
+    Parameters
+    ----------
+    verdict
+        The verdict.
+    se_multiple
+        The keep rule's band in standard errors (``[gates] elpd_se_multiple``).
+
+    Returns
+    -------
+    str
+        Starts with ``crash:``, ``cancelled:``, ``gate:`` or ``keep rule:``; a tie-break's
+        clause is appended to the keep rule.
 
     Examples
     --------

@@ -83,6 +83,12 @@ class TieBreak(StrEnum):
     NONE = "none"  # nothing within the band is kept: only ΔELPD beyond the band keeps a model
 
     def short(self) -> str:
+        """A few words for tables and plot captions (``lower p_loo``).
+
+        Returns
+        -------
+        str
+        """
         return {
             TieBreak.NARROWER_INTERVAL: "narrower interval",
             TieBreak.SIMPLER: "lower p_loo",
@@ -90,6 +96,12 @@ class TieBreak(StrEnum):
         }[self]
 
     def describe(self) -> str:
+        """The rule in words, as :meth:`Gates.keep_rule` states it.
+
+        Returns
+        -------
+        str
+        """
         return {
             TieBreak.NARROWER_INTERVAL: "the narrower effect interval",
             TieBreak.SIMPLER: "the simpler model (lower p_loo)",
@@ -110,7 +122,12 @@ class Gates:
     tie_break: TieBreak = TieBreak.NARROWER_INTERVAL
 
     def keep_rule(self) -> str:
-        """The whole keep rule in one line, as the home screen, plot captions and verdicts state it."""
+        """The whole keep rule in one line, as the home screen, plot captions and verdicts state it.
+
+        Returns
+        -------
+        str
+        """
         return (
             f"keep if ΔELPD > {self.elpd_se_multiple:g} SE of the difference; within ±{self.elpd_se_multiple:g} SE "
             f"the tie-break decides: {self.tie_break.describe()}"
@@ -152,6 +169,11 @@ def sampling_issue(key: str, value: object, where: str) -> str | None:
     where
         How the message names the setting, e.g. ``"[sampling] chains"`` or ``"--chains"``.
 
+    Returns
+    -------
+    str or None
+        The message, or None when the value is a whole number within :data:`SAMPLING_BOUNDS`.
+
     Examples
     --------
     >>> sampling_issue("chains", 4000, "--chains")
@@ -188,6 +210,18 @@ class Contract:
         return frozenset(f.name for f in self.forbidden)
 
     def forbidden_reason(self, name: str) -> ForbiddenVariable | None:
+        """The forbidden-column entry for ``name`` (its reason and note).
+
+        Parameters
+        ----------
+        name
+            A column name.
+
+        Returns
+        -------
+        ForbiddenVariable or None
+            None when the contract does not forbid the column.
+        """
         return next((f for f in self.forbidden if f.name == name), None)
 
     @property
@@ -245,6 +279,11 @@ class ModelData:
         numpy.ndarray
             Shape ``(n, n_basis - 1)``: centred columns with the first dropped, because
             B-splines sum to one and the model already has an intercept.
+
+        Raises
+        ------
+        KeyError
+            When ``name`` is not a continuous control.
         """
         if name not in self.continuous:
             raise KeyError(f"{name!r} is not a continuous control; choose one of {', '.join(self.continuous)}")
@@ -272,6 +311,17 @@ class Problem:
         return (self.path / "truth.json").is_file()
 
     def read_text(self, name: str) -> str:
+        """A text file of the problem folder (``PROBLEM.md``, ``model.py``…).
+
+        Parameters
+        ----------
+        name
+            A path relative to the problem folder.
+
+        Returns
+        -------
+        str
+        """
         return (self.path / name).read_text(encoding="utf-8")
 
     @cached_property
@@ -280,7 +330,12 @@ class Problem:
         return hashlib.sha256(self.data_file.read_bytes()).hexdigest()
 
     def model_data(self) -> ModelData:
-        """Build what ``build_model(data)`` receives: allowed controls only."""
+        """Build what ``build_model(data)`` receives: allowed controls only.
+
+        Returns
+        -------
+        ModelData
+        """
         return build_model_data(self.data, self.contract)
 
 
@@ -339,6 +394,25 @@ def bspline_basis(x: np.ndarray, n_basis: int = 6, degree: int = 3) -> np.ndarra
     Knots are ``x.min()`` and ``x.max()``, each repeated ``degree + 1`` times, around the
     quantiles. The first column is dropped and the rest centred, because the full set
     sums to one and the model already has an intercept.
+
+    Parameters
+    ----------
+    x
+        The values of one variable.
+    n_basis
+        Number of basis functions before the first is dropped.
+    degree
+        Polynomial degree; 3 gives cubic splines.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(x), n_basis - 1)``.
+
+    Raises
+    ------
+    ValueError
+        When ``n_basis`` does not exceed ``degree``.
 
     Examples
     --------
@@ -448,6 +522,22 @@ def read_data(data_file: Path) -> pd.DataFrame:
     The header is read first, so a file saved with another delimiter or a header naming
     a column twice is named as such (pandas would read one wide column, or rename the
     second ``bw`` to ``bw.1``).
+
+    Parameters
+    ----------
+    data_file
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At least one row.
+
+    Raises
+    ------
+    ProblemError
+        When the file is missing or unreadable, looks delimited by something other than
+        commas, names a column twice, does not parse, or has no rows.
     """
     if not data_file.is_file():
         raise ProblemError(data_file, "data file is missing; run the folder's make_data.py to regenerate it")
@@ -488,7 +578,21 @@ def read_data(data_file: Path) -> pd.DataFrame:
 
 
 def parse_contract(table: dict[str, Any], issues: list[str]) -> Contract | None:
-    """Parse the ``[contract]`` table, appending what is wrong to ``issues``."""
+    """Parse the ``[contract]`` table, appending what is wrong to ``issues``.
+
+    Parameters
+    ----------
+    table
+        The ``[contract]`` table as TOML parsed it.
+    issues
+        Where each problem is appended, as a sentence that says what to do.
+
+    Returns
+    -------
+    Contract or None
+        None when the table is empty or lacks a string ``treatment`` or ``outcome``; a
+        contract with issues may still be returned (defaults stand in for bad values).
+    """
     if not table:
         return None
     try:
@@ -542,7 +646,19 @@ def parse_contract(table: dict[str, Any], issues: list[str]) -> Contract | None:
 
 
 def contract_issues(contract: Contract) -> list[str]:
-    """Logical errors in a contract that need no data to find."""
+    """Logical errors in a contract that need no data to find.
+
+    Parameters
+    ----------
+    contract
+        The contract.
+
+    Returns
+    -------
+    list of str
+        Empty controls; a control that is forbidden; the treatment or outcome listed as a
+        control or as forbidden; a categorical column that is not a control; duplicated controls.
+    """
     issues: list[str] = []
     forbidden = contract.forbidden_names
     if not contract.controls:
@@ -570,7 +686,22 @@ def contract_issues(contract: Contract) -> list[str]:
 
 
 def validate_data(frame: pd.DataFrame, contract: Contract) -> list[str]:
-    """Check the data against the contract: columns present, types, missing values."""
+    """Check the data against the contract: columns present, types, missing values.
+
+    Parameters
+    ----------
+    frame
+        The data, as read by :func:`read_data`.
+    contract
+        The contract.
+
+    Returns
+    -------
+    list of str
+        One sentence per problem: a named column missing, a column without a role, infinite
+        values, a treatment (or binary outcome) not coded 0/1, missing values in the outcome or
+        a control, a non-numeric outcome or non-categorical control. Empty when the data fits.
+    """
     issues: list[str] = []
     columns = set(frame.columns)
     # Forbidden names need not be in the data: oracle columns, for one, live only in truth.json,
@@ -649,7 +780,19 @@ def _table(raw: dict[str, Any], key: str, issues: list[str]) -> dict[str, Any]:
 
 
 def parse_gates(table: Any, issues: list[str]) -> Gates:
-    """The ``[gates]`` table of ``problem.toml`` (missing keys take their defaults); problems go to ``issues``."""
+    """The ``[gates]`` table of ``problem.toml`` (missing keys take their defaults); problems go to ``issues``.
+
+    Parameters
+    ----------
+    table
+        The ``[gates]`` table as TOML parsed it (anything else is an issue).
+    issues
+        Where each problem is appended; a bad value keeps its default.
+
+    Returns
+    -------
+    Gates
+    """
     gates: Gates = _parse_dataclass(Gates, table, "gates", issues)
     return gates
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 
 def reference_model_source() -> str:
-    """The reference ``model.py`` (identical to ``problems/ihdp/model.py``, which a test checks)."""
+    """The reference ``model.py`` (identical to ``problems/ihdp/model.py``, which a test checks).
+
+    Returns
+    -------
+    str
+    """
     from engine.agents.modelgen import baseline_spec, render_model
 
     return render_model(baseline_spec("continuous"), embed_spec=False)

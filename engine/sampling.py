@@ -215,6 +215,16 @@ def free_parameter_names(idata: az.InferenceData) -> list[str]:
     """The model's free parameters in ``idata`` (deterministics such as ``mu`` left out).
 
     Uses the names :func:`sample` recorded; for other traces, every posterior variable.
+
+    Parameters
+    ----------
+    idata
+        A trace with a ``posterior`` group.
+
+    Returns
+    -------
+    list of str
+        In the posterior's order.
     """
     posterior = idata.posterior  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     recorded = posterior.attrs.get(FREE_VARS_ATTR)

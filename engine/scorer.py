@@ -138,6 +138,13 @@ class Draws:
     coords: dict[str, list[str]]
 
     def to_inference_data(self) -> Any:
+        """The arrays as an ArviZ trace: posterior (the free parameters, named as free in its
+        attributes), ``log_likelihood`` under the observed variable's name, and divergences.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
         import arviz as az
 
         from engine.sampling import FREE_VARS_ATTR
@@ -155,6 +162,18 @@ class Draws:
 
 def read_draws(path: Path, expected: DrawsShape) -> Draws:
     """Load and check the arrays; :class:`MalformedDraws` says what is wrong.
+
+    Parameters
+    ----------
+    path
+        The model child's ``draws.npz``; ``dims.json`` beside it supplies labels when every
+        one is well formed (plain indices otherwise).
+    expected
+        Chains, draws and observations, from the settings and the data (never from the child).
+
+    Returns
+    -------
+    Draws
 
     Raises
     ------

@@ -62,7 +62,20 @@ class BestSummary:
 
     @classmethod
     def from_record(cls, record: IterationRecord, pointwise_elpd: np.ndarray | None) -> BestSummary | None:
-        """Rebuild from a recorded iteration and its saved pointwise ELPD (None if unusable)."""
+        """Rebuild from a recorded iteration and its saved pointwise ELPD (None if unusable).
+
+        Parameters
+        ----------
+        record
+            The kept iteration.
+        pointwise_elpd
+            Its saved per-observation ELPD, or None.
+
+        Returns
+        -------
+        BestSummary or None
+            None when the record has no verdict or ELPD, or ``pointwise_elpd`` is None.
+        """
         metrics = record.verdict.metrics if record.verdict else None
         if metrics is None or metrics.elpd is None or pointwise_elpd is None:
             return None
@@ -112,7 +125,18 @@ def convergence_table(idata: az.InferenceData, var_names: Sequence[str] | None =
 
 
 def divergences(idata: az.InferenceData) -> tuple[int, int]:
-    """Post-warmup divergent transitions and the number of post-warmup draws (all chains)."""
+    """Post-warmup divergent transitions and the number of post-warmup draws (all chains).
+
+    Parameters
+    ----------
+    idata
+        A trace with ``sample_stats.diverging``.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(divergent, draws)``.
+    """
     diverging = idata.sample_stats["diverging"].values  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
     return int(diverging.sum()), int(diverging.size)
 
@@ -123,6 +147,20 @@ def gate_results(
     """The four convergence gates from a convergence table and the divergence count.
 
     A NaN diagnostic (a parameter that never moved) fails its gate.
+
+    Parameters
+    ----------
+    table
+        One row per parameter (:func:`convergence_table`).
+    n_divergent, n_draws
+        Divergent transitions and post-warmup draws, all chains (:func:`divergences`).
+    gates
+        The thresholds; each comparison is strict (R-hat below, ESS above, rate below).
+
+    Returns
+    -------
+    tuple of GateResult
+        In the order rhat, ess_bulk, ess_tail, divergence_rate.
     """
     rhats = [p.rhat for p in table]
     bulk = [p.ess_bulk for p in table]
@@ -177,6 +215,12 @@ def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooR
         A trace with ``posterior`` and ``log_likelihood``.
     var_names
         The free parameters; default as in :func:`convergence_table`.
+
+    Returns
+    -------
+    LooResult
+        ELPD, its SE, p_loo, the count of Pareto k above :data:`PARETO_K_BAD` and the largest
+        k, the pointwise ELPD and every observation's k.
     """
     import warnings
 
@@ -212,6 +256,16 @@ def compare_to_best(pointwise_new: np.ndarray, pointwise_best: np.ndarray) -> tu
     """ΔELPD of a new model over the best, and the SE of that paired difference.
 
     ``se = sqrt(n · var(diff))`` with the population variance, as ``az.compare`` computes it.
+
+    Parameters
+    ----------
+    pointwise_new, pointwise_best
+        Per-observation ELPD of the two models, over the same observations.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(delta, se)``; positive ``delta`` means the new model predicts better.
 
     Raises
     ------

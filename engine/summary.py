@@ -30,7 +30,18 @@ class ArmSummary:
 
 
 def data_summary(problem: Problem) -> ArmSummary:
-    """Summarise the data a model may see (allowed controls, treatment, outcome)."""
+    """Summarise the data a model may see (allowed controls, treatment, outcome).
+
+    Parameters
+    ----------
+    problem
+        The loaded problem.
+
+    Returns
+    -------
+    ArmSummary
+        Units in all and per arm, the outcome's mean per arm, and the continuous and binary controls.
+    """
     data = problem.model_data()
     treated = data.t == 1
     return ArmSummary(

@@ -25,7 +25,18 @@ RESULT_PACKAGES = (
 
 
 def package_versions(names: tuple[str, ...] = RESULT_PACKAGES) -> dict[str, str]:
-    """Python's version and each named package's (``"absent"`` when it is not installed)."""
+    """Python's version and each named package's (``"absent"`` when it is not installed).
+
+    Parameters
+    ----------
+    names
+        Distribution names as installed (``scikit-learn``, ``GitPython``).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` first, then each name.
+    """
     versions = {"python": platform.python_version()}
     for name in names:
         try:

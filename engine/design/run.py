@@ -112,6 +112,14 @@ def run_design(
     -------
     DesignResult
         Picklable; timings per stage in seconds under ``timings``.
+
+    Raises
+    ------
+    SpecError
+        When an arm is too small for the cross-fitting folds, trimming leaves only one arm, or a
+        placebo outcome is the only covariate.
+    ValueError
+        For an unknown refuter name in ``settings``.
     """
     frame, contract = _unpack(problem)
     covariates = spec.resolved_covariates(contract)
