@@ -116,6 +116,11 @@ class Session:
         -------
         Session
             Open for writing (it holds the lock).
+
+        Raises
+        ------
+        SessionError
+            An explicit ``name`` that is taken or unusable, or a git failure.
         """
         root = Path(root).resolve()
         root.mkdir(parents=True, exist_ok=True)
@@ -361,6 +366,11 @@ class Session:
         -------
         str or None
             The commit sha, or None when the text is unchanged (nothing to commit).
+
+        Raises
+        ------
+        SessionError
+            A read-only session, a file that is not editable, or a git failure.
         """
         self._require_writable()
         if filename not in EDITABLE_FILES:
