@@ -396,7 +396,8 @@ def const_str(node: ast.AST | None) -> str | None:
 
 
 def assigned_names(target: ast.AST) -> list[str]:
-    """Names bound by an assignment target; for ``obj[k] = …`` and ``obj.a = …`` the object's name.
+    """Names bound by an assignment target; for ``obj[k] = …`` and ``obj.a = …`` the object's name
+    (and, for a subscript, any name in the index too).
 
     Parameters
     ----------
