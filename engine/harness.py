@@ -230,6 +230,10 @@ class SampleReport:
         )
 
 
+GO_POLL_S = 0.02
+"""How often a prepared model child looks for the gate's opening."""
+
+
 def sample_model(
     source: str,
     data: ModelData,
@@ -240,6 +244,7 @@ def sample_model(
     workdir: str | Path,
     on_progress: Callable[[Any], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    wait_for_go: Callable[[], bool] | None = None,
 ) -> SampleReport:
     """The model child's half: build, sample, write ``draws.npz``; never raises for the model.
 
@@ -266,6 +271,9 @@ def sample_model(
         Receives :class:`engine.sampling.SamplingProgress` snapshots.
     should_stop
         Polled while sampling; True cancels the run.
+    wait_for_go
+        Compile during review: compile, report :data:`~engine.progress.Phase.READY`, and
+        sample only once ``wait_for_go()`` is true.
 
     Returns
     -------
@@ -274,7 +282,7 @@ def sample_model(
         harness's libraries), the crashed reason, error type and model.py traceback.
     """
     from engine import effects, loglik
-    from engine.sampling import Phase, SamplingProgress, sample
+    from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
     started = time.perf_counter()
@@ -292,8 +300,19 @@ def sample_model(
             # Keep only what the scorer reads: per-unit Deterministics such as mu would cost
             # units × draws × 8 bytes each (0.5 GB for LaLonde's 16,177 units).
             keep = free + [loglik.LOGLIK_PREFIX + observed, estimand]
+        compiled: Any = model
+        if wait_for_go is not None:
+            if on_progress is not None:
+                on_progress(SamplingProgress(Phase.COMPILING, 0.0, gates.sampling_budget_s))
+            compiled = compile_model(model, keep)
+            if on_progress is not None:
+                on_progress(SamplingProgress(Phase.READY, 0.0, gates.sampling_budget_s, (), compiled.seconds))
+            waiting = time.perf_counter()
+            while not wait_for_go():
+                time.sleep(GO_POLL_S)
+            timings["review_wait"] = time.perf_counter() - waiting  # the principal reading, not the harness
         idata = sample(
-            model,
+            compiled,
             settings,
             budget_s=gates.sampling_budget_s,
             on_progress=on_progress,
@@ -301,7 +320,9 @@ def sample_model(
             var_names=keep,
         )
         attrs = idata.posterior.attrs  # type: ignore[attr-defined]  # arviz groups are dynamic attributes
-        timings["compile"] = float(attrs.get("compile_time", float("nan")))
+        timings["compile"] = (
+            compiled.seconds if wait_for_go is not None else float(attrs.get("compile_time", float("nan")))
+        )
         timings["sampling"] = float(attrs.get("sampling_time", float("nan")))
         if on_progress is not None:
             on_progress(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def sample_job(source: str, data, *, progress=None, **kwargs):
+def sample_job(source: str, data, *, progress=None, gated: bool = False, **kwargs):
     """Sandbox entry point of the model child: build, sample, write the arrays into its folder.
 
     Parameters
@@ -21,6 +21,8 @@ def sample_job(source: str, data, *, progress=None, **kwargs):
         The :class:`~engine.problem.ModelData` ``build_model`` receives.
     progress
         The sandbox's progress callback, passed on as ``on_progress``.
+    gated
+        Compile during review: compile, then wait for the sandbox gate's file before sampling.
     **kwargs
         The rest of :func:`engine.harness.sample_model`'s keywords (estimand, settings, gates,
         ``should_stop``).
@@ -31,8 +33,10 @@ def sample_job(source: str, data, *, progress=None, **kwargs):
         ``draws.npz`` and ``dims.json`` are written in the child's working folder.
     """
     from engine.harness import sample_model
+    from engine.sandbox.outcome import GATE_FILE
 
-    return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, **kwargs)
+    go = (Path.cwd() / GATE_FILE).exists if gated else None
+    return sample_model(source, data, workdir=Path.cwd(), on_progress=progress, wait_for_go=go, **kwargs)
 
 
 def score_job(*, progress=None, **kwargs):

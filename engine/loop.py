@@ -9,6 +9,8 @@ one agent and exposes those steps separately, so a screen can show each one.
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from engine import jobs
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
+from engine.prepare import PreparedRun
 from engine.problem import Problem, SamplingSettings
 from engine.progress import RunProgress
 from engine.records import (
@@ -43,6 +46,8 @@ from engine.versions import package_versions
 if TYPE_CHECKING:
     from engine.design.critic import Critique
     from engine.design.results import DesignResult
+    from engine.sandbox import Gate, SandboxOutcome
+    from engine.sandbox.outcome import _CancelLike
 
 MAX_REPAIRS = 3
 """How many times a proposal that fails to compile goes back to the agent before it is shown."""
@@ -110,6 +115,7 @@ class Workbench:
         self.options = options or RunOptions()
         self.notes: list[str] = []  # things the user should hear about when this workbench opens
         self._data = problem.model_data()
+        self._prepared: PreparedRun | None = None  # a model child compiled during review, waiting
 
     # ------------------------------------------------------------------ context
 
@@ -130,6 +136,7 @@ class Workbench:
         The reviewed proposal is saved as pending, so a crash or close does not lose it.
         """
         status = on_status or (lambda _msg: None)
+        self.discard_prepared()  # a new proposal: whatever waited for the last one goes
         context = self.context(loop)
         proposal = self.baseline_proposal(context)
         if proposal is None:
@@ -208,6 +215,7 @@ class Workbench:
         """
         from engine.guard import scan_analysis, scan_model
 
+        self.discard_prepared()  # an edit is a new file: the child compiled the old one
         text = proposal.new_source if source is None else source
         if proposal.loop is Loop.MODEL:
             findings = tuple(scan_model(text, self.problem.contract))
@@ -234,6 +242,73 @@ class Workbench:
             return None
         return Reviewed(saved.proposal, saved.findings, saved.compile)
 
+    # ------------------------------------------------------------------ compile during review
+
+    def prepare(self, reviewed: Reviewed, on_status: Callable[[str], None] | None = None) -> PreparedRun | None:
+        """Start the model child on an approvable proposal while the principal reviews it.
+
+        The child builds and compiles the model in the sandbox, then waits behind a gate;
+        :meth:`execute` opens the gate on approval (sampling starts with no compile phase),
+        and any other decision, an edit or a new proposal discards it. Headless runs never
+        call this: they approve at once, so there is nothing to overlap.
+
+        Parameters
+        ----------
+        reviewed
+            The proposal as the guard and the compile check left it.
+        on_status
+            Told "compiled, ready …" once the child waits.
+
+        Returns
+        -------
+        PreparedRun or None
+            None when there is nothing to prepare: a design step, a blocker (approving needs
+            an override first), or code that did not compile.
+        """
+        import tempfile
+
+        from engine.prepare import PreparedKey
+        from engine.sandbox import Gate
+
+        self.discard_prepared()
+        compiled_ok = reviewed.compile is not None and reviewed.compile.ok
+        if reviewed.proposal.loop is not Loop.MODEL or reviewed.blocked or not compiled_ok:
+            return None
+        number = self.session.next_number()
+        # A folder of its own until approval: a discarded child leaves nothing beside the history.
+        artifacts = self.session.artifacts_dir(number).parent
+        for stale in artifacts.glob(".prepared-*"):  # left by a process that ended while a child waited
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=".prepared-", dir=artifacts))
+        prepared = PreparedRun(PreparedKey(reviewed.source, number, staging), Gate())
+        prepared.set_status_callback(on_status)
+
+        def job(run: PreparedRun) -> SandboxOutcome:
+            try:
+                return self._sample(reviewed.source, staging, run.progress, run, gate=run.gate)
+            finally:
+                if run.is_set():  # discarded: nothing of it is kept
+                    shutil.rmtree(staging, ignore_errors=True)
+
+        threading.Thread(target=prepared.run, args=(job,), name="prepared-model-child", daemon=True).start()
+        self._prepared = prepared
+        return prepared
+
+    def discard_prepared(self) -> None:
+        """Kill the child waiting for the last proposal, if any (it was not approved)."""
+        if self._prepared is not None:
+            self._prepared.discard()
+            self._prepared = None
+
+    def _take_prepared(self, reviewed: Reviewed, number: int) -> PreparedRun | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None:
+            return None
+        if prepared.key.source != reviewed.source or prepared.key.number != number:
+            prepared.discard()  # prepared for another file or iteration: not this run's child
+            return None
+        return prepared
+
     # ------------------------------------------------------------------ deciding and running
 
     def execute(
@@ -249,6 +324,8 @@ class Workbench:
             raise WorkbenchError("this proposal has a blocker finding; approving it needs a written override reason")
         number = self.session.next_number()
         started = time.perf_counter()
+        if decision.kind is not DecisionKind.APPROVED:
+            self.discard_prepared()
         ran = RunOutput(None)
         if decision.kind is DecisionKind.APPROVED:
             if reviewed.proposal.loop is Loop.MODEL:
@@ -302,7 +379,7 @@ class Workbench:
         self, reviewed: Reviewed, number: int, on_progress: ProgressCallback | None, cancel: threading.Event | None
     ) -> RunOutput:
         """Two sandbox jobs: the model child samples and writes arrays; a clean child scores them."""
-        from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
+        from engine.harness import DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
         from engine.sandbox import run_in_sandbox
         from engine.scoring import BestSummary
 
@@ -311,20 +388,12 @@ class Workbench:
         if best_record is not None:
             best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
         workdir = self.session.artifacts_dir(number)
-        sampled = run_in_sandbox(
-            jobs.sample_job,
-            reviewed.source,
-            self._data,
-            contract_estimand=self.problem.contract.estimand,
-            settings=self.sampling,
-            gates=self.problem.gates,
-            timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
-            memory_mb=self.options.memory_mb,
-            workdir=workdir,
-            on_progress=on_progress,
-            cancel=cancel,
-            outputs=(DRAWS_FILE, DIMS_FILE),
-        )
+        prepared = self._take_prepared(reviewed, number)
+        if prepared is not None:  # compiled during review: open its gate, sampling starts now
+            sampled = prepared.go(on_progress, cancel)
+            _move_outputs(prepared.key.workdir, workdir)
+        else:
+            sampled = self._sample(reviewed.source, workdir, on_progress, cancel)
         if not sampled.ok:
             return RunOutput(_unfinished(sampled))
         report = (
@@ -363,6 +432,35 @@ class Workbench:
             convergence=tuple(result.convergence_table),
             crash=crash,
             pointwise=result.pointwise_elpd,
+        )
+
+    def _sample(
+        self,
+        source: str,
+        workdir: Path,
+        on_progress: ProgressCallback | None,
+        cancel: _CancelLike | None,
+        gate: Gate | None = None,
+    ) -> SandboxOutcome:
+        """The model child: build, (compile and wait behind ``gate``,) sample, write the arrays."""
+        from engine.harness import DIMS_FILE, DRAWS_FILE
+        from engine.sandbox import run_in_sandbox
+
+        return run_in_sandbox(
+            jobs.sample_job,
+            source,
+            self._data,
+            contract_estimand=self.problem.contract.estimand,
+            settings=self.sampling,
+            gates=self.problem.gates,
+            timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
+            memory_mb=self.options.memory_mb,
+            workdir=workdir,
+            on_progress=on_progress,
+            cancel=cancel,
+            outputs=(DRAWS_FILE, DIMS_FILE),
+            gate=gate,
+            gated=gate is not None,
         )
 
     def _run_design(
@@ -418,6 +516,14 @@ class RunOutput:
     design: DesignResult | None = None
     critique: Critique | None = None
     pointwise: Any = None  # the model's pointwise ELPD (a NumPy array), saved beside the history
+
+
+def _move_outputs(staging: Path, workdir: Path) -> None:
+    """A prepared child's files into the iteration's own folder, then its staging folder goes."""
+    for entry in staging.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            os.replace(entry, workdir / entry.name)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _unfinished(outcome, prefix: str = "") -> Verdict:

@@ -17,6 +17,7 @@ class Phase:
     SAMPLING = "sampling"
     DONE = "done"  # chains finished
     SCORING = "scoring"  # the harness is computing log-likelihood, LOO, effect and gates
+    READY = "ready"  # compiled during review, waiting for the principal's approval
 
 
 @dataclass(frozen=True)

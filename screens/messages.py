@@ -47,6 +47,13 @@ class StatusChanged(Message):
 
 
 @dataclass
+class PreparedStatus(Message):
+    """Where the model child compiled during review stands ("compiled, ready …")."""
+
+    text: str
+
+
+@dataclass
 class ProposalReady(Message):
     """A proposal with the guard and compile check done, awaiting the principal."""
 
@@ -117,3 +124,8 @@ class SavePlanFile(Message):
 
     filename: str
     text: str
+
+
+@dataclass
+class ReviewShown(Message):
+    """A review screen is on screen: the app tells it what it knows (the prepared child's state)."""

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header, Static
 from engine.records import unified_diff
 from screens.dialogs import ReasonDialog
 from screens.format import diff_text, finding_text, literal
-from screens.messages import Decided, EditSubmitted
+from screens.messages import Decided, EditSubmitted, ReviewShown
 
 if TYPE_CHECKING:
     from engine.loop import Reviewed
@@ -74,10 +74,12 @@ class ReviewScreen(Screen):
                 checks.border_title = "guard and compile check"
                 yield Static(self._findings(), id="findings")
                 yield Static(compile_renderable(self.reviewed.compile), id="compile")
+                yield Static("", id="readiness")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._update_blocked()
+        self.post_message(ReviewShown())
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw_diff())
 
     def _headline(self) -> Text:
@@ -183,6 +185,12 @@ class ReviewScreen(Screen):
         self.busy = True
         self.refresh_bindings()
         self.post_message(Decided(decision, then_propose=then_propose))
+
+    def set_readiness(self, text: str) -> None:
+        """Where the sampler stands while the principal reads (compile during review); "" says nothing."""
+        ready = text.startswith("compiled, ready")
+        mark = "" if not text else "✓ " if ready else "… "
+        self.query_one("#readiness", Static).update(Text(mark + text, style="green" if ready else "dim"))
 
     def release(self) -> None:
         """Let the principal decide again (the app calls this when a decision failed)."""

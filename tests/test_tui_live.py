@@ -310,3 +310,30 @@ async def test_escape_leaves_the_real_sampler_running_and_the_header_follows_it(
             await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), 10, "the verdict")
         assert app.screen.record.number == 1 and app.sub_title.startswith("session ")
     app.close_session()
+
+
+@pytest.mark.slow
+async def test_approve_after_ready_starts_sampling_without_a_compile_phase(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from engine.progress import Phase
+    from screens.messages import SamplingProgressed
+    from screens.verdict import VerdictScreen
+
+    phases: list[str] = []
+    app = _app(PROBLEMS / "ihdp", tmp_path)
+
+    def hook(message: object) -> None:
+        if isinstance(message, SamplingProgressed):
+            phases.append(getattr(message.progress, "phase", "stage"))
+
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        review = await _review(pilot)
+        await wait_until(pilot, lambda: app.readiness.startswith("compiled, ready"), PROPOSE_TIMEOUT, "ready")
+        assert "✓ compiled, ready" in str(review.query_one("#readiness", Static).render())
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, VerdictScreen), RUN_TIMEOUT, "the verdict")
+        record = app.screen.record
+    app.close_session()
+    assert phases and Phase.COMPILING not in phases and Phase.READY not in phases
+    assert record.timings["compile"] > 0 and "review_wait" in record.timings

@@ -36,7 +36,9 @@ from screens.messages import (
     FileCommitted,
     IterationRecorded,
     OpenIteration,
+    PreparedStatus,
     ProposalReady,
+    ReviewShown,
     SamplingProgressed,
     SavePlanFile,
     SessionOpened,
@@ -121,6 +123,7 @@ class WorkbenchApp(App[int]):
         self.busy = ""  # what a worker is doing now ("" when idle)
         self.active_run: ActiveRun | None = None  # the approved iteration now running
         self.unseen: IterationRecord | None = None  # a run that finished while the principal browsed
+        self.readiness = ""  # where the model child compiled during review stands
         self._quit_armed = False
         self._propose_when_idle = False  # `n` on a review: ask again once the skip is recorded
         self._initial_theme = theme
@@ -147,6 +150,7 @@ class WorkbenchApp(App[int]):
     def close_session(self) -> None:
         """Release the session's write lock (idempotent); the app calls it on exit."""
         if self.opened is not None:
+            self.opened.workbench.discard_prepared()  # a child compiled during review dies with the session
             self.opened.session.close()
 
     def notify(
@@ -179,7 +183,10 @@ class WorkbenchApp(App[int]):
 
     @work(thread=True, exclusive=True, group=WorkerGroup.OPEN, exit_on_error=False, description="open the session")
     def _open(self) -> None:
-        self.post_message(SessionOpened(self._opener(self.request)))
+        opened = self._opener(self.request)
+        self.post_message(SessionOpened(opened))
+        if opened.pending is not None:  # a resumed proposal: compile it while the principal rereads it
+            self._prepare_run(opened.workbench, opened.pending)
 
     @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="agent proposes")
     def _propose(self, loop: str = "model") -> None:
@@ -188,12 +195,20 @@ class WorkbenchApp(App[int]):
         wb = self._workbench()
         reviewed = wb.propose(Loop(loop), on_status=lambda text: self.post_message(StatusChanged(text)))
         self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
+        self._prepare_run(wb, reviewed)
+
+    def _prepare_run(self, wb: Workbench, reviewed: Reviewed) -> None:
+        """Compile the proposal's model while the principal reads it, so approve → verdict is sampling only."""
+        self.post_message(PreparedStatus(""))  # whatever was said of the last proposal no longer holds
+        if wb.prepare(reviewed, on_status=lambda text: self.post_message(PreparedStatus(text))) is not None:
+            self.post_message(PreparedStatus("compiling the model in the sandbox while you read…"))
 
     @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="check the edit")
     def _check_edit(self, source: str) -> None:
         wb = self._workbench()
         assert self.reviewed is not None
         self.post_message(StatusChanged("checking your edit: guard and compile check…"))
+        self.post_message(PreparedStatus(""))  # the child compiled the proposal, not the edit
         # The agent's proposal stays as it was; the store records the edit as edit.diff.
         reviewed = wb.check(self.reviewed.proposal, source=source)
         self.post_message(ProposalReady(reviewed, edited=True, number=wb.session.next_number()))
@@ -260,6 +275,20 @@ class WorkbenchApp(App[int]):
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self._set_status(message.text)
+
+    def on_prepared_status(self, message: PreparedStatus) -> None:
+        self.readiness = message.text
+        self._show_readiness()
+
+    def on_review_shown(self, _message: ReviewShown) -> None:
+        self._show_readiness()
+
+    def _show_readiness(self) -> None:
+        from screens.review import ReviewScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ReviewScreen) and screen.is_mounted:
+                screen.set_readiness(self.readiness)
 
     def on_proposal_ready(self, message: ProposalReady) -> None:
         from screens.review import ReviewScreen

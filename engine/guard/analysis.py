@@ -46,6 +46,7 @@ ESTIMAND_WORDS = {
 @dataclass
 class AnalysisScan:
     """A parsed ``analysis.toml`` with its text and lines (for line numbers), and the findings rules report."""
+
     text: str
     spec: dict[str, Any]
     contract: Contract

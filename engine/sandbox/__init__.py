@@ -85,7 +85,7 @@ from __future__ import annotations
 from engine.sandbox.api import ping, run_in_sandbox, server_status, shutdown, wait_until_warm, warm_up
 from engine.sandbox.audit import HIDDEN_FILE_NAMES, SandboxViolation, allowed_write_roots, install_audit_hook
 from engine.sandbox.isolation import IsolationReport, Layer, isolation_report
-from engine.sandbox.outcome import CrashKind, SandboxOutcome, ServerStatus
+from engine.sandbox.outcome import GATE_FILE, CrashKind, Gate, SandboxOutcome, ServerStatus
 from engine.sandbox.outcome import _CancelLike as _CancelLike  # the compile check's cancel type
 from engine.sandbox.protocol import _safe_loads as _safe_loads  # tests feed it hostile pickles
 from engine.sandbox.server import _server_environ as _server_environ  # tests read the allow-list
@@ -119,6 +119,8 @@ __all__ = [
     "MAX_RESULT_BYTES",
     "PRELOAD_MODULES",
     "CrashKind",
+    "GATE_FILE",
+    "Gate",
     "SandboxOutcome",
     "SandboxViolation",
     "ServerStatus",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.sandbox.observe import _read_rss_mb
-from engine.sandbox.outcome import SandboxOutcome, ServerStatus, _CancelLike
+from engine.sandbox.outcome import Gate, SandboxOutcome, ServerStatus, _CancelLike
 from engine.sandbox.protocol import encode_call, encode_job
 from engine.sandbox.server import _get_server
 from engine.sandbox.settings import DEFAULT_MAX_FILE_MB, DEFAULT_MEMORY_MB, DEFAULT_NICE, LOG_NAME
@@ -99,6 +99,7 @@ def run_in_sandbox(
     inputs: Mapping[str, str | os.PathLike[str]] | None = None,
     keep_log: bool = True,
     outputs: Collection[str] | None = None,
+    gate: Gate | None = None,
     **kwargs: Any,
 ) -> SandboxOutcome:
     """Run ``fn(*args, **kwargs, progress=...)`` in a fresh fork of the warm server.
@@ -151,6 +152,9 @@ def run_in_sandbox(
         The only top-level names moved into ``workdir`` (besides the log); None moves
         everything. Jobs that run agent code name what they are expected to write, so a
         hostile job cannot leave look-alike artefacts beside the history.
+    gate
+        Hold the job after its preparation until ``gate.open()`` (see :class:`Gate`): the
+        timeout counts from the opening, ``gate.max_wait_s`` bounds the wait.
     **kwargs
         Every other keyword argument goes to ``fn``. The names above belong to the runner:
         a function that needs its own ``workdir`` gets it under another name (the child
@@ -179,6 +183,8 @@ def run_in_sandbox(
     server = _get_server()
     server.ensure_started()
     job_dir = server.new_job_dir()
+    if gate is not None:
+        gate.attach(job_dir)
     try:
         for name, source in (inputs or {}).items():
             if Path(source).is_symlink():
@@ -199,6 +205,7 @@ def run_in_sandbox(
             max_file_mb,
             audit,
             start_timeout_s,
+            gate,
         )
         if not keep_log:
             (job_dir / LOG_NAME).unlink(missing_ok=True)
@@ -228,6 +235,7 @@ def _run_job(
     max_file_mb,
     audit,
     start_timeout_s,
+    gate,
 ) -> SandboxOutcome:
     header = {
         "workdir": str(job_dir),
@@ -249,6 +257,7 @@ def _run_job(
         cancel,
         progress_interval_s,
         start_timeout_s,
+        gate,
     )
     return job.run()
 

@@ -5,8 +5,10 @@ Frozen dataclasses and enums: the runner fills them in, the UI and the loop deci
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -74,3 +76,51 @@ class ServerStatus:
     jit_seconds: float | None
     log_path: str | None
     namespaced: bool = False  # the server runs inside bubblewrap's namespaces
+
+
+GATE_FILE = "GO"
+"""The file a gated job waits for in its folder; the parent writes it when the gate opens."""
+
+
+class Gate:
+    """Holds a started job after its preparation until the parent opens it (compile during review).
+
+    The job waits for :data:`GATE_FILE` in its folder. Until the gate opens, the run's
+    timeout does not count (the principal is reading), but ``max_wait_s`` bounds the whole
+    wait; from the opening on, the ordinary timeout applies. A job that does not wait
+    (hostile code can start early) gains nothing: the parent reads nothing of it before the
+    gate opens, and discards it when the proposal is not approved.
+    """
+
+    def __init__(self, max_wait_s: float = 3600.0) -> None:
+        import threading
+
+        self.max_wait_s = max_wait_s
+        self.opened_at: float | None = None  # time.monotonic() of the opening
+        self._job_dir: Path | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, job_dir: Path) -> None:
+        """The runner names the job's folder (before the job starts)."""
+        with self._lock:
+            self._job_dir = job_dir
+            if self.opened_at is not None:
+                self._write()
+
+    def open(self) -> None:
+        """Let the job go on; idempotent."""
+        import time
+
+        with self._lock:
+            if self.opened_at is None:
+                self.opened_at = time.monotonic()
+                if self._job_dir is not None:
+                    self._write()
+
+    def _write(self) -> None:
+        """Create the file without following anything the job planted there (a symlink to a host file)."""
+        assert self._job_dir is not None
+        try:
+            os.close(os.open(self._job_dir / GATE_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644))
+        except FileExistsError:
+            pass  # the job made one itself: it went early, and nothing of it is read before the opening

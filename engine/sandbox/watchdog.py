@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import SandboxError
 from engine.sandbox.observe import _read_rss_mb, _read_tail
-from engine.sandbox.outcome import CrashKind, SandboxOutcome, _CancelLike
+from engine.sandbox.outcome import CrashKind, Gate, SandboxOutcome, _CancelLike
 from engine.sandbox.protocol import CTL_EXIT, CTL_PID, ORDER_KILL, ORDER_TERM, _safe_loads, unpack_control
 from engine.sandbox.server import _Server
 from engine.sandbox.settings import _POLL_S, EXIT_GRACE_S, KILL_GRACE_S, LOG_NAME, MAX_RESULT_BYTES
@@ -42,6 +42,7 @@ class _JobRun:
         cancel: _CancelLike | None,
         progress_interval_s: float,
         start_timeout_s: float,
+        gate: Gate | None = None,
     ) -> None:
         self.server = server
         self.payload = payload
@@ -53,6 +54,7 @@ class _JobRun:
         self.cancel = cancel
         self.interval = progress_interval_s
         self.start_timeout_s = start_timeout_s
+        self.gate = gate
         self.pid: int | None = None  # in the sandbox's PID namespace
         self.host_pid: int | None = None  # the same process as the host sees it
         self.exit_code: int | None = None
@@ -154,7 +156,7 @@ class _JobRun:
         if self.stop_reason is None:
             if self.cancel is not None and self.cancel.is_set():
                 self.stop_reason = CrashKind.CANCELLED
-            elif self.started_at is not None and now - self.started_at > self.timeout_s:
+            elif self.started_at is not None and self._past_timeout(now, self.started_at):
                 self.stop_reason = CrashKind.TIMEOUT
             elif self.started_at is None and now - self.t_call > self.start_timeout_s:
                 self.stop_reason = CrashKind.TIMEOUT
@@ -163,6 +165,15 @@ class _JobRun:
             self._signal(signal.SIGTERM)
         elif self.term_at is not None and now - self.term_at > KILL_GRACE_S and not self.killed:
             self._signal(signal.SIGKILL)
+
+    def _past_timeout(self, now: float, started_at: float) -> bool:
+        """The run's clock: from the start, or for a gated job from the opening (its wait is bounded apart)."""
+        gate = self.gate
+        if gate is None:
+            return now - started_at > self.timeout_s
+        if gate.opened_at is None:
+            return now - started_at > gate.max_wait_s
+        return now - max(started_at, gate.opened_at) > self.timeout_s
 
     def _signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGKILL:
