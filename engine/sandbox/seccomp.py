@@ -159,7 +159,7 @@ def build_filter(own_pid: int) -> bytes:
     """
     deny = _RET_ERRNO | errno.EPERM
     prog: list[bytes] = []
-    # 0: architecture check; anything else (32-bit or x32 calls) is killed outright
+    # 0: architecture check: a foreign architecture (32-bit calls) kills the process; x32 calls get EPERM
     prog.append(_insn(_LD_W_ABS, 0, 0, _OFF_ARCH))
     prog.append(_insn(_JEQ_K, 1, 0, _AUDIT_ARCH_X86_64))
     prog.append(_insn(_RET_K, 0, 0, _RET_KILL_PROCESS))
