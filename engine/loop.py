@@ -120,7 +120,19 @@ class Workbench:
     # ------------------------------------------------------------------ context
 
     def context(self, loop: Loop = Loop.MODEL) -> AgentContext:
-        """What the agent may see: contract, plan, history, best source — never the truth."""
+        """What the agent may see: contract, plan, history, best source — never the truth.
+
+        Parameters
+        ----------
+        loop
+            The loop to propose for.
+
+        Returns
+        -------
+        AgentContext
+            Built from the session's current texts, file and history
+            (:meth:`~engine.agents.base.AgentContext.build`).
+        """
         return AgentContext.build(self.problem, self.session, loop)
 
     @property
@@ -134,6 +146,24 @@ class Workbench:
         """Ask the agent for a proposal and run the cheap checks, repairing compile failures.
 
         The reviewed proposal is saved as pending, so a crash or close does not lose it.
+
+        Parameters
+        ----------
+        loop
+            The loop to propose for.
+        on_status
+            Told in words what is happening: the agent proposing, each repair round.
+
+        Returns
+        -------
+        Reviewed
+            The checked proposal (the unchanged baseline while the loop has no judged run),
+            ``repairs`` the number of repair rounds.
+
+        Raises
+        ------
+        AgentError
+            When the agent cannot propose (a failed repair only ends the repairs).
         """
         status = on_status or (lambda _msg: None)
         self.discard_prepared()  # a new proposal: whatever waited for the last one goes
@@ -165,6 +195,19 @@ class Workbench:
 
         It goes through the guard and the compile check, then the same review and approval as an
         agent's proposal; the record names the principal as its author.
+
+        Parameters
+        ----------
+        loop
+            The loop whose file ``source`` replaces.
+        source
+            The principal's complete file.
+        hypothesis
+            What the principal expects of it, recorded as the proposal's hypothesis.
+
+        Returns
+        -------
+        Reviewed
         """
         context = self.context(loop)
         proposal = Proposal(
@@ -186,6 +229,18 @@ class Workbench:
         Until an iteration of this loop has been run (approved and judged), the first
         proposal is the unchanged baseline; the keep rule then compares every agent
         proposal against a measured model, never against nothing.
+
+        Parameters
+        ----------
+        context
+            The context of the loop.
+
+        Returns
+        -------
+        Proposal or None
+            The unchanged ``context.best_source``, move ``baseline``; None once the loop has a
+            judged run (a cancelled one does not count) or the principal rejected or skipped
+            the baseline.
         """
         if any(r.verdict is not None and r.verdict.kind is not VerdictKind.CANCELLED for r in context.loop_history):
             return None  # judged already (a cancelled run judged nothing: the baseline comes back)
@@ -212,6 +267,18 @@ class Workbench:
         """Guard scan and, for model code, the sandboxed compile check.
 
         ``source`` is the principal's edit of the proposal, checked in its place.
+
+        Parameters
+        ----------
+        proposal
+            The proposal to check.
+        source
+            The principal's edit, or None to check ``proposal.new_source``.
+
+        Returns
+        -------
+        Reviewed
+            ``compile`` is None for the design loop and for code with a syntax error.
         """
         from engine.guard import scan_analysis, scan_model
 
@@ -226,6 +293,19 @@ class Workbench:
         return Reviewed(proposal, tuple(scan_analysis(text, self.problem.contract)), None, edited_source=source)
 
     def compile(self, source: str) -> CompileResult:
+        """The compile check of ``source`` on the problem's data, in the sandbox.
+
+        Parameters
+        ----------
+        source
+            The text of a ``model.py``.
+
+        Returns
+        -------
+        CompileResult
+            Checked within the options' ``compile_timeout_s``, in the next iteration's
+            artefacts folder.
+        """
         from engine.compile_check import compile_check
 
         return compile_check(
@@ -236,7 +316,14 @@ class Workbench:
         )
 
     def pending(self) -> Reviewed | None:
-        """The proposal awaiting a decision, if a previous run left one."""
+        """The proposal awaiting a decision, if a previous run left one.
+
+        Returns
+        -------
+        Reviewed or None
+            None also when the saved proposal went stale (its iteration exists) or cannot be
+            read.
+        """
         saved = self.session.load_pending()
         if saved is None:
             return None
@@ -319,7 +406,29 @@ class Workbench:
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> IterationRecord:
-        """Apply the decision: run the harness if approved, then record the iteration as one commit."""
+        """Apply the decision: run the harness if approved, then record the iteration as one commit.
+
+        Parameters
+        ----------
+        reviewed
+            The proposal as checked, with the principal's edit if any.
+        decision
+            Approved, rejected or skipped; only an approved proposal runs.
+        on_progress
+            Receives the run's progress snapshots.
+        cancel
+            Set it to stop the run (the verdict is then ``cancelled``).
+
+        Returns
+        -------
+        IterationRecord
+            As committed, with the critics' reviews when there is a verdict.
+
+        Raises
+        ------
+        WorkbenchError
+            When an approval of a proposal with a blocker finding has no override reason.
+        """
         if decision.kind is DecisionKind.APPROVED and reviewed.blocked and not decision.override:
             raise WorkbenchError("this proposal has a blocker finding; approving it needs a written override reason")
         number = self.session.next_number()
@@ -546,7 +655,15 @@ def _sandbox_in_use() -> str:
 
 
 def save_arrays(folder: Path, **arrays) -> None:
-    """Save per-draw and per-observation arrays beside the history (screens and report plot them)."""
+    """Save per-draw and per-observation arrays beside the history (screens and report plot them).
+
+    Parameters
+    ----------
+    folder
+        The iteration's artefacts folder.
+    **arrays
+        Each saved as ``<name>.npy``; None values are skipped.
+    """
     import numpy as np
 
     for name, values in arrays.items():

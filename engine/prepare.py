@@ -52,7 +52,13 @@ class PreparedRun:
     # -- what the sandbox sees ------------------------------------------------------------
 
     def is_set(self) -> bool:
-        """The sandbox's cancel test: discarded, or the approved run was cancelled."""
+        """The sandbox's cancel test: discarded, or the approved run was cancelled.
+
+        Returns
+        -------
+        bool
+            True once the child should be stopped.
+        """
         return self._discarded.is_set() or (self._cancel is not None and self._cancel.is_set())
 
     def progress(self, progress: RunProgress) -> None:
@@ -79,7 +85,25 @@ class PreparedRun:
             self._done.set()
 
     def go(self, on_progress: Callable[[RunProgress], None] | None, cancel: threading.Event | None) -> SandboxOutcome:
-        """Open the gate and wait for the child's outcome (approve → verdict, without a compile)."""
+        """Open the gate and wait for the child's outcome (approve → verdict, without a compile).
+
+        Parameters
+        ----------
+        on_progress
+            Receives the child's progress from now on.
+        cancel
+            The run's cancel event; setting it stops the child.
+
+        Returns
+        -------
+        SandboxOutcome
+            The model child's outcome.
+
+        Raises
+        ------
+        BaseException
+            Whatever the job raised in the waiting thread, raised again here.
+        """
         self._forward, self._cancel = on_progress, cancel
         self.gate.open()
         self._done.wait()
@@ -93,7 +117,18 @@ class PreparedRun:
         self._discarded.set()
 
     def wait_closed(self, timeout_s: float) -> bool:
-        """Until the child's job has ended (after :meth:`discard`, within the sandbox's kill grace)."""
+        """Until the child's job has ended (after :meth:`discard`, within the sandbox's kill grace).
+
+        Parameters
+        ----------
+        timeout_s
+            How long to wait.
+
+        Returns
+        -------
+        bool
+            True when the job has ended, False when the wait timed out.
+        """
         return self._done.wait(timeout_s)
 
     def set_status_callback(self, on_status: Callable[[str], None] | None) -> None:

@@ -78,11 +78,33 @@ class Finding:
 
 
 def has_blocker(findings: list[Finding] | tuple[Finding, ...]) -> bool:
+    """Whether any of ``findings`` is a blocker.
+
+    Parameters
+    ----------
+    findings
+        The guard's findings.
+
+    Returns
+    -------
+    bool
+    """
     return any(f.is_blocker for f in findings)
 
 
 def blocker_codes(findings: list[Finding] | tuple[Finding, ...]) -> list[str]:
-    """The distinct codes of the blocker findings, sorted: what a reason or a table names."""
+    """The distinct codes of the blocker findings, sorted: what a reason or a table names.
+
+    Parameters
+    ----------
+    findings
+        The guard's findings.
+
+    Returns
+    -------
+    list of str
+        Empty when nothing blocks.
+    """
     return sorted({f.code for f in findings if f.is_blocker})
 
 
@@ -188,6 +210,20 @@ class Proposal:
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
+    """Unified diff from ``old`` to ``new``, with ``a/`` and ``b/`` headers for the file ``name``.
+
+    Parameters
+    ----------
+    old, new
+        The file's text before and after.
+    name
+        The file's name in the headers, e.g. ``model.py``.
+
+    Returns
+    -------
+    str
+        Every line ends in a newline; empty when the texts are equal.
+    """
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -229,6 +265,12 @@ class GateResult:
     passed: bool
 
     def describe(self) -> str:
+        """The gate in a few words, e.g. ``rhat 1.03 (needs < 1.01) FAILED``.
+
+        Returns
+        -------
+        str
+        """
         op = "<" if self.name in ("rhat", "divergence_rate") else ">"
         state = "ok" if self.passed else "FAILED"
         return f"{self.name} {self.value:.4g} (needs {op} {self.threshold:g}) {state}"
@@ -368,7 +410,19 @@ class IterationRecord:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses and enums to plain JSON values (NaN and inf become None)."""
+    """Dataclasses and enums to plain JSON values (NaN and inf become None).
+
+    Parameters
+    ----------
+    obj
+        A dataclass, enum, dict, list, tuple, NumPy scalar or plain value, nested to any depth.
+
+    Returns
+    -------
+    Any
+        Dicts (a dataclass's fields by name, keys as strings), lists and plain values; a value
+        of any other type is returned as it is.
+    """
     if is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, Enum):
@@ -385,6 +439,18 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def to_json(obj: Any) -> str:
+    """``obj`` as indented JSON text, through :func:`to_jsonable`.
+
+    Parameters
+    ----------
+    obj
+        Anything :func:`to_jsonable` takes.
+
+    Returns
+    -------
+    str
+        Non-ASCII characters kept as they are, with a final newline.
+    """
     return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
@@ -393,6 +459,27 @@ def from_dict(cls: type[T], data: Any, *, strict: bool = False) -> T:
 
     Keys the class does not have are ignored (a newer writer's additions), unless ``strict``:
     then they raise ``ValueError``, for input a person or an agent wrote.
+
+    Parameters
+    ----------
+    cls
+        The dataclass to build.
+    data
+        Its JSON values: a dict by field name, or None.
+    strict
+        Refuse keys ``cls`` does not have (at the top level only: nested dataclasses are read
+        leniently).
+
+    Returns
+    -------
+    T
+        An instance of ``cls`` (fields missing from ``data`` take their defaults), or None
+        when ``data`` is None.
+
+    Raises
+    ------
+    ValueError
+        With ``strict``, for keys ``cls`` does not have.
     """
     if data is None:
         return None  # type: ignore[return-value]
@@ -450,7 +537,18 @@ def _coerce(hint: Any, value: Any) -> Any:
 
 
 def record_from_json(text: str) -> IterationRecord:
-    """Read a record of any schema this code knows (schema 1 is upgraded on the way in)."""
+    """Read a record of any schema this code knows (schema 1 is upgraded on the way in).
+
+    Parameters
+    ----------
+    text
+        A ``record.json`` as :func:`to_json` wrote it.
+
+    Returns
+    -------
+    IterationRecord
+        A schema-1 record comes back in the current layout (:data:`RECORD_SCHEMA`).
+    """
     data = json.loads(text)
     if data.get("schema", 1) < 2:
         data = _upgrade_schema_1(data)

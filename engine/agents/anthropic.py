@@ -90,13 +90,39 @@ TRANSCRIPT_MAX_CHARS = 40_000  # the whole transcript of one proposal, as JSON, 
 
 
 def price_for(model: str) -> tuple[float, float] | None:
-    """USD per million (input, output) tokens for ``model``, by the longest matching id prefix."""
+    """USD per million (input, output) tokens for ``model``, by the longest matching id prefix.
+
+    Parameters
+    ----------
+    model
+        A model id, e.g. ``claude-sonnet-4-6`` or a dated variant of one.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(input, output)`` from :data:`PRICES_USD_PER_MTOK`; None when no listed prefix matches.
+    """
     matches = [prefix for prefix in PRICES_USD_PER_MTOK if model.startswith(prefix)]
     return PRICES_USD_PER_MTOK[max(matches, key=len)] if matches else None
 
 
 def cost_usd(price: tuple[float, float] | None, usage: dict[str, int]) -> float | None:
-    """Estimated cost of one call; ``None`` when the model's price is unknown."""
+    """Estimated cost of one call; ``None`` when the model's price is unknown.
+
+    Parameters
+    ----------
+    price
+        ``(input, output)`` USD per million tokens, as :func:`price_for` gives it.
+    usage
+        The call's token counts under the API's names (``input_tokens``, ``output_tokens``,
+        ``cache_creation_input_tokens``, ``cache_read_input_tokens``); a missing one counts 0.
+
+    Returns
+    -------
+    float or None
+        US dollars, rounded to six decimals; cache writes cost 1.25 times and cache reads 0.1
+        times the input price.
+    """
     if price is None:
         return None
     per_in, per_out = price[0] / 1e6, price[1] / 1e6
@@ -122,19 +148,54 @@ the reply can still be shown to the reviewer.
 
 
 def check_plan(raw: Any) -> Checked[Plan]:
-    """The orchestrator's plan: hypothesis, rationale, instructions and a kebab-case label."""
+    """The orchestrator's plan: hypothesis, rationale, instructions and a kebab-case label.
+
+    Parameters
+    ----------
+    raw
+        The ``plan_next_step`` tool input as the API returned it.
+
+    Returns
+    -------
+    Checked[Plan]
+        The plan (None when unusable), its hard problems as sentences, and no soft ones.
+    """
     plan, hard = Plan.check(raw)
     return plan, hard, []
 
 
 def check_critique(raw: Any) -> Checked[CritiqueReply]:
-    """The critic's review: the five text fields, a credibility level and a list of blind spots."""
+    """The critic's review: the five text fields, a credibility level and a list of blind spots.
+
+    Parameters
+    ----------
+    raw
+        The ``submit_critique`` tool input as the API returned it.
+
+    Returns
+    -------
+    Checked[CritiqueReply]
+        The review (None when unusable), its hard problems as sentences, and no soft ones.
+    """
     review, hard = CritiqueReply.check(raw)
     return review, hard, []
 
 
 def model_checker(context: AgentContext) -> Callable[[Any], Checked[ModelSubmission]]:
-    """Check ``submit_model`` input: its fields, Python that parses, and what the guard would block."""
+    """Check ``submit_model`` input: its fields, Python that parses, and what the guard would block.
+
+    Parameters
+    ----------
+    context
+        The proposal's context: its contract for the guard, its best file to compare with.
+
+    Returns
+    -------
+    callable
+        Takes the raw tool input and returns it checked: hard problems for invalid fields or
+        source that does not parse, soft ones for guard blockers and a file identical to the
+        current one.
+    """
 
     def check(raw: Any) -> Checked[ModelSubmission]:
         reply, hard = ModelSubmission.check(raw)
@@ -157,7 +218,21 @@ def model_checker(context: AgentContext) -> Callable[[Any], Checked[ModelSubmiss
 
 
 def analysis_checker(context: AgentContext) -> Callable[[Any], Checked[AnalysisSubmission]]:
-    """Check ``submit_analysis`` input: its fields, TOML that parses, and the spec against the contract."""
+    """Check ``submit_analysis`` input: its fields, TOML that parses, and the spec against the contract.
+
+    Parameters
+    ----------
+    context
+        The proposal's context: its contract for the spec and the guard, its best file to
+        compare with.
+
+    Returns
+    -------
+    callable
+        Takes the raw tool input and returns it checked: hard problems for invalid fields or
+        TOML that does not parse, soft ones (each once) for spec issues, guard blockers and a
+        file identical to the current one.
+    """
 
     def check(raw: Any) -> Checked[AnalysisSubmission]:
         reply, hard = AnalysisSubmission.check(raw)
@@ -262,6 +337,20 @@ def fit_transcript(
     The full files are already in the proposal (``old_source``/``new_source``); the
     transcript is there to show what was asked and answered, so long texts keep their head
     and tail.
+
+    Parameters
+    ----------
+    entries
+        The calls' transcript entries, in order.
+    max_chars
+        The most characters the transcript may take as :func:`~engine.records.to_json` writes it.
+
+    Returns
+    -------
+    tuple of TranscriptEntry
+        Every user, response and system text clipped to :data:`TRANSCRIPT_FIELD_CHARS`, then
+        to half that and so on; the last try (under 200 characters a text) is returned even
+        when it is still longer than ``max_chars``.
     """
     limit = TRANSCRIPT_FIELD_CHARS
     while True:
@@ -425,6 +514,17 @@ class AnthropicAgent(Agent):
     def propose(self, context: AgentContext) -> Proposal:
         """Plan the next step (orchestrator), then write the whole file (coder).
 
+        Parameters
+        ----------
+        context
+            What the agent may see; ``context.loop`` picks ``model.py`` or ``analysis.toml``.
+
+        Returns
+        -------
+        Proposal
+            With the plan, the calls' usage and transcript, and in ``unresolved`` the guard
+            blockers or spec issues still left after the corrective retry.
+
         Raises
         ------
         AgentError
@@ -449,6 +549,21 @@ class AnthropicAgent(Agent):
 
     def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
         """Send the compile error, traceback and hint back to the coder for a corrected file.
+
+        Parameters
+        ----------
+        context
+            The context the proposal was made in.
+        proposal
+            The proposal whose model failed the compile check.
+        compile_result
+            The failed check.
+
+        Returns
+        -------
+        Proposal
+            The coder's corrected file under the same plan, ``repair_attempts`` one higher; its
+            usage keeps the earlier calls when the proposal was this agent's.
 
         Raises
         ------
@@ -476,6 +591,18 @@ class AnthropicAgent(Agent):
 
     def critique(self, context: AgentContext, record: IterationRecord) -> AgentReview:
         """A short structured review of ``record``'s verdict: credibility, estimand, blind spots, an alternative.
+
+        Parameters
+        ----------
+        context
+            The context of the record's loop (contract, data, PROBLEM.md, current best).
+        record
+            The iteration whose verdict is reviewed.
+
+        Returns
+        -------
+        AgentReview
+            The review's text and the critic's calls, tokens and cost.
 
         Raises
         ------

@@ -36,6 +36,16 @@ def agent_visible_problem_text(text: str) -> str:
     suffix such as ``: published estimates``) and runs to the next heading of level one
     or two. Headings inside fenced code blocks do not count.
 
+    Parameters
+    ----------
+    text
+        The whole PROBLEM.md.
+
+    Returns
+    -------
+    str
+        The text without those sections; every other line as it was.
+
     Examples
     --------
     >>> agent_visible_problem_text("# Q\\nask\\n## For the reviewer only\\nATE is 4\\n## Data\\nok\\n")
@@ -74,6 +84,19 @@ class DataSummary:
 
     @classmethod
     def from_model_data(cls, data: ModelData) -> DataSummary:
+        """Summarise the encoded data: column names, sizes and the outcome, no values.
+
+        Parameters
+        ----------
+        data
+            The problem's encoded data.
+
+        Returns
+        -------
+        DataSummary
+            ``outcome_mostly_positive`` is set when at least :data:`POSITIVE_SHARE` of the
+            outcomes are above zero.
+        """
         return cls(
             columns=tuple(str(c) for c in data.X.columns),
             continuous=tuple(data.continuous),
@@ -87,7 +110,14 @@ class DataSummary:
         )
 
     def describe(self) -> str:
-        """One paragraph for prompts: sizes and column lists."""
+        """One paragraph for prompts: sizes and column lists.
+
+        Returns
+        -------
+        str
+            The units (treated among them), the treatment and outcome, and the continuous and
+            binary controls by name.
+        """
         return (
             f"{self.n} units ({self.n_treated} treated); treatment {self.treatment!r}, "
             f"{self.outcome_type.value} outcome {self.outcome!r}; "
@@ -151,6 +181,19 @@ class AgentContext:
         The texts come from the session (the principal may have edited them), the file
         to edit is the session's current one (what the diff applies to), the metrics
         are those of the loop's best iteration, and the history is every iteration.
+
+        Parameters
+        ----------
+        problem
+            The loaded problem: its contract, data and gates (``truth.json`` is never read).
+        session
+            The session to read the texts, the current file and the history from.
+        loop
+            The loop being proposed for.
+
+        Returns
+        -------
+        AgentContext
         """
         best = session.best(loop)
         return build_context(
@@ -167,13 +210,42 @@ class AgentContext:
 class SessionView(Protocol):
     """What :meth:`AgentContext.build` reads from a session (``engine.store.Session`` has it)."""
 
-    def iterations(self) -> list[IterationRecord]: ...
+    def iterations(self) -> list[IterationRecord]:
+        """Every recorded iteration, in order.
 
-    def best(self, loop: Loop = ...) -> IterationRecord | None: ...
+        Returns
+        -------
+        list of IterationRecord
+        """
+        ...
 
-    def current_source(self, loop: Loop = ...) -> str: ...
+    def best(self, loop: Loop = ...) -> IterationRecord | None:
+        """The loop's most recent kept iteration.
 
-    def read_file(self, name: str) -> str: ...
+        Returns
+        -------
+        IterationRecord or None
+            None before the loop's first kept iteration.
+        """
+        ...
+
+    def current_source(self, loop: Loop = ...) -> str:
+        """The loop's file as the session holds it now: what the next proposal edits.
+
+        Returns
+        -------
+        str
+        """
+        ...
+
+    def read_file(self, name: str) -> str:
+        """A file of the session as it is now, e.g. ``PROBLEM.md``.
+
+        Returns
+        -------
+        str
+        """
+        ...
 
 
 def build_context(
@@ -253,6 +325,17 @@ class Agent(ABC):
     def propose(self, context: AgentContext) -> Proposal:
         """The next proposal for ``context.loop``.
 
+        Parameters
+        ----------
+        context
+            What the agent may see.
+
+        Returns
+        -------
+        Proposal
+            A whole new file for ``context.loop``, with ``old_source`` set to
+            ``context.best_source``.
+
         Raises
         ------
         AgentError
@@ -264,6 +347,20 @@ class Agent(ABC):
 
         The loop calls this a few times before it shows the proposal to the principal.
 
+        Parameters
+        ----------
+        context
+            The context the proposal was made in.
+        proposal
+            The proposal whose model failed the compile check.
+        compile_result
+            The failed check: error, traceback and hint.
+
+        Returns
+        -------
+        Proposal
+            The revised proposal, ``repair_attempts`` one higher.
+
         Raises
         ------
         AgentError
@@ -273,6 +370,17 @@ class Agent(ABC):
 
     def critique(self, context: AgentContext, record: IterationRecord) -> AgentReview:
         """The agent's own review of ``record``'s verdict, with what it cost.
+
+        Parameters
+        ----------
+        context
+            The context of the record's loop.
+        record
+            The recorded iteration, verdict included.
+
+        Returns
+        -------
+        AgentReview
 
         Raises
         ------

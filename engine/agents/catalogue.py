@@ -55,11 +55,37 @@ class Move:
     lighter: Callable[[ModelSpec], tuple[ModelSpec, str] | None] | None = None
 
     def apply(self, spec: ModelSpec, data: DataSummary) -> ModelSpec | None:
-        """The spec after this move, or ``None`` when it does not apply to ``spec``."""
+        """The spec after this move, or ``None`` when it does not apply to ``spec``.
+
+        Parameters
+        ----------
+        spec
+            The model to build on.
+        data
+            Names and counts of the data (some moves need continuous or several binary controls).
+
+        Returns
+        -------
+        ModelSpec or None
+            None also when the move would leave ``spec`` unchanged.
+        """
         out = self.build(spec, data)
         return out if out is not None and out != spec else None
 
     def hypothesis_for(self, data: DataSummary, base: ModelSpec, candidate: ModelSpec) -> str:
+        """The move's hypothesis sentence, filled in for the step from ``base`` to ``candidate``.
+
+        Parameters
+        ----------
+        data
+            Gives the numbers of continuous and binary controls.
+        base, candidate
+            The spec before and after the move (for their prior scales).
+
+        Returns
+        -------
+        str
+        """
         return self.hypothesis.format(
             k_cont=len(data.continuous),
             k_bin=len(data.binary),
@@ -321,11 +347,40 @@ BINARY_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in BINARY_ORDER)
 
 
 def moves_for(outcome: OutcomeType | str) -> tuple[Move, ...]:
-    """The catalogue, in the order the agent tries it, for an outcome type."""
+    """The catalogue, in the order the agent tries it, for an outcome type.
+
+    Parameters
+    ----------
+    outcome
+        The contract's outcome type, or its value (``"continuous"`` or ``"binary"``).
+
+    Returns
+    -------
+    tuple of Move
+        :data:`BINARY_MOVES` for a binary outcome, else :data:`CONTINUOUS_MOVES`.
+
+    Raises
+    ------
+    ValueError
+        For a string that is not an outcome type.
+    """
     return BINARY_MOVES if OutcomeType(outcome) is OutcomeType.BINARY else CONTINUOUS_MOVES
 
 
 def get_move(move_id: str | None) -> Move | None:
+    """The catalogue's move with id ``move_id``.
+
+    Parameters
+    ----------
+    move_id
+        A ``Proposal.move``, or None.
+
+    Returns
+    -------
+    Move or None
+        None for no id or one the catalogue does not hold (``baseline``, ``combine``, another
+        agent's label).
+    """
     return _MOVES.get(move_id) if move_id else None
 
 
@@ -350,7 +405,18 @@ _REASON_TAGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def reason_tags(reason: str) -> frozenset[str]:
-    """The move tags a reviewer's reason speaks about (``"splines overfit"`` → spline, complex)."""
+    """The move tags a reviewer's reason speaks about (``"splines overfit"`` → spline, complex).
+
+    Parameters
+    ----------
+    reason
+        The reviewer's words (may be empty).
+
+    Returns
+    -------
+    frozenset of str
+        Tags such as ``spline``, ``prior`` or ``complex``.
+    """
     return frozenset(tag for pattern, tag in _REASON_TAGS if pattern.search(reason or ""))
 
 
@@ -358,7 +424,23 @@ def reason_tags(reason: str) -> frozenset[str]:
 
 
 def simpler_base(base: ModelSpec, move: Move, data: DataSummary) -> tuple[ModelSpec, str] | None:
-    """``move`` applied to ``base`` stripped of its costliest extras (HSGP, log-linear σ, Student-t, t × x²)."""
+    """``move`` applied to ``base`` stripped of its costliest extras (HSGP, log-linear σ, Student-t, t × x²).
+
+    Parameters
+    ----------
+    base
+        The spec the failed candidate was built on.
+    move
+        The move that failed.
+    data
+        Names and counts of the data.
+
+    Returns
+    -------
+    tuple of (ModelSpec, str) or None
+        The new spec and a description naming what was dropped; None when ``base`` has none
+        of those extras or the move does not apply to the stripped base.
+    """
     stripped = base
     dropped: list[str] = []
     for field_name, plain, label in [
@@ -377,6 +459,19 @@ def simpler_base(base: ModelSpec, move: Move, data: DataSummary) -> tuple[ModelS
 
 
 def tighter(spec: ModelSpec) -> tuple[ModelSpec, str] | None:
+    """``spec`` with the scale of its coefficient priors halved.
+
+    Parameters
+    ----------
+    spec
+        The spec to tighten.
+
+    Returns
+    -------
+    tuple of (ModelSpec, str) or None
+        The tighter spec and a description (``tighter priors (scale 1 → 0.5)``); None when
+        the scale would fall below :data:`PRIOR_SCALE_FLOOR`.
+    """
     out = spec_with(spec, prior_scale=spec.prior_scale / 2)
     if out is None or out.prior_scale < PRIOR_SCALE_FLOOR:
         return None
@@ -384,6 +479,21 @@ def tighter(spec: ModelSpec) -> tuple[ModelSpec, str] | None:
 
 
 def noncentred(spec: ModelSpec, data: DataSummary) -> tuple[ModelSpec, str] | None:
+    """Non-centred shrinkage of the binary-control coefficients: switched from centred, or added.
+
+    Parameters
+    ----------
+    spec
+        The spec to change.
+    data
+        Names and counts of the data (shrinkage is added only with two binary controls or more).
+
+    Returns
+    -------
+    tuple of (ModelSpec, str) or None
+        The new spec and a description; None when ``spec`` already has non-centred shrinkage,
+        or has none and there are fewer than two binary controls.
+    """
     if spec.shrink_binary:
         if spec.shrink_centred:
             return replace(spec, shrink_centred=False), "the non-centred form of the shrinkage"
@@ -402,6 +512,26 @@ def simplifications(
     failed gate the priors are tightened first (the sampler struggled), unless the gate
     was divergences: then the geometry is wrong and the move's own variant (e.g. a
     reparametrisation) comes first, as it does after a crash (too big or broken).
+
+    Parameters
+    ----------
+    failed
+        The candidate that failed a gate or crashed.
+    base
+        The spec it was built on.
+    move
+        The move that made it.
+    data
+        Names and counts of the data.
+    crashed
+        The run crashed (rather than failed a gate).
+    divergent
+        The gate that failed was divergences.
+
+    Returns
+    -------
+    list of (ModelSpec, str, str)
+        In the order described; a kind with nothing to offer is left out.
     """
     options: dict[str, tuple[ModelSpec, str] | None] = {
         "lighter": move.lighter(failed) if move.lighter else None,

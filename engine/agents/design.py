@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 def propose_design(context: AgentContext, agent_name: str) -> Proposal:
     """The next design move on the current analysis spec.
 
+    Parameters
+    ----------
+    context
+        A design-loop context; ``best_source`` is the current ``analysis.toml``.
+    agent_name
+        Recorded as ``Proposal.agent``.
+
+    Returns
+    -------
+    Proposal
+        The move's spec text and id, with a rationale that names the reviewer's last
+        rejection, if any.
+
     Raises
     ------
     AgentError
@@ -60,5 +73,16 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
 
 
 def last_result(history: tuple[IterationRecord, ...]) -> DesignResult | None:
-    """The design result of the most recent design iteration that ran."""
+    """The design result of the most recent design iteration that ran.
+
+    Parameters
+    ----------
+    history
+        The design loop's iterations, in order.
+
+    Returns
+    -------
+    DesignResult or None
+        None when none has run yet.
+    """
     return next((r.design for r in reversed(history) if r.design is not None), None)

@@ -84,7 +84,19 @@ def _outcome(context: AgentContext) -> str:
 
 def recover_spec(source: str, outcome: str) -> ModelSpec | None:
     """The spec of a generated file (edits a spec can say included), or of an untouched baseline;
-    ``None`` for code written or edited beyond what a spec says."""
+    ``None`` for code written or edited beyond what a spec says.
+
+    Parameters
+    ----------
+    source
+        The text of a ``model.py``.
+    outcome
+        ``"continuous"`` or ``"binary"``: which baseline to compare with.
+
+    Returns
+    -------
+    ModelSpec or None
+    """
     spec = spec_from_source(source) or infer_spec(source)
     if spec is not None:
         return spec
@@ -219,10 +231,23 @@ class HeuristicAgent(Agent):
     def propose(self, context: AgentContext) -> Proposal:
         """Propose the next model: a simplified retry of a failure, else the next catalogue move.
 
+        Parameters
+        ----------
+        context
+            What the agent may see; a design-loop context goes to
+            :func:`~engine.agents.design.propose_design`.
+
+        Returns
+        -------
+        Proposal
+            A whole ``model.py`` rendered from a spec, with the move's id and the generator's
+            settings (``generated``); for the design loop, the next design move.
+
         Raises
         ------
         AgentError
-            When every applicable move has been tried on the current best model.
+            When every applicable move has been tried on the current best model (for the
+            design loop: when the spec does not parse or no design rule is left).
         """
         self.check_loop(context)
         if context.loop is Loop.DESIGN:
@@ -441,6 +466,21 @@ class HeuristicAgent(Agent):
 
     def repair(self, context: AgentContext, proposal: Proposal, compile_result: CompileResult) -> Proposal:
         """Simplify a proposal whose model did not compile (the catalogue's models should; this is the fallback).
+
+        Parameters
+        ----------
+        context
+            The context the proposal was made in.
+        proposal
+            This agent's proposal whose model failed the compile check.
+        compile_result
+            The failed check; its error is quoted in the new rationale.
+
+        Returns
+        -------
+        Proposal
+            A simpler rendering not tried before (a lighter variant, a simpler base or tighter
+            priors), ``repair_attempts`` one higher.
 
         Raises
         ------

@@ -103,7 +103,13 @@ class ModelSpec:
         return self.outcome == "binary"
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields that differ from the defaults (``outcome`` always), JSON-ready."""
+        """The fields that differ from the defaults (``outcome`` always), JSON-ready.
+
+        Returns
+        -------
+        dict
+            Field name to value, tuples as lists.
+        """
         out: dict[str, Any] = {"outcome": self.outcome}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -112,18 +118,47 @@ class ModelSpec:
         return out
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as one line of JSON, as the ``workbench-spec`` line carries it.
+
+        Returns
+        -------
+        str
+        """
         return json.dumps(self.to_dict(), separators=(", ", ": "))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        """Rebuild a spec with the records' adapter; unknown keys or invalid combinations raise ``ValueError``."""
+        """Rebuild a spec with the records' adapter; unknown keys or invalid combinations raise ``ValueError``.
+
+        Parameters
+        ----------
+        data
+            A dict as :meth:`to_dict` writes it.
+
+        Returns
+        -------
+        ModelSpec
+            ``prior_scale`` a float even when the JSON held an integer.
+
+        Raises
+        ------
+        ValueError
+            For an unknown key, or a combination :func:`spec_issues` rejects.
+        """
         from engine.records import from_dict
 
         spec = from_dict(cls, data, strict=True)
         return replace(spec, prior_scale=float(spec.prior_scale))
 
     def n_features(self) -> int:
-        """How many switches are on: a rough measure of complexity, for ordering simplifications."""
+        """How many switches are on: a rough measure of complexity, for ordering simplifications.
+
+        Returns
+        -------
+        int
+            0 for the baseline; the numbers (``n_basis``, ``prior_scale``, ``gp_m``) and
+            ``shrink_centred`` do not count.
+        """
         return sum(
             [
                 self.continuous_terms != "linear",
@@ -141,7 +176,18 @@ class ModelSpec:
 
 
 def spec_issues(spec: ModelSpec) -> list[str]:
-    """What makes a spec invalid (an empty list when it is fine)."""
+    """What makes a spec invalid (an empty list when it is fine).
+
+    Parameters
+    ----------
+    spec
+        The spec to check (:class:`ModelSpec` checks itself with this on construction).
+
+    Returns
+    -------
+    list of str
+        One sentence per problem.
+    """
     issues = []
     if spec.outcome not in OUTCOMES:
         issues.append(f"outcome must be one of {OUTCOMES}")
@@ -169,7 +215,22 @@ def spec_issues(spec: ModelSpec) -> list[str]:
 
 
 def baseline_spec(outcome: str = "continuous") -> ModelSpec:
-    """The spec of the shipped baseline: linear in every control, one constant effect."""
+    """The spec of the shipped baseline: linear in every control, one constant effect.
+
+    Parameters
+    ----------
+    outcome
+        ``"continuous"`` or ``"binary"``.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    ValueError
+        For any other outcome.
+    """
     return ModelSpec(outcome=outcome)
 
 
@@ -221,6 +282,17 @@ def infer_spec(source: str) -> ModelSpec | None:
     basis functions or prior scale) is rendered and compared with the code, docstrings and
     layout aside. ``None`` when no such spec renders to this code.
 
+    Parameters
+    ----------
+    source
+        The text of a ``model.py``.
+
+    Returns
+    -------
+    ModelSpec or None
+        The declared spec when the code still matches it, else the one-switch neighbour that
+        does; None also when the file has no readable spec line.
+
     Examples
     --------
     >>> edited = render_model(ModelSpec(continuous_terms="spline")).replace("n_basis = 6", "n_basis = 4")
@@ -256,6 +328,17 @@ def normalise_source(source: str) -> str:
 
     Two proposals with the same normalised source are the same model, however they
     are formatted; unparsable text falls back to whitespace-collapsed text.
+
+    Parameters
+    ----------
+    source
+        Python source, parsable or not.
+
+    Returns
+    -------
+    str
+        A dump of the syntax tree with the docstrings of the module, classes and functions
+        left out, or the text with its whitespace collapsed.
     """
     try:
         tree = ast.parse(source)
@@ -312,7 +395,19 @@ def render_model(spec: ModelSpec, *, embed_spec: bool = True) -> str:
 
 
 def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
-    """A one-line summary and the list of assumptions, as the docstring states them."""
+    """A one-line summary and the list of assumptions, as the docstring states them.
+
+    Parameters
+    ----------
+    spec
+        The spec to describe.
+
+    Returns
+    -------
+    tuple of (str, list of str)
+        The summary sentence and one phrase per assumption; the baseline gets the shipped
+        baseline's summary and an empty list.
+    """
     if spec == baseline_spec(spec.outcome):
         return _BASELINE_SUMMARY[spec.outcome], []
     cont = {
@@ -668,7 +763,25 @@ def _deterministic_mu(terms: list[str], indent: int) -> list[str]:
 
 
 def spec_with(spec: ModelSpec, **changes: Any) -> ModelSpec | None:
-    """``replace`` that returns ``None`` instead of raising when the result is invalid."""
+    """``replace`` that returns ``None`` instead of raising when the result is invalid.
+
+    Parameters
+    ----------
+    spec
+        The spec to change.
+    **changes
+        Field names and their new values.
+
+    Returns
+    -------
+    ModelSpec or None
+        None when :func:`spec_issues` rejects the changed spec.
+
+    Raises
+    ------
+    TypeError
+        For a name that is not a field of :class:`ModelSpec`.
+    """
     try:
         return replace(spec, **changes)
     except ValueError:

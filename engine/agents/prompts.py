@@ -101,6 +101,18 @@ def model_rules(contract: Contract, gates: Gates) -> str:
     """The model contract and the guard's rules, as the coder must follow them.
 
     Built from :mod:`engine.guard.tables`, so what the prompt forbids is what the guard blocks.
+
+    Parameters
+    ----------
+    contract
+        The causal contract: outcome type, estimand, forbidden columns.
+    gates
+        The convergence gates and keep rule to state.
+
+    Returns
+    -------
+    str
+        The text that fills ``{rules}`` in :data:`CODER_SYSTEM_MODEL`.
     """
     from engine.guard import tables as T
 
@@ -172,7 +184,18 @@ tail ESS > {gates.ess_tail_min:g} and fewer than {gates.divergence_rate_max:.1%}
 
 
 def design_rules(contract: Contract) -> str:
-    """The ``analysis.toml`` schema and its contract checks, from :mod:`engine.design.spec`."""
+    """The ``analysis.toml`` schema and its contract checks, from :mod:`engine.design.spec`.
+
+    Parameters
+    ----------
+    contract
+        The causal contract: estimand, controls, placebo candidates, forbidden columns.
+
+    Returns
+    -------
+    str
+        The text that fills ``{rules}`` in :data:`CODER_SYSTEM_DESIGN`.
+    """
     from engine.design.spec import KNOWN_KEYS, MAX_FOLDS, MIN_FOLDS, Estimator, OutcomeLearner, PropensityLearner
     from engine.problem import Estimand
 
@@ -204,7 +227,19 @@ Forbidden columns never appear anywhere in the file: {forbidden}."""
 
 
 def contract_text(contract: Contract) -> str:
-    """The causal contract in a few lines."""
+    """The causal contract in a few lines.
+
+    Parameters
+    ----------
+    contract
+        The causal contract.
+
+    Returns
+    -------
+    str
+        A Markdown list: treatment, outcome, estimand, allowed controls, then the categorical,
+        pre-treatment and forbidden columns when there are any.
+    """
     lines = [
         f"- treatment: {contract.treatment} (0/1)",
         f"- outcome: {contract.outcome} ({contract.outcome_type.value})",
@@ -222,7 +257,19 @@ def contract_text(contract: Contract) -> str:
 
 
 def data_text(data: DataSummary) -> str:
-    """Sizes and the design matrix's column names; never a value."""
+    """Sizes and the design matrix's column names; never a value.
+
+    Parameters
+    ----------
+    data
+        The data's summary.
+
+    Returns
+    -------
+    str
+        :meth:`~engine.agents.base.DataSummary.describe` (with a note when nearly all outcomes
+        are positive), then the columns of ``data.X`` in order.
+    """
     extra = " At least 95 % of outcomes are positive." if data.outcome_mostly_positive else ""
     return f"{data.describe()}{extra}\nColumns of data.X, in order: {', '.join(data.columns)}."
 
@@ -232,7 +279,19 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 
 
 def metrics_text(metrics: Metrics | None) -> str:
-    """The current best's measurements in one or two lines."""
+    """The current best's measurements in one or two lines.
+
+    Parameters
+    ----------
+    metrics
+        What the harness measured, or None when nothing was.
+
+    Returns
+    -------
+    str
+        The measured values joined by semicolons; ``not measured yet`` for None, ``no metrics
+        recorded`` when no value is set.
+    """
     if metrics is None:
         return "not measured yet"
     parts = []
@@ -259,7 +318,21 @@ def metrics_text(metrics: Metrics | None) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, keeping the head and the tail."""
+    """``text`` cut to ``limit`` characters, keeping the head and the tail.
+
+    Parameters
+    ----------
+    text
+        Any text (may be empty).
+    limit
+        The length to cut to.
+
+    Returns
+    -------
+    str
+        ``text`` when it fits; else its head and tail around a note of how many characters
+        were cut, at most ``limit`` characters in all for limits of 60 or more.
+    """
     text = text or ""
     if len(text) <= limit:
         return text
@@ -320,7 +393,22 @@ def _decision_cell(record: IterationRecord) -> str:
 
 
 def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
-    """The loop's recent iterations as a Markdown table, plus every reviewer reason ever given."""
+    """The loop's recent iterations as a Markdown table, plus every reviewer reason ever given.
+
+    Parameters
+    ----------
+    context
+        Its loop's history is shown.
+    rows
+        How many recent iterations get a row; older ones are only counted.
+
+    Returns
+    -------
+    str
+        The table, every reason the principal (not a policy) gave for a rejection, and the
+        principal's edits among the rows shown as diffs; one sentence when the loop has no
+        iteration yet.
+    """
     history = context.loop_history
     if not history:
         return "No iteration of this loop has been recorded yet."
@@ -370,7 +458,19 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
 
 
 def orchestrator_prompt(context: AgentContext) -> str:
-    """Everything the orchestrator may see, as one message."""
+    """Everything the orchestrator may see, as one message.
+
+    Parameters
+    ----------
+    context
+        What the agent may see.
+
+    Returns
+    -------
+    str
+        Markdown: contract, data, PROBLEM.md, PROGRAM.md, the current best file with its
+        metrics, and the loop's history.
+    """
     loop = context.loop
     return f"""\
 # Next step for the {loop.value} loop (file: {loop.file})
@@ -400,7 +500,20 @@ Decide the single next change to {loop.file} and call plan_next_step."""
 
 
 def coder_prompt(context: AgentContext, plan: Plan) -> str:
-    """The coder's fresh context: the plan, the contract, the columns and the current file."""
+    """The coder's fresh context: the plan, the contract, the columns and the current file.
+
+    Parameters
+    ----------
+    context
+        The proposal's context; only its loop, contract, data and current file are used.
+    plan
+        The orchestrator's plan: its hypothesis and instructions.
+
+    Returns
+    -------
+    str
+        Markdown, ending with the tool to submit the file with.
+    """
     loop = context.loop
     fence = "python" if loop is Loop.MODEL else "toml"
     return f"""\
@@ -425,7 +538,21 @@ Write the complete new {loop.file} and submit it with {"submit_model" if loop is
 
 
 def repair_prompt(proposal: Proposal, compile_result: CompileResult) -> str:
-    """The failing file with the compile check's error, traceback and hint."""
+    """The failing file with the compile check's error, traceback and hint.
+
+    Parameters
+    ----------
+    proposal
+        The proposal whose ``model.py`` failed.
+    compile_result
+        The failed check.
+
+    Returns
+    -------
+    str
+        Markdown: the hypothesis, the error, the hint and clipped traceback when there are
+        any, the file, and what to do.
+    """
     parts = [
         "## Hypothesis",
         proposal.hypothesis,
@@ -451,7 +578,22 @@ def repair_prompt(proposal: Proposal, compile_result: CompileResult) -> str:
 
 
 def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
-    """The latest iteration's facts, with the contract and the plan, for the critic."""
+    """The latest iteration's facts, with the contract and the plan, for the critic.
+
+    Parameters
+    ----------
+    context
+        The context of the record's loop (contract, data, PROBLEM.md, current best).
+    record
+        The iteration to review.
+
+    Returns
+    -------
+    str
+        Markdown with long parts clipped: contract, data, PROBLEM.md, the proposal and its
+        decision, the file that ran, the verdict with its gates, the other results as JSON,
+        and the current best's metrics.
+    """
     p = record.proposal
     verdict = record.verdict
     lines = [

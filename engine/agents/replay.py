@@ -41,11 +41,38 @@ class ReplayEntry:
     diff: str | None = None
 
     def source_for(self, old: str) -> str:
+        """The entry's new file, given the current best one.
+
+        Parameters
+        ----------
+        old
+            The current best file, which a ``diff`` entry is applied to.
+
+        Returns
+        -------
+        str
+            ``new_source`` when the entry has one, else ``old`` with the diff applied.
+
+        Raises
+        ------
+        AgentError
+            When the diff does not apply (see :func:`apply_unified_diff`).
+        """
         return self.new_source if self.new_source is not None else apply_unified_diff(old, self.diff or "")
 
 
 def load_replay_file(path: str | Path) -> list[ReplayEntry]:
     """Read and validate a replay file.
+
+    Parameters
+    ----------
+    path
+        A ``.toml`` file (read as TOML) or any other (read as JSON).
+
+    Returns
+    -------
+    list of ReplayEntry
+        In file order; the texts of ``file`` entries already read.
 
     Raises
     ------
@@ -125,10 +152,21 @@ class ReplayAgent(Agent):
     def propose(self, context: AgentContext) -> Proposal:
         """The next entry for ``context.loop``.
 
+        Parameters
+        ----------
+        context
+            The context; its loop's entries are played in order, after those its history
+            already holds.
+
+        Returns
+        -------
+        Proposal
+            The entry's file, with ``origin`` naming the replay file and the entry's number.
+
         Raises
         ------
         AgentError
-            When the file has no more entries for this loop.
+            When the file has no more entries for this loop, or the entry's diff does not apply.
         """
         self.check_loop(context)
         entries = [e for e in self.entries if e.loop is context.loop]
@@ -156,10 +194,22 @@ class ReplayAgent(Agent):
 def apply_unified_diff(source: str, diff: str) -> str:
     """Apply a unified diff to ``source`` strictly: every context and removed line must match.
 
+    Parameters
+    ----------
+    source
+        The file to patch.
+    diff
+        A unified diff; file headers and anything else outside a hunk are skipped.
+
+    Returns
+    -------
+    str
+        The patched file.
+
     Raises
     ------
     AgentError
-        When the diff has no hunks or a hunk does not match the source.
+        When the diff has no hunks, a hunk line is malformed, or a hunk does not match the source.
 
     Examples
     --------

@@ -33,7 +33,14 @@ class ToolReply(BaseModel):
 
     @classmethod
     def tool(cls) -> dict[str, Any]:
-        """The tool definition for ``messages.create(tools=[...])``."""
+        """The tool definition for ``messages.create(tools=[...])``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``description`` and ``input_schema`` (the model's JSON schema, titles
+            removed).
+        """
         schema = cls.model_json_schema()
         schema.pop("title", None)
         for prop in schema.get("properties", {}).values():
@@ -42,7 +49,18 @@ class ToolReply(BaseModel):
 
     @classmethod
     def check(cls, raw: Any) -> tuple[Self | None, list[str]]:
-        """The reply validated, or None and what is wrong with it, one sentence per problem."""
+        """The reply validated, or None and what is wrong with it, one sentence per problem.
+
+        Parameters
+        ----------
+        raw
+            The tool input as the API returned it.
+
+        Returns
+        -------
+        tuple of (reply or None, list of str)
+            The validated reply and no problems, or None and the problems.
+        """
         try:
             return cls.model_validate(raw), []
         except ValidationError as exc:
@@ -141,7 +159,14 @@ class CritiqueReply(ToolReply):
     summary: Text = Field(description="One sentence for the reviewer.")
 
     def text(self) -> str:
-        """The review as the short text the record stores and the screens show."""
+        """The review as the short text the record stores and the screens show.
+
+        Returns
+        -------
+        str
+            One line each for credibility (with its evidence), estimand, every blind spot,
+            alternative and summary.
+        """
         lines = [
             f"Credibility: {self.credibility}. {self.evidence.strip()}",
             f"Estimand: {self.estimand.strip()}",
