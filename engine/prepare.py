@@ -1,7 +1,7 @@
 """Compile during review: the model child builds and compiles a proposal while the principal reads it.
 
 The compile does not need the principal's decision; only sampling does. Once a proposal has
-passed the guard and the compile check, :func:`start_prepared` starts the model child
+passed the guard and the compile check, :meth:`engine.loop.Workbench.prepare` starts the model child
 (:func:`engine.jobs.sample_job`) behind a :class:`~engine.sandbox.Gate`: it builds the
 model, compiles it with nutpie, reports :data:`~engine.progress.Phase.READY` and waits.
 Approving opens the gate and sampling starts at once; rejecting, editing, skipping or a new
