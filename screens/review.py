@@ -79,6 +79,7 @@ class ReviewScreen(Screen):
 
     def on_mount(self) -> None:
         self._update_blocked()
+        self.query_one("#readiness", Static).display = False  # until the app says where the sampler stands
         self.post_message(ReviewShown())
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw_diff())
 
@@ -189,8 +190,10 @@ class ReviewScreen(Screen):
     def set_readiness(self, text: str) -> None:
         """Where the sampler stands while the principal reads (compile during review); "" says nothing."""
         ready = text.startswith("compiled, ready")
-        mark = "" if not text else "✓ " if ready else "… "
-        self.query_one("#readiness", Static).update(Text(mark + text, style="green" if ready else "dim"))
+        mark = "✓ " if ready else "… "
+        readiness = self.query_one("#readiness", Static)
+        readiness.update(Text(mark + text, style="green" if ready else "dim"))
+        readiness.display = bool(text)
 
     def release(self) -> None:
         """Let the principal decide again (the app calls this when a decision failed)."""

@@ -60,6 +60,8 @@ _NOT_SOURCE = shutil.ignore_patterns(
     "reports",
 )
 
+pytestmark = pytest.mark.slow  # builds a wheel and a venv: about 25 s; `make test-slow` runs it
+
 
 @dataclass(frozen=True)
 class Installed:

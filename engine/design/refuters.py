@@ -228,11 +228,77 @@ def data_subset(
     SpecError
         When a subset cannot be cross-fitted or trimming leaves one arm.
     """
-    rng = np.random.default_rng([spec.seed, 3])
-    estimates: list[DREstimate] = []
-    for _ in range(repeats):
-        rows = np.sort(rng.choice(data.n, size=int(round(fraction * data.n)), replace=False))
-        estimates.append(_rerun(data.subset(rows), spec, spec.estimand))
+    estimates = [subset_estimate(data, spec, rows) for rows in subset_rows(data.n, spec.seed, fraction, repeats)]
+    return summarise_subsets(data, original, estimates, fraction)
+
+
+def subset_rows(n: int, seed: int, fraction: float, repeats: int) -> list[np.ndarray]:
+    """The rows of each random subset, drawn in order from one generator seeded with ``[seed, 3]``.
+
+    Parameters
+    ----------
+    n
+        Rows in the data.
+    seed
+        The spec's seed.
+    fraction, repeats
+        Share of the rows per subset, and how many subsets.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Sorted row indices, one array per subset: the same whether the subsets are then
+        fitted one after another or side by side.
+    """
+    rng = np.random.default_rng([seed, 3])
+    return [np.sort(rng.choice(n, size=int(round(fraction * n)), replace=False)) for _ in range(repeats)]
+
+
+def subset_estimate(data: DesignData, spec: AnalysisSpec, rows: np.ndarray) -> DREstimate:
+    """The analysis refitted on one subset of rows (see :func:`subset_rows`).
+
+    Parameters
+    ----------
+    data
+        The analysis's data.
+    spec
+        The analysis spec.
+    rows
+        The subset's row indices.
+
+    Returns
+    -------
+    DREstimate
+
+    Raises
+    ------
+    SpecError
+        When the subset cannot be cross-fitted or trimming leaves one arm.
+    """
+    return _rerun(data.subset(rows), spec, spec.estimand)
+
+
+def summarise_subsets(
+    data: DesignData, original: DREstimate, estimates: list[DREstimate], fraction: float
+) -> RefuterResult:
+    """The data-subset refuter's verdict from its subset estimates (see :func:`data_subset`).
+
+    Parameters
+    ----------
+    data
+        The analysis's data (for the full row count).
+    original
+        The analysis's own estimate.
+    estimates
+        One estimate per subset, in the order of :func:`subset_rows`.
+    fraction
+        Share of the rows in each subset.
+
+    Returns
+    -------
+    RefuterResult
+    """
+    repeats = len(estimates)
     effects = np.array([e.effect for e in estimates])
     passed = bool(all(original.covers(x) for x in effects))
     mean = float(effects.mean())

@@ -8,9 +8,13 @@ picklable :class:`DesignResult`. Progress goes to an optional callback as
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +36,10 @@ from engine.design.refuters import (
     dummy_outcome,
     placebo_treatment,
     random_common_cause,
+    subset_estimate,
+    subset_rows,
+    summarise_subsets,
 )
-from engine.design.refuters import data_subset as refute_data_subset
 from engine.design.results import DesignResult
 from engine.design.sensitivity import sensitivity
 from engine.design.series import (  # re-exported: the screens import the series from here
@@ -74,9 +80,45 @@ class DesignSettings:
     trim_thresholds: tuple[float, ...] = TRIM_THRESHOLDS
     placebo: bool = True
     sensitivity: bool = True
+    workers: int | None = None  # threads for the placebo outcomes and refuters; None: one per core
 
 
 ProblemData = Problem | tuple[pd.DataFrame, Contract]
+
+
+SUBSET_TASK = "subset#"
+"""Task names of the data-subset refuter's subsets (reported together, as one stage)."""
+
+
+def _refuter(name: str, data: Any, spec: AnalysisSpec, est: Any) -> Callable[[], Any]:
+    if name == "placebo_treatment":
+        return partial(placebo_treatment, data, spec, est)
+    if name == "random_common_cause":
+        return partial(random_common_cause, data, spec, est)
+    if name == "dummy_outcome":
+        return partial(dummy_outcome, data, spec, est)
+    raise ValueError(f"unknown refuter {name!r}; choose from {', '.join(REFUTERS)}")
+
+
+def _run_side_by_side(
+    tasks: dict[str, Callable[[], Any]], workers: int | None, done: Callable[[str, float], None]
+) -> dict[str, Any]:
+    """Run independent stages on a thread pool; report each as it ends, with its own seconds."""
+    if not tasks:
+        return {}
+    width = max(1, min(len(tasks), workers or len(os.sched_getaffinity(0))))
+
+    def timed(stage: str) -> tuple[str, Any, float]:
+        began = time.perf_counter()
+        return stage, tasks[stage](), time.perf_counter() - began
+
+    results: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="design-check") as pool:
+        for future in as_completed([pool.submit(timed, stage) for stage in tasks]):
+            stage, value, seconds = future.result()  # a failed check fails the run, as before
+            results[stage] = value
+            done(stage, seconds)
+    return results
 
 
 def _unpack(problem: ProblemData) -> tuple[pd.DataFrame, Contract]:
@@ -134,9 +176,9 @@ def run_design(
     start = time.perf_counter()
     clock = [start]
 
-    def done(stage: str) -> None:
+    def done(stage: str, seconds: float | None = None) -> None:
         now = time.perf_counter()
-        timings[stage] = round(now - clock[0], 4)
+        timings[stage] = round(now - clock[0] if seconds is None else seconds, 4)
         clock[0] = now
         if on_progress is not None:
             on_progress(DesignProgress(stage, len(timings), len(stages), now - start))
@@ -154,30 +196,39 @@ def run_design(
     trim = trimming_curve(fit, spec.estimand, settings.trim_thresholds)
     done("trimming")
 
-    placebo = []
+    # The placebo outcomes and refuters refit everything on changed data, each with its own
+    # seeded generator, so they are independent: they run side by side on threads (the
+    # sandbox forbids fork, so no process pool), and their results do not depend on the order.
+    refuter_spec = spec if settings.refuter_folds is None else replace(spec, folds=settings.refuter_folds)
+    checks: dict[str, Callable[[], Any]] = {}
     if settings.placebo:
         for column in spec.placebo_outcomes:
-            placebo.append(placebo_outcome(frame, contract, spec, column))
-            done(f"placebo:{column}")
-
-    refuter_spec = spec if settings.refuter_folds is None else replace(spec, folds=settings.refuter_folds)
-    refuters = []
+            checks[f"placebo:{column}"] = partial(placebo_outcome, frame, contract, spec, column)
+    subsets = 0
     for name in settings.refuters:
-        if name == "placebo_treatment":
-            refuters.append(placebo_treatment(data, refuter_spec, est))
-        elif name == "random_common_cause":
-            refuters.append(random_common_cause(data, refuter_spec, est))
-        elif name == "data_subset":
-            refuters.append(
-                refute_data_subset(
-                    data, refuter_spec, est, fraction=settings.subset_fraction, repeats=settings.subset_repeats
-                )
-            )
-        elif name == "dummy_outcome":
-            refuters.append(dummy_outcome(data, refuter_spec, est))
+        if name == "data_subset":  # its subsets are independent too: one task each
+            rows = subset_rows(data.n, refuter_spec.seed, settings.subset_fraction, settings.subset_repeats)
+            for k, subset in enumerate(rows):
+                checks[f"{SUBSET_TASK}{k}"] = partial(subset_estimate, data, refuter_spec, subset)
+            subsets = len(rows)
         else:
-            raise ValueError(f"unknown refuter {name!r}; choose from {', '.join(REFUTERS)}")
-        done(f"refuter:{name}")
+            checks[f"refuter:{name}"] = _refuter(name, data, refuter_spec, est)
+    subset_seconds = [0.0]
+
+    def report(stage: str, seconds: float) -> None:
+        if stage.startswith(SUBSET_TASK):
+            subset_seconds[0] += seconds
+        else:
+            done(stage, seconds)
+
+    results = _run_side_by_side(checks, settings.workers, report)
+    if subsets:
+        estimates = [results[f"{SUBSET_TASK}{k}"] for k in range(subsets)]
+        results["refuter:data_subset"] = summarise_subsets(data, est, estimates, settings.subset_fraction)
+        done("refuter:data_subset", subset_seconds[0])
+    placebo = [results[stage] for stage in checks if stage.startswith("placebo:")]
+    refuters = [results[f"refuter:{name}"] for name in settings.refuters]
+    clock[0] = time.perf_counter()
 
     sens = None
     if settings.sensitivity:
