@@ -184,9 +184,9 @@ class WorkbenchApp(App[int]):
     @work(thread=True, exclusive=True, group=WorkerGroup.OPEN, exit_on_error=False, description="open the session")
     def _open(self) -> None:
         opened = self._opener(self.request)
-        self.post_message(SessionOpened(opened))
         if opened.pending is not None:  # a resumed proposal: compile it while the principal rereads it
             self._prepare_run(opened.workbench, opened.pending)
+        self.post_message(SessionOpened(opened))
 
     @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="agent proposes")
     def _propose(self, loop: str = "model") -> None:
@@ -194,8 +194,9 @@ class WorkbenchApp(App[int]):
 
         wb = self._workbench()
         reviewed = wb.propose(Loop(loop), on_status=lambda text: self.post_message(StatusChanged(text)))
-        self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
+        # Prepared before the review shows, so an approve can never come before the child exists.
         self._prepare_run(wb, reviewed)
+        self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
     def _prepare_run(self, wb: Workbench, reviewed: Reviewed) -> None:
         """Compile the proposal's model while the principal reads it, so approve → verdict is sampling only."""
