@@ -422,3 +422,32 @@ def test_a_planted_symlink_in_workdir_is_not_written_through(tmp_path):
     outcome = run_in_sandbox(job_leaves_things, timeout_s=30, workdir=tmp_path / "work", audit=False)
     assert outcome.ok
     assert target.read_text() == "keep me"
+
+
+def job_malformed_progress(*, progress):
+    """A child that sends the engine's own progress type with a string where a float belongs."""
+    from engine.progress import SamplingProgress
+
+    forged = SamplingProgress.__new__(SamplingProgress)
+    object.__setattr__(forged, "__dict__", {"phase": "sampling", "elapsed_s": "soon", "budget_s": 300.0})
+    progress(forged)
+    time.sleep(5)
+    return 1
+
+
+def job_malformed_result(*, progress):
+    from engine.records import GateResult
+
+    forged = GateResult.__new__(GateResult)
+    object.__setattr__(forged, "__dict__", {"name": "rhat", "value": [1.0], "threshold": 1.01, "passed": True})
+    return forged
+
+
+def test_a_dataclass_with_fields_of_the_wrong_type_is_refused_at_the_border(tmp_path):
+    seen: list = []
+    outcome = run_in_sandbox(job_malformed_progress, timeout_s=30, workdir=tmp_path, on_progress=seen.append)
+    assert outcome.crash is CrashKind.PROTOCOL and not seen, outcome
+    assert "elapsed_s is str, not float" in outcome.message
+    outcome = run_in_sandbox(job_malformed_result, timeout_s=30, workdir=tmp_path)
+    assert outcome.crash is CrashKind.PROTOCOL and outcome.value is None, outcome
+    assert "value is list, not float" in outcome.message

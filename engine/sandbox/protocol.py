@@ -248,3 +248,88 @@ def _safe_loads(data: bytes) -> tuple[str, Any]:
     if not (isinstance(message, tuple) and len(message) == 2 and isinstance(message[0], str)):
         raise pickle.UnpicklingError("a sandbox message must be a (kind, body) pair")
     return message
+
+
+def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> str | None:
+    """Why ``value`` does not match its dataclass's annotations, or None when it does.
+
+    An ``engine`` dataclass arriving from a child was rebuilt by pickle, which sets fields
+    without running any constructor: a hostile child can send a ``SamplingProgress`` whose
+    ``elapsed_s`` is a string, or a report whose timings are lists, and the parent would
+    only fail later, somewhere else (a screen formatting ``{x:.1f}``). Checking every field
+    against its annotation on arrival turns that into a protocol error at the border.
+
+    Parameters
+    ----------
+    value
+        What arrived (a dataclass, a container, a plain value).
+    hint
+        The annotation ``value`` must satisfy; None checks a dataclass against its own fields.
+    where
+        The path to ``value``, for the message.
+
+    Returns
+    -------
+    str or None
+        The first mismatch, e.g. ``"the message.elapsed_s is str, not float"``.
+    """
+    import types
+    import typing
+
+    if hint is None or hint is Any or hint is object:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            try:
+                hints = typing.get_type_hints(type(value))
+            except (NameError, TypeError):  # a hint names a type its module imports lazily
+                hints = {}
+            for f in dataclasses.fields(value):
+                problem = nonconformity(getattr(value, f.name, None), hints.get(f.name), f"{where}.{f.name}")
+                if problem:
+                    return problem
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        problems = [nonconformity(value, arm, where) for arm in args]
+        return None if any(p is None for p in problems) else next(p for p in problems if p)
+    if origin is typing.Literal:
+        return None if value in args else f"{where} is {value!r}, not one of {args}"
+    if hint is type(None):
+        return None if value is None else f"{where} is {type(value).__name__}, not None"
+    if origin in (tuple, list):
+        if not isinstance(value, origin):
+            return f"{where} is {type(value).__name__}, not {origin.__name__}"
+        items = args[:1] if (origin is list or (len(args) == 2 and args[1] is Ellipsis)) else args
+        if origin is tuple and items is args and args and len(value) != len(args):
+            return f"{where} has {len(value)} items, not {len(args)}"
+        for i, item in enumerate(value):
+            problem = nonconformity(item, items[0] if len(items) == 1 else items[i], f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    if origin is dict:
+        if not isinstance(value, dict):
+            return f"{where} is {type(value).__name__}, not dict"
+        key_hint, value_hint = args or (Any, Any)
+        for key, item in value.items():
+            problem = nonconformity(key, key_hint, f"{where} key") or nonconformity(
+                item, value_hint, f"{where}[{key!r}]"
+            )
+            if problem:
+                return problem
+        return None
+    if origin is not None or not isinstance(hint, type):
+        return None  # an annotation this check does not model (callables, generics): left to the reader
+    import numpy as np
+
+    if hint is float:
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    elif hint is int:
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    elif hint is bool:
+        ok = isinstance(value, (bool, np.bool_))
+    else:
+        ok = isinstance(value, hint)
+    if not ok:
+        return f"{where} is {type(value).__name__}, not {hint.__name__}"
+    return nonconformity(value, None, where) if dataclasses.is_dataclass(hint) else None

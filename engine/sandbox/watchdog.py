@@ -22,7 +22,15 @@ from typing import Any
 from engine.errors import SandboxError
 from engine.sandbox.observe import _read_rss_mb, _read_tail
 from engine.sandbox.outcome import CrashKind, Gate, SandboxOutcome, _CancelLike
-from engine.sandbox.protocol import CTL_EXIT, CTL_PID, ORDER_KILL, ORDER_TERM, _safe_loads, unpack_control
+from engine.sandbox.protocol import (
+    CTL_EXIT,
+    CTL_PID,
+    ORDER_KILL,
+    ORDER_TERM,
+    _safe_loads,
+    nonconformity,
+    unpack_control,
+)
 from engine.sandbox.server import _Server
 from engine.sandbox.settings import _POLL_S, EXIT_GRACE_S, KILL_GRACE_S, LOG_NAME, MAX_RESULT_BYTES
 
@@ -234,6 +242,13 @@ class _JobRun:
         if kind == "started" and self.started_at is None:
             self.started_at = time.monotonic()
             self.start_latency = self.started_at - self.t_call
+        elif kind in ("progress", "result") and (problem := nonconformity(body, where=f"the {kind}")):
+            # A dataclass whose fields do not match their types: refuse it at the border.
+            if self.protocol_error is None:
+                self.protocol_error = problem
+            if self.result is None and self.stop_reason is None:
+                self.stop_reason = CrashKind.PROTOCOL
+                self._signal(signal.SIGKILL)
         elif kind == "progress" and (isinstance(body, dict) or dataclasses.is_dataclass(body)):
             self.pending = body
             if self.interval <= 0:
