@@ -242,7 +242,7 @@ class _JobRun:
         if kind == "started" and self.started_at is None:
             self.started_at = time.monotonic()
             self.start_latency = self.started_at - self.t_call
-        elif kind in ("progress", "result") and (problem := nonconformity(body, where=f"the {kind}")):
+        elif kind in ("progress", "result") and (problem := _nonconformity(body, kind)):
             # A dataclass whose fields do not match their types: refuse it at the border.
             if self.protocol_error is None:
                 self.protocol_error = problem
@@ -380,3 +380,11 @@ def _signal_message(signum: int, peak_rss_mb: float | None, memory_mb: int) -> s
 def _first_line(text: str, limit: int = 300) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _nonconformity(body: Any, kind: str) -> str | None:
+    """:func:`nonconformity`, with a structure nested past Python's recursion limit refused too."""
+    try:
+        return nonconformity(body, where=f"the {kind}")
+    except RecursionError:
+        return f"the {kind} is nested too deeply to check"
