@@ -9,6 +9,7 @@ one agent and exposes those steps separately, so a screen can show each one.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import threading
@@ -374,7 +375,7 @@ class Workbench:
             try:
                 return self._sample(reviewed.source, staging, run.progress, run, gate=run.gate)
             finally:
-                if run.is_set():  # discarded: nothing of it is kept
+                if run.discarded:  # not approved: nothing of it is kept (an approved run's files move on)
                     shutil.rmtree(staging, ignore_errors=True)
 
         threading.Thread(target=prepared.run, args=(job,), name="prepared-model-child", daemon=True).start()
@@ -510,6 +511,7 @@ class Workbench:
             if isinstance(sampled.value, SampleReport)
             else SampleReport(crashed="the model child returned no report.")
         )
+        report = replace(report, timings=trusted_timings(report.timings, sampled.seconds))
         if report.crashed is not None and report.error_type == "SamplingCancelled":
             return RunOutput(Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings))
         if report.crashed is not None:
@@ -627,8 +629,30 @@ class RunOutput:
     pointwise: Any = None  # the model's pointwise ELPD (a NumPy array), saved beside the history
 
 
+def trusted_timings(timings: dict[str, float], limit_s: float) -> dict[str, float]:
+    """The model child's timings that can be true: finite, not negative, within the job's own span.
+
+    The child ran agent code, so its report is its word: the border checks only the types.
+
+    Parameters
+    ----------
+    timings
+        Stage name → seconds, as the model child reported them.
+    limit_s
+        What the parent measured for the whole job (a stage cannot take longer).
+
+    Returns
+    -------
+    dict of str to float
+        The plausible entries; the others are left out rather than recorded.
+    """
+    return {k: float(v) for k, v in timings.items() if math.isfinite(v) and 0.0 <= v <= limit_s + 1.0}
+
+
 def _move_outputs(staging: Path, workdir: Path) -> None:
     """A prepared child's files into the iteration's own folder, then its staging folder goes."""
+    if not staging.is_dir() or staging.is_symlink():
+        return
     for entry in staging.iterdir():
         if entry.is_file() and not entry.is_symlink():
             os.replace(entry, workdir / entry.name)

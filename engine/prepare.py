@@ -12,6 +12,7 @@ dies with its parent).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +62,16 @@ class PreparedRun:
         """
         return self._discarded.is_set() or (self._cancel is not None and self._cancel.is_set())
 
+    @property
+    def discarded(self) -> bool:
+        return self._discarded.is_set()
+
     def progress(self, progress: RunProgress) -> None:
         if isinstance(progress, SamplingProgress) and progress.phase == Phase.READY:
-            self.compile_s = progress.compile_s
+            compile_s = progress.compile_s  # the child's word: a hostile one may send anything that type-checks
+            if not (isinstance(compile_s, float) and math.isfinite(compile_s) and compile_s >= 0):
+                return
+            self.compile_s = compile_s
             self.ready.set()
             if self._on_status is not None:
                 self._on_status(

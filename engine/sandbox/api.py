@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.sandbox.observe import _read_rss_mb
-from engine.sandbox.outcome import Gate, SandboxOutcome, ServerStatus, _CancelLike
+from engine.sandbox.outcome import Gate, SandboxOutcome, ServerStatus, _CancelLike, folder_identity
 from engine.sandbox.protocol import encode_call, encode_job
 from engine.sandbox.server import _get_server
 from engine.sandbox.settings import DEFAULT_MAX_FILE_MB, DEFAULT_MEMORY_MB, DEFAULT_NICE, LOG_NAME
@@ -183,6 +183,7 @@ def run_in_sandbox(
     server = _get_server()
     server.ensure_started()
     job_dir = server.new_job_dir()
+    identity = folder_identity(job_dir)
     if gate is not None:
         gate.attach(job_dir)
     try:
@@ -210,7 +211,8 @@ def run_in_sandbox(
         if not keep_log:
             (job_dir / LOG_NAME).unlink(missing_ok=True)
         wanted = None if outputs is None else {*outputs, *([LOG_NAME] if keep_log else [])}
-        moved = collect_outputs(job_dir, work, wanted)
+        # A job that swapped its folder for a link to a host folder would have us move files out of there.
+        moved = collect_outputs(job_dir, work, wanted) if folder_identity(job_dir) == identity else set()
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
     if outcome.log_path is not None:

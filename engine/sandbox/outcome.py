@@ -78,6 +78,17 @@ class ServerStatus:
     namespaced: bool = False  # the server runs inside bubblewrap's namespaces
 
 
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a real folder at ``path``, or None for anything else (a link, nothing)."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+
+
 GATE_FILE = "GO"
 """The file a gated job waits for in its folder; the parent writes it when the gate opens."""
 
@@ -98,12 +109,14 @@ class Gate:
         self.max_wait_s = max_wait_s
         self.opened_at: float | None = None  # time.monotonic() of the opening
         self._job_dir: Path | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the job folder when it was made
         self._lock = threading.Lock()
 
     def attach(self, job_dir: Path) -> None:
         """The runner names the job's folder (before the job starts)."""
         with self._lock:
             self._job_dir = job_dir
+            self._identity = folder_identity(job_dir)
             if self.opened_at is not None:
                 self._write()
 
@@ -120,6 +133,8 @@ class Gate:
     def _write(self) -> None:
         """Create the file without following anything the job planted there (a symlink to a host file)."""
         assert self._job_dir is not None
+        if folder_identity(self._job_dir) != self._identity:
+            return  # the job swapped its folder for something else (a link to a host folder): write nothing
         try:
             os.close(os.open(self._job_dir / GATE_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644))
         except FileExistsError:

@@ -264,7 +264,10 @@ class _JobRun:
         if force or self.interval <= 0 or now - self.last_delivery >= self.interval:
             message, self.pending = self.pending, None
             self.last_delivery = now
-            self.on_progress(message)
+            try:
+                self.on_progress(message)
+            except Exception:  # noqa: BLE001 - progress is advisory: a callback's failure must not end the job
+                pass
 
     # -- outcome
 
