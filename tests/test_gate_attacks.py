@@ -324,6 +324,7 @@ def test_d_a_string_where_a_float_belongs_is_a_protocol_error(tmp_path: Path) ->
 def test_e_a_self_containing_dataclass_is_refused_not_a_crash(tmp_path: Path) -> None:
     outcome = run_in_sandbox(job_self_cycle, timeout_s=30, workdir=tmp_path / "w", progress_interval_s=0)
     assert outcome.crash is CrashKind.PROTOCOL, outcome.describe()
+    assert "contains itself" in outcome.message  # found as a cycle, whatever the recursion limit
 
 
 def job_huge_report(*, progress):

@@ -79,7 +79,18 @@ class ServerStatus:
 
 
 def folder_identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of a real folder at ``path``, or None for anything else (a link, nothing)."""
+    """(device, inode) of a real folder at ``path``, or None for anything else (a link, nothing).
+
+    Parameters
+    ----------
+    path
+        Where the folder should be.
+
+    Returns
+    -------
+    tuple of int or None
+        What identifies the folder while it stays the same folder.
+    """
     import stat
 
     try:

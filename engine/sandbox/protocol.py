@@ -250,7 +250,9 @@ def _safe_loads(data: bytes) -> tuple[str, Any]:
     return message
 
 
-def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> str | None:
+def nonconformity(
+    value: Any, hint: Any = None, where: str = "the message", _open: frozenset[int] = frozenset()
+) -> str | None:
     """Why ``value`` does not match its dataclass's annotations, or None when it does.
 
     An ``engine`` dataclass arriving from a child was rebuilt by pickle, which sets fields
@@ -267,6 +269,9 @@ def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> s
         The annotation ``value`` must satisfy; None checks a dataclass against its own fields.
     where
         The path to ``value``, for the message.
+    _open
+        Ids of the dataclasses being checked above this one: a dataclass that contains
+        itself is refused as such, whatever the recursion limit.
 
     Returns
     -------
@@ -278,19 +283,23 @@ def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> s
 
     if hint is None or hint is Any or hint is object:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if id(value) in _open:
+                return f"{where} contains itself"
+            inside = _open | {id(value)}
             try:
                 hints = typing.get_type_hints(type(value))
             except (NameError, TypeError):  # a hint names a type its module imports lazily
                 hints = {}
             for f in dataclasses.fields(value):
-                problem = nonconformity(getattr(value, f.name, None), hints.get(f.name), f"{where}.{f.name}")
+                field_value = getattr(value, f.name, None)
+                problem = nonconformity(field_value, hints.get(f.name), f"{where}.{f.name}", inside)
                 if problem:
                     return problem
         return None
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        problems = [nonconformity(value, arm, where) for arm in args]
+        problems = [nonconformity(value, arm, where, _open) for arm in args]
         return None if any(p is None for p in problems) else next(p for p in problems if p)
     if origin is typing.Literal:
         return None if value in args else f"{where} is {value!r}, not one of {args}"
@@ -303,7 +312,7 @@ def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> s
         if origin is tuple and items is args and args and len(value) != len(args):
             return f"{where} has {len(value)} items, not {len(args)}"
         for i, item in enumerate(value):
-            problem = nonconformity(item, items[0] if len(items) == 1 else items[i], f"{where}[{i}]")
+            problem = nonconformity(item, items[0] if len(items) == 1 else items[i], f"{where}[{i}]", _open)
             if problem:
                 return problem
         return None
@@ -312,8 +321,8 @@ def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> s
             return f"{where} is {type(value).__name__}, not dict"
         key_hint, value_hint = args or (Any, Any)
         for key, item in value.items():
-            problem = nonconformity(key, key_hint, f"{where} key") or nonconformity(
-                item, value_hint, f"{where}[{key!r}]"
+            problem = nonconformity(key, key_hint, f"{where} key", _open) or nonconformity(
+                item, value_hint, f"{where}[{key!r}]", _open
             )
             if problem:
                 return problem
@@ -332,4 +341,4 @@ def nonconformity(value: Any, hint: Any = None, where: str = "the message") -> s
         ok = isinstance(value, hint)
     if not ok:
         return f"{where} is {type(value).__name__}, not {hint.__name__}"
-    return nonconformity(value, None, where) if dataclasses.is_dataclass(hint) else None
+    return nonconformity(value, None, where, _open) if dataclasses.is_dataclass(hint) else None
