@@ -42,6 +42,7 @@ from engine.records import (
     has_blocker,
 )
 from engine.store import Session
+from engine.store.files import ARTIFACTS_DIR
 from engine.versions import package_versions
 
 if TYPE_CHECKING:
@@ -364,12 +365,12 @@ class Workbench:
             return None
         number = self.session.next_number()
         # A folder of its own until approval: a discarded child leaves nothing beside the history.
-        artifacts = self.session.artifacts_dir(number).parent
+        artifacts = self.session.path / ARTIFACTS_DIR  # not artifacts_dir(number): that iteration may never be
+        artifacts.mkdir(exist_ok=True)
         for stale in artifacts.glob(".prepared-*"):  # left by a process that ended while a child waited
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".prepared-", dir=artifacts))
-        prepared = PreparedRun(PreparedKey(reviewed.source, number, staging), Gate())
-        prepared.set_status_callback(on_status)
+        prepared = PreparedRun(PreparedKey(reviewed.source, number, staging), Gate(), on_status)
 
         def job(run: PreparedRun) -> SandboxOutcome:
             try:

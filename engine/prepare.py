@@ -37,7 +37,7 @@ class PreparedKey:
 class PreparedRun:
     """One model child waiting behind its gate, and the thread that waits for its outcome."""
 
-    def __init__(self, key: PreparedKey, gate: Gate) -> None:
+    def __init__(self, key: PreparedKey, gate: Gate, on_status: Callable[[str], None] | None = None) -> None:
         self.key = key
         self.gate = gate
         self.ready = threading.Event()  # compiled and waiting for the gate
@@ -45,7 +45,7 @@ class PreparedRun:
         self._discarded = threading.Event()
         self._cancel: threading.Event | None = None  # the run's own cancel, once approved
         self._forward: Callable[[RunProgress], None] | None = None
-        self._on_status: Callable[[str], None] | None = None
+        self._on_status = on_status  # told "compiled, ready …" once the child waits
         self._outcome: SandboxOutcome | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -74,9 +74,7 @@ class PreparedRun:
             self.compile_s = compile_s
             self.ready.set()
             if self._on_status is not None:
-                self._on_status(
-                    f"compiled, ready: approving starts sampling at once (compile {progress.compile_s:.1f} s)"
-                )
+                self._on_status(f"compiled, ready: approving starts sampling at once (compile {compile_s:.1f} s)")
             return
         if self._forward is not None:
             self._forward(progress)
@@ -138,8 +136,3 @@ class PreparedRun:
             True when the job has ended, False when the wait timed out.
         """
         return self._done.wait(timeout_s)
-
-    def set_status_callback(self, on_status: Callable[[str], None] | None) -> None:
-        self._on_status = on_status
-        if on_status is not None and self.ready.is_set() and self.compile_s is not None:
-            on_status(f"compiled, ready: approving starts sampling at once (compile {self.compile_s:.1f} s)")

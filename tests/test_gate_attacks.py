@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures.processes import descendants
 
 from engine import sandbox
 from engine.sandbox import CrashKind, Gate, run_in_sandbox
@@ -118,23 +119,6 @@ def warm_server():
         sandbox.server_status().log_path
     )
     yield
-
-
-def _descendants(pid: int) -> set[int]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            kids.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def _gated(fn, workdir: Path, *args, outputs=("draws.npz",), **kwargs):
@@ -241,7 +225,7 @@ def test_b_prepared_staging_keeps_only_the_expected_regular_files(tmp_path: Path
 def test_c_a_discarded_child_that_ignores_sigterm_and_spins_threads_is_gone(tmp_path: Path) -> None:
     server = sandbox.server_status()
     assert server.pid is not None
-    before = _descendants(server.pid)
+    before = descendants(server.pid)
     cancel = threading.Event()
     gate = Gate()
     t0 = time.monotonic()
@@ -259,9 +243,9 @@ def test_c_a_discarded_child_that_ignores_sigterm_and_spins_threads_is_gone(tmp_
     assert outcome.crash is CrashKind.CANCELLED, outcome.describe()
     assert gate.opened_at is None and took < 20
     deadline = time.monotonic() + 10
-    while _descendants(server.pid) - before and time.monotonic() < deadline:
+    while descendants(server.pid) - before and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _descendants(server.pid) - before, "the discarded child left processes behind"
+    assert not descendants(server.pid) - before, "the discarded child left processes behind"
 
 
 # --------------------------------------------------------------------------- (d) forged progress and results
@@ -271,8 +255,7 @@ def test_d_ready_without_a_compile_time_does_not_break_the_prepared_run(tmp_path
     from engine.prepare import PreparedKey, PreparedRun
 
     statuses: list[str] = []
-    prepared = PreparedRun(PreparedKey("src", 1, tmp_path), Gate())
-    prepared.set_status_callback(statuses.append)
+    prepared = PreparedRun(PreparedKey("src", 1, tmp_path), Gate(), statuses.append)
 
     def job(run: PreparedRun):
         return run_in_sandbox(

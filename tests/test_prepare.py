@@ -5,11 +5,11 @@ Real parts: the sandboxed model child, nutpie's compile, the session's git repos
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from conftest import PROBLEMS
+from fixtures.processes import descendants
 
 from engine.launch import open_workbench
 from engine.loop import RunOptions
@@ -18,24 +18,6 @@ from engine.records import Decision, DecisionKind, Loop, VerdictKind
 
 TINY = RunOptions(sampling_overrides={"chains": 2, "draws": 100, "tune": 100})
 READY_TIMEOUT_S = 240.0  # a cold sandbox and nutpie's compile on a busy 2-core machine
-
-
-def _children(pid: int) -> set[int]:
-    """Every descendant of ``pid`` (from /proc), to see that a discarded child is gone."""
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            kids.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def _wait_ready(prepared) -> None:  # noqa: ANN001
@@ -52,17 +34,17 @@ def test_a_rejected_child_goes_and_an_approved_one_samples_without_compiling(tmp
         reviewed = wb.propose(Loop.MODEL)  # the compile check starts the warm server
         server = server_status()
         assert server.running and server.pid is not None
-        before = _children(server.pid)  # the server's own processes (bubblewrap, the zygote)
+        before = descendants(server.pid)  # the server's own processes (bubblewrap, the zygote)
         prepared = wb.prepare(reviewed)
         _wait_ready(prepared)
-        waiting = _children(server.pid) - before
+        waiting = descendants(server.pid) - before
         assert waiting, "no child process waits behind the gate"
         rejected = wb.execute(reviewed, Decision(DecisionKind.REJECTED, "principal", reason="not this one"))
         assert prepared.wait_closed(30.0), "the discarded child's job did not end"
         deadline = time.monotonic() + 10
-        while _children(server.pid) & waiting and time.monotonic() < deadline:
+        while descendants(server.pid) & waiting and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = _children(server.pid) & waiting
+        left = descendants(server.pid) & waiting
         assert not left, f"processes left behind: {left}"
         assert not list((wb.session.path / "artifacts").glob(".prepared-*"))
 
