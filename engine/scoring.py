@@ -203,11 +203,13 @@ def check_gates(
 
 
 def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooResult:
-    """PSIS-LOO of a trace with a ``log_likelihood`` group (``az.loo(pointwise=True)``).
+    """PSIS-LOO of a trace with a ``log_likelihood`` group: ``az.loo(pointwise=True)``, vectorised.
 
     The relative efficiency that sets the Pareto tail length is the mean ESS of the free
     parameters per draw — ArviZ's own formula, but without deterministics such as ``mu``,
-    which are not parameters and cost most of the time with one entry per unit.
+    which are not parameters and cost most of the time with one entry per unit. The
+    smoothing runs in :func:`engine.psis.psis_loo`, which gives ArviZ's numbers several
+    times faster on thousands of observations.
 
     Parameters
     ----------
@@ -222,10 +224,9 @@ def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooR
         ELPD, its SE, p_loo, the count of Pareto k above :data:`PARETO_K_BAD` and the largest
         k, the pointwise ELPD and every observation's k.
     """
-    import warnings
-
     import arviz as az
 
+    from engine.psis import psis_loo
     from engine.sampling import free_parameter_names
 
     names = list(var_names) if var_names is not None else free_parameter_names(idata)
@@ -235,19 +236,20 @@ def loo(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> LooR
     if names and post.sizes["chain"] > 1:
         ess = az.ess(post[names], method="mean")
         reff = float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / n_samples)
-    with warnings.catch_warnings():  # high Pareto k is reported in the result, not as a warning
-        warnings.simplefilter("ignore", UserWarning)
-        result = az.loo(idata, pointwise=True, reff=reff)
-    k = np.asarray(result.pareto_k).ravel()
-    pointwise = np.asarray(result.loo_i).ravel().astype(float)
+    log_lik = idata.log_likelihood  # type: ignore[attr-defined]
+    if len(log_lik.data_vars) != 1:
+        raise ValueError(f"PSIS-LOO needs one log-likelihood variable, the trace has {len(log_lik.data_vars)}")
+    values = next(iter(log_lik.data_vars.values())).transpose("chain", "draw", ...).values
+    result = psis_loo(values.reshape(*values.shape[:2], -1), reff if reff is not None else 1.0)
+    k = result.pareto_k
     return LooResult(
-        elpd=float(result.elpd_loo),
-        se=float(result.se),
-        p_loo=float(result.p_loo),
+        elpd=result.elpd,
+        se=result.se,
+        p_loo=result.p_loo,
         pareto_k_bad=int((k > PARETO_K_BAD).sum()),
         pareto_k_max=float(np.nanmax(k)) if k.size else float("nan"),
-        pointwise=pointwise,
-        n_obs=int(pointwise.size),
+        pointwise=result.pointwise,
+        n_obs=int(result.pointwise.size),
         pareto_k=k.astype(float),
     )
 
