@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-RECORD_SCHEMA = 2
-"""The record layout: 2 has typed fields; 1 (before December 2026) had ``extra`` and ``meta`` dicts."""
+RECORD_SCHEMA = 3
+"""The record layout: 3 names the design spec's propensity clip; 2 has typed fields; 1 (before
+December 2026) had ``extra`` and ``meta`` dicts."""
 
 Json = Any
 """A raw API payload kept verbatim for the transcript (the agent's own business, never read by key elsewhere)."""
@@ -547,12 +548,27 @@ def record_from_json(text: str) -> IterationRecord:
     Returns
     -------
     IterationRecord
-        A schema-1 record comes back in the current layout (:data:`RECORD_SCHEMA`).
+        A record of an older schema comes back in the current layout (:data:`RECORD_SCHEMA`).
     """
     data = json.loads(text)
     if data.get("schema", 1) < 2:
         data = _upgrade_schema_1(data)
+    if data.get("schema", 1) < 3:
+        data = _upgrade_schema_2(data)
     return from_dict(IterationRecord, data)
+
+
+def _upgrade_schema_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 → 3: a design run recorded before ``min_propensity`` existed ran with EconML's 1e-6 clip."""
+    from engine.design.spec import LEGACY_MIN_PROPENSITY
+
+    data = dict(data)
+    design = data.get("design")
+    if isinstance(design, dict) and isinstance(design.get("spec"), dict):
+        spec = {"min_propensity": LEGACY_MIN_PROPENSITY, **design["spec"]}
+        data["design"] = {**design, "spec": spec}
+    data["schema"] = RECORD_SCHEMA
+    return data
 
 
 _SCHEMA_1_RESULTS = {"crash": "error", "design": "design", "critique": "critic", "model_review": "review"}

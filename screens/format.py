@@ -65,6 +65,15 @@ def effect_text(effect: Effect | None, digits: int = 2) -> str:
     return text if effect.interval == "HDI" and round(effect.hdi_prob, 2) == 0.94 else f"{text} {effect.interval_name}"
 
 
+def record_effect_text(record: IterationRecord) -> str | Text:
+    """The effect cell of an iteration's row: "not credible" where the sanity net failed, not a bare number."""
+    sanity = record.design.sanity if record.design is not None else None
+    if sanity is not None and not sanity.credible:
+        return Text("not credible", style="bold red")
+    m = metrics_of(record)
+    return effect_text(m.effect if m else None)
+
+
 def elpd_text(metrics: Metrics | None) -> str:
     if metrics is None or metrics.elpd is None:
         return "—"

@@ -12,7 +12,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from screens.format import decider_text, delta_text, effect_text, elpd_text, literal, metrics_of, one_line, status_text
+from screens.format import (
+    decider_text,
+    delta_text,
+    elpd_text,
+    literal,
+    metrics_of,
+    one_line,
+    record_effect_text,
+    status_text,
+)
 from screens.messages import OpenIteration
 
 if TYPE_CHECKING:
@@ -76,7 +85,7 @@ class HistoryScreen(Screen):
                 literal(decider_text(record)),
                 elpd_text(m),
                 delta_text(m),
-                effect_text(m.effect if m else None),
+                record_effect_text(record),
                 literal(one_line(note, 90)),
                 key=str(record.number),
             )

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
-from screens.format import delta_text, effect_text, elpd_text, literal, metrics_of, num, one_line, status_text
+from screens.format import delta_text, elpd_text, literal, metrics_of, num, one_line, record_effect_text, status_text
 from screens.messages import OpenIteration
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class HomeScreen(Screen):
                 status_text(record.status),
                 elpd_text(m),
                 delta_text(m),
-                effect_text(m.effect if m else None),
+                record_effect_text(record),
                 literal(
                     one_line(("design: " if record.proposal.loop == "design" else "") + record.proposal.hypothesis, 70)
                 ),

@@ -76,7 +76,8 @@ def test_the_result_is_sound_on_simulated_data(run) -> None:
     assert all(r.passed for r in result.refuters), [r.reading for r in result.refuters]
     assert result.triangulation is not None and result.triangulation.level == "agree"
     assert result.gate_failures() == ()
-    assert [d.name for d in result.diagnostics()][:3] == ["balance", "overlap", "trimming"]
+    assert [d.name for d in result.diagnostics()][:4] == ["sanity", "balance", "overlap", "trimming"]
+    assert result.sanity is not None and result.sanity.credible, result.sanity
     assert result.covariates == ("x1", "x2", "x3", "group")
     assert result.versions["econml"].startswith("0.17")
     assert any("LinearDRLearner" in note for note in result.notes)

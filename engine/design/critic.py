@@ -438,7 +438,9 @@ def critique(
         tier=tier,
         decided_by=tuple(n for n, _ in decided),
         reasons=tuple(m for _, m in decided),
-        headline=est.describe(),
+        headline=est.describe()
+        if result.sanity is None or result.sanity.credible
+        else f"not credible: {est.describe()}",
         estimand_note=estimand_note,
         target_trial=_target_trial(contract, spec, result, question),
         blind_spots=tuple(blind),

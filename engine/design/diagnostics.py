@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.design.estimate import MIN_PROPENSITY, DesignData, NuisanceFit, estimate_effect, fit_dr, prepare
+from engine.design.estimate import DesignData, NuisanceFit, estimate_effect, fit_dr, prepare
 from engine.design.results import (
     BalanceResult,
     OverlapResult,
@@ -63,7 +63,7 @@ def estimand_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.nda
     Parameters
     ----------
     e
-        Propensities, clipped to ``[MIN_PROPENSITY, 1 − MIN_PROPENSITY]``.
+        Propensities as the analysis clipped them (:attr:`NuisanceFit.e_clipped`).
     t
         Treatment, 0/1.
     estimand
@@ -75,7 +75,6 @@ def estimand_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.nda
     numpy.ndarray
         One weight per unit.
     """
-    e = np.clip(e, MIN_PROPENSITY, 1 - MIN_PROPENSITY)
     if estimand is Estimand.ATE:
         return t / e + (1 - t) / (1 - e)
     if estimand is Estimand.ATT:
@@ -137,7 +136,7 @@ def balance(data: DesignData, e: np.ndarray, keep: np.ndarray, estimand: Estiman
     data
         The covariates the analysis adjusts for.
     e
-        Cross-fitted propensities.
+        Cross-fitted propensities, clipped as the weights use them.
     keep
         The analysed population (after trimming).
     estimand

@@ -32,13 +32,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.design.results import DREstimate
+from engine.design.results import DREstimate, LearnerLoss, PropensityChoice
 from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner
 from engine.problem import Contract, Estimand, OutcomeType, build_model_data
 
 Z95 = 1.959963984540054
-MIN_PROPENSITY = 1e-6  # EconML's clip for the DR score; trimming decides on raw propensities
 MIN_ARM_SIZE = 5  # fewer treated or control units than this per fold cannot be cross-fitted
+
+
+AUTO_CANDIDATES = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING)
+"""What ``propensity_learner = "auto"`` chooses between."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def propensity_model(kind: PropensityLearner, seed: int) -> Any:
     Parameters
     ----------
     kind
-        Logistic regression (on standardised inputs), gradient boosting or a random forest.
+        Logistic regression (on standardised inputs), gradient boosting (histogram-based,
+        early-stopped) or a random forest.
     seed
         ``random_state`` of the tree ensembles.
 
@@ -134,16 +138,50 @@ def propensity_model(kind: PropensityLearner, seed: int) -> Any:
     sklearn estimator
         Unfitted.
     """
-    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if kind is PropensityLearner.AUTO:
+        raise ValueError("resolve propensity_learner = auto with choose_propensity before building a model")
     if kind is PropensityLearner.LOGISTIC:
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
     if kind is PropensityLearner.GRADIENT_BOOSTING:
-        return GradientBoostingClassifier(random_state=seed)
+        # Histogram boosting stopped early on a held-out tenth's log-loss: regularised, and about
+        # five times faster than GradientBoostingClassifier at the same cross-validated log-loss.
+        return HistGradientBoostingClassifier(learning_rate=0.05, max_iter=300, early_stopping=True, random_state=seed)
     return RandomForestClassifier(n_estimators=200, min_samples_leaf=5, random_state=seed, n_jobs=1)
+
+
+def choose_propensity(data: DesignData, folds: list[tuple[np.ndarray, np.ndarray]], seed: int) -> PropensityChoice:
+    """Pick logistic regression or gradient boosting by out-of-fold log-loss of the treatment.
+
+    Only the treatment and covariates enter (never the outcome), on the analysis' own
+    cross-fitting folds: the learner that predicts assignment better gives the better weights.
+
+    Parameters
+    ----------
+    data
+        Treatment and covariates.
+    folds
+        The cross-fitting folds.
+    seed
+        Seed of the boosting learner.
+
+    Returns
+    -------
+    PropensityChoice
+        The winner and each candidate's mean log-loss.
+    """
+    from sklearn.model_selection import cross_val_score
+
+    losses = {}
+    for kind in AUTO_CANDIDATES:
+        scores = cross_val_score(propensity_model(kind, seed), data.W, data.t, cv=folds, scoring="neg_log_loss")
+        losses[kind] = float(-scores.mean())
+    chosen = min(losses, key=lambda k: losses[k])
+    return PropensityChoice(chosen, tuple(LearnerLoss(k, v) for k, v in losses.items()))
 
 
 def outcome_model(kind: OutcomeLearner, seed: int, discrete: bool) -> Any:
@@ -206,8 +244,8 @@ def learner_description(spec: AnalysisSpec, discrete: bool) -> str:
     kind = "classifier, discrete_outcome=True" if discrete else "regressor"
     name = "LinearDRLearner" if spec.estimator is Estimator.LINEAR_DR else "DRLearner (linear CATE)"
     return (
-        f"EconML {name}, {spec.folds}-fold cross-fitting; propensity {spec.propensity_learner.value}, "
-        f"outcome {spec.outcome_learner.value} ({kind})"
+        f"EconML {name}, {spec.folds}-fold cross-fitting; propensity {spec.propensity_learner.value} "
+        f"clipped to [{spec.clip:g}, {1 - spec.clip:g}], outcome {spec.outcome_learner.value} ({kind})"
     )
 
 
@@ -223,12 +261,18 @@ class NuisanceFit:
     m0: np.ndarray  # E[y | x, t = 0], out of fold
     m1: np.ndarray
     learner: Any
-    spec: AnalysisSpec
+    spec: AnalysisSpec  # with ``auto`` resolved to the learner that was fitted
+    choice: PropensityChoice | None = None  # how ``auto`` chose, when it did
+
+    @property
+    def e_clipped(self) -> np.ndarray:
+        """The propensity as the weights use it: clipped to the spec's ``[clip, 1 − clip]``."""
+        return np.clip(self.e, self.spec.clip, 1 - self.spec.clip)
 
     @property
     def psi(self) -> np.ndarray:
-        """The AIPW score for the ATE, with EconML's propensity clip."""
-        e = np.clip(self.e, MIN_PROPENSITY, 1 - MIN_PROPENSITY)
+        """The AIPW score for the ATE, with the spec's propensity clip (as EconML applies it)."""
+        e = self.e_clipped
         y, t = self.data.y, self.data.t
         return self.m1 - self.m0 + t * (y - self.m1) / e - (1 - t) * (y - self.m0) / (1 - e)
 
@@ -308,10 +352,15 @@ def fit_dr(data: DesignData, spec: AnalysisSpec) -> NuisanceFit:
     from econml.dr import DRLearner, LinearDRLearner
 
     folds = folds_for(data.t, spec.folds, spec.seed)
+    choice = None
+    if spec.propensity_learner is PropensityLearner.AUTO:
+        choice = choose_propensity(data, folds, spec.seed)
+        spec = spec.with_(propensity_learner=choice.chosen)
     kwargs = dict(
         model_propensity=propensity_model(spec.propensity_learner, spec.seed),
         model_regression=outcome_model(spec.outcome_learner, spec.seed, data.discrete_outcome),
         discrete_outcome=data.discrete_outcome,
+        min_propensity=spec.clip,
         cv=folds,
         random_state=spec.seed,
     )
@@ -340,7 +389,7 @@ def fit_dr(data: DesignData, spec: AnalysisSpec) -> NuisanceFit:
         else:
             m0[test] = regs[k].predict(np.hstack([XW, zeros]))
             m1[test] = regs[k].predict(np.hstack([XW, ones]))
-    return NuisanceFit(data=data, e=e, m0=m0, m1=m1, learner=learner, spec=spec)
+    return NuisanceFit(data=data, e=e, m0=m0, m1=m1, learner=learner, spec=spec, choice=choice)
 
 
 def estimand_label(requested: Estimand, dropped: int) -> str:
@@ -397,7 +446,7 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
         raise SpecError("the analysed population holds only one arm after trimming; widen the trimming bounds")
     label = estimand_label(estimand, data.n - n)
     y, m0, m1 = data.y[keep], fit.m0[keep], fit.m1[keep]
-    e = np.clip(fit.e[keep], MIN_PROPENSITY, 1 - MIN_PROPENSITY)
+    e = fit.e_clipped[keep]
     method = ""
     if fit.spec.estimator is Estimator.DR and estimand is not Estimand.ATO:
         X = data.W[keep] if estimand is Estimand.ATE else data.W[keep][t == 1]

@@ -131,13 +131,16 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
         )
 
     def propensity_switches(result: DesignResult):
-        for learner in _forward(PROPENSITY_ORDER, spec.propensity_learner):
+        fitted = spec.propensity_learner
+        if fitted is PropensityLearner.AUTO and result.propensity_choice is not None:
+            fitted = result.propensity_choice.chosen  # switch forward from what auto fitted
+        for learner in _forward(PROPENSITY_ORDER, fitted):
             yield (
                 f"propensity-{learner.value}",
                 spec.with_(propensity_learner=learner),
                 f"A {learner.value.replace('_', ' ')} propensity model balances the covariates better "
                 f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
-                f"Balance {result.balance.status.value}s: the {spec.propensity_learner.value.replace('_', ' ')} "
+                f"Balance {result.balance.status.value}s: the {fitted.value.replace('_', ' ')} "
                 "propensity model leaves the weighted arms different, so it misses part of the assignment "
                 "mechanism.",
             )

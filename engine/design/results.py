@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.design.spec import AnalysisSpec
+from engine.design.spec import AnalysisSpec, PropensityLearner
 from engine.records import Effect
 
 
@@ -152,6 +152,53 @@ class OverlapResult:
     status: Status
     pass_below: float
     fail_above: float
+    message: str
+
+
+@dataclass(frozen=True)
+class LearnerLoss:
+    """A propensity learner's mean out-of-fold log-loss of the treatment."""
+
+    learner: PropensityLearner
+    log_loss: float
+
+
+@dataclass(frozen=True)
+class PropensityChoice:
+    """The learner ``auto`` chose and the cross-validated log-loss of each candidate."""
+
+    chosen: PropensityLearner
+    candidates: tuple[LearnerLoss, ...]
+
+    def describe(self) -> str:
+        """One line for the notes: which learner, and the losses it was chosen on."""
+        losses = ", ".join(f"{c.learner.value} {c.log_loss:.4f}" for c in self.candidates)
+        return (
+            f"propensity_learner = auto chose {self.chosen.value} (cross-validated log-loss of the treatment: {losses})"
+        )
+
+
+@dataclass(frozen=True)
+class SanityCheck:
+    """The DR estimate beside the two estimates it combines, and how hard its weights lean.
+
+    ``plug_in`` uses the outcome model alone, ``ipw`` the (normalised) propensity weights
+    alone, both over the analysed population for the estimand. ``ess_share`` is the
+    smaller arm's Kish effective sample size as a share of that arm; ``top_weight_share``
+    the largest single weight's share of its arm's total; ``calibration_error`` the mean
+    gap between predicted and observed treatment rates over propensity deciles.
+    """
+
+    dr: float
+    dr_half_width: float
+    plug_in: float
+    ipw: float
+    outcome_sd: float
+    ess_share: float
+    top_weight_share: float
+    calibration_error: float
+    credible: bool
+    status: Status
     message: str
 
 
@@ -305,6 +352,8 @@ class DesignResult:
     n_total: int
     bayesian_effect: Effect | None = None
     triangulation: Triangulation | None = None
+    sanity: SanityCheck | None = None  # None in records written before the sanity net existed
+    propensity_choice: PropensityChoice | None = None  # how ``propensity_learner = "auto"`` chose
     notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -315,13 +364,15 @@ class DesignResult:
         Returns
         -------
         tuple of Diagnostic
-            Balance, overlap, trimming (when run), each placebo outcome (``placebo:<column>``),
+            The sanity net (when run), balance, overlap, trimming (when run), each placebo outcome (``placebo:<column>``),
             each refuter (``refuter:<name>``) and sensitivity (when run).
         """
         rows = [
             Diagnostic("balance", self.balance.status, self.balance.message),
             Diagnostic("overlap", self.overlap.status, self.overlap.message),
         ]
+        if self.sanity is not None:
+            rows.insert(0, Diagnostic("sanity", self.sanity.status, self.sanity.message))
         if self.trimming is not None:
             rows.append(Diagnostic("trimming", self.trimming.status, self.trimming.message))
         rows += [Diagnostic(f"placebo:{p.column}", p.status, p.message) for p in self.placebo]
@@ -331,7 +382,7 @@ class DesignResult:
         return tuple(rows)
 
     def gate_failures(self) -> tuple[str, ...]:
-        """Names of the gating diagnostics that failed: balance, overlap, placebo outcomes.
+        """Names of the gating diagnostics that failed: sanity, balance, overlap, placebo outcomes.
 
         The design loop's verdict treats these like the model loop's convergence gates.
 
@@ -343,5 +394,5 @@ class DesignResult:
         return tuple(
             d.name
             for d in self.diagnostics()
-            if d.status is Status.FAIL and (d.name in ("balance", "overlap") or d.name.startswith("placebo:"))
+            if d.status is Status.FAIL and (d.name in ("sanity", "balance", "overlap") or d.name.startswith("placebo:"))
         )

@@ -41,6 +41,7 @@ from engine.design.refuters import (
     summarise_subsets,
 )
 from engine.design.results import DesignResult
+from engine.design.sanity import sanity_check
 from engine.design.sensitivity import sensitivity
 from engine.design.series import (  # re-exported: the screens import the series from here
     LovePlotSeries,
@@ -189,7 +190,8 @@ def run_design(
     est = estimate_effect(fit, spec.estimand, keep)
     done("estimate")
 
-    bal = balance(data, fit.e, keep, spec.estimand)
+    sanity = sanity_check(fit, est, keep, spec.estimand)
+    bal = balance(data, fit.e_clipped, keep, spec.estimand)
     ov = overlap(fit.e, data.t, keep, spec.estimand)
     done("diagnostics")
 
@@ -199,11 +201,12 @@ def run_design(
     # The placebo outcomes and refuters refit everything on changed data, each with its own
     # seeded generator, so they are independent: they run side by side on threads (the
     # sandbox forbids fork, so no process pool), and their results do not depend on the order.
-    refuter_spec = spec if settings.refuter_folds is None else replace(spec, folds=settings.refuter_folds)
+    # Refits use the learner the full data chose (``auto`` is resolved once, not per refit).
+    refuter_spec = fit.spec if settings.refuter_folds is None else replace(fit.spec, folds=settings.refuter_folds)
     checks: dict[str, Callable[[], Any]] = {}
     if settings.placebo:
         for column in spec.placebo_outcomes:
-            checks[f"placebo:{column}"] = partial(placebo_outcome, frame, contract, spec, column)
+            checks[f"placebo:{column}"] = partial(placebo_outcome, frame, contract, fit.spec, column)
     subsets = 0
     for name in settings.refuters:
         if name == "data_subset":  # its subsets are independent too: one task each
@@ -245,13 +248,15 @@ def run_design(
         done("sensitivity")
 
     weights = np.zeros(data.n)
-    weights[keep] = estimand_weights(fit.e[keep], data.t[keep], spec.estimand)
+    weights[keep] = estimand_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
     columns = column_facts(frame, contract, covariates, weights=weights, keep=keep)
     facts = data_facts(frame, contract, columns)
     done("facts")
     timings["total"] = round(time.perf_counter() - start, 4)
 
-    notes = [learner_description(spec, data.discrete_outcome)]
+    notes = [learner_description(fit.spec, data.discrete_outcome)]
+    if fit.choice is not None:
+        notes.append(fit.choice.describe() + ".")
     if data.discrete_outcome:
         notes.append(
             "Binary outcome: the outcome model is a classifier fitted with EconML's discrete_outcome=True, so the "
@@ -282,6 +287,8 @@ def run_design(
         covariates=covariates,
         n_total=data.n,
         bayesian_effect=bayesian_effect,
+        sanity=sanity,
+        propensity_choice=fit.choice,
         notes=tuple(notes),
         timings=timings,
         versions=package_versions(("econml", "scikit-learn", "numpy", "scipy")),
