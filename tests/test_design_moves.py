@@ -34,16 +34,33 @@ def test_before_any_run_it_tightens_covariates_then_adds_a_placebo(base) -> None
     assert after.hypothesis and after.rationale
 
 
-def test_failed_overlap_trims_then_tries_overlap_weights(base) -> None:
+def test_failed_overlap_clips_then_trims_then_tries_overlap_weights(base) -> None:
     contract, result = base
     bad = replace(result, overlap=replace(result.overlap, status=Status.FAIL, share_outside=0.3))
-    move = next_design_move(contract, SPEC, bad, title="Design-based analysis of a test")
+    clip = next_design_move(contract, SPEC, bad)
+    assert clip.move == "clip-0.05" and clip.spec.min_propensity == 0.05 and clip.spec.estimand is SPEC.estimand
+    assert clip.hypothesis.startswith("Answers the overlap gate")
+    move = next_design_move(contract, SPEC, bad, history=["clip-0.05"], title="Design-based analysis of a test")
     assert move.move == "trim-0.1-0.9"
     assert move.spec.trim == (0.1, 0.9)
     assert "trim = [0.1, 0.9]" in move.spec_text and move.spec_text.startswith("# Design-based analysis of a test")
     assert "ATO" in move.rationale
-    rejected = next_design_move(contract, SPEC, bad, history=[("trim-0.1-0.9", "rejected")])
+    rejected = next_design_move(contract, SPEC, bad, history=["clip-0.05", ("trim-0.1-0.9", "rejected")])
     assert rejected.move == "estimand-ATO" and rejected.spec.estimand is Estimand.ATO
+
+
+def test_a_failed_sanity_net_is_answered_first_and_named_in_each_hypothesis(base) -> None:
+    contract, result = base
+    bad = replace(result, sanity=replace(result.sanity, status=Status.FAIL, credible=False, message="Not credible: x"))
+    tried: list[str] = []
+    moves = []
+    for _ in range(4):
+        move = next_design_move(contract, SPEC, bad, history=tried)
+        moves.append(move)
+        tried.append(move.move)
+    assert [m.move for m in moves[:2]] == ["clip-0.05", "propensity-gradient_boosting"]
+    assert "estimand-ATO" in tried
+    assert all(m.hypothesis.startswith("Answers the sanity gate") for m in moves[:3]), [m.hypothesis for m in moves]
 
 
 def test_failed_balance_switches_the_propensity_learner(base) -> None:

@@ -4,7 +4,8 @@
 :class:`DesignResult` and the history of moves already tried. It returns the next move
 as a whole new spec text (the agent diffs it against the old file) with a hypothesis
 and a rationale, or ``None`` when it has nothing left to try. The rules follow the
-analyst's playbook: fix omitted confounders first, trim when overlap fails, switch the
+analyst's playbook: fix omitted confounders first; when the sanity net fails, clip the
+propensities, switch the propensity learner or move to overlap weights; clip or trim when overlap fails, switch the
 propensity learner when balance fails, add a placebo outcome when none is set, switch the
 outcome learner when a refuter or placebo fails, then robustness checks (another outcome
 learner, the other estimator). Learners are switched forward only (logistic → gradient
@@ -30,6 +31,8 @@ OUTCOME_ORDER = (  # from rigid to flexible
     OutcomeLearner.RANDOM_FOREST,
 )
 CROSS_FIT_FOLDS = 5
+REPAIR_CLIP = 0.05
+"""The propensity clip a repair move tries: weights of at most 19."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             yield (
                 f"propensity-{learner.value}",
                 spec.with_(propensity_learner=learner),
-                f"A {learner.value.replace('_', ' ')} propensity model balances the covariates better "
+                f"Answers the balance gate: a {learner.value.replace('_', ' ')} propensity model balances the covariates better "
                 f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
                 f"Balance {result.balance.status.value}s: the {fitted.value.replace('_', ' ')} "
                 "propensity model leaves the weighted arms different, so it misses part of the assignment "
@@ -148,14 +151,43 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
     if spec.covariates is not None and (strong_left_out or result is None):
         yield tighten()
 
+    def clip_harder(gate: str, why: str):
+        if spec.min_propensity < REPAIR_CLIP:
+            return (
+                f"clip-{REPAIR_CLIP:g}",
+                spec.with_(min_propensity=REPAIR_CLIP),
+                f"Answers the {gate} gate: clipping propensities to [{REPAIR_CLIP:g}, {1 - REPAIR_CLIP:g}] caps every "
+                f"weight at {1 / REPAIR_CLIP - 1:.0f}, so no handful of units decides the {spec.estimand.value}.",
+                f"{why} Clipping keeps every unit and the estimand; it trades a little bias for a bounded variance.",
+            )
+        return None
+
+    if result is not None and result.sanity is not None and result.sanity.status is Status.FAIL:
+        why = f"The sanity net failed: {result.sanity.message}"
+        yield clip_harder("sanity", why)
+        for move in propensity_switches(result):
+            move_id, new_spec, hypothesis, rationale = move
+            yield move_id, new_spec, "Answers the sanity gate: " + hypothesis[0].lower() + hypothesis[1:], rationale
+        if spec.estimand is not Estimand.ATO:
+            yield (
+                "estimand-ATO",
+                spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)),
+                "Answers the sanity gate: overlap weights e(1−e) are bounded, so the estimate cannot blow up; the "
+                "estimand becomes the overlap population (ATO), labelled as such.",
+                why,
+            )
+
     if result is not None:
         ov = result.overlap
         if ov.status is Status.FAIL:
+            yield clip_harder(
+                "overlap", f"Overlap fails: {ov.share_outside:.0%} of units have propensity outside [0.1, 0.9]."
+            )
             if not spec.trims:
                 yield (
                     "trim-0.1-0.9",
                     spec.with_(trim=(0.1, 0.9)),
-                    f"Trimming to propensities in [0.1, 0.9] removes the {ov.share_outside:.0%} of units without "
+                    f"Answers the overlap gate: trimming to propensities in [0.1, 0.9] removes the {ov.share_outside:.0%} of units without "
                     "overlap, so the overlap diagnostic passes and the estimate stops leaning on extreme weights.",
                     "Crump-style trimming is the standard fix for poor overlap; it changes the estimand to the "
                     "overlap population (ATO), which the critic will report with the trimmed population size.",
@@ -164,8 +196,8 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                 yield (
                     "estimand-ATO",
                     spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)),
-                    "Overlap weights e(1−e) keep every unit but shrink those with extreme propensities, giving a "
-                    "stable estimate for the overlap population.",
+                    "Answers the overlap gate: overlap weights e(1−e) keep every unit but shrink those with extreme "
+                    "propensities, giving a stable estimate for the overlap population (ATO, labelled).",
                     "An alternative to hard trimming when the principal prefers not to drop units: the estimand "
                     "becomes the ATO by design rather than by trimming.",
                 )
