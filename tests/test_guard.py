@@ -1105,15 +1105,23 @@ def test_estimand_change_is_a_warning_that_says_the_question_changes() -> None:
     assert hit.severity is Severity.WARNING and "question" in hit.message and "treated" in hit.message
 
 
-def test_known_options_match_the_design_runner() -> None:
-    spec_module = pytest.importorskip("engine.design.spec")
-    from engine.guard.analysis import FOLDS_RANGE, KNOWN_OPTIONS, SCHEMA_KEYS
+@pytest.mark.parametrize("name", ["ihdp", "acic2016", "lalonde", "nhefs", "retention_email"])
+def test_shipped_analysis_files_scan_clean(name: str) -> None:
+    """The guard knows every key and option the shipped files use (auto, min_propensity: it once did not)."""
+    from engine.problem import load_problem
 
-    assert set(SCHEMA_KEYS) == set(spec_module.KNOWN_KEYS)
-    assert set(KNOWN_OPTIONS["propensity_learner"]) == {v.value for v in spec_module.PropensityLearner}
-    assert set(KNOWN_OPTIONS["outcome_learner"]) == {v.value for v in spec_module.OutcomeLearner}
-    assert set(KNOWN_OPTIONS["estimator"]) == {v.value for v in spec_module.Estimator}
-    assert FOLDS_RANGE == (spec_module.MIN_FOLDS, spec_module.MAX_FOLDS)
+    folder = Path(__file__).resolve().parents[1] / "problems" / name
+    findings = scan_analysis((folder / "analysis.toml").read_text(), load_problem(folder).contract)
+    assert [f for f in findings if f.severity is Severity.BLOCKER] == [], findings
+
+
+def test_min_propensity_out_of_range_is_reported() -> None:
+    from engine.problem import load_problem
+
+    folder = Path(__file__).resolve().parents[1] / "problems" / "ihdp"
+    bad = (folder / "analysis.toml").read_text().replace("min_propensity = 0.01", "min_propensity = 0.6")
+    findings = scan_analysis(bad, load_problem(folder).contract)
+    assert [f.code for f in findings if "min_propensity" in f.message] == ["invalid-value"]
 
 
 def test_design_moves_render_specs_the_guard_accepts() -> None:

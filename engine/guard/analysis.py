@@ -8,32 +8,31 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.design.spec import (
+    KNOWN_KEYS,
+    MAX_FOLDS,
+    MAX_MIN_PROPENSITY,
+    MIN_FOLDS,
+    Estimator,
+    OutcomeLearner,
+    PropensityLearner,
+)
 from engine.guard.causal import forbidden_message
 from engine.guard.codes import finalize, finding
 from engine.guard.context import IDENT
 from engine.problem import Contract, Estimand
 from engine.records import Finding
 
-SCHEMA_KEYS = (
-    "estimand",
-    "covariates",
-    "propensity_learner",
-    "outcome_learner",
-    "estimator",
-    "folds",
-    "trim",
-    "placebo_outcomes",
-    "seed",
-)
-"""The flat schema of analysis.toml (see problems/ihdp/analysis.toml)."""
+SCHEMA_KEYS = KNOWN_KEYS
+"""The flat schema of analysis.toml: the design runner's own keys (engine.design.spec)."""
 
 KNOWN_OPTIONS: dict[str, tuple[str, ...]] = {
-    "propensity_learner": ("logistic", "gradient_boosting", "random_forest"),
-    "outcome_learner": ("linear", "lasso", "gradient_boosting", "random_forest"),
-    "estimator": ("linear_dr", "dr"),
+    "propensity_learner": tuple(m.value for m in PropensityLearner),
+    "outcome_learner": tuple(m.value for m in OutcomeLearner),
+    "estimator": tuple(m.value for m in Estimator),
 }
-"""Names the design runner accepts (engine.design.spec's enums; a test keeps the two in step)."""
-FOLDS_RANGE = (2, 20)
+"""Names the design runner accepts, read from engine.design.spec's enums."""
+FOLDS_RANGE = (MIN_FOLDS, MAX_FOLDS)
 SEED_RANGE = (0, 2**32 - 1)
 
 ESTIMAND_WORDS = {
@@ -405,7 +404,7 @@ def check_trim(scan: AnalysisScan) -> None:
 
 @rule
 def check_scalars(scan: AnalysisScan) -> None:
-    """folds, seed and the learner names: types, ranges and known options."""
+    """folds, seed, the propensity clip and the learner names: types, ranges and known options."""
     spec = scan.spec
     for key, (low, high) in (("folds", FOLDS_RANGE), ("seed", SEED_RANGE)):
         if key in spec:
@@ -416,6 +415,14 @@ def check_scalars(scan: AnalysisScan) -> None:
                     f"{key} must be a whole number between {low} and {high}, not {value!r}",
                     scan.key_line(key),
                 )
+    if "min_propensity" in spec:
+        value = spec["min_propensity"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_MIN_PROPENSITY:
+            scan.report(
+                "invalid-value",
+                f"min_propensity must be a number from 0 to {MAX_MIN_PROPENSITY:g} (usually 0.01), not {value!r}",
+                scan.key_line("min_propensity"),
+            )
     for key, options in KNOWN_OPTIONS.items():
         if key not in spec:
             continue

@@ -25,16 +25,17 @@ SIMULATION = 6  # which of zymu_1..zymu_10
 HERE = Path(__file__).resolve().parent
 
 
-def main(out: Path = HERE) -> None:
+def main(out: Path = HERE, simulation: int = SIMULATION) -> None:
+    """Write data.csv and truth.json for causallib's ``simulation`` (1–10; 6 is the shipped one)."""
     out.mkdir(parents=True, exist_ok=True)
-    x, zymu = load_acic16(instance=SIMULATION, raw=True)
+    x, zymu = load_acic16(instance=simulation, raw=True)
     z = zymu["z"].to_numpy().astype(int)
     y = np.where(z == 1, zymu["y1"], zymu["y0"])
     frame = pd.concat([pd.DataFrame({"treatment": z, "y": np.round(y, 6)}), x.reset_index(drop=True)], axis=1)
     frame.to_csv(out / "data.csv", index=False)
     effect = (zymu["mu1"] - zymu["mu0"]).to_numpy()
     truth = {
-        "source": f"causallib acic_challenge_2016 x.csv + zymu_{SIMULATION}.csv (effects from mu1 - mu0)",
+        "source": f"causallib acic_challenge_2016 x.csv + zymu_{simulation}.csv (effects from mu1 - mu0)",
         "ate": float(effect.mean()),
         "att": float(effect[z == 1].mean()),
         "atc": float(effect[z == 0].mean()),

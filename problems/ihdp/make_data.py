@@ -51,9 +51,10 @@ COVARIATES = [
 ]
 
 
-def main(out: Path = HERE) -> None:
+def main(out: Path = HERE, seed: int = SEED) -> None:
+    """Write data.csv and truth.json for surface B drawn with ``seed`` (other seeds: held-out replications)."""
     out.mkdir(parents=True, exist_ok=True)
-    y, t, x, true_te = ihdp_surface_B(random_state=SEED)
+    y, t, x, true_te = ihdp_surface_B(random_state=seed)
     x = x[:, 1:]  # drop the intercept column EconML prepends
     frame = pd.DataFrame(x, columns=COVARIATES)
     for name in COVARIATES[6:]:
@@ -63,7 +64,7 @@ def main(out: Path = HERE) -> None:
     frame[COVARIATES[:6]] = frame[COVARIATES[:6]].round(6)
     frame.to_csv(out / "data.csv", index=False)
     truth = {
-        "source": f"econml.data.dgps.ihdp_surface_B(random_state={SEED})",
+        "source": f"econml.data.dgps.ihdp_surface_B(random_state={seed})",
         "ate": float(true_te.mean()),
         "att": float(true_te[t == 1].mean()),
         "atc": float(true_te[t == 0].mean()),
