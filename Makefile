@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROBLEM ?= problems/ihdp
 
-.PHONY: install system run lint test test-slow bench clean
+.PHONY: install system run lint test test-slow bench bench-all clean
 
 # bubblewrap puts agent-written code in Linux namespaces (see README, "What runs where").
 # Installed when missing and we can (root with apt-get); otherwise the workbench says so.
@@ -43,7 +43,12 @@ test: install lint
 test-slow: install
 	$(BIN)/python -m pytest -m slow -q
 
+# bench: every speed figure in one run, ending with one summary table (benchmarks/bench_speed.py).
+# bench-all: every script in benchmarks/, one after another (bench_speed included).
 bench: install
+	$(BIN)/workbench bench speed
+
+bench-all: install
 	$(BIN)/workbench bench
 
 clean:

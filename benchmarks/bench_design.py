@@ -16,6 +16,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,22 +53,40 @@ def group(stage: str) -> str:
     return stage.split(":")[0] if stage.startswith("placebo:") else stage
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="*", default=None, help="problem folders under problems/ (default: all)")
-    parser.add_argument("--subset-repeats", type=int, default=DesignSettings().subset_repeats)
-    parser.add_argument("--refuter-folds", type=int, default=None, help="folds for the refuters (default: the spec's)")
-    parser.add_argument("--workers", type=int, default=None, help="threads for the checks (default: one per core)")
-    args = parser.parse_args()
-    names = args.problems or shipped()
-    settings = DesignSettings(
-        subset_repeats=args.subset_repeats, refuter_folds=args.refuter_folds, workers=args.workers
-    )
+@dataclass(frozen=True)
+class DesignRow:
+    """One problem's design run: its size, the estimate, the wall time and the seconds per stage."""
 
+    problem: str
+    rows: int
+    covariates: int
+    estimate: str
+    wall: float
+    stages: dict[str, float]  # per-column stages (placebo:ht) collapsed, see group()
+
+
+def run_designs(
+    names: list[str], settings: DesignSettings, on_row: Callable[[DesignRow], None] | None = None
+) -> list[DesignRow]:
+    """Run the shipped ``analysis.toml`` of each problem and time it, stage by stage.
+
+    Parameters
+    ----------
+    names
+        Problem folders under ``problems/``.
+    settings
+        The design run's settings (subset repeats, folds, workers).
+    on_row
+        Told each row as its run ends (to print it).
+
+    Returns
+    -------
+    list of DesignRow
+        One per problem, in order.
+    """
     import econml  # noqa: F401  (import cost is paid once, outside the timings)
     import sklearn  # noqa: F401
 
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; subset repeats {settings.subset_repeats}")
     rows = []
     for name in names:
         problem = load_problem(PROBLEMS / name)
@@ -78,15 +98,23 @@ def main() -> None:
         for stage, seconds in result.timings.items():
             if stage != "total":
                 stages[group(stage)] = stages.get(group(stage), 0.0) + seconds
-        rows.append((name, problem.data.shape[0], len(result.covariates), result, wall, stages))
-        est = result.estimate
-        print(
-            f"{name:<16} n={problem.data.shape[0]:<6} {est.describe():<60} wall {wall:6.1f} s   "
-            f"load {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
+        row = DesignRow(name, problem.data.shape[0], len(result.covariates), result.estimate.describe(), wall, stages)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
 
-    seen = {s for *_, stages in rows for s in stages}
+
+def print_row(row: DesignRow) -> None:
+    print(
+        f"{row.problem:<16} n={row.rows:<6} {row.estimate:<60} wall {row.wall:6.1f} s   load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+
+
+def print_table(rows: list[DesignRow]) -> None:
+    """Seconds per stage, one line per problem, with a legend."""
+    seen = {s for row in rows for s in row.stages}
     columns = [c for c in LABELS if c in seen] + sorted(seen - set(LABELS))
     header = (
         f"{'problem':<16}{'rows':>7}{'cov':>5}"
@@ -96,14 +124,29 @@ def main() -> None:
     print()
     print(header)
     print("-" * len(header))
-    for name, n, k, _result, wall, stages in rows:
-        cells = "".join(f"{stages[c]:>10.2f}" if c in stages else f"{'-':>10}" for c in columns)
-        print(f"{name:<16}{n:>7}{k:>5}{cells}{wall:>9.1f}")
+    for row in rows:
+        cells = "".join(f"{row.stages[c]:>10.2f}" if c in row.stages else f"{'-':>10}" for c in columns)
+        print(f"{row.problem:<16}{row.rows:>7}{row.covariates:>5}{cells}{row.wall:>9.1f}")
     print(
         "\nseconds per stage. estimate: one cross-fitted DR fit; placebo: one fit per placebo outcome; "
         "perm_t, rand_cc, subset, dummy_y: the refuters (placebo treatment, random common cause, data subset "
         "once per repeat, dummy outcome), each a refit; sens: E-value and OLS robustness value; facts: blind-spot scan"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", nargs="*", default=None, help="problem folders under problems/ (default: all)")
+    parser.add_argument("--subset-repeats", type=int, default=DesignSettings().subset_repeats)
+    parser.add_argument("--refuter-folds", type=int, default=None, help="folds for the refuters (default: the spec's)")
+    parser.add_argument("--workers", type=int, default=None, help="threads for the checks (default: one per core)")
+    args = parser.parse_args()
+    names = args.problems or shipped()
+    settings = DesignSettings(
+        subset_repeats=args.subset_repeats, refuter_folds=args.refuter_folds, workers=args.workers
+    )
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; subset repeats {settings.subset_repeats}")
+    print_table(run_designs(names, settings, on_row=print_row))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,6 +63,9 @@ def build_model(data):
     return model
 """
 from engine.harness import STAGES  # noqa: E402
+
+if TYPE_CHECKING:
+    from engine.problem import ModelData, Problem, SamplingSettings
 
 
 def sources() -> dict[str, str]:
@@ -107,7 +112,7 @@ def worker(order: list[str], pymc_path: bool, routes: bool) -> None:
                 compare_routes(name, data, problem, result.trace_path)
     if pymc_path:
         for name in order:
-            emit(pymc_sample_path(name, data, problem))
+            emit({"kind": "pymc", **asdict(pymc_sample_path(name, data, problem))})
 
 
 def compare_routes(name, data, problem, trace_path) -> None:
@@ -152,13 +157,34 @@ def compare_routes(name, data, problem, trace_path) -> None:
     emit(out)
 
 
-def pymc_sample_path(name, data, problem) -> dict:
+@dataclass(frozen=True)
+class PymcPath:
+    """One model through ``pm.sample`` + ``pm.compute_log_likelihood`` + ``az.loo``, in seconds."""
+
+    model: str
+    sample: float
+    loglik: float
+    loo: float
+    total: float
+    elpd: float
+
+    def describe(self) -> str:
+        return (
+            f"sample {self.sample:.1f} s + loglik {self.loglik:.1f} s + loo {self.loo:.1f} s = "
+            f"{self.total:.1f} s (ELPD {self.elpd:.1f})"
+        )
+
+
+def pymc_sample_path(
+    name: str, data: ModelData, problem: Problem, settings: SamplingSettings | None = None
+) -> PymcPath:
+    """Time the stock PyMC route for ``sources()[name]`` at ``settings`` (default: the problem's own)."""
     import arviz as az
     import pymc as pm
 
     from engine.compile_check import load_model_module
 
-    s = problem.sampling
+    s = settings or problem.sampling
     model = load_model_module(sources()[name]).build_model(data)
     t0 = time.perf_counter()
     with model:
@@ -168,15 +194,7 @@ def pymc_sample_path(name, data, problem) -> dict:
     t2 = time.perf_counter()
     result = az.loo(idata)
     t3 = time.perf_counter()
-    return {
-        "kind": "pymc",
-        "model": name,
-        "sample": t1 - t0,
-        "loglik": t2 - t1,
-        "loo": t3 - t2,
-        "total": t3 - t0,
-        "elpd": float(result.elpd_loo),
-    }
+    return PymcPath(name, sample=t1 - t0, loglik=t2 - t1, loo=t3 - t2, total=t3 - t0, elpd=float(result.elpd_loo))
 
 
 def emit(obj: dict) -> None:
@@ -229,16 +247,15 @@ def report(rows: list[dict]) -> None:
             + " ".join(f"{t.get(s, float('nan')):8.2f}" for s in STAGES)
             + f"  {r['verdict']:7}  {r['elpd']:.1f}  {r['ate']:.3f}"
         )
-    pymc = {r["model"]: r for r in rows if r["kind"] == "pymc"}
+    pymc = {r["model"]: PymcPath(**{k: v for k, v in r.items() if k != "kind"}) for r in rows if r["kind"] == "pymc"}
     if pymc:
         print("\npm.sample(cores=2) + pm.compute_log_likelihood + az.loo, same settings, same run:")
-        for name, r in pymc.items():
+        for name, path in pymc.items():
             warm = next(h for h in harness if h["model"] == name and h["state"] == "warm")["timings"]["total"]
             cold = next(h for h in harness if h["model"] == name and h["state"] == "cold")["timings"]["total"]
             print(
-                f"  {name:9} sample {r['sample']:.1f} s + loglik {r['loglik']:.1f} s + loo {r['loo']:.1f} s = "
-                f"{r['total']:.1f} s (ELPD {r['elpd']:.1f});  harness warm {warm:.1f} s → {r['total'] / warm:.1f}× faster, "
-                f"cold {cold:.1f} s → {r['total'] / cold:.1f}×"
+                f"  {name:9} {path.describe()};  harness warm {warm:.1f} s → {path.total / warm:.1f}× faster, "
+                f"cold {cold:.1f} s → {path.total / cold:.1f}×"
             )
     for r in rows:
         if r["kind"] == "routes":

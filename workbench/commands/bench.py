@@ -1,6 +1,8 @@
 """``workbench bench [NAME ...]``: run the benchmark scripts in ``benchmarks/`` and print their figures.
 
-Benchmarks print timings; they assert nothing (targets are in each script's docstring).
+``make bench`` runs ``workbench bench speed`` (every speed figure in one run, ending with one
+summary table); ``make bench-all`` runs every script. Benchmarks print timings; they assert
+nothing (targets are in each script's docstring and printed beside the figures).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import argparse
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+QUICK = ("speed",)
+"""Scripts that take ``--quick`` (a smoke test of a few minutes)."""
 
 
 def available() -> list[str]:
@@ -18,6 +22,9 @@ def available() -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(available())}"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke-test settings, for the scripts that have them ({', '.join(QUICK)})"
     )
 
 
@@ -34,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     failed = []
     for name in names:
         print(f"\n=== bench_{name} ===", flush=True)
-        result = subprocess.run([sys.executable, str(BENCHMARKS / f"bench_{name}.py")], cwd=BENCHMARKS.parent)
+        extra = ["--quick"] if args.quick and name in QUICK else []
+        result = subprocess.run([sys.executable, str(BENCHMARKS / f"bench_{name}.py"), *extra], cwd=BENCHMARKS.parent)
         if result.returncode != 0:
             failed.append(name)
     if failed:
