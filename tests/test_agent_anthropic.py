@@ -147,7 +147,7 @@ def test_model_proposal_round_trip(fake, agent, model_context):
 
 def test_design_proposal_round_trip(fake, agent, ihdp_problem):
     context = build_context(ihdp_problem, loop=Loop.DESIGN)
-    toml = context.best_source.replace('propensity_learner = "logistic"', 'propensity_learner = "gradient_boosting"')
+    toml = context.best_source.replace('propensity_learner = "auto"', 'propensity_learner = "gradient_boosting"')
     assert toml != context.best_source
     fake.script(
         tool_use("plan_next_step", {**PLAN, "label": "boosted-propensity"}),

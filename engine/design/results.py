@@ -171,7 +171,12 @@ class PropensityChoice:
     candidates: tuple[LearnerLoss, ...]
 
     def describe(self) -> str:
-        """One line for the notes: which learner, and the losses it was chosen on."""
+        """One line for the notes: which learner, and the losses it was chosen on.
+
+        Returns
+        -------
+        str
+        """
         losses = ", ".join(f"{c.learner.value} {c.log_loss:.4f}" for c in self.candidates)
         return (
             f"propensity_learner = auto chose {self.chosen.value} (cross-validated log-loss of the treatment: {losses})"
