@@ -196,7 +196,15 @@ def design_rules(contract: Contract) -> str:
     str
         The text that fills ``{rules}`` in :data:`CODER_SYSTEM_DESIGN`.
     """
-    from engine.design.spec import KNOWN_KEYS, MAX_FOLDS, MIN_FOLDS, Estimator, OutcomeLearner, PropensityLearner
+    from engine.design.spec import (
+        KNOWN_KEYS,
+        MAX_FOLDS,
+        MAX_MIN_PROPENSITY,
+        MIN_FOLDS,
+        Estimator,
+        OutcomeLearner,
+        PropensityLearner,
+    )
     from engine.problem import Estimand
 
     def choices(enum) -> str:
@@ -210,7 +218,8 @@ analysis.toml is flat TOML with exactly these keys (any other key is a blocker):
   question and the reviewer is warned).
 - covariates = "all" (every allowed control) or a list of allowed controls: {", ".join(contract.controls)}.
   The treatment, the outcome and forbidden columns are never covariates.
-- propensity_learner = {choices(PropensityLearner)}
+- propensity_learner = {choices(PropensityLearner)} ("auto" picks logistic or gradient boosting by the
+  cross-validated log-loss of the treatment; the run's notes say which)
 - outcome_learner = {choices(OutcomeLearner)}
 - estimator = {choices(Estimator)} ("linear_dr" is LinearDRLearner, the AIPW estimate; "dr" is DRLearner)
 - folds = a whole number from {MIN_FOLDS} to {MAX_FOLDS} (cross-fitting folds)
@@ -220,6 +229,10 @@ analysis.toml is flat TOML with exactly these keys (any other key is a blocker):
 - placebo_outcomes = a list of columns fixed before treatment (allowed: {placebo}); the effect on
   them should be null.
 - seed = a whole number >= 0.
+- min_propensity = a number from 0 to {MAX_MIN_PROPENSITY:g}: propensities are clipped to [m, 1 - m] in the
+  weights (0.01 caps a weight at 99; raise it when the sanity net or overlap fails).
+Every run also has a sanity net: the DR estimate beside the outcome-model-only and weighting-only
+estimates; a DR estimate far from both, or with an interval wider than the outcome's SD, is not credible.
 Forbidden columns never appear anywhere in the file: {forbidden}."""
 
 
