@@ -44,7 +44,7 @@ test-slow: install
 	$(BIN)/python -m pytest -m slow -q
 
 # bench: every speed figure in one run, ending with one summary table (benchmarks/bench_speed.py).
-# bench-all: every script in benchmarks/, one after another (bench_speed included).
+# bench-all: every script in benchmarks/ but the hours-long quality battery (workbench bench quality).
 bench: install
 	$(BIN)/workbench bench speed
 

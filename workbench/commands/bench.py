@@ -1,7 +1,8 @@
 """``workbench bench [NAME ...]``: run the benchmark scripts in ``benchmarks/`` and print their figures.
 
 ``make bench`` runs ``workbench bench speed`` (every speed figure in one run, ending with one
-summary table); ``make bench-all`` runs every script. Benchmarks print timings; they assert
+summary table); ``make bench-all`` runs every script but the quality battery, which takes hours
+and runs only by name (``workbench bench quality``). Benchmarks print timings; they assert
 nothing (targets are in each script's docstring and printed beside the figures).
 """
 
@@ -13,6 +14,8 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 QUICK = ("speed",)
 """Scripts that take ``--quick`` (a smoke test of a few minutes)."""
+ONLY_BY_NAME = ("quality",)
+"""Scripts that run for hours: ``workbench bench`` runs them only when named."""
 
 
 def available() -> list[str]:
@@ -21,7 +24,10 @@ def available() -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(available())}"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all but {', '.join(ONLY_BY_NAME)}): {', '.join(available())}",
     )
     parser.add_argument(
         "--quick", action="store_true", help=f"smoke-test settings, for the scripts that have them ({', '.join(QUICK)})"
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.errors import WorkbenchError
 
-    names = args.names or available()
+    names = args.names or [n for n in available() if n not in ONLY_BY_NAME]
     unknown = sorted(set(names) - set(available()))
     if unknown:
         raise WorkbenchError(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(available())}")
