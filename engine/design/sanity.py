@@ -1,9 +1,10 @@
 """The sanity net: is the doubly-robust number believable before anyone reads the diagnostics?
 
-A DR estimate combines an outcome model and propensity weights; when it lands far from
-*both* of the estimates each part gives alone, or its interval is wider than the outcome
-itself varies, something blew up (extreme weights, a separated propensity model) and the
-number should not be read as an answer. :func:`sanity_check` puts the outcome-model-only
+A DR estimate combines an outcome model and propensity weights; landing between the
+estimates each part gives alone is a compromise, but landing *outside both*, further than
+its own half-width, means the weighted-residual correction overshot — the signature of
+extreme weights or a separated propensity model. So does an interval wider than the
+outcome itself varies. Either way the number should not be read as an answer. :func:`sanity_check` puts the outcome-model-only
 (plug-in) and the weighting-only (normalised IPW) estimates beside it, with the weights'
 effective sample size, the largest weight's share and the propensity model's calibration.
 The critic reads the result; a ``fail`` makes the estimate *not credible* on every screen.
@@ -39,9 +40,10 @@ def sanity_check(fit: NuisanceFit, estimate: DREstimate, keep: np.ndarray, estim
     Returns
     -------
     SanityCheck
-        ``fail`` (not credible) when the DR estimate lies outside its own interval's reach of
-        both other estimates, or its interval is wider than the outcome's standard deviation;
-        ``warn`` when it disagrees with one of them or an arm's effective sample is small.
+        ``fail`` (not credible) when the DR estimate lies outside the range of the other two by
+        more than its half-width, or its interval is wider than the outcome's standard
+        deviation; ``warn`` when it is further than its half-width from one of them, or an
+        arm's effective sample is small.
     """
     y, t = fit.data.y[keep], fit.data.t[keep].astype(bool)
     e, m0, m1 = fit.e_clipped[keep], fit.m0[keep], fit.m1[keep]
@@ -62,17 +64,19 @@ def sanity_check(fit: NuisanceFit, estimate: DREstimate, keep: np.ndarray, estim
     sd = float(np.std(y, ddof=1))
     half = estimate.half_width
     far_plug, far_ipw = abs(estimate.effect - plug_in) > half, abs(estimate.effect - ipw) > half
+    beyond = max(0.0, min(plug_in, ipw) - estimate.effect, estimate.effect - max(plug_in, ipw))
     width = estimate.ci_high - estimate.ci_low
     figures = (
         f"DR {estimate.effect:.3g} ± {half:.3g}, outcome model alone {plug_in:.3g}, weighting alone {ipw:.3g}; "
         f"smallest arm's effective sample {ess_share:.0%}, largest weight {top:.1%} of its arm, "
         f"propensity calibration off by {calibration:.3f} on average"
     )
-    if (far_plug and far_ipw) or width > sd:
+    if beyond > half or width > sd:
         why = (
             f"its 95 % interval ({width:.3g} wide) is wider than the outcome's standard deviation ({sd:.3g})"
             if width > sd
-            else "it lies further from both the outcome-model and the weighting estimate than its own half-width"
+            else "it lies outside the range of the outcome-model and the weighting estimates, by more than its own "
+            "half-width"
         )
         status, credible = Status.FAIL, False
         message = (
