@@ -159,10 +159,15 @@ def design_battery(root: Path, sims: list[int], estimands: list[str], iterations
             for e in (first, best):
                 if e is not None:
                     rows.append(e)
-            print(
-                f"{name:<16} {line(first)}  →  best {line(best)}  ({time.perf_counter() - started:.0f} s)", flush=True
-            )
+            best_text = line(best) if best is not None or best_record is None else unscored(best_record)
+            print(f"{name:<16} {line(first)}  →  best {best_text}  ({time.perf_counter() - started:.0f} s)", flush=True)
     return rows
+
+
+def unscored(record) -> str:  # noqa: ANN001
+    """A kept design whose estimand has no truth to compare with (ATO, a trimmed population)."""
+    effect = record.verdict.metrics.effect
+    return f"{effect.estimand} {effect.mean:.3f} [{effect.hdi_low:.3f}, {effect.hdi_high:.3f}] (no truth for it)"
 
 
 def model_battery(root: Path, seeds: list[int], iterations: int) -> list[Estimate]:
