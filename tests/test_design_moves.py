@@ -61,6 +61,7 @@ def test_a_failed_sanity_net_is_answered_first_and_named_in_each_hypothesis(base
     assert [m.move for m in moves[:2]] == ["clip-0.05", "propensity-gradient_boosting"]
     assert "estimand-ATO" in tried
     assert all(m.hypothesis.startswith("Answers the sanity gate") for m in moves[:3]), [m.hypothesis for m in moves]
+    assert all(m.hypothesis.lower().count("answers the") == 1 for m in moves), [m.hypothesis for m in moves]
 
 
 def test_failed_balance_switches_the_propensity_learner(base) -> None:

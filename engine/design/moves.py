@@ -133,49 +133,62 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             + "risks omitted-variable bias, and the critic flags them as blind spots.",
         )
 
-    def propensity_switches(result: DesignResult):
+    def answers(gate: str | None, claim: str) -> str:
+        """A hypothesis that names the failed gate it answers (none for a warning)."""
+        return f"Answers the {gate} gate: {claim}" if gate else claim[0].upper() + claim[1:]
+
+    def propensity_switches(result: DesignResult, gate: str | None, why: str | None = None):
         fitted = spec.propensity_learner
         if fitted is PropensityLearner.AUTO and result.propensity_choice is not None:
             fitted = result.propensity_choice.chosen  # switch forward from what auto fitted
+        why = why or (
+            f"Balance {result.balance.status.value}s: the {fitted.value.replace('_', ' ')} propensity model leaves "
+            "the weighted arms different, so it misses part of the assignment mechanism."
+        )
         for learner in _forward(PROPENSITY_ORDER, fitted):
             yield (
                 f"propensity-{learner.value}",
                 spec.with_(propensity_learner=learner),
-                f"Answers the balance gate: a {learner.value.replace('_', ' ')} propensity model balances the covariates better "
-                f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
-                f"Balance {result.balance.status.value}s: the {fitted.value.replace('_', ' ')} "
-                "propensity model leaves the weighted arms different, so it misses part of the assignment "
-                "mechanism.",
+                answers(
+                    gate,
+                    f"a {learner.value.replace('_', ' ')} propensity model balances the covariates better "
+                    f"(largest |SMD| after weighting now {result.balance.max_after:.2f}).",
+                ),
+                why,
             )
-
-    if spec.covariates is not None and (strong_left_out or result is None):
-        yield tighten()
 
     def clip_harder(gate: str, why: str):
         if spec.min_propensity < REPAIR_CLIP:
             return (
                 f"clip-{REPAIR_CLIP:g}",
                 spec.with_(min_propensity=REPAIR_CLIP),
-                f"Answers the {gate} gate: clipping propensities to [{REPAIR_CLIP:g}, {1 - REPAIR_CLIP:g}] caps every "
-                f"weight at {1 / REPAIR_CLIP - 1:.0f}, so no handful of units decides the {spec.estimand.value}.",
+                answers(
+                    gate,
+                    f"clipping propensities to [{REPAIR_CLIP:g}, {1 - REPAIR_CLIP:g}] caps every weight at "
+                    f"{1 / REPAIR_CLIP - 1:.0f}, so no handful of units decides the {spec.estimand.value}.",
+                ),
                 f"{why} Clipping keeps every unit and the estimand; it trades a little bias for a bounded variance.",
             )
         return None
 
+    def overlap_weights(gate: str, claim: str, why: str):
+        if spec.estimand is not Estimand.ATO:
+            return "estimand-ATO", spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)), answers(gate, claim), why
+        return None
+
+    if spec.covariates is not None and (strong_left_out or result is None):
+        yield tighten()
+
     if result is not None and result.sanity is not None and result.sanity.status is Status.FAIL:
         why = f"The sanity net failed: {result.sanity.message}"
         yield clip_harder("sanity", why)
-        for move in propensity_switches(result):
-            move_id, new_spec, hypothesis, rationale = move
-            yield move_id, new_spec, "Answers the sanity gate: " + hypothesis[0].lower() + hypothesis[1:], rationale
-        if spec.estimand is not Estimand.ATO:
-            yield (
-                "estimand-ATO",
-                spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)),
-                "Answers the sanity gate: overlap weights e(1−e) are bounded, so the estimate cannot blow up; the "
-                "estimand becomes the overlap population (ATO), labelled as such.",
-                why,
-            )
+        yield from propensity_switches(result, "sanity", why)
+        yield overlap_weights(
+            "sanity",
+            "overlap weights e(1−e) are bounded, so the estimate cannot blow up; the estimand becomes the overlap "
+            "population (ATO), labelled as such.",
+            why,
+        )
 
     if result is not None:
         ov = result.overlap
@@ -187,22 +200,23 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
                 yield (
                     "trim-0.1-0.9",
                     spec.with_(trim=(0.1, 0.9)),
-                    f"Answers the overlap gate: trimming to propensities in [0.1, 0.9] removes the {ov.share_outside:.0%} of units without "
-                    "overlap, so the overlap diagnostic passes and the estimate stops leaning on extreme weights.",
+                    answers(
+                        "overlap",
+                        f"trimming to propensities in [0.1, 0.9] removes the {ov.share_outside:.0%} of units without "
+                        "overlap, so the overlap diagnostic passes and the estimate stops leaning on extreme weights.",
+                    ),
                     "Crump-style trimming is the standard fix for poor overlap; it changes the estimand to the "
                     "overlap population (ATO), which the critic will report with the trimmed population size.",
                 )
-            if spec.estimand is not Estimand.ATO:
-                yield (
-                    "estimand-ATO",
-                    spec.with_(estimand=Estimand.ATO, trim=(0.0, 1.0)),
-                    "Answers the overlap gate: overlap weights e(1−e) keep every unit but shrink those with extreme "
-                    "propensities, giving a stable estimate for the overlap population (ATO, labelled).",
-                    "An alternative to hard trimming when the principal prefers not to drop units: the estimand "
-                    "becomes the ATO by design rather than by trimming.",
-                )
+            yield overlap_weights(
+                "overlap",
+                "overlap weights e(1−e) keep every unit but shrink those with extreme propensities, giving a stable "
+                "estimate for the overlap population (ATO, labelled).",
+                "An alternative to hard trimming when the principal prefers not to drop units: the estimand "
+                "becomes the ATO by design rather than by trimming.",
+            )
         if result.balance.status is Status.FAIL:
-            yield from propensity_switches(result)
+            yield from propensity_switches(result, "balance")
 
     if not spec.placebo_outcomes:
         column = _placebo_choice(contract, spec, result)
@@ -218,7 +232,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
 
     if result is not None:
         if result.balance.status is Status.WARN:
-            yield from propensity_switches(result)
+            yield from propensity_switches(result, None)
         ov = result.overlap
         if ov.status is Status.WARN and not spec.trims and spec.estimand is not Estimand.ATO:
             yield (
