@@ -243,7 +243,7 @@ def _parse(raw: dict[str, Any], contract: Contract, issues: list[str]) -> Analys
     seed = _integer(raw, "seed", default.seed, issues, low=0, high=2**32 - 1)
     trim = _trim(raw.get("trim", [0.0, 1.0]), issues)
     placebo = _placebo(raw.get("placebo_outcomes", []), contract, covariates, issues)
-    clip = _min_propensity(raw.get("min_propensity", default.min_propensity), issues)
+    clip = _min_propensity(raw, default.min_propensity, issues)
     return AnalysisSpec(
         estimand=estimand,
         covariates=covariates,
@@ -258,18 +258,37 @@ def _parse(raw: dict[str, Any], contract: Contract, issues: list[str]) -> Analys
     )
 
 
-def _min_propensity(value: Any, issues: list[str]) -> float:
-    default = AnalysisSpec().min_propensity
+def min_propensity_issue(value: Any) -> str | None:
+    """What is wrong with ``value`` as ``min_propensity``, or None when it is a usable clip.
+
+    Parameters
+    ----------
+    value
+        The value read from ``analysis.toml``.
+
+    Returns
+    -------
+    str or None
+        One sentence saying what to write instead; the guard and :func:`parse_spec` share it.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        issues.append(f"min_propensity must be a number such as 0.01; got {value!r}")
-        return default
+        return f"min_propensity must be a number such as 0.01; got {value!r}"
     if not 0.0 <= value <= MAX_MIN_PROPENSITY:
-        issues.append(
+        return (
             f"min_propensity = {value:g} is out of range; use 0 (no clipping) up to {MAX_MIN_PROPENSITY:g}, "
             "usually 0.01 (weights of at most 99) or 0.05; to drop units instead, set trim"
         )
+    return None
+
+
+def _min_propensity(raw: dict[str, Any], default: float, issues: list[str]) -> float:
+    if "min_propensity" not in raw:
         return default
-    return float(value)
+    problem = min_propensity_issue(raw["min_propensity"])
+    if problem:
+        issues.append(problem)
+        return default
+    return float(raw["min_propensity"])
 
 
 def _enum(raw: dict[str, Any], key: str, enum: type[StrEnum], default: Any, issues: list[str], upper: bool = False):

@@ -11,11 +11,11 @@ from typing import Any
 from engine.design.spec import (
     KNOWN_KEYS,
     MAX_FOLDS,
-    MAX_MIN_PROPENSITY,
     MIN_FOLDS,
     Estimator,
     OutcomeLearner,
     PropensityLearner,
+    min_propensity_issue,
 )
 from engine.guard.causal import forbidden_message
 from engine.guard.codes import finalize, finding
@@ -415,14 +415,9 @@ def check_scalars(scan: AnalysisScan) -> None:
                     f"{key} must be a whole number between {low} and {high}, not {value!r}",
                     scan.key_line(key),
                 )
-    if "min_propensity" in spec:
-        value = spec["min_propensity"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_MIN_PROPENSITY:
-            scan.report(
-                "invalid-value",
-                f"min_propensity must be a number from 0 to {MAX_MIN_PROPENSITY:g} (usually 0.01), not {value!r}",
-                scan.key_line("min_propensity"),
-            )
+    clip_problem = min_propensity_issue(spec["min_propensity"]) if "min_propensity" in spec else None
+    if clip_problem:
+        scan.report("invalid-value", clip_problem, scan.key_line("min_propensity"))
     for key, options in KNOWN_OPTIONS.items():
         if key not in spec:
             continue
