@@ -159,6 +159,7 @@ class RunScreen(Screen):
         super().__init__()
         self.run = run
         self.updates = 0  # how many progress messages were drawn (the benchmark reads it)
+        self._composed = False  # set on mount: the app's ticker may reach a pushed screen before its widgets exist
 
     @property
     def cancel_event(self) -> threading.Event:
@@ -191,10 +192,16 @@ class RunScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._composed = True
         self.show_progress()  # coming back to a run already under way
 
     def show_progress(self) -> None:
-        """Draw the run's latest progress (the app calls this as progress arrives and each second)."""
+        """Draw the run's latest progress (the app calls this as progress arrives and each second).
+
+        Nothing happens before the screen's widgets exist; mounting draws the latest progress then.
+        """
+        if not self._composed:
+            return
         chains = chains_of(self.run.progress)
         if chains:
             self.query_one("#chains", Static).update(progress_table(chains))

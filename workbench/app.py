@@ -347,7 +347,7 @@ class WorkbenchApp(App[int]):
             return
         self.sub_title = f"▶ {run.brief()}"
         for screen in self.screen_stack:
-            if isinstance(screen, RunScreen) and screen.is_mounted:
+            if isinstance(screen, RunScreen):
                 screen.show_progress()
 
     def on_edit_submitted(self, message: EditSubmitted) -> None:
