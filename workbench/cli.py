@@ -14,6 +14,7 @@ from engine.errors import WorkbenchError
 
 COMMANDS = {
     "open": "Open the workbench TUI on a problem folder or a session",
+    "new": "Turn a CSV and a causal question into a problem folder (form or flags)",
     "run": "Run the agent loop headless under an approval policy",
     "check": "Validate a problem; guard and compile-check a model or analysis",
     "report": "Write a session report (HTML and Markdown)",
