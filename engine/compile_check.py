@@ -401,6 +401,11 @@ def _evaluate(
             "mu is not a probability for this binary outcome",
             "for a binary outcome mu must lie in [0, 1]: use pm.math.invlogit(...) and pm.Bernoulli(p=mu)",
         )
+    if data.outcome_type == "count" and mu_value.min() < 0:
+        return (
+            "mu is negative for this count outcome",
+            "for a count outcome mu is the expected count: use pm.math.exp(...) and pm.NegativeBinomial(mu=mu, ...)",
+        )
     return float(sum(float(v) for v in term_values))
 
 

@@ -47,6 +47,7 @@ class Estimand(StrEnum):
 class OutcomeType(StrEnum):
     CONTINUOUS = "continuous"
     BINARY = "binary"
+    COUNT = "count"  # non-negative whole numbers: a negative-binomial likelihood, mu the expected count
 
 
 class ForbiddenReason(StrEnum):
@@ -603,7 +604,8 @@ def parse_contract(table: dict[str, Any], issues: list[str]) -> Contract | None:
     try:
         outcome_type = OutcomeType(table.get("outcome_type", "continuous"))
     except ValueError:
-        issues.append(f"[contract] outcome_type must be 'continuous' or 'binary', not {table.get('outcome_type')!r}")
+        allowed = ", ".join(repr(t.value) for t in OutcomeType)
+        issues.append(f"[contract] outcome_type must be one of {allowed}, not {table.get('outcome_type')!r}")
         outcome_type = OutcomeType.CONTINUOUS
     forbidden: list[ForbiddenVariable] = []
     for entry in table.get("forbidden", []):
@@ -733,6 +735,8 @@ def validate_data(frame: pd.DataFrame, contract: Contract) -> list[str]:
             issues.append(f"outcome {contract.outcome!r} is not numeric (dtype {y.dtype})")
         elif contract.outcome_type is OutcomeType.BINARY:
             issues.extend(_binary_issues(y, "binary outcome", contract.outcome))
+        elif contract.outcome_type is OutcomeType.COUNT:
+            issues.extend(_count_issues(y, contract.outcome))
     for name in contract.controls:
         if name not in columns:
             continue
@@ -757,6 +761,19 @@ def _infinite_issues(col: pd.Series, role: str, name: str) -> list[str]:
         f"row{'s' if len(rows) > 1 else ''} {shown} (row 1 is the line after the header); make them finite "
         "numbers or drop those rows in make_data.py"
     ]
+
+
+def _count_issues(col: pd.Series, name: str) -> list[str]:
+    values = col.to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0) | (values != np.round(values)))
+    if len(bad):
+        return [
+            f"count outcome {name!r} must be whole numbers >= 0; data row {bad[0] + 1} holds {values[bad[0]]:g} "
+            f'({len(bad)} such rows); use outcome_type = "continuous" or fix those values'
+        ]
+    if not values.any():
+        return [f"count outcome {name!r} is 0 everywhere; there is nothing to model"]
+    return []
 
 
 def _binary_issues(col: pd.Series, role: str, name: str) -> list[str]:

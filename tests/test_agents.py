@@ -19,7 +19,7 @@ from engine.agents import (
     build_context,
     make_agent,
 )
-from engine.agents.catalogue import BINARY_MOVES, CONTINUOUS_MOVES, reason_tags
+from engine.agents.catalogue import BINARY_MOVES, CONTINUOUS_MOVES, COUNT_MOVES, reason_tags
 from engine.agents.modelgen import ModelSpec, baseline_spec, normalise_source, render_model, spec_from_source
 from engine.agents.replay import apply_unified_diff
 from engine.errors import AgentError
@@ -78,6 +78,32 @@ def binary_data():
         outcome_type=OutcomeType.BINARY,
         estimand=Estimand.ATE,
         controls=("age", "tenure", "vip", "mobile", "urban", "region"),
+        categorical=("region",),
+    )
+    return build_model_data(frame, contract)
+
+
+@pytest.fixture(scope="module")
+def count_data():
+    """A small count-outcome problem (visits): overdispersed, the treatment raising the rate."""
+    rng = np.random.default_rng(11)
+    n = 80
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "tenure": rng.gamma(2.0, 3.0, n),
+            "vip": rng.integers(0, 2, n),
+            "region": rng.choice(["north", "south", "west"], n),
+            "t": rng.integers(0, 2, n),
+        }
+    )
+    frame["visits"] = rng.negative_binomial(3, 3 / (3 + np.exp(0.5 + 0.4 * frame["t"])))
+    contract = Contract(
+        treatment="t",
+        outcome="visits",
+        outcome_type=OutcomeType.COUNT,
+        estimand=Estimand.ATE,
+        controls=("age", "tenure", "vip", "region"),
         categorical=("region",),
     )
     return build_model_data(frame, contract)
@@ -234,7 +260,9 @@ def _catalogue_specs(moves, outcome: str, data: DataSummary) -> list[tuple[str, 
     bases = [
         baseline_spec(outcome),
         ModelSpec(outcome=outcome, continuous_terms="quadratic"),
-        ModelSpec(outcome=outcome, continuous_terms="quadratic", separate_arms=True, sigma_per_arm=outcome != "binary"),
+        ModelSpec(
+            outcome=outcome, continuous_terms="quadratic", separate_arms=True, sigma_per_arm=outcome == "continuous"
+        ),
     ]
     out = []
     for move in moves:
@@ -300,6 +328,14 @@ def _binary_cases(*, slow_extras: bool = False) -> list:
     return _params(_catalogue_specs(BINARY_MOVES, "binary", summary), EXTRA_BINARY, slow_extras)
 
 
+def _count_cases() -> list:
+    summary = DataSummary(
+        columns=(), continuous=("age", "tenure"), binary=("vip", "region=south", "region=west"),
+        n=80, n_treated=40, outcome_type=OutcomeType.COUNT, treatment="t", outcome="visits",
+    )  # fmt: skip
+    return _params(_catalogue_specs(COUNT_MOVES, "count", summary), [], False)
+
+
 def _params(moves: list, extras: list, slow_extras: bool) -> list:
     """Every catalogue move runs by default; the extra combinations are marked slow when compiled."""
     marks = [pytest.mark.slow] if slow_extras else []
@@ -326,6 +362,8 @@ def _check_builds_and_evaluates(spec: ModelSpec, data) -> None:
     assert mu.shape == (data.n,)
     if spec.binary:
         assert np.all((mu > 0) & (mu < 1))
+    if spec.count:
+        assert np.all(mu > 0)
 
 
 @pytest.mark.parametrize(("label", "spec"), _ihdp_cases(slow_extras=True))
@@ -338,7 +376,19 @@ def test_every_binary_move_builds_on_a_binary_outcome(label, spec, binary_data) 
     _check_builds_and_evaluates(spec, binary_data)
 
 
-@pytest.mark.parametrize(("label", "spec"), _ihdp_cases() + _binary_cases())
+@pytest.mark.parametrize(("label", "spec"), _count_cases())
+def test_every_count_move_builds_on_a_count_outcome(label, spec, count_data) -> None:
+    assert spec.count and "pm.NegativeBinomial" in render_model(spec)
+    _check_builds_and_evaluates(spec, count_data)
+
+
+def test_a_count_outcome_refuses_noise_moves() -> None:
+    for change in ({"sigma_per_arm": True}, {"likelihood": "student_t"}, {"log_mean": True}):
+        with pytest.raises(ValueError, match="count outcome"):
+            ModelSpec(outcome="count", **change)
+
+
+@pytest.mark.parametrize(("label", "spec"), _ihdp_cases() + _binary_cases() + _count_cases())
 def test_generated_code_imports_only_numpy_and_pymc(label, spec) -> None:
     import ast
 

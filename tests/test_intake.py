@@ -277,3 +277,37 @@ def test_large_data_suggestions_use_a_stated_sample(tmp_path: Path) -> None:
 def test_reason_words_map_onto_the_contract() -> None:
     # Every ForbiddenReason the contract knows is a role the dictionary can express.
     assert {r.value for r in ROLE_FOR_REASON} == {"post-treatment", "mediator", "leakage", "oracle", "outcome"}
+
+
+def _count_csv(path: Path, n: int = 400, seed: int = 3) -> float:
+    """Visits per customer, overdispersed; returns the true ATE (a difference in expected counts)."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.binomial(1, 0.4, n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-0.8 * x1))).astype(int)
+    rate = np.exp(0.5 + 0.4 * t + 0.5 * x1 - 0.3 * x2)
+    y = rng.negative_binomial(5, 5 / (5 + rate))
+    pd.DataFrame({"t": t, "visits": y, "x1": x1.round(4), "x2": x2}).to_csv(path, index=False)
+    return float(np.mean(np.exp(0.9 + 0.5 * x1 - 0.3 * x2) - np.exp(0.5 + 0.5 * x1 - 0.3 * x2)))
+
+
+@pytest.mark.slow  # real nutpie sampling, about 20 s
+def test_a_count_outcome_runs_end_to_end_with_a_count_likelihood(tmp_path: Path, capsys) -> None:
+    from engine.store import Session
+
+    truth = _count_csv(tmp_path / "visits.csv")
+    out = tmp_path / "visits"
+    assert main(["new", str(tmp_path / "visits.csv"), "--out", str(out), "--treatment", "t", "--outcome", "visits",
+                 "--accept-suggestions", *QUIET]) == 0  # fmt: skip
+    assert "outcome type count (suggested: whole numbers from 0" in capsys.readouterr().out
+    problem = load_problem(out)
+    assert problem.contract.outcome_type.value == "count"
+    assert "pm.NegativeBinomial" in problem.read_text("model.py")
+    assert "expected count" in problem.read_text("PROGRAM.md")
+    code = main(["run", str(out), "-n", "1", "--sessions-root", str(tmp_path / "sessions"), "--json",
+                 "--chains", "4", "--draws", "500", "--tune", "500"])  # fmt: skip
+    summary = __import__("json").loads(capsys.readouterr().out)
+    assert code == 0 and summary["by_status"] == {"kept": 1}, summary
+    with Session.open(summary["session"], readonly=True) as session:
+        (record,) = list(session.iterations())
+    effect = record.verdict.metrics.effect
+    assert effect is not None and effect.hdi_low < truth < effect.hdi_high, (effect, truth)

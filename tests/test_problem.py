@@ -91,6 +91,17 @@ def test_non_binary_treatment(problem_copy) -> None:
     assert "found values 0, 1, 2" in message
 
 
+def test_count_outcome_must_be_whole_numbers_at_least_zero(problem_copy) -> None:
+    folder = problem_copy("ihdp")  # y is a test score with decimals: not a count
+    _edit_toml(folder, 'outcome_type = "continuous"', 'outcome_type = "count"')
+    message = _error(folder)
+    assert "count outcome 'y' must be whole numbers >= 0; data row 1 holds" in message
+    frame = pd.read_csv(folder / "data.csv")
+    frame["y"] = frame["y"].round().abs().astype(int)
+    frame.to_csv(folder / "data.csv", index=False)
+    assert load_problem(folder).contract.outcome_type.value == "count"
+
+
 def test_outcome_with_missing_values(problem_copy) -> None:
     folder = problem_copy("ihdp")
     frame = pd.read_csv(folder / "data.csv")

@@ -105,7 +105,7 @@ def _quadratic(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
 def _separate_arms(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     if s.separate_arms:
         return None
-    return spec_with(s, separate_arms=True, treat_linear=False, treat_quadratic=False, sigma_per_arm=not s.binary)
+    return spec_with(s, separate_arms=True, treat_linear=False, treat_quadratic=False, sigma_per_arm=s.has_sigma)
 
 
 def _spline(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
@@ -122,20 +122,20 @@ def _treat_quadratic(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
 
 
 def _log_mean(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
-    ok = not (s.binary or s.log_mean) and d.outcome_mostly_positive
+    ok = s.has_sigma and not s.log_mean and d.outcome_mostly_positive
     return spec_with(s, log_mean=True) if ok else None
 
 
 def _sigma_per_arm(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
-    return spec_with(s, sigma_per_arm=True) if not (s.binary or s.sigma_per_arm) else None
+    return spec_with(s, sigma_per_arm=True) if s.has_sigma and not s.sigma_per_arm else None
 
 
 def _student_t(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
-    return spec_with(s, likelihood="student_t") if not s.binary and s.likelihood == "normal" else None
+    return spec_with(s, likelihood="student_t") if s.has_sigma and s.likelihood == "normal" else None
 
 
 def _sigma_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
-    return spec_with(s, sigma_linear=True) if not (s.binary or s.sigma_linear) and d.continuous else None
+    return spec_with(s, sigma_linear=True) if s.has_sigma and not s.sigma_linear and d.continuous else None
 
 
 def _shrink_binary(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
@@ -332,6 +332,15 @@ CONTINUOUS_ORDER = (
     "shrink_binary",
     "hsgp",
 )
+COUNT_ORDER = (
+    "separate_arms",
+    "spline",
+    "quadratic",
+    "tighten_priors",
+    "treat_linear",
+    "treat_quadratic",
+    "shrink_binary",
+)
 BINARY_ORDER = (
     "quadratic",
     "treat_linear",
@@ -344,6 +353,7 @@ BINARY_ORDER = (
 
 CONTINUOUS_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in CONTINUOUS_ORDER)
 BINARY_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in BINARY_ORDER)
+COUNT_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in COUNT_ORDER)
 
 
 def moves_for(outcome: OutcomeType | str) -> tuple[Move, ...]:
@@ -352,19 +362,22 @@ def moves_for(outcome: OutcomeType | str) -> tuple[Move, ...]:
     Parameters
     ----------
     outcome
-        The contract's outcome type, or its value (``"continuous"`` or ``"binary"``).
+        The contract's outcome type, or its value (``"continuous"``, ``"binary"`` or ``"count"``).
 
     Returns
     -------
     tuple of Move
-        :data:`BINARY_MOVES` for a binary outcome, else :data:`CONTINUOUS_MOVES`.
+        :data:`BINARY_MOVES` for a binary outcome, :data:`COUNT_MOVES` for a count, else
+        :data:`CONTINUOUS_MOVES`.
 
     Raises
     ------
     ValueError
         For a string that is not an outcome type.
     """
-    return BINARY_MOVES if OutcomeType(outcome) is OutcomeType.BINARY else CONTINUOUS_MOVES
+    return {OutcomeType.BINARY: BINARY_MOVES, OutcomeType.COUNT: COUNT_MOVES}.get(
+        OutcomeType(outcome), CONTINUOUS_MOVES
+    )
 
 
 def get_move(move_id: str | None) -> Move | None:

@@ -33,7 +33,6 @@ from engine.agents.modelgen import (
     spec_with,
 )
 from engine.errors import AgentError
-from engine.problem import OutcomeType
 from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
 
 MAX_RETRIES = 1  # simplified retries of one move on one base after it failed a gate or crashed (iterations are dear)
@@ -79,7 +78,7 @@ class _State:
 
 
 def _outcome(context: AgentContext) -> str:
-    return "binary" if context.contract.outcome_type is OutcomeType.BINARY else "continuous"
+    return context.contract.outcome_type.value
 
 
 def recover_spec(source: str, outcome: str) -> ModelSpec | None:
@@ -91,7 +90,7 @@ def recover_spec(source: str, outcome: str) -> ModelSpec | None:
     source
         The text of a ``model.py``.
     outcome
-        ``"continuous"`` or ``"binary"``: which baseline to compare with.
+        ``"continuous"``, ``"binary"`` or ``"count"``: which baseline to compare with.
 
     Returns
     -------

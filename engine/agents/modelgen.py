@@ -28,7 +28,7 @@ _SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)
 
 CONTINUOUS_TERMS = ("linear", "quadratic", "spline")
 LIKELIHOODS = ("normal", "student_t")
-OUTCOMES = ("continuous", "binary")
+OUTCOMES = ("continuous", "binary", "count")
 LINE_LIMIT = 120  # the longest line the generator writes before it breaks an expression
 MIN_BASIS = 4  # cubic B-splines need more basis functions than their degree (3)
 LOG_COEF_SCALE = 0.5  # prior scale of a log-ratio coefficient per SD of a control: e^±1 at 2 SD
@@ -41,7 +41,8 @@ class ModelSpec:
     Attributes
     ----------
     outcome
-        ``"continuous"`` (normal or Student-t likelihood) or ``"binary"`` (Bernoulli-logit).
+        ``"continuous"`` (normal or Student-t likelihood), ``"binary"`` (Bernoulli-logit) or
+        ``"count"`` (negative binomial with a log link; coefficients are log-rate ratios).
     continuous_terms
         How the continuous controls enter the mean: ``"linear"``, ``"quadratic"``
         (linear plus centred squares) or ``"spline"`` (additive cubic B-splines, which
@@ -101,6 +102,20 @@ class ModelSpec:
     @property
     def binary(self) -> bool:
         return self.outcome == "binary"
+
+    @property
+    def count(self) -> bool:
+        return self.outcome == "count"
+
+    @property
+    def has_sigma(self) -> bool:
+        """A continuous outcome: its likelihood has a noise scale σ (and may be Student-t)."""
+        return self.outcome == "continuous"
+
+    @property
+    def log_link(self) -> bool:
+        """``mu = exp(linear predictor)``: a count, or a continuous outcome with ``log_mean``."""
+        return self.count or self.log_mean
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that differ from the defaults (``outcome`` always), JSON-ready.
@@ -211,6 +226,10 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append("shrink_centred only applies with shrink_binary")
     if spec.outcome == "binary" and spec.log_mean:
         issues.append("a binary outcome already has a logit link; log_mean is for continuous outcomes")
+    if spec.outcome == "count" and (
+        spec.likelihood != "normal" or spec.sigma_per_arm or spec.sigma_linear or spec.log_mean
+    ):
+        issues.append("a count outcome has a negative-binomial likelihood with a log link: no σ, Student-t or log_mean")
     return issues
 
 
@@ -220,7 +239,7 @@ def baseline_spec(outcome: str = "continuous") -> ModelSpec:
     Parameters
     ----------
     outcome
-        ``"continuous"`` or ``"binary"``.
+        ``"continuous"``, ``"binary"`` or ``"count"``.
 
     Returns
     -------
@@ -362,6 +381,7 @@ def normalise_source(source: str) -> str:
 _BASELINE_SUMMARY = {
     "continuous": "Baseline: linear regression on every allowed control, one constant treatment effect.",
     "binary": "Baseline: logistic regression on every allowed control, one constant log-odds effect.",
+    "count": "Baseline: negative-binomial regression on every allowed control, one constant log-rate effect.",
 }
 _HARNESS_NOTE = (
     "The harness computes the effect by intervention on ``t``; this file only describes\n"
@@ -418,7 +438,11 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
     if spec.separate_arms:
         head = "Separate arms (own mean and own σ)" if spec.sigma_per_arm else "Separate arms"
     else:
-        head = "Logistic regression" if spec.binary else "One regression"
+        head = (
+            "Logistic regression"
+            if spec.binary
+            else ("Negative-binomial regression" if spec.count else "One regression")
+        )
     extras = []
     if spec.treat_linear or spec.treat_quadratic:
         extras.append("treatment interactions with the continuous controls")
@@ -448,7 +472,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         )
         items.append(f"the treatment effect varies {shape} with the continuous controls")
     else:
-        items.append("the treatment shifts " + ("the log-odds" if spec.binary else "the outcome") + " by one constant")
+        shifted = "the log-odds" if spec.binary else ("the log expected count" if spec.count else "the outcome")
+        items.append(f"the treatment shifts {shifted} by one constant")
     items.append(
         {
             "linear": "continuous controls act linearly",
@@ -473,6 +498,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         )
     if spec.binary:
         items.append("the outcome is Bernoulli with a logit link; mu is the probability")
+    elif spec.count:
+        items.append("the outcome is negative binomial with a log link; mu is the expected count, φ its dispersion")
     else:
         noise = "Student-t noise (heavy tails, ν learnt)" if spec.likelihood == "student_t" else "normal noise"
         if spec.sigma_linear:
@@ -523,7 +550,7 @@ class _Renderer:
     def _scale(self, base: float) -> str:
         """A coefficient prior's scale: a multiple of sd(y), or of 1 on the log-odds scale."""
         value = base * self.spec.prior_scale
-        if self.spec.log_mean:
+        if self.spec.log_link:
             return f"{LOG_COEF_SCALE * value:g}"
         if self.spec.binary:
             return f"{value:g}"
@@ -593,6 +620,8 @@ class _Renderer:
             out.append(f"X_gp = data.X[[{cols}]].to_numpy()")
         if s.binary:
             out.append("rate = data.y.mean()")
+        elif s.count:
+            out.append("y_loc = data.y.mean()")
         else:
             out.append("y_loc, y_scale = data.y.mean(), data.y.std()")
         coords = ['"obs": np.arange(data.n)']
@@ -615,7 +644,7 @@ class _Renderer:
         # Log-odds priors for a binary outcome: the intercept centred on the logit of the rate.
         if s.binary:
             loc, scale, effect = "np.log(rate / (1 - rate))", "1.5", "1"
-        elif s.log_mean:
+        elif s.log_link:
             loc, scale, effect = "np.log(y_loc)", "1", "0.5"
         else:
             loc, scale, effect = "y_loc", "2 * y_scale", "y_scale"
@@ -636,7 +665,9 @@ class _Renderer:
             out += self._gp()
             terms.append("f_gp[:, None]" if self.arms else "f_gp")
         out += self._mean(terms)
-        if not s.binary:
+        if s.count:
+            out.append('phi = pm.Gamma("phi", alpha=2, beta=0.1)  # dispersion: large phi is nearly Poisson')
+        elif not s.binary:
             out += self._noise()
         out += self._likelihood()
         return out
@@ -673,7 +704,7 @@ class _Renderer:
 
     def _mean(self, terms: list[str]) -> list[str]:
         s = self.spec
-        link = "pm.math.invlogit" if s.binary else ("pm.math.exp" if s.log_mean else None)
+        link = "pm.math.invlogit" if s.binary else ("pm.math.exp" if s.log_link else None)
         if self.arms:
             name = "eta_arm" if link else "mu_arm"
             pick = f"(1 - t) * {name}[:, 0] + t * {name}[:, 1]"
@@ -713,6 +744,8 @@ class _Renderer:
         s = self.spec
         if s.binary:
             return ['pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")']
+        if s.count:
+            return ['pm.NegativeBinomial("y", mu=mu, alpha=phi, observed=data.y, dims="obs")']
         if s.likelihood == "student_t":
             return [
                 'nu = pm.Gamma("nu", alpha=2, beta=0.1)',

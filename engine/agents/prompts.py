@@ -127,15 +127,16 @@ def model_rules(contract: Contract, gates: Gates) -> str:
         if name in ("pymc.MutableData", "pymc.ConstantData", "pymc.Bound")
     )
     keywords = ", ".join(f"{old}= → {new}" for old, new in T.OBSOLETE_KEYWORDS.items())
-    binary = contract.outcome_type is OutcomeType.BINARY
-    likelihood = (
-        "For this binary outcome mu is a probability in (0, 1) (e.g. pm.math.invlogit of a linear\n"
-        '  predictor) and the likelihood is pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")'
-        if binary
-        else "For this continuous outcome the likelihood is e.g.\n"
+    likelihood = {
+        OutcomeType.BINARY: "For this binary outcome mu is a probability in (0, 1) (e.g. pm.math.invlogit of a linear\n"
+        '  predictor) and the likelihood is pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")',
+        OutcomeType.COUNT: "For this count outcome mu is the expected count (pm.math.exp of a linear predictor) and the\n"
+        '  likelihood is e.g. pm.NegativeBinomial("y", mu=mu, alpha=phi, observed=data.y, dims="obs")\n'
+        "  (Poisson when there is no overdispersion; y stays whole numbers)",
+        OutcomeType.CONTINUOUS: "For this continuous outcome the likelihood is e.g.\n"
         '  pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs") (Student-t, per-arm sigma\n'
-        "  and so on are fine; y stays on its original scale)"
-    )
+        "  and so on are fine; y stays on its original scale)",
+    }[contract.outcome_type]
     forbidden = ", ".join(f"{f.name} ({f.reason.value})" for f in contract.forbidden)
     forbidden_rule = (
         f"- Never name a forbidden column anywhere in code, not even in a string: {forbidden}.\n" if forbidden else ""

@@ -283,7 +283,7 @@ def complete(draft: Draft, columns: list[str] | tuple[str, ...]) -> Intake | lis
     if draft.outcome is None:
         open_items.append("no outcome column chosen")
     if draft.outcome_type is None:
-        open_items.append("the outcome type is not confirmed (continuous or binary)")
+        open_items.append("the outcome type is not confirmed (continuous, binary or count)")
     undecided = draft.undecided(columns)
     if undecided:
         open_items.append(f"{len(undecided)} column(s) not decided: {', '.join(undecided)}")

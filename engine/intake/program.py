@@ -18,6 +18,13 @@ OBJECTIVE = {
         "`mu` averaged over the estimand's population). The effect is never the score; do not steer\n"
         "towards an effect size you expect."
     ),
+    OutcomeType.COUNT: (
+        "Find the Bayesian model of the expected count `mu` that predicts held-out units best: the highest\n"
+        "expected log predictive density (**ELPD**), estimated by PSIS-LOO on the count likelihood. The\n"
+        "harness computes the {estimand} by intervention on `t` as a difference in expected counts (a\n"
+        "log-rate coefficient is a ratio, not this number). The effect is never the score; do not steer\n"
+        "towards an effect size you expect."
+    ),
     OutcomeType.BINARY: (
         "Find the Bayesian model of the outcome probability `mu` that predicts held-out units best: the\n"
         "highest expected log predictive density (**ELPD**), estimated by PSIS-LOO on the Bernoulli\n"
@@ -39,6 +46,17 @@ HEURISTIC = {
    adding interactions; interactions of the treatment with every control widen the interval.
 5. **Tails**: Student-t noise only once the mean structure is right; heavy tails in the
    residuals of a good mean model are information.""",
+    OutcomeType.COUNT: """\
+1. **One idea per iteration**, from the negative-binomial baseline upward. `mu` must stay a
+   positive expected count (`pm.math.exp(...)`); keep a count likelihood (negative binomial,
+   or Poisson if the dispersion φ runs large), never a Normal on counts: their ELPDs do not compare.
+2. **Per-arm structure early**: let the treatment effect vary with the strongest controls,
+   with tight priors on the interactions; then a per-arm linear predictor.
+3. **Smooth terms next**: cubic B-splines (`data.spline_basis(name)`) on the strongest
+   continuous controls only; coefficients are log-rate ratios, so keep their priors tight.
+4. **Many controls**: shrink their coefficients (a shared scale) before adding interactions.
+5. **Zeros**: many more zeros than the negative binomial predicts point to a hurdle: say so,
+   and model it only once the mean structure is right.""",
     OutcomeType.BINARY: """\
 1. **One idea per iteration**, from the logistic baseline upward. `mu` must stay a
    probability (`pm.math.invlogit(...)`) and the likelihood `pm.Bernoulli("y", p=mu)`.

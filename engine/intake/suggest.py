@@ -190,10 +190,10 @@ def guess_outcome(col: pd.Series) -> OutcomeGuess:
     whole = bool(np.all(levels == np.round(levels)))
     if whole and levels.min() >= 0 and len(levels) > 2:
         return OutcomeGuess(
-            OutcomeType.CONTINUOUS,
+            OutcomeType.COUNT,
             "count",
-            f"whole numbers from {levels.min():g} to {levels.max():g}: a count. This version models counts as "
-            "continuous (Normal on the original scale), so the effect is a difference in mean counts",
+            f"whole numbers from {levels.min():g} to {levels.max():g}: a count (negative binomial, log link; the "
+            "effect is a difference in expected counts). Choose continuous if the numbers are a measurement",
         )
     return OutcomeGuess(
         OutcomeType.CONTINUOUS,

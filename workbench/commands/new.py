@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--treatment", help="the treatment column (0/1, or see --treated-value)")
     parser.add_argument("--treated-value", help="treatment = 1 where the treatment column equals this value, else 0")
     parser.add_argument("--outcome", help="the outcome column")
-    parser.add_argument("--outcome-type", choices=("continuous", "binary"), help="confirm the outcome type")
+    parser.add_argument("--outcome-type", choices=("continuous", "binary", "count"), help="confirm the outcome type")
     parser.add_argument("--estimand", choices=("ATE", "ATT", "ATO"), help="the population averaged over (default ATE)")
     parser.add_argument("--controls", action="append", default=[], metavar="COLS", help="confounders, comma-separated")
     parser.add_argument(
