@@ -130,3 +130,46 @@ def test_an_edit_is_what_the_verdict_shows_in_a_real_terminal(tmp_path: Path) ->
     (session,) = [p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".")]
     ran = (session / "iterations" / "0001" / "model.py").read_text()
     assert ran.startswith("# smoke: the principal's own line")
+
+
+def test_workbench_new_in_a_real_terminal(tmp_path: Path) -> None:
+    """``workbench new`` on a CSV made here: the form, every suggestion taken, the folder, then the workbench."""
+    import numpy as np
+    import pandas as pd
+
+    from engine.problem import load_problem
+
+    rng = np.random.default_rng(5)
+    n = 200
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    frame = pd.DataFrame(
+        {"t": t, "y": (1 + t + x + rng.normal(size=n)).round(3), "x": x.round(3), "age": rng.integers(20, 70, n)}
+        | {"clicked_after": np.where(t == 1, rng.integers(0, 2, n), 0)}
+    )
+    frame.to_csv(tmp_path / "smoke.csv", index=False)
+    out, done = tmp_path / "smoke", tmp_path / "exit-code"
+    command = (
+        f"cd {ROOT} && {sys.executable} -m workbench.cli new {tmp_path / 'smoke.csv'} --out {out} "
+        f"--treatment t --outcome y --no-compile --sessions-root {tmp_path / 'sessions'}; echo $? > {done}; sleep 2"
+    )
+    tmux = Tmux(command)
+    try:
+        tmux.wait_for("smoke.csv", timeout=60)
+        tmux.type("Does t raise y?")
+        tmux.keys("C-n")
+        tmux.wait_for("clicked_after", timeout=60)
+        tmux.keys("a")
+        tmux.wait_for("accepted the suggestion")
+        tmux.keys("C-s")
+        tmux.wait_for("press p for the next proposal", timeout=120)  # written, checked, and the workbench open
+        tmux.keys("q")
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert done.exists() and done.read_text().strip() == "0", tmux.screen()
+    finally:
+        tmux.close()
+    contract = load_problem(out).contract
+    assert contract.controls == ("x", "age") and contract.forbidden_names == {"clicked_after"}
+    assert load_problem(out).question == "Does t raise y?"

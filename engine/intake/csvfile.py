@@ -134,7 +134,18 @@ def read_csv(path: Path) -> CsvTable:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks (a few hundred MB never sits in memory twice)."""
+    """SHA-256 of a file, read in 1 MiB blocks (a few hundred MB never sits in memory twice).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -141,16 +141,29 @@ class Intake:
     extra_forbidden: tuple[ColumnDecision, ...] = ()  # forbidden names absent from the data (oracle columns)
 
     def decision(self, name: str) -> ColumnDecision | None:
+        """The decision for one column.
+
+        Parameters
+        ----------
+        name
+            A column name (or a forbidden name absent from the data).
+
+        Returns
+        -------
+        ColumnDecision or None
+            None for the treatment, the outcome and names nobody decided.
+        """
         return next((c for c in (*self.columns, *self.extra_forbidden) if c.name == name), None)
 
-    def with_decision(self, decision: ColumnDecision) -> Intake:
-        """This intake with one column's decision replaced (or added)."""
-        if any(c.name == decision.name for c in self.columns):
-            return replace(self, columns=tuple(decision if c.name == decision.name else c for c in self.columns))
-        return replace(self, columns=(*self.columns, decision))
-
     def used_columns(self) -> tuple[str, ...]:
-        """Columns whose missing values matter: treatment, outcome, controls, placebo outcomes."""
+        """Columns whose missing values matter.
+
+        Returns
+        -------
+        tuple of str
+            The treatment, the outcome, the confounders and the pre-treatment-only columns
+            (placebo outcomes).
+        """
         q = self.question
         kept = (Role.CONFOUNDER, Role.PRETREATMENT)
         return (q.treatment, q.outcome, *(c.name for c in self.columns if c.role in kept))
@@ -240,19 +253,58 @@ class Draft:
     extra_forbidden: tuple[ColumnDecision, ...] = ()
 
     def decided(self, name: str) -> ColumnDecision | None:
+        """The decision made so far for one column.
+
+        Parameters
+        ----------
+        name
+            A column name.
+
+        Returns
+        -------
+        ColumnDecision or None
+            None while the column is open.
+        """
         return next((c for c in self.decisions if c.name == name), None)
 
     def with_decision(self, decision: ColumnDecision) -> Draft:
-        """This draft with one column decided (again)."""
+        """This draft with one column decided (again).
+
+        Parameters
+        ----------
+        decision
+            The column's new decision; an earlier one for the same column is dropped.
+
+        Returns
+        -------
+        Draft
+        """
         others = tuple(c for c in self.decisions if c.name != decision.name)
         return replace(self, decisions=(*others, decision))
 
     def undecided(self, columns: list[str] | tuple[str, ...]) -> list[str]:
-        """The columns among ``columns`` (treatment and outcome excepted) nobody has decided yet."""
+        """The columns nobody has decided yet.
+
+        Parameters
+        ----------
+        columns
+            Column names, in the data's order.
+
+        Returns
+        -------
+        list of str
+            Those of ``columns`` without a decision, the treatment and outcome excepted.
+        """
         done = {c.name for c in self.decisions} | {self.treatment, self.outcome}
         return [c for c in columns if c not in done]
 
     def default_question(self) -> str:
+        """The question the answers so far ask, when the principal words none.
+
+        Returns
+        -------
+        str
+        """
         population = {
             Estimand.ATE: "over everyone",
             Estimand.ATT: "over the treated",

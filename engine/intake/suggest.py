@@ -104,6 +104,18 @@ class Suggestions:
     outcome: OutcomeGuess
 
     def get(self, name: str) -> ColumnSuggestion | None:
+        """The suggestion for one column.
+
+        Parameters
+        ----------
+        name
+            A column name.
+
+        Returns
+        -------
+        ColumnSuggestion or None
+            None for the treatment, the outcome and unknown names.
+        """
         return next((c for c in self.columns if c.name == name), None)
 
     @property
@@ -145,7 +157,7 @@ def treatment_values(col: pd.Series, treated_value: str | None) -> tuple[np.ndar
         shown = ", ".join(repr(_plain(v)) for v in levels[:6]) + (", …" if len(levels) > 6 else "")
         raise IntakeError(
             f"the treatment {col.name!r} must be binary 0/1; it holds {len(levels)} values ({shown}). "
-            "Pass --treated-value VALUE to set treatment = 1 where the column equals VALUE and 0 elsewhere"
+            "Give the treated value (--treated-value VALUE) to set treatment = 1 where the column equals VALUE and 0 elsewhere"
         )
     matches = present.astype(str).str.strip() == str(treated_value).strip()
     if _is_number(treated_value):
@@ -203,7 +215,19 @@ def guess_outcome(col: pd.Series) -> OutcomeGuess:
 
 
 def binary_candidates(frame: pd.DataFrame) -> list[str]:
-    """Columns that could be the treatment, likeliest first (0/1 columns named like a treatment)."""
+    """Columns that could be the treatment, likeliest first.
+
+    Parameters
+    ----------
+    frame
+        The data.
+
+    Returns
+    -------
+    list of str
+        Every column with exactly two values; those named like a treatment (``treat``,
+        ``arm``, ``t``…) first.
+    """
     names = []
     for name in frame.columns:
         values = frame[name].dropna()
@@ -339,7 +363,19 @@ def suggest(table: CsvTable, treatment: str, outcome: str, treated_value: str | 
 
 
 def column_kind(col: pd.Series) -> ColumnKind:
-    """What a column holds: see :class:`ColumnKind`."""
+    """What a column holds, as far as a model is concerned.
+
+    Parameters
+    ----------
+    col
+        One column of the data.
+
+    Returns
+    -------
+    ColumnKind
+        Constant, binary, numeric, identifier (a row key), date, free text, categorical
+        (text with at most :data:`MAX_LEVELS` levels) or many levels.
+    """
     values = col.dropna()
     distinct = values.nunique()
     if distinct <= 1:
@@ -561,5 +597,16 @@ def _is_number(text: str) -> bool:
 
 
 def default_decisions(suggestions: Suggestions) -> tuple[ColumnDecision, ...]:
-    """Every suggestion taken as is: what ``--accept-suggestions`` and the form's "accept all" decide."""
+    """Every suggestion taken as is.
+
+    Parameters
+    ----------
+    suggestions
+        The suggestions for every column.
+
+    Returns
+    -------
+    tuple of ColumnDecision
+        What ``--accept-suggestions`` and the form's "accept all" would decide.
+    """
     return tuple(c.suggested for c in suggestions.columns)

@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-form", action="store_true", help="never open the form: flags decide everything")
     parser.add_argument("--no-open", action="store_true", help="do not open the workbench afterwards")
     parser.add_argument("--no-compile", action="store_true", help="check the folder without the compile check")
+    parser.add_argument(
+        "--sessions-root", type=Path, default=Path("sessions"), help="where the opened workbench keeps sessions"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -283,4 +286,4 @@ def _check_and_open(folder: Path, args: argparse.Namespace, interactive: bool) -
         return status
     parser = argparse.ArgumentParser()
     open_command.add_arguments(parser)
-    return open_command.run(parser.parse_args([str(folder)]))
+    return open_command.run(parser.parse_args([str(folder), "--sessions-root", str(args.sessions_root)]))
