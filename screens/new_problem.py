@@ -205,7 +205,23 @@ PREVIOUS_NOTE = "answers from your previous run on this CSV are filled in: check
 # --------------------------------------------------------------------------- step 1: the question
 
 
-class QuestionScreen(Screen[None]):
+class _Step(Screen[None]):
+    """A step of the form: a status line that keeps its text until the step is drawn."""
+
+    _status = ""
+
+    def set_status(self, text: str) -> None:
+        """Show ``text`` in the status line (now, or once the step is mounted)."""
+        self._status = text
+        if self._drawn():
+            self.query_one("#status", Static).update(literal(text))
+
+    def _drawn(self) -> bool:
+        """The widgets exist: mounted, and not being taken down as the app exits."""
+        return self.is_mounted and bool(self.query("#status"))
+
+
+class QuestionScreen(_Step):
     """Step 1: the question, treatment, outcome and its type, estimand, missing values, notes."""
 
     BINDINGS = [
@@ -227,7 +243,6 @@ class QuestionScreen(Screen[None]):
         self._columns = [str(c) for c in table.frame.columns]
         # The outcome whose type the select shows: a new outcome takes the guess for it.
         self._typed_for = draft.outcome if draft.outcome_type is not None else None
-        self._status = ""
         self._candidates: list[str] | None = None
         self._inspection: Inspection | None = None
 
@@ -346,15 +361,6 @@ class QuestionScreen(Screen[None]):
         if inspection.error:
             outcome_note.update(literal(f"⚠ {inspection.error}", style="bold red"))
 
-    def set_status(self, text: str) -> None:
-        self._status = text
-        if self._drawn():
-            self.query_one("#status", Static).update(literal(text))
-
-    def _drawn(self) -> bool:
-        """The widgets exist: mounted, and not being taken down as the app exits."""
-        return self.is_mounted and bool(self.query("#status"))
-
     # ------------------------------------------------------------------ messages up
 
     def answers(self) -> QuestionAnswers:
@@ -400,7 +406,7 @@ class QuestionScreen(Screen[None]):
 # --------------------------------------------------------------------------- step 2: the columns
 
 
-class ColumnsScreen(Screen[None]):
+class ColumnsScreen(_Step):
     """Step 2: every column, its suggested and decided role and timing; the evidence below."""
 
     BINDINGS = [
@@ -452,7 +458,6 @@ class ColumnsScreen(Screen[None]):
         self._suggestions: Suggestions | None = None
         self._inspection: Inspection | None = None
         self._built_for: tuple[object, ...] | None = None
-        self._status = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -490,15 +495,6 @@ class ColumnsScreen(Screen[None]):
         self._suggestions = inspection.suggestions if inspection is not None else None
         if self._drawn():
             self._draw()
-
-    def set_status(self, text: str) -> None:
-        self._status = text
-        if self._drawn():
-            self.query_one("#status", Static).update(literal(text))
-
-    def _drawn(self) -> bool:
-        """The widgets exist: mounted, and not being taken down as the app exits."""
-        return self.is_mounted and bool(self.query("#status"))
 
     # ------------------------------------------------------------------ drawing
 

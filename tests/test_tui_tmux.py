@@ -55,6 +55,13 @@ class Tmux:
             time.sleep(0.3)
         raise AssertionError(f"{texts!r} did not appear within {timeout:.0f} s; the screen shows:\n{self.screen()}")
 
+    def wait_exit(self, done: Path, timeout: float = 30.0) -> None:
+        """Wait for the command to write its exit code to ``done``; it must be 0."""
+        deadline = time.monotonic() + timeout
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert done.exists() and done.read_text().strip() == "0", self.screen()
+
     def alive(self) -> bool:
         return (
             subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "smoke"], capture_output=True).returncode
@@ -92,10 +99,7 @@ def test_open_review_reject_quit_in_a_real_terminal(tmp_path: Path) -> None:
         tmux.wait_for("iteration 1 rejected", "iterations (1)", timeout=60)
 
         tmux.keys("q")
-        deadline = time.monotonic() + 30
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert done.exists() and done.read_text().strip() == "0", tmux.screen()
+        tmux.wait_exit(done)
     finally:
         tmux.close()
     (session,) = [p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".")]
@@ -164,10 +168,7 @@ def test_workbench_new_in_a_real_terminal(tmp_path: Path) -> None:
         tmux.keys("C-s")
         tmux.wait_for("press p for the next proposal", timeout=120)  # written, checked, and the workbench open
         tmux.keys("q")
-        deadline = time.monotonic() + 30
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert done.exists() and done.read_text().strip() == "0", tmux.screen()
+        tmux.wait_exit(done)
     finally:
         tmux.close()
     contract = load_problem(out).contract
