@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from engine.agents.activity import AgentActivity, throttled
 from engine.errors import AgentError, WorkbenchError
 from engine.loop import Reviewed, Workbench
 from engine.records import Decision, DecisionKind, IterationRecord, Loop, Severity
+
+AGENT_LINE_EVERY_S = 5.0  # a streaming agent call prints a progress line this often
 
 
 class Approval(StrEnum):
@@ -202,6 +205,7 @@ class HeadlessRun:
             if reviewed is not None and reviewed.proposal.loop is not self.loop:
                 reviewed = None
             if reviewed is None:
+                self.workbench.on_agent_activity = throttled(_say_activity(stage), AGENT_LINE_EVERY_S)
                 try:
                     reviewed = self.workbench.propose(self.loop, on_status=stage)
                 except AgentError as exc:
@@ -235,7 +239,8 @@ class HeadlessRun:
         -------
         dict
             ``session``, ``loop``, ``policy``, ``outcome``, ``iterations`` (in the session),
-            ``this_run``, ``by_status``, ``stopped_because`` and ``best`` (see :func:`best_summary`).
+            ``this_run``, ``by_status``, ``stopped_because``, ``best`` (see :func:`best_summary`) and
+            ``agent_spend_usd`` (every language-model call of the session, failed ones too).
         """
         records = self.workbench.session.iterations()
         best = self.workbench.session.best(self.loop)
@@ -249,6 +254,7 @@ class HeadlessRun:
             "by_status": dict(Counter(r.status for r in records)),
             "stopped_because": self.stopped_because or None,
             "best": best_summary(best),
+            "agent_spend_usd": self.workbench.session.spend().known_usd,
         }
 
     def closing_lines(self) -> list[str]:
@@ -268,8 +274,18 @@ class HeadlessRun:
                 f"best: iteration {best.number}, {e.estimand} {e.mean:.3f} "
                 f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} {interval_name(self.loop)})"
             )
+        spend = self.workbench.session.spend()
+        if spend.entries:
+            lines.append(f"agent spend this session: {spend.text()}")
         lines.append(f"history: git -C {self.workbench.session.path} log --stat best")
         return lines
+
+
+def _say_activity(say: Callable[[str], None]) -> Callable[[AgentActivity], None]:
+    def report(activity: AgentActivity) -> None:
+        say(activity.line())
+
+    return report
 
 
 def interval_name(loop: Loop) -> str:

@@ -69,6 +69,7 @@ def open_workbench(
     replay_file: str | Path | None = None,
     sessions_root: str | Path = "sessions",
     options: RunOptions | None = None,
+    agent_model: str | None = None,
 ) -> Workbench:
     """Load the problem, create or resume the session, build the agent.
 
@@ -84,7 +85,9 @@ def open_workbench(
     sessions_root
         Where new sessions are created and session ids are looked up.
     options
-        Harness settings (tests shrink the sampling).
+        Harness settings (tests shrink the sampling) and the agent budget.
+    agent_model
+        The Claude model for ``--agent anthropic`` (else ``$ANTHROPIC_MODEL`` or the default).
 
     Returns
     -------
@@ -129,6 +132,8 @@ def open_workbench(
             if replay_file is None:
                 raise WorkbenchError("--agent replay needs --replay-file FILE (a JSON or TOML list of proposals)")
             agent_options["path"] = Path(replay_file)
+        if agent == "anthropic" and agent_model:
+            agent_options["model"] = agent_model
         workbench = Workbench(problem, opened, make_agent(agent, **agent_options), options)
     except BaseException:
         opened.close()

@@ -9,6 +9,7 @@ one agent and exposes those steps separately, so a screen can show each one.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -18,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine import jobs
+from engine.agents.activity import AgentActivity, AgentCancelled, AgentControl, BudgetReached, controlled
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
 from engine.prepare import PreparedRun
@@ -43,7 +45,11 @@ from engine.records import (
 )
 from engine.store import Session
 from engine.store.files import ARTIFACTS_DIR
+from engine.store.spend import Outcome, Purpose, SpendEntry
 from engine.versions import package_versions
+
+T = TypeVar("T")
+BUDGET_WARNING = 0.8  # the share of the agent budget at which the principal is warned
 
 if TYPE_CHECKING:
     from engine.design.critic import Critique
@@ -90,6 +96,7 @@ class RunOptions:
     run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
     design_timeout_s: float = 600.0  # a design run with every refuter takes 20–120 s on 2 cores
     score_timeout_s: float = 300.0  # the scorer: read arrays, PSIS-LOO, summary, trace (seconds for IHDP)
+    budget_usd: float | None = None  # the most the session may spend on a language-model agent
 
 
 ProgressCallback = Callable[[RunProgress], None]
@@ -118,6 +125,8 @@ class Workbench:
         self.notes: list[str] = []  # things the user should hear about when this workbench opens
         self._data = problem.model_data()
         self._prepared: PreparedRun | None = None  # a model child compiled during review, waiting
+        self.agent_control: AgentControl | None = None  # the agent call under way, for cancel
+        self.on_agent_activity: Callable[[AgentActivity], None] | None = None  # who watches it stream
 
     # ------------------------------------------------------------------ context
 
@@ -172,8 +181,9 @@ class Workbench:
         context = self.context(loop)
         proposal = self.baseline_proposal(context)
         if proposal is None:
-            status(f"{self.agent.name} agent is proposing…")
-            proposal = self.agent.propose(context)
+            warning = self.budget_warning()
+            status(f"{self.agent.name} agent is proposing…" + (f" ({warning})" if warning else ""))
+            proposal = self.ask_agent(Purpose.PROPOSAL, loop, lambda: self.agent.propose(context))
         reviewed = self.check(proposal)
         repairs = 0
         while (
@@ -182,7 +192,11 @@ class Workbench:
             repairs += 1
             status(f"compile failed ({reviewed.compile.error}); asking the agent to repair ({repairs}/{MAX_REPAIRS})")
             try:
-                repaired = self.agent.repair(context, proposal, reviewed.compile)
+                repaired = self.ask_agent(
+                    Purpose.REPAIR, loop, functools.partial(self.agent.repair, context, proposal, reviewed.compile)
+                )
+            except AgentCancelled:
+                raise
             except AgentError as exc:
                 status(f"the agent could not repair it ({exc}); showing the proposal as it is")
                 break
@@ -191,6 +205,105 @@ class Workbench:
         reviewed = replace(reviewed, repairs=repairs)
         self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
         return reviewed
+
+    # ------------------------------------------------------------------ the agent's calls
+
+    def ask_agent(self, purpose: Purpose, loop: Loop, ask: Callable[[], T]) -> T:
+        """Run one agent interaction under the principal's control, and put its calls in the spend ledger.
+
+        Parameters
+        ----------
+        purpose
+            What the agent is asked for (proposal, repair, critic, review).
+        loop
+            The loop it is for.
+        ask
+            The call to the agent.
+
+        Returns
+        -------
+        T
+            What ``ask`` returns.
+
+        Raises
+        ------
+        BudgetReached
+            When the budget is already spent (nothing is asked), or is spent mid-interaction.
+        AgentCancelled
+            When the principal cancels (:meth:`cancel_agent`); the calls made so far are still counted.
+        """
+        left = self.budget_left()
+        if left is not None and left <= 0:
+            spent = self.session.spend()
+            raise BudgetReached(
+                f"the agent budget of ${self.options.budget_usd:.2f} is spent ({spent.text()}); nothing more is asked "
+                "of the agent: raise --budget-usd (or budget_usd under [agent] in the config file), or switch to "
+                "the offline agent with --agent heuristic"
+            )
+        control = AgentControl(on_activity=self.on_agent_activity, budget_left_usd=left)
+        seen = len(_agent_calls(self.agent))
+        self.agent_control = control
+        outcome = Outcome.FAILED
+        try:
+            with controlled(control):
+                result = ask()
+            outcome = Outcome.RETURNED
+            return result
+        except AgentCancelled:
+            outcome = Outcome.CANCELLED
+            raise
+        except BudgetReached:
+            outcome = Outcome.OVER_BUDGET
+            raise
+        except KeyboardInterrupt:
+            outcome = Outcome.CANCELLED
+            raise
+        finally:
+            self.agent_control = None
+            calls = _agent_calls(self.agent)[seen:]
+            if calls:
+                at = datetime.now(UTC).isoformat(timespec="seconds")
+                self.session.record_spend([SpendEntry(at, loop.value, purpose, outcome, c) for c in calls])
+
+    def cancel_agent(self) -> bool:
+        """Stop the agent's call under way (from any thread): nothing is recorded but its cost.
+
+        Returns
+        -------
+        bool
+            Whether a call was under way.
+        """
+        control = self.agent_control
+        if control is None:
+            return False
+        control.cancel()
+        return True
+
+    def budget_left(self) -> float | None:
+        """What the session may still spend on the agent; None without a budget.
+
+        Returns
+        -------
+        float or None
+        """
+        if self.options.budget_usd is None:
+            return None
+        return self.options.budget_usd - self.session.spend().known_usd
+
+    def budget_warning(self) -> str | None:
+        """A warning once the spend passes :data:`BUDGET_WARNING` of the budget, else None.
+
+        Returns
+        -------
+        str or None
+        """
+        budget = self.options.budget_usd
+        if budget is None or budget <= 0:
+            return None
+        spent = self.session.spend().known_usd
+        if spent < BUDGET_WARNING * budget:
+            return None
+        return f"agent spend ${spent:.2f} of the ${budget:.2f} budget ({spent / budget:.0%})"
 
     def principal_proposal(self, loop: Loop, source: str, hypothesis: str) -> Reviewed:
         """The principal's own file as a proposal: checked like any other and left pending for review.
@@ -479,8 +592,11 @@ class Workbench:
             review = review_model(record, self.problem.contract, latest_dr_estimate(self.session.iterations()))
             record = replace(record, model_review=review)
         if self.agent.can_critique:
+            loop = record.proposal.loop
             try:
-                agent_review = self.agent.critique(self.context(record.proposal.loop), record)
+                agent_review = self.ask_agent(
+                    Purpose.CRITIC, loop, lambda: self.agent.critique(self.context(loop), record)
+                )
             except AgentError as exc:
                 agent_review = AgentReview(error=str(exc))
             record = replace(record, agent_review=agent_review)
@@ -694,3 +810,9 @@ def save_arrays(folder: Path, **arrays) -> None:
     for name, values in arrays.items():
         if values is not None:
             np.save(folder / f"{name}.npy", np.asarray(values))
+
+
+def _agent_calls(agent: Agent) -> tuple[Any, ...]:
+    """Every call a language-model agent has made (its lifetime totals); none for the offline agents."""
+    totals = getattr(agent, "totals", None)
+    return tuple(getattr(totals, "calls", ()))

@@ -134,6 +134,7 @@ class AgentCall:
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     request_id: str = ""
+    model: str = ""  # the model asked (a session can switch models between calls)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 from screens.format import delta_text, elpd_text, literal, metrics_of, num, one_line, record_effect_text, status_text
 from screens.messages import OpenIteration
 
+DRAFT_LINES = 40  # the tail of the coder's file shown while it streams
+
 if TYPE_CHECKING:
+    from engine.agents.activity import AgentActivity
     from engine.opened import Opened
     from engine.problem import Problem
     from engine.records import IterationRecord
@@ -78,6 +81,7 @@ class HomeScreen(Screen):
                 yield Static(id="contract", classes="panel card")
                 yield Static(id="data", classes="panel card")
                 yield Static(id="best", classes="panel card")
+            yield Static(id="draft", classes="panel")
             table: DataTable[Any] = DataTable(id="iterations", cursor_type="row", zebra_stripes=True)
             table.border_title = "iterations"
             yield table
@@ -171,6 +175,24 @@ class HomeScreen(Screen):
         if pending:
             title += " · a proposal is waiting for review (p)"
         table.border_title = title
+
+    def show_agent(self, activity: AgentActivity | None) -> None:
+        """While the coder streams a file, its tail in a panel above the iterations; None hides it."""
+        if not self._ready:
+            return
+        panel = self.query_one("#draft", Static)
+        if activity is None or not activity.draft:
+            panel.display = False
+            return
+        lines = activity.draft.splitlines()[-DRAFT_LINES:]
+        panel.border_title = literal(f"{activity.role} is writing — {activity.line().split(': ', 1)[-1]} (c cancels)")
+        panel.update(literal("\n".join(lines)))
+        panel.display = True
+
+    def show_spend(self, text: str) -> None:
+        """The agent's spend so far (language-model agents only), under the question."""
+        if self._ready:
+            self.query_one("#question", Static).border_subtitle = literal(text) if text else None
 
     def set_status(self, text: str) -> None:
         self._status = text

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from engine.agents.activity import AgentActivity
     from engine.loop import Reviewed
     from engine.opened import Opened
     from engine.progress import RunProgress
@@ -34,6 +35,16 @@ class RecordsChanged(Message):
     """The session's iterations, re-read after a commit."""
 
     records: list[IterationRecord]
+
+
+@dataclass
+class AgentActivityChanged(Message):
+    """A streaming agent call moved on: tokens so far, the coder's file so far, or a retry countdown."""
+
+    activity: AgentActivity
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AgentActivityChanged)
 
 
 @dataclass

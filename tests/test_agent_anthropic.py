@@ -61,11 +61,22 @@ def _clean_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+def _user(body: dict) -> str:
+    """The first user turn's text (the orchestrator's arrives as a cached block and a changing one)."""
+    content = body["messages"][0]["content"]
+    return content if isinstance(content, str) else "\n\n".join(block["text"] for block in content)
+
+
+def _system(body: dict) -> str:
+    """The system prompt's text (sent as cached text blocks)."""
+    system = body["system"]
+    return system if isinstance(system, str) else "".join(block["text"] for block in system)
+
+
 @pytest.fixture
 def fake():
-    server = FakeAnthropic(lifetime_s=30).start()
-    yield server
-    server.stop()
+    with FakeAnthropic(lifetime_s=30) as server:  # leaving the block fails the test on any request the API refuses
+        yield server
 
 
 @pytest.fixture
@@ -135,14 +146,14 @@ def test_model_proposal_round_trip(fake, agent, model_context):
     assert [t["name"] for t in plan_request["tools"]] == ["plan_next_step"]
     assert code_request["tool_choice"] == {"type": "tool", "name": "submit_model"}
     # The orchestrator sees PROBLEM.md and PROGRAM.md; the coder starts fresh with the plan only.
-    plan_text = plan_request["messages"][0]["content"]
-    code_text = code_request["messages"][0]["content"]
+    plan_text = _user(plan_request)
+    code_text = _user(code_request)
     assert "## PROGRAM.md" in plan_text and "Search heuristic" in plan_text and "Hill (2011)" in plan_text
     assert len(code_request["messages"]) == 1
     assert PLAN["instructions"] in code_text and PLAN["hypothesis"] in code_text
     assert "Search heuristic" not in code_text and "Hill (2011)" not in code_text
-    assert 'pm.Data("t", data.t, dims="obs")' in code_request["system"]
-    assert "Imports only from: pymc, pytensor, numpy" in code_request["system"]
+    assert 'pm.Data("t", data.t, dims="obs")' in _system(code_request)
+    assert "Imports only from: pymc, pytensor, numpy" in _system(code_request)
 
 
 def test_design_proposal_round_trip(fake, agent, ihdp_problem):
@@ -159,8 +170,8 @@ def test_design_proposal_round_trip(fake, agent, ihdp_problem):
     assert proposal.usage.input_tokens == 2400 and proposal.usage.cost_usd > 0
     code_request = fake.bodies()[1]
     assert code_request["tool_choice"] == {"type": "tool", "name": "submit_analysis"}
-    assert "analysis.toml is flat TOML" in code_request["system"]
-    assert '"gradient_boosting"' in code_request["system"]  # the schema's choices, from engine.design.spec
+    assert "analysis.toml is flat TOML" in _system(code_request)
+    assert '"gradient_boosting"' in _system(code_request)  # the schema's choices, from engine.design.spec
 
 
 def test_make_agent_builds_the_claude_backend(fake, model_context):
@@ -228,7 +239,7 @@ def test_repair_sends_the_traceback_and_hint_to_the_coder(fake, agent, model_con
 
     request = fake.bodies()[-1]
     assert request["tool_choice"] == {"type": "tool", "name": "submit_model"}
-    text = request["messages"][0]["content"]
+    text = _user(request)
     for piece in (
         "KeyError: 'controls'",
         'File "model.py", line 17',
@@ -441,12 +452,12 @@ def test_orchestrator_sees_verdicts_gate_failures_and_reviewer_reasons(fake, age
     context = build_context(ihdp_problem, history=history, best_metrics=history[0].verdict.metrics)
     fake.script(tool_use("plan_next_step", PLAN), submit(new_model(context)))
     agent.propose(context)
-    text = fake.bodies()[0]["messages"][0]["content"]
+    text = _user(fake.bodies()[0])
     assert "rhat 1.034 (needs < 1.01) FAILED" in text
     assert '"no interactions with site dummies"' in text
     assert "-1234.5" in text and "ATE 3.71" in text
     assert "| 3 | site-interactions (heuristic)" in text
-    coder_text = fake.bodies()[1]["messages"][0]["content"]
+    coder_text = _user(fake.bodies()[1])
     assert "no interactions with site dummies" not in coder_text  # the coder's context is fresh
 
 
@@ -471,7 +482,7 @@ def test_critique_returns_a_structured_review(fake, agent, ihdp_problem):
     assert written.usage.input_tokens == 3000 and written.usage.cost_usd > 0
     request = fake.bodies()[0]
     assert request["tool_choice"] == {"type": "tool", "name": "submit_critique"}
-    assert "rhat 1.034 (needs < 1.01) FAILED" in request["messages"][0]["content"]
+    assert "rhat 1.034 (needs < 1.01) FAILED" in _user(request)
 
     fake.script(
         tool_use("submit_critique", {**review, "credibility": "sure"}), tool_use("submit_critique", {"summary": 1})

@@ -186,6 +186,9 @@ def test_an_overloaded_error_mid_stream_reaches_the_client(fake, client):
     # Four events were sent: message_start, content_block_start, a ping (the SDK drops it) and the empty
     # first input_json_delta (the SDK adds its own input_json event for it).
     assert seen == ["message_start", "content_block_start", "content_block_delta", "input_json"]
+    deadline = time.monotonic() + 5  # the server thread notes how the stream ended just after the client raises
+    while fake.streams[0].outcome == "sending" and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert fake.streams[0].outcome == "error_event" and fake.streams[0].events_sent == 4
     assert len(fake.requests) == 1  # nothing retried a broken stream
 

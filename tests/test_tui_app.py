@@ -478,7 +478,7 @@ def test_one_key_one_meaning_across_screens() -> None:
     from screens.verdict import VerdictScreen
     from workbench.app import WorkbenchApp
 
-    leave = {"back", "close", "cancel"}
+    leave = {"back", "close", "cancel", "cancel_agent"}  # c stops what runs: sampling, or the agent
     same_verb = {
         "next": "propose",
         "app.propose": "propose",

@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState
 from screens.dialogs import ErrorDialog, ReasonDialog
 from screens.home import HomeScreen
 from screens.messages import (
+    AgentActivityChanged,
     Decided,
     EditSubmitted,
     Exported,
@@ -100,6 +101,13 @@ class WorkbenchApp(App[int]):
             "View run",
             id="app.view-run",
             tooltip="Back to the running iteration, or to the verdict it just reached",
+        ),
+        Binding(
+            "c",
+            "cancel_agent",
+            "Cancel agent",
+            id="app.cancel-agent",
+            tooltip="Stop the agent's call now: nothing is recorded (its cost is); p asks again",
         ),
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False, tooltip="Switch dark / light"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit; the session is saved as it goes"),
@@ -193,6 +201,8 @@ class WorkbenchApp(App[int]):
         from engine.records import Loop
 
         wb = self._workbench()
+        wb.on_agent_activity = lambda activity: self.post_message(AgentActivityChanged(activity))
+        self.call_from_thread(self.refresh_bindings)  # c: cancel the agent, while it works
         reviewed = wb.propose(Loop(loop), on_status=lambda text: self.post_message(StatusChanged(text)))
         # Prepared before the review shows, so an approve can never come before the child exists.
         self._prepare_run(wb, reviewed)
@@ -263,6 +273,7 @@ class WorkbenchApp(App[int]):
         self.title = f"Causal Workbench — {opened.problem.name}"
         self.sub_title = f"session {opened.session.id}"
         self.home.show(opened, self.records, pending=self.reviewed is not None)
+        self._show_spend()
         agent = opened.workbench.agent
         status = f"agent: {getattr(agent, 'name', self.request.agent)} · "
         if self.reviewed is not None:
@@ -276,6 +287,23 @@ class WorkbenchApp(App[int]):
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self._set_status(message.text)
+
+    def on_agent_activity_changed(self, message: AgentActivityChanged) -> None:
+        self._set_status(message.activity.line())
+        self.home.show_agent(message.activity)
+
+    def _show_spend(self) -> None:
+        """The language-model agent's spend so far on the home screen (offline agents cost nothing)."""
+        if self.opened is None or getattr(self.opened.workbench.agent, "offline", True):
+            return
+        wb = self.opened.workbench
+        budget = wb.options.budget_usd
+        model = getattr(wb.agent, "model", "")
+        text = f"{wb.agent.name} · {model} · spend {wb.session.spend().text()}"
+        if budget is not None:
+            text += f" of ${budget:.2f}"
+        warning = wb.budget_warning()
+        self.home.show_spend(text + (" ⚠ 80 % of the budget" if warning else ""))
 
     def on_prepared_status(self, message: PreparedStatus) -> None:
         self.readiness = message.text
@@ -297,6 +325,8 @@ class WorkbenchApp(App[int]):
         self.reviewed = message.reviewed
         self.next_number = message.number
         self.home.show_records(self.records, pending=True)
+        self.home.show_agent(None)
+        self._show_spend()
         if isinstance(self.screen, ReviewScreen) and message.edited:
             screen = self.screen
             screen.update_reviewed(message.reviewed, edited=True)
@@ -428,10 +458,18 @@ class WorkbenchApp(App[int]):
                 self._propose_when_idle = False
                 if event.state is WorkerState.SUCCESS:
                     self.action_propose()
+        if group is WorkerGroup.AGENT and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self.home.show_agent(None)
+            self._show_spend()
         if event.state is not WorkerState.ERROR:
             return
         self._recover_from_failure(group)
         error = worker.error
+        from engine.agents.activity import AgentCancelled
+
+        if isinstance(error, AgentCancelled):  # the principal's own stop: no dialog, nothing recorded
+            self._set_status("agent cancelled: nothing was recorded (its calls' cost is counted); p asks again")
+            return
         title, message = describe_error(group, error)
         self._set_status(f"{title}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
         self.push_screen(ErrorDialog(title, message))
@@ -478,6 +516,36 @@ class WorkbenchApp(App[int]):
             return
         self._set_status(f"{getattr(agent, 'name', 'the')} agent is proposing ({loop} loop)…")
         self._propose(loop)
+
+    def action_switch_model(self) -> None:
+        """Ask for a Claude model id; the next call uses it and every call records its model."""
+        from screens.dialogs import ReasonDialog
+
+        agent = self._require_opened().workbench.agent
+
+        def chosen(model: str | None) -> None:
+            if model is None:
+                return
+            agent.use_model(model)  # type: ignore[attr-defined]
+            self._show_spend()
+            price = "price unknown: tokens are counted" if getattr(agent, "price", None) is None else "priced"
+            self._set_status(f"the agent asks {model} from the next call on ({price})")
+
+        self.push_screen(
+            ReasonDialog(
+                "Switch Claude model",
+                f"Model id for the next calls (now {getattr(agent, 'model', '?')}); e.g. claude-sonnet-4-6, "
+                "claude-sonnet-5-5, claude-opus-5-5, claude-haiku-4-5",
+                placeholder="claude-sonnet-4-6",
+                confirm="Use it",
+            ),
+            chosen,
+        )
+
+    def action_cancel_agent(self) -> None:
+        """Stop the agent's streaming call: the worker ends with nothing recorded."""
+        if self.opened is not None and self.opened.workbench.cancel_agent():
+            self._set_status("cancelling the agent's call…")
 
     def action_view_run(self) -> None:
         """Back to the running iteration's screen, or to the verdict it reached while the principal browsed."""
@@ -601,6 +669,8 @@ class WorkbenchApp(App[int]):
         self._save_plan(filename, text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_agent":
+            return self.opened is not None and self.opened.workbench.agent_control is not None
         if action == "view_run":
             from screens.run import RunScreen
 
@@ -657,6 +727,12 @@ class WorkbenchApp(App[int]):
         for action, title, help_text, callback in commands:
             if self.check_action(action, ()):
                 yield SystemCommand(title, help_text, callback)
+        if hasattr(self.opened.workbench.agent, "use_model") and self.opened.workbench.agent_control is None:
+            yield SystemCommand(
+                "Switch Claude model",
+                f"Ask another model from the next call on (now {getattr(self.opened.workbench.agent, 'model', '?')})",
+                self.action_switch_model,
+            )
 
     # ------------------------------------------------------------------ helpers
 
@@ -715,6 +791,7 @@ def create_app(
     keymap: dict[str, str] | None = None,
     theme: str = DARK_THEME,
     warm_up: bool = True,
+    agent_model: str | None = None,
 ) -> WorkbenchApp:
     """Build the app with fixed inputs (``workbench open``, tests and snapshots all use this).
 
@@ -740,6 +817,8 @@ def create_app(
         ``textual-dark`` or ``textual-light``.
     warm_up
         Start the sandbox's warm worker once the session is open.
+    agent_model
+        The Claude model for ``agent="anthropic"``.
     """
     request = OpenRequest(
         target=target,
@@ -749,5 +828,6 @@ def create_app(
         sessions_root=Path(sessions_root),
         options=options,
         warm_up=warm_up,
+        agent_model=agent_model,
     )
     return WorkbenchApp(request, keymap=keymap, theme=theme)

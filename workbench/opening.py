@@ -28,6 +28,7 @@ class OpenRequest:
     sessions_root: Path = Path("sessions")
     options: RunOptions | None = None
     warm_up: bool = True
+    agent_model: str | None = None  # --model: the Claude model for --agent anthropic
 
 
 def open_workbench(request: OpenRequest) -> Opened:
@@ -50,6 +51,7 @@ def open_workbench(request: OpenRequest) -> Opened:
         replay_file=request.replay_file,
         sessions_root=request.sessions_root,
         options=request.options,
+        agent_model=request.agent_model,
     )
     session = workbench.session
     try:

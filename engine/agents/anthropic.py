@@ -31,12 +31,22 @@ from __future__ import annotations
 
 import ast
 import os
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from engine.agents import prompts as P
+from engine.agents.activity import (
+    CHARS_PER_TOKEN,
+    AgentActivity,
+    AgentCancelled,
+    AgentControl,
+    BudgetReached,
+    current_control,
+    partial_string_field,
+)
 from engine.agents.base import Agent, AgentContext
 from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ToolReply
 from engine.errors import AgentError
@@ -60,24 +70,35 @@ BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 
 DEFAULT_MAX_TOKENS = 8192  # the coder writes whole files
 ROLE_MAX_TOKENS = 2048  # the orchestrator's plan and the critic's review are short
-DEFAULT_TIMEOUT_S = 90.0  # per HTTP request; a whole model.py takes well under a minute to write
-DEFAULT_MAX_RETRIES = 2  # the SDK's own retries on 408/409/429/5xx/529 and connection errors
+DEFAULT_TIMEOUT_S = 60.0  # the longest silence within a stream (the API pings every few seconds)
+CONNECT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 2  # our own retries on 408/409/429/5xx/529 and connection errors, each shown
+RETRY_CAP_S = 30.0  # the longest wait before a retry, whatever retry-after asks for
+PROGRESS_EVERY_S = 0.25  # the most often a streamed call reports its progress
+FORCED_TOOL_CHOICE_REFUSED = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5-2")
+"""Models that answer a forced ``tool_choice`` with HTTP 400 (their migration guides): asked with
+``auto`` and a prompt that names the tool; a 400 naming tool_choice adds a model at run time."""
 
 PRICES_USD_PER_MTOK: dict[str, tuple[float, float]] = {
-    # model id prefix: (input, output) in US dollars per million tokens
-    "claude-opus-4-1": (15.0, 75.0),
-    "claude-opus-4-0": (15.0, 75.0),
-    "claude-opus-4-5": (5.0, 25.0),
+    # model id prefix: (input, output) in US dollars per million tokens, for the models the
+    # installed SDK (anthropic 2.17) lists; a longer prefix wins (claude-opus-5-5 over claude-opus-5)
+    "claude-fable-5-2": (8.0, 40.0),
+    "claude-fable-5-1": (10.0, 50.0),
+    "claude-opus-5-5": (4.0, 20.0),
+    "claude-opus-5": (5.0, 25.0),
+    "claude-opus-4-8": (5.0, 25.0),
     "claude-opus-4-6": (5.0, 25.0),
-    "claude-sonnet-4-0": (3.0, 15.0),
-    "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-opus-4-5": (5.0, 25.0),  # deprecated: end of life 2027-01-22 (the SDK warns)
+    "claude-sonnet-5-5": (2.0, 10.0),
+    "claude-sonnet-5": (2.0, 10.0),
     "claude-sonnet-4-6": (3.0, 15.0),
     "claude-haiku-4-5": (1.0, 5.0),
-    "claude-3-5-haiku": (0.8, 4.0),
 }
 PRICES_SOURCE = (
-    "estimate from Anthropic's published list prices per million tokens (anthropic.com/pricing, 2025-11); "
-    "cache writes at 1.25x and cache reads at 0.1x the input price; no batch or priority discounts"
+    "estimate from Anthropic's published list prices per million tokens (platform.claude.com model pages, "
+    "2026-11); cache writes (5 minutes) at 1.25x and cache reads at 0.1x the input price; no batch or "
+    "priority discounts. Haiku 5.5 (banded by prompt length), Mythos and Opus 4.7 are not listed: "
+    "their tokens are shown with 'price unknown'"
 )
 """Where :data:`PRICES_USD_PER_MTOK` comes from. Models not listed get ``cost_usd = None``;
 pass ``price_per_mtok=(input, output)`` to :class:`AnthropicAgent` for them."""
@@ -278,6 +299,7 @@ class _Ledger:
             cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
             cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
             request_id=getattr(message, "_request_id", None) or "",
+            model=self.model,
         )
         self.calls.append(call)
         first = role not in self._systems_seen  # system prompts are long and fixed: once per role
@@ -287,6 +309,10 @@ class _Ledger:
 
     def usage(self) -> AgentUsage:
         return AgentUsage(self.model, tuple(self.calls), PRICES_SOURCE, fit_transcript(tuple(self.transcript)))
+
+    def cost_so_far(self) -> float | None:
+        """What this ledger's calls cost; None when a price is unknown."""
+        return AgentUsage(self.model, tuple(self.calls)).cost_usd
 
 
 def _usage(message: Any) -> dict[str, int]:
@@ -381,24 +407,33 @@ def _api_error(exc: Exception, model: str, base_url: str, timeout_s: float = DEF
         said = getattr(exc, "api_message", None) or str(exc)
         rid = f"; request id {exc.request_id}" if getattr(exc, "request_id", None) else ""
         what = f"the Anthropic API answered HTTP {status} ({P.clip(said, 300)}{rid})"
-        if status == 401:
+        billing = any(w in said.lower() for w in ("credit balance", "spend limit", "billing", "usage limit"))
+        if status == 402 or (status in (400, 403) and billing):
+            todo = (
+                "the account cannot pay for this call (its credit balance or spend limit is exhausted): add credit "
+                f"or raise the limit at console.anthropic.com (Settings, Billing and Limits), {offline}"
+            )
+        elif status == 401:
             todo = (
                 f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
             )
         elif status == 403:
             todo = (
                 f"this key may not use {model}: check the key's permissions or pick another model with "
-                f"{MODEL_ENV}, {offline}"
+                f"--model (or {MODEL_ENV}), {offline}"
             )
         elif status == 404:
-            todo = f"the model {model!r} or the endpoint was not found: check {MODEL_ENV} and {BASE_URL_ENV}, {offline}"
+            todo = (
+                f"the model {model!r} or the endpoint was not found: check --model (or {MODEL_ENV}) and "
+                f"{BASE_URL_ENV}, {offline}"
+            )
         elif status in (400, 413, 422):
             todo = (
                 "the request was refused (too long a prompt or a bad parameter); shorten PROBLEM.md or "
                 f"PROGRAM.md, {offline}"
             )
         elif status == 429:
-            todo = f"rate limited even after {DEFAULT_MAX_RETRIES} retries: wait a minute and ask again, {offline}"
+            todo = f"rate limited even after the retries: wait a minute and ask again, {offline}"
         elif status == 529:
             todo = f"Anthropic's API is overloaded: ask again in a few minutes, {offline}"
         elif status >= 500:
@@ -436,8 +471,6 @@ class AnthropicAgent(Agent):
     max_tokens
         Output limit of a coder call (the orchestrator and critic use at most
         :data:`ROLE_MAX_TOKENS`).
-    temperature
-        Sampling temperature; ``None`` leaves the API's default.
     client
         A ready ``anthropic.Anthropic`` client (then ``api_key`` and ``base_url`` are unused).
     timeout_s, max_retries
@@ -469,7 +502,6 @@ class AnthropicAgent(Agent):
         api_key: str | None = None,
         base_url: str | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
-        temperature: float | None = None,
         client: Any = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -481,8 +513,10 @@ class AnthropicAgent(Agent):
                 f"max_tokens must be a whole number of at least 256 for the anthropic agent; got {max_tokens!r}"
             )
         self.max_tokens = max_tokens
-        self.temperature = temperature
         self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.forced_tools = not self.model.startswith(FORCED_TOOL_CHOICE_REFUSED)
+        self._repair_errors: list[str] = []  # errors of the repairs of the current proposal, oldest first
         self.price: tuple[float, float] | None = (
             cast("tuple[float, float]", tuple(price_per_mtok)) if price_per_mtok is not None else price_for(self.model)
         )
@@ -505,9 +539,29 @@ class AnthropicAgent(Agent):
                 f"the anthropic package is not installed ({exc}); install the workbench with its dependencies, "
                 "or use --agent heuristic"
             ) from exc
-        self.client = anthropic.Anthropic(
-            api_key=key, base_url=self.base_url, timeout=timeout_s, max_retries=max_retries
-        )
+        # Retries are ours (capped, shown as a countdown, cancellable), so the SDK makes none.
+        timeout = anthropic.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)
+        self.client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=0)
+
+    def use_model(self, model: str) -> None:
+        """Ask ``model`` from the next call on (its price and tool-choice support with it).
+
+        Parameters
+        ----------
+        model
+            A Claude model id; every call records the model it asked.
+
+        Raises
+        ------
+        AgentError
+            For an empty id.
+        """
+        model = model.strip()
+        if not model:
+            raise AgentError("a model id is needed, e.g. claude-sonnet-4-6")
+        self.model = model
+        self.price = price_for(model)
+        self.forced_tools = not model.startswith(FORCED_TOOL_CHOICE_REFUSED)
 
     # ------------------------------------------------------------------ roles
 
@@ -531,13 +585,14 @@ class AnthropicAgent(Agent):
             On an API error, or a tool call that stays malformed after one corrective retry.
         """
         self.check_loop(context)
+        self._repair_errors = []  # a new proposal: no repair tried yet
         ledger = _Ledger(self.model, self.price)
         try:
             plan = self._ask(
                 ledger,
                 "orchestrator",
                 P.ORCHESTRATOR_SYSTEM,
-                P.orchestrator_prompt(context),
+                P.orchestrator_blocks(context),
                 Plan,
                 check_plan,
                 min(ROLE_MAX_TOKENS, self.max_tokens),
@@ -582,9 +637,12 @@ class AnthropicAgent(Agent):
             instructions=source.instructions if source else "",
             label=source.label if source else proposal.move or "",
         )
+        earlier = tuple(getattr(self, "_repair_errors", ()))
+        prompt = P.repair_prompt(proposal, compile_result, context, earlier)
         try:
-            coded = self._code(ledger, context, P.repair_prompt(proposal, compile_result), role="coder-repair")
+            coded = self._code(ledger, context, prompt, role="coder-repair")
         finally:
+            self._repair_errors = [*earlier, compile_result.error or "unknown error"]
             self._account(ledger, since=len(previous.calls) if previous else 0)
         repairs = proposal.repair_attempts + 1
         return self._proposal(context, plan, coded, ledger, repairs=repairs, error=compile_result.error)
@@ -633,6 +691,7 @@ class AnthropicAgent(Agent):
         soft: list[str] = []
         if context.loop is Loop.MODEL:
             system = P.CODER_SYSTEM_MODEL.format(rules=P.model_rules(context.contract, context.gates))
+            system += "\n\n# Modelling guide\n\n" + P.modelling_guide(context.modelling_notes)
             model = self._ask(
                 ledger, role, system, prompt, ModelSubmission, model_checker(context), self.max_tokens, soft
             )
@@ -677,7 +736,7 @@ class AnthropicAgent(Agent):
         ledger: _Ledger,
         role: str,
         system: str,
-        prompt: str,
+        prompt: str | tuple[str, ...],
         reply: type[R],
         check: Callable[[Any], Checked[R]],
         max_tokens: int,
@@ -689,12 +748,12 @@ class AnthropicAgent(Agent):
         ``soft_out``), as is the first attempt's value when the retry is worse.
         """
         tool = reply.tool()
-        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
-        user_shown: Any = prompt
+        messages: list[dict[str, Any]] = [{"role": "user", "content": _user_content(prompt)}]
+        user_shown: Any = prompt if isinstance(prompt, str) else "\n\n".join(prompt)
         fallback: tuple[R, list[str]] | None = None
         value: R | None = None
         for attempt in (1, 2):
-            message = self._create(system, messages, tool, max_tokens)
+            message = self._create(ledger, role, attempt, system, messages, tool, max_tokens)
             ledger.record(role, attempt, system, user_shown, message)
             value, hard, soft = _check_reply(message, reply.tool_name, check, max_tokens)
             if value is not None and not hard and not soft:
@@ -722,23 +781,97 @@ class AnthropicAgent(Agent):
             "or use --agent heuristic"
         )
 
-    def _create(self, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int) -> Any:
+    def _create(
+        self,
+        ledger: _Ledger,
+        role: str,
+        attempt: int,
+        system: str,
+        messages: list[dict[str, Any]],
+        tool: dict[str, Any],
+        max_tokens: int,
+    ) -> Any:
+        """One streamed call, retried (capped, counted down, cancellable) on the errors worth retrying."""
         import anthropic
 
-        kwargs: dict[str, Any] = {
+        control = current_control()
+        if control.budget_left_usd is not None and (ledger.cost_so_far() or 0.0) >= control.budget_left_usd:
+            raise BudgetReached(
+                f"the agent budget is spent (this proposal alone cost ${ledger.cost_so_far():.2f}); nothing more "
+                "is asked of Claude: raise --budget-usd, or switch to the offline agent with --agent heuristic"
+            )
+        retries = 0
+        while True:
+            control.check()
+            kwargs = self._request(system, messages, tool, max_tokens)
+            try:
+                return self._stream(kwargs, control, role, attempt, tool["name"])
+            except AgentCancelled:
+                raise
+            except anthropic.AnthropicError as exc:
+                if control.cancelled:
+                    raise AgentCancelled(
+                        "cancelled by the principal: nothing was recorded; ask again when ready"
+                    ) from exc
+                if self.forced_tools and _refuses_forced_tool(exc):
+                    self.forced_tools = False  # this model wants tool_choice auto; ask again at once
+                    continue
+                wait = _retry_wait(exc, retries)
+                if wait is None or retries >= self.max_retries:
+                    raise _api_error(exc, self.model, self.base_url, self.timeout_s) from exc
+                retries += 1
+                self._count_down(control, role, attempt, wait, _said(exc))
+
+    def _request(
+        self, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
+    ) -> dict[str, Any]:
+        """The request body: the system prompt and the stable first user block are cache breakpoints."""
+        choice = {"type": "tool", "name": tool["name"]} if self.forced_tools else {"type": "auto"}
+        return {
             "model": self.model,
             "max_tokens": max_tokens,
-            "system": system,
+            "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
             "messages": messages,
             "tools": [tool],
-            "tool_choice": {"type": "tool", "name": tool["name"]},
+            "tool_choice": choice,
         }
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        try:
-            return self.client.messages.create(**kwargs)
-        except anthropic.AnthropicError as exc:
-            raise _api_error(exc, self.model, self.base_url, self.timeout_s) from exc
+
+    def _stream(self, kwargs: dict[str, Any], control: AgentControl, role: str, attempt: int, tool_name: str) -> Any:
+        """Stream one reply, reporting progress (the coder's file as it is written) until it ends or is cancelled."""
+        field_name = {"submit_model": "source", "submit_analysis": "toml"}.get(tool_name)
+        characters, partial, last = 0, "", 0.0
+        with self.client.messages.stream(**kwargs) as stream, control.closing(stream.close):
+            control.report(AgentActivity(role, self.model, attempt))
+            for event in stream:
+                control.check()
+                if getattr(event, "type", None) != "content_block_delta":
+                    continue
+                delta = event.delta
+                piece = getattr(delta, "partial_json", None) or getattr(delta, "text", None) or ""
+                characters += len(piece)
+                if getattr(delta, "type", None) == "input_json_delta":
+                    partial += piece
+                now = time.monotonic()
+                if now - last >= PROGRESS_EVERY_S:
+                    last = now
+                    draft = partial_string_field(partial, field_name) if field_name else ""
+                    tokens = int(characters / CHARS_PER_TOKEN)
+                    control.report(AgentActivity(role, self.model, attempt, characters, tokens, False, draft))
+            message = stream.get_final_message()
+            if not getattr(message, "_request_id", None):
+                message._request_id = stream.request_id  # a streamed message carries it on the stream only
+        usage = _usage(message)
+        draft = partial_string_field(partial, field_name) if field_name else ""
+        control.report(AgentActivity(role, self.model, attempt, characters, usage.get("output_tokens", 0), True, draft))
+        return message
+
+    def _count_down(self, control: AgentControl, role: str, attempt: int, wait: float, why: str) -> None:
+        """Wait ``wait`` seconds before a retry, saying so each second; a cancel ends the wait."""
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            control.report(AgentActivity(role, self.model, attempt, retry_in_s=left, waiting_for=why))
+            if control.cancel_event.wait(min(1.0, left)):
+                control.check()
 
     def _account(self, ledger: _Ledger, since: int = 0) -> None:
         """Add the ledger's new calls to this agent's lifetime totals (a failed proposal's calls count too)."""
@@ -779,6 +912,8 @@ def _with_correction(messages: list[dict[str, Any]], message: Any, corrective: s
     """
     assistant = _assistant_content(message)
     calls = [b["id"] for b in assistant if b["type"] == "tool_use"]
+    if not any(b["type"] in ("text", "tool_use") for b in assistant):
+        assistant = []  # thinking alone is not a turn the API accepts back
     if calls:
         results = [{"type": "tool_result", "tool_use_id": i, "is_error": True, "content": corrective} for i in calls]
         return [*messages, {"role": "assistant", "content": assistant}, {"role": "user", "content": results}]
@@ -789,12 +924,74 @@ def _with_correction(messages: list[dict[str, Any]], message: Any, corrective: s
     return [*messages[:-1], {"role": "user", "content": [*content, {"type": "text", "text": corrective}]}]
 
 
+def _user_content(prompt: str | tuple[str, ...]) -> str | list[dict[str, Any]]:
+    """A prompt as the user turn: several blocks cache everything up to the last but one."""
+    if isinstance(prompt, str):
+        return prompt
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text} for text in prompt if text.strip()]
+    if len(blocks) > 1:
+        blocks[-2]["cache_control"] = {"type": "ephemeral"}
+    return blocks
+
+
+def _said(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    words = P.clip(getattr(exc, "api_message", None) or str(exc) or type(exc).__name__, 120)
+    return f"HTTP {status}: {words}" if status else words
+
+
+def _refuses_forced_tool(exc: Exception) -> bool:
+    """A 400 saying this model does not take a forced tool_choice (Sonnet 5.5, Opus 5.5, Fable 5.1…)."""
+    import anthropic
+
+    return isinstance(exc, anthropic.BadRequestError) and "tool_choice" in str(getattr(exc, "api_message", None) or exc)
+
+
+def _retry_wait(exc: Exception, retries: int) -> float | None:
+    """Seconds to wait before retrying ``exc``, capped at :data:`RETRY_CAP_S`; None when it is not worth it.
+
+    The API's ``x-should-retry`` header decides when present; otherwise 408, 409, 429, 5xx and
+    529, timeouts and lost connections are retried, after ``retry-after`` (or ``retry-after-ms``)
+    or an exponential backoff from 1 s.
+    """
+    import anthropic
+
+    if isinstance(exc, anthropic.APIConnectionError):  # timeouts are connection errors too
+        return min(2.0**retries, RETRY_CAP_S)
+    if not isinstance(exc, anthropic.APIStatusError):
+        return None
+    if exc.status_code == 200:  # an error event mid-stream: overloaded or a server error, no headers to read
+        body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+        inner = body.get("error")
+        error: dict[str, Any] = inner if isinstance(inner, dict) else {}
+        kind = getattr(exc, "type", None) or error.get("type") or body.get("type")
+        return min(2.0**retries, RETRY_CAP_S) if kind in ("overloaded_error", "api_error", "rate_limit_error") else None
+    headers = exc.response.headers
+    should = headers.get("x-should-retry")
+    if should == "false":
+        return None
+    if should != "true" and not (exc.status_code in (408, 409, 429, 529) or exc.status_code >= 500):
+        return None
+    asked: float | None = None
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        try:
+            asked = float(headers[name]) * scale
+            break
+        except (KeyError, TypeError, ValueError):
+            continue
+    return min(asked if asked is not None and asked >= 0 else 2.0**retries, RETRY_CAP_S)
+
+
 def _assistant_content(message: Any) -> list[dict[str, Any]]:
     """The reply's text and tool_use blocks as request params, to continue the conversation."""
     out: list[dict[str, Any]] = []
     for block in _blocks(message):
         kind = getattr(block, "type", None)
-        if kind == "text" and getattr(block, "text", ""):
+        if kind == "thinking":  # models with adaptive thinking want their blocks back unchanged
+            out.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
+        elif kind == "redacted_thinking":
+            out.append({"type": "redacted_thinking", "data": block.data})
+        elif kind == "text" and getattr(block, "text", ""):
             out.append({"type": "text", "text": block.text})
         elif kind == "tool_use" and getattr(block, "id", None):
             raw = getattr(block, "input", None)

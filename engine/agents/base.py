@@ -163,6 +163,7 @@ class AgentContext:
     best_metrics: Metrics | None = None
     history: tuple[IterationRecord, ...] = ()
     gates: Gates = field(default_factory=Gates)
+    modelling_notes: str = ""  # the problem folder's own MODELLING.md, added to the shipped guide
 
     def __post_init__(self) -> None:
         # Whoever builds a context, the reviewer's notes never reach the agent.
@@ -291,7 +292,17 @@ def build_context(
         best_metrics=best_metrics,
         history=tuple(history),
         gates=problem.gates,
+        modelling_notes=_modelling_notes(problem),
     )
+
+
+MODELLING_NOTES_FILE = "MODELLING.md"
+"""A problem folder's own modelling knowledge, added to the coder's guide when present."""
+
+
+def _modelling_notes(problem: Problem) -> str:
+    path = problem.path / MODELLING_NOTES_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 class Agent(ABC):

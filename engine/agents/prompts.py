@@ -20,6 +20,7 @@ sections.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from engine.agents.base import AgentContext, DataSummary
@@ -95,6 +96,29 @@ Answer only by calling the submit_critique tool."""
 
 
 # --------------------------------------------------------------------------- rules from the guard
+
+
+KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
+GUIDE_FILE = "pymc_modelling.md"
+
+
+def modelling_guide(notes: str = "") -> str:
+    """The coder's modelling knowledge: the shipped PyMC/nutpie guide, then the problem's own notes.
+
+    Parameters
+    ----------
+    notes
+        The problem folder's ``MODELLING.md`` (empty when it has none).
+
+    Returns
+    -------
+    str
+        Markdown for the coder's system prompt.
+    """
+    guide = (KNOWLEDGE_DIR / GUIDE_FILE).read_text(encoding="utf-8").strip()
+    if notes.strip():
+        guide += "\n\n# This problem's own modelling notes (MODELLING.md)\n\n" + notes.strip()
+    return guide
 
 
 def model_rules(contract: Contract, gates: Gates) -> str:
@@ -446,14 +470,15 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
         )
     said = [
         r
-        for r in history
+        for r in context.history  # every loop: a reason given about the design can speak to the model too
         if r.decision.reason and r.decision.kind.value == "rejected" and not r.decision.decider.startswith("policy:")
     ]
     if said:
         lines.append("")
-        lines.append("Every reason the principal gave when rejecting a proposal (respect these):")
+        lines.append("Every reason the principal gave when rejecting a proposal, in either loop (respect these):")
         lines.extend(
-            f'- iteration {r.number} ({r.proposal.move or r.proposal.agent}): "{clip(r.decision.reason, REASON_CHARS)}"'
+            f"- iteration {r.number} ({r.proposal.loop.value} loop, {r.proposal.move or r.proposal.agent}): "
+            f'"{clip(r.decision.reason, REASON_CHARS)}"'
             for r in said
         )
     edited = [r for r in recent if r.edited]
@@ -472,7 +497,7 @@ def history_text(context: AgentContext, rows: int = HISTORY_ROWS) -> str:
 
 
 def orchestrator_prompt(context: AgentContext) -> str:
-    """Everything the orchestrator may see, as one message.
+    """Everything the orchestrator may see, as one message (:func:`orchestrator_blocks` joined).
 
     Parameters
     ----------
@@ -483,11 +508,30 @@ def orchestrator_prompt(context: AgentContext) -> str:
     -------
     str
         Markdown: contract, data, PROBLEM.md, PROGRAM.md, the current best file with its
-        metrics, and the loop's history.
+        metrics, the loop's history and what the critics said.
+    """
+    return "\n\n".join(orchestrator_blocks(context))
+
+
+def orchestrator_blocks(context: AgentContext) -> tuple[str, str]:
+    """The orchestrator's message in two blocks: what stays the same all session, then what changes.
+
+    The first block (contract, data, PROBLEM.md, PROGRAM.md) is a prompt-cache breakpoint:
+    every later call of the session reads it from the cache at a tenth of the price.
+
+    Parameters
+    ----------
+    context
+        What the agent may see.
+
+    Returns
+    -------
+    tuple of str
+        (stable, changing) Markdown.
     """
     loop = context.loop
-    return f"""\
-# Next step for the {loop.value} loop (file: {loop.file})
+    stable = f"""\
+# The problem (the same for every step of this session)
 
 ## Causal contract
 {contract_text(context.contract)}
@@ -499,7 +543,9 @@ def orchestrator_prompt(context: AgentContext) -> str:
 {context.problem_text.strip()}
 
 ## PROGRAM.md
-{context.program_text.strip()}
+{context.program_text.strip()}"""
+    changing = f"""\
+# Next step for the {loop.value} loop (file: {loop.file})
 
 ## Current best {loop.file}
 Measured: {metrics_text(context.best_metrics)}
@@ -509,8 +555,39 @@ Measured: {metrics_text(context.best_metrics)}
 
 ## History of this loop (most recent last)
 {history_text(context)}
-
+{reviews_text(context)}
 Decide the single next change to {loop.file} and call plan_next_step."""
+    return stable, changing
+
+
+def reviews_text(context: AgentContext, last: int = 2) -> str:
+    """What the critics said about the loop's latest judged iterations, for the next plan.
+
+    Parameters
+    ----------
+    context
+        Its loop's history is read.
+    last
+        How many judged iterations, newest last.
+
+    Returns
+    -------
+    str
+        A Markdown section (empty when no iteration was reviewed): the offline model review
+        (credibility, Pareto k, ESS, triangulation against the design estimate) and the
+        agent critic's review of each.
+    """
+    judged = [r for r in context.loop_history if r.model_review is not None or (r.agent_review and r.agent_review.text)]
+    if not judged:
+        return ""
+    lines = ["", "## What the critics said about the latest runs (answer them in your plan)"]
+    for r in judged[-last:]:
+        lines.append(f"### Iteration {r.number}")
+        if r.model_review is not None:
+            lines.append(clip(r.model_review.markdown().strip(), 1500))
+        if r.agent_review is not None and r.agent_review.text:
+            lines.append("Critic: " + clip(r.agent_review.text.strip(), 1200))
+    return "\n".join(lines) + "\n"
 
 
 def coder_prompt(context: AgentContext, plan: Plan) -> str:
@@ -551,7 +628,12 @@ def coder_prompt(context: AgentContext, plan: Plan) -> str:
 Write the complete new {loop.file} and submit it with {"submit_model" if loop is Loop.MODEL else "submit_analysis"}."""
 
 
-def repair_prompt(proposal: Proposal, compile_result: CompileResult) -> str:
+def repair_prompt(
+    proposal: Proposal,
+    compile_result: CompileResult,
+    context: AgentContext | None = None,
+    earlier: tuple[str, ...] = (),
+) -> str:
     """The failing file with the compile check's error, traceback and hint.
 
     Parameters
@@ -560,17 +642,36 @@ def repair_prompt(proposal: Proposal, compile_result: CompileResult) -> str:
         The proposal whose ``model.py`` failed.
     compile_result
         The failed check.
+    context
+        The proposal's context: the contract and the allowed columns go in too.
+    earlier
+        The errors of the earlier repair attempts of this proposal, oldest first.
 
     Returns
     -------
     str
-        Markdown: the hypothesis, the error, the hint and clipped traceback when there are
-        any, the file, and what to do.
+        Markdown: the hypothesis, the contract and columns, the earlier attempts' errors, the
+        error, the hint and clipped traceback when there are any, the file, and what to do.
     """
     parts = [
         "## Hypothesis",
         proposal.hypothesis,
         "",
+    ]
+    if context is not None:
+        parts += [
+            "## Causal contract",
+            contract_text(context.contract),
+            "",
+            "## Data (the columns data.X holds; no other column exists for the model)",
+            data_text(context.data),
+            "",
+        ]
+    if earlier:
+        parts += ["## Earlier attempts at this repair failed with (do not repeat them)"]
+        parts += [f"{i}. {clip(e, 300)}" for i, e in enumerate(earlier, 1)]
+        parts.append("")
+    parts += [
         "## Your model.py failed the compile check (build the model, evaluate log-density and gradient)",
         f"Error: {compile_result.error or 'unknown error'}",
     ]

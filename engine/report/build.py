@@ -34,6 +34,7 @@ from engine.report.content import (
     Report,
     Reproducibility,
 )
+from engine.report.costs import cost_table
 
 EFFECT_DRAWS_FILE = "effect_draws.npy"
 PARETO_K_FILE = "pareto_k.npy"
@@ -148,6 +149,7 @@ def _build(session: Any, with_figures: bool) -> Report:
         problem_md=_read(session, "PROBLEM.md"),
         program_md=_read(session, "PROGRAM.md"),
         notes=tuple(notes),
+        costs=cost_table(records, session.spend()),
     )
     if with_figures:
         from engine.report.figures import render_figures

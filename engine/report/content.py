@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from engine.problem import Contract, Gates
 from engine.records import CompileResult, Effect, Finding, GateResult, IterationRecord, Loop
+from engine.report.costs import CostTable
 
 if TYPE_CHECKING:
     from engine.design.critic import Critique
@@ -206,6 +207,7 @@ class Report:
     problem_md: str
     program_md: str
     notes: tuple[str, ...] = ()
+    costs: CostTable | None = None  # every language-model call, by iteration; None when none was made
 
     def figure(self, name: str) -> Figure | None:
         """The figure named ``name`` (for example ``"forest"``), or None when it was not drawn.

@@ -30,6 +30,7 @@ from engine.report.blocks import (
     strong,
 )
 from engine.report.content import IterationRow, Report
+from engine.report.costs import CostRow
 
 SECTIONS = (
     ("summary", "At a glance"),
@@ -37,6 +38,7 @@ SECTIONS = (
     ("estimate", "The final estimate"),
     ("credibility", "Credibility"),
     ("iterations", "Iterations"),
+    ("costs", "Agent cost"),
     ("plots", "Plots"),
     ("design", "Design diagnostics"),
     ("code", "The final model"),
@@ -84,6 +86,7 @@ def layout(report: Report) -> list[Block]:
     blocks += _estimate(report)
     blocks += _credibility(report)
     blocks += _iterations(report)
+    blocks += _costs(report)
     blocks += _plots(report)
     blocks += _design(report)
     blocks += _code(report)
@@ -139,7 +142,7 @@ def _summary(report: Report) -> list[Block]:
         ("Iterations", inline(counts)),
         ("Agents", inline(", ".join(agents) or fmt.MISSING)),
         ("Time", inline(fmt.seconds(total_s) if report.iterations else fmt.MISSING)),
-        ("Agent cost", inline(fmt.usage(sum(tokens) if tokens else None, sum(costs) if costs else None))),
+        ("Agent cost", inline(_total_cost(report, tokens, costs))),
     ]
     blocks: list[Block] = [_h2("summary"), KeyValues(tuple(pairs), ("", ""))]
     tri = final.triangulation_final or final.triangulation
@@ -149,6 +152,15 @@ def _summary(report: Report) -> list[Block]:
 
 
 # --------------------------------------------------------------------------- question and contract
+
+
+def _total_cost(report: Report, tokens: list[int], costs: list[float]) -> str:
+    """Every call's tokens and cost (the cost table's total), else the iterations' own sum."""
+    total = report.costs.total if report.costs is not None else None
+    if total is None:
+        return fmt.usage(sum(tokens) if tokens else None, sum(costs) if costs else None)
+    used = total.input_tokens + total.cache_write_tokens + total.cache_read_tokens + total.output_tokens
+    return fmt.usage(used, total.cost_usd) + f" over {total.calls} calls (see Agent cost)"
 
 
 def _question(report: Report) -> list[Block]:
@@ -601,6 +613,45 @@ def _detail(row: IterationRow) -> list[Block]:
 
 
 # --------------------------------------------------------------------------- plots
+
+
+def _costs(report: Report) -> list[Block]:
+    """Every language-model call of the session, once, by iteration; the rows add up to the total."""
+    table = report.costs
+    if table is None:
+        return [
+            _h2("costs"),
+            Para(inline("No language model was called in this session: the offline agents cost nothing.")),
+        ]
+
+    def cells(row: CostRow) -> tuple[Inline, ...]:
+        return (
+            inline(strong(row.label) if row.label == "total" else row.label),
+            inline(", ".join(row.models) or fmt.MISSING),
+            inline(f"{row.calls:,}"),
+            inline(f"{row.input_tokens:,}"),
+            inline(f"{row.cache_write_tokens:,}"),
+            inline(f"{row.cache_read_tokens:,}"),
+            inline(f"{row.output_tokens:,}"),
+            inline("price unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}"),
+        )
+
+    return [
+        _h2("costs"),
+        Para(
+            inline(
+                "Every call to the language model, counted once: under the iteration it became, or under what "
+                "happened to it (a failed, cancelled or over-budget proposal, a failed repair). Cache reads cost "
+                "a tenth of the input price. Prices are list-price estimates; a model without a listed price shows "
+                "its tokens."
+            )
+        ),
+        Table(
+            ("", "model", "calls", "input", "cache write", "cache read", "output", "cost"),
+            tuple(cells(r) for r in (*table.rows, table.total)),
+            numeric=(2, 3, 4, 5, 6, 7),
+        ),
+    ]
 
 
 def _plots(report: Report) -> list[Block]:

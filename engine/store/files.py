@@ -10,7 +10,8 @@ A session folder::
       PROBLEM.md PROGRAM.md model.py analysis.toml   the editable files (kept line on top)
       iterations/0003/       record.json, the candidate as run, proposal.diff, elpd_pointwise.npy
       artifacts/0003/        traces (NetCDF) and plots: beside the history, regenerable
-      .workbench/            lock (the write lock), pending.json (a proposal awaiting review)
+      .workbench/            lock (the write lock), pending.json (a proposal awaiting review),
+                             spend.jsonl (every language-model call and its cost)
       report/                the session report (workbench report): derived, never committed
 """
 
@@ -32,6 +33,7 @@ ARTIFACTS_DIR = "artifacts"
 STATE_DIR = ".workbench"
 LOCK_FILE = "lock"
 PENDING_FILE = "pending.json"
+SPEND_FILE = "spend.jsonl"  # every call to a language model, appended as it ends (failed and cancelled too)
 RECOVERED_DIR = "recovered"
 RECORD_FILE = "record.json"
 DIFF_FILE = "proposal.diff"

@@ -52,6 +52,7 @@ from engine.store.messages import (
 )
 from engine.store.pending import PendingProposal, read_pending, write_pending
 from engine.store.recovery import clear_stale_git_locks, discard_unfinished_write
+from engine.store.spend import Spend, SpendEntry, append_spend, read_spend
 from engine.versions import package_versions
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,31 @@ class Session:
         target = self.path / filename
         target.write_text(text, encoding="utf-8")
         return self._git.commit([target], edit_message(filename, message), author=author or self.principal)
+
+    def record_spend(self, entries: list[SpendEntry]) -> None:
+        """Add the calls of one agent interaction to the spend ledger (on disk when this returns).
+
+        Parameters
+        ----------
+        entries
+            One per call, failed and cancelled interactions included.
+
+        Raises
+        ------
+        SessionError
+            When the session is open read-only.
+        """
+        self._require_writable()
+        append_spend(self.path / F.STATE_DIR / F.SPEND_FILE, entries)
+
+    def spend(self) -> Spend:
+        """Every language-model call of this session and what it cost.
+
+        Returns
+        -------
+        Spend
+        """
+        return read_spend(self.path / F.STATE_DIR / F.SPEND_FILE)
 
     def save_pending(
         self, proposal: Proposal, findings: list[Finding] | tuple[Finding, ...], compile_result: CompileResult | None

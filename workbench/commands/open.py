@@ -11,6 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
+from workbench.config import add_agent_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="who proposes: heuristic (offline, default), anthropic (needs ANTHROPIC_API_KEY), replay (a file)",
     )
     parser.add_argument("--replay-file", type=Path, help="proposals for --agent replay (JSON or TOML)")
+    add_agent_arguments(parser)
     parser.add_argument(
         "--sessions-root", type=Path, default=Path("sessions"), help="where sessions live (default: sessions/)"
     )
@@ -48,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if args.agent == "replay" and args.replay_file is None:
         raise WorkbenchError("--agent replay needs --replay-file FILE")
     from engine.launch import check_target
+    from engine.loop import RunOptions
+    from workbench.config import resolve_agent_settings
 
     check_target(args.target, args.session, args.sessions_root)  # a bad target stops here, before the TUI
+    settings = resolve_agent_settings(args.model, args.budget_usd, args.agent)
     keymap_path = args.keymap or (Path(os.environ["WORKBENCH_KEYMAP"]) if os.environ.get("WORKBENCH_KEYMAP") else None)
     app = create_app(
         args.target,
@@ -57,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         agent=args.agent,
         replay_file=args.replay_file,
         sessions_root=args.sessions_root,
+        options=RunOptions(budget_usd=settings.budget_usd) if settings.budget_usd is not None else None,
+        agent_model=settings.model,
         keymap=load_keymap(keymap_path),
         theme=LIGHT_THEME if args.light else DARK_THEME,
     )

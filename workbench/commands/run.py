@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", "-n", type=_iterations, default=10, help="iterations to run (default 10)")
     parser.add_argument("--agent", default="heuristic", help="heuristic (default, offline), anthropic or replay")
     parser.add_argument("--replay-file", type=Path, help="proposals for the replay agent (JSON or TOML)")
+    from workbench.config import add_agent_arguments
+
+    add_agent_arguments(parser)
     parser.add_argument(
         "--approve",
         type=_policy,
@@ -86,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     if args.problem is None and args.resume is None:
         raise WorkbenchError("name a problem folder (e.g. problems/ihdp) or --resume a session")
     err = console(stderr=True)
-    options = _options(args)
+    from workbench.config import resolve_agent_settings
+
+    settings = resolve_agent_settings(args.model, args.budget_usd, args.agent)
+    options = _options(args, settings.budget_usd)
     workbench = open_workbench(
         args.problem,
         session=args.resume,
@@ -94,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         agent=args.agent,
         replay_file=args.replay_file,
         options=options,
+        agent_model=settings.model,
     )
     with workbench.session:
         from engine.sandbox import isolation_report
@@ -158,14 +165,14 @@ def _report(headless, args: argparse.Namespace, err) -> None:
         err.print(literal(line), soft_wrap=True)
 
 
-def _options(args: argparse.Namespace):
-    """Harness options with any sampling overrides from the command line (already bounded)."""
+def _options(args: argparse.Namespace, budget_usd: float | None):
+    """Harness options with any sampling overrides from the command line (already bounded), and the budget."""
     from engine.loop import RunOptions
 
     overrides = {k: getattr(args, k) for k in ("chains", "draws", "tune") if getattr(args, k) is not None}
-    if not overrides:
+    if not overrides and budget_usd is None:
         return None
-    return RunOptions(sampling_overrides=overrides)
+    return RunOptions(sampling_overrides=overrides or None, budget_usd=budget_usd)
 
 
 def _policy(value: str) -> str:
