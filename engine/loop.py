@@ -203,8 +203,25 @@ class Workbench:
             proposal = repaired
             reviewed = self.check(proposal)
         reviewed = replace(reviewed, repairs=repairs)
+        reviewed = self._agent_review(reviewed, context, status)
         self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
         return reviewed
+
+    def _agent_review(self, reviewed: Reviewed, context: AgentContext, status: Callable[[str], None]) -> Reviewed:
+        """The agent's reviewer reads its own proposal before the principal does; a failure is said, not fatal."""
+        proposal = reviewed.proposal
+        if not self.agent.can_review or proposal.agent != self.agent.name:
+            return reviewed
+        status("the reviewer is reading the proposal against the contract and the plan…")
+        try:
+            review = self.ask_agent(
+                Purpose.REVIEW, proposal.loop, lambda: self.agent.review(context, proposal, reviewed.findings)
+            )
+        except AgentCancelled:
+            raise
+        except AgentError as exc:
+            review = AgentReview(error=str(exc))
+        return replace(reviewed, proposal=replace(proposal, review=review))
 
     # ------------------------------------------------------------------ the agent's calls
 

@@ -200,6 +200,7 @@ class Proposal:
     plan: AgentPlan | None = None  # a language-model agent's plan: what its orchestrator asked of its coder
     generated: ModelPlan | None = None  # the offline agent's generator settings (base, variant, spec)
     origin: str = ""  # where a replayed proposal came from (file and entry)
+    review: AgentReview | None = None  # the agent's reviewer on this proposal, before the principal decided
 
     @property
     def file(self) -> str:

@@ -74,6 +74,7 @@ class ReviewScreen(Screen):
                 checks.border_title = "guard and compile check"
                 yield Static(self._findings(), id="findings")
                 yield Static(compile_renderable(self.reviewed.compile), id="compile")
+                yield Static(self._agent_review(), id="agent-review")
                 yield Static("", id="readiness")
         yield Footer(compact=True)
 
@@ -82,6 +83,20 @@ class ReviewScreen(Screen):
         self.query_one("#readiness", Static).display = False  # until the app says where the sampler stands
         self.post_message(ReviewShown())
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw_diff())
+
+    def _agent_review(self) -> Text:
+        """The agent's reviewer on this proposal (language-model agents only), next to the guard's findings."""
+        review = self.reviewed.proposal.review
+        if review is None:
+            return Text()
+        if review.error:
+            return literal(f"\nreviewer: no review ({review.error})", style="yellow")
+        text = Text("\nreviewer", style="bold")
+        advice = review.text.splitlines()[0] if review.text else ""
+        style = "red" if "do not approve" in advice else ("yellow" if "with care" in advice else "green")
+        text.append(f" (before you decide)\n{advice}\n", style=style)
+        text.append(literal("\n".join(review.text.splitlines()[1:])))
+        return text
 
     def _headline(self) -> Text:
         p = self.reviewed.proposal

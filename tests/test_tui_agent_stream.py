@@ -22,6 +22,14 @@ from engine.records import Decision, DecisionKind, Loop  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[1]
+REVIEW = {
+    "advice": "approve with care",
+    "estimand": "Still the ATE over all 747 children: folds do not change the population.",
+    "roles": "none",
+    "hypothesis": "The file sets folds = 4 as planned.",
+    "overfitting": "Low: no parameter is added.",
+    "summary": "A harmless change; expect the estimate to move only by seed noise.",
+}
 PLAN = {
     "hypothesis": "Four folds give each nuisance model more units per fold without changing the estimand.",
     "rationale": "A small, safe design step.",
@@ -71,8 +79,16 @@ async def test_c_cancels_a_streaming_proposal_and_nothing_is_recorded(tmp_path, 
             assert [e.outcome.value for e in spend.entries] == ["cancelled"]  # the plan's call, paid for
             assert not isinstance(app.screen, ReviewScreen)
 
-            fake.script(*_replies(analysis))
+            fake.script(*_replies(analysis), tool_use("submit_proposal_review", REVIEW))
             await pilot.press("d")
             await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen), timeout=30, what="the review")
             assert app.reviewed is not None and "folds = 4" in app.reviewed.proposal.new_source
+            # The reviewer read it before the principal: its advice sits beside the guard's findings.
+            shown = str(app.screen.query_one("#agent-review").render())
+            assert "reviewer" in shown and "Advice: approve with care" in shown and "Overfitting: Low" in shown
+            reviewer_request = fake.bodies()[-1]
+            assert reviewer_request["tools"][0]["name"] == "submit_proposal_review"
+            review_text = "".join(b["text"] for b in reviewer_request["messages"][0]["content"])
+            assert "folds = 4" in review_text and "## Causal contract" in review_text
+            assert app.opened.workbench.session.load_pending().proposal.review is not None  # survives a kill
         app.close_session()

@@ -48,7 +48,7 @@ from engine.agents.activity import (
     partial_string_field,
 )
 from engine.agents.base import Agent, AgentContext
-from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ToolReply
+from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ProposalReview, ToolReply
 from engine.errors import AgentError
 from engine.records import (
     AgentCall,
@@ -56,6 +56,7 @@ from engine.records import (
     AgentReview,
     AgentUsage,
     CompileResult,
+    Finding,
     IterationRecord,
     Loop,
     Proposal,
@@ -183,6 +184,23 @@ def check_plan(raw: Any) -> Checked[Plan]:
     """
     plan, hard = Plan.check(raw)
     return plan, hard, []
+
+
+def check_review(raw: Any) -> Checked[ProposalReview]:
+    """The reviewer's reading of a proposal: an advice level and five text fields.
+
+    Parameters
+    ----------
+    raw
+        The ``submit_proposal_review`` tool input as the API returned it.
+
+    Returns
+    -------
+    Checked[ProposalReview]
+        The review (None when unusable), its hard problems as sentences, and no soft ones.
+    """
+    review, hard = ProposalReview.check(raw)
+    return review, hard, []
 
 
 def check_critique(raw: Any) -> Checked[CritiqueReply]:
@@ -495,6 +513,7 @@ class AnthropicAgent(Agent):
     offline = False
     can_repair = True
     can_critique = True
+    can_review = True
 
     def __init__(
         self,
@@ -676,6 +695,43 @@ class AnthropicAgent(Agent):
                 P.critic_prompt(context, record),
                 CritiqueReply,
                 check_critique,
+                min(ROLE_MAX_TOKENS, self.max_tokens),
+            )
+        finally:
+            self._account(ledger)
+        return AgentReview(text=review.text(), usage=ledger.usage())
+
+    def review(self, context: AgentContext, proposal: Proposal, findings: tuple[Finding, ...]) -> AgentReview:
+        """Read ``proposal`` against the contract and the plan before the principal decides.
+
+        Parameters
+        ----------
+        context
+            The context the proposal was made in.
+        proposal
+            The checked proposal.
+        findings
+            What the guard found.
+
+        Returns
+        -------
+        AgentReview
+            The review's text and the reviewer's calls, tokens and cost.
+
+        Raises
+        ------
+        AgentError
+            On an API error, or a review that stays malformed after one corrective retry.
+        """
+        ledger = _Ledger(self.model, self.price)
+        try:
+            review = self._ask(
+                ledger,
+                "reviewer",
+                P.REVIEWER_SYSTEM,
+                P.proposal_review_blocks(context, proposal, findings),
+                ProposalReview,
+                check_review,
                 min(ROLE_MAX_TOKENS, self.max_tokens),
             )
         finally:

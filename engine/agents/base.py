@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from engine.errors import AgentError
 from engine.problem import Contract, Gates, ModelData, OutcomeType
-from engine.records import AgentReview, CompileResult, IterationRecord, Loop, Metrics, Proposal
+from engine.records import AgentReview, CompileResult, Finding, IterationRecord, Loop, Metrics, Proposal
 
 if TYPE_CHECKING:
     from engine.problem import Problem
@@ -324,6 +324,8 @@ class Agent(ABC):
         :meth:`repair` can revise a proposal from a compile traceback.
     can_critique
         :meth:`critique` reviews a verdict in the agent's own words.
+    can_review
+        :meth:`review` reads a proposal against the contract and the plan before the principal decides.
     """
 
     name: ClassVar[str]
@@ -331,6 +333,7 @@ class Agent(ABC):
     offline: ClassVar[bool]
     can_repair: ClassVar[bool] = False
     can_critique: ClassVar[bool] = False
+    can_review: ClassVar[bool] = False
 
     @abstractmethod
     def propose(self, context: AgentContext) -> Proposal:
@@ -399,6 +402,30 @@ class Agent(ABC):
             When this backend has no critic (``can_critique`` is false) or its critic fails.
         """
         raise AgentError(f"the {self.name} agent has no critic of its own")
+
+    def review(self, context: AgentContext, proposal: Proposal, findings: tuple[Finding, ...]) -> AgentReview:
+        """A review of ``proposal`` before the principal decides: estimand drift, columns against their role,
+        a hypothesis the code does not implement, overfitting risk.
+
+        Parameters
+        ----------
+        context
+            The context the proposal was made in.
+        proposal
+            The checked proposal.
+        findings
+            What the guard found in it.
+
+        Returns
+        -------
+        AgentReview
+
+        Raises
+        ------
+        AgentError
+            When this backend has no reviewer (``can_review`` is false) or its reviewer fails.
+        """
+        raise AgentError(f"the {self.name} agent has no reviewer of its own")
 
     def observe(self, record: IterationRecord) -> None:  # noqa: B027 - optional hook, empty on purpose
         """Called after each recorded iteration; stateful backends may learn here.

@@ -95,6 +95,19 @@ Be concrete and brief; cite numbers from the record. You never know the true eff
 Answer only by calling the submit_critique tool."""
 
 
+REVIEWER_SYSTEM = """\
+You are the reviewer of a causal-inference workbench. An agent proposed a change to a file;
+the guard and the compile check have run. Before the principal decides, read the proposal
+against the causal contract, PROBLEM.md and PROGRAM.md and say: does the file still answer the
+contract's estimand for its population (trimming, filtering or reweighting can drift it); is any
+column used against its stated role (forbidden, pre-treatment only, or a row filter on a
+post-treatment variable); does the code implement the stated hypothesis, or something else; and
+how likely the change fits noise. Advise approve, approve with care, or do not approve. Be concrete
+and brief; quote the lines you mean. You never know the true effect.
+
+Answer only by calling the submit_proposal_review tool."""
+
+
 # --------------------------------------------------------------------------- rules from the guard
 
 
@@ -690,6 +703,51 @@ def repair_prompt(
         "file with submit_model.",
     ]
     return "\n".join(parts)
+
+
+def proposal_review_blocks(context: AgentContext, proposal: Proposal, findings: tuple[Any, ...]) -> tuple[str, str]:
+    """The reviewer's message: the stable problem block (cached), then the proposal and its checks.
+
+    Parameters
+    ----------
+    context
+        The context the proposal was made in.
+    proposal
+        The checked proposal.
+    findings
+        What the guard found.
+
+    Returns
+    -------
+    tuple of str
+        (stable, changing) Markdown.
+    """
+    stable, _ = orchestrator_blocks(context)
+    fence = "python" if proposal.loop is Loop.MODEL else "toml"
+    found = "\n".join(f"- {f.severity.value} {f.code}: {f.message}" for f in findings) or "- none"
+    changing = "\n".join(
+        [
+            f"# Review this proposal for {proposal.file}",
+            f"Hypothesis: {proposal.hypothesis}",
+            f"Rationale: {clip(proposal.rationale, 1500)}",
+            "",
+            "## The diff against the current best",
+            "```diff",
+            clip(proposal.diff.rstrip(), 6000),
+            "```",
+            "",
+            f"## The whole proposed {proposal.file}",
+            f"```{fence}",
+            clip(proposal.new_source.rstrip(), 8000),
+            "```",
+            "",
+            "## What the guard found",
+            found,
+            "",
+            "Review it and call submit_proposal_review.",
+        ]
+    )
+    return stable, changing
 
 
 def critic_prompt(context: AgentContext, record: IterationRecord) -> str:

@@ -140,6 +140,41 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+class ProposalReview(ToolReply):
+    """The reviewer's reading of a proposal before the principal decides."""
+
+    tool_name = "submit_proposal_review"
+    tool_description = "Submit a short structured review of the proposal, before the principal decides on it."
+    advice: Annotated[Literal["approve", "approve with care", "do not approve"], BeforeValidator(_lower)]
+    estimand: Text = Field(
+        description="Whether the file still answers the contract's estimand for its population, or how it drifts."
+    )
+    roles: Text = Field(
+        description="Any column used against its stated role (a forbidden or pre-treatment-only column, a filter "
+        "on a post-treatment variable), or 'none'."
+    )
+    hypothesis: Text = Field(description="Whether the code implements the stated hypothesis, and what differs.")
+    overfitting: Text = Field(description="The risk that the change fits noise: parameters added against the data.")
+    summary: Text = Field(description="One sentence for the principal.")
+
+    def text(self) -> str:
+        """The review as the lines the review screen shows and the record keeps.
+
+        Returns
+        -------
+        str
+        """
+        return "\n".join(
+            [
+                f"Advice: {self.advice}. {self.summary.strip()}",
+                f"Estimand: {self.estimand.strip()}",
+                f"Roles: {self.roles.strip()}",
+                f"Hypothesis: {self.hypothesis.strip()}",
+                f"Overfitting: {self.overfitting.strip()}",
+            ]
+        )
+
+
 class CritiqueReply(ToolReply):
     """The critic's short structured review of a verdict."""
 

@@ -198,8 +198,10 @@ def _read(session: Any, name: str) -> str:
 
 
 def _usage(record: IterationRecord) -> tuple[int | None, float | None]:
-    """Tokens and cost a language-model agent spent on this iteration: its proposal and its review."""
-    usages = [u for u in (record.proposal.usage, record.agent_review.usage if record.agent_review else None) if u]
+    """Tokens and cost a language-model agent spent on this iteration: its proposal and both reviews."""
+    review = record.proposal.review
+    pre = review.usage if review else None
+    usages = [u for u in (record.proposal.usage, pre, record.agent_review.usage if record.agent_review else None) if u]
     if not usages:
         return None, None
     costs = [u.cost_usd for u in usages]

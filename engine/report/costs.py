@@ -54,7 +54,7 @@ def _row(label: str, calls: Iterable[AgentCall]) -> CostRow:
 
 
 def record_calls(record: IterationRecord) -> tuple[AgentCall, ...]:
-    """The calls behind one iteration: its proposal (repairs included) and its critic's review.
+    """The calls behind one iteration: its proposal (repairs included), the reviewer's and the critic's reviews.
 
     Parameters
     ----------
@@ -65,7 +65,12 @@ def record_calls(record: IterationRecord) -> tuple[AgentCall, ...]:
     -------
     tuple of AgentCall
     """
-    usages = (record.proposal.usage, record.agent_review.usage if record.agent_review else None)
+    review = record.proposal.review
+    usages = (
+        record.proposal.usage,
+        review.usage if review else None,
+        record.agent_review.usage if record.agent_review else None,
+    )
     return tuple(c for u in usages if u is not None for c in u.calls)
 
 
