@@ -59,7 +59,11 @@ class HistoryScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        from engine.report.costs import record_calls
+
         table = self.query_one("#history-table", DataTable)
+        # A cost column only where a language model was asked: offline sessions cost nothing.
+        priced = any(record_calls(r) for r in self.records)
         for key, label in (
             ("mark", " "),
             ("n", "#"),
@@ -69,6 +73,7 @@ class HistoryScreen(Screen):
             ("elpd", "ELPD ± SE"),
             ("delta", "ΔELPD"),
             ("effect", "effect [94% HDI]"),
+            *((("cost", "agent cost"),) if priced else ()),
             ("hypothesis", "hypothesis / reason"),
         ):
             table.add_column(label, key=key)
@@ -86,6 +91,7 @@ class HistoryScreen(Screen):
                 elpd_text(m),
                 delta_text(m),
                 record_effect_text(record),
+                *((literal(_cost_text(record_calls(record))),) if priced else ()),
                 literal(one_line(note, 90)),
                 key=str(record.number),
             )
@@ -156,3 +162,16 @@ class HistoryScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _cost_text(calls: tuple) -> str:  # tuple of AgentCall
+    """One iteration's agent calls: their cost, or their tokens when a price is unknown."""
+    if not calls:
+        return "—"
+    costs = [c.cost_usd for c in calls]
+    if any(c is None for c in costs):
+        tokens = sum(
+            c.input_tokens + c.cache_read_input_tokens + c.cache_creation_input_tokens + c.output_tokens for c in calls
+        )
+        return f"{tokens:,} tok, price unknown"
+    return f"${sum(costs):.3f}"

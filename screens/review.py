@@ -81,6 +81,7 @@ class ReviewScreen(Screen):
     def on_mount(self) -> None:
         self._update_blocked()
         self.query_one("#readiness", Static).display = False  # until the app says where the sampler stands
+        self.query_one("#agent-review", Static).display = self.reviewed.proposal.review is not None
         self.post_message(ReviewShown())
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw_diff())
 

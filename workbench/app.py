@@ -339,7 +339,12 @@ class WorkbenchApp(App[int]):
             else:
                 screen.action_approve()
             return
-        self._set_status(f"proposal ready for iteration {message.number}: review it")
+        spend = (
+            ""
+            if getattr(self.opened.workbench.agent, "offline", True)
+            else f" · agent spend {self.opened.workbench.session.spend().text()}"
+        )
+        self._set_status(f"proposal ready for iteration {message.number}: review it{spend}")
         self._back_to_home()  # a new proposal starts a new review → run → verdict; Esc leads home
         self.push_screen(ReviewScreen(message.reviewed, message.number, edited=message.edited))
 

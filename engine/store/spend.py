@@ -83,7 +83,13 @@ class Spend:
         """
         if not self.entries:
             return "$0.00"
-        unpriced = f" + {self.unpriced_calls} call(s) of unknown price" if self.unpriced_calls else ""
+        unpriced = ""
+        if self.unpriced_calls:
+            c = [e.call for e in self.entries if e.call.cost_usd is None]
+            tokens = sum(
+                x.input_tokens + x.cache_creation_input_tokens + x.cache_read_input_tokens + x.output_tokens for x in c
+            )
+            unpriced = f" + {self.unpriced_calls} call(s) of unknown price ({tokens:,} tokens)"
         return f"${self.known_usd:.2f} ({len(self.entries)} call{'s' if len(self.entries) != 1 else ''}){unpriced}"
 
 
