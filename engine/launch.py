@@ -139,6 +139,9 @@ def open_workbench(
         opened.close()
         raise
     workbench.notes.extend(opened.recovered)
+    deprecation = getattr(workbench.agent, "deprecation", None)
+    if deprecation:
+        workbench.notes.append(deprecation)
     recorded_hash = opened.info.data_hash
     if recorded_hash and recorded_hash != problem.data_hash:
         workbench.notes.append(

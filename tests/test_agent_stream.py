@@ -235,3 +235,18 @@ def test_temperature_is_not_an_option_and_errors_say_what_to_do(fake) -> None:
     assert agent.model == claude.DEFAULT_MODEL and price_for("claude-3-5-haiku") is None  # retired: not listed
     agent.use_model("claude-opus-5-5")
     assert agent.price == (4.0, 20.0) and not agent.forced_tools
+
+
+def test_a_deprecated_model_is_named_when_the_workbench_opens(fake, tmp_path, monkeypatch) -> None:
+    from engine.launch import open_workbench
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+    wb = open_workbench(
+        ROOT / "problems" / "ihdp", sessions_root=tmp_path, agent="anthropic", agent_model="claude-opus-4-5"
+    )
+    try:
+        assert any("claude-opus-4-5 is deprecated" in note and "--model" in note for note in wb.notes)
+    finally:
+        wb.session.close()
+    assert AnthropicAgent(api_key="k", base_url=fake.url).deprecation is None  # the default is current

@@ -103,7 +103,7 @@ class WorkbenchApp(App[int]):
             tooltip="Back to the running iteration, or to the verdict it just reached",
         ),
         Binding(
-            "c",
+            "c,escape",
             "cancel_agent",
             "Cancel agent",
             id="app.cancel-agent",

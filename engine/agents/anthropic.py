@@ -562,6 +562,26 @@ class AnthropicAgent(Agent):
         timeout = anthropic.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)
         self.client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=0)
 
+    @property
+    def deprecation(self) -> str | None:
+        """Why the chosen model should be replaced, when the installed SDK lists it as deprecated.
+
+        Returns
+        -------
+        str or None
+        """
+        try:
+            from anthropic._data import DEPRECATED_MODELS
+        except ImportError:  # an SDK without the list: nothing to say
+            return None
+        end = DEPRECATED_MODELS.get(self.model)
+        if end is None:
+            return None
+        return (
+            f"the Claude model {self.model} is deprecated and reaches end of life on {end}: pick a current one "
+            f"with --model (e.g. {DEFAULT_MODEL})"
+        )
+
     def use_model(self, model: str) -> None:
         """Ask ``model`` from the next call on (its price and tool-choice support with it).
 
