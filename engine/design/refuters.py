@@ -21,6 +21,7 @@ forbidden columns out before anything runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -160,8 +161,7 @@ def placebo_treatment(data: DesignData, spec: AnalysisSpec, original: DREstimate
     SpecError
         When the refit cannot be cross-fitted or trimming leaves one arm.
     """
-    new = _rerun(replace(data, t=placebo_treatment_vector(data.t, spec.seed)), spec, spec.estimand)
-    return _result("placebo_treatment", original, new, 0.0, null_passes(new, original))
+    return judge("placebo_treatment", original, REFITS["placebo_treatment"](data, spec))
 
 
 def random_common_cause(data: DesignData, spec: AnalysisSpec, original: DREstimate) -> RefuterResult:
@@ -185,13 +185,7 @@ def random_common_cause(data: DesignData, spec: AnalysisSpec, original: DREstima
     SpecError
         When the refit cannot be cross-fitted or trimming leaves one arm.
     """
-    noise = np.random.default_rng([spec.seed, 2]).standard_normal(data.n)
-    bigger = replace(data, W=np.column_stack([data.W, noise]), names=data.names + ("random_common_cause",))
-    new = _rerun(bigger, spec, spec.estimand)
-    shift = abs(new.effect - original.effect) / max(original.se, 1e-12)
-    return _result(
-        "random_common_cause", original, new, original.effect, shift < COMMON_CAUSE_MAX_SHIFT_SE, shift=shift
-    )
+    return judge("random_common_cause", original, REFITS["random_common_cause"](data, spec))
 
 
 def data_subset(
@@ -348,13 +342,64 @@ def dummy_outcome(data: DesignData, spec: AnalysisSpec, original: DREstimate) ->
     SpecError
         When the refit cannot be cross-fitted or trimming leaves one arm.
     """
+    return judge("dummy_outcome", original, REFITS["dummy_outcome"](data, spec))
+
+
+REFUTERS = ("placebo_treatment", "random_common_cause", "data_subset", "dummy_outcome")
+
+
+# --------------------------------------------------------------------------- refits apart from judgments
+# A refit needs only the data and the resolved spec, not the analysis' own estimate, so the
+# design run starts the refits beside the main fit and judges them once the estimate is in.
+
+
+def _placebo_treatment_refit(data: DesignData, spec: AnalysisSpec) -> DREstimate:
+    return _rerun(replace(data, t=placebo_treatment_vector(data.t, spec.seed)), spec, spec.estimand)
+
+
+def _random_common_cause_refit(data: DesignData, spec: AnalysisSpec) -> DREstimate:
+    noise = np.random.default_rng([spec.seed, 2]).standard_normal(data.n)
+    bigger = replace(data, W=np.column_stack([data.W, noise]), names=data.names + ("random_common_cause",))
+    return _rerun(bigger, spec, spec.estimand)
+
+
+def _dummy_outcome_refit(data: DesignData, spec: AnalysisSpec) -> DREstimate:
     rng = np.random.default_rng([spec.seed, 4])
     if data.discrete_outcome:
         y = (rng.random(data.n) < data.y.mean()).astype(float)
     else:
         y = rng.normal(data.y.mean(), data.y.std() or 1.0, data.n)
-    new = _rerun(replace(data, y=y), spec, spec.estimand)
-    return _result("dummy_outcome", original, new, 0.0, null_passes(new, original))
+    return _rerun(replace(data, y=y), spec, spec.estimand)
 
 
-REFUTERS = ("placebo_treatment", "random_common_cause", "data_subset", "dummy_outcome")
+REFITS: dict[str, Callable[[DesignData, AnalysisSpec], DREstimate]] = {
+    "placebo_treatment": _placebo_treatment_refit,
+    "random_common_cause": _random_common_cause_refit,
+    "dummy_outcome": _dummy_outcome_refit,
+}
+"""The refuters that are one refit each (the data-subset refuter is several: :func:`subset_estimate`)."""
+
+
+def judge(name: str, original: DREstimate, new: DREstimate) -> RefuterResult:
+    """A refit's verdict against the analysis' own estimate.
+
+    Parameters
+    ----------
+    name
+        One of :data:`REFITS`.
+    original
+        The analysis's own estimate.
+    new
+        The refit's estimate.
+
+    Returns
+    -------
+    RefuterResult
+        Placebo treatment and dummy outcome pass when the refit finds nothing (:func:`null_passes`);
+        a random common cause passes when it moves the estimate less than
+        :data:`COMMON_CAUSE_MAX_SHIFT_SE` standard errors.
+    """
+    if name == "random_common_cause":
+        shift = abs(new.effect - original.effect) / max(original.se, 1e-12)
+        return _result(name, original, new, original.effect, shift < COMMON_CAUSE_MAX_SHIFT_SE, shift=shift)
+    return _result(name, original, new, 0.0, null_passes(new, original))

@@ -27,15 +27,14 @@ from engine.design.diagnostics import (
     placebo_outcome,
     trimming_curve,
 )
-from engine.design.estimate import estimate_effect, fit_dr, learner_description, prepare
+from engine.design.estimate import estimate_effect, fit_dr, learner_description, prepare, resolve_propensity
 from engine.design.facts import column_facts, data_facts
 from engine.design.refuters import (
+    REFITS,
     REFUTERS,
     SUBSET_FRACTION,
     SUBSET_REPEATS,
-    dummy_outcome,
-    placebo_treatment,
-    random_common_cause,
+    judge,
     subset_estimate,
     subset_rows,
     summarise_subsets,
@@ -91,14 +90,7 @@ SUBSET_TASK = "subset#"
 """Task names of the data-subset refuter's subsets (reported together, as one stage)."""
 
 
-def _refuter(name: str, data: Any, spec: AnalysisSpec, est: Any) -> Callable[[], Any]:
-    if name == "placebo_treatment":
-        return partial(placebo_treatment, data, spec, est)
-    if name == "random_common_cause":
-        return partial(random_common_cause, data, spec, est)
-    if name == "dummy_outcome":
-        return partial(dummy_outcome, data, spec, est)
-    raise ValueError(f"unknown refuter {name!r}; choose from {', '.join(REFUTERS)}")
+ESTIMATE_TASK = "estimate"
 
 
 def _run_side_by_side(
@@ -185,10 +177,45 @@ def run_design(
             on_progress(DesignProgress(stage, len(timings), len(stages), now - start))
 
     data = prepare(frame, contract, covariates)
-    fit = fit_dr(data, spec)
+    for name in settings.refuters:
+        if name != "data_subset" and name not in REFITS:
+            raise ValueError(f"unknown refuter {name!r}; choose from {', '.join(REFUTERS)}")
+    # The learner ``auto`` picks is decided once, on the full data (a second of work), so the main
+    # fit, the placebo outcomes and every refuter's refit are independent: they run side by side on
+    # threads (the sandbox forbids fork, so no process pool), each with its own seeded generator, and
+    # their results do not depend on the order. Refuters are judged once the estimate is in.
+    resolved, choice = resolve_propensity(data, spec)
+    refuter_spec = resolved if settings.refuter_folds is None else replace(resolved, folds=settings.refuter_folds)
+    # Longest first, so no core idles at the end: the main fit, the refits on full-size data (a noise
+    # column or a noise outcome makes the boosting work hardest), the subsets, then the placebos.
+    checks: dict[str, Callable[[], Any]] = {ESTIMATE_TASK: partial(fit_dr, data, resolved, choice)}
+    for name in settings.refuters:
+        if name not in ("data_subset", "placebo_treatment"):
+            checks[f"refit:{name}"] = partial(REFITS[name], data, refuter_spec)
+    subsets = 0
+    if "data_subset" in settings.refuters:  # its subsets are independent too: one task each
+        rows = subset_rows(data.n, refuter_spec.seed, settings.subset_fraction, settings.subset_repeats)
+        for k, subset in enumerate(rows):
+            checks[f"{SUBSET_TASK}{k}"] = partial(subset_estimate, data, refuter_spec, subset)
+        subsets = len(rows)
+    if "placebo_treatment" in settings.refuters:  # a permuted treatment fits fastest
+        checks["refit:placebo_treatment"] = partial(REFITS["placebo_treatment"], data, refuter_spec)
+    if settings.placebo:
+        for column in spec.placebo_outcomes:
+            checks[f"placebo:{column}"] = partial(placebo_outcome, frame, contract, resolved, column)
+    task_seconds: dict[str, float] = {}
+
+    def report(stage: str, seconds: float) -> None:
+        if stage.startswith("placebo:"):
+            done(stage, seconds)
+        else:
+            task_seconds[stage] = seconds  # the refuters are reported once judged
+
+    results = _run_side_by_side(checks, settings.workers, report)
+    fit = results[ESTIMATE_TASK]
     keep = fit.keep(*spec.trim)
     est = estimate_effect(fit, spec.estimand, keep)
-    done("estimate")
+    done("estimate", task_seconds[ESTIMATE_TASK])
 
     sanity = sanity_check(fit, est, keep, spec.estimand)
     bal = balance(data, fit.e_clipped, keep, spec.estimand)
@@ -198,37 +225,14 @@ def run_design(
     trim = trimming_curve(fit, spec.estimand, settings.trim_thresholds)
     done("trimming")
 
-    # The placebo outcomes and refuters refit everything on changed data, each with its own
-    # seeded generator, so they are independent: they run side by side on threads (the
-    # sandbox forbids fork, so no process pool), and their results do not depend on the order.
-    # Refits use the learner the full data chose (``auto`` is resolved once, not per refit).
-    refuter_spec = fit.spec if settings.refuter_folds is None else replace(fit.spec, folds=settings.refuter_folds)
-    checks: dict[str, Callable[[], Any]] = {}
-    if settings.placebo:
-        for column in spec.placebo_outcomes:
-            checks[f"placebo:{column}"] = partial(placebo_outcome, frame, contract, fit.spec, column)
-    subsets = 0
     for name in settings.refuters:
-        if name == "data_subset":  # its subsets are independent too: one task each
-            rows = subset_rows(data.n, refuter_spec.seed, settings.subset_fraction, settings.subset_repeats)
-            for k, subset in enumerate(rows):
-                checks[f"{SUBSET_TASK}{k}"] = partial(subset_estimate, data, refuter_spec, subset)
-            subsets = len(rows)
+        if name == "data_subset":
+            estimates = [results[f"{SUBSET_TASK}{k}"] for k in range(subsets)]
+            results["refuter:data_subset"] = summarise_subsets(data, est, estimates, settings.subset_fraction)
+            done("refuter:data_subset", sum(task_seconds[f"{SUBSET_TASK}{k}"] for k in range(subsets)))
         else:
-            checks[f"refuter:{name}"] = _refuter(name, data, refuter_spec, est)
-    subset_seconds = [0.0]
-
-    def report(stage: str, seconds: float) -> None:
-        if stage.startswith(SUBSET_TASK):
-            subset_seconds[0] += seconds
-        else:
-            done(stage, seconds)
-
-    results = _run_side_by_side(checks, settings.workers, report)
-    if subsets:
-        estimates = [results[f"{SUBSET_TASK}{k}"] for k in range(subsets)]
-        results["refuter:data_subset"] = summarise_subsets(data, est, estimates, settings.subset_fraction)
-        done("refuter:data_subset", subset_seconds[0])
+            results[f"refuter:{name}"] = judge(name, est, results[f"refit:{name}"])
+            done(f"refuter:{name}", task_seconds[f"refit:{name}"])
     placebo = [results[stage] for stage in checks if stage.startswith("placebo:")]
     refuters = [results[f"refuter:{name}"] for name in settings.refuters]
     clock[0] = time.perf_counter()
