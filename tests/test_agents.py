@@ -812,3 +812,28 @@ def test_a_rejected_move_never_comes_back(context) -> None:
         moves.append(nxt.move)
         ctx = step(ctx, nxt, "discarded", "within the band", elpd=-1000.0, elpd_se=20.0)
     assert first.move not in moves
+
+
+def test_on_wide_data_splines_go_on_the_strongest_continuous_controls_only() -> None:
+    from engine.agents.base import DataSummary
+    from engine.agents.catalogue import SPLINE_MAX_INPUTS, get_move
+    from engine.agents.modelgen import spec_from_source
+
+    acic = load_problem(ROOT / "problems" / "acic2016").model_data()
+    wide = DataSummary.from_model_data(acic)
+    assert len(wide.continuous) > SPLINE_MAX_INPUTS and set(wide.strongest) == set(wide.continuous)
+    spline = get_move("spline").apply(baseline_spec("continuous"), wide)
+    assert spline is not None and spline.spline_columns == wide.strongest[:SPLINE_MAX_INPUTS]
+    source = render_model(spline)
+    assert spec_from_source(source) == spline  # the agent reads its own spec back
+    assert "spline_names = [" in source and "X_lin = data.X[linear_names]" in source
+    _check_builds_and_evaluates(spline, acic)
+    # The strongest are the continuous controls most correlated with the outcome.
+    corr = {c: abs(np.corrcoef(acic.X[c], acic.y)[0, 1]) for c in wide.continuous}
+    assert min(corr[c] for c in spline.spline_columns) >= max(
+        corr[c] for c in wide.continuous if c not in spline.spline_columns
+    )
+    # Narrow data (IHDP's six continuous controls) keep splines on every one.
+    ihdp = DataSummary.from_model_data(load_problem(ROOT / "problems" / "ihdp").model_data())
+    narrow = get_move("spline").apply(baseline_spec("continuous"), ihdp)
+    assert narrow is not None and narrow.spline_columns == ()

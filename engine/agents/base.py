@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+import numpy as np
+
 from engine.errors import AgentError
 from engine.problem import Contract, Gates, ModelData, OutcomeType
 from engine.records import AgentReview, CompileResult, Finding, IterationRecord, Loop, Metrics, Proposal
@@ -68,6 +70,22 @@ def agent_visible_problem_text(text: str) -> str:
     return "".join(out)
 
 
+def _by_strength(data: ModelData) -> tuple[str, ...]:
+    """Continuous controls ordered by the size of their correlation with the outcome (the names only).
+
+    A screening order for wide data: splines go on the first few. Ties keep the data's order.
+    """
+    if not data.continuous or data.n < 3 or float(np.std(data.y)) == 0.0:
+        return tuple(data.continuous)
+    X = data.X_continuous
+    sd = X.std(axis=0)
+    centred = (X - X.mean(axis=0)) * np.where(sd > 0, 1.0, 0.0)
+    y = data.y - data.y.mean()
+    corr = np.abs(centred.T @ y) / (np.where(sd > 0, sd, 1.0) * float(np.std(data.y)) * data.n)
+    order = sorted(range(len(data.continuous)), key=lambda i: (-corr[i], i))
+    return tuple(data.continuous[i] for i in order)
+
+
 @dataclass(frozen=True)
 class DataSummary:
     """What an agent may know about the data: names and counts, no values."""
@@ -81,6 +99,7 @@ class DataSummary:
     treatment: str
     outcome: str
     outcome_mostly_positive: bool = False  # ≥ 95 % of outcomes > 0: a log-linear mean makes sense
+    strongest: tuple[str, ...] = ()  # continuous controls by |correlation with the outcome|, names only
 
     @classmethod
     def from_model_data(cls, data: ModelData) -> DataSummary:
@@ -107,6 +126,7 @@ class DataSummary:
             treatment=data.treatment_name,
             outcome=data.outcome_name,
             outcome_mostly_positive=bool((data.y > 0).mean() >= POSITIVE_SHARE),
+            strongest=_by_strength(data),
         )
 
     def describe(self) -> str:

@@ -23,6 +23,7 @@ from engine.problem import OutcomeType
 
 PRIOR_SCALE_FLOOR = 0.25  # tightening stops here: tighter priors would decide the answer
 GP_MAX_INPUTS = 2  # FIELD-NOTES: an HSGP on 6 covariates took 105 s to compile
+SPLINE_MAX_INPUTS = 6  # wide data (ACIC's 40-odd continuous controls): splines on the strongest six only
 LIGHT_BASIS = 4
 LIGHT_GP_M = 5
 
@@ -109,7 +110,12 @@ def _separate_arms(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
 
 
 def _spline(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
-    return spec_with(s, continuous_terms="spline") if s.continuous_terms != "spline" and d.continuous else None
+    if s.continuous_terms == "spline" or not d.continuous:
+        return None
+    if len(d.continuous) > SPLINE_MAX_INPUTS and d.strongest:
+        # Splines on every one of 40 controls: 200 more coefficients than the data can pin down.
+        return spec_with(s, continuous_terms="spline", spline_columns=d.strongest[:SPLINE_MAX_INPUTS])
+    return spec_with(s, continuous_terms="spline")
 
 
 def _treat_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:

@@ -74,6 +74,9 @@ class ModelSpec:
         down (many units per arm), where the non-centred form shows divergences.
     gp_columns
         Continuous controls that enter through one joint HSGP term (at most two).
+    spline_columns
+        With ``continuous_terms="spline"``: only these continuous controls get splines, the
+        others stay linear (wide data: splines on the strongest few); empty for all of them.
     gp_m
         HSGP basis functions per GP input.
     """
@@ -92,6 +95,7 @@ class ModelSpec:
     shrink_binary: bool = False
     shrink_centred: bool = False
     gp_columns: tuple[str, ...] = field(default=())
+    spline_columns: tuple[str, ...] = field(default=())
     gp_m: int = 8
 
     def __post_init__(self) -> None:
@@ -214,6 +218,8 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append(f"n_basis must be at least {MIN_BASIS} for cubic splines")
     if not spec.prior_scale > 0:
         issues.append("prior_scale must be positive")
+    if spec.spline_columns and spec.continuous_terms != "spline":
+        issues.append("spline_columns only applies with continuous_terms = spline")
     if len(spec.gp_columns) > 2:
         issues.append("an HSGP term takes at most two inputs (its cost grows as m ** inputs)")
     if spec.gp_m < 3:
@@ -435,6 +441,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         "quadratic": "linear and squared terms",
         "spline": "additive cubic splines",
     }[spec.continuous_terms]
+    if spec.spline_columns:
+        cont = f"additive cubic splines on the {len(spec.spline_columns)} strongest continuous controls, the rest linear"
     if spec.separate_arms:
         head = "Separate arms (own mean and own σ)" if spec.sigma_per_arm else "Separate arms"
     else:
@@ -480,6 +488,9 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
             "quadratic": "continuous controls act through linear and centred squared terms",
             "spline": f"continuous controls act through additive cubic B-splines ({spec.n_basis} basis functions each)",
         }[spec.continuous_terms]
+        if not spec.spline_columns
+        else f"{', '.join(spec.spline_columns)} act through additive cubic B-splines ({spec.n_basis} basis functions "
+        "each); the other continuous controls act linearly"
     )
     items.append(
         f"binary-control coefficients{' of both arms' if spec.separate_arms else ''} share one scale learnt from "
@@ -570,6 +581,8 @@ class _Renderer:
             blocks.append(_Coef("beta_sq", "continuous", "X_sq", 0.5))
         if s.continuous_terms == "spline":
             blocks.append(_Coef("beta_spline", "spline", "B", 0.5))
+            if s.spline_columns:
+                blocks.append(_Coef("beta_lin", "linear", "X_lin", 1.0))
         if self.split:
             blocks.append(_Coef("beta_bin", "binary", "X_bin", 1.0))
         if not self.arms and s.treat_linear:
@@ -613,7 +626,15 @@ class _Renderer:
         if s.continuous_terms == "spline":
             out.append("# Additive cubic B-splines: n_basis - 1 centred columns per continuous control.")
             out.append(f"n_basis = {s.n_basis}")
-            out.append("B = np.hstack([data.spline_basis(name, n_basis) for name in data.continuous])")
+            if s.spline_columns:
+                names = ", ".join(json.dumps(c) for c in s.spline_columns)
+                out.append("# Splines on the strongest continuous controls only; the others enter linearly.")
+                out.append(f"spline_names = [{names}]")
+                out.append("linear_names = [name for name in data.continuous if name not in spline_names]")
+                out.append("X_lin = data.X[linear_names].to_numpy()")
+                out.append("B = np.hstack([data.spline_basis(name, n_basis) for name in spline_names])")
+            else:
+                out.append("B = np.hstack([data.spline_basis(name, n_basis) for name in data.continuous])")
         if s.gp_columns:
             cols = ", ".join(json.dumps(c) for c in s.gp_columns)
             out.append("# Inputs of the Gaussian-process term: few, because HSGP cost grows as m ** inputs.")
@@ -632,7 +653,10 @@ class _Renderer:
         if self.split:
             coords.append('"binary": list(data.binary)')
         if s.continuous_terms == "spline":
-            coords.append('"spline": [f"{name}:{k}" for name in data.continuous for k in range(1, n_basis)]')
+            splined = "spline_names" if s.spline_columns else "data.continuous"
+            coords.append(f'"spline": [f"{{name}}:{{k}}" for name in {splined} for k in range(1, n_basis)]')
+            if s.spline_columns:
+                coords.append('"linear": linear_names')
         if self.arms or s.sigma_per_arm:
             coords.append('"arm": ["control", "treated"]')
         out += _dict_literal("coords", coords, indent=4)
