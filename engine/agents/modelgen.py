@@ -442,7 +442,9 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         "spline": "additive cubic splines",
     }[spec.continuous_terms]
     if spec.spline_columns:
-        cont = f"additive cubic splines on the {len(spec.spline_columns)} strongest continuous controls, the rest linear"
+        cont = (
+            f"additive cubic splines on the {len(spec.spline_columns)} strongest continuous controls, the rest linear"
+        )
     if spec.separate_arms:
         head = "Separate arms (own mean and own σ)" if spec.sigma_per_arm else "Separate arms"
     else:
