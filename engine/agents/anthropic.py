@@ -884,11 +884,13 @@ class AnthropicAgent(Agent):
                 return self._stream(kwargs, control, role, attempt, tool["name"])
             except AgentCancelled:
                 raise
-            except anthropic.AnthropicError as exc:
-                if control.cancelled:
+            except Exception as exc:
+                if control.cancelled:  # whatever the closed stream raised, the principal stopped it
                     raise AgentCancelled(
                         "cancelled by the principal: nothing was recorded; ask again when ready"
                     ) from exc
+                if not isinstance(exc, anthropic.AnthropicError):
+                    raise
                 if self.forced_tools and _refuses_forced_tool(exc):
                     self.forced_tools = False  # this model wants tool_choice auto; ask again at once
                     continue
