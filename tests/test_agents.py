@@ -264,8 +264,12 @@ def _catalogue_specs(moves, outcome: str, data: DataSummary) -> list[tuple[str, 
             outcome=outcome, continuous_terms="quadratic", separate_arms=True, sigma_per_arm=outcome == "continuous"
         ),
     ]
+    from engine.agents.catalogue import WIDE_COLUMNS
+
     out = []
     for move in moves:
+        if move.id == "shrink_controls" and len(data.columns) < WIDE_COLUMNS:
+            continue  # a wide-data move: exercised on ACIC below
         spec = next((s for s in (move.apply(b, data) for b in bases) if s is not None), None)
         assert spec is not None, f"move {move.id} applies to none of the bases"
         out.append((move.id, spec))
@@ -837,3 +841,25 @@ def test_on_wide_data_splines_go_on_the_strongest_continuous_controls_only() -> 
     ihdp = DataSummary.from_model_data(load_problem(ROOT / "problems" / "ihdp").model_data())
     narrow = get_move("spline").apply(baseline_spec("continuous"), ihdp)
     assert narrow is not None and narrow.spline_columns == ()
+
+
+def test_wide_data_gets_one_learnt_scale_for_every_control_first() -> None:
+    from engine.agents.base import DataSummary
+    from engine.agents.catalogue import moves_for
+
+    acic = load_problem(ROOT / "problems" / "acic2016")
+    wide = DataSummary.from_model_data(acic.model_data())
+    assert moves_for("continuous", wide)[0].id == "shrink_controls"
+    assert moves_for("continuous", DataSummary.from_model_data(load_problem(IHDP).model_data()))[0].id != (
+        "shrink_controls"
+    )
+    # After a measured baseline the offline agent proposes it first, and the file builds and evaluates.
+    proposal = HeuristicAgent().propose(build_context(acic))
+    spec = spec_of(proposal)
+    assert proposal.move == "shrink_controls" and spec.shrink_controls
+    assert 'tau_x = pm.HalfNormal("tau_x"' in proposal.new_source
+    assert 'beta_x = pm.Normal("beta_x", 0, tau_x, dims="control")' in proposal.new_source
+    _check_builds_and_evaluates(spec, acic.model_data())
+    # It cannot sit on split blocks: splines or binary shrinkage after it are not offered as one spec.
+    with pytest.raises(ValueError, match="shrink_controls"):
+        ModelSpec(shrink_controls=True, continuous_terms="spline")

@@ -23,6 +23,7 @@ from engine.problem import OutcomeType
 
 PRIOR_SCALE_FLOOR = 0.25  # tightening stops here: tighter priors would decide the answer
 GP_MAX_INPUTS = 2  # FIELD-NOTES: an HSGP on 6 covariates took 105 s to compile
+WIDE_COLUMNS = 30  # this many design columns make data wide: shared shrinkage comes first
 SPLINE_MAX_INPUTS = 6  # wide data (ACIC's 40-odd continuous controls): splines on the strongest six only
 LIGHT_BASIS = 4
 LIGHT_GP_M = 5
@@ -90,6 +91,7 @@ class Move:
         return self.hypothesis.format(
             k_cont=len(data.continuous),
             k_bin=len(data.binary),
+            k=len(data.columns),
             title=self.title,
             scale_from=f"{base.prior_scale:g}",
             scale_to=f"{candidate.prior_scale:g}",
@@ -146,6 +148,12 @@ def _sigma_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
 
 def _shrink_binary(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     return spec_with(s, shrink_binary=True) if not s.shrink_binary and len(d.binary) >= 2 else None
+
+
+def _shrink_controls(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
+    if s.shrink_controls or len(d.columns) < WIDE_COLUMNS:
+        return None
+    return spec_with(s, shrink_controls=True)
 
 
 def _tighten(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
@@ -290,6 +298,16 @@ _MOVES = {
             _lighter_sigma_linear,
         ),
         Move(
+            "shrink_controls",
+            "one learnt scale for every control's coefficient (wide data)",
+            frozenset({"hierarchical", "shrinkage", "prior"}),
+            "Letting the {k} control coefficients share one scale learnt from the data will pin down the "
+            "directions correlated controls leave loose, pass the convergence gates and raise ELPD.",
+            "On wide data (ACIC's 79 columns) the baseline's independent priors left R-hat at 1.03 and bulk ESS "
+            "near 170; one learnt scale over every coefficient brought R-hat to 1.00 and ESS near 400.",
+            _shrink_controls,
+        ),
+        Move(
             "shrink_binary",
             "hierarchical shrinkage of the binary-control coefficients (non-centred)",
             frozenset({"hierarchical", "shrinkage", "prior"}),
@@ -337,6 +355,7 @@ CONTINUOUS_ORDER = (
     "sigma_linear",
     "shrink_binary",
     "hsgp",
+    "shrink_controls",
 )
 COUNT_ORDER = (
     "separate_arms",
@@ -346,6 +365,7 @@ COUNT_ORDER = (
     "treat_linear",
     "treat_quadratic",
     "shrink_binary",
+    "shrink_controls",
 )
 BINARY_ORDER = (
     "quadratic",
@@ -355,6 +375,7 @@ BINARY_ORDER = (
     "treat_quadratic",
     "tighten_priors",
     "separate_arms",
+    "shrink_controls",
 )
 
 CONTINUOUS_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in CONTINUOUS_ORDER)
@@ -362,13 +383,17 @@ BINARY_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in BINARY_ORDER)
 COUNT_MOVES: tuple[Move, ...] = tuple(_MOVES[i] for i in COUNT_ORDER)
 
 
-def moves_for(outcome: OutcomeType | str) -> tuple[Move, ...]:
+def moves_for(outcome: OutcomeType | str, data: DataSummary | None = None) -> tuple[Move, ...]:
     """The catalogue, in the order the agent tries it, for an outcome type.
 
     Parameters
     ----------
     outcome
         The contract's outcome type, or its value (``"continuous"``, ``"binary"`` or ``"count"``).
+    data
+        The data's summary: on wide data (:data:`WIDE_COLUMNS` design columns or more) the
+        shared shrinkage of every control comes first, since the baseline's independent priors
+        leave correlated controls weakly identified.
 
     Returns
     -------
@@ -381,9 +406,13 @@ def moves_for(outcome: OutcomeType | str) -> tuple[Move, ...]:
     ValueError
         For a string that is not an outcome type.
     """
-    return {OutcomeType.BINARY: BINARY_MOVES, OutcomeType.COUNT: COUNT_MOVES}.get(
+    moves = {OutcomeType.BINARY: BINARY_MOVES, OutcomeType.COUNT: COUNT_MOVES}.get(
         OutcomeType(outcome), CONTINUOUS_MOVES
     )
+    if data is not None and len(data.columns) >= WIDE_COLUMNS:
+        first = _MOVES["shrink_controls"]
+        return (first, *(m for m in moves if m is not first))
+    return moves
 
 
 def get_move(move_id: str | None) -> Move | None:

@@ -321,7 +321,7 @@ class HeuristicAgent(Agent):
         used = {a.move for a in state.attempts if a.move and a.status not in unjudged}
         crashes = Counter(a.move for a in state.attempts if a.move and a.status == VerdictKind.CRASHED.value)
         for fresh in (True, False):
-            for move in moves_for(state.outcome):
+            for move in moves_for(state.outcome, state.data):
                 if _avoided_by(move, state) or crashes[move.id] >= MAX_CRASHES:
                     continue
                 if fresh and move.id in used:
@@ -436,7 +436,7 @@ class HeuristicAgent(Agent):
                     + (f": {last.reason.strip().rstrip('.')}." if last.reason.strip() else ".")
                 )
         skipped: dict[tuple[int, str], list[str]] = {}
-        for move in moves_for(state.outcome):
+        for move in moves_for(state.outcome, state.data):
             if move.apply(state.base, state.data) is None:
                 continue  # not a candidate anyway: no need to say it is skipped
             for _tag, number, words in _avoided_by(move, state):

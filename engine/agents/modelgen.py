@@ -69,6 +69,11 @@ class ModelSpec:
         Multiplies every coefficient prior's scale (1 is the baseline; 0.5 is tighter).
     shrink_binary
         Binary-control coefficients share a scale learnt from the data (non-centred).
+    shrink_controls
+        Every control's coefficient (the one ``beta_x`` block) shares a scale learnt from the
+        data, centred: wide data (ACIC's 79 columns) with correlated controls otherwise leave
+        weakly identified directions that fail R-hat. Only without split blocks (no splines,
+        no binary shrinkage).
     shrink_centred
         The same hierarchy written centred: better when the data pin the coefficients
         down (many units per arm), where the non-centred form shows divergences.
@@ -93,6 +98,7 @@ class ModelSpec:
     sigma_linear: bool = False
     prior_scale: float = 1.0
     shrink_binary: bool = False
+    shrink_controls: bool = False
     shrink_centred: bool = False
     gp_columns: tuple[str, ...] = field(default=())
     spline_columns: tuple[str, ...] = field(default=())
@@ -189,6 +195,7 @@ class ModelSpec:
                 self.sigma_per_arm,
                 self.sigma_linear,
                 self.shrink_binary,
+                self.shrink_controls,
                 bool(self.gp_columns),
             ]
         )
@@ -218,6 +225,8 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append(f"n_basis must be at least {MIN_BASIS} for cubic splines")
     if not spec.prior_scale > 0:
         issues.append("prior_scale must be positive")
+    if spec.shrink_controls and (spec.continuous_terms == "spline" or spec.shrink_binary):
+        issues.append("shrink_controls applies to the one beta_x block: not with splines or binary shrinkage")
     if spec.spline_columns and spec.continuous_terms != "spline":
         issues.append("spline_columns only applies with continuous_terms = spline")
     if len(spec.gp_columns) > 2:
@@ -462,6 +471,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         extras.append("an HSGP term")
     if spec.shrink_binary:
         extras.append("shrunken binary coefficients")
+    if spec.shrink_controls:
+        extras.append("one learnt scale for every control's coefficient")
     if spec.likelihood == "student_t":
         extras.append("a Student-t likelihood")
     if spec.sigma_linear or (spec.sigma_per_arm and not spec.separate_arms):
@@ -500,6 +511,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
         if spec.shrink_binary
         else "binary controls act linearly"
     )
+    if spec.shrink_controls:
+        items.append("every control's coefficient shares one scale learnt from the data (centred shrinkage)")
     if spec.gp_columns:
         items.append(
             f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), "
@@ -683,6 +696,13 @@ class _Renderer:
         for c in self._coefs():
             if c.name == "beta_bin" and s.shrink_binary:
                 out += self._shrinkage()
+            elif c.name == "beta_x" and s.shrink_controls:
+                out += [
+                    "# Every control's coefficient shares one scale learnt from the data: correlated controls",
+                    "# otherwise leave weakly identified directions (centred: thousands of units pin them down).",
+                    f'tau_x = pm.HalfNormal("tau_x", {self._scale(0.5)})',
+                    f'beta_x = pm.Normal("beta_x", 0, tau_x, {self._dims(c.dim)})',
+                ]
             else:
                 out.append(f'{c.name} = pm.Normal("{c.name}", 0, {self._scale(c.scale)}, {self._dims(c.dim)})')
             term = f"pm.math.dot({c.matrix}, {c.name}.T)" if self.arms else f"pm.math.dot({c.matrix}, {c.name})"
