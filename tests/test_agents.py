@@ -857,7 +857,7 @@ def test_wide_data_gets_one_learnt_scale_for_every_control_first() -> None:
     proposal = HeuristicAgent().propose(build_context(acic))
     spec = spec_of(proposal)
     assert proposal.move == "shrink_controls" and spec.shrink_controls
-    assert 'tau_x = pm.HalfNormal("tau_x"' in proposal.new_source
+    assert 'tau_x = pm.HalfNormal("tau_x"' in proposal.new_source and "X = X - X.mean(axis=0)" in proposal.new_source
     assert 'beta_x = pm.Normal("beta_x", 0, tau_x, dims="control")' in proposal.new_source
     _check_builds_and_evaluates(spec, acic.model_data())
     # It cannot sit on split blocks: splines or binary shrinkage after it are not offered as one spec.

@@ -71,9 +71,10 @@ class ModelSpec:
         Binary-control coefficients share a scale learnt from the data (non-centred).
     shrink_controls
         Every control's coefficient (the one ``beta_x`` block) shares a scale learnt from the
-        data, centred: wide data (ACIC's 79 columns) with correlated controls otherwise leave
-        weakly identified directions that fail R-hat. Only without split blocks (no splines,
-        no binary shrinkage).
+        data, centred, and the controls are centred so the intercept is the average outcome:
+        wide data (ACIC's 79 columns) with correlated controls otherwise leave weakly
+        identified directions that fail R-hat. Only without split blocks (no splines, no
+        binary shrinkage).
     shrink_centred
         The same hierarchy written centred: better when the data pin the coefficients
         down (many units per arm), where the non-centred form shows divergences.
@@ -631,6 +632,9 @@ class _Renderer:
         out = []
         if not self.split:
             out.append("X = data.X.to_numpy()")
+            if s.shrink_controls:
+                out.append("# Centred, so the intercept is the average outcome and not tied to every binary control.")
+                out.append("X = X - X.mean(axis=0)")
         if self._uses_continuous_matrix():
             out.append("X_cont = data.X_continuous")
         if self.split:
