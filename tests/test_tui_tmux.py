@@ -159,8 +159,9 @@ def test_workbench_new_in_a_real_terminal(tmp_path: Path) -> None:
     )
     tmux = Tmux(command)
     try:
-        tmux.wait_for("smoke.csv", timeout=60)
+        tmux.wait_for("smoke.csv", "suggestions ready", timeout=60)  # mounted, focused, suggestions in
         tmux.type("Does t raise y?")
+        tmux.wait_for("Does t raise y?")
         tmux.keys("C-n")
         tmux.wait_for("clicked_after", timeout=60)
         tmux.keys("a")
