@@ -186,23 +186,6 @@ def check_plan(raw: Any) -> Checked[Plan]:
     return plan, hard, []
 
 
-def check_review(raw: Any) -> Checked[ProposalReview]:
-    """The reviewer's reading of a proposal: an advice level and five text fields.
-
-    Parameters
-    ----------
-    raw
-        The ``submit_proposal_review`` tool input as the API returned it.
-
-    Returns
-    -------
-    Checked[ProposalReview]
-        The review (None when unusable), its hard problems as sentences, and no soft ones.
-    """
-    review, hard = ProposalReview.check(raw)
-    return review, hard, []
-
-
 def check_critique(raw: Any) -> Checked[CritiqueReply]:
     """The critic's review: the five text fields, a credibility level and a list of blind spots.
 
@@ -216,8 +199,17 @@ def check_critique(raw: Any) -> Checked[CritiqueReply]:
     Checked[CritiqueReply]
         The review (None when unusable), its hard problems as sentences, and no soft ones.
     """
-    review, hard = CritiqueReply.check(raw)
-    return review, hard, []
+    return _hard_only(CritiqueReply)(raw)
+
+
+def _hard_only(reply: type[R]) -> Callable[[Any], Checked[R]]:
+    """The checker of a reply whose every problem is hard: its own validation, no soft problems."""
+
+    def check(raw: Any) -> Checked[R]:
+        value, hard = reply.check(raw)
+        return value, hard, []
+
+    return check
 
 
 def model_checker(context: AgentContext) -> Callable[[Any], Checked[ModelSubmission]]:
@@ -706,20 +698,7 @@ class AnthropicAgent(Agent):
         AgentError
             On an API error, or a review that stays malformed after one corrective retry.
         """
-        ledger = _Ledger(self.model, self.price)
-        try:
-            review = self._ask(
-                ledger,
-                "critic",
-                P.CRITIC_SYSTEM,
-                P.critic_prompt(context, record),
-                CritiqueReply,
-                check_critique,
-                min(ROLE_MAX_TOKENS, self.max_tokens),
-            )
-        finally:
-            self._account(ledger)
-        return AgentReview(text=review.text(), usage=ledger.usage())
+        return self._written_review("critic", P.CRITIC_SYSTEM, P.critic_prompt(context, record), CritiqueReply)
 
     def review(self, context: AgentContext, proposal: Proposal, findings: tuple[Finding, ...]) -> AgentReview:
         """Read ``proposal`` against the contract and the plan before the principal decides.
@@ -743,22 +722,27 @@ class AnthropicAgent(Agent):
         AgentError
             On an API error, or a review that stays malformed after one corrective retry.
         """
+        prompt = P.proposal_review_blocks(context, proposal, findings)
+        return self._written_review("reviewer", P.REVIEWER_SYSTEM, prompt, ProposalReview)
+
+    # ------------------------------------------------------------------ pieces
+
+    def _written_review(
+        self,
+        role: str,
+        system: str,
+        prompt: str | tuple[str, ...],
+        reply: type[CritiqueReply] | type[ProposalReview],
+    ) -> AgentReview:
+        """One short structured review (the critic's after a verdict, the reviewer's before a decision)."""
         ledger = _Ledger(self.model, self.price)
         try:
-            review = self._ask(
-                ledger,
-                "reviewer",
-                P.REVIEWER_SYSTEM,
-                P.proposal_review_blocks(context, proposal, findings),
-                ProposalReview,
-                check_review,
-                min(ROLE_MAX_TOKENS, self.max_tokens),
+            written = self._ask(
+                ledger, role, system, prompt, reply, _hard_only(reply), min(ROLE_MAX_TOKENS, self.max_tokens)
             )
         finally:
             self._account(ledger)
-        return AgentReview(text=review.text(), usage=ledger.usage())
-
-    # ------------------------------------------------------------------ pieces
+        return AgentReview(text=written.text(), usage=ledger.usage())
 
     def _code(
         self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder"
