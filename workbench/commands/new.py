@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.intake.csvfile import IntakeError, read_csv
     from engine.intake.dictionary import complete
-    from engine.intake.folder import data_issues, previous_draft, write_problem
+    from engine.intake.folder import previous_draft, write_problem
     from engine.intake.suggest import suggest
     from workbench.render import console as make_console
     from workbench.render import literal
@@ -112,10 +112,7 @@ def run(args: argparse.Namespace) -> int:
             _explain_open(result, draft, suggestions, console)
             return 2
         intake = result
-    issues = data_issues(table, intake)
-    if issues:
-        raise IntakeError("cannot write the problem folder:\n" + "\n".join(f"  - {i}" for i in issues))
-    folder = write_problem(table, intake, out, force=args.force)
+    folder = write_problem(table, intake, out, force=args.force)  # says what in the data stops it, if anything
     console.print(literal(f"wrote {folder}", "bold green"))
     if suggestions is not None:
         _warn_against_evidence(intake, suggestions, console)
