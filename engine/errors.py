@@ -92,3 +92,7 @@ class SamplingCancelled(SamplingError):
 
 class ModelTamperingError(ModelContractError):
     """Model code replaced library or harness code that runs after it in the same process."""
+
+
+class BatchError(WorkbenchError):
+    """A batch cannot be planned or run: an unusable partition column, setting or scheduler."""

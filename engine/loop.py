@@ -10,34 +10,32 @@ one agent and exposes those steps separately, so a screen can show each one.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine import jobs
+from engine import jobs, model_run
 from engine.agents.activity import AgentActivity, AgentCancelled, AgentControl, BudgetReached, controlled
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
+from engine.model_run import RunOutput, unfinished
 from engine.prepare import PreparedRun
 from engine.problem import Problem, SamplingSettings
 from engine.progress import RunProgress
 from engine.records import (
     AgentReview,
     CompileResult,
-    CrashInfo,
     Decision,
     DecisionKind,
     Finding,
     IterationRecord,
     Loop,
-    ParamDiagnostic,
     Proposal,
     Verdict,
     VerdictKind,
@@ -52,8 +50,6 @@ T = TypeVar("T")
 BUDGET_WARNING = 0.8  # the share of the agent budget at which the principal is warned
 
 if TYPE_CHECKING:
-    from engine.design.critic import Critique
-    from engine.design.results import DesignResult
     from engine.sandbox import Gate, SandboxOutcome
     from engine.sandbox.outcome import _CancelLike
 
@@ -623,8 +619,6 @@ class Workbench:
         self, reviewed: Reviewed, number: int, on_progress: ProgressCallback | None, cancel: threading.Event | None
     ) -> RunOutput:
         """Two sandbox jobs: the model child samples and writes arrays; a clean child scores them."""
-        from engine.harness import DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
-        from engine.sandbox import run_in_sandbox
         from engine.scoring import BestSummary
 
         best_record = self.session.best(Loop.MODEL)
@@ -637,46 +631,20 @@ class Workbench:
             sampled = prepared.go(on_progress, cancel)
             _move_outputs(prepared.key.workdir, workdir)
         else:
-            sampled = self._sample(reviewed.source, workdir, on_progress, cancel)
-        if not sampled.ok:
-            return RunOutput(_unfinished(sampled))
-        report = (
-            sampled.value
-            if isinstance(sampled.value, SampleReport)
-            else SampleReport(crashed="the model child returned no report.")
-        )
-        report = replace(report, timings=trusted_timings(report.timings, sampled.seconds))
-        if report.crashed is not None and report.error_type == "SamplingCancelled":
-            return RunOutput(Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON), dict(report.timings))
-        if report.crashed is not None:
-            result = report.as_crashed()
-        else:
-            scored = run_in_sandbox(
-                jobs.score_job,
-                contract_estimand=self.problem.contract.estimand,
-                gates=self.problem.gates,
-                best=best,
-                expected=DrawsShape(self.sampling.chains, self.sampling.draws, self._data.n),
-                inputs={DRAWS_FILE: workdir / DRAWS_FILE, **jobs.labels(workdir)},
-                audit=False,  # harness code only: this process never sees the model's source
-                keep_log=False,  # the model child's log stays beside the verdict
-                outputs=(TRACE_FILE,),
-                timeout_s=self.options.score_timeout_s,
-                memory_mb=self.options.memory_mb,
-                workdir=workdir,
-                cancel=cancel,
+            sampled = model_run.sample(
+                reviewed.source, self._data, self._model_job(workdir), on_progress=on_progress, cancel=cancel
             )
-            if not scored.ok:
-                return RunOutput(_unfinished(scored, "scoring failed: "), dict(report.timings))
-            result = scored.value.with_timings(report.timings)
-        crash = CrashInfo(result.error_type, result.traceback or "") if result.error_type else None
-        save_arrays(workdir, effect_draws=result.effect_draws, pareto_k=result.pareto_k)
-        return RunOutput(
-            result.verdict,
-            dict(result.timings),
-            convergence=tuple(result.convergence_table),
-            crash=crash,
-            pointwise=result.pointwise_elpd,
+        return model_run.score(sampled, self._model_job(workdir), self._data.n, best=best, cancel=cancel)
+
+    def _model_job(self, workdir: Path) -> model_run.ModelJob:
+        return model_run.ModelJob(
+            estimand=self.problem.contract.estimand,
+            sampling=self.sampling,
+            gates=self.problem.gates,
+            workdir=workdir,
+            memory_mb=self.options.memory_mb,
+            grace_s=self.options.run_grace_s,
+            score_timeout_s=self.options.score_timeout_s,
         )
 
     def _sample(
@@ -688,24 +656,8 @@ class Workbench:
         gate: Gate | None = None,
     ) -> SandboxOutcome:
         """The model child: build, (compile and wait behind ``gate``,) sample, write the arrays."""
-        from engine.harness import DIMS_FILE, DRAWS_FILE
-        from engine.sandbox import run_in_sandbox
-
-        return run_in_sandbox(
-            jobs.sample_job,
-            source,
-            self._data,
-            contract_estimand=self.problem.contract.estimand,
-            settings=self.sampling,
-            gates=self.problem.gates,
-            timeout_s=self.problem.gates.sampling_budget_s + self.options.run_grace_s,
-            memory_mb=self.options.memory_mb,
-            workdir=workdir,
-            on_progress=on_progress,
-            cancel=cancel,
-            outputs=(DRAWS_FILE, DIMS_FILE),
-            gate=gate,
-            gated=gate is not None,
+        return model_run.sample(
+            source, self._data, self._model_job(workdir), on_progress=on_progress, cancel=cancel, gate=gate
         )
 
     def _run_design(
@@ -736,7 +688,7 @@ class Workbench:
             outputs=(),
         )
         if not outcome.ok:
-            return RunOutput(_unfinished(outcome))
+            return RunOutput(unfinished(outcome))
         result = outcome.value
         review = critique(self.problem, spec, result, bayes, question=self.problem.question)
         best_record = self.session.best(Loop.DESIGN)
@@ -745,42 +697,6 @@ class Workbench:
             best = BestDesign.of(best_record.design, best_record.critique)
         verdict = design_verdict(result, review, best)
         return RunOutput(verdict, dict(result.timings), design=result, critique=review)
-
-
-_CANCELLED_REASON = "cancelled by the principal before it finished; nothing it computed was judged or kept."
-
-
-@dataclass(frozen=True)
-class RunOutput:
-    """What running one approved proposal produced, before the record is written."""
-
-    verdict: Verdict | None
-    timings: dict[str, float] = field(default_factory=dict)
-    convergence: tuple[ParamDiagnostic, ...] = ()
-    crash: CrashInfo | None = None
-    design: DesignResult | None = None
-    critique: Critique | None = None
-    pointwise: Any = None  # the model's pointwise ELPD (a NumPy array), saved beside the history
-
-
-def trusted_timings(timings: dict[str, float], limit_s: float) -> dict[str, float]:
-    """The model child's timings that can be true: finite, not negative, within the job's own span.
-
-    The child ran agent code, so its report is its word: the border checks only the types.
-
-    Parameters
-    ----------
-    timings
-        Stage name → seconds, as the model child reported them.
-    limit_s
-        What the parent measured for the whole job (a stage cannot take longer).
-
-    Returns
-    -------
-    dict of str to float
-        The plausible entries; the others are left out rather than recorded.
-    """
-    return {k: float(v) for k, v in timings.items() if math.isfinite(v) and 0.0 <= v <= limit_s + 1.0}
 
 
 def _move_outputs(staging: Path, workdir: Path) -> None:
@@ -793,15 +709,6 @@ def _move_outputs(staging: Path, workdir: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _unfinished(outcome, prefix: str = "") -> Verdict:
-    """A job that returned no value: cancelled (the principal's doing) or crashed (the code's)."""
-    from engine.sandbox import CrashKind
-
-    if outcome.crash is CrashKind.CANCELLED:
-        return Verdict(VerdictKind.CANCELLED, _CANCELLED_REASON)
-    return Verdict(VerdictKind.CRASHED, prefix + outcome.message)
-
-
 def _sandbox_in_use() -> str:
     """How the sandbox that ran this iteration's code was isolated (the running server's own word)."""
     from engine.records import SANDBOX_INNER, SANDBOX_NAMESPACES
@@ -810,23 +717,6 @@ def _sandbox_in_use() -> str:
     status = server_status()
     namespaced = status.namespaced if status.running else isolation_report().namespaces
     return SANDBOX_NAMESPACES if namespaced else SANDBOX_INNER
-
-
-def save_arrays(folder: Path, **arrays) -> None:
-    """Save per-draw and per-observation arrays beside the history (screens and report plot them).
-
-    Parameters
-    ----------
-    folder
-        The iteration's artefacts folder.
-    **arrays
-        Each saved as ``<name>.npy``; None values are skipped.
-    """
-    import numpy as np
-
-    for name, values in arrays.items():
-        if values is not None:
-            np.save(folder / f"{name}.npy", np.asarray(values))
 
 
 def _agent_calls(agent: Agent) -> tuple[Any, ...]:

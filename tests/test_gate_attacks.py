@@ -278,7 +278,7 @@ def test_d_ready_without_a_compile_time_does_not_break_the_prepared_run(tmp_path
 
 def test_d_a_forged_report_cannot_carry_impossible_timings(tmp_path: Path) -> None:
     """The border checks types only; the loop keeps a model child's timings only where they can be true."""
-    from engine.loop import trusted_timings
+    from engine.model_run import trusted_timings
 
     outcome = run_in_sandbox(job_forged_report, timeout_s=30, workdir=tmp_path / "work", outputs=())
     assert outcome.ok, outcome.describe()

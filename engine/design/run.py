@@ -222,7 +222,7 @@ def run_design(
     ov = overlap(fit.e, data.t, keep, spec.estimand)
     done("diagnostics")
 
-    trim = trimming_curve(fit, spec.estimand, settings.trim_thresholds)
+    trim = trimming_curve(fit, spec.estimand, settings.trim_thresholds) if settings.trim_thresholds else None
     done("trimming")
 
     for name in settings.refuters:

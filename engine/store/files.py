@@ -9,6 +9,7 @@ A session folder::
       problem.toml           read-only reference copy of the contract
       PROBLEM.md PROGRAM.md model.py analysis.toml   the editable files (kept line on top)
       iterations/0003/       record.json, the candidate as run, proposal.diff, elpd_pointwise.npy
+      batches/<id>/          a batch: plan.json (tasks, population, the file they ran), tasks/<key>.json
       artifacts/0003/        traces (NetCDF) and plots: beside the history, regenerable
       .workbench/            lock (the write lock), pending.json (a proposal awaiting review),
                              spend.jsonl (every language-model call and its cost)
@@ -29,6 +30,7 @@ from engine.records import Loop
 
 SESSION_FILE = "session.json"
 ITERATIONS_DIR = "iterations"
+BATCHES_DIR = "batches"  # batches/<id>/plan.json and tasks/<key>.json: one commit per finished task
 ARTIFACTS_DIR = "artifacts"
 STATE_DIR = ".workbench"
 LOCK_FILE = "lock"

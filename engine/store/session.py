@@ -384,6 +384,64 @@ class Session:
         target.write_text(text, encoding="utf-8")
         return self._git.commit([target], edit_message(filename, message), author=author or self.principal)
 
+    @_serialised
+    def commit_batch_files(self, files: dict[str, str], message: str) -> str:
+        """Commit files of a batch (``batches/...``): its plan, or one task's result.
+
+        Parameters
+        ----------
+        files
+            Path relative to the session (under ``batches/``) → text.
+        message
+            The commit message.
+
+        Returns
+        -------
+        str
+            The new commit's sha.
+
+        Raises
+        ------
+        SessionError
+            A read-only session, a path outside ``batches/``, or a git failure.
+        """
+        self._require_writable()
+        parent = self._git.head()
+        paths = []
+        try:
+            for rel, text in files.items():
+                target = (self.path / rel).resolve()
+                if not target.is_relative_to((self.path / F.BATCHES_DIR).resolve()):
+                    raise SessionError(f"batch files live under {F.BATCHES_DIR}/, not at {rel!r}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                paths.append(target)
+            return self._git.commit(paths, message, author=self.principal)
+        except BaseException:
+            if self._git.head() == parent:  # nothing committed: leave the tree as HEAD has it
+                with contextlib.suppress(SessionError):
+                    for note in discard_unfinished_write(self._git, self.path):
+                        log.warning("session %s: %s", self.id, note)
+            raise
+
+    @_serialised
+    def files_under(self, folder: str, rev: str = "HEAD") -> list[str]:
+        """Paths of the committed files below ``folder`` (e.g. ``batches``), sorted.
+
+        Parameters
+        ----------
+        folder
+            Relative to the session.
+        rev
+            The commit to list (default the latest).
+
+        Returns
+        -------
+        list of str
+            Empty when the folder does not exist there.
+        """
+        return sorted(self._git.files_under(rev, folder))
+
     def record_spend(self, entries: list[SpendEntry]) -> None:
         """Add the calls of one agent interaction to the spend ledger (on disk when this returns).
 

@@ -1,0 +1,237 @@
+"""One model run in two sandbox children: the model child samples, a clean child scores.
+
+Shared by the loop (:class:`engine.loop.Workbench`) and the batch engine's workers, so a
+batch task runs exactly the harness an approved iteration runs: the agent's code samples in
+one child and writes arrays; the verdict comes from a fresh child that never ran that code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import jobs
+from engine.problem import Gates, ModelData, SamplingSettings
+from engine.records import CrashInfo, ParamDiagnostic, Verdict, VerdictKind
+
+if TYPE_CHECKING:
+    from engine.design.critic import Critique
+    from engine.design.results import DesignResult
+    from engine.progress import RunProgress
+    from engine.sandbox import Gate, SandboxOutcome
+    from engine.sandbox.outcome import _CancelLike
+    from engine.scoring import BestSummary
+
+CANCELLED_REASON = "cancelled by the principal before it finished; nothing it computed was judged or kept."
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What running one approved proposal produced, before the record is written."""
+
+    verdict: Verdict | None
+    timings: dict[str, float] = field(default_factory=dict)
+    convergence: tuple[ParamDiagnostic, ...] = ()
+    crash: CrashInfo | None = None
+    design: DesignResult | None = None
+    critique: Critique | None = None
+    pointwise: Any = None  # the model's pointwise ELPD (a NumPy array), saved beside the history
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    """Everything both children need besides the model's source and data."""
+
+    estimand: str  # the contract's estimand
+    sampling: SamplingSettings
+    gates: Gates
+    workdir: Path
+    memory_mb: int
+    grace_s: float  # on top of the sampling budget, for building and compiling
+    score_timeout_s: float
+
+
+def sample(
+    source: str,
+    data: ModelData,
+    job: ModelJob,
+    *,
+    on_progress: Callable[[RunProgress], None] | None = None,
+    cancel: _CancelLike | None = None,
+    gate: Gate | None = None,
+) -> SandboxOutcome:
+    """The model child: build, (compile and wait behind ``gate``,) sample, write the arrays.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    data
+        What ``build_model`` receives.
+    job
+        Settings, gates, limits and the folder the arrays land in.
+    on_progress
+        Receives sampling progress.
+    cancel
+        Stops the child when set.
+    gate
+        Compile during review: the child compiles, then waits for the gate to open.
+
+    Returns
+    -------
+    SandboxOutcome
+        Its value is the child's :class:`~engine.harness.SampleReport`.
+    """
+    from engine.harness import DIMS_FILE, DRAWS_FILE
+    from engine.sandbox import run_in_sandbox
+
+    return run_in_sandbox(
+        jobs.sample_job,
+        source,
+        data,
+        contract_estimand=job.estimand,
+        settings=job.sampling,
+        gates=job.gates,
+        timeout_s=job.gates.sampling_budget_s + job.grace_s,
+        memory_mb=job.memory_mb,
+        workdir=job.workdir,
+        on_progress=on_progress,
+        cancel=cancel,
+        outputs=(DRAWS_FILE, DIMS_FILE),
+        gate=gate,
+        gated=gate is not None,
+    )
+
+
+def score(
+    sampled: SandboxOutcome,
+    job: ModelJob,
+    n_units: int,
+    *,
+    best: BestSummary | None = None,
+    cancel: _CancelLike | None = None,
+) -> RunOutput:
+    """Judge what the model child left: a clean child reads the arrays, gates, scores and computes the effect.
+
+    Parameters
+    ----------
+    sampled
+        The model child's outcome (from :func:`sample`, or a child compiled during review).
+    job
+        The same job the child ran with.
+    n_units
+        Rows of the data the model saw (checked against the arrays' shape).
+    best
+        The loop's best so far, for the keep rule (None: judged on the gates alone).
+    cancel
+        Stops the scorer when set.
+
+    Returns
+    -------
+    RunOutput
+        Cancelled, crashed or judged; the effect draws and Pareto k are saved in ``job.workdir``.
+    """
+    from engine.harness import DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
+    from engine.sandbox import run_in_sandbox
+
+    if not sampled.ok:
+        return RunOutput(unfinished(sampled))
+    report = (
+        sampled.value
+        if isinstance(sampled.value, SampleReport)
+        else SampleReport(crashed="the model child returned no report.")
+    )
+    report = replace(report, timings=trusted_timings(report.timings, sampled.seconds))
+    if report.crashed is not None and report.error_type == "SamplingCancelled":
+        return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
+    if report.crashed is not None:
+        result = report.as_crashed()
+    else:
+        scored = run_in_sandbox(
+            jobs.score_job,
+            contract_estimand=job.estimand,
+            gates=job.gates,
+            best=best,
+            expected=DrawsShape(job.sampling.chains, job.sampling.draws, n_units),
+            inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
+            audit=False,  # harness code only: this process never sees the model's source
+            keep_log=False,  # the model child's log stays beside the verdict
+            outputs=(TRACE_FILE,),
+            timeout_s=job.score_timeout_s,
+            memory_mb=job.memory_mb,
+            workdir=job.workdir,
+            cancel=cancel,
+        )
+        if not scored.ok:
+            return RunOutput(unfinished(scored, "scoring failed: "), dict(report.timings))
+        result = scored.value.with_timings(report.timings)
+    crash = CrashInfo(result.error_type, result.traceback or "") if result.error_type else None
+    save_arrays(job.workdir, effect_draws=result.effect_draws, pareto_k=result.pareto_k)
+    return RunOutput(
+        result.verdict,
+        dict(result.timings),
+        convergence=tuple(result.convergence_table),
+        crash=crash,
+        pointwise=result.pointwise_elpd,
+    )
+
+
+def trusted_timings(timings: dict[str, float], limit_s: float) -> dict[str, float]:
+    """The model child's timings that can be true: finite, not negative, within the job's own span.
+
+    The child ran agent code, so its report is its word: the border checks only the types.
+
+    Parameters
+    ----------
+    timings
+        Stage name → seconds, as the model child reported them.
+    limit_s
+        What the parent measured for the whole job (a stage cannot take longer).
+
+    Returns
+    -------
+    dict of str to float
+        The plausible entries; the others are left out rather than recorded.
+    """
+    return {k: float(v) for k, v in timings.items() if math.isfinite(v) and 0.0 <= v <= limit_s + 1.0}
+
+
+def unfinished(outcome: SandboxOutcome, prefix: str = "") -> Verdict:
+    """A job that returned no value: cancelled (the principal's doing) or crashed (the code's).
+
+    Parameters
+    ----------
+    outcome
+        The sandbox outcome without a value.
+    prefix
+        Put before the crash message (``scoring failed: ``).
+
+    Returns
+    -------
+    Verdict
+    """
+    from engine.sandbox import CrashKind
+
+    if outcome.crash is CrashKind.CANCELLED:
+        return Verdict(VerdictKind.CANCELLED, CANCELLED_REASON)
+    return Verdict(VerdictKind.CRASHED, prefix + outcome.message)
+
+
+def save_arrays(folder: Path, **arrays: Any) -> None:
+    """Save per-draw and per-observation arrays beside the history (screens and report plot them).
+
+    Parameters
+    ----------
+    folder
+        The iteration's artefacts folder.
+    **arrays
+        Each saved as ``<name>.npy``; None values are skipped.
+    """
+    import numpy as np
+
+    for name, values in arrays.items():
+        if values is not None:
+            np.save(folder / f"{name}.npy", np.asarray(values))
