@@ -18,6 +18,7 @@ COMMANDS = {
     "run": "Run the agent loop headless under an approval policy",
     "check": "Validate a problem; guard and compile-check a model or analysis",
     "report": "Write a session report (HTML and Markdown)",
+    "batch": "Re-run the best analysis or model per partition or setting, as Dask tasks",
     "bench": "Print timing benchmarks",
 }
 
