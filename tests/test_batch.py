@@ -1,0 +1,221 @@
+"""The batch engine on a real Dask LocalCluster of two worker processes, real sandboxes, real git.
+
+The cluster tests share one cluster (starting one costs a few seconds) and run the design
+loop's estimate-only checks, so each task is a real cross-fitted DR fit of a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS
+
+from engine.batch.cluster import dask_client
+from engine.batch.plan import (
+    BatchRequest,
+    Checks,
+    Setting,
+    apply_setting,
+    build_plan,
+    check_partition_column,
+    parse_trim,
+    parse_vary,
+    task_rows,
+)
+from engine.batch.population import decide_population
+from engine.batch.results import BatchProgress, TaskStatus
+from engine.batch.run import run_batch
+from engine.batch.series import effect_series
+from engine.batch.store import load_batch
+from engine.design.spec import parse_spec
+from engine.errors import BatchError
+from engine.problem import load_problem
+from engine.records import Loop
+from engine.store import Session
+
+
+@pytest.fixture(scope="module")
+def retention():
+    return load_problem(PROBLEMS / "retention_email")
+
+
+# --------------------------------------------------------------------------- planning (no cluster)
+
+
+def test_partitioning_on_a_consequence_of_the_treatment_is_refused_with_the_contract_reason(retention) -> None:
+    with pytest.raises(BatchError, match="mediator.*opening the email"):
+        check_partition_column(retention.data, retention.contract, "opened")
+    with pytest.raises(BatchError, match="it is the outcome"):
+        check_partition_column(retention.data, retention.contract, "renewed_30d")
+    with pytest.raises(BatchError, match="looks continuous"):
+        check_partition_column(retention.data, retention.contract, "account_value")
+    with pytest.raises(BatchError, match="no column 'weekday'"):
+        check_partition_column(retention.data, retention.contract, "weekday")
+    assert check_partition_column(retention.data, retention.contract, "wave") == ("1", "2", "3", "4")
+
+
+def test_vary_and_trim_flags_parse_or_say_what_to_type() -> None:
+    assert [s.text for s in parse_vary("trim=0,0.01,0.05", Loop.DESIGN)] == ["trim=0", "trim=0.01", "trim=0.05"]
+    assert parse_trim("0.05") == (0.05, 0.95) and parse_trim("0.1,0.8") == (0.1, 0.8)
+    with pytest.raises(BatchError, match="cannot vary 'trim'"):
+        parse_vary("trim=0.1", Loop.MODEL)  # trimming is the design loop's
+    with pytest.raises(BatchError, match="NAME=V1"):
+        parse_vary("trim", Loop.DESIGN)
+    with pytest.raises(BatchError, match="more than once"):
+        parse_vary("seed=1,1", Loop.MODEL)
+    with pytest.raises(BatchError, match="below 0.5"):
+        parse_trim("0.6")
+
+
+def test_a_varied_setting_is_rendered_into_the_file_that_runs_and_a_bad_value_is_refused(retention) -> None:
+    source = (PROBLEMS / "retention_email" / "analysis.toml").read_text()
+    changed = apply_setting(source, Setting("trim", "0.05"), retention.contract)
+    assert parse_spec(changed, retention.contract).trim == (0.05, 0.95)
+    with pytest.raises(BatchError, match="min_propensity=0.7"):
+        apply_setting(source, Setting("min_propensity", "0.7"), retention.contract)
+
+
+def test_partitions_share_one_pooled_population_and_the_estimand_is_relabelled(retention) -> None:
+    shipped = (PROBLEMS / "retention_email" / "analysis.toml").read_text()
+    source = apply_setting(shipped, Setting("propensity_learner", "logistic"), retention.contract)  # no learner race
+    population = decide_population(retention.data, retention.contract, source, (0.1, 0.9))
+    assert 0 < len(population.excluded) < 0.2 * len(retention.data)
+    request = BatchRequest(by="wave", trim=(0.1, 0.9))
+    plan = build_plan(
+        request,
+        plan_id="t",
+        frame=retention.data,
+        contract=retention.contract,
+        source=source,
+        source_from="test",
+        sampling=retention.sampling,
+        populations=(population,),
+        data_hash=retention.data_hash,
+        created_at="",
+    )
+    excluded = set(population.excluded)
+    covered: set[int] = set()
+    for task in plan.tasks:
+        rows = set(task_rows(plan, task, retention.data).tolist())
+        assert not rows & excluded and len(rows) == task.n_units
+        assert task.estimand_label == "ATO"
+        assert parse_spec(task.source, retention.contract).trim == (0.0, 1.0)  # decided once, not per partition
+        covered |= rows
+    assert covered == set(range(len(retention.data))) - excluded  # every kept unit is in exactly one partition
+
+
+# --------------------------------------------------------------------------- on a real cluster
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def _session(problem, tmp_path) -> Session:
+    return Session.create(problem, tmp_path / "sessions")
+
+
+def _commits_for(session: Session, batch_id: str, key: str) -> list[str]:
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=session.path, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return [line for line in log if line.startswith(f"batch {batch_id}: {key} ")]
+
+
+def test_four_wave_batch_recovers_the_seasonal_effect_within_its_intervals(retention, client, tmp_path) -> None:
+    session = _session(retention, tmp_path)
+    try:
+        outcome = run_batch(session, retention, BatchRequest(by="wave", checks=Checks.ESTIMATE), client)
+    finally:
+        session.close()
+    truth = json.loads((PROBLEMS / "retention_email" / "truth.json").read_text())["by_wave"]
+    results = outcome.batch.ordered()
+    assert [r.key for r in results] == ["wave=1", "wave=2", "wave=3", "wave=4"]
+    assert all(r.status is TaskStatus.DONE and r.effect is not None for r in results)
+    for r in results:
+        e = r.effect
+        assert e is not None and e.hdi_low <= truth[r.key[-1]]["ate"] <= e.hdi_high, (r.key, e)
+        assert r.n_units == truth[r.key[-1]]["n"]
+    means = {r.key: r.effect.mean for r in results if r.effect is not None}
+    assert means["wave=2"] - means["wave=4"] > 0.04  # the seasonal peak stands out from the holiday wave
+    (series,) = effect_series(outcome.batch)
+    assert [p.label for p in series.points] == ["1", "2", "3", "4"] and series.title == "ATE by wave"
+
+
+def test_a_killed_worker_task_runs_again_and_is_recorded_once(retention, client, tmp_path) -> None:
+    session = _session(retention, tmp_path)
+    killed: list[int] = []
+
+    def kill_first_start(progress: BatchProgress) -> None:
+        started = progress.started
+        if started is not None and started.key == "segment=smb" and not killed:
+            killed.append(started.pid)
+            os.kill(started.pid, signal.SIGKILL)  # the worker process itself, mid-task
+
+    try:
+        request = BatchRequest(by="segment", checks=Checks.ESTIMATE)
+        outcome = run_batch(session, retention, request, client, on_progress=kill_first_start)
+        assert killed, "the task never announced its start"
+        assert outcome.errors == () and outcome.missing == 0
+        smb = outcome.batch.results["segment=smb"]
+        assert smb.attempt == 2 and smb.status is TaskStatus.DONE
+        assert str(killed[0]) not in smb.worker  # ran on a worker that was alive
+        assert len(_commits_for(session, outcome.batch.plan.id, "segment=smb")) == 1
+        assert all(r.attempt == 1 for k, r in outcome.batch.results.items() if k != "segment=smb")
+    finally:
+        session.close()
+
+
+def test_a_stopped_batch_resumes_without_running_finished_tasks(retention, client, tmp_path) -> None:
+    session = _session(retention, tmp_path)
+    stop = threading.Event()
+
+    def stop_after_first(progress: BatchProgress) -> None:
+        if progress.done >= 1:
+            stop.set()
+
+    request = BatchRequest(by="region", checks=Checks.ESTIMATE)
+    try:
+        first = run_batch(session, retention, request, client, on_progress=stop_after_first, stop=stop)
+        assert first.stopped and 1 <= len(first.batch.results) < 4
+        recorded = dict(first.batch.results)
+        started: list[str] = []
+        second = run_batch(
+            session, retention, request, client, on_progress=lambda p: p.started and started.append(p.started.key)
+        )
+        assert not second.stopped and second.missing == 0 and second.resumed == len(recorded)
+        assert not set(started) & set(recorded), "a recorded task ran again"
+        for key, result in recorded.items():
+            assert second.batch.results[key] == result
+            assert len(_commits_for(session, second.batch.plan.id, key)) == 1
+    finally:
+        session.close()
+    reopened = Session.open(session.path, readonly=True)
+    try:
+        stored = load_batch(reopened, second.batch.plan.id)
+        assert stored is not None and stored.finished
+    finally:
+        reopened.close()
+
+
+@pytest.mark.slow
+def test_a_trim_sweep_refits_at_each_setting(retention, client, tmp_path) -> None:
+    session = _session(retention, tmp_path)
+    try:
+        request = BatchRequest(vary=parse_vary("trim=0,0.1", Loop.DESIGN), checks=Checks.ESTIMATE)
+        outcome = run_batch(session, retention, request, client)
+    finally:
+        session.close()
+    untrimmed, trimmed = outcome.batch.ordered()
+    assert untrimmed.effect is not None and trimmed.effect is not None
+    assert untrimmed.effect.estimand == "ATE" and trimmed.effect.estimand == "ATO"
+    assert trimmed.n_units < untrimmed.n_units == len(retention.data)
+    assert not np.isclose(untrimmed.effect.mean, trimmed.effect.mean)
