@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 import numpy as np
 import pandas as pd
@@ -333,15 +333,29 @@ def apply_setting(source: str, setting: Setting | None, contract: Contract) -> s
     if setting is None:
         return source
     spec = parse_spec(source, contract)
-    value: object = setting.value
-    if setting.name == "trim":
-        value = parse_trim(setting.value)
     try:
+        value = _typed(setting, getattr(spec, setting.name))
         changed = render_spec(spec.with_(**{setting.name: value}))
         parse_spec(changed, contract)  # the spec's own checks: bounds, learner names, folds
     except (SpecError, ValueError, TypeError) as exc:
         raise BatchError(f"--vary {setting.text}: {exc}") from None
     return changed
+
+
+def _typed(setting: Setting, current: object) -> object:
+    """The setting's text as the type the spec holds (an enum, a number, trimming bounds)."""
+    if setting.name == "trim":
+        return parse_trim(setting.value)
+    kind = type(current)
+    if issubclass(kind, Enum):
+        choices = [str(m.value) for m in kind]
+        if setting.value not in choices:
+            raise ValueError(f"{setting.value!r} is not one of {', '.join(choices)}")
+        return kind(setting.value)
+    try:
+        return kind(setting.value)
+    except ValueError:
+        raise ValueError(f"{setting.value!r} is not a {kind.__name__}") from None
 
 
 def apply_sampling(sampling: SamplingSettings, setting: Setting | None) -> SamplingSettings:
