@@ -19,6 +19,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -342,7 +343,7 @@ def apply_setting(source: str, setting: Setting | None, contract: Contract) -> s
     return changed
 
 
-def _typed(setting: Setting, current: object) -> object:
+def _typed(setting: Setting, current: Any) -> Any:
     """The setting's text as the type the spec holds (an enum, a number, trimming bounds)."""
     if setting.name == "trim":
         return parse_trim(setting.value)
