@@ -1,4 +1,4 @@
-"""The quality battery: both loops, as a user runs them, on replications nobody tuned on.
+"""The quality battery: both loops, as a user runs them, on replications nobody tuned on, as Dask tasks.
 
 The shipped problems are one draw each; a default that works there may blow up on the
 next. This runs the real workbench headless (sandbox, offline agent, git) on:
@@ -10,15 +10,20 @@ next. This runs the real workbench headless (sandbox, offline agent, git) on:
   1–20 by default; the shipped problem is seed 0), the best model after
   ``--model-iterations`` offline-agent iterations.
 
-Each replication gets its own problem folder (the shipped one's contract and starting
-files, that replication's data); its truth is read by this script and deleted from the
-folder before the workbench opens it. Prints per replication and then RMSE, bias, mean
-interval width and coverage per loop and stage, and the critic's separation (RMSE of the
-estimates it rates satisfactory vs not satisfactory), beside the published ACIC 2016
-bake-off figures. Prints figures; asserts nothing. A full run takes hours on 2 cores::
+Each replication is one Dask task (:mod:`engine.batch.battery`) on a ``LocalCluster`` of this
+machine's cores (``--workers``), or on a running cluster (``--scheduler tcp://host:8786`` or
+``$DASK_SCHEDULER_ADDRESS``). This process builds each replication's problem folder (the
+shipped one's contract and starting files, that replication's data), reads its truth and
+keeps it: the task carries the folder without ``truth.json``, so no worker, session or agent
+sees it. Prints a line per replication as it finishes, then RMSE, bias, mean interval width
+and coverage per loop and stage, and the critic's separation (RMSE of the estimates it rates
+satisfactory vs not satisfactory), beside the published ACIC 2016 bake-off figures; writes
+the figures and the table to ``--report`` (default ``reports/quality-battery/``). Prints
+figures; asserts nothing. A full run takes hours on 2 cores::
 
-    python benchmarks/bench_quality.py [--loops design model] [--sims 1 2 ...] [--seeds 1 2 ...]
-        [--design-iterations 5] [--model-iterations 10] [--estimands ATE ATT]
+    python benchmarks/bench_quality.py [--replications N] [--loops design model] [--sims 1 2 ...]
+        [--seeds 1 2 ...] [--design-iterations 5] [--model-iterations 10] [--estimands ATE ATT]
+        [--workers N | --scheduler ADDRESS] [--report DIR]
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from engine.batch.battery import Replication, ReplicationResult  # noqa: E402
+from engine.records import Loop  # noqa: E402
 
 PUBLISHED = (
     "published ACIC 2016 figures (Dorie et al. 2019, comparable data): BART about 0.10 RMSE with 80 % coverage; "
@@ -70,7 +78,8 @@ class Estimate:
 
     @property
     def satisfactory(self) -> bool:
-        return self.credible and self.rating in ("fully_satisfactory", "satisfactory_with_caveats")
+        # design: the critic's two good tiers; model: kept (passed the gates and the keep rule)
+        return self.credible and self.rating in ("fully_satisfactory", "satisfactory_with_caveats", "kept")
 
 
 def make_data(problem: str):  # noqa: ANN201  (the problem's own make_data module)
@@ -83,109 +92,106 @@ def make_data(problem: str):  # noqa: ANN201  (the problem's own make_data modul
     return module
 
 
-def replication_folder(root: Path, problem: str, name: str, write, estimand: str | None) -> tuple[Path, dict]:  # noqa: ANN001
-    """A problem folder with the shipped starting files and one replication's data; returns its truth."""
+def replication_folder(
+    root: Path, problem: str, name: str, write, estimand: str | None
+) -> tuple[dict[str, bytes], dict]:  # noqa: ANN001
+    """One replication's problem folder as files (without its truth), and the truth, kept here."""
     folder = root / name.replace(" ", "-")
     folder.mkdir(parents=True)
     for file in STARTING_FILES:
         shutil.copy(ROOT / "problems" / problem / file, folder / file)
     write(folder)
     truth = json.loads((folder / "truth.json").read_text())
-    (folder / "truth.json").unlink()  # the session must never see it
+    (folder / "truth.json").unlink()  # no worker, session or agent may see it
     if estimand is not None:
         for file in ("problem.toml", "analysis.toml"):
             text = (folder / file).read_text()
             (folder / file).write_text(text.replace('estimand = "ATE"', f'estimand = "{estimand}"', 1))
-    return folder, truth
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}, truth
 
 
-def run_loop(folder: Path, sessions: Path, loop: str, iterations: int) -> list:  # noqa: ANN001
-    """Open a session on ``folder`` and run ``iterations`` offline-agent iterations of ``loop``."""
-    from engine.headless import HeadlessRun
-    from engine.launch import open_workbench
-
-    wb = open_workbench(folder, sessions_root=sessions, agent="heuristic")
-    try:
-        return HeadlessRun(wb, "guard-clean", loop=loop).run(iterations)
-    finally:
-        wb.discard_prepared()
-        wb.session.close()
-
-
-def estimate_of(record, loop: str, replication: str, stage: str, truth: dict) -> Estimate | None:  # noqa: ANN001
-    """The record's effect beside the truth for its estimand (None when it has no effect or truth)."""
-    effect = record.verdict.metrics.effect if record.verdict is not None else None
-    if effect is None:
-        return None
-    value = truth.get(effect.estimand.lower())
-    if value is None:  # ATO or a trimmed population: no truth to compare with
-        return None
-    design = record.design
-    rating = record.critique.tier.value if record.critique is not None else record.status
-    credible = design is None or design.sanity is None or design.sanity.credible
-    return Estimate(
-        loop,
-        replication,
-        stage,
-        effect.estimand,
-        effect.mean,
-        effect.hdi_low,
-        effect.hdi_high,
-        float(value),
-        rating,
-        credible,
-    )
+def plan_replications(root: Path, args: argparse.Namespace) -> list[tuple[Replication, dict]]:
+    """Every replication the flags ask for, with its truth (which stays in this process)."""
+    planned = []
+    if "design" in args.loops:
+        acic = make_data("acic2016")
+        for sim in args.sims:
+            for estimand in args.estimands:
+                name = f"acic {sim} {estimand}"
+                files, truth = replication_folder(
+                    root, "acic2016", name, lambda out, s=sim: acic.main(out, simulation=s), estimand
+                )
+                planned.append((Replication(name, Loop.DESIGN, files, 1 + args.design_iterations), truth))
+    if "model" in args.loops:
+        ihdp = make_data("ihdp")
+        for seed in args.seeds:
+            name = f"ihdp seed {seed}"
+            files, truth = replication_folder(root, "ihdp", name, lambda out, s=seed: ihdp.main(out, seed=s), None)
+            planned.append((Replication(name, Loop.MODEL, files, args.model_iterations), truth))
+    return planned
 
 
-def best_of(records: list) -> object | None:  # noqa: ANN001
-    kept = [r for r in records if r.status == "kept"]
-    return kept[-1] if kept else None
-
-
-def design_battery(root: Path, sims: list[int], estimands: list[str], iterations: int) -> list[Estimate]:
-    acic = make_data("acic2016")
-    rows: list[Estimate] = []
-    for sim in sims:
-        for estimand in estimands:
-            name = f"acic {sim} {estimand}"
-            folder, truth = replication_folder(
-                root, "acic2016", name, lambda out, s=sim: acic.main(out, simulation=s), estimand
+def scored(result: ReplicationResult, truth: dict) -> list[Estimate]:
+    """The replication's answers beside the truth for their estimands (ATO and trimmed ones have none)."""
+    rows = []
+    for answer in result.answers:
+        value = truth.get(answer.effect.estimand.lower())
+        if value is None:
+            continue
+        e = answer.effect
+        rows.append(
+            Estimate(
+                result.loop.value,
+                result.name,
+                answer.stage,
+                e.estimand,
+                e.mean,
+                e.hdi_low,
+                e.hdi_high,
+                float(value),
+                answer.rating,
+                answer.credible,
             )
-            started = time.perf_counter()
-            records = run_loop(folder, root / "sessions", "design", 1 + iterations)
-            first = estimate_of(records[0], "design", name, "first", truth) if records else None
-            best_record = best_of(records)
-            best = estimate_of(best_record, "design", name, "best", truth) if best_record else None
-            for e in (first, best):
-                if e is not None:
-                    rows.append(e)
-            best_text = line(best) if best is not None or best_record is None else unscored(best_record)
-            print(f"{name:<16} {line(first)}  →  best {best_text}  ({time.perf_counter() - started:.0f} s)", flush=True)
+        )
     return rows
 
 
-def unscored(record) -> str:  # noqa: ANN001
-    """A kept design whose estimand has no truth to compare with (ATO, a trimmed population)."""
-    effect = record.verdict.metrics.effect
-    return f"{effect.estimand} {effect.mean:.3f} [{effect.hdi_low:.3f}, {effect.hdi_high:.3f}] (no truth for it)"
+def run_battery(planned: list[tuple[Replication, dict]], client) -> tuple[list[Estimate], float]:  # noqa: ANN001
+    """Run every replication as a Dask task; print each as it finishes; return the scored rows and the wall time."""
+    from engine.batch.battery import BATTERY_TOPIC, run_replication
+    from engine.batch.cluster import stream
 
-
-def model_battery(root: Path, seeds: list[int], iterations: int) -> list[Estimate]:
-    ihdp = make_data("ihdp")
+    truths = {rep.name: truth for rep, truth in planned}
     rows: list[Estimate] = []
-    for seed in seeds:
-        name = f"ihdp seed {seed}"
-        folder, truth = replication_folder(root, "ihdp", name, lambda out, s=seed: ihdp.main(out, seed=s), None)
-        started = time.perf_counter()
-        records = run_loop(folder, root / "sessions", "model", iterations)
-        kept = [r for r in records if r.status == "kept"]
-        first = estimate_of(kept[0], "model", name, "first", truth) if kept else None
-        best = estimate_of(kept[-1], "model", name, "best", truth) if kept else None
-        for e in (first, best):
-            if e is not None:
-                rows.append(e)
-        print(f"{name:<16} {line(first)}  →  best {line(best)}  ({time.perf_counter() - started:.0f} s)", flush=True)
-    return rows
+    started = time.perf_counter()
+
+    def on_result(name: str, result: ReplicationResult) -> None:
+        mine = scored(result, truths[name])
+        rows.extend(mine)
+        by_stage = {e.stage: e for e in mine}
+        unscored = [
+            f"{a.stage} {a.effect.estimand} (no truth for it)" for a in result.answers if a.stage not in by_stage
+        ]
+        print(
+            f"{name:<16} {line(by_stage.get('first'))}  →  best {line(by_stage.get('best'))}"
+            f"{'; ' + ', '.join(unscored) if unscored else ''}  ({result.seconds:.0f} s, {result.recorded} iterations"
+            f"{', ' + result.stopped_because if result.stopped_because else ''})",
+            flush=True,
+        )
+
+    def on_error(name: str, exc: BaseException) -> None:
+        print(f"{name:<16} did not finish: {type(exc).__name__}: {exc}", flush=True)
+
+    stream(
+        client,
+        run_replication,
+        {rep.name: rep for rep, _ in planned},
+        topic=BATTERY_TOPIC,
+        on_start=lambda s: None,
+        on_result=on_result,
+        on_error=on_error,
+    )
+    return rows, time.perf_counter() - started
 
 
 def line(e: Estimate | None) -> str:
@@ -227,23 +233,103 @@ def summary(rows: list[Estimate]) -> None:
         print(PUBLISHED)
 
 
-def main() -> None:
+def write_report(rows: list[Estimate], folder: Path, wall_s: float, cluster: str) -> list[Path]:
+    """The battery's figure (estimate and interval against the truth, per loop and stage) and its table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    panels = [(loop, stage) for loop in ("design", "model") for stage in ("first", "best")]
+    panels = [(loop, stage) for loop, stage in panels if any(e.loop == loop and e.stage == stage for e in rows)]
+    if panels:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+        for ax, (loop, stage) in zip(axes[0], panels):
+            sel = [e for e in rows if e.loop == loop and e.stage == stage]
+            for e in sel:
+                colour = "tab:green" if e.satisfactory else "tab:red"
+                ax.errorbar(
+                    e.truth,
+                    e.value,
+                    yerr=[[e.value - e.low], [e.high - e.value]],
+                    fmt="o",
+                    color=colour,
+                    mfc=colour if e.satisfactory else "white",
+                    ms=5,
+                    lw=1,
+                )
+            lo = min(min(e.low for e in sel), min(e.truth for e in sel))
+            hi = max(max(e.high for e in sel), max(e.truth for e in sel))
+            ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+            ax.set_title(f"{loop} loop, {stage} (RMSE {rmse(sel):.3f})")
+            ax.set_xlabel("true effect")
+            ax.set_ylabel("estimate and interval")
+        fig.suptitle("Quality battery: filled green = rated satisfactory, hollow red = not")
+        fig.tight_layout()
+        path = folder / "estimates_vs_truth.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    table = [
+        "| loop | replication | stage | estimand | estimate | interval | truth | error | covers | rating |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in rows:
+        table.append(
+            f"| {e.loop} | {e.replication} | {e.stage} | {e.estimand} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] | "
+            f"{e.truth:.3f} | {e.error:+.3f} | {'yes' if e.covered else 'no'} | {e.rating}{'' if e.credible else ', NOT CREDIBLE'} |"
+        )
+    md = folder / "quality.md"
+    md.write_text(
+        f"# Quality battery\n\n{cluster}; wall time {wall_s:.0f} s.\n\n![estimates vs truth](estimates_vs_truth.png)\n\n"
+        + "\n".join(table)
+        + f"\n\n{PUBLISHED}\n"
+    )
+    written.append(md)
+    return written
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, help="the first N ACIC simulations (≤ 10) and IHDP seeds 1..N")
     parser.add_argument("--loops", nargs="*", default=["design", "model"], choices=["design", "model"])
     parser.add_argument("--sims", nargs="*", type=int, default=list(range(1, 11)))
     parser.add_argument("--estimands", nargs="*", default=["ATE", "ATT"], choices=["ATE", "ATT"])
     parser.add_argument("--design-iterations", type=int, default=5)
     parser.add_argument("--seeds", nargs="*", type=int, default=list(range(1, 21)))
     parser.add_argument("--model-iterations", type=int, default=10)
-    args = parser.parse_args()
-    rows: list[Estimate] = []
+    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--scheduler", help="a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, else local)")
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "quality-battery", help="where figures go")
+    args = parser.parse_args(argv)
+    if args.replications is not None:
+        args.sims = list(range(1, min(args.replications, 10) + 1))
+        args.seeds = list(range(1, args.replications + 1))
+    return args
+
+
+def battery(args: argparse.Namespace) -> tuple[list[Estimate], float, str]:
+    """Plan the replications, run them on the cluster the flags name; the rows, the wall time, the cluster."""
+    from engine.batch.cluster import dask_client, describe
+
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        if "design" in args.loops:
-            rows += design_battery(root, args.sims, args.estimands, args.design_iterations)
-        if "model" in args.loops:
-            rows += model_battery(root, args.seeds, args.model_iterations)
+        planned = plan_replications(Path(tmp), args)
+        with dask_client(args.scheduler, args.workers) as client:
+            cluster = describe(client)
+            print(f"{len(planned)} replications on {cluster}", flush=True)
+            rows, wall = run_battery(planned, client)
+    return rows, wall, cluster
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    rows, wall, cluster = battery(args)
     summary(rows)
+    print(f"\nwall time {wall:.0f} s on {cluster}")
+    for path in write_report(rows, args.report, wall, cluster):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def run_task(job: TaskInput) -> TaskResult:
         ``done`` with the estimate, or ``failed`` with the reason (a crash, a timeout, a spec the
         rows cannot carry). A lost worker raises nothing here: Dask runs the task again elsewhere.
     """
-    worker = _announce(job)
+    worker = announce(STARTED_TOPIC, job.task.key)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix=f"wb-batch-{job.batch_id[:20]}-"))
     try:
@@ -72,15 +72,28 @@ def run_task(job: TaskInput) -> TaskResult:
     return replace(result, seconds=round(time.perf_counter() - started, 3), worker=worker)
 
 
-def _announce(job: TaskInput) -> str:
-    """Tell the client this task started here (its pid lets a test kill this very worker)."""
+def announce(topic: str, key: str) -> str:
+    """Tell the client this task started here (its pid lets a test kill this very worker).
+
+    Parameters
+    ----------
+    topic
+        The Dask event topic the client listens on.
+    key
+        The task's key.
+
+    Returns
+    -------
+    str
+        This worker's address, or ``local:<pid>`` outside Dask.
+    """
     try:
         from distributed import get_worker
 
         worker = get_worker()
     except (ImportError, ValueError):  # run outside Dask (a test, a debugger): nobody to tell
         return f"local:{os.getpid()}"
-    worker.log_event(STARTED_TOPIC, {"key": job.task.key, "worker": str(worker.address), "pid": os.getpid()})
+    worker.log_event(topic, {"key": key, "worker": str(worker.address), "pid": os.getpid()})
     return str(worker.address)
 
 

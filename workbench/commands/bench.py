@@ -16,6 +16,8 @@ QUICK = ("speed",)
 """Scripts that take ``--quick`` (a smoke test of a few minutes)."""
 ONLY_BY_NAME = ("quality",)
 """Scripts that run for hours: ``workbench bench`` runs them only when named."""
+ON_DASK = ("quality",)
+"""Scripts that run on a Dask cluster and take ``--replications``, ``--workers`` and ``--scheduler``."""
 
 
 def available() -> list[str]:
@@ -32,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick", action="store_true", help=f"smoke-test settings, for the scripts that have them ({', '.join(QUICK)})"
     )
+    on = ", ".join(ON_DASK)
+    parser.add_argument("--replications", type=int, help=f"{on}: the first N replications of each kind")
+    parser.add_argument("--workers", type=int, help=f"{on}: worker processes of the local Dask cluster")
+    parser.add_argument("--scheduler", help=f"{on}: a running Dask scheduler (tcp://host:8786)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         print(f"\n=== bench_{name} ===", flush=True)
         extra = ["--quick"] if args.quick and name in QUICK else []
+        if name in ON_DASK:
+            for flag in ("replications", "workers", "scheduler"):
+                if getattr(args, flag) is not None:
+                    extra += [f"--{flag}", str(getattr(args, flag))]
         result = subprocess.run([sys.executable, str(BENCHMARKS / f"bench_{name}.py"), *extra], cwd=BENCHMARKS.parent)
         if result.returncode != 0:
             failed.append(name)

@@ -1,0 +1,153 @@
+"""One replication of the quality battery, as a Dask task: both loops as a user runs them, on data nobody tuned on.
+
+The client builds each replication's problem folder (the shipped problem's contract and
+starting files, one replication's data), reads its truth and keeps it: the task carries the
+folder's files *without* ``truth.json``, so no worker, session or agent ever sees the truth.
+The worker runs the real workbench headless (sandbox, offline agent, git, in a scratch
+session of its own) and returns the first and the best estimate with the critic's rating;
+the client scores them against the truth it kept (``benchmarks/bench_quality.py``).
+
+Unlike ``workbench batch``, a replication's task does run an agent (the offline heuristic
+agent, deterministic code, never a language model): the battery judges the loops, agent
+included. Its scratch session is the worker's own and is deleted with it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.evaluation import TRUTH_FILE
+from engine.records import Effect, IterationRecord, Loop
+
+BATTERY_TOPIC = "workbench-battery-started"
+
+
+@dataclass(frozen=True)
+class Replication:
+    """One replication to run: a problem folder's files (never its truth) and how many iterations."""
+
+    name: str  # "acic 3 ATT", "ihdp seed 7"
+    loop: Loop
+    files: dict[str, bytes]  # file name → content; truth.json is refused
+    iterations: int  # records to run: the first is the starting file's own run (design) or the baseline (model)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An estimate the loop gave at one stage, with how the critic (or the gates) rated it."""
+
+    stage: str  # first | best
+    effect: Effect
+    rating: str  # design: the critic's tier; model: the verdict
+    credible: bool  # design: the sanity net did not fail; model: always True
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """What a replication's loop answered, and how long it took where."""
+
+    name: str
+    loop: Loop
+    answers: tuple[Answer, ...]
+    recorded: int  # iterations recorded
+    seconds: float
+    worker: str
+    stopped_because: str = ""
+
+
+def run_replication(replication: Replication) -> ReplicationResult:
+    """Run one replication's loop headless in a scratch folder (a Dask task; runs anywhere).
+
+    Parameters
+    ----------
+    replication
+        The folder's files and the loop to run.
+
+    Returns
+    -------
+    ReplicationResult
+        The first and best answers (either may be missing when nothing ran or nothing was kept).
+
+    Raises
+    ------
+    ValueError
+        When the files include ``truth.json``: the truth stays with the client.
+    """
+    from engine.batch.task import announce
+    from engine.headless import HeadlessRun
+    from engine.launch import open_workbench
+
+    if TRUTH_FILE in replication.files:
+        raise ValueError(f"{replication.name}: a replication must not carry {TRUTH_FILE}; the client keeps the truth")
+    worker = announce(BATTERY_TOPIC, replication.name)
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="wb-battery-"))
+    try:
+        folder = scratch / "problem"
+        folder.mkdir()
+        for name, content in replication.files.items():
+            (folder / Path(name).name).write_bytes(content)
+        wb = open_workbench(folder, sessions_root=scratch / "sessions", agent="heuristic")
+        try:
+            run = HeadlessRun(wb, "guard-clean", loop=replication.loop)
+            try:
+                records = run.run(replication.iterations)
+            except Exception:  # noqa: BLE001  (the battery reports how a replication stopped; it does not stop)
+                records = run.recorded
+        finally:
+            wb.discard_prepared()
+            wb.session.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ReplicationResult(
+        replication.name,
+        replication.loop,
+        answers(records, replication.loop),
+        len(records),
+        round(time.perf_counter() - started, 2),
+        worker,
+        run.stopped_because,
+    )
+
+
+def answers(records: list[IterationRecord], loop: Loop) -> tuple[Answer, ...]:
+    """The first answer and the best kept one.
+
+    The design loop's first answer is its first run, kept or not (what the principal sees first);
+    the model loop's is its first kept model (the baseline when it passes the gates).
+
+    Parameters
+    ----------
+    records
+        The replication's iterations, in order.
+    loop
+        Which loop ran.
+
+    Returns
+    -------
+    tuple of Answer
+    """
+    kept = [r for r in records if r.status == "kept"]
+    first = (records[:1] if loop is Loop.DESIGN else kept[:1]) or []
+    out = []
+    for stage, chosen in (("first", first), ("best", kept[-1:])):
+        if not chosen:
+            continue
+        answer = _answer(chosen[0], stage)
+        if answer is not None:
+            out.append(answer)
+    return tuple(out)
+
+
+def _answer(record: IterationRecord, stage: str) -> Answer | None:
+    effect = record.verdict.metrics.effect if record.verdict is not None else None
+    if effect is None:
+        return None
+    rating = record.critique.tier.value if record.critique is not None else record.status
+    design = record.design
+    credible = design is None or design.sanity is None or design.sanity.credible
+    return Answer(stage, effect, rating, credible)
