@@ -23,7 +23,7 @@ figures; asserts nothing. A full run takes hours on 2 cores::
 
     python benchmarks/bench_quality.py [--replications N] [--loops design model] [--sims 1 2 ...]
         [--seeds 1 2 ...] [--design-iterations 5] [--model-iterations 10] [--estimands ATE ATT]
-        [--workers N | --scheduler ADDRESS] [--report DIR]
+        [--workers N | --scheduler ADDRESS] [--report DIR] [--quick]
 """
 
 from __future__ import annotations
@@ -302,8 +302,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-iterations", type=int, default=10)
     parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--scheduler", help="a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, else local)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: first runs only, the ATT only, 1 model iteration"
+    )
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "quality-battery", help="where figures go")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.design_iterations, args.model_iterations, args.estimands = 0, 1, ["ATT"]
     if args.replications is not None:
         args.sims = list(range(1, min(args.replications, 10) + 1))
         args.seeds = list(range(1, args.replications + 1))

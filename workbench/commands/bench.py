@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-QUICK = ("speed",)
+QUICK = ("speed", "quality")
 """Scripts that take ``--quick`` (a smoke test of a few minutes)."""
 ONLY_BY_NAME = ("quality",)
 """Scripts that run for hours: ``workbench bench`` runs them only when named."""
