@@ -339,7 +339,8 @@ def test_truth_is_read_from_the_problem_folder_and_checked(tmp_path) -> None:
 def test_agents_and_the_loop_never_import_the_evaluation() -> None:
     agent_path = [
         ROOT / "engine" / "agents",
-        *(ROOT / "engine" / f for f in ("loop.py", "harness.py", "headless.py", "launch.py")),
+        *(ROOT / "engine" / f for f in ("loop.py", "harness.py", "headless.py", "launch.py", "model_run.py")),
+        *(ROOT / "engine" / "batch" / f for f in ("plan.py", "population.py", "task.py", "run.py", "cluster.py")),
     ]
     files = [p for entry in agent_path for p in ([entry] if entry.is_file() else sorted(entry.rglob("*.py")))]
     offenders = []
@@ -356,7 +357,8 @@ def test_agents_and_the_loop_never_import_the_evaluation() -> None:
     code = (
         "import pkgutil, importlib, sys, engine.agents\n"
         "for m in pkgutil.walk_packages(engine.agents.__path__, 'engine.agents.'): importlib.import_module(m.name)\n"
-        "import engine.loop, engine.harness, engine.headless, engine.launch\n"
+        "import engine.loop, engine.harness, engine.headless, engine.launch, engine.model_run\n"
+        "import engine.batch.plan, engine.batch.population, engine.batch.task, engine.batch.run\n"
         "bad = [m for m in sys.modules if m.startswith(('engine.evaluation', 'engine.report'))]\n"
         "print(bad); sys.exit(bool(bad))"
     )
