@@ -16,7 +16,7 @@ from conftest import ROOT
 
 from engine.agents.heuristic import recover_spec
 from engine.intake.csvfile import IntakeError, read_csv
-from engine.intake.dictionary import ROLE_FOR_REASON, Role
+from engine.intake.dictionary import ROLE_FOR_REASON, Role, Timing
 from engine.intake.suggest import ColumnKind, suggest
 from engine.problem import load_problem
 from workbench.cli import main
@@ -79,6 +79,9 @@ def test_retention_suggestions_flag_the_post_treatment_columns_with_evidence() -
     for control in contract.controls:  # no confounder is mistaken for a post-treatment column
         column = suggestions.get(control)
         assert column is not None and column.suggested.role is Role.CONFOUNDER, (control, column)
+    wave = suggestions.get("wave")  # randomised campaign week: pre-treatment, never flagged as post-treatment
+    assert wave is not None and wave.suggested.role not in FORBIDDEN_ROLES, wave
+    assert wave.suggested.timing is Timing.PRE, wave
     assert suggestions.outcome.looks_like == "binary"
     assert suggestions.sample_note == "suggestions computed on all 5,000 rows"
 
@@ -234,7 +237,7 @@ def test_undecided_columns_exit_2_and_name_the_suggestions(tmp_path: Path, capsy
     status = main(["new", data, "--out", str(out), "--treatment", "email", "--outcome", "renewed_30d", *QUIET])
     assert status == 2 and not out.exists()
     printed = capsys.readouterr().out
-    assert "16 column(s) not decided" in printed
+    assert "17 column(s) not decided" in printed
     assert "outcome type: suggested binary" in printed
     assert "value_60d: leakage" in printed
 

@@ -86,7 +86,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: its HTTP server (health, metrics) always runs
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,

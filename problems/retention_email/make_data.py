@@ -13,6 +13,13 @@ The causal structure (every arrow is in the code below):
   drive both targeting and renewal) and renewed_last_cycle (drives renewal but not
   targeting; kept as a placebo outcome). An unobserved trait, satisfaction, drives
   renewal, last cycle's renewal and post-email support tickets, but not targeting.
+* wave (1–4): the week of the campaign the account fell in, drawn uniformly at random
+  from its own generator, independent of everything else. It is pre-treatment and not a
+  confounder (it drives neither targeting nor renewal without the email), but it
+  modifies the effect: every email term in the renewal logit (direct, via click, via
+  discount) is multiplied by ``SEASON[wave]``. Wave 2 lands just before quarter-end
+  budget reviews and works twice as hard; wave 4 lands in the holiday week and does
+  nothing. truth.json's ``by_wave`` holds each wave's true ATE, ATT and size.
 * treatment: email (assignment, not uptake), logistic in the confounders as stored, so
   a main-effects logistic propensity model is correctly specified.
 * mediators, only possible when emailed: opened → clicked_offer → used_discount.
@@ -22,7 +29,7 @@ The causal structure (every arrow is in the code below):
 * oracle (truth.json only): true_propensity, renewed_if_treated, renewed_if_control.
 
 Per-unit true effects are ``P(renew | email) − P(renew | no email)`` for the unit's
-pre-treatment traits (satisfaction included), summing over the unit's possible mediator
+pre-treatment traits (satisfaction and wave included), summing over the unit's possible mediator
 paths exactly, so they carry no mediator-sampling noise.
 
 Run from anywhere: ``python problems/retention_email/make_data.py [OUTPUT_FOLDER]``
@@ -41,6 +48,8 @@ import pandas as pd
 
 SEED = 4
 N = 5000
+WAVES = (1, 2, 3, 4)
+SEASON = {1: 1.0, 2: 2.0, 3: 1.0, 4: 0.0}  # multiplies the email's log-odds terms, by wave
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,6 +64,9 @@ def _invlogit(x: np.ndarray) -> np.ndarray:
 def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     """Draw one campaign: the observed frame and the oracle truth."""
     rng = np.random.default_rng(seed)
+    # The wave has its own generator, so every other column's draws are those of `rng` alone.
+    wave = np.random.default_rng([seed, 1]).choice(WAVES, size=n)
+    season = np.vectorize(SEASON.get)(wave)
 
     # ---- pre-treatment customer traits
     segment = rng.choice(["smb", "mid_market", "enterprise"], size=n, p=[0.55, 0.30, 0.15])
@@ -110,7 +122,7 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     clicked_1 = opened_1 * rng.binomial(1, p_click)
     used_1 = clicked_1 * rng.binomial(1, p_use)
 
-    # ---- renewal: baseline logit, plus the email's direct nudge and its mediated paths
+    # ---- renewal: baseline logit, plus the email's direct nudge and its mediated paths, scaled by wave
     tenure_effect = 0.6 * np.log1p(tenure_months) / np.log1p(120)  # saturating
     base = (
         0.7
@@ -125,7 +137,7 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     direct, via_click, via_discount = 0.20, 0.40, 1.30
 
     def p_renew(clicked: np.ndarray, used: np.ndarray, emailed: float) -> np.ndarray:
-        return _invlogit(base + emailed * (direct + via_click * clicked + via_discount * used))
+        return _invlogit(base + emailed * season * (direct + via_click * clicked + via_discount * used))
 
     p0 = p_renew(np.zeros(n), np.zeros(n), 0.0)
     # Exact expectation over the unit's mediator paths: none, opened only, clicked, used.
@@ -135,8 +147,8 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
         (p_open * p_click * (1 - p_use), 1.0, 0.0),
         (p_open * p_click * p_use, 1.0, 1.0),
     ]
-    p1 = sum(w * p_renew(np.full(n, c), np.full(n, u), 1.0) for w, c, u in paths)
-    ite = p1 - p0
+    # Summing each path's change (not p1 − p0) keeps a wave-4 unit's effect exactly zero.
+    ite = sum(w * (p_renew(np.full(n, c), np.full(n, u), 1.0) - p0) for w, c, u in paths)
 
     u = rng.uniform(size=n)  # one draw per unit couples the two potential outcomes
     renewed_if_control = (u < p0).astype(int)
@@ -156,6 +168,7 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
             "renewed_30d": renewed_30d,
             "segment": segment,
             "region": region,
+            "wave": wave,
             "tenure_months": tenure_months,
             "prior_usage": prior_usage,
             "prior_tickets": prior_tickets,
@@ -174,12 +187,20 @@ def simulate(seed: int = SEED, n: int = N) -> tuple[pd.DataFrame, dict]:
     )
     treated = email == 1
     truth = {
-        "source": f"problems/retention_email/make_data.py (numpy default_rng({seed}), n={n})",
+        "source": f"problems/retention_email/make_data.py (numpy default_rng({seed}), wave from default_rng([{seed}, 1]), n={n})",
         # Means rounded to 12 digits: NumPy's summation order differs between builds in the last bit.
         "ate": round(float(ite.mean()), 12),
         "att": round(float(ite[treated].mean()), 12),
         "atc": round(float(ite[~treated].mean()), 12),
         "ate_sample": round(float((renewed_if_treated - renewed_if_control).mean()), 12),
+        "by_wave": {
+            str(w): {
+                "ate": round(float(ite[wave == w].mean()), 12),
+                "att": round(float(ite[(wave == w) & treated].mean()), 12),
+                "n": int((wave == w).sum()),
+            }
+            for w in WAVES
+        },
         "ite": [round(float(v), 6) for v in ite],
         "true_propensity": [round(float(v), 6) for v in true_propensity],
         "renewed_if_treated": [int(v) for v in renewed_if_treated],
@@ -199,6 +220,7 @@ def main(out: Path = HERE) -> None:
         f"wrote {len(frame)} rows ({int(t.sum())} emailed); true ATE {truth['ate']:.4f}, "
         f"ATT {truth['att']:.4f}; naive difference {naive:.4f}"
     )
+    print("true ATE by wave: " + ", ".join(f"{w} {v['ate']:.4f} (n={v['n']})" for w, v in truth["by_wave"].items()))
 
 
 if __name__ == "__main__":

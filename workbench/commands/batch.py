@@ -166,19 +166,19 @@ def _print_summary(outcome: Any) -> None:  # a BatchOutcome
     print(f"\nbatch {plan.id}: {plan.request.describe}; runs {plan.source_from}")
     for population in plan.populations:
         print(f"population: {population.rule}")
-    print(f"{'task':<28} {'estimate':>10}  {'interval':<24} {'units':>7}  rating")
+    print(f"{'task':<24} {'estimate':>14}  {'interval':<30} {'units':>7}  rating")
     for task in plan.tasks:
         result = batch.results.get(task.key)
         if result is None:
-            print(f"{task.key:<28} {'—':>10}  {'not recorded':<24} {task.n_units:>7}")
+            print(f"{task.key:<24} {'—':>14}  {'not recorded':<30} {task.n_units:>7}")
         elif result.effect is None:
-            print(f"{task.key:<28} {'—':>10}  {'failed':<24} {result.n_units:>7}  {result.reason[:60]}")
+            print(f"{task.key:<24} {'—':>14}  {'failed':<30} {result.n_units:>7}  {result.reason[:60]}")
         else:
             e = result.effect
             interval = f"[{e.hdi_low:.4g}, {e.hdi_high:.4g}] {e.interval_name}"
             mark = "" if result.credible is not False else " NOT CREDIBLE"
             print(
-                f"{task.key:<28} {e.estimand + ' ' + f'{e.mean:.4g}':>10}  {interval:<24} {result.n_units:>7}  "
+                f"{task.key:<24} {e.estimand + ' ' + f'{e.mean:.4g}':>14}  {interval:<30} {result.n_units:>7}  "
                 f"{result.rating}{mark}"
             )
     for series in effect_series(batch):
