@@ -219,3 +219,37 @@ def test_a_trim_sweep_refits_at_each_setting(retention, client, tmp_path) -> Non
     assert untrimmed.effect.estimand == "ATE" and trimmed.effect.estimand == "ATO"
     assert trimmed.n_units < untrimmed.n_units == len(retention.data)
     assert not np.isclose(untrimmed.effect.mean, trimmed.effect.mean)
+
+
+def test_batch_files_cannot_leave_the_batches_folder_and_a_result_is_written_once(retention, tmp_path) -> None:
+    from engine.batch.results import TaskResult
+    from engine.batch.store import record_result, save_plan
+    from engine.errors import SessionError
+
+    session = _session(retention, tmp_path)
+    try:
+        for escape in ("model.py", "batches/../model.py", "batches/x/../../PROGRAM.md"):
+            with pytest.raises(SessionError, match="batch files live under batches/"):
+                session.commit_batch_files({escape: "import os"}, "attack")
+        assert session.read_file("model.py") == (PROBLEMS / "retention_email" / "model.py").read_text()
+        source = (PROBLEMS / "retention_email" / "analysis.toml").read_text()
+        plan = build_plan(
+            BatchRequest(by="wave"),
+            plan_id="wave-design-test",
+            frame=retention.data,
+            contract=retention.contract,
+            source=source,
+            source_from="test",
+            sampling=retention.sampling,
+            populations=(decide_population(retention.data, retention.contract, source, (0.0, 1.0)),),
+            data_hash=retention.data_hash,
+            created_at="2026-12-05T00:00:00+00:00",
+        )
+        save_plan(session, plan)
+        result = TaskResult("wave=1", TaskStatus.FAILED, None, 10, "crashed", None, "a test")
+        assert record_result(session, plan, result) is not None
+        assert record_result(session, plan, result) is None  # never twice
+        stored = load_batch(session, plan.id)
+        assert stored is not None and stored.plan == plan and stored.results == {"wave=1": result}
+    finally:
+        session.close()

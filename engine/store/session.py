@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -310,7 +310,7 @@ class Session:
             )
         parent = self._git.head()
         d = self.path / F.iteration_dir(record.number)
-        try:
+        with self._undone_unless_committed():
             d.mkdir(parents=True, exist_ok=True)
             paths = [d / F.RECORD_FILE, d / loop.file, d / F.DIFF_FILE]
             (d / F.RECORD_FILE).write_text(to_json(record), encoding="utf-8")
@@ -329,12 +329,6 @@ class Session:
                 (self.path / loop.file).write_text(candidate_source, encoding="utf-8")
             who = author or iteration_author(record, self.principal)
             sha = self._git.commit(paths, iteration_message(record), author=who)
-        except BaseException:
-            if self._git.head() == parent:  # nothing committed: leave the tree as HEAD has it
-                with contextlib.suppress(SessionError):
-                    for note in discard_unfinished_write(self._git, self.path):
-                        log.warning("session %s: %s", self.id, note)
-            raise
         if kept:
             old = self._best_known.get(loop)
             self._git.compare_and_swap_ref(ref, sha, old, f"iter {record.number}: kept")
@@ -406,9 +400,8 @@ class Session:
             A read-only session, a path outside ``batches/``, or a git failure.
         """
         self._require_writable()
-        parent = self._git.head()
         paths = []
-        try:
+        with self._undone_unless_committed():
             for rel, text in files.items():
                 target = (self.path / rel).resolve()
                 if not target.is_relative_to((self.path / F.BATCHES_DIR).resolve()):
@@ -417,6 +410,13 @@ class Session:
                 target.write_text(text, encoding="utf-8")
                 paths.append(target)
             return self._git.commit(paths, message, author=self.principal)
+
+    @contextlib.contextmanager
+    def _undone_unless_committed(self) -> Iterator[None]:
+        """Files first, commit second: when the commit does not happen, the tree goes back to HEAD."""
+        parent = self._git.head()
+        try:
+            yield
         except BaseException:
             if self._git.head() == parent:  # nothing committed: leave the tree as HEAD has it
                 with contextlib.suppress(SessionError):
