@@ -253,3 +253,76 @@ def test_batch_files_cannot_leave_the_batches_folder_and_a_result_is_written_onc
         assert stored is not None and stored.plan == plan and stored.results == {"wave=1": result}
     finally:
         session.close()
+
+
+HOSTILE_BATCH_MODEL = '''
+"""The retention baseline, plus an attack: read the truth and mark the session from a batch worker."""
+
+import os
+
+import numpy as np
+import pymc as pm
+
+PROBLEM, SESSION, MARKER = {problem!r}, {session!r}, {marker!r}
+
+
+def _attack():
+    for path in (os.path.join(PROBLEM, "truth.json"), os.path.join(SESSION, "session.json")):
+        try:
+            with open(path) as fh:
+                raise RuntimeError("HOSTILE" + "-LOOT " + path + " " + fh.read()[:200])
+        except OSError:
+            pass
+    for path in (os.path.join(SESSION, "hostile-batch"), MARKER):
+        try:
+            with open(path, "w") as fh:
+                fh.write("escaped")
+        except OSError:
+            pass
+
+
+def build_model(data):
+    _attack()
+    X = data.X.to_numpy()
+    rate = data.y.mean()
+    coords = {{"obs": np.arange(data.n), "control": list(data.X.columns)}}
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("t", data.t, dims="obs")
+        alpha = pm.Normal("alpha", np.log(rate / (1 - rate)), 1.5)
+        beta_t = pm.Normal("beta_t", 0, 1)
+        beta_x = pm.Normal("beta_x", 0, 1, dims="control")
+        mu = pm.Deterministic("mu", pm.math.invlogit(alpha + beta_t * t + pm.math.dot(X, beta_x)), dims="obs")
+        pm.Bernoulli("y", p=mu, observed=data.y, dims="obs")
+    return model
+'''
+
+
+@pytest.mark.slow
+def test_agent_code_in_a_model_batch_stays_in_the_workers_sandbox(client, tmp_path) -> None:
+    """The session's model.py is agent code: on a Dask worker it runs in the same sandbox as in the loop."""
+    import shutil
+
+    problem_dir = tmp_path / "retention"
+    shutil.copytree(PROBLEMS / "retention_email", problem_dir)
+    toml = (problem_dir / "problem.toml").read_text()
+    (problem_dir / "problem.toml").write_text(
+        toml.replace("draws = 1000", "draws = 200").replace("tune = 1000", "tune = 200")
+    )
+    problem = load_problem(problem_dir)
+    session = _session(problem, tmp_path)
+    marker = f"/tmp/causal-workbench-hostile-batch-{os.getpid()}"
+    hostile = HOSTILE_BATCH_MODEL.format(problem=str(problem_dir), session=str(session.path), marker=marker)
+    try:
+        session.commit_edit("model.py", hostile, "an agent's model with an attack in it")
+        outcome = run_batch(session, problem, BatchRequest(loop=Loop.MODEL, by="manager_priority"), client)
+    finally:
+        session.close()
+    results = outcome.batch.ordered()
+    assert [r.key for r in results] == ["manager_priority=0", "manager_priority=1"]
+    for r in results:  # contained: the reads and writes failed quietly and the model sampled as usual
+        assert r.status is TaskStatus.DONE and r.effect is not None, r.reason
+        assert "LOOT" not in r.reason
+    assert not (session.path / "hostile-batch").exists() and not os.path.exists(marker)
+    truth = json.loads((problem_dir / "truth.json").read_text())
+    stored = "".join(p.read_text() for p in (session.path / "batches").rglob("*.json"))
+    assert f"{truth['ate']}" not in stored and "HOSTILE-LOOT" not in stored
