@@ -227,6 +227,13 @@ def test_images_are_real_pngs_embedded_in_the_html(report, html) -> None:
             assert image.width > 300 and image.height > 150
 
 
+def test_a_session_without_batches_has_no_batches_section(report, html) -> None:
+    # The Batches section and its entry in the contents appear only when the session ran a batch
+    # (tests/test_report_batch.py reports on one that did).
+    assert report.batches == ()
+    assert 'id="batches"' not in html and 'href="#batches"' not in html
+
+
 def test_the_html_has_no_network_references(html) -> None:
     assert not re.search(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.I)
     assert not re.search(r"""url\(\s*["']?(?:https?:)?//""", html, flags=re.I)

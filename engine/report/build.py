@@ -24,6 +24,7 @@ from engine.errors import SessionError, WorkbenchError
 from engine.problem import Contract, Gates, parse_contract, parse_gates
 from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, unified_diff
 from engine.report.content import (
+    BatchView,
     CodeView,
     Command,
     Credibility,
@@ -125,6 +126,7 @@ def _build(session: Any, with_figures: bool) -> Report:
     evaluation, evaluation_note = _evaluation(
         problem, meta.get("kind", "observational"), info.problem_path, rows, data_now
     )
+    batches = _batches(session, notes)
 
     report = Report(
         session_id=session.id,
@@ -150,6 +152,7 @@ def _build(session: Any, with_figures: bool) -> Report:
         program_md=_read(session, "PROGRAM.md"),
         notes=tuple(notes),
         costs=cost_table(records, session.spend()),
+        batches=batches,
     )
     if with_figures:
         from engine.report.figures import render_figures
@@ -398,6 +401,22 @@ def _credibility(
     return Credibility(
         critique, where, recorded, tuple(checks), pareto, convergence, model_review, agent_review or None
     )
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _batches(session: Any, notes: list[str]) -> tuple[BatchView, ...]:
+    """Every batch committed in the session, oldest first, with the series its figure draws."""
+    from engine.batch.series import effect_series
+    from engine.batch.store import list_batches
+
+    try:
+        batches = list_batches(session)
+    except SessionError as exc:
+        notes.append(f"The session's batches could not be read, so the report leaves them out: {exc}")
+        return ()
+    return tuple(BatchView(batch, tuple(effect_series(batch))) for batch in batches)
 
 
 # --------------------------------------------------------------------------- code and reproducibility

@@ -15,6 +15,8 @@ from engine.records import CompileResult, Effect, Finding, GateResult, Iteration
 from engine.report.costs import CostTable
 
 if TYPE_CHECKING:
+    from engine.batch.series import EffectSeries
+    from engine.batch.store import StoredBatch
     from engine.design.critic import Critique
     from engine.design.results import DesignResult, DREstimate, Triangulation
     from engine.evaluation import Scored
@@ -182,6 +184,19 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class BatchView:
+    """One batch of the session: its committed plan and results, and the effect along its axis."""
+
+    batch: StoredBatch
+    series: tuple[EffectSeries, ...]  # from :func:`engine.batch.series.effect_series`
+
+    @property
+    def figure_name(self) -> str:
+        """The file stem of its figure (batch ids hold only letters, digits, ``_`` and ``-``)."""
+        return f"batch-{self.batch.plan.id}"
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a session report shows."""
 
@@ -208,6 +223,7 @@ class Report:
     program_md: str
     notes: tuple[str, ...] = ()
     costs: CostTable | None = None  # every language-model call, by iteration; None when none was made
+    batches: tuple[BatchView, ...] = ()  # oldest first; empty when the session ran none
 
     def figure(self, name: str) -> Figure | None:
         """The figure named ``name`` (for example ``"forest"``), or None when it was not drawn.

@@ -2,20 +2,22 @@
 
 No ``pyplot``: the TUI writes reports from a worker thread, and pyplot's global state is
 neither thread-safe nor needed. What each plot shows comes from the pure series in
-:mod:`engine.plots` and :mod:`engine.design.series`, the same ones the screens draw.
+:mod:`engine.plots`, :mod:`engine.design.series` and :mod:`engine.batch.series`, the same ones
+the screens draw.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from engine import plots
 from engine.records import Loop
-from engine.report.content import Figure, Report
+from engine.report.content import BatchView, Figure, Report
 
 DPI = 110
 WIDTH_IN = 7.2
@@ -57,6 +59,8 @@ def render_figures(report: Report, effect_draws: np.ndarray | None, pareto_k: np
             ("overlap", lambda: _overlap(result)),
             ("trimming", lambda: _trimming(result)),
         ]
+    for view in report.batches:
+        makers.append((view.figure_name, partial(_batch_effect, view)))
     if report.evaluation is not None and report.evaluation.rows:
         makers.append(("evaluation", lambda: _evaluation(report)))
     out = []
@@ -313,6 +317,63 @@ def _trimming(result: Any) -> Figure | None:
         "with poor overlap."
     )
     return _png(fig, "trimming", "Trimming sensitivity", caption)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _batch_effect(view: BatchView) -> Figure | None:
+    """The effect along a batch's partition or setting with its intervals; one line per group."""
+    from matplotlib.lines import Line2D
+
+    series = [s for s in view.series if s.points]
+    if not series:
+        return None
+    labels = list(dict.fromkeys(p.label for s in series for p in s.points))
+    position = {label: i for i, label in enumerate(labels)}
+    spread = 0.5 if len(series) > 1 else 0.0  # side by side within a level, so the intervals do not overlap
+    step = spread / max(len(series) - 1, 1)
+    fig, ax = _figure(3.4)
+    _style(ax)
+    lows = [p.low for s in series for p in s.points]
+    highs = [p.high for s in series for p in s.points]
+    for g, s in enumerate(series):
+        colour = CHAIN_COLOURS[g % len(CHAIN_COLOURS)]
+        x = np.array([position[p.label] - spread / 2 + g * step for p in s.points])
+        y = np.array([p.mean for p in s.points])
+        low = np.array([p.low for p in s.points])
+        high = np.array([p.high for p in s.points])
+        good = np.array([p.satisfactory for p in s.points])
+        if len(series) > 1:
+            ax.plot(x, y, color=colour, linewidth=1, alpha=0.6)
+        ax.errorbar(x, y, yerr=[y - low, high - y], fmt="none", ecolor=colour, elinewidth=1.4, capsize=3)
+        ax.scatter(x[good], y[good], s=40, color=colour, zorder=3)
+        ax.scatter(x[~good], y[~good], s=40, facecolors="white", edgecolors=colour, linewidths=1.4, zorder=3)
+    if min(lows) <= 0 <= max(highs):
+        ax.axhline(0, color="black", linewidth=0.7)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30 if len(labels) > 6 else 0, fontsize=8)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    first = series[0]
+    ax.set_xlabel(first.axis)
+    ax.set_ylabel(f"{first.estimand} ({first.interval})")
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=GREY, label="satisfactory"),
+        Line2D([], [], marker="o", linestyle="", markerfacecolor="white", color=GREY, label="not satisfactory"),
+    ]
+    if len(series) > 1:
+        handles += [
+            Line2D([], [], color=CHAIN_COLOURS[g % len(CHAIN_COLOURS)], label=s.group) for g, s in enumerate(series)
+        ]
+    ax.legend(handles=handles, loc="best", frameon=False, fontsize=7)
+    plan = view.batch.plan
+    lines = " One line per value of the varied setting." if len(series) > 1 else ""
+    caption = (
+        f"{first.title} (batch {plan.id}): each task's estimate with its {first.interval}.{lines} Filled points were "
+        "rated satisfactory by the critic (or passed every gate) and not flagged by the sanity net; hollow ones were "
+        "not. Tasks that failed are left out."
+    )
+    return _png(fig, view.figure_name, f"Batch {plan.id}: {first.title}", caption)
 
 
 # --------------------------------------------------------------------------- evaluation appendix

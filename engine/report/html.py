@@ -38,6 +38,9 @@ STATUS_CLASS = {
     "fail": "bad",
     "blocker": "bad",
     "no": "bad",
+    "credible": "good",
+    "not_credible": "bad",
+    "failed": "bad",
 }
 
 CSS = """

@@ -29,7 +29,7 @@ from engine.report.blocks import (
     status,
     strong,
 )
-from engine.report.content import IterationRow, Report
+from engine.report.content import BatchView, IterationRow, Report
 from engine.report.costs import CostRow
 
 SECTIONS = (
@@ -41,6 +41,7 @@ SECTIONS = (
     ("costs", "Agent cost"),
     ("plots", "Plots"),
     ("design", "Design diagnostics"),
+    ("batches", "Batches"),  # only when the session ran one
     ("code", "The final model"),
     ("reproducibility", "Reproducibility"),
     ("evaluation", "Appendix A: evaluation against the truth"),
@@ -80,7 +81,8 @@ def layout(report: Report) -> list[Block]:
     )
     for note in report.notes:
         blocks.append(Callout("warn", inline(note)))
-    blocks.append(Bullets(tuple(inline(link(title, anchor)) for anchor, title in SECTIONS), nav=True))
+    shown = [(anchor, title) for anchor, title in SECTIONS if anchor != "batches" or report.batches]
+    blocks.append(Bullets(tuple(inline(link(title, anchor)) for anchor, title in shown), nav=True))
     blocks += _summary(report)
     blocks += _question(report)
     blocks += _estimate(report)
@@ -89,6 +91,7 @@ def layout(report: Report) -> list[Block]:
     blocks += _costs(report)
     blocks += _plots(report)
     blocks += _design(report)
+    blocks += _batches(report)
     blocks += _code(report)
     blocks += _reproducibility(report)
     blocks += _evaluation(report)
@@ -817,6 +820,89 @@ def _n(*values: float) -> tuple[str, ...]:
     """Numbers with the decimals the largest one needs."""
     d = fmt.decimals(*values)
     return tuple(fmt.num(v, f".{d}f") for v in values)
+
+
+# --------------------------------------------------------------------------- batches
+
+BATCH_HEADERS = ("task", "estimand", "estimate", "interval", "units", "rating", "sanity net", "note")
+
+
+def _batches(report: Report) -> list[Block]:
+    """One subsection per batch: what ran, on which population, every task, and the effect along its axis."""
+    if not report.batches:
+        return []
+    blocks: list[Block] = [
+        _h2("batches"),
+        Para(
+            inline(
+                "A batch re-runs one fixed analysis on each level of a pre-treatment column and/or at each value of "
+                "a setting, as Dask tasks; its plan and every finished task are commits under ",
+                code("batches/<id>/"),
+                " in the session's repository. Estimates from different partitions describe different units: "
+                "compare them as the effect within each part, on the population named below.",
+            )
+        ),
+    ]
+    for view in report.batches:
+        blocks += _batch(report, view)
+    return blocks
+
+
+def _batch(report: Report, view: BatchView) -> list[Block]:
+    plan = view.batch.plan
+    results = view.batch.results
+    recorded = f"{len(results)} of {len(plan.tasks)} tasks"
+    if not view.batch.finished:
+        recorded += " (unfinished: run the same batch again to resume it)"
+    pairs: list[tuple[str, Inline]] = [
+        ("Asked", inline(f"{plan.request.describe}; {plan.request.checks.value} checks")),
+        ("Ran", inline(plan.source_from)),
+        *(("Population", inline(p.rule)) for p in plan.populations),
+        *(
+            (("Population", inline("every unit of each task's data; a varied trim trims within the task")),)
+            if not plan.populations
+            else ()
+        ),
+        ("Recorded", inline(recorded)),
+        ("Planned", inline(plan.created_at)),
+    ]
+    rows = []
+    for task in plan.tasks:
+        result = results.get(task.key)
+        if result is None:
+            cells = (fmt.MISSING, "not recorded", f"{task.n_units:,}", fmt.MISSING, fmt.MISSING)
+            rows.append((inline(code(task.key)), inline(task.estimand_label), *map(inline, cells), inline("")))
+            continue
+        e = result.effect
+        if e is None:
+            estimate, interval = fmt.MISSING, "failed"
+        else:
+            mean, low, high = fmt.effect_numbers(e)
+            estimate, interval = mean, f"[{low}, {high}] {e.interval_name}"
+        sanity = (
+            inline(fmt.MISSING)
+            if result.credible is None
+            else inline(status("credible" if result.credible else "not_credible"))
+        )
+        note = result.reason + (f" (attempt {result.attempt}: its first worker was lost)" if result.attempt > 1 else "")
+        rows.append(
+            (
+                inline(code(task.key)),
+                inline(e.estimand if e is not None else task.estimand_label),
+                inline(estimate),
+                inline(interval),
+                inline(f"{result.n_units:,}"),
+                inline(status("failed") if e is None else fmt.status_word(result.rating)),
+                sanity,
+                inline(note),
+            )
+        )
+    return [
+        Heading(3, f"Batch {plan.id}", f"batch-{plan.id}"),
+        KeyValues(tuple(pairs), ("", "")),
+        Table(BATCH_HEADERS, tuple(rows), numeric=(2, 4)),
+        *_figure(report, view.figure_name, 4),
+    ]
 
 
 # --------------------------------------------------------------------------- code
