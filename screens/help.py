@@ -29,6 +29,8 @@ One key, one meaning, on every screen.
 5. h lists every iteration; o opens one; mark two with space, = compares.
 6. l edits the plan: PROBLEM.md, PROGRAM.md and analysis.toml; every save
    is a commit by you.
+   B lists the batches: the best analysis re-run per level of a column or
+   value of a setting on Dask; n starts one, s stops it.
 7. x exports the session report; ctrl+p opens the command palette; ctrl+t
    switches between the dark and the light theme; Escape goes back.
 

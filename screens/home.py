@@ -54,6 +54,14 @@ class HomeScreen(Screen):
         Binding("h", "app.history", "History", id="home.history", tooltip="Every iteration; compare two"),
         Binding("l", "app.edit_plan", "Plan", id="home.edit", tooltip="Edit PROBLEM.md, PROGRAM.md, analysis.toml"),
         Binding(
+            "B",
+            "app.batches",
+            "Batches",
+            id="home.batches",
+            show=False,  # the footer is full at 80 columns; help (?) and the palette list it
+            tooltip="The session's batches (the best analysis per partition or setting, on Dask); n starts one",
+        ),
+        Binding(
             "m",
             "app.write_model",
             "Write",

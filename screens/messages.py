@@ -17,6 +17,9 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.agents.activity import AgentActivity
+    from engine.batch.results import BatchProgress
+    from engine.batch.run import BatchOutcome
+    from engine.batch.store import StoredBatch
     from engine.loop import Reviewed
     from engine.opened import Opened
     from engine.progress import RunProgress
@@ -90,6 +93,31 @@ class IterationRecorded(Message):
     record: IterationRecord
     records: list[IterationRecord] = field(default_factory=list)
     then_propose: bool = False
+
+
+@dataclass
+class BatchProgressed(Message, bubble=False):
+    """A running batch's counts moved (a task started or was recorded): the latest replaces any not yet shown."""
+
+    progress: BatchProgress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BatchProgressed)
+
+
+@dataclass
+class BatchFinished(Message):
+    """The batch worker returned: every task recorded, or stopped early (what finished is recorded)."""
+
+    outcome: BatchOutcome
+
+
+@dataclass
+class BatchesLoaded(Message):
+    """The session's batches, read from its history (oldest first); ``select`` names one to show."""
+
+    batches: list[StoredBatch]
+    select: str | None = None
 
 
 @dataclass

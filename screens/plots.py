@@ -202,3 +202,44 @@ class TrimmingPlot(SeriesPlot):
             plt.plot([x, x], [lo, hi], color="cyan", marker="│")
         plt.scatter(list(s.thresholds), list(s.estimates), color="cyan", marker="●")
         plt.xlabel("trimming threshold (keep propensity in [a, 1 − a])")
+
+
+class BatchEffectPlot(SeriesPlot):
+    """A batch's effect along its partition or setting, with interval bars (series: ``list[EffectSeries]``).
+
+    ● a satisfactory task, ○ one that is not; one colour per group when a batch both partitions and
+    varies a setting (the groups sit side by side within each level).
+    """
+
+    COLORS = TracePlot.COLORS
+
+    def replot(self) -> None:
+        series = self._series or []
+        self._title = series[0].title if series else "effect by partition"
+        super().replot()
+
+    def draw(self, plt: Any, series: Any) -> None:
+        labels = list(dict.fromkeys(p.label for s in series for p in s.points))
+        position = {label: i + 1 for i, label in enumerate(labels)}
+        spread = 0.4 if len(series) > 1 else 0.0
+        step = spread / max(len(series) - 1, 1)
+        for g, s in enumerate(series):
+            colour = self.COLORS[g % len(self.COLORS)]
+            xs = [position[p.label] - spread / 2 + g * step for p in s.points]
+            for x, p in zip(xs, s.points, strict=True):
+                plt.plot([x, x], [p.low, p.high], color=colour, marker="│")
+            good = [(x, p.mean) for x, p in zip(xs, s.points, strict=True) if p.satisfactory]
+            poor = [(x, p.mean) for x, p in zip(xs, s.points, strict=True) if not p.satisfactory]
+            named = {"label": s.group} if s.group else {}
+            if good:
+                plt.scatter([x for x, _ in good], [y for _, y in good], color=colour, marker="●", **named)
+                named = {}
+            if poor:
+                plt.scatter([x for x, _ in poor], [y for _, y in poor], color=colour, marker="○", **named)
+        low = min(p.low for s in series for p in s.points)
+        high = max(p.high for s in series for p in s.points)
+        if low <= 0 <= high:
+            plt.hline(0, "gray")
+        plt.xticks(list(position.values()), labels)
+        plt.xlim(0.5, len(labels) + 0.5)
+        plt.xlabel(f"{series[0].axis} · bars: {series[0].interval} · ● satisfactory ○ not")

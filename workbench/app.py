@@ -31,6 +31,9 @@ from screens.dialogs import ErrorDialog, ReasonDialog
 from screens.home import HomeScreen
 from screens.messages import (
     AgentActivityChanged,
+    BatchesLoaded,
+    BatchFinished,
+    BatchProgressed,
     Decided,
     EditSubmitted,
     Exported,
@@ -58,10 +61,13 @@ from workbench.plan_files import validate_plan_file
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from engine.batch.plan import BatchRequest
+    from engine.batch.results import BatchProgress
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.problem import Gates
     from engine.progress import RunProgress
     from engine.records import Decision, IterationRecord
+    from screens.batch import ActiveBatch
     from screens.run import ActiveRun
     from screens.verdict import VerdictScreen
 
@@ -130,8 +136,11 @@ class WorkbenchApp(App[int]):
         self.next_number: int | None = None
         self.busy = ""  # what a worker is doing now ("" when idle)
         self.active_run: ActiveRun | None = None  # the approved iteration now running
+        self.active_batch: ActiveBatch | None = None  # the batch now running on Dask (beside everything else)
+        self.batch_workers: int | None = None  # worker processes of a batch's local cluster; None: one per core
         self.unseen: IterationRecord | None = None  # a run that finished while the principal browsed
         self.readiness = ""  # where the model child compiled during review stands
+        self._status_follows_batch = False  # the status line shows the running batch's counts
         self._quit_armed = False
         self._propose_when_idle = False  # `n` on a review: ask again once the skip is recorded
         self._initial_theme = theme
@@ -157,6 +166,8 @@ class WorkbenchApp(App[int]):
 
     def close_session(self) -> None:
         """Release the session's write lock (idempotent); the app calls it on exit."""
+        if self.active_batch is not None:
+            self.active_batch.stop.set()
         if self.opened is not None:
             self.opened.workbench.discard_prepared()  # a child compiled during review dies with the session
             self.opened.session.close()
@@ -183,8 +194,19 @@ class WorkbenchApp(App[int]):
             self._quit_armed = True
             self.notify("Sampling is running: c cancels it; q again cancels and quits.", severity="warning")
             return
+        batch = self.active_batch
+        if batch is not None and not batch.stop.is_set() and not self._quit_armed:
+            self._quit_armed = True
+            self.notify(
+                "A batch is running: q again stops it and quits (what finished is recorded; starting the same "
+                "batch again resumes it).",
+                severity="warning",
+            )
+            return
         if run is not None:
             run.cancel.set()
+        if batch is not None:
+            batch.stop.set()  # the worker cancels its tasks and closes the cluster before the app's exit completes
         self.exit(0)
 
     # ------------------------------------------------------------------ workers
@@ -261,6 +283,27 @@ class WorkbenchApp(App[int]):
         opened = self._require_opened()
         paths, note = export_session(opened)
         self.post_message(Exported(paths, note))
+
+    @work(thread=True, exclusive=True, group=WorkerGroup.BATCH, exit_on_error=False, description="run a batch")
+    def _run_batch(self, request: BatchRequest, stop: threading.Event) -> None:
+        from engine.batch.cluster import dask_client
+        from engine.batch.run import run_batch
+
+        opened = self._require_opened()
+
+        def progress(p: BatchProgress) -> None:
+            self.post_message(BatchProgressed(p))
+
+        _start_resource_tracker()
+        with dask_client(workers=self.batch_workers) as client:
+            outcome = run_batch(opened.session, opened.problem, request, client, on_progress=progress, stop=stop)
+        self.post_message(BatchFinished(outcome))
+
+    @work(thread=True, exclusive=True, group=WorkerGroup.BATCHES, exit_on_error=False, description="read batches")
+    def _load_batches(self, select: str | None = None) -> None:
+        from engine.batch.store import list_batches
+
+        self.post_message(BatchesLoaded(list_batches(self._workbench().session), select))
 
     # ------------------------------------------------------------------ worker results
 
@@ -374,16 +417,84 @@ class WorkbenchApp(App[int]):
             self._tick_run()
 
     def _tick_run(self) -> None:
-        """Show the run's progress: in full on the run screen, in one line in every header."""
+        """Show the run's progress: in full on the run screen, in one line in every header (the batch's too)."""
         from screens.run import RunScreen
 
+        if self.active_batch is not None:
+            self._show_batch_line()  # its ETA counts down between progress messages
         run = self.active_run
         if run is None:
             return
-        self.sub_title = f"▶ {run.brief()}"
+        self._show_subtitle()
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen):
                 screen.show_progress()
+
+    def on_batch_progressed(self, message: BatchProgressed) -> None:
+        batch = self.active_batch
+        if batch is None:
+            return
+        first = batch.progress is None  # the plan is committed: the batch screen moves to it, once
+        if batch.receive(message.progress):  # ... and shows each task as it is recorded
+            self._refresh_batches(message.progress.batch_id if first else None)
+        self._show_batch_line()
+
+    def on_batch_finished(self, message: BatchFinished) -> None:
+        outcome = message.outcome
+        plan = outcome.batch.plan
+        self.active_batch = None
+        self._quit_armed = False
+        recorded = f"{len(outcome.batch.results)} of {len(plan.tasks)} tasks recorded"
+        failed = sum(r.effect is None for r in outcome.batch.results.values())
+        if outcome.stopped:
+            text = f"batch {plan.id} stopped: {recorded}; starting the same batch again resumes it"
+        else:
+            text = f"batch {plan.id} finished: {recorded}" + (f", {failed} failed" if failed else "")
+        if outcome.errors:
+            text += f"; {len(outcome.errors)} not recorded ({outcome.errors[0]}); start it again to retry"
+        self._set_status(text)
+        self.notify(text, severity="warning" if outcome.errors or outcome.stopped else "information", timeout=10)
+        self._show_batch_line()
+        self._refresh_batches()
+        self.refresh_bindings()
+
+    def on_batches_loaded(self, message: BatchesLoaded) -> None:
+        from screens.batch import BatchScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, BatchScreen):
+                screen.show_batches(message.batches, select=message.select)
+
+    def _refresh_batches(self, select: str | None = None) -> None:
+        """Read the batches again, only when a batch screen is there to show them."""
+        from screens.batch import BatchScreen
+
+        if any(isinstance(screen, BatchScreen) for screen in self.screen_stack):
+            self._load_batches(select)
+
+    def _show_batch_line(self) -> None:
+        """The running batch's counts in the header (every screen) and on the batch screen."""
+        from screens.batch import BatchScreen
+
+        line = self.active_batch.line() if self.active_batch is not None else ""
+        for screen in self.screen_stack:
+            if isinstance(screen, BatchScreen):
+                screen.show_status(line)
+        if line and self._status_follows_batch:
+            self._set_status(line, batch=True)
+        self._show_subtitle()
+
+    def _show_subtitle(self) -> None:
+        """The header's second half: the running iteration and the running batch, else the session."""
+        parts = []
+        if self.active_run is not None:
+            parts.append(f"▶ {self.active_run.brief()}")
+        if self.active_batch is not None:
+            parts.append(self.active_batch.line(short=True))
+        if parts:
+            self.sub_title = " · ".join(parts)
+        elif self.opened is not None:
+            self.sub_title = f"session {self.opened.session.id}"
 
     def on_edit_submitted(self, message: EditSubmitted) -> None:
         self._check_edit(message.source)
@@ -496,6 +607,12 @@ class WorkbenchApp(App[int]):
         elif group is WorkerGroup.OPEN:
             self.sub_title = "could not open"
             self.home.show_nothing_open()
+        elif group is WorkerGroup.BATCH:
+            self.active_batch = None
+            self._quit_armed = False
+            self._show_batch_line()
+            self._refresh_batches()
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ actions
 
@@ -627,6 +744,49 @@ class WorkbenchApp(App[int]):
         reviewed = wb.principal_proposal(Loop(loop), source, hypothesis)
         self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
+    def action_batches(self) -> None:
+        """The session's batches: each one's tasks and its effect along the partition or setting."""
+        from screens.batch import BatchScreen
+
+        if self.opened is None or isinstance(self.screen, BatchScreen):
+            return
+        line = self.active_batch.line() if self.active_batch is not None else ""
+        self.push_screen(BatchScreen(status=line))
+        self._load_batches(self.active_batch.batch_id if self.active_batch is not None else None)
+
+    def action_start_batch(self) -> None:
+        """Ask what to batch (checked before anything starts), then run it on a local Dask cluster."""
+        from screens.start_batch import StartBatchDialog
+
+        if self.opened is None:
+            return
+        if self.active_batch is not None:
+            self.notify("A batch is already running: wait for it, or stop it (s on the batch screen).")
+            return
+        self.push_screen(StartBatchDialog(self.opened.problem), self._start_batch)
+
+    def _start_batch(self, request: BatchRequest | None) -> None:
+        from screens.batch import ActiveBatch
+
+        if request is None or self.active_batch is not None:
+            return
+        batch = ActiveBatch(request)
+        self.active_batch = batch
+        self._show_batch_line()
+        self._set_status(batch.line(), batch=True)
+        self.refresh_bindings()
+        self._run_batch(request, batch.stop)
+
+    def action_stop_batch(self) -> None:
+        """Stop the running batch: running tasks are cancelled and not recorded; a restart resumes it."""
+        batch = self.active_batch
+        if batch is None or batch.stop.is_set():
+            return
+        batch.stop.set()
+        self._show_batch_line()
+        self._set_status(batch.line(), batch=True)
+        self.refresh_bindings()
+
     def action_edit_plan(self) -> None:
         if self.opened is not None:
             self._load_plan()
@@ -674,6 +834,12 @@ class WorkbenchApp(App[int]):
         self._save_plan(filename, text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("batches", "start_batch"):
+            if self.opened is None:
+                return None
+            return True if action == "batches" or self.active_batch is None else None
+        if action == "stop_batch":
+            return True if self.active_batch is not None and not self.active_batch.stop.is_set() else None
         if action == "cancel_agent":
             return self.opened is not None and self.opened.workbench.agent_control is not None
         if action == "view_run":
@@ -727,6 +893,24 @@ class WorkbenchApp(App[int]):
             ),
             ("history", "History", "Every iteration with its verdict and decider; compare two", self.action_history),
             ("edit_plan", "Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan),
+            (
+                "batches",
+                "Batches",
+                "The session's batches: tasks and the effect by partition or setting",
+                self.action_batches,
+            ),
+            (
+                "start_batch",
+                "Start a batch",
+                "Re-run the best analysis per level of a column and/or per value of a setting, on Dask",
+                self.action_start_batch,
+            ),
+            (
+                "stop_batch",
+                "Stop the batch",
+                "Cancel its running tasks; what finished stays recorded",
+                self.action_stop_batch,
+            ),
             ("export", "Export report", "Write the session report and say where", self.action_export),
         ]
         for action, title, help_text, callback in commands:
@@ -764,11 +948,12 @@ class WorkbenchApp(App[int]):
         """The run is over (recorded or failed): the header shows the session again."""
         self.active_run = None
         self._quit_armed = False
-        if self.opened is not None:
-            self.sub_title = f"session {self.opened.session.id}"
+        self._show_subtitle()
         self.refresh_bindings()
 
-    def _set_status(self, text: str) -> None:
+    def _set_status(self, text: str, *, batch: bool = False) -> None:
+        """The home screen's status line; a running batch's counts keep it only until something else speaks."""
+        self._status_follows_batch = batch
         self.home.set_status(text)
 
     def _require_opened(self) -> Opened:
@@ -783,6 +968,24 @@ class WorkbenchApp(App[int]):
 
     def _gates(self) -> Gates | None:
         return self.opened.problem.gates if self.opened is not None else None
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with the terminal's real stderr.
+
+    Dask's worker processes need the tracker; starting it passes ``sys.stderr``'s file descriptor to
+    the tracker's child, and inside the app ``sys.stderr`` is Textual's print capture, whose ``fileno()``
+    is -1: the spawn fails ("Nanny failed to start"). Once running, the tracker serves every later batch.
+    """
+    import sys
+    from multiprocessing import resource_tracker
+
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__ if sys.__stderr__ is not None else captured
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 def create_app(

@@ -19,6 +19,8 @@ class WorkerGroup(StrEnum):
     ARRAYS = "arrays"  # load an iteration's draws for the plots
     FILES = "files"  # read or commit a plan file
     EXPORT = "export"  # write the report
+    BATCH = "batch"  # run a batch on a Dask cluster (runs beside everything else)
+    BATCHES = "batches"  # read the session's batches for the batch screen
 
     @property
     def failure_title(self) -> str:
@@ -29,6 +31,8 @@ class WorkerGroup(StrEnum):
             WorkerGroup.FILES: "Not saved",
             WorkerGroup.EXPORT: "Export failed",
             WorkerGroup.ARRAYS: "Could not load the draws",
+            WorkerGroup.BATCH: "The batch failed",
+            WorkerGroup.BATCHES: "Could not read the batches",
         }[self]
 
     @property
@@ -52,4 +56,6 @@ def describe_error(group: WorkerGroup, error: BaseException | None) -> tuple[str
         )
     if group is WorkerGroup.RUN:
         message += "\n\nThe proposal is still pending: review it again, or reject it."
+    if group is WorkerGroup.BATCH:
+        message += "\n\nTasks that finished are recorded; starting the same batch again resumes it."
     return title, message
