@@ -219,6 +219,9 @@ def test_a_trim_sweep_refits_at_each_setting(retention, client, tmp_path) -> Non
     assert untrimmed.effect.estimand == "ATE" and trimmed.effect.estimand == "ATO"
     assert trimmed.n_units < untrimmed.n_units == len(retention.data)
     assert not np.isclose(untrimmed.effect.mean, trimmed.effect.mean)
+    assert [t.estimand_label for t in outcome.batch.plan.tasks] == ["ATE", "ATO"]  # labelled before it ran
+    (series,) = effect_series(outcome.batch)
+    assert series.title == "ATE/ATO as trim varies"
 
 
 def test_batch_files_cannot_leave_the_batches_folder_and_a_result_is_written_once(retention, tmp_path) -> None:

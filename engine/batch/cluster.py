@@ -36,7 +36,12 @@ R = TypeVar("R")
 
 
 def default_workers() -> int:
-    """One worker process per core this process may use."""
+    """One worker process per core this process may use.
+
+    Returns
+    -------
+    int
+    """
     return max(1, len(os.sched_getaffinity(0)))
 
 
@@ -95,7 +100,17 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 
 
 def describe(client: Any) -> str:
-    """The cluster in a few words: where it is and how many workers and threads it has."""
+    """The cluster in a few words: where it is and how many workers and threads it has.
+
+    Parameters
+    ----------
+    client
+        A ``distributed.Client``.
+
+    Returns
+    -------
+    str
+    """
     info = client.scheduler_info()
     workers = info.get("workers", {})
     threads = sum(w.get("nthreads", 0) for w in workers.values())

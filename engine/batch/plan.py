@@ -136,13 +136,53 @@ class BatchPlan:
     created_at: str
 
     def population(self, trim_key: str) -> Population | None:
+        """The pooled population decided for ``trim_key`` (see :func:`trim_key_of`).
+
+        Parameters
+        ----------
+        trim_key
+            A task's ``trim_key``.
+
+        Returns
+        -------
+        Population or None
+            None for a task whose rows were not coordinated (no ``--by``).
+        """
         return next((p for p in self.populations if trim_key_of(p.trim) == trim_key), None)
 
     def task(self, key: str) -> TaskSpec:
+        """The task named ``key``.
+
+        Parameters
+        ----------
+        key
+            A task key, e.g. ``wave=2``.
+
+        Returns
+        -------
+        TaskSpec
+
+        Raises
+        ------
+        StopIteration
+            When the plan has no such task.
+        """
         return next(t for t in self.tasks if t.key == key)
 
 
 def trim_key_of(trim: tuple[float, float]) -> str:
+    """A population's name by its trimming bounds.
+
+    Parameters
+    ----------
+    trim
+        (low, high).
+
+    Returns
+    -------
+    str
+        e.g. ``0.05-0.95``.
+    """
     return f"{trim[0]:g}-{trim[1]:g}"
 
 
@@ -301,7 +341,22 @@ def _level_text(value: object) -> str:
 
 
 def level_mask(frame: pd.DataFrame, column: str, level: str) -> np.ndarray:
-    """Rows of ``frame`` whose ``column`` is ``level`` (compared as text, as levels are stored)."""
+    """Rows of ``frame`` whose ``column`` is ``level`` (compared as text, as levels are stored).
+
+    Parameters
+    ----------
+    frame
+        The problem's data.
+    column
+        The partition column.
+    level
+        One of its levels, as text.
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean mask over the rows.
+    """
     return frame[column].map(_level_text).to_numpy() == level
 
 
@@ -534,6 +589,8 @@ def build_plan(
                 label = estimand_label(requested, len(population.excluded))
                 if request.loop is Loop.DESIGN:  # the population is decided: the task does not trim again
                     text = apply_setting(text, Setting("trim", "0,1"), contract)
+            elif request.loop is Loop.DESIGN and _spec_trims(text, contract):
+                label = estimand_label(requested, 1)  # the task trims its own units: ATE → ATO (if any drop)
             n = int(rows.sum())
             if level is not None and n < MIN_ROWS_PER_LEVEL:
                 raise BatchError(
@@ -558,7 +615,23 @@ def build_plan(
 def populations_trim(
     request: BatchRequest, setting: Setting | None, text: str, contract: Contract
 ) -> tuple[float, float]:
-    """The trim whose pooled population a partition task uses (the override, the swept value, or the spec's)."""
+    """The trim whose pooled population a partition task uses (the override, the swept value, or the spec's).
+
+    Parameters
+    ----------
+    request
+        What was asked.
+    setting
+        The task's varied setting, if any.
+    text
+        The analysis spec the task runs.
+    contract
+        Parses the spec.
+
+    Returns
+    -------
+    tuple of float
+    """
     from engine.design.spec import parse_spec
 
     if request.trim is not None:
@@ -600,6 +673,12 @@ def _spec_estimand(source: str, contract: Contract) -> Estimand:
     from engine.design.spec import parse_spec
 
     return parse_spec(source, contract).estimand
+
+
+def _spec_trims(source: str, contract: Contract) -> bool:
+    from engine.design.spec import parse_spec
+
+    return parse_spec(source, contract).trims
 
 
 def _text(setting: Setting | None) -> str:

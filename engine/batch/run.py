@@ -43,7 +43,20 @@ class BatchOutcome:
 
 
 def source_for(session: Session, loop: Loop) -> tuple[str, str]:
-    """The file a batch of ``loop`` runs (the loop's best) and where it came from, in words."""
+    """The file a batch of ``loop`` runs (the loop's best) and where it came from, in words.
+
+    Parameters
+    ----------
+    session
+        The session.
+    loop
+        Which loop's best.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The file's text and its provenance.
+    """
     best = session.best(loop)
     text = session.best_source(loop)
     if best is None:

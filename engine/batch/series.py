@@ -54,17 +54,21 @@ def effect_series(batch: StoredBatch) -> list[EffectSeries]:
     setting_name = request.vary[0].name if request.vary else None
     axis = by or setting_name or "task"
     groups: dict[str, list[EffectPoint]] = {}
-    estimand, interval = "", ""
+    estimands: list[str] = []
+    interval = ""
     for task in plan.tasks:
         result = batch.results.get(task.key)
         if result is None or result.effect is None:
             continue
         e = result.effect
-        estimand, interval = e.estimand, e.interval_name
+        interval = e.interval_name
+        if e.estimand not in estimands:
+            estimands.append(e.estimand)
         label = task.level if by else (task.setting.value if task.setting else task.key)
         group = task.setting.text if (by and task.setting) else ""
         groups.setdefault(group, []).append(
             EffectPoint(str(label), task.key, e.mean, e.hdi_low, e.hdi_high, result.satisfactory)
         )
+    estimand = "/".join(estimands)  # ATE/ATO when some settings trim and others do not
     title = f"{estimand} by {axis}" if by else f"{estimand} as {axis} varies"
     return [EffectSeries(title, axis, estimand, interval, tuple(points), group) for group, points in groups.items()]

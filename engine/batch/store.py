@@ -37,12 +37,30 @@ class StoredBatch:
         return all(t.key in self.results for t in self.plan.tasks)
 
     def ordered(self) -> list[TaskResult]:
-        """The recorded results in the plan's order (levels, then settings)."""
+        """The recorded results in the plan's order (levels, then settings).
+
+        Returns
+        -------
+        list of TaskResult
+        """
         return [self.results[t.key] for t in self.plan.tasks if t.key in self.results]
 
 
 def task_file(batch_id: str, key: str) -> str:
-    """``batches/<id>/tasks/<key>.json``, the key made safe for a file name (and unique by a short hash)."""
+    """``batches/<id>/tasks/<key>.json``, the key made safe for a file name (and unique by a short hash).
+
+    Parameters
+    ----------
+    batch_id
+        The batch's id.
+    key
+        The task's key.
+
+    Returns
+    -------
+    str
+        Relative to the session folder.
+    """
     safe = "".join(c if c.isalnum() or c in "_-.=" else "_" for c in key)[:60]
     digest = hashlib.sha256(key.encode()).hexdigest()[:6]
     return f"{BATCHES_DIR}/{batch_id}/{TASKS_DIR}/{safe}-{digest}.json"
