@@ -56,3 +56,45 @@ def test_bench_quality_runs_on_a_separately_started_scheduler_and_two_workers(tm
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_workbench_batch_cleanly_and_the_same_command_resumes(tmp_path) -> None:
+    import os
+    import signal
+
+    command = [
+        str(BIN / "workbench"),
+        "batch",
+        "problems/retention_email",
+        "--by",
+        "wave",
+        "--checks",
+        "estimate",
+        "--workers",
+        "2",
+        "--sessions-root",
+        str(tmp_path),
+    ]
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the first recorded result, then Ctrl-C
+        lines.append(line)
+        if line.startswith("wave=") and " ATE " in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(lines) + rest
+    assert proc.returncode == 130, out
+    assert "stopping: cancelling the running tasks" in out and "run the same command again to resume" in out
+    (session,) = tmp_path.iterdir()
+    resumed = subprocess.run(
+        [*command[:2], str(session), *command[3:]], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    recorded_before = int(resumed.stdout.split(" recorded before")[0].rsplit(", ", 1)[1])
+    assert 1 <= recorded_before < 4
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=session, capture_output=True, text=True).stdout
+    assert sum(" wave=" in line for line in log.splitlines()) == 4  # each wave recorded once, across both runs
