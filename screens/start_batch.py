@@ -105,20 +105,17 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
         BatchError
             Nothing asked, a malformed or unknown setting, or a column a partition cannot use.
         """
-        from engine.batch.plan import BatchRequest, Checks, check_partition_column, parse_vary
-        from engine.errors import BatchError
-        from engine.records import Loop
+        from engine.batch.plan import check_partition_column, parse_request
 
-        by = self.query_one("#batch-by", Input).value.strip() or None
-        vary_text = self.query_one("#batch-vary", Input).value.strip()
-        loop = Loop(str(self.query_one("#batch-loop", Select).value))
-        checks = Checks(str(self.query_one("#batch-checks", Select).value))
-        if by is None and not vary_text:
-            raise BatchError("nothing to batch: give a partition column, a setting to vary, or both")
-        vary = parse_vary(vary_text, loop) if vary_text else ()
-        if by is not None:
-            check_partition_column(self._problem.data, self._problem.contract, by)
-        return BatchRequest(loop=loop, by=by, vary=vary, checks=checks)
+        request = parse_request(
+            str(self.query_one("#batch-loop", Select).value),
+            self.query_one("#batch-by", Input).value,
+            self.query_one("#batch-vary", Input).value,
+            str(self.query_one("#batch-checks", Select).value),
+        )
+        if request.by is not None:
+            check_partition_column(self._problem.data, self._problem.contract, request.by)
+        return request
 
     @on(Input.Changed)
     @on(Select.Changed)

@@ -329,3 +329,15 @@ def test_agent_code_in_a_model_batch_stays_in_the_workers_sandbox(client, tmp_pa
     truth = json.loads((problem_dir / "truth.json").read_text())
     stored = "".join(p.read_text() for p in (session.path / "batches").rglob("*.json"))
     assert f"{truth['ate']}" not in stored and "HOSTILE-LOOT" not in stored
+
+
+def test_what_the_principal_types_becomes_a_request_or_says_what_to_type() -> None:
+    from engine.batch.plan import parse_request
+
+    request = parse_request("design", " wave ", "trim=0,0.1", "estimate", "0.05")
+    assert request.by == "wave" and [s.value for s in request.vary] == ["0", "0.1"]
+    assert request.checks is Checks.ESTIMATE and request.trim == (0.05, 0.95)
+    with pytest.raises(BatchError, match="nothing to batch"):
+        parse_request("design", "", "")
+    with pytest.raises(BatchError, match="partition column too"):
+        parse_request("design", None, "seed=1,2", trim="0.1")

@@ -229,6 +229,49 @@ def parse_vary(text: str, loop: Loop) -> tuple[Setting, ...]:
     return tuple(Setting(name, v) for v in items)
 
 
+def parse_request(
+    loop: str, by: str | None, vary: str | None, checks: str = "full", trim: str | None = None
+) -> BatchRequest:
+    """The typed request from what the principal typed (the command's flags, the TUI's dialog).
+
+    Parameters
+    ----------
+    loop
+        ``design`` or ``model``.
+    by
+        The partition column, or None / empty.
+    vary
+        ``NAME=V1,V2,…``, or None / empty.
+    checks
+        ``full`` or ``estimate``.
+    trim
+        The pooled population's bounds for a partitioned batch (``t`` or ``low,high``), or None.
+
+    Returns
+    -------
+    BatchRequest
+
+    Raises
+    ------
+    BatchError
+        Nothing to batch, ``trim`` without a partition, or a malformed setting or trim.
+    """
+    kind = Loop(loop)
+    by = (by or "").strip() or None
+    vary = (vary or "").strip() or None
+    if by is None and vary is None:
+        raise BatchError("nothing to batch: give a partition column (--by), a setting to vary (--vary), or both")
+    if trim and by is None:
+        raise BatchError("a trim sets the pooled population of a partitioned batch: give a partition column too")
+    return BatchRequest(
+        loop=kind,
+        by=by,
+        vary=parse_vary(vary, kind) if vary else (),
+        checks=Checks(checks),
+        trim=parse_trim(trim) if trim else None,
+    )
+
+
 def parse_trim(text: str) -> tuple[float, float]:
     """``0.05`` → (0.05, 0.95); ``0.05,0.9`` → (0.05, 0.9).
 

@@ -70,18 +70,9 @@ def request_from(args: argparse.Namespace) -> Any:  # a BatchRequest (imported l
     BatchError
         Neither --by nor --vary, or a malformed --vary or --trim.
     """
-    from engine.batch.plan import BatchRequest, Checks, parse_trim, parse_vary
-    from engine.errors import BatchError
-    from engine.records import Loop
+    from engine.batch.plan import parse_request
 
-    loop = Loop(args.loop)
-    if not args.by and not args.vary:
-        raise BatchError("nothing to batch: give --by COLUMN, --vary NAME=V1,V2,… or both")
-    if args.trim and not args.by:
-        raise BatchError("--trim sets the pooled population of a partitioned batch: use it with --by")
-    vary = parse_vary(args.vary, loop) if args.vary else ()
-    trim = parse_trim(args.trim) if args.trim else None
-    return BatchRequest(loop=loop, by=args.by, vary=vary, checks=Checks(args.checks), trim=trim)
+    return parse_request(args.loop, args.by, args.vary, args.checks, args.trim)
 
 
 def run(args: argparse.Namespace) -> int:
