@@ -78,10 +78,16 @@ def request_from(args: argparse.Namespace) -> Any:  # a BatchRequest (imported l
 def run(args: argparse.Namespace) -> int:
     from engine.batch.cluster import dask_client, describe
     from engine.batch.run import run_batch
+    from engine.errors import SessionLockedError
     from engine.launch import open_workbench
 
     request = request_from(args)
-    workbench = open_workbench(args.target, sessions_root=args.sessions_root)
+    try:
+        workbench = open_workbench(args.target, sessions_root=args.sessions_root)
+    except SessionLockedError as exc:  # the workbench has it open: the batch screen there runs batches too
+        raise SessionLockedError(
+            f"{exc}; or, in that workbench, start the batch from the batch screen (B, then n)"
+        ) from None
     session, problem = workbench.session, workbench.problem
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: _stop(stop, previous))
