@@ -625,16 +625,14 @@ class Workbench:
         best = None
         if best_record is not None:
             best = BestSummary.from_record(best_record, self.session.best_pointwise_elpd(Loop.MODEL))
-        workdir = self.session.artifacts_dir(number)
+        job = self._model_job(self.session.artifacts_dir(number))
         prepared = self._take_prepared(reviewed, number)
         if prepared is not None:  # compiled during review: open its gate, sampling starts now
             sampled = prepared.go(on_progress, cancel)
-            _move_outputs(prepared.key.workdir, workdir)
+            _move_outputs(prepared.key.workdir, job.workdir)
         else:
-            sampled = model_run.sample(
-                reviewed.source, self._data, self._model_job(workdir), on_progress=on_progress, cancel=cancel
-            )
-        return model_run.score(sampled, self._model_job(workdir), self._data.n, best=best, cancel=cancel)
+            sampled = model_run.sample(reviewed.source, self._data, job, on_progress=on_progress, cancel=cancel)
+        return model_run.score(sampled, job, self._data.n, best=best, cancel=cancel)
 
     def _model_job(self, workdir: Path) -> model_run.ModelJob:
         return model_run.ModelJob(

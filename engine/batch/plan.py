@@ -150,25 +150,6 @@ class BatchPlan:
         """
         return next((p for p in self.populations if trim_key_of(p.trim) == trim_key), None)
 
-    def task(self, key: str) -> TaskSpec:
-        """The task named ``key``.
-
-        Parameters
-        ----------
-        key
-            A task key, e.g. ``wave=2``.
-
-        Returns
-        -------
-        TaskSpec
-
-        Raises
-        ------
-        StopIteration
-            When the plan has no such task.
-        """
-        return next(t for t in self.tasks if t.key == key)
-
 
 def trim_key_of(trim: tuple[float, float]) -> str:
     """A population's name by its trimming bounds.
@@ -548,17 +529,10 @@ def population_trims(request: BatchRequest, source: str, contract: Contract) -> 
     tuple of (float, float)
         One pair per distinct trim among the tasks; empty without ``--by``.
     """
-    from engine.design.spec import parse_spec
-
     if request.by is None:
         return ()
-    if request.trim is not None:
-        return (request.trim,)
-    if request.loop is Loop.DESIGN and request.vary and request.vary[0].name == "trim":
-        return tuple(dict.fromkeys(parse_trim(s.value) for s in request.vary))
-    if request.loop is Loop.DESIGN:
-        return (parse_spec(source, contract).trim,)
-    return ((0.0, 1.0),)
+    settings: tuple[Setting | None, ...] = request.vary or (None,)
+    return tuple(dict.fromkeys(task_trim(request, s, source, contract) for s in settings))
 
 
 def build_plan(
@@ -622,13 +596,12 @@ def build_plan(
         for setting in settings:
             text = apply_setting(source, setting, contract) if request.loop is Loop.DESIGN else source
             task_sampling = apply_sampling(sampling, setting) if request.loop is Loop.MODEL else None
-            rows = np.ones(len(frame), dtype=bool) if level is None else level_mask(frame, str(request.by), level)
+            rows = _rows(frame, request.by, level, None)
             trim_key, label = "", requested.value
             if request.by is not None:
-                trim = populations_trim(request, setting, text, contract)
-                trim_key = trim_key_of(trim)
+                trim_key = trim_key_of(task_trim(request, setting, text, contract))
                 population = by_trim[trim_key]
-                rows[list(population.excluded)] = False
+                rows = _rows(frame, request.by, level, population)
                 label = estimand_label(requested, len(population.excluded))
                 if request.loop is Loop.DESIGN:  # the population is decided: the task does not trim again
                     text = apply_setting(text, Setting("trim", "0,1"), contract)
@@ -655,9 +628,7 @@ def build_plan(
     )
 
 
-def populations_trim(
-    request: BatchRequest, setting: Setting | None, text: str, contract: Contract
-) -> tuple[float, float]:
+def task_trim(request: BatchRequest, setting: Setting | None, text: str, contract: Contract) -> tuple[float, float]:
     """The trim whose pooled population a partition task uses (the override, the swept value, or the spec's).
 
     Parameters
@@ -703,13 +674,15 @@ def task_rows(plan: BatchPlan, task: TaskSpec, frame: pd.DataFrame) -> np.ndarra
     numpy.ndarray
         Integer row positions, ascending.
     """
-    rows = np.ones(len(frame), dtype=bool)
-    if task.level is not None and plan.request.by is not None:
-        rows = level_mask(frame, plan.request.by, task.level)
-    population = plan.population(task.trim_key)
+    return np.flatnonzero(_rows(frame, plan.request.by, task.level, plan.population(task.trim_key)))
+
+
+def _rows(frame: pd.DataFrame, by: str | None, level: str | None, population: Population | None) -> np.ndarray:
+    """The mask of a task's rows: its level of ``by`` (every row without one), less the population's exclusions."""
+    rows = np.ones(len(frame), dtype=bool) if by is None or level is None else level_mask(frame, by, level)
     if population is not None:
         rows[list(population.excluded)] = False
-    return np.flatnonzero(rows)
+    return rows
 
 
 def _spec_estimand(source: str, contract: Contract) -> Estimand:

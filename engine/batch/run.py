@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.batch import store
 from engine.batch.cluster import stream
-from engine.batch.plan import BatchPlan, BatchRequest, Population, batch_id, build_plan, population_trims, task_rows
+from engine.batch.plan import BatchRequest, Population, batch_id, build_plan, population_trims, task_rows
 from engine.batch.population import decide_population
 from engine.batch.results import BatchProgress, TaskResult, TaskStarted, TaskStatus
 from engine.batch.task import STARTED_TOPIC, TaskInput, run_task
@@ -64,8 +64,8 @@ def source_for(session: Session, loop: Loop) -> tuple[str, str]:
     return text, f"the best {'design' if loop is Loop.DESIGN else 'model'}, iteration {best.number} ({loop.file})"
 
 
-def plan_batch(session: Session, problem: Problem, request: BatchRequest, client: Any) -> BatchPlan:
-    """The batch's plan: the one already committed for the same request, or a new one, committed now.
+def plan_batch(session: Session, problem: Problem, request: BatchRequest, client: Any) -> store.StoredBatch:
+    """The batch as committed: the plan already there for the same request (with its results), or a new one.
 
     The pooled populations a partitioned batch needs are decided first, as Dask tasks.
 
@@ -82,7 +82,8 @@ def plan_batch(session: Session, problem: Problem, request: BatchRequest, client
 
     Returns
     -------
-    BatchPlan
+    StoredBatch
+        The plan and the results recorded so far (none for a new plan, committed now).
 
     Raises
     ------
@@ -98,7 +99,7 @@ def plan_batch(session: Session, problem: Problem, request: BatchRequest, client
     plan_id = batch_id(request, source, problem.data_hash, problem.sampling)
     found = store.load_batch(session, plan_id)
     if found is not None:
-        return found.plan
+        return found
     from engine.batch.plan import check_partition_column
 
     if request.by is not None:  # say what is wrong with the column before any work is sent
@@ -120,7 +121,7 @@ def plan_batch(session: Session, problem: Problem, request: BatchRequest, client
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     store.save_plan(session, plan)
-    return plan
+    return store.StoredBatch(plan, {})
 
 
 def run_batch(
@@ -161,9 +162,9 @@ def run_batch(
     BatchError
         An unusable request.
     """
-    plan = plan_batch(session, problem, request, client)
-    done = store.load_batch(session, plan.id)
-    recorded: dict[str, TaskResult] = dict(done.results) if done is not None else {}
+    batch = plan_batch(session, problem, request, client)
+    plan = batch.plan
+    recorded: dict[str, TaskResult] = dict(batch.results)
     resumed = len(recorded)
     todo = [t for t in plan.tasks if t.key not in recorded]
     inputs = {
