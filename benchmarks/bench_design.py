@@ -4,7 +4,9 @@
 
 Runs :func:`engine.design.run.run_design` with each problem's shipped ``analysis.toml``
 (the baseline design iteration: DR estimate, balance, overlap, trimming curve, placebo
-outcomes, the four refuters, sensitivity) and prints the seconds per stage. The placebo
+outcomes, the four refuters, sensitivity) in a sandbox job, as the design loop runs it (the
+server's environment, one OpenMP thread per check, the pickling both ways), and prints the
+seconds per stage; the warm-up of the sandbox server is not timed. The placebo
 outcomes and refuters run side by side on one thread per core (``--workers 1``: one after
 another); their stage seconds are each stage's own, so they add up to more than the wall. Prints
 figures; asserts nothing. The machine is shared, so the load average is printed with them.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.design.run import DesignSettings, run_design  # noqa: E402
+from engine.design.run import DesignSettings  # noqa: E402
 from engine.design.spec import load_spec  # noqa: E402
 from engine.problem import load_problem  # noqa: E402
 
 PROBLEMS = ROOT / "problems"
+DESIGN_TIMEOUT_S = 600.0
 
 
 LABELS = {
@@ -84,16 +88,29 @@ def run_designs(
     list of DesignRow
         One per problem, in order.
     """
-    import econml  # noqa: F401  (import cost is paid once, outside the timings)
-    import sklearn  # noqa: F401
+    from engine import jobs
+    from engine.sandbox import run_in_sandbox, wait_until_warm
 
+    wait_until_warm()
     rows = []
     for name in names:
         problem = load_problem(PROBLEMS / name)
         spec = load_spec(problem.path, problem.contract)
-        start = time.perf_counter()
-        result = run_design(spec, problem, settings=settings)
-        wall = time.perf_counter() - start
+        with tempfile.TemporaryDirectory(prefix="bench-design-") as workdir:
+            start = time.perf_counter()
+            outcome = run_in_sandbox(
+                jobs.design_job,
+                spec,
+                (problem.data, problem.contract),
+                settings=settings,
+                timeout_s=DESIGN_TIMEOUT_S,
+                workdir=workdir,
+                outputs=(),
+            )
+            wall = time.perf_counter() - start
+        if not outcome.ok:
+            raise SystemExit(f"the design run of {name} failed: {outcome.message}")
+        result = outcome.value
         stages: dict[str, float] = {}
         for stage, seconds in result.timings.items():
             if stage != "total":

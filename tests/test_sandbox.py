@@ -373,6 +373,21 @@ def test_server_environment_drops_secrets_and_the_c_compiler():
     assert env["HOME"] == "/h"
     assert env["PYTENSOR_FLAGS"] == "floatX=float64,cxx="
     assert env["PYTHONPATH"].split(os.pathsep)[0] == "/repo"
+    assert env["OMP_NUM_THREADS"] == "1"
+    assert sandbox._server_environ({"OMP_NUM_THREADS": "2"}, "/repo")["OMP_NUM_THREADS"] == "2"  # the user's word
+
+
+def job_openmp_threads(*, progress):
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    return _openmp_effective_n_threads()
+
+
+def test_a_job_runs_one_openmp_thread_so_side_by_side_checks_do_not_oversubscribe(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    outcome = run_in_sandbox(job_openmp_threads, timeout_s=60, workdir=tmp_path)
+    assert outcome.ok, outcome.message
+    assert outcome.value == 1
 
 
 def test_jobs_from_several_threads_run_side_by_side(tmp_path):

@@ -30,7 +30,7 @@ from engine.sandbox.isolation import ENGINE_ROOT, bwrap_command, bwrap_executabl
 from engine.sandbox.observe import _read_tail
 from engine.sandbox.outcome import ServerStatus, _CancelLike
 from engine.sandbox.protocol import CMD_JIT, CMD_JOB, frame
-from engine.sandbox.settings import _POLL_S, _SECRET_MARKERS, PRELOAD_MODULES
+from engine.sandbox.settings import _POLL_S, _SECRET_MARKERS, PRELOAD_MODULES, THREAD_ENV
 
 
 class _Server:
@@ -279,7 +279,8 @@ def _get_server() -> _Server:
 
 
 def _server_environ(environ: Mapping[str, str], root: str) -> dict[str, str]:
-    """The server's environment: no secrets, engine importable, PyTensor without a C compiler."""
+    """The server's environment: no secrets, engine importable, PyTensor without a C compiler,
+    one OpenMP thread per task (:data:`THREAD_ENV`)."""
     env = {k: v for k, v in environ.items() if not any(marker in k.upper() for marker in _SECRET_MARKERS)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     flags = env.get("PYTENSOR_FLAGS", "")
@@ -288,6 +289,8 @@ def _server_environ(environ: Mapping[str, str], root: str) -> dict[str, str]:
         cache_home = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_home, "causal-workbench", "numba")
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    for name, value in THREAD_ENV.items():
+        env.setdefault(name, value)
     return env
 
 
