@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from test_design_estimate import FAST, simulate
@@ -13,6 +14,7 @@ from engine.design.run import DesignSettings, run_design
 from engine.records import Effect
 
 SPEC = FAST.with_(placebo_outcomes=("pre",))
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +201,36 @@ def test_markdown_has_every_section(base) -> None:
         "### Alternative measurement strategies",
     ):
         assert heading in md
+
+
+@pytest.fixture(scope="module")
+def retention():
+    from engine.design.spec import load_spec
+    from engine.problem import load_problem
+
+    problem = load_problem(ROOT / "problems" / "retention_email")
+    spec = load_spec(problem.path, problem.contract)
+    result = run_design(spec, problem, settings=DesignSettings(refuters=(), sensitivity=False, trim_thresholds=()))
+    return problem, spec, result
+
+
+def test_a_randomised_column_is_never_offered_as_a_negative_control(retention) -> None:
+    from engine.design.critic import NEGATIVE_CONTROL_MIN_SMD, negative_control
+    from engine.design.moves import next_design_move
+
+    problem, shipped, result = retention
+    facts = {f.name: f for f in result.columns}
+    assert facts["wave"].smd_treatment < NEGATIVE_CONTROL_MIN_SMD <= facts["renewed_last_cycle"].smd_treatment
+    # The shipped spec tests renewed_last_cycle already; the randomised wave is not offered next.
+    assert shipped.placebo_outcomes == ("renewed_last_cycle",)
+    assert negative_control(problem.contract, shipped, result) not in (None, "wave", "renewed_last_cycle")
+    assert "on wave" not in " ".join(critique(problem, shipped, result).alternatives)
+    # Without a placebo outcome, the critic and the offline agent's move both offer the lagged outcome.
+    bare = shipped.with_(placebo_outcomes=())
+    assert negative_control(problem.contract, bare, result) == "renewed_last_cycle"
+    assert "'effect' on renewed_last_cycle" in " ".join(critique(problem, bare, result).alternatives)
+    move = next_design_move(problem.contract, bare, result)
+    assert move is not None and move.move == "placebo-renewed_last_cycle"
+    # Had wave's arms differed, it would be offered first: the rule is the association, not the name.
+    columns = tuple(replace(f, smd_treatment=0.3) if f.name == "wave" else f for f in result.columns)
+    assert negative_control(problem.contract, shipped, replace(result, columns=columns)) == "wave"

@@ -306,6 +306,61 @@ def _blind_spots(contract: Contract, spec: AnalysisSpec, result: DesignResult) -
     return spots
 
 
+NEGATIVE_CONTROL_MIN_SMD = 0.1
+"""A negative control whose arms differ by less than this (|SMD|, before any weighting) is not offered.
+
+A placebo outcome detects residual confounding only through its own association with the
+treatment: a column assigned at random (retention's ``wave``) passes under any adjustment set,
+so suggesting it spends an iteration on a test that cannot fail. 0.1 is the balance threshold."""
+
+
+def negative_control(contract: Contract, spec: AnalysisSpec, result: DesignResult | None) -> str | None:
+    """The most informative negative-control outcome the spec does not test yet, or None.
+
+    Pre-treatment columns that are not controls come first (using one costs the adjustment set
+    nothing), then the column closest to the outcome; categoricals and columns whose arms do not
+    differ (:data:`NEGATIVE_CONTROL_MIN_SMD`) are left out. A control is offered only when the
+    adjustment set keeps another covariate without it. The critic and the offline agent's moves
+    both take it from here.
+
+    Parameters
+    ----------
+    contract
+        The causal contract (its placebo candidates, controls and categoricals).
+    spec
+        The analysis spec (its placebo outcomes and covariates).
+    result
+        The design run, for each column's association with treatment and outcome (None: by role only).
+
+    Returns
+    -------
+    str or None
+    """
+    facts = {f.name: f for f in result.columns} if result is not None else {}
+
+    def informative(name: str) -> bool:
+        fact = facts.get(name)
+        return fact is None or not fact.smd_treatment < NEGATIVE_CONTROL_MIN_SMD
+
+    candidates = [
+        c
+        for c in contract.placebo_candidates
+        if c not in contract.categorical and c not in spec.placebo_outcomes and informative(c)
+    ]
+    if not candidates:
+        return None
+
+    def key(name: str) -> tuple[int, float]:
+        fact = facts.get(name)
+        return (0 if name not in contract.controls else 1, -(fact.corr_outcome if fact is not None else 0.0))
+
+    best = min(candidates, key=key)
+    covariates = spec.resolved_covariates(contract)
+    if best in covariates and len(covariates) < 2:
+        return None
+    return best
+
+
 def _alternatives(contract: Contract, spec: AnalysisSpec, result: DesignResult, kind: str) -> list[str]:
     alts: list[str] = []
     facts = result.facts
@@ -325,12 +380,8 @@ def _alternatives(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
             f"Instrumental variables with {name}, if it shifts {contract.treatment} but touches {contract.outcome} only "
             "through it (argue the exclusion restriction in PROBLEM.md)."
         )
-    unused = [
-        c for c in contract.placebo_candidates if c not in spec.placebo_outcomes and c not in contract.categorical
-    ]
-    pre_only = [c for c in unused if c in contract.pretreatment]
-    if pre_only or (not spec.placebo_outcomes and unused):
-        col = (pre_only or unused)[0]
+    col = negative_control(contract, spec, result)
+    if col is not None and (not spec.placebo_outcomes or col not in contract.controls):
         alts.append(
             f"A negative-control outcome: estimate the 'effect' on {col} (set placebo_outcomes = [\"{col}\"]); a "
             "non-null result measures the residual confounding directly."

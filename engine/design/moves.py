@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.design.critic import omitted_confounders
+from engine.design.critic import negative_control, omitted_confounders
 from engine.design.results import DesignResult, Status
 from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner, render_spec
 from engine.problem import Contract, Estimand
@@ -54,25 +54,6 @@ def _forward(order: tuple, current) -> tuple:
 
 def _history_ids(history: Iterable[str | tuple[str, str]]) -> set[str]:
     return {h if isinstance(h, str) else h[0] for h in history}
-
-
-def _placebo_choice(contract: Contract, spec: AnalysisSpec, result: DesignResult | None) -> str | None:
-    """The best placebo candidate: pre-treatment non-controls first, then the column closest to the outcome."""
-    candidates = [c for c in contract.placebo_candidates if c not in contract.categorical]
-    if not candidates:
-        return None
-    corr = {f.name: f.corr_outcome for f in result.columns} if result is not None else {}
-    covariates = spec.resolved_covariates(contract)
-
-    def key(name: str) -> tuple[int, float]:
-        # A pre-treatment column that is not a control costs nothing to use; a control must leave
-        # the adjustment set for its placebo fit. Among equals, the one closest to the outcome.
-        return (0 if name not in contract.controls else 1, -corr.get(name, 0.0))
-
-    ordered = sorted(candidates, key=key)
-    if ordered[0] in covariates and len(covariates) < 2:
-        return None
-    return ordered[0]
 
 
 def next_design_move(
@@ -219,7 +200,7 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             yield from propensity_switches(result, "balance")
 
     if not spec.placebo_outcomes:
-        column = _placebo_choice(contract, spec, result)
+        column = negative_control(contract, spec, result)
         if column is not None:
             role = "a pre-treatment column" if column not in contract.controls else "a pre-treatment control"
             yield (
