@@ -24,7 +24,7 @@ from screens.format import literal, num, one_line
 from screens.plots import BatchEffectPlot
 
 if TYPE_CHECKING:
-    from engine.batch.plan import BatchRequest
+    from engine.batch.request import BatchRequest
     from engine.batch.results import BatchProgress, TaskResult
     from engine.batch.store import StoredBatch
 

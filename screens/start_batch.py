@@ -1,8 +1,8 @@
 """Start a batch: the partition column and/or the setting to vary, the loop and how many checks.
 
-A ``ModalScreen`` that dismisses with a checked :class:`~engine.batch.plan.BatchRequest` (or
+A ``ModalScreen`` that dismisses with a checked :class:`~engine.batch.request.BatchRequest` (or
 None when cancelled). What the principal typed is checked here, by the engine's own rules
-(:func:`~engine.batch.plan.parse_vary`, :func:`~engine.batch.plan.check_partition_column`),
+(:func:`~engine.batch.request.parse_vary`, :func:`~engine.batch.plan.check_partition_column`),
 before anything starts: a forbidden or post-treatment column is refused with the contract's
 reason, and the dialog stays open to fix it.
 """
@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 if TYPE_CHECKING:
-    from engine.batch.plan import BatchRequest
+    from engine.batch.request import BatchRequest
     from engine.problem import Problem
 
 
@@ -68,7 +68,8 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
         self.query_one("#batch-by", Input).focus()
 
     def _prompt(self) -> str:
-        from engine.batch.plan import DESIGN_SETTINGS, MAX_LEVELS, MODEL_SETTINGS
+        from engine.batch.plan import MAX_LEVELS
+        from engine.batch.request import DESIGN_SETTINGS, MODEL_SETTINGS
 
         contract = self._problem.contract
         frame = self._problem.data
@@ -105,7 +106,8 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
         BatchError
             Nothing asked, a malformed or unknown setting, or a column a partition cannot use.
         """
-        from engine.batch.plan import check_partition_column, parse_request
+        from engine.batch.plan import check_partition_column
+        from engine.batch.request import parse_request
 
         request = parse_request(
             str(self.query_one("#batch-loop", Select).value),

@@ -17,18 +17,9 @@ import pytest
 from conftest import PROBLEMS
 
 from engine.batch.cluster import dask_client
-from engine.batch.plan import (
-    BatchRequest,
-    Checks,
-    Setting,
-    apply_setting,
-    build_plan,
-    check_partition_column,
-    parse_trim,
-    parse_vary,
-    task_rows,
-)
+from engine.batch.plan import apply_setting, build_plan, check_partition_column, task_rows
 from engine.batch.population import decide_population
+from engine.batch.request import BatchRequest, Checks, Setting, parse_trim, parse_vary
 from engine.batch.results import BatchProgress, TaskStatus
 from engine.batch.run import run_batch
 from engine.batch.series import effect_series
@@ -332,7 +323,7 @@ def test_agent_code_in_a_model_batch_stays_in_the_workers_sandbox(client, tmp_pa
 
 
 def test_what_the_principal_types_becomes_a_request_or_says_what_to_type() -> None:
-    from engine.batch.plan import parse_request
+    from engine.batch.request import parse_request
 
     request = parse_request("design", " wave ", "trim=0,0.1", "estimate", "0.05")
     assert request.by == "wave" and [s.value for s in request.vary] == ["0", "0.1"]

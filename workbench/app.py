@@ -61,7 +61,7 @@ from workbench.plan_files import validate_plan_file
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
-    from engine.batch.plan import BatchRequest
+    from engine.batch.request import BatchRequest
     from engine.batch.results import BatchProgress
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.problem import Gates

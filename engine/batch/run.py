@@ -18,8 +18,9 @@ from typing import Any
 
 from engine.batch import store
 from engine.batch.cluster import stream
-from engine.batch.plan import BatchRequest, Population, batch_id, build_plan, population_trims, task_rows
+from engine.batch.plan import Population, batch_id, build_plan, population_trims, task_rows
 from engine.batch.population import decide_population
+from engine.batch.request import BatchRequest
 from engine.batch.results import BatchProgress, TaskResult, TaskStarted, TaskStatus
 from engine.batch.task import STARTED_TOPIC, TaskInput, run_task
 from engine.errors import BatchError

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.batch.plan import Checks, TaskSpec
+from engine.batch.plan import TaskSpec
+from engine.batch.request import Checks
 from engine.batch.results import Check, TaskResult, TaskStatus
 from engine.problem import Contract, Gates, SamplingSettings
 from engine.records import Loop, VerdictKind

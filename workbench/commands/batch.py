@@ -63,14 +63,14 @@ def request_from(args: argparse.Namespace) -> Any:  # a BatchRequest (imported l
 
     Returns
     -------
-    engine.batch.plan.BatchRequest
+    engine.batch.request.BatchRequest
 
     Raises
     ------
     BatchError
         Neither --by nor --vary, or a malformed --vary or --trim.
     """
-    from engine.batch.plan import parse_request
+    from engine.batch.request import parse_request
 
     return parse_request(args.loop, args.by, args.vary, args.checks, args.trim)
 
