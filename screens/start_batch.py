@@ -1,4 +1,5 @@
-"""Start a batch: the partition column and/or the setting to vary, the loop and how many checks.
+"""Start a batch: the partition column and/or the setting to vary, the pooled population's trim,
+the loop and how many checks.
 
 A ``ModalScreen`` that dismisses with a checked :class:`~engine.batch.request.BatchRequest` (or
 None when cancelled). What the principal typed is checked here, by the engine's own rules
@@ -38,7 +39,10 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
             yield Static(self._prompt(), classes="dialog-prompt", markup=False)
             with Horizontal(classes="batch-field"):
                 yield Label("partition column")
-                yield Input(placeholder="e.g. segment: one task per level", id="batch-by", compact=True)
+                yield Input(placeholder="e.g. segment: a task per level", id="batch-by", compact=True)
+                # The pooled population of a partitioned batch (`workbench batch --trim`): e in [t, 1 - t].
+                yield Label("trim")
+                yield Input(placeholder="e.g. 0.05 (pooled)", id="batch-trim", compact=True)
             with Horizontal(classes="batch-field"):
                 yield Label("vary NAME=V1,V2,…")
                 yield Input(placeholder="e.g. trim=0,0.05,0.1: one task per value", id="batch-vary", compact=True)
@@ -104,7 +108,8 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
         Raises
         ------
         BatchError
-            Nothing asked, a malformed or unknown setting, or a column a partition cannot use.
+            Nothing asked, a malformed or unknown setting, a trim without a partition, or a column a
+            partition cannot use.
         """
         from engine.batch.plan import check_partition_column
         from engine.batch.request import parse_request
@@ -114,6 +119,7 @@ class StartBatchDialog(ModalScreen["BatchRequest | None"]):
             self.query_one("#batch-by", Input).value,
             self.query_one("#batch-vary", Input).value,
             str(self.query_one("#batch-checks", Select).value),
+            self.query_one("#batch-trim", Input).value.strip() or None,
         )
         if request.by is not None:
             check_partition_column(self._problem.data, self._problem.contract, request.by)

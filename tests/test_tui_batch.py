@@ -89,6 +89,16 @@ async def test_the_start_dialog_refuses_a_forbidden_column_and_starts_nothing(
         await pilot.press("enter")
         error = str(dialog.query_one("#dialog-error", Static).render())
         assert "cannot partition on 'opened'" in error and forbidden.note in error
+        # The pooled population's trim, as `workbench batch --trim` takes it: only with a partition.
+        dialog.query_one("#batch-by", Input).value = ""
+        dialog.query_one("#batch-vary", Input).value = "folds=2"
+        dialog.query_one("#batch-trim", Input).value = "0.05"
+        await pilot.press("enter")
+        error = str(dialog.query_one("#dialog-error", Static).render())
+        assert "a trim sets the pooled population of a partitioned batch" in error
+        assert isinstance(app.screen, StartBatchDialog)  # still open, nothing started
+        dialog.query_one("#batch-by", Input).value = "wave"
+        assert dialog.request().trim == (0.05, 0.95) and dialog.request().by == "wave"
         await pilot.press("escape")
         await pilot.pause()
         assert app.active_batch is None and progressed == []
