@@ -31,7 +31,6 @@ from engine.design.spec import load_spec  # noqa: E402
 from engine.problem import load_problem  # noqa: E402
 
 PROBLEMS = ROOT / "problems"
-DESIGN_TIMEOUT_S = 600.0
 
 
 LABELS = {
@@ -89,7 +88,10 @@ def run_designs(
         One per problem, in order.
     """
     from engine import jobs
+    from engine.loop import RunOptions
     from engine.sandbox import run_in_sandbox, wait_until_warm
+
+    options = RunOptions()  # the loop's own limits for a design job
 
     wait_until_warm()
     rows = []
@@ -103,7 +105,8 @@ def run_designs(
                 spec,
                 (problem.data, problem.contract),
                 settings=settings,
-                timeout_s=DESIGN_TIMEOUT_S,
+                timeout_s=options.design_timeout_s,
+                memory_mb=options.memory_mb,
                 workdir=workdir,
                 outputs=(),
             )

@@ -340,7 +340,8 @@ def negative_control(contract: Contract, spec: AnalysisSpec, result: DesignResul
 
     def informative(name: str) -> bool:
         fact = facts.get(name)
-        return fact is None or not fact.smd_treatment < NEGATIVE_CONTROL_MIN_SMD
+        # No fact, or an SMD that could not be computed (NaN): offered, as by role alone.
+        return fact is None or math.isnan(fact.smd_treatment) or fact.smd_treatment >= NEGATIVE_CONTROL_MIN_SMD
 
     candidates = [
         c

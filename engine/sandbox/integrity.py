@@ -125,6 +125,11 @@ def _task_count() -> int:
         return threading.active_count()
 
 
+def _owned(owner: str, only: tuple[str, ...] | None) -> bool:
+    """Whether ``owner`` is watched under ``only`` (owner prefixes; None watches every owner)."""
+    return only is None or owner.startswith(only)
+
+
 def take(only: tuple[str, ...] | None = None) -> Snapshot:
     """Record the watched attributes now (call right before the model's code runs).
 
@@ -143,7 +148,7 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
     attributes: dict[_Key, int] = {}
     classes: dict[int, type] = {}
     for module_name, module in _watched_modules():
-        wanted = only is None or module_name.startswith(only)
+        wanted = _owned(module_name, only)
         try:
             items = list(vars(module).items())
         except TypeError:
@@ -156,7 +161,7 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
                 classes[id(value)] = value
     for cls in classes.values():
         owner = f"{cls.__module__}.{cls.__qualname__}"
-        if only is not None and not owner.startswith(only):
+        if not _owned(owner, only):
             continue
         for name, value in list(vars(cls).items()):
             _record(attributes, owner, name, value)
@@ -194,7 +199,7 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
     after = take(only)
     found = []
     for key, ident in before.attributes.items():
-        if only is not None and not key[0].startswith(only):
+        if not _owned(key[0], only):
             continue
         now = after.attributes.get(key)
         if key[1].endswith("[]"):
