@@ -125,6 +125,39 @@ def score_draws(
     )
 
 
+def warm_sandbox() -> None:
+    """Score a tiny set of draws in the warm server, so every forked scorer skips first-use costs.
+
+    ArviZ compiles its ESS variance with Numba on the first call (0.28 s), and xarray loads
+    its NetCDF backend on the first write (0.12 s): paid once here, not on every verdict.
+    """
+    import tempfile
+
+    from engine.harness import DRAWS_FILE
+    from engine.problem import Gates
+
+    rng = np.random.default_rng(0)
+    shape = DrawsShape(chains=2, draws=20, n_obs=6)
+    with tempfile.TemporaryDirectory(prefix="warm-scorer-") as folder:
+        np.savez(
+            Path(folder) / DRAWS_FILE,
+            **{
+                "param/beta": rng.normal(size=(2, 20, 2)),
+                "loglik": rng.normal(-1.0, 0.1, size=(2, 20, 6)),
+                "estimand": rng.normal(size=(2, 20)),
+                "diverging": np.zeros((2, 20), dtype=bool),
+            },
+        )
+        score_draws(
+            Path(folder) / DRAWS_FILE,
+            contract_estimand="ATE",
+            gates=Gates(),
+            best=None,
+            expected=shape,
+            workdir=folder,
+        )
+
+
 @dataclass(frozen=True)
 class Draws:
     """The model child's arrays, once validated."""

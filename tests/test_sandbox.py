@@ -390,6 +390,25 @@ def test_a_job_runs_one_openmp_thread_so_side_by_side_checks_do_not_oversubscrib
     assert outcome.value == 1
 
 
+def job_score_and_count_compiles(*, progress):
+    import numba.core.event
+
+    from engine.scorer import warm_sandbox
+
+    with numba.core.event.install_recorder("numba:compile") as compiles:
+        warm_sandbox()  # scores a set of draws end to end, trace included
+    return len(compiles.buffer)
+
+
+def test_a_forked_scorer_compiles_nothing_the_warm_server_already_compiled(tmp_path):
+    # ArviZ's ESS compiles with Numba on first use (0.3 s of every verdict before the server
+    # warmed it); a child forked after the warm-up inherits the compiled code.
+    assert sandbox.server_status().failed_preload == ()
+    outcome = run_in_sandbox(job_score_and_count_compiles, timeout_s=120, workdir=tmp_path)
+    assert outcome.ok, outcome.message
+    assert outcome.value == 0
+
+
 def test_jobs_from_several_threads_run_side_by_side(tmp_path):
     outcomes: dict[int, object] = {}
 

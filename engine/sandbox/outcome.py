@@ -76,6 +76,7 @@ class ServerStatus:
     jit_seconds: float | None
     log_path: str | None
     namespaced: bool = False  # the server runs inside bubblewrap's namespaces
+    failed_preload: tuple[str, ...] = ()  # imports and warm_sandbox() hooks that raised (the job pays that cost)
 
 
 def folder_identity(path: Path) -> tuple[int, int] | None:

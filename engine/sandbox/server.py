@@ -262,6 +262,7 @@ class _Server:
             jit_seconds=self._info.get("jit_seconds"),
             log_path=self._info.get("log_path"),
             namespaced=running and self._bwrap is not None,
+            failed_preload=tuple(str(f) for f in self._info.get("failed_preload", ())),
         )
 
 
