@@ -139,15 +139,13 @@ def warm_sandbox() -> None:
     rng = np.random.default_rng(0)
     shape = DrawsShape(chains=2, draws=20, n_obs=6)
     with tempfile.TemporaryDirectory(prefix="warm-scorer-") as folder:
-        np.savez(
-            Path(folder) / DRAWS_FILE,
-            **{
-                "param/beta": rng.normal(size=(2, 20, 2)),
-                "loglik": rng.normal(-1.0, 0.1, size=(2, 20, 6)),
-                "estimand": rng.normal(size=(2, 20)),
-                "diverging": np.zeros((2, 20), dtype=bool),
-            },
-        )
+        arrays = {
+            "param/beta": rng.normal(size=(2, 20, 2)),
+            "loglik": rng.normal(-1.0, 0.1, size=(2, 20, 6)),
+            "estimand": rng.normal(size=(2, 20)),
+            "diverging": np.zeros((2, 20), dtype=bool),
+        }
+        np.savez(Path(folder) / DRAWS_FILE, **arrays)  # type: ignore[arg-type]  # as in harness.write_draws
         score_draws(
             Path(folder) / DRAWS_FILE,
             contract_estimand="ATE",
