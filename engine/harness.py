@@ -9,10 +9,11 @@ arrays (:data:`DRAWS_FILE`). It judges nothing.
 The **scorer** (:func:`engine.scorer.score_draws`), a fresh sandbox child that never
 imported or ran agent code, reads those arrays, checks their shapes against the settings
 and the data, and computes the convergence gates, PSIS-LOO, the effect summary and the
-keep rule; it writes the trace (NetCDF) the screens and the report read. No monkeypatch
-inside the model child can reach it.
+keep rule. No monkeypatch inside the model child can reach it. Once the verdict is out, a
+third child (:func:`engine.scorer.write_trace`) turns the validated arrays into the trace
+(NetCDF), for the user's own ArviZ work; nobody waits for it.
 
-:func:`run_model` runs both halves in this process, for tests and benchmarks. Nothing
+:func:`run_model` runs all three in this process, for tests and benchmarks. Nothing
 raises out of them: a run that produced no draws becomes a ``crashed`` verdict with the
 reason.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,6 @@ class HarnessResult:
         HarnessResult
             A copy whose ``total`` is the sum of both totals.
         """
-        from dataclasses import replace
-
         timings = {**earlier, **{k: v for k, v in self.timings.items() if k != "total"}}
         timings["total"] = earlier.get("total", 0.0) + self.timings.get("total", 0.0)
         return replace(self, timings=timings)
@@ -166,7 +165,7 @@ def run_model(
         The verdict (kept, discarded, failed_gate or crashed), timings per stage, the
         convergence table, pointwise ELPD, per-draw effects and the trace's path.
     """
-    from engine.scorer import score_draws
+    from engine.scorer import score_draws, write_trace
 
     workdir = Path(workdir)
     report = sample_model(
@@ -181,15 +180,22 @@ def run_model(
     )
     if report.crashed is not None:
         return report.as_crashed()
+    expected = DrawsShape(settings.chains, settings.draws, data.n)
     scored = score_draws(
         workdir / DRAWS_FILE,
         contract_estimand=contract_estimand,
         gates=gates,
         best=best,
-        expected=DrawsShape(settings.chains, settings.draws, data.n),
+        expected=expected,
         workdir=workdir,
     )
-    return scored.with_timings(report.timings)
+    if scored.verdict.kind is VerdictKind.CRASHED:
+        return scored.with_timings(report.timings)
+    t0 = time.perf_counter()
+    trace_path = write_trace(workdir / DRAWS_FILE, expected=expected, workdir=workdir)
+    seconds = time.perf_counter() - t0
+    timings = {**scored.timings, "trace": seconds, "total": scored.timings["total"] + seconds}
+    return replace(scored, trace_path=str(trace_path), timings=timings).with_timings(report.timings)
 
 
 @dataclass(frozen=True)

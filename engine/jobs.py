@@ -60,6 +60,27 @@ def score_job(*, progress=None, **kwargs):
     return score_draws(Path.cwd() / DRAWS_FILE, workdir=Path.cwd(), **kwargs)
 
 
+def trace_job(*, progress=None, expected):
+    """Sandbox entry point of the trace writer: after the verdict, the validated arrays as NetCDF.
+
+    Parameters
+    ----------
+    progress
+        The sandbox's progress callback (unused).
+    expected
+        The :class:`~engine.harness.DrawsShape` the settings and data call for.
+
+    Returns
+    -------
+    str
+        The trace's file name, written in the working folder.
+    """
+    from engine.harness import DRAWS_FILE
+    from engine.scorer import write_trace
+
+    return write_trace(Path.cwd() / DRAWS_FILE, expected=expected, workdir=Path.cwd()).name
+
+
 def labels(workdir: Path) -> dict[str, Path]:
     """The scorer's second input besides ``draws.npz``: ``dims.json``, when the model child wrote it.
 

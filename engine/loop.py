@@ -10,6 +10,7 @@ one agent and exposes those steps separately, so a screen can show each one.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import threading
@@ -91,11 +92,29 @@ class RunOptions:
     compile_timeout_s: float = 90.0
     run_grace_s: float = 180.0  # hard kill after the sampling budget plus this (compile, LOO, effect)
     design_timeout_s: float = 600.0  # a design run with every refuter takes 20–120 s on 2 cores
-    score_timeout_s: float = 300.0  # the scorer: read arrays, PSIS-LOO, summary, trace (seconds for IHDP)
+    score_timeout_s: float = 300.0  # the scorer (read arrays, PSIS-LOO, summary), and the trace writer after it
     budget_usd: float | None = None  # the most the session may spend on a language-model agent
 
 
 ProgressCallback = Callable[[RunProgress], None]
+
+
+log = logging.getLogger(__name__)
+
+
+def _write_trace(job: model_run.ModelJob, n_units: int) -> None:
+    """A trace writer's thread: a failure is logged, and ``draws.npz`` stays where the trace would be."""
+    try:
+        outcome = model_run.write_trace(job, n_units)
+    except Exception as exc:  # noqa: BLE001 - the verdict is recorded; only the convenience copy is lost
+        log.warning("trace.nc for %s was not written: %s", job.workdir, exc)
+        return
+    if not outcome.ok:
+        log.warning("trace.nc for %s was not written: %s", job.workdir, outcome.message)
+
+
+_SCORED = frozenset({VerdictKind.KEPT, VerdictKind.DISCARDED, VerdictKind.FAILED_GATE})
+"""Verdicts the scorer reached from validated arrays: their draws become a trace."""
 
 
 class Workbench:
@@ -121,6 +140,7 @@ class Workbench:
         self.notes: list[str] = []  # things the user should hear about when this workbench opens
         self._data = problem.model_data()
         self._prepared: PreparedRun | None = None  # a model child compiled during review, waiting
+        self._traces: list[threading.Thread] = []  # trace.nc writers still running after their verdicts
         self.agent_control: AgentControl | None = None  # the agent call under way, for cancel
         self.on_agent_activity: Callable[[AgentActivity], None] | None = None  # who watches it stream
 
@@ -592,8 +612,40 @@ class Workbench:
         record = self._reviewed(record)
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=ran.pointwise)
         self.session.clear_pending()
+        if reviewed.proposal.loop is Loop.MODEL and ran.verdict is not None and ran.verdict.kind in _SCORED:
+            self._write_trace_later(number)
         self.agent.observe(record)
         return record
+
+    def _write_trace_later(self, number: int) -> None:
+        """Write the iteration's ``trace.nc`` in the background: the verdict does not wait for it.
+
+        A non-daemon thread, so the interpreter finishes it before it exits (and before the
+        sandbox server stops at exit); a kill leaves ``draws.npz`` in place of the trace.
+        """
+        job = self._model_job(self.session.artifacts_dir(number))
+        self._traces = [t for t in self._traces if t.is_alive()]
+        thread = threading.Thread(target=_write_trace, args=(job, self._data.n), name=f"trace-{number}")
+        thread.start()
+        self._traces.append(thread)
+
+    def wait_for_traces(self, timeout_s: float | None = None) -> bool:
+        """Wait until every ``trace.nc`` started so far is written.
+
+        Parameters
+        ----------
+        timeout_s
+            Seconds to wait at most for each writer; None waits as long as they take.
+
+        Returns
+        -------
+        bool
+            True when none is still running.
+        """
+        for thread in self._traces:
+            thread.join(timeout_s)
+        self._traces = [t for t in self._traces if t.is_alive()]
+        return not self._traces
 
     def _reviewed(self, record: IterationRecord) -> IterationRecord:
         """The record with the critics' words on its verdict: the offline rules always, the agent's own if it has a critic."""

@@ -134,7 +134,7 @@ def score(
     RunOutput
         Cancelled, crashed or judged; the effect draws and Pareto k are saved in ``job.workdir``.
     """
-    from engine.harness import DRAWS_FILE, TRACE_FILE, DrawsShape, SampleReport
+    from engine.harness import DRAWS_FILE, DrawsShape, SampleReport
     from engine.sandbox import run_in_sandbox
 
     if not sampled.ok:
@@ -159,7 +159,7 @@ def score(
             inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
             audit=False,  # harness code only: this process never sees the model's source
             keep_log=False,  # the model child's log stays beside the verdict
-            outputs=(TRACE_FILE,),
+            outputs=(),
             timeout_s=job.score_timeout_s,
             memory_mb=job.memory_mb,
             workdir=job.workdir,
@@ -177,6 +177,46 @@ def score(
         crash=crash,
         pointwise=result.pointwise_elpd,
     )
+
+
+def write_trace(job: ModelJob, n_units: int) -> SandboxOutcome:
+    """After the verdict: a clean child writes ``trace.nc`` from the arrays; the arrays then go.
+
+    The trace holds the same validated draws (and the log-likelihood ArviZ's ``loo`` wants),
+    so ``draws.npz`` and ``dims.json`` are removed once it is in place: one copy of the draws
+    per iteration (a gigabyte less for every LaLonde iteration). When the child fails, the
+    arrays stay and nothing else changes: the verdict was recorded already.
+
+    Parameters
+    ----------
+    job
+        The job the model child and the scorer ran with.
+    n_units
+        Rows of the data the model saw.
+
+    Returns
+    -------
+    SandboxOutcome
+        The trace writer's outcome.
+    """
+    from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape
+    from engine.sandbox import run_in_sandbox
+
+    outcome = run_in_sandbox(
+        jobs.trace_job,
+        expected=DrawsShape(job.sampling.chains, job.sampling.draws, n_units),
+        inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
+        audit=False,  # harness code only, as the scorer
+        keep_log=False,
+        outputs=(TRACE_FILE,),
+        timeout_s=job.score_timeout_s,
+        memory_mb=job.memory_mb,
+        workdir=job.workdir,
+    )
+    if outcome.ok and (job.workdir / TRACE_FILE).is_file():
+        for name in (DRAWS_FILE, DIMS_FILE):
+            (job.workdir / name).unlink(missing_ok=True)
+    return outcome
 
 
 def trusted_timings(timings: dict[str, float], limit_s: float) -> dict[str, float]:

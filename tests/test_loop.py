@@ -52,6 +52,7 @@ def test_baseline_first_then_agent_proposal_recorded_in_git(tmp_path: Path) -> N
             r.verdict.metrics.effect.estimand == "ATE" for r in records if r.verdict.kind is not VerdictKind.CRASHED
         )
         path = workbench.session.path
+        assert workbench.wait_for_traces(120)
     subjects = git.Repo(path).git.log("--format=%s").splitlines()
     assert subjects[0].startswith("iter 2: ") and subjects[1].startswith("iter 1: ")
     assert (path / "artifacts").is_dir() and any((path / "artifacts").rglob("trace.nc"))
@@ -167,8 +168,15 @@ def test_killed_mid_sampling_then_resumed_loses_no_recorded_iteration(tmp_path: 
     assert after[-len(before) :] == before, "a recorded iteration changed or vanished"
     assert len(after) == len(before) + 1
     with Session.open(session_dir, readonly=True) as session:
-        numbers = [r.number for r in session.iterations()]
+        records = session.iterations()
+    numbers = [r.number for r in records]
     assert numbers == list(range(1, len(numbers) + 1))
+    # The resumed run's trace was written after its verdict, before the process exited.
+    last = records[-1]
+    scored = {VerdictKind.KEPT, VerdictKind.DISCARDED, VerdictKind.FAILED_GATE}  # tiny runs may fail a gate
+    assert last.verdict is not None and last.verdict.kind in scored, last.verdict
+    folder = session_dir / "artifacts" / f"{last.number:04d}"
+    assert (folder / "trace.nc").is_file() and not (folder / "draws.npz").exists()
 
 
 def _recorded(session_dir: Path) -> int:

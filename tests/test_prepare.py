@@ -61,6 +61,7 @@ def test_a_rejected_child_goes_and_an_approved_one_samples_without_compiling(tmp
             on_progress=lambda p: phases.append(p.phase) if isinstance(p, SamplingProgress) else None,
         )
         staging = list((wb.session.path / "artifacts").glob(".prepared-*"))
+        assert wb.wait_for_traces(120)
     finally:
         wb.session.close()
     assert rejected.decision.kind is DecisionKind.REJECTED and rejected.verdict is None
@@ -68,4 +69,6 @@ def test_a_rejected_child_goes_and_an_approved_one_samples_without_compiling(tmp
     assert phases and Phase.COMPILING not in phases and Phase.READY not in phases  # straight to sampling
     assert record.timings["compile"] == prepared.compile_s > 0  # paid during review, recorded as it was
     assert record.timings["review_wait"] >= 0
-    assert (wb.session.path / "artifacts" / f"{record.number:04d}" / "draws.npz").is_file() and not staging
+    # The staged arrays moved to the iteration's folder, and became its trace after the verdict.
+    artifacts = wb.session.path / "artifacts" / f"{record.number:04d}"
+    assert (artifacts / "trace.nc").is_file() and not (artifacts / "draws.npz").exists() and not staging

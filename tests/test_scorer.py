@@ -15,7 +15,7 @@ import pytest
 from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape
 from engine.problem import Gates
 from engine.records import VerdictKind
-from engine.scorer import MalformedDraws, read_draws, score_draws
+from engine.scorer import MalformedDraws, read_draws, score_draws, write_trace
 
 SHAPE = DrawsShape(chains=2, draws=200, n_obs=50)
 GATES = Gates(ess_bulk_min=50, ess_tail_min=50, rhat_max=1.05)
@@ -57,13 +57,29 @@ def score(path: Path):
     return score_draws(path, contract_estimand="ATE", gates=GATES, best=None, expected=SHAPE, workdir=path.parent)
 
 
-def test_well_formed_draws_are_scored_and_a_trace_written(tmp_path):
-    result = score(write(tmp_path, arrays()))
+def test_well_formed_draws_are_scored_and_the_trace_holds_them(tmp_path):
+    import arviz as az
+
+    values = arrays()
+    result = score(write(tmp_path, values))
     assert result.verdict.kind is VerdictKind.KEPT, result.verdict.reason
     assert result.metrics.elpd is not None and np.isfinite(result.metrics.elpd)
     assert result.effect.estimand == "ATE" and 3.9 < result.effect.mean < 4.1
     assert "beta_x[bw]" in [p.name for p in result.convergence_table]  # labels from dims.json
-    assert (tmp_path / TRACE_FILE).is_file()
+    assert not (tmp_path / TRACE_FILE).exists()  # the verdict does not wait for the trace
+
+    trace = az.from_netcdf(write_trace(tmp_path / DRAWS_FILE, expected=SHAPE, workdir=tmp_path))
+    assert list(trace.posterior["beta_x"].coords["control"].values) == ["bw", "momage", "sex"]
+    np.testing.assert_array_equal(trace.log_likelihood["y"].values, values["loglik"])
+    assert az.loo(trace).elpd_loo == pytest.approx(result.metrics.elpd, rel=1e-6)
+
+
+def test_the_trace_writer_refuses_what_the_scorer_refuses(tmp_path):
+    values = arrays()
+    values["loglik"][0, 0, 0] = np.nan
+    with pytest.raises(MalformedDraws, match="not finite"):
+        write_trace(write(tmp_path, values), expected=SHAPE, workdir=tmp_path)
+    assert not (tmp_path / TRACE_FILE).exists()
 
 
 def test_unreadable_labels_fall_back_to_indices(tmp_path):
