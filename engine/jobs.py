@@ -75,9 +75,12 @@ def trace_job(*, progress=None, expected):
     str
         The trace's file name, written in the working folder.
     """
+    import os
+
     from engine.harness import DRAWS_FILE
     from engine.scorer import write_trace
 
+    os.nice(19)  # nobody waits for the trace: the next iteration's compile and sampling go first
     return write_trace(Path.cwd() / DRAWS_FILE, expected=expected, workdir=Path.cwd()).name
 
 
