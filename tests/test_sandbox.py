@@ -296,6 +296,32 @@ def test_a_progress_flood_is_coalesced_and_the_last_message_kept(tmp_path):
     assert len(seen) < 200  # about one per 50 ms, not one per message
 
 
+def job_report_then_wait(seconds, *, progress):
+    progress({"phase": "sampling"})
+    time.sleep(seconds)
+    return "done"
+
+
+@pytest.mark.parametrize("listening", [False, True])
+def test_waiting_on_a_child_costs_the_parent_no_cpu_whoever_listens(tmp_path, listening):
+    # A progress message nobody took once stayed pending and made the watchdog's wait zero:
+    # the calling thread spun a core for the rest of the job (headless runs sampled at half speed).
+    seen: list[dict] = []
+    before = time.thread_time()
+    outcome = run_in_sandbox(
+        job_report_then_wait,
+        2.0,
+        timeout_s=30,
+        workdir=tmp_path,
+        on_progress=seen.append if listening else None,
+        progress_interval_s=0.05,
+    )
+    busy = time.thread_time() - before
+    assert outcome.ok, outcome.message
+    assert seen == ([{"phase": "sampling"}] if listening else [])
+    assert busy < 0.5, f"the calling thread used {busy:.2f} s of CPU while the child slept 2 s"
+
+
 def test_an_oversized_progress_message_fails_in_the_child(tmp_path):
     outcome = run_in_sandbox(job_big_progress, timeout_s=30, workdir=tmp_path)
     assert outcome.crash is CrashKind.EXCEPTION

@@ -258,7 +258,13 @@ class _JobRun:
             self.result_at = time.monotonic()
 
     def _deliver_pending(self, force: bool) -> None:
-        if self.pending is None or self.on_progress is None:
+        if self.pending is None:
+            return
+        if self.on_progress is None:
+            # Nobody listens: drop it. Kept pending, it would make _wait_time 0 for the rest of
+            # the job and this loop spin a whole core beside the child (headless runs sampled
+            # at half speed on two cores).
+            self.pending = None
             return
         now = time.monotonic()
         if force or self.interval <= 0 or now - self.last_delivery >= self.interval:
