@@ -94,6 +94,7 @@ class RunOptions:
     design_timeout_s: float = 600.0  # a design run with every refuter takes 20–120 s on 2 cores
     score_timeout_s: float = 300.0  # the scorer (read arrays, PSIS-LOO, summary), and the trace writer after it
     budget_usd: float | None = None  # the most the session may spend on a language-model agent
+    write_traces: bool = True  # trace.nc after each scored model run; off where the session is thrown away
 
 
 ProgressCallback = Callable[[RunProgress], None]
@@ -612,7 +613,8 @@ class Workbench:
         record = self._reviewed(record)
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=ran.pointwise)
         self.session.clear_pending()
-        if reviewed.proposal.loop is Loop.MODEL and ran.verdict is not None and ran.verdict.kind in _SCORED:
+        scored = ran.verdict is not None and ran.verdict.kind in _SCORED
+        if reviewed.proposal.loop is Loop.MODEL and scored and self.options.write_traces:
             self._write_trace_later(number)
         self.agent.observe(record)
         return record

@@ -80,6 +80,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
     from engine.batch.task import announce
     from engine.headless import HeadlessRun
     from engine.launch import open_workbench
+    from engine.loop import RunOptions
 
     if TRUTH_FILE in replication.files:
         raise ValueError(f"{replication.name}: a replication must not carry {TRUTH_FILE}; the client keeps the truth")
@@ -91,7 +92,9 @@ def run_replication(replication: Replication) -> ReplicationResult:
         folder.mkdir()
         for name, content in replication.files.items():
             (folder / Path(name).name).write_bytes(content)
-        wb = open_workbench(folder, sessions_root=scratch / "sessions", agent="heuristic")
+        # The session is deleted below: no trace.nc is worth writing for it.
+        options = RunOptions(write_traces=False)
+        wb = open_workbench(folder, sessions_root=scratch / "sessions", agent="heuristic", options=options)
         try:
             run = HeadlessRun(wb, "guard-clean", loop=replication.loop)
             try:
