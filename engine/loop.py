@@ -143,7 +143,7 @@ class Workbench:
         self._prepared: PreparedRun | None = None  # a model child compiled during review, waiting
         self._traces: list[threading.Thread] = []  # trace.nc writers still running after their verdicts
         self.agent_control: AgentControl | None = None  # the agent call under way, for cancel
-        self.on_agent_activity: Callable[[AgentActivity], None] | None = None  # who watches it stream
+        self.on_agent_activity: Callable[[AgentActivity], object] | None = None  # who watches it stream
 
     # ------------------------------------------------------------------ context
 
@@ -170,7 +170,7 @@ class Workbench:
 
     # ------------------------------------------------------------------ proposing
 
-    def propose(self, loop: Loop = Loop.MODEL, on_status: Callable[[str], None] | None = None) -> Reviewed:
+    def propose(self, loop: Loop = Loop.MODEL, on_status: Callable[[str], object] | None = None) -> Reviewed:
         """Ask the agent for a proposal and run the cheap checks, repairing compile failures.
 
         The reviewed proposal is saved as pending, so a crash or close does not lose it.
@@ -224,7 +224,7 @@ class Workbench:
         self.session.save_pending(reviewed.proposal, list(reviewed.findings), reviewed.compile)
         return reviewed
 
-    def _agent_review(self, reviewed: Reviewed, context: AgentContext, status: Callable[[str], None]) -> Reviewed:
+    def _agent_review(self, reviewed: Reviewed, context: AgentContext, status: Callable[[str], object]) -> Reviewed:
         """The agent's reviewer reads its own proposal before the principal does; a failure is said, not fatal."""
         proposal = reviewed.proposal
         if not self.agent.can_review or proposal.agent != self.agent.name:
@@ -480,7 +480,7 @@ class Workbench:
 
     # ------------------------------------------------------------------ compile during review
 
-    def prepare(self, reviewed: Reviewed, on_status: Callable[[str], None] | None = None) -> PreparedRun | None:
+    def prepare(self, reviewed: Reviewed, on_status: Callable[[str], object] | None = None) -> PreparedRun | None:
         """Start the model child on an approvable proposal while the principal reviews it.
 
         The child builds and compiles the model in the sandbox, then waits behind a gate;

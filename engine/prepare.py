@@ -37,7 +37,7 @@ class PreparedKey:
 class PreparedRun:
     """One model child waiting behind its gate, and the thread that waits for its outcome."""
 
-    def __init__(self, key: PreparedKey, gate: Gate, on_status: Callable[[str], None] | None = None) -> None:
+    def __init__(self, key: PreparedKey, gate: Gate, on_status: Callable[[str], object] | None = None) -> None:
         self.key = key
         self.gate = gate
         self.ready = threading.Event()  # compiled and waiting for the gate

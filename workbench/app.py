@@ -382,10 +382,9 @@ class WorkbenchApp(App[int]):
             else:
                 screen.action_approve()
             return
+        wb = self.opened.workbench if self.opened is not None else None
         spend = (
-            ""
-            if getattr(self.opened.workbench.agent, "offline", True)
-            else f" · agent spend {self.opened.workbench.session.spend().text()}"
+            "" if wb is None or getattr(wb.agent, "offline", True) else f" · agent spend {wb.session.spend().text()}"
         )
         self._set_status(f"proposal ready for iteration {message.number}: review it{spend}")
         self._back_to_home()  # a new proposal starts a new review → run → verdict; Esc leads home
@@ -720,6 +719,11 @@ class WorkbenchApp(App[int]):
         def written(text: str | None) -> None:
             if text is None:
                 return
+
+            def submit(hypothesis: str | None) -> None:
+                if hypothesis:
+                    self._submit_own(which.value, text, hypothesis)
+
             if text == best:
                 self.notify(f"{which.file} is unchanged: nothing to propose.")
                 return
@@ -730,7 +734,7 @@ class WorkbenchApp(App[int]):
                     placeholder="e.g. a Student-t likelihood will tame the heavy tail",
                     confirm="Check it",
                 ),
-                lambda hypothesis: self._submit_own(which.value, text, hypothesis) if hypothesis else None,
+                submit,
             )
 
         self.push_screen(EditProposalScreen(draft, intro=intro), written)

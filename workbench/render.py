@@ -9,7 +9,7 @@ the workbench's own words alone. Consoles come from :func:`console`, which never
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -86,11 +86,14 @@ def findings_table(findings: Iterable[Finding], title: str) -> Table | Text:
     return table
 
 
+Justify = Literal["left", "center", "right"]
+
+
 def results_table(records, loop: str = "model") -> Table:
     """The headless run's results: one row per iteration of the loop."""
     model = loop == "model"
     table = Table(title=f"{loop} loop iterations", title_justify="left")
-    columns = [("#", "right"), ("hypothesis", "left"), ("verdict", "left")]
+    columns: list[tuple[str, Justify]] = [("#", "right"), ("hypothesis", "left"), ("verdict", "left")]
     if model:
         columns += [
             ("ELPD ± SE", "right"),
@@ -122,7 +125,7 @@ def results_table(records, loop: str = "model") -> Table:
         e = m.effect if m else None
         status = literal(r.status, colours.get(r.status, "dim"))
         effect = literal("" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]")
-        cells = [str(r.number), literal(r.proposal.hypothesis), status]
+        cells: list[str | Text] = [str(r.number), literal(r.proposal.hypothesis), status]
         if model:
             cells += [
                 _pm(m.elpd if m else None, m.elpd_se if m else None),

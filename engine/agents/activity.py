@@ -64,7 +64,7 @@ class AgentActivity:
 class AgentControl:
     """The principal's hold on an agent call: who hears its progress, and the cancel switch."""
 
-    on_activity: Callable[[AgentActivity], None] | None = None
+    on_activity: Callable[[AgentActivity], object] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     budget_left_usd: float | None = None  # what the session may still spend; None for no budget
     _closers: list[Callable[[], Any]] = field(default_factory=list)
@@ -125,7 +125,7 @@ class AgentControl:
                 pass
 
 
-def throttled(listener: Callable[[AgentActivity], None], every_s: float) -> Callable[[AgentActivity], None]:
+def throttled(listener: Callable[[AgentActivity], object], every_s: float) -> Callable[[AgentActivity], None]:
     """``listener`` told at most once per ``every_s`` seconds, and at once when the role, attempt or a retry changes.
 
     Parameters

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 POLICIES = ("guard-clean", "stop-at-blocker", "ignore-guard", "none")
 """The names of :class:`engine.headless.Approval`, in the order --help lists them."""
@@ -127,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             _report(headless, args, err)  # then the traceback: a bug, exit 1
             raise
         _report(headless, args, err)
+    assert headless.outcome is not None  # run() sets it on every way out that returns
     return EXIT_CODES[headless.outcome.value]
 
 
@@ -204,7 +209,7 @@ def _sampling(key: str):
         try:
             number = int(value)
         except ValueError:
-            number = value  # sampling_issue words the complaint
+            raise argparse.ArgumentTypeError(str(sampling_issue(key, value, f"--{key}"))) from None
         issue = sampling_issue(key, number, f"--{key}")
         if issue:
             raise argparse.ArgumentTypeError(issue)
@@ -230,7 +235,7 @@ class _ProgressView:
             console=console,
             transient=True,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self):
         self.progress.start()
