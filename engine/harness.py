@@ -187,7 +187,6 @@ def run_model(
         gates=gates,
         best=best,
         expected=expected,
-        workdir=workdir,
     )
     if scored.verdict.kind is VerdictKind.CRASHED:
         return scored.with_timings(report.timings)

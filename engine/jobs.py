@@ -47,7 +47,7 @@ def score_job(*, progress=None, **kwargs):
     progress
         The sandbox's progress callback (unused).
     **kwargs
-        :func:`engine.scorer.score_draws`'s keywords other than the path and ``workdir``
+        :func:`engine.scorer.score_draws`'s keywords other than the path
         (estimand, gates, best, expected shape); the draws are read from the working folder.
 
     Returns
@@ -57,7 +57,7 @@ def score_job(*, progress=None, **kwargs):
     from engine.harness import DRAWS_FILE
     from engine.scorer import score_draws
 
-    return score_draws(Path.cwd() / DRAWS_FILE, workdir=Path.cwd(), **kwargs)
+    return score_draws(Path.cwd() / DRAWS_FILE, **kwargs)
 
 
 def trace_job(*, progress=None, expected):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import WorkbenchError
-from engine.harness import DIMS_FILE, TRACE_FILE, DrawsShape, HarnessResult
+from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, HarnessResult
 from engine.problem import Estimand, Gates
 from engine.records import Metrics, Verdict, VerdictKind
 from engine.scoring import BestSummary
@@ -49,7 +49,6 @@ def score_draws(
     gates: Gates,
     best: BestSummary | None,
     expected: DrawsShape,
-    workdir: str | Path,
 ) -> HarnessResult:
     """Validate the model child's arrays and judge them; never raises for what the child wrote.
 
@@ -65,9 +64,6 @@ def score_draws(
         The current best model, or None.
     expected
         Chains, draws and observations, from the sampling settings and the data.
-    workdir
-        Unused here (the trace is written after the verdict, by :func:`write_trace`); kept so
-        both take the same folder.
 
     Returns
     -------
@@ -161,28 +157,20 @@ def warm_sandbox() -> None:
     """
     import tempfile
 
-    from engine.harness import DRAWS_FILE
-    from engine.problem import Gates
-
     rng = np.random.default_rng(0)
     shape = DrawsShape(chains=2, draws=20, n_obs=6)
+    draws = (shape.chains, shape.draws)
     with tempfile.TemporaryDirectory(prefix="warm-scorer-") as folder:
+        path = Path(folder) / DRAWS_FILE
         arrays = {
-            "param/beta": rng.normal(size=(2, 20, 2)),
-            "loglik": rng.normal(-1.0, 0.1, size=(2, 20, 6)),
-            "estimand": rng.normal(size=(2, 20)),
-            "diverging": np.zeros((2, 20), dtype=bool),
+            "param/beta": rng.normal(size=(*draws, 2)),
+            "loglik": rng.normal(-1.0, 0.1, size=(*draws, shape.n_obs)),
+            "estimand": rng.normal(size=draws),
+            "diverging": np.zeros(draws, dtype=bool),
         }
-        np.savez(Path(folder) / DRAWS_FILE, **arrays)  # type: ignore[arg-type]  # as in harness.write_draws
-        score_draws(
-            Path(folder) / DRAWS_FILE,
-            contract_estimand="ATE",
-            gates=Gates(),
-            best=None,
-            expected=shape,
-            workdir=folder,
-        )
-        write_trace(Path(folder) / DRAWS_FILE, expected=shape, workdir=folder)
+        np.savez(path, **arrays)  # type: ignore[arg-type]  # as in harness.write_draws
+        score_draws(path, contract_estimand="ATE", gates=Gates(), best=None, expected=shape)
+        write_trace(path, expected=shape, workdir=folder)
 
 
 @dataclass(frozen=True)

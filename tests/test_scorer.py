@@ -54,7 +54,7 @@ def write(folder: Path, values: dict[str, np.ndarray], labels: dict | None = Non
 
 
 def score(path: Path):
-    return score_draws(path, contract_estimand="ATE", gates=GATES, best=None, expected=SHAPE, workdir=path.parent)
+    return score_draws(path, contract_estimand="ATE", gates=GATES, best=None, expected=SHAPE)
 
 
 def test_well_formed_draws_are_scored_and_the_trace_holds_them(tmp_path):
