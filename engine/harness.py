@@ -286,6 +286,8 @@ def sample_model(
         The timings per stage, or, when anything failed (including a model that changed the
         harness's libraries), the crashed reason, error type and model.py traceback.
     """
+    import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
+
     from engine import effects, loglik
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
