@@ -223,3 +223,19 @@ def test_a_cancelled_run_is_recorded_as_cancelled_and_the_baseline_comes_back(tm
         assert record.verdict.metrics.elpd is None
         again = workbench.propose(Loop.MODEL)
         assert again.proposal.move == BASELINE_MOVE  # nothing was judged, so the reference is measured next
+
+
+@pytest.mark.slow
+def test_write_traces_off_leaves_the_draws_and_writes_no_trace(tmp_path: Path) -> None:
+    # The quality battery turns traces off: its scratch sessions are deleted, and a writer racing
+    # the folder's removal failed. The verdict must not depend on the trace.
+    options = RunOptions(sampling_overrides=TINY.sampling_overrides, write_traces=False)
+    workbench = open_workbench(PROBLEMS / "ihdp", sessions_root=tmp_path, options=options)
+    with workbench.session:
+        (record,) = HeadlessRun(workbench, policy="ignore-guard").run(1)
+        assert record.verdict is not None and record.verdict.metrics.elpd is not None
+        assert workbench.wait_for_traces(5)  # nothing was started, so nothing to wait for
+        path = workbench.session.path
+    artifacts = path / "artifacts"
+    assert not any(artifacts.rglob("trace.nc"))
+    assert any(artifacts.rglob("draws.npz"))  # the scorer's input stays where the trace would replace it
