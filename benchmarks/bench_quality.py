@@ -29,6 +29,7 @@ figures; asserts nothing. A full run takes hours on 2 cores::
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib.util
 import json
 import math
@@ -67,6 +68,7 @@ class Estimate:
     truth: float
     rating: str  # the critic's tier (design), the verdict (model)
     credible: bool  # design: the sanity net did not fail
+    decided_by: str = ""  # the keep rule's clause behind the verdict
 
     @property
     def error(self) -> float:
@@ -75,6 +77,12 @@ class Estimate:
     @property
     def covered(self) -> bool:
         return self.low <= self.truth <= self.high
+
+    @property
+    def judged(self) -> str:
+        """The rating as printed: the tier or the verdict, the keep rule's clause (model), NOT CREDIBLE (design)."""
+        clause = f" ({self.decided_by})" if self.loop == "model" and self.decided_by else ""
+        return f"{self.rating}{clause}{'' if self.credible else ', NOT CREDIBLE'}"
 
     @property
     def satisfactory(self) -> bool:
@@ -151,6 +159,7 @@ def scored(result: ReplicationResult, truth: dict) -> list[Estimate]:
                 float(value),
                 answer.rating,
                 answer.credible,
+                answer.decided_by,
             )
         )
     return rows
@@ -197,10 +206,9 @@ def run_battery(planned: list[tuple[Replication, dict]], client) -> tuple[list[E
 def line(e: Estimate | None) -> str:
     if e is None:
         return "no estimate"
-    mark = "" if e.credible else " NOT CREDIBLE"
     return (
         f"{e.estimand} {e.value:7.3f} [{e.low:.3f}, {e.high:.3f}] truth {e.truth:.3f} err {e.error:+.3f} "
-        f"{'covers' if e.covered else 'misses'}; {e.rating}{mark}"
+        f"{'covers' if e.covered else 'misses'}; {e.judged}"
     )
 
 
@@ -220,6 +228,12 @@ def summary(rows: list[Estimate]) -> None:
                 f"{statistics.fmean(e.error for e in sel):>+9.3f}{statistics.fmean(e.high - e.low for e in sel):>9.3f}"
                 f"{sum(e.covered for e in sel) / len(sel):>8.0%}{sum(e.satisfactory for e in sel) / len(sel):>9.0%}"
             )
+    bests = [e for e in rows if e.loop == "model" and e.stage == "best"]
+    if bests:
+        # Which clause of the keep rule kept each best model: a tie-break on the narrower interval
+        # selects on the effect's own precision, which coverage should be read beside.
+        clauses = collections.Counter(e.decided_by or "unrecorded" for e in bests)
+        print("\nmodel loop, best models kept by: " + "; ".join(f"{c} {n}" for c, n in clauses.most_common()))
     design = [e for e in rows if e.loop == "design"]
     if design:
         good = [e for e in design if e.satisfactory]
@@ -279,7 +293,7 @@ def write_report(rows: list[Estimate], folder: Path, wall_s: float, cluster: str
     for e in rows:
         table.append(
             f"| {e.loop} | {e.replication} | {e.stage} | {e.estimand} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] | "
-            f"{e.truth:.3f} | {e.error:+.3f} | {'yes' if e.covered else 'no'} | {e.rating}{'' if e.credible else ', NOT CREDIBLE'} |"
+            f"{e.truth:.3f} | {e.error:+.3f} | {'yes' if e.covered else 'no'} | {e.judged} |"
         )
     md = folder / "quality.md"
     md.write_text(
