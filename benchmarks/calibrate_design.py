@@ -1,7 +1,7 @@
 """Choose design defaults on simulations of our own, never on the quality battery's truth.
 
     python benchmarks/calibrate_design.py [--sims 20] [--workers 2] [--variants default folds10 ...]
-        [--effects additive exponential]
+        [--effects additive exponential] [--surface-columns continuous all]
 
 The quality battery (``bench_quality.py``) is the judge: a default chosen by looking at its
 truth would be tuned on the test set. This is where a candidate default is tried first. Each
@@ -18,6 +18,8 @@ Dorie et al. (2019)'s knobs:
 - with ``--effects exponential``, an effect as skewed as the control surface instead:
   ``exp(0.8 g(x))`` standardised to the same heterogeneities, so a few units, where the
   treatment is rare, carry large effects and the ATE needs the treated surface extrapolated;
+- with ``--surface-columns all``, the control surface and the effect also draw on the binary
+  and one-hot columns (ACIC's surfaces use its categoricals), not only the continuous ones;
 - noise of sd 0.25, 0.5 or 1 (the signal's sd is 5: the outcome model's bias, not noise,
   dominates, as on ACIC).
 
@@ -106,17 +108,19 @@ def _nonlinear_sum(rng: np.random.Generator, Z: np.ndarray, pool: np.ndarray, k:
     return (s - s.mean()) / s.std()
 
 
-def simulate(seed: int, W: np.ndarray, effects: str = "additive") -> Simulation:
+def simulate(seed: int, W: np.ndarray, effects: str = "additive", surface_columns: str = "continuous") -> Simulation:
     """Draw treatment, effect and outcome for simulation ``seed`` on the covariates ``W``.
 
     ``effects`` is ``additive`` (a standardised nonlinear sum) or ``exponential`` (its exp,
-    standardised: right-skewed, heavy where a few units sit).
+    standardised: right-skewed, heavy where a few units sit). ``surface_columns`` is
+    ``continuous`` or ``all`` (binary and one-hot columns too) for the control surface and the effect.
     """
     rng = np.random.default_rng(1000 + seed)
     n, p = W.shape
     Z = (W - W.mean(0)) / (W.std(0) + 1e-9)
     continuous = np.array([j for j in range(p) if len(np.unique(W[:, j])) > 2])
     shared = rng.choice(continuous, 3, replace=False)
+    surface = continuous if surface_columns == "continuous" else np.arange(p)
     logit = _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(p, 5)], 5, continuous) * rng.choice([1.5, 2.5, 3.5])
     share = rng.uniform(0.18, 0.36)
     lo, hi = -8.0, 8.0
@@ -125,11 +129,11 @@ def simulate(seed: int, W: np.ndarray, effects: str = "additive") -> Simulation:
         lo, hi = (lo, mid) if (1 / (1 + np.exp(-(logit + mid)))).mean() > share else (mid, hi)
     e = 1 / (1 + np.exp(-(logit + mid)))
     t = (rng.uniform(size=n) < e).astype(int)
-    f0 = np.exp(0.8 * _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(continuous, 8)], 8, continuous))
+    f0 = np.exp(0.8 * _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(surface, 8)], 8, continuous))
     mu0 = 5 * (f0 - f0.mean()) / f0.std()
     heterogeneity = rng.choice([0.0, 1.0, 3.0, 5.0])
     mean_effect = rng.uniform(1, 5)  # drawn before the shape, as the README's figures were
-    g = _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(continuous, 3)], 3, continuous)
+    g = _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(surface, 3)], 3, continuous)
     if effects == "exponential":
         g = np.exp(0.8 * g)
         g = (g - g.mean()) / g.std()
@@ -138,10 +142,12 @@ def simulate(seed: int, W: np.ndarray, effects: str = "additive") -> Simulation:
     return Simulation(y=y, t=t, tau=tau, e=e)
 
 
-def run_simulation(seed: int, variants: tuple[str, ...], effects: str = "additive") -> list[Row]:
+def run_simulation(
+    seed: int, variants: tuple[str, ...], effects: str = "additive", surface_columns: str = "continuous"
+) -> list[Row]:
     """Every variant's ATE and ATT error and standard error on simulation ``seed``."""
     base = covariates()
-    sim = simulate(seed, base.W, effects)
+    sim = simulate(seed, base.W, effects, surface_columns)
     data = est.DesignData(y=sim.y, t=sim.t, W=base.W, names=base.names, outcome="y", discrete_outcome=False)
     rows = []
     for variant in variants:
@@ -179,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sims", type=int, default=20, help="simulations 1..N")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--effects", default="additive", choices=["additive", "exponential"])
+    parser.add_argument("--surface-columns", default="continuous", choices=["continuous", "all"])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the workers fill the cores
@@ -187,14 +194,20 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for sim_rows in pool.map(
-            run_simulation, range(1, args.sims + 1), [variants] * args.sims, [args.effects] * args.sims
+            run_simulation,
+            range(1, args.sims + 1),
+            [variants] * args.sims,
+            [args.effects] * args.sims,
+            [args.surface_columns] * args.sims,
         ):
             rows.extend(sim_rows)
             print(
                 "  ".join(f"{r.sim} {r.variant} {r.estimand} {r.error:+.3f}±{est.Z95 * r.se:.3f}" for r in sim_rows),
                 flush=True,
             )
-    print(f"\n{args.sims} simulations ({args.effects} effects) in {time.perf_counter() - started:.0f} s\n")
+    print(
+        f"\n{args.sims} simulations ({args.effects} effects, surfaces on {args.surface_columns} columns) in {time.perf_counter() - started:.0f} s\n"
+    )
     print(table(rows, variants))
 
 
