@@ -188,7 +188,7 @@ def run_model(
         best=best,
         expected=expected,
     )
-    if scored.verdict.kind is VerdictKind.CRASHED:
+    if not scored.verdict.kind.scored:
         return scored.with_timings(report.timings)
     t0 = time.perf_counter()
     trace_path = write_trace(workdir / DRAWS_FILE, expected=expected, workdir=workdir)

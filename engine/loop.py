@@ -114,10 +114,6 @@ def _write_trace(job: model_run.ModelJob, n_units: int) -> None:
         log.warning("trace.nc for %s was not written: %s", job.workdir, outcome.message)
 
 
-_SCORED = frozenset({VerdictKind.KEPT, VerdictKind.DISCARDED, VerdictKind.FAILED_GATE})
-"""Verdicts the scorer reached from validated arrays: their draws become a trace."""
-
-
 class Workbench:
     """One session, one agent, the fixed harness.
 
@@ -613,7 +609,7 @@ class Workbench:
         record = self._reviewed(record)
         self.session.record_iteration(record, candidate_source=reviewed.source, pointwise_elpd=ran.pointwise)
         self.session.clear_pending()
-        scored = ran.verdict is not None and ran.verdict.kind in _SCORED
+        scored = ran.verdict is not None and ran.verdict.kind.scored
         if reviewed.proposal.loop is Loop.MODEL and scored and self.options.write_traces:
             self._write_trace_later(number)
         self.agent.observe(record)

@@ -134,8 +134,7 @@ def score(
     RunOutput
         Cancelled, crashed or judged; the effect draws and Pareto k are saved in ``job.workdir``.
     """
-    from engine.harness import DRAWS_FILE, DrawsShape, SampleReport
-    from engine.sandbox import run_in_sandbox
+    from engine.harness import SampleReport
 
     if not sampled.ok:
         return RunOutput(unfinished(sampled))
@@ -150,20 +149,15 @@ def score(
     if report.crashed is not None:
         result = report.as_crashed()
     else:
-        scored = run_in_sandbox(
+        scored = _on_the_arrays(
             jobs.score_job,
+            job,
+            n_units,
+            outputs=(),
+            cancel=cancel,
             contract_estimand=job.estimand,
             gates=job.gates,
             best=best,
-            expected=DrawsShape(job.sampling.chains, job.sampling.draws, n_units),
-            inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
-            audit=False,  # harness code only: this process never sees the model's source
-            keep_log=False,  # the model child's log stays beside the verdict
-            outputs=(),
-            timeout_s=job.score_timeout_s,
-            memory_mb=job.memory_mb,
-            workdir=job.workdir,
-            cancel=cancel,
         )
         if not scored.ok:
             return RunOutput(unfinished(scored, "scoring failed: "), dict(report.timings))
@@ -199,24 +193,64 @@ def write_trace(job: ModelJob, n_units: int) -> SandboxOutcome:
     SandboxOutcome
         The trace writer's outcome.
     """
-    from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape
-    from engine.sandbox import run_in_sandbox
+    from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE
 
-    outcome = run_in_sandbox(
-        jobs.trace_job,
-        expected=DrawsShape(job.sampling.chains, job.sampling.draws, n_units),
-        inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
-        audit=False,  # harness code only, as the scorer
-        keep_log=False,
-        outputs=(TRACE_FILE,),
-        timeout_s=job.score_timeout_s,
-        memory_mb=job.memory_mb,
-        workdir=job.workdir,
-    )
+    outcome = _on_the_arrays(jobs.trace_job, job, n_units, outputs=(TRACE_FILE,))
     if outcome.ok and (job.workdir / TRACE_FILE).is_file():
         for name in (DRAWS_FILE, DIMS_FILE):
             (job.workdir / name).unlink(missing_ok=True)
     return outcome
+
+
+def _on_the_arrays(
+    entry: Callable[..., Any],
+    job: ModelJob,
+    n_units: int,
+    *,
+    outputs: tuple[str, ...],
+    cancel: _CancelLike | None = None,
+    **kwargs: Any,
+) -> SandboxOutcome:
+    """Run harness code (the scorer, the trace writer) in a clean child over the model child's arrays.
+
+    The child gets copies of ``draws.npz`` and the label files, the shape the settings and
+    data call for, and the scorer's time and memory; it never sees the model's source.
+
+    Parameters
+    ----------
+    entry
+        The :mod:`engine.jobs` entry point.
+    job
+        The job the model child ran with.
+    n_units
+        Rows of the data the model saw.
+    outputs
+        Files the child may leave in ``job.workdir``.
+    cancel
+        Stops the child when set.
+    **kwargs
+        The entry point's own keywords.
+
+    Returns
+    -------
+    SandboxOutcome
+    """
+    from engine.harness import DRAWS_FILE, DrawsShape
+    from engine.sandbox import run_in_sandbox
+
+    return run_in_sandbox(
+        entry,
+        expected=DrawsShape(job.sampling.chains, job.sampling.draws, n_units),
+        inputs={DRAWS_FILE: job.workdir / DRAWS_FILE, **jobs.labels(job.workdir)},
+        audit=False,  # harness code only: this process never sees the model's source
+        keep_log=False,  # the model child's log stays beside the verdict
+        outputs=outputs,
+        timeout_s=job.score_timeout_s,
+        memory_mb=job.memory_mb,
+        workdir=job.workdir,
+        cancel=cancel,
+        **kwargs,
+    )
 
 
 def trusted_timings(timings: dict[str, float], limit_s: float) -> dict[str, float]:

@@ -257,6 +257,11 @@ class VerdictKind(StrEnum):
     CRASHED = "crashed"  # did not produce a trace: exception, timeout, memory, killed
     CANCELLED = "cancelled"  # the principal stopped it before it finished: no judgement on the model
 
+    @property
+    def scored(self) -> bool:
+        """Whether the scorer reached it from validated arrays (so they can become a trace)."""
+        return self in (VerdictKind.KEPT, VerdictKind.DISCARDED, VerdictKind.FAILED_GATE)
+
 
 @dataclass(frozen=True)
 class GateResult:
