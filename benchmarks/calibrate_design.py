@@ -34,6 +34,7 @@ the simulated sample's mean effect, as the battery's). Prints figures; asserts n
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -89,8 +90,12 @@ class Row:
         return abs(self.error) <= est.Z95 * self.se
 
 
+@functools.cache
 def covariates() -> est.DesignData:
-    """The ACIC problem's covariates, encoded as the analysis encodes them (its outcome is not used)."""
+    """The ACIC problem's covariates, encoded as the analysis encodes them (its outcome is not used).
+
+    Read once per worker process: every simulation draws on the same covariates.
+    """
     problem = load_problem(ROOT / "problems" / "acic2016")
     return est.prepare(problem.data, problem.contract, problem.contract.controls)
 
