@@ -1,7 +1,7 @@
 """Choose design defaults on simulations of our own, never on the quality battery's truth.
 
     python benchmarks/calibrate_design.py [--sims 20] [--workers 2] [--variants default folds10 ...]
-        [--effects additive exponential] [--surface-columns continuous all]
+        [--effects additive exponential] [--surface-columns continuous all] [--overlap full penalize]
 
 The quality battery (``bench_quality.py``) is the judge: a default chosen by looking at its
 truth would be tuned on the test set. This is where a candidate default is tried first. Each
@@ -20,6 +20,10 @@ Dorie et al. (2019)'s knobs:
   treatment is rare, carry large effects and the ATE needs the treated surface extrapolated;
 - with ``--surface-columns all``, the control surface and the effect also draw on the binary
   and one-hot columns (ACIC's surfaces use its categoricals), not only the continuous ones;
+- with ``--overlap penalize``, as ACIC 2016's "penalize" setting: the units in one tail of a
+  covariate the outcome also uses (10–25 % of them) are almost never treated (logit − 10), so
+  the ATT still has controls beside every treated unit but the ATE must extrapolate the treated
+  surface into a region with no treated units;
 - noise of sd 0.25, 0.5 or 1 (the signal's sd is 5: the outcome model's bias, not noise,
   dominates, as on ACIC).
 
@@ -113,12 +117,16 @@ def _nonlinear_sum(rng: np.random.Generator, Z: np.ndarray, pool: np.ndarray, k:
     return (s - s.mean()) / s.std()
 
 
-def simulate(seed: int, W: np.ndarray, effects: str = "additive", surface_columns: str = "continuous") -> Simulation:
+def simulate(
+    seed: int, W: np.ndarray, effects: str = "additive", surface_columns: str = "continuous", overlap: str = "full"
+) -> Simulation:
     """Draw treatment, effect and outcome for simulation ``seed`` on the covariates ``W``.
 
     ``effects`` is ``additive`` (a standardised nonlinear sum) or ``exponential`` (its exp,
     standardised: right-skewed, heavy where a few units sit). ``surface_columns`` is
     ``continuous`` or ``all`` (binary and one-hot columns too) for the control surface and the effect.
+    ``overlap`` is ``full`` or ``penalize`` (one covariate's tail almost never treated); its draws
+    come from a generator of their own, so the ``full`` simulations stay as they were.
     """
     rng = np.random.default_rng(1000 + seed)
     n, p = W.shape
@@ -128,6 +136,10 @@ def simulate(seed: int, W: np.ndarray, effects: str = "additive", surface_column
     surface = continuous if surface_columns == "continuous" else np.arange(p)
     logit = _nonlinear_sum(rng, Z, np.r_[shared, rng.choice(p, 5)], 5, continuous) * rng.choice([1.5, 2.5, 3.5])
     share = rng.uniform(0.18, 0.36)
+    if overlap == "penalize":
+        tail_rng = np.random.default_rng(5000 + seed)
+        column = Z[:, tail_rng.choice(shared)] * tail_rng.choice([-1, 1])
+        logit = logit - 10.0 * (column > np.quantile(column, 1 - tail_rng.uniform(0.10, 0.25)))
     lo, hi = -8.0, 8.0
     for _ in range(60):  # the intercept that treats ``share`` of the units on average
         mid = (lo + hi) / 2
@@ -148,11 +160,15 @@ def simulate(seed: int, W: np.ndarray, effects: str = "additive", surface_column
 
 
 def run_simulation(
-    seed: int, variants: tuple[str, ...], effects: str = "additive", surface_columns: str = "continuous"
+    seed: int,
+    variants: tuple[str, ...],
+    effects: str = "additive",
+    surface_columns: str = "continuous",
+    overlap: str = "full",
 ) -> list[Row]:
     """Every variant's ATE and ATT error and standard error on simulation ``seed``."""
     base = covariates()
-    sim = simulate(seed, base.W, effects, surface_columns)
+    sim = simulate(seed, base.W, effects, surface_columns, overlap)
     data = est.DesignData(y=sim.y, t=sim.t, W=base.W, names=base.names, outcome="y", discrete_outcome=False)
     rows = []
     for variant in variants:
@@ -191,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--effects", default="additive", choices=["additive", "exponential"])
     parser.add_argument("--surface-columns", default="continuous", choices=["continuous", "all"])
+    parser.add_argument("--overlap", default="full", choices=["full", "penalize"])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the workers fill the cores
@@ -204,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             [variants] * args.sims,
             [args.effects] * args.sims,
             [args.surface_columns] * args.sims,
+            [args.overlap] * args.sims,
         ):
             rows.extend(sim_rows)
             print(
@@ -211,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     print(
-        f"\n{args.sims} simulations ({args.effects} effects, surfaces on {args.surface_columns} columns) in {time.perf_counter() - started:.0f} s\n"
+        f"\n{args.sims} simulations ({args.effects} effects, surfaces on {args.surface_columns} columns, {args.overlap} overlap) in {time.perf_counter() - started:.0f} s\n"
     )
     print(table(rows, variants))
 
