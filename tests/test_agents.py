@@ -263,6 +263,7 @@ def _catalogue_specs(moves, outcome: str, data: DataSummary) -> list[tuple[str, 
         ModelSpec(
             outcome=outcome, continuous_terms="quadratic", separate_arms=True, sigma_per_arm=outcome == "continuous"
         ),
+        *([ModelSpec(continuous_terms="spline", log_mean=True)] if outcome == "continuous" else []),
     ]
     from engine.agents.catalogue import WIDE_COLUMNS
 
@@ -456,6 +457,39 @@ def test_all_kept_builds_per_arm_splines(context) -> None:
     final = spec_from_source(ctx.best_source)
     assert final.separate_arms and final.continuous_terms == "spline"
     assert [r.proposal.move for r in ctx.history][:2] == ["separate_arms", "spline"]
+
+
+def test_after_a_kept_log_link_the_splines_are_tried_without(context) -> None:
+    """A link change can make earlier curvature terms dead weight: the next move drops them, once."""
+    agent, ctx = HeuristicAgent(), context
+    for _ in range(5):  # arms and splines kept, tighter priors discarded, then the log link kept
+        proposal = agent.propose(ctx)
+        kept = proposal.move in ("separate_arms", "spline", "log_mean")
+        ctx = step(ctx, proposal, "kept" if kept else "discarded", delta_elpd=30.0 if kept else -3.0, delta_se=3.0)
+    assert [r.proposal.move for r in ctx.history] == [
+        "separate_arms",
+        "spline",
+        "tighten_priors",
+        "log_mean",
+        "log_linear",
+    ]
+    last = ctx.history[-1].proposal
+    dropped, base = spec_of(last), last.generated.base
+    assert base.log_mean and base.continuous_terms == "spline"
+    assert dropped == replace(base, continuous_terms="linear")
+    assert "linear controls on the log scale" in last.hypothesis
+    # Discarded, it is not proposed again on the same base; the catalogue goes on.
+    ctx = step(ctx, last, "discarded", delta_elpd=-9.0, delta_se=3.0)
+    assert agent.propose(ctx).move not in ("log_linear", "log_mean")
+
+
+def test_a_log_link_on_linear_terms_has_nothing_to_drop(context) -> None:
+    from engine.agents.catalogue import get_move
+
+    linear_log = ModelSpec(separate_arms=True, sigma_per_arm=True, log_mean=True)
+    data = DataSummary.from_model_data(load_problem(IHDP).model_data())
+    assert get_move("log_linear").apply(linear_log, data) is None
+    assert get_move("log_linear").apply(replace(linear_log, log_mean=False, continuous_terms="spline"), data) is None
 
 
 def test_kept_move_becomes_the_base(context) -> None:

@@ -120,6 +120,12 @@ def _spline(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     return spec_with(s, continuous_terms="spline")
 
 
+def _log_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
+    if not s.log_mean or s.continuous_terms == "linear":
+        return None
+    return spec_with(s, continuous_terms="linear", spline_columns=(), treat_quadratic=False)
+
+
 def _treat_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     return spec_with(s, treat_linear=True) if not (s.separate_arms or s.treat_linear) and d.continuous else None
 
@@ -252,6 +258,17 @@ _MOVES = {
             _log_mean,
         ),
         Move(
+            "log_linear",
+            "linear controls on the log scale (the splines or squares dropped)",
+            frozenset({"log", "linear", "simpler", "parsimony", "spline", "quadratic"}),
+            "With a multiplicative mean, the curvature the splines or squares fitted may be the exp link's own: "
+            "linear controls on the log scale will fit as well (ELPD within 2 SE) with fewer parameters.",
+            "Curvature on one scale is often linearity on another: terms kept before the link changed can become "
+            "dead weight, and a spline extrapolates past its boundary knots by its last piece, not by the link. "
+            "The keep rule decides, as for any move: kept beyond the band, or by the contract's tie-break.",
+            _log_linear,
+        ),
+        Move(
             "treat_linear",
             "treatment × continuous-control interactions",
             frozenset({"interaction", "heterogeneity"}),
@@ -349,6 +366,7 @@ CONTINUOUS_ORDER = (
     "quadratic",
     "tighten_priors",
     "log_mean",
+    "log_linear",
     "treat_linear",
     "treat_quadratic",
     "sigma_per_arm",
