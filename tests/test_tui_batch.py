@@ -172,7 +172,7 @@ try:
     resource_tracker.ensure_running()
 except ValueError:
     print("plain start fails")
-from workbench.app import _start_resource_tracker
+from workbench.app_batches import _start_resource_tracker
 _start_resource_tracker()
 assert resource_tracker._resource_tracker._pid is not None
 assert isinstance(sys.stderr, Capture)

@@ -11,7 +11,8 @@ the open worker, after the first frame, and PyMC never loads in this process.
 What the workers call lives in plain modules beside this one: opening a session
 (:mod:`workbench.opening`), keymaps (:mod:`workbench.keymap`), plan-file checks
 (:mod:`workbench.plan_files`), per-iteration arrays (:mod:`workbench.arrays`), export
-(:mod:`workbench.export`) and the error dialog's words (:mod:`workbench.failures`).
+(:mod:`workbench.export`) and the error dialog's words (:mod:`workbench.failures`). The batch
+commands (start, follow, stop, list) are a mixin of their own (:mod:`workbench.app_batches`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ from screens.dialogs import ErrorDialog, ReasonDialog
 from screens.home import HomeScreen
 from screens.messages import (
     AgentActivityChanged,
-    BatchesLoaded,
-    BatchFinished,
-    BatchProgressed,
     Decided,
     EditSubmitted,
     Exported,
@@ -51,6 +49,7 @@ from screens.messages import (
 
 # The plain helpers live in their own modules; they are re-exported here because
 # `workbench open`, tests and older callers import them from workbench.app.
+from workbench.app_batches import BatchCommands
 from workbench.arrays import load_iteration_arrays
 from workbench.export import export_session
 from workbench.failures import WorkerGroup, describe_error
@@ -61,8 +60,6 @@ from workbench.plan_files import validate_plan_file
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
-    from engine.batch.request import BatchRequest
-    from engine.batch.results import BatchProgress
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.problem import Gates
     from engine.progress import RunProgress
@@ -91,7 +88,7 @@ LIGHT_THEME = "textual-light"
 DARK_THEME = "textual-dark"
 
 
-class WorkbenchApp(App[int]):
+class WorkbenchApp(BatchCommands, App[int]):
     """Causal Workbench: supervise an agent iterating on a causal analysis."""
 
     CSS_PATH = "app.tcss"
@@ -284,27 +281,6 @@ class WorkbenchApp(App[int]):
         paths, note = export_session(opened)
         self.post_message(Exported(paths, note))
 
-    @work(thread=True, exclusive=True, group=WorkerGroup.BATCH, exit_on_error=False, description="run a batch")
-    def _run_batch(self, request: BatchRequest, stop: threading.Event) -> None:
-        from engine.batch.cluster import dask_client
-        from engine.batch.run import run_batch
-
-        opened = self._require_opened()
-
-        def progress(p: BatchProgress) -> None:
-            self.post_message(BatchProgressed(p))
-
-        _start_resource_tracker()
-        with dask_client(workers=self.batch_workers) as client:
-            outcome = run_batch(opened.session, opened.problem, request, client, on_progress=progress, stop=stop)
-        self.post_message(BatchFinished(outcome))
-
-    @work(thread=True, exclusive=True, group=WorkerGroup.BATCHES, exit_on_error=False, description="read batches")
-    def _load_batches(self, select: str | None = None) -> None:
-        from engine.batch.store import list_batches
-
-        self.post_message(BatchesLoaded(list_batches(self._workbench().session), select))
-
     # ------------------------------------------------------------------ worker results
 
     def on_session_opened(self, message: SessionOpened) -> None:
@@ -428,60 +404,6 @@ class WorkbenchApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen):
                 screen.show_progress()
-
-    def on_batch_progressed(self, message: BatchProgressed) -> None:
-        batch = self.active_batch
-        if batch is None:
-            return
-        first = batch.progress is None  # the plan is committed: the batch screen moves to it, once
-        if batch.receive(message.progress):  # ... and shows each task as it is recorded
-            self._refresh_batches(message.progress.batch_id if first else None)
-        self._show_batch_line()
-
-    def on_batch_finished(self, message: BatchFinished) -> None:
-        outcome = message.outcome
-        plan = outcome.batch.plan
-        self.active_batch = None
-        self._quit_armed = False
-        recorded = f"{len(outcome.batch.results)} of {len(plan.tasks)} tasks recorded"
-        failed = sum(r.effect is None for r in outcome.batch.results.values())
-        if outcome.stopped:
-            text = f"batch {plan.id} stopped: {recorded}; starting the same batch again resumes it"
-        else:
-            text = f"batch {plan.id} finished: {recorded}" + (f", {failed} failed" if failed else "")
-        if outcome.errors:
-            text += f"; {len(outcome.errors)} not recorded ({outcome.errors[0]}); start it again to retry"
-        self._set_status(text)
-        self.notify(text, severity="warning" if outcome.errors or outcome.stopped else "information", timeout=10)
-        self._show_batch_line()
-        self._refresh_batches()
-        self.refresh_bindings()
-
-    def on_batches_loaded(self, message: BatchesLoaded) -> None:
-        from screens.batch import BatchScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, BatchScreen):
-                screen.show_batches(message.batches, select=message.select)
-
-    def _refresh_batches(self, select: str | None = None) -> None:
-        """Read the batches again, only when a batch screen is there to show them."""
-        from screens.batch import BatchScreen
-
-        if any(isinstance(screen, BatchScreen) for screen in self.screen_stack):
-            self._load_batches(select)
-
-    def _show_batch_line(self) -> None:
-        """The running batch's counts in the header (every screen) and on the batch screen."""
-        from screens.batch import BatchScreen
-
-        line = self.active_batch.line() if self.active_batch is not None else ""
-        for screen in self.screen_stack:
-            if isinstance(screen, BatchScreen):
-                screen.show_status(line)
-        if line and self._status_follows_batch:
-            self._set_status(line, batch=True)
-        self._show_subtitle()
 
     def _show_subtitle(self) -> None:
         """The header's second half: the running iteration and the running batch, else the session."""
@@ -748,49 +670,6 @@ class WorkbenchApp(App[int]):
         reviewed = wb.principal_proposal(Loop(loop), source, hypothesis)
         self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
-    def action_batches(self) -> None:
-        """The session's batches: each one's tasks and its effect along the partition or setting."""
-        from screens.batch import BatchScreen
-
-        if self.opened is None or isinstance(self.screen, BatchScreen):
-            return
-        line = self.active_batch.line() if self.active_batch is not None else ""
-        self.push_screen(BatchScreen(status=line))
-        self._load_batches(self.active_batch.batch_id if self.active_batch is not None else None)
-
-    def action_start_batch(self) -> None:
-        """Ask what to batch (checked before anything starts), then run it on a local Dask cluster."""
-        from screens.start_batch import StartBatchDialog
-
-        if self.opened is None:
-            return
-        if self.active_batch is not None:
-            self.notify("A batch is already running: wait for it, or stop it (s on the batch screen).")
-            return
-        self.push_screen(StartBatchDialog(self.opened.problem), self._start_batch)
-
-    def _start_batch(self, request: BatchRequest | None) -> None:
-        from screens.batch import ActiveBatch
-
-        if request is None or self.active_batch is not None:
-            return
-        batch = ActiveBatch(request)
-        self.active_batch = batch
-        self._show_batch_line()
-        self._set_status(batch.line(), batch=True)
-        self.refresh_bindings()
-        self._run_batch(request, batch.stop)
-
-    def action_stop_batch(self) -> None:
-        """Stop the running batch: running tasks are cancelled and not recorded; a restart resumes it."""
-        batch = self.active_batch
-        if batch is None or batch.stop.is_set():
-            return
-        batch.stop.set()
-        self._show_batch_line()
-        self._set_status(batch.line(), batch=True)
-        self.refresh_bindings()
-
     def action_edit_plan(self) -> None:
         if self.opened is not None:
             self._load_plan()
@@ -972,24 +851,6 @@ class WorkbenchApp(App[int]):
 
     def _gates(self) -> Gates | None:
         return self.opened.problem.gates if self.opened is not None else None
-
-
-def _start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with the terminal's real stderr.
-
-    Dask's worker processes need the tracker; starting it passes ``sys.stderr``'s file descriptor to
-    the tracker's child, and inside the app ``sys.stderr`` is Textual's print capture, whose ``fileno()``
-    is -1: the spawn fails ("Nanny failed to start"). Once running, the tracker serves every later batch.
-    """
-    import sys
-    from multiprocessing import resource_tracker
-
-    captured = sys.stderr
-    sys.stderr = sys.__stderr__ if sys.__stderr__ is not None else captured
-    try:
-        resource_tracker.ensure_running()
-    finally:
-        sys.stderr = captured
 
 
 def create_app(
