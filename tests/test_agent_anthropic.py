@@ -19,13 +19,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_anthropic import FakeAnthropic, error, slow, text_reply, tool_use  # noqa: E402
 
 from engine.agents import make_agent  # noqa: E402
-from engine.agents.anthropic import (  # noqa: E402
-    DEFAULT_MODEL,
-    AnthropicAgent,
-    fit_transcript,
-    price_for,
-)
+from engine.agents.anthropic import DEFAULT_MODEL, AnthropicAgent  # noqa: E402
 from engine.agents.base import build_context  # noqa: E402
+from engine.agents.ledger import fit_transcript, price_for  # noqa: E402
 from engine.errors import AgentError  # noqa: E402
 from engine.problem import load_problem  # noqa: E402
 from engine.records import (  # noqa: E402

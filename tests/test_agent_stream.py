@@ -20,7 +20,8 @@ from fake_anthropic import FakeAnthropic, error, streamed, tool_use  # noqa: E40
 from engine.agents import anthropic as claude  # noqa: E402
 from engine.agents import make_agent  # noqa: E402
 from engine.agents.activity import AgentActivity, AgentCancelled, AgentControl, BudgetReached, controlled  # noqa: E402
-from engine.agents.anthropic import AnthropicAgent, price_for  # noqa: E402
+from engine.agents.anthropic import AnthropicAgent  # noqa: E402
+from engine.agents.ledger import price_for  # noqa: E402
 from engine.errors import AgentError  # noqa: E402
 from engine.loop import RunOptions, Workbench  # noqa: E402
 from engine.problem import load_problem  # noqa: E402

@@ -18,7 +18,7 @@ guard would block (or a spec that breaks the contract) also gets one corrective 
 is still blocked it is returned as it is, so the reviewer sees the guard's findings.
 
 Every call's role, tokens, estimated cost, stop reason and request id, and a clipped
-transcript of prompts and replies, go into ``Proposal.usage`` (:class:`~engine.records.AgentUsage`) and so into the session's
+transcript of prompts and replies, go into ``Proposal.usage`` (:class:`~engine.records.AgentUsage`, kept by :class:`~engine.agents.ledger.Ledger`) and so into the session's
 record. API failures become :class:`~engine.errors.AgentError` with a message that says what
 to do; the SDK retries at most :data:`DEFAULT_MAX_RETRIES` times with a
 :data:`DEFAULT_TIMEOUT_S` timeout, so a call never hangs for long.
@@ -48,10 +48,10 @@ from engine.agents.activity import (
     partial_string_field,
 )
 from engine.agents.base import Agent, AgentContext
+from engine.agents.ledger import PRICES_SOURCE, Ledger, content_blocks, price_for, token_usage
 from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ProposalReview, ToolReply
 from engine.errors import AgentError
 from engine.records import (
-    AgentCall,
     AgentPlan,
     AgentReview,
     AgentUsage,
@@ -60,8 +60,6 @@ from engine.records import (
     IterationRecord,
     Loop,
     Proposal,
-    TranscriptEntry,
-    to_json,
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -79,82 +77,6 @@ PROGRESS_EVERY_S = 0.25  # the most often a streamed call reports its progress
 FORCED_TOOL_CHOICE_REFUSED = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5-2")
 """Models that answer a forced ``tool_choice`` with HTTP 400 (their migration guides): asked with
 ``auto`` and a prompt that names the tool; a 400 naming tool_choice adds a model at run time."""
-
-PRICES_USD_PER_MTOK: dict[str, tuple[float, float]] = {
-    # model id prefix: (input, output) in US dollars per million tokens, for the models the
-    # installed SDK (anthropic 2.17) lists; a longer prefix wins (claude-opus-5-5 over claude-opus-5)
-    "claude-fable-5-2": (8.0, 40.0),
-    "claude-fable-5-1": (10.0, 50.0),
-    "claude-opus-5-5": (4.0, 20.0),
-    "claude-opus-5": (5.0, 25.0),
-    "claude-opus-4-8": (5.0, 25.0),
-    "claude-opus-4-6": (5.0, 25.0),
-    "claude-opus-4-5": (5.0, 25.0),  # deprecated: end of life 2027-01-22 (the SDK warns)
-    "claude-sonnet-5-5": (2.0, 10.0),
-    "claude-sonnet-5": (2.0, 10.0),
-    "claude-sonnet-4-6": (3.0, 15.0),
-    "claude-haiku-4-5": (1.0, 5.0),
-}
-PRICES_SOURCE = (
-    "estimate from Anthropic's published list prices per million tokens (platform.claude.com model pages, "
-    "2026-11); cache writes (5 minutes) at 1.25x and cache reads at 0.1x the input price; no batch or "
-    "priority discounts. Haiku 5.5 (banded by prompt length), Mythos and Opus 4.7 are not listed: "
-    "their tokens are shown with 'price unknown'"
-)
-"""Where :data:`PRICES_USD_PER_MTOK` comes from. Models not listed get ``cost_usd = None``;
-pass ``price_per_mtok=(input, output)`` to :class:`AnthropicAgent` for them."""
-
-TRANSCRIPT_FIELD_CHARS = 6_000  # one prompt or reply in the transcript, before clipping further
-TRANSCRIPT_MAX_CHARS = 40_000  # the whole transcript of one proposal, as JSON, in record.json
-
-
-# --------------------------------------------------------------------------- prices
-
-
-def price_for(model: str) -> tuple[float, float] | None:
-    """USD per million (input, output) tokens for ``model``, by the longest matching id prefix.
-
-    Parameters
-    ----------
-    model
-        A model id, e.g. ``claude-sonnet-4-6`` or a dated variant of one.
-
-    Returns
-    -------
-    tuple of float or None
-        ``(input, output)`` from :data:`PRICES_USD_PER_MTOK`; None when no listed prefix matches.
-    """
-    matches = [prefix for prefix in PRICES_USD_PER_MTOK if model.startswith(prefix)]
-    return PRICES_USD_PER_MTOK[max(matches, key=len)] if matches else None
-
-
-def cost_usd(price: tuple[float, float] | None, usage: dict[str, int]) -> float | None:
-    """Estimated cost of one call; ``None`` when the model's price is unknown.
-
-    Parameters
-    ----------
-    price
-        ``(input, output)`` USD per million tokens, as :func:`price_for` gives it.
-    usage
-        The call's token counts under the API's names (``input_tokens``, ``output_tokens``,
-        ``cache_creation_input_tokens``, ``cache_read_input_tokens``); a missing one counts 0.
-
-    Returns
-    -------
-    float or None
-        US dollars, rounded to six decimals; cache writes cost 1.25 times and cache reads 0.1
-        times the input price.
-    """
-    if price is None:
-        return None
-    per_in, per_out = price[0] / 1e6, price[1] / 1e6
-    return round(
-        usage.get("input_tokens", 0) * per_in
-        + usage.get("cache_creation_input_tokens", 0) * per_in * 1.25
-        + usage.get("cache_read_input_tokens", 0) * per_in * 0.1
-        + usage.get("output_tokens", 0) * per_out,
-        6,
-    )
 
 
 # --------------------------------------------------------------------------- validation
@@ -285,125 +207,6 @@ def analysis_checker(context: AgentContext) -> Callable[[Any], Checked[AnalysisS
     return check
 
 
-# --------------------------------------------------------------------------- the ledger
-
-
-class _Ledger:
-    """Calls, tokens, cost and a clipped transcript for one proposal, repair or critique."""
-
-    def __init__(self, model: str, price: tuple[float, float] | None, previous: AgentUsage | None = None) -> None:
-        self.model = model
-        self.price = price
-        self.calls: list[AgentCall] = list(previous.calls) if previous else []
-        self.transcript: list[TranscriptEntry] = list(previous.transcript) if previous else []
-        self._systems_seen: set[str] = {e.role for e in self.transcript if e.system}
-
-    def record(self, role: str, attempt: int, system: str, user: Any, message: Any) -> AgentCall:
-        usage = _usage(message)
-        call = AgentCall(
-            role=role,
-            input_tokens=usage.get("input_tokens", 0),
-            output_tokens=usage.get("output_tokens", 0),
-            cost_usd=cost_usd(self.price, usage),
-            stop_reason=getattr(message, "stop_reason", None),
-            cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
-            cache_read_input_tokens=usage.get("cache_read_input_tokens", 0),
-            request_id=getattr(message, "_request_id", None) or "",
-            model=self.model,
-        )
-        self.calls.append(call)
-        first = role not in self._systems_seen  # system prompts are long and fixed: once per role
-        self._systems_seen.add(role)
-        self.transcript.append(TranscriptEntry(role, attempt, user, _response_json(message), system if first else ""))
-        return call
-
-    def usage(self) -> AgentUsage:
-        return AgentUsage(self.model, tuple(self.calls), PRICES_SOURCE, fit_transcript(tuple(self.transcript)))
-
-    def cost_so_far(self) -> float | None:
-        """What this ledger's calls cost; None when a price is unknown."""
-        return AgentUsage(self.model, tuple(self.calls)).cost_usd
-
-
-def _usage(message: Any) -> dict[str, int]:
-    usage = getattr(message, "usage", None)
-    out: dict[str, int] = {}
-    for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = getattr(usage, key, None) if usage is not None else None
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            out[key] = value
-    return out
-
-
-def _blocks(message: Any) -> list[Any]:
-    content = getattr(message, "content", None)
-    return list(content) if isinstance(content, list) else []
-
-
-def _response_json(message: Any) -> dict[str, Any]:
-    content = []
-    for block in _blocks(message):
-        kind = getattr(block, "type", None)
-        if kind == "text":
-            content.append({"type": "text", "text": getattr(block, "text", "")})
-        elif kind == "tool_use":
-            content.append(
-                {"type": "tool_use", "name": getattr(block, "name", None), "input": getattr(block, "input", None)}
-            )
-        else:
-            content.append({"type": str(kind)})
-    return {"stop_reason": getattr(message, "stop_reason", None), "content": content}
-
-
-def _clip_json(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return P.clip(value, limit)
-    if isinstance(value, dict):
-        return {k: _clip_json(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clip_json(v, limit) for v in value]
-    return value
-
-
-def fit_transcript(
-    entries: tuple[TranscriptEntry, ...], max_chars: int = TRANSCRIPT_MAX_CHARS
-) -> tuple[TranscriptEntry, ...]:
-    """Clip every text in the transcript until the whole fits in ``max_chars`` of JSON.
-
-    The full files are already in the proposal (``old_source``/``new_source``); the
-    transcript is there to show what was asked and answered, so long texts keep their head
-    and tail.
-
-    Parameters
-    ----------
-    entries
-        The calls' transcript entries, in order.
-    max_chars
-        The most characters the transcript may take as :func:`~engine.records.to_json` writes it.
-
-    Returns
-    -------
-    tuple of TranscriptEntry
-        Every user, response and system text clipped to :data:`TRANSCRIPT_FIELD_CHARS`, then
-        to half that and so on; the last try (under 200 characters a text) is returned even
-        when it is still longer than ``max_chars``.
-    """
-    limit = TRANSCRIPT_FIELD_CHARS
-    while True:
-        clipped = tuple(
-            replace(
-                e,
-                user=_clip_json(e.user, limit),
-                response=_clip_json(e.response, limit),
-                system=_clip_json(e.system, limit),
-            )
-            for e in entries
-        )
-        if len(to_json(clipped)) <= max_chars or limit <= 200:
-            return clipped
-        limit //= 2
-
-
 # --------------------------------------------------------------------------- errors
 
 
@@ -486,7 +289,7 @@ class AnthropicAgent(Agent):
     timeout_s, max_retries
         Per request timeout and the SDK's retries, small so a call never hangs for minutes.
     price_per_mtok
-        (input, output) USD per million tokens, for a model :data:`PRICES_USD_PER_MTOK`
+        (input, output) USD per million tokens, for a model :data:`~engine.agents.ledger.PRICES_USD_PER_MTOK`
         does not list.
 
     Attributes
@@ -617,7 +420,7 @@ class AnthropicAgent(Agent):
         """
         self.check_loop(context)
         self._repair_errors = []  # a new proposal: no repair tried yet
-        ledger = _Ledger(self.model, self.price)
+        ledger = Ledger(self.model, self.price)
         try:
             plan = self._ask(
                 ledger,
@@ -660,7 +463,7 @@ class AnthropicAgent(Agent):
         if proposal.loop is not Loop.MODEL:
             raise AgentError("only model.py proposals are compiled, so only they can be repaired")
         previous = proposal.usage if proposal.agent == self.name else None
-        ledger = _Ledger(self.model, self.price, previous)
+        ledger = Ledger(self.model, self.price, previous)
         source = proposal.plan
         plan = Plan.model_construct(  # what was planned: already checked when Claude sent it
             hypothesis=source.hypothesis if source else proposal.hypothesis,
@@ -735,7 +538,7 @@ class AnthropicAgent(Agent):
         reply: type[CritiqueReply] | type[ProposalReview],
     ) -> AgentReview:
         """One short structured review (the critic's after a verdict, the reviewer's before a decision)."""
-        ledger = _Ledger(self.model, self.price)
+        ledger = Ledger(self.model, self.price)
         try:
             written = self._ask(
                 ledger, role, system, prompt, reply, _hard_only(reply), min(ROLE_MAX_TOKENS, self.max_tokens)
@@ -745,7 +548,7 @@ class AnthropicAgent(Agent):
         return AgentReview(text=written.text(), usage=ledger.usage())
 
     def _code(
-        self, ledger: _Ledger, context: AgentContext, prompt: str, role: str = "coder"
+        self, ledger: Ledger, context: AgentContext, prompt: str, role: str = "coder"
     ) -> tuple[str, str, list[str]]:
         """The coder's file, its note on what it changed, and the soft problems it left."""
         soft: list[str] = []
@@ -767,7 +570,7 @@ class AnthropicAgent(Agent):
         context: AgentContext,
         plan: Plan,
         coded: tuple[str, str, list[str]],
-        ledger: _Ledger,
+        ledger: Ledger,
         *,
         repairs: int,
         error: str | None = None,
@@ -793,7 +596,7 @@ class AnthropicAgent(Agent):
 
     def _ask(
         self,
-        ledger: _Ledger,
+        ledger: Ledger,
         role: str,
         system: str,
         prompt: str | tuple[str, ...],
@@ -843,7 +646,7 @@ class AnthropicAgent(Agent):
 
     def _create(
         self,
-        ledger: _Ledger,
+        ledger: Ledger,
         role: str,
         attempt: int,
         system: str,
@@ -922,7 +725,7 @@ class AnthropicAgent(Agent):
             message = stream.get_final_message()
             if not getattr(message, "_request_id", None):
                 message._request_id = stream.request_id  # a streamed message carries it on the stream only
-        usage = _usage(message)
+        usage = token_usage(message)
         draft = partial_string_field(partial, field_name) if field_name else ""
         control.report(AgentActivity(role, self.model, attempt, characters, usage.get("output_tokens", 0), True, draft))
         return message
@@ -935,7 +738,7 @@ class AnthropicAgent(Agent):
             if control.cancel_event.wait(min(1.0, left)):
                 control.check()
 
-    def _account(self, ledger: _Ledger, since: int = 0) -> None:
+    def _account(self, ledger: Ledger, since: int = 0) -> None:
         """Add the ledger's new calls to this agent's lifetime totals (a failed proposal's calls count too)."""
         self.totals = replace(self.totals, calls=(*self.totals.calls, *ledger.calls[since:]))
 
@@ -945,7 +748,7 @@ def _check_reply(message: Any, tool_name: str, check: Callable[[Any], Checked[R]
     block = next(
         (
             b
-            for b in _blocks(message)
+            for b in content_blocks(message)
             if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool_name
         ),
         None,
@@ -1047,7 +850,7 @@ def _retry_wait(exc: Exception, retries: int) -> float | None:
 def _assistant_content(message: Any) -> list[dict[str, Any]]:
     """The reply's text and tool_use blocks as request params, to continue the conversation."""
     out: list[dict[str, Any]] = []
-    for block in _blocks(message):
+    for block in content_blocks(message):
         kind = getattr(block, "type", None)
         if kind == "thinking":  # models with adaptive thinking want their blocks back unchanged
             out.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
