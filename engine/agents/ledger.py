@@ -105,6 +105,26 @@ class Ledger:
         self._systems_seen: set[str] = {e.role for e in self.transcript if e.system}
 
     def record(self, role: str, attempt: int, system: str, user: Any, message: Any) -> AgentCall:
+        """Add one answered call: its tokens and cost, and what was asked and answered.
+
+        Parameters
+        ----------
+        role
+            Who spoke (orchestrator, coder, coder-repair, critic, …).
+        attempt
+            1 for the first try, 2 for the corrective retry.
+        system
+            The system prompt; kept in the transcript the first time a role speaks only.
+        user
+            The user turn as sent: text, or content blocks.
+        message
+            The SDK's reply message.
+
+        Returns
+        -------
+        AgentCall
+            The call as recorded.
+        """
         usage = token_usage(message)
         call = AgentCall(
             role=role,
@@ -124,14 +144,40 @@ class Ledger:
         return call
 
     def usage(self) -> AgentUsage:
+        """Everything recorded so far, for ``Proposal.usage``.
+
+        Returns
+        -------
+        AgentUsage
+            The calls, where the prices come from, and the transcript clipped by :func:`fit_transcript`.
+        """
         return AgentUsage(self.model, tuple(self.calls), PRICES_SOURCE, fit_transcript(tuple(self.transcript)))
 
     def cost_so_far(self) -> float | None:
-        """What this ledger's calls cost; None when a price is unknown."""
+        """What this ledger's calls cost.
+
+        Returns
+        -------
+        float or None
+            US dollars; None when a call's price is unknown.
+        """
         return AgentUsage(self.model, tuple(self.calls)).cost_usd
 
 
 def token_usage(message: Any) -> dict[str, int]:
+    """A reply's token counts under the API's names, leaving out any that is missing or malformed.
+
+    Parameters
+    ----------
+    message
+        The SDK's reply message (or anything shaped like it: the SDK does not validate bodies).
+
+    Returns
+    -------
+    dict of str to int
+        ``input_tokens``, ``output_tokens``, ``cache_creation_input_tokens`` and
+        ``cache_read_input_tokens``, where present as non-negative integers.
+    """
     usage = getattr(message, "usage", None)
     out: dict[str, int] = {}
     for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
@@ -142,6 +188,18 @@ def token_usage(message: Any) -> dict[str, int]:
 
 
 def content_blocks(message: Any) -> list[Any]:
+    """A reply's content blocks.
+
+    Parameters
+    ----------
+    message
+        The SDK's reply message.
+
+    Returns
+    -------
+    list
+        Its ``content`` as a list; empty when it has none, or not a list.
+    """
     content = getattr(message, "content", None)
     return list(content) if isinstance(content, list) else []
 

@@ -17,7 +17,6 @@ from engine.report.blocks import (
     Code,
     Details,
     Heading,
-    Image,
     Inline,
     KeyValues,
     Para,
@@ -29,24 +28,11 @@ from engine.report.blocks import (
     status,
     strong,
 )
-from engine.report.content import BatchView, IterationRow, Report
+from engine.report.content import IterationRow, Report
 from engine.report.costs import CostRow
+from engine.report.layout_design import batches_section, design_section
+from engine.report.sections import SECTIONS, figure_blocks, section_heading
 
-SECTIONS = (
-    ("summary", "At a glance"),
-    ("question", "The question and the contract"),
-    ("estimate", "The final estimate"),
-    ("credibility", "Credibility"),
-    ("iterations", "Iterations"),
-    ("costs", "Agent cost"),
-    ("plots", "Plots"),
-    ("design", "Design diagnostics"),
-    ("batches", "Batches"),  # only when the session ran one
-    ("code", "The final model"),
-    ("reproducibility", "Reproducibility"),
-    ("evaluation", "Appendix A: evaluation against the truth"),
-    ("documents", "Appendix B: PROBLEM.md and PROGRAM.md"),
-)
 TIER_CALLOUT = {"fully_satisfactory": "info", "satisfactory_with_caveats": "warn", "not_satisfactory": "loud"}
 
 
@@ -90,24 +76,13 @@ def layout(report: Report) -> list[Block]:
     blocks += _iterations(report)
     blocks += _costs(report)
     blocks += _plots(report)
-    blocks += _design(report)
-    blocks += _batches(report)
+    blocks += design_section(report)
+    blocks += batches_section(report)
     blocks += _code(report)
     blocks += _reproducibility(report)
     blocks += _evaluation(report)
     blocks += _documents(report)
     return blocks
-
-
-def _h2(anchor: str) -> Heading:
-    return Heading(2, dict(SECTIONS)[anchor], anchor)
-
-
-def _figure(report: Report, name: str, level: int = 3) -> list[Block]:
-    figure = report.figure(name)
-    if figure is None:
-        return []
-    return [Heading(level, figure.title, f"fig-{name}"), Image(figure)]
 
 
 # --------------------------------------------------------------------------- summary
@@ -147,7 +122,7 @@ def _summary(report: Report) -> list[Block]:
         ("Time", inline(fmt.seconds(total_s) if report.iterations else fmt.MISSING)),
         ("Agent cost", inline(_total_cost(report, tokens, costs))),
     ]
-    blocks: list[Block] = [_h2("summary"), KeyValues(tuple(pairs), ("", ""))]
+    blocks: list[Block] = [section_heading("summary"), KeyValues(tuple(pairs), ("", ""))]
     tri = final.triangulation_final or final.triangulation
     if tri is not None and tri.loud:
         blocks.append(Callout("loud", inline(strong("Triangulation: "), tri.message)))
@@ -182,7 +157,7 @@ def _question(report: Report) -> list[Block]:
     if c.ignore:
         pairs.append(("Ignored", _codes(c.ignore)))
     blocks: list[Block] = [
-        _h2("question"),
+        section_heading("question"),
         Para(inline(strong(report.question))),
         KeyValues(tuple(pairs), ("Contract", "")),
     ]
@@ -230,7 +205,7 @@ def _codes(names: tuple[str, ...]) -> Inline:
 
 def _estimate(report: Report) -> list[Block]:
     f = report.final
-    blocks: list[Block] = [_h2("estimate")]
+    blocks: list[Block] = [section_heading("estimate")]
     b, d = f.bayes, f.dr
     if b is None and d is None:
         blocks.append(Para(inline("There is no estimate to report yet.")))
@@ -312,7 +287,7 @@ def _estimate(report: Report) -> list[Block]:
 
 def _credibility(report: Report) -> list[Block]:
     cred = report.credibility
-    blocks: list[Block] = [_h2("credibility")]
+    blocks: list[Block] = [section_heading("credibility")]
     c = cred.critique
     if c is None:
         blocks.append(
@@ -482,7 +457,7 @@ def iteration_cells(row: IterationRow) -> tuple[Inline, ...]:
 
 
 def _iterations(report: Report) -> list[Block]:
-    blocks: list[Block] = [_h2("iterations")]
+    blocks: list[Block] = [section_heading("iterations")]
     if not report.iterations:
         return blocks + [Para(inline("No iteration has been recorded yet."))]
     blocks.append(
@@ -623,7 +598,7 @@ def _costs(report: Report) -> list[Block]:
     table = report.costs
     if table is None:
         return [
-            _h2("costs"),
+            section_heading("costs"),
             Para(inline("No language model was called in this session: the offline agents cost nothing.")),
         ]
 
@@ -640,7 +615,7 @@ def _costs(report: Report) -> list[Block]:
         )
 
     return [
-        _h2("costs"),
+        section_heading("costs"),
         Para(
             inline(
                 "Every call to the language model, counted once: under the iteration it became, or under what "
@@ -658,251 +633,12 @@ def _costs(report: Report) -> list[Block]:
 
 
 def _plots(report: Report) -> list[Block]:
-    blocks: list[Block] = [_h2("plots")]
+    blocks: list[Block] = [section_heading("plots")]
     for name in ("elpd_trajectory", "effect_forest", "effect_trace_rank", "pareto_k"):
-        blocks += _figure(report, name)
+        blocks += figure_blocks(report, name)
     if len(blocks) == 1:
         blocks.append(Para(inline("No model has been sampled yet, so there is nothing to plot.")))
     return blocks
-
-
-# --------------------------------------------------------------------------- design
-
-
-def _design(report: Report) -> list[Block]:
-    blocks: list[Block] = [_h2("design")]
-    view = report.design
-    if view is None:
-        return blocks + [
-            Para(
-                inline(
-                    "The design loop was not run in this session: no propensity model, balance, overlap, refuters or "
-                    "sensitivity analysis back the estimate. Run it with ",
-                    code(f"workbench run --resume {report.reproducibility.session_path} --loop design"),
-                    ".",
-                )
-            )
-        ]
-    res = view.result
-    est = res.estimate
-    blocks.append(
-        Para(
-            inline(
-                f"From iteration {view.iteration}"
-                + (" (kept; the best-design branch)" if view.kept else " (the latest design run; none was kept)"),
-                ": ",
-                strong(est.describe()),
-                f". {est.method}.",
-            )
-        )
-    )
-    if res.notes:
-        blocks.append(Bullets(tuple(inline(n) for n in res.notes)))
-    blocks += [
-        Heading(3, "Diagnostics"),
-        Table(
-            ("diagnostic", "status", "what it says"),
-            tuple((inline(d.name), inline(status(d.status.value)), inline(d.message)) for d in res.diagnostics()),
-        ),
-    ]
-    bal = res.balance
-    blocks += [
-        Heading(3, "Balance"),
-        Para(
-            inline(
-                f"Weights: {bal.weights}. Largest |SMD| {bal.max_before:.3f} before weighting, {bal.max_after:.3f} after. "
-                f"Effective sample size of the weights: {fmt.num(bal.ess_treated, '.0f')} of {bal.n_treated} treated, "
-                f"{fmt.num(bal.ess_control, '.0f')} of {bal.n_control} control."
-            )
-        ),
-        Table(
-            ("covariate (worst after weighting)", "SMD before", "SMD after"),
-            tuple(
-                (inline(code(r.name)), inline(f"{r.before:+.3f}"), inline(f"{r.after:+.3f}")) for r in bal.worst_after
-            ),
-            numeric=(1, 2),
-        ),
-    ]
-    blocks += _figure(report, "love_plot", 4)
-    ov = res.overlap
-    blocks += [
-        Heading(3, "Overlap"),
-        Para(
-            inline(
-                f"Propensity range {ov.min_propensity:.3f} to {ov.max_propensity:.3f}; outside [{ov.bounds[0]:g}, {ov.bounds[1]:g}]: "
-                f"{ov.share_outside:.1%} of units ({ov.share_outside_treated:.1%} of treated, {ov.share_outside_control:.1%} of "
-                f"controls); {ov.share_outside_analysed:.1%} of the analysed population."
-            )
-        ),
-    ]
-    blocks += _figure(report, "overlap", 4)
-    if res.trimming is not None and res.trimming.points:
-        blocks += [
-            Heading(3, "Trimming sensitivity"),
-            Para(inline(res.trimming.message)),
-            Table(
-                ("threshold", "estimand", "estimate", "95% CI", "units"),
-                tuple(
-                    (
-                        inline(f"{p.threshold:g}"),
-                        inline(p.estimand),
-                        inline(_n(p.effect, p.ci_low, p.ci_high)[0]),
-                        inline("[{1}, {2}]".format(*_n(p.effect, p.ci_low, p.ci_high))),
-                        inline(str(p.n)),
-                    )
-                    for p in res.trimming.points
-                ),
-                numeric=(0, 2, 4),
-            ),
-        ]
-        blocks += _figure(report, "trimming", 4)
-    if res.placebo:
-        blocks += [
-            Heading(3, "Placebo outcomes"),
-            Table(
-                ("column", "effect", "95% CI", "effect / SD", "status", "reading"),
-                tuple(
-                    (
-                        inline(code(p.column)),
-                        inline(_n(p.effect, p.ci_low, p.ci_high)[0]),
-                        inline("[{1}, {2}]".format(*_n(p.effect, p.ci_low, p.ci_high))),
-                        inline(f"{p.std_effect:+.3f}"),
-                        inline(status(p.status.value)),
-                        inline(p.message),
-                    )
-                    for p in res.placebo
-                ),
-                numeric=(1, 3),
-            ),
-        ]
-    if res.refuters:
-        blocks += [
-            Heading(3, "Refuters"),
-            Table(
-                ("refuter", "original", "refuted estimate", "95% CI", "expected", "status", "reading"),
-                tuple(
-                    (
-                        inline(r.title),
-                        inline(_n(r.original, r.estimate)[0]),
-                        inline(_n(r.estimate, r.original)[0]),
-                        inline("[{0}, {1}]".format(*_n(r.ci_low, r.ci_high, r.original))),
-                        inline(_n(r.expected, r.original)[0]),
-                        inline(status("pass" if r.passed else "fail")),
-                        inline(r.reading + (f" {r.detail}" if r.detail else "")),
-                    )
-                    for r in res.refuters
-                ),
-                numeric=(1, 2, 4),
-            ),
-        ]
-    s = res.sensitivity
-    if s is not None:
-        blocks += [
-            Heading(3, "Sensitivity to a hidden confounder"),
-            KeyValues(
-                (
-                    ("E-value", inline(f"{s.e_value:.3g} (for the CI limit nearer the null: {s.e_value_ci:.3g})")),
-                    ("As a risk ratio", inline(f"{s.rr:.3g} [{s.rr_low:.3g}, {s.rr_high:.3g}]; {s.conversion}")),
-                    (
-                        "Robustness value",
-                        inline(f"RV = {s.rv:.3g} (explains the estimate away); RV(α = 0.05) = {s.rv_alpha:.3g}"),
-                    ),
-                    ("Partial R² of treatment", inline(f"{s.partial_r2:.3g} (OLS t = {s.t_stat:.3g}, {s.dof} dof)")),
-                    ("Status", inline(status(s.status.value), f" {s.message}")),
-                ),
-                ("Measure", "Value"),
-            ),
-        ]
-    return blocks
-
-
-def _n(*values: float) -> tuple[str, ...]:
-    """Numbers with the decimals the largest one needs."""
-    d = fmt.decimals(*values)
-    return tuple(fmt.num(v, f".{d}f") for v in values)
-
-
-# --------------------------------------------------------------------------- batches
-
-BATCH_HEADERS = ("task", "estimand", "estimate", "interval", "units", "rating", "sanity net", "note")
-
-
-def _batches(report: Report) -> list[Block]:
-    """One subsection per batch: what ran, on which population, every task, and the effect along its axis."""
-    if not report.batches:
-        return []
-    blocks: list[Block] = [
-        _h2("batches"),
-        Para(
-            inline(
-                "A batch re-runs one fixed analysis on each level of a pre-treatment column and/or at each value of "
-                "a setting, as Dask tasks; its plan and every finished task are commits under ",
-                code("batches/<id>/"),
-                " in the session's repository. Estimates from different partitions describe different units: "
-                "compare them as the effect within each part, on the population named below.",
-            )
-        ),
-    ]
-    for view in report.batches:
-        blocks += _batch(report, view)
-    return blocks
-
-
-def _batch(report: Report, view: BatchView) -> list[Block]:
-    plan = view.batch.plan
-    results = view.batch.results
-    recorded = f"{len(results)} of {len(plan.tasks)} tasks"
-    if not view.batch.finished:
-        recorded += " (unfinished: run the same batch again to resume it)"
-    pairs: list[tuple[str, Inline]] = [
-        ("Asked", inline(f"{plan.request.describe}; {plan.request.checks.value} checks")),
-        ("Ran", inline(plan.source_from)),
-        *(("Population", inline(p.rule)) for p in plan.populations),
-        *(
-            (("Population", inline("every unit of each task's data; a varied trim trims within the task")),)
-            if not plan.populations
-            else ()
-        ),
-        ("Recorded", inline(recorded)),
-        ("Planned", inline(plan.created_at)),
-    ]
-    rows = []
-    for task in plan.tasks:
-        result = results.get(task.key)
-        if result is None:
-            cells = (fmt.MISSING, "not recorded", f"{task.n_units:,}", fmt.MISSING, fmt.MISSING)
-            rows.append((inline(code(task.key)), inline(task.estimand_label), *map(inline, cells), inline("")))
-            continue
-        e = result.effect
-        if e is None:
-            estimate, interval = fmt.MISSING, "failed"
-        else:
-            mean, low, high = fmt.effect_numbers(e)
-            estimate, interval = mean, f"[{low}, {high}] {e.interval_name}"
-        sanity = (
-            inline(fmt.MISSING)
-            if result.credible is None
-            else inline(status("credible" if result.credible else "not_credible"))
-        )
-        note = result.reason + (f" (attempt {result.attempt}: its first worker was lost)" if result.attempt > 1 else "")
-        rows.append(
-            (
-                inline(code(task.key)),
-                inline(e.estimand if e is not None else task.estimand_label),
-                inline(estimate),
-                inline(interval),
-                inline(f"{result.n_units:,}"),
-                inline(status("failed") if e is None else fmt.status_word(result.rating)),
-                sanity,
-                inline(note),
-            )
-        )
-    return [
-        Heading(3, f"Batch {plan.id}", f"batch-{plan.id}"),
-        KeyValues(tuple(pairs), ("", "")),
-        Table(BATCH_HEADERS, tuple(rows), numeric=(2, 4)),
-        *_figure(report, view.figure_name, 4),
-    ]
 
 
 # --------------------------------------------------------------------------- code
@@ -910,7 +646,7 @@ def _batch(report: Report, view: BatchView) -> list[Block]:
 
 def _code(report: Report) -> list[Block]:
     c = report.code
-    blocks: list[Block] = [_h2("code")]
+    blocks: list[Block] = [section_heading("code")]
     if c.model_iteration is None:
         blocks.append(
             Para(inline("No model was kept: the final model is still the baseline the session started from."))
@@ -958,7 +694,7 @@ def _reproducibility(report: Report) -> list[Block]:
     ]
     names = list(dict.fromkeys([*r.versions, *r.final_versions]))
     blocks: list[Block] = [
-        _h2("reproducibility"),
+        section_heading("reproducibility"),
         KeyValues(tuple(pairs), ("", "")),
         Table(
             ("package", "session start", "final model's iteration"),
@@ -986,7 +722,7 @@ def _reproducibility(report: Report) -> list[Block]:
 
 
 def _evaluation(report: Report) -> list[Block]:
-    blocks: list[Block] = [_h2("evaluation")]
+    blocks: list[Block] = [section_heading("evaluation")]
     ev = report.evaluation
     if ev is None:
         return blocks + [Callout("info", inline(strong("Unavailable. "), report.evaluation_note))]
@@ -997,7 +733,7 @@ def _evaluation(report: Report) -> list[Block]:
     rows = []
     for s in ev.rows:
         covered = fmt.MISSING if s.covered is None else ("yes" if s.covered else "no")
-        est, low, high = _n(s.estimate, s.low, s.high)
+        est, low, high = fmt.same_decimals(s.estimate, s.low, s.high)
         rows.append(
             (
                 inline(s.label),
@@ -1016,13 +752,13 @@ def _evaluation(report: Report) -> list[Block]:
             numeric=(2, 4, 5),
         )
     )
-    blocks += _figure(report, "evaluation")
+    blocks += figure_blocks(report, "evaluation")
     return blocks
 
 
 def _documents(report: Report) -> list[Block]:
     return [
-        _h2("documents"),
+        section_heading("documents"),
         Para(inline("The session's plain-English files as of its last commit (the principal may have edited them).")),
         Details("PROBLEM.md", (Code(report.problem_md, "markdown"),)),
         Details("PROGRAM.md", (Code(report.program_md, "markdown"),)),

@@ -249,3 +249,20 @@ def one_line(text: str, width: int | None = None) -> str:
     if width is not None and len(line) > width:
         return line[: width - 1] + "…"
     return line
+
+
+def same_decimals(*values: float) -> tuple[str, ...]:
+    """Numbers with the decimals the largest one needs (an estimate and its interval alike).
+
+    Parameters
+    ----------
+    values
+        The numbers, written together.
+
+    Returns
+    -------
+    tuple of str
+        Each formatted with the same number of decimals (:func:`decimals`).
+    """
+    d = decimals(*values)
+    return tuple(num(v, f".{d}f") for v in values)
