@@ -23,11 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_anthropic import (  # noqa: E402
-    BLOCK_SHAPES,
-    CACHE_TTLS,
     HOST,
-    MESSAGE_SHAPES,
-    PARAMETERS,
     FakeAnthropic,
     error,
     message,
@@ -37,6 +33,7 @@ from fake_anthropic import (  # noqa: E402
     text_reply,
     tool_use,
 )
+from fake_anthropic_rules import BLOCK_SHAPES, CACHE_TTLS, MESSAGE_SHAPES, PARAMETERS  # noqa: E402
 
 TOOL = {"name": "submit_model", "description": "Submit model.py.", "input_schema": {"type": "object"}}
 FORCED = {"type": "tool", "name": "submit_model"}
