@@ -103,8 +103,7 @@ def design_section(report: Report) -> list[Block]:
                     (
                         inline(f"{p.threshold:g}"),
                         inline(p.estimand),
-                        inline(fmt.same_decimals(p.effect, p.ci_low, p.ci_high)[0]),
-                        inline("[{1}, {2}]".format(*fmt.same_decimals(p.effect, p.ci_low, p.ci_high))),
+                        *_estimate_and_interval(p.effect, p.ci_low, p.ci_high),
                         inline(str(p.n)),
                     )
                     for p in res.trimming.points
@@ -121,8 +120,7 @@ def design_section(report: Report) -> list[Block]:
                 tuple(
                     (
                         inline(code(p.column)),
-                        inline(fmt.same_decimals(p.effect, p.ci_low, p.ci_high)[0]),
-                        inline("[{1}, {2}]".format(*fmt.same_decimals(p.effect, p.ci_low, p.ci_high))),
+                        *_estimate_and_interval(p.effect, p.ci_low, p.ci_high),
                         inline(f"{p.std_effect:+.3f}"),
                         inline(status(p.status.value)),
                         inline(p.message),
@@ -176,6 +174,12 @@ def design_section(report: Report) -> list[Block]:
 # --------------------------------------------------------------------------- batches
 
 BATCH_HEADERS = ("task", "estimand", "estimate", "interval", "units", "rating", "sanity net", "note")
+
+
+def _estimate_and_interval(effect: float, low: float, high: float) -> tuple[Inline, Inline]:
+    """An estimate's cell and its ``[low, high]`` cell, all three with the same decimals."""
+    est, lo, hi = fmt.same_decimals(effect, low, high)
+    return inline(est), inline(f"[{lo}, {hi}]")
 
 
 def batches_section(report: Report) -> list[Block]:
