@@ -215,14 +215,14 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for sim_rows in pool.map(
+        one = functools.partial(
             run_simulation,
-            range(1, args.sims + 1),
-            [variants] * args.sims,
-            [args.effects] * args.sims,
-            [args.surface_columns] * args.sims,
-            [args.overlap] * args.sims,
-        ):
+            variants=variants,
+            effects=args.effects,
+            surface_columns=args.surface_columns,
+            overlap=args.overlap,
+        )
+        for sim_rows in pool.map(one, range(1, args.sims + 1)):
             rows.extend(sim_rows)
             print(
                 "  ".join(f"{r.sim} {r.variant} {r.estimand} {r.error:+.3f}±{est.Z95 * r.se:.3f}" for r in sim_rows),
