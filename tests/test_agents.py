@@ -305,6 +305,19 @@ EXTRA_CONTINUOUS = [
         ),
     ),
     ("light hsgp", ModelSpec(continuous_terms="quadratic", gp_columns=("bw",), gp_m=5)),
+    (
+        "log link in the treated arm, splines, heteroscedastic Student-t",
+        ModelSpec(
+            continuous_terms="spline",
+            separate_arms=True,
+            log_mean=True,
+            log_mean_arm="treated",
+            likelihood="student_t",
+            sigma_per_arm=True,
+            sigma_linear=True,
+            prior_scale=0.5,
+        ),
+    ),
     ("centred shrinkage", ModelSpec(separate_arms=True, sigma_per_arm=True, shrink_binary=True, shrink_centred=True)),
 ]
 EXTRA_BINARY = [
@@ -481,6 +494,72 @@ def test_after_a_kept_log_link_the_splines_are_tried_without(context) -> None:
     # Discarded, it is not proposed again on the same base; the catalogue goes on.
     ctx = step(ctx, last, "discarded", delta_elpd=-9.0, delta_se=3.0)
     assert agent.propose(ctx).move not in ("log_linear", "log_mean")
+
+
+def test_after_the_log_links_the_agent_tries_each_arm_alone(context) -> None:
+    """After the noise moves, a log link for both arms is tried in the control arm alone, then the treated arm."""
+    agent, ctx = HeuristicAgent(), context
+    for _ in range(8):  # arms and the log link kept, everything else discarded
+        proposal = agent.propose(ctx)
+        kept = proposal.move in ("separate_arms", "log_mean")
+        ctx = step(ctx, proposal, "kept" if kept else "discarded", delta_elpd=30.0 if kept else -3.0, delta_se=3.0)
+    moves = [r.proposal.move for r in ctx.history]
+    assert moves == [
+        "separate_arms",
+        "spline",
+        "quadratic",
+        "tighten_priors",
+        "log_mean",
+        "student_t",
+        "sigma_linear",
+        "log_control_arm",
+    ]
+    control = spec_of(ctx.history[-1].proposal)
+    assert control == replace(ctx.history[-1].proposal.generated.base, log_mean_arm="control")
+    assert "pm.math.exp(eta_arm[:, 0]) + t * eta_arm[:, 1]" in ctx.history[-1].proposal.new_source
+    assert "the control arm only" in ctx.history[-1].proposal.hypothesis
+    treated = agent.propose(ctx)
+    assert treated.move == "log_treated_arm" and spec_of(treated).log_mean_arm == "treated"
+    # Kept, the one-arm link is the base: the other arm's move no longer applies.
+    ctx = step(ctx, treated, "kept", delta_elpd=9.0, delta_se=3.0)
+    assert agent.propose(ctx).move not in ("log_control_arm", "log_treated_arm", "log_mean")
+
+
+def test_a_one_arm_log_link_is_exp_in_that_arm_and_linear_in_the_other(ihdp_data) -> None:
+    """Under the harness's intervention on t, each arm's mean is its own link of its own predictor."""
+    import pymc as pm
+
+    for arm, log_col in (("control", 0), ("treated", 1)):
+        spec = ModelSpec(separate_arms=True, sigma_per_arm=True, log_mean=True, log_mean_arm=arm)
+        namespace: dict = {}
+        exec(compile(render_model(spec), "model.py", "exec"), namespace)
+        model = namespace["build_model"](ihdp_data)
+        rng = np.random.default_rng(3)
+        point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in model.initial_point().items()}
+        point = {"alpha": point["alpha"], "beta_x": point["beta_x"]}  # the mean's own inputs
+        mean = model.compile_fn(model.replace_rvs_by_values([model["mu"]]), mode="FAST_COMPILE")
+        mu = mean(point)[0]
+        eta = point["alpha"] + ihdp_data.X.to_numpy() @ point["beta_x"].T  # each arm's linear predictor
+        t = ihdp_data.t.astype(bool)
+        link = [lambda x: x, lambda x: x]
+        link[log_col] = np.exp
+        np.testing.assert_allclose(mu[~t], link[0](eta[~t, 0]), rtol=1e-6)
+        np.testing.assert_allclose(mu[t], link[1](eta[t, 1]), rtol=1e-6)
+        with model:
+            pm.set_data({"t": np.ones(ihdp_data.n, dtype=ihdp_data.t.dtype)})
+        all_treated = mean(point)[0]
+        np.testing.assert_allclose(all_treated, link[1](eta[:, 1]), rtol=1e-6)
+
+
+def test_a_one_arm_log_link_needs_separate_arms_and_one_link_scale_per_block() -> None:
+    for bad in (
+        {"log_mean_arm": "control"},  # no log link at all
+        {"log_mean_arm": "control", "log_mean": True, "separate_arms": False},
+        {"log_mean_arm": "both", "log_mean": True, "separate_arms": True},
+        {"log_mean_arm": "control", "log_mean": True, "separate_arms": True, "shrink_binary": True},
+    ):
+        with pytest.raises(ValueError, match="log_mean_arm"):
+            ModelSpec(**bad)
 
 
 def test_a_log_link_on_linear_terms_has_nothing_to_drop(context) -> None:

@@ -6,8 +6,11 @@ problems (FIELD-NOTES.md, BACKGROUND.md, the IHDP PROGRAM.md): separate arms wit
 own σ first (the single biggest fix for the ATE), then per-arm cubic splines, then
 squared terms (the biggest gain in the autoresearch run, and the fallback when splines
 do not pay), then regularising priors (PROGRAM.md: the 139 treated children need
-shrinkage), a multiplicative mean for positive outcomes, interactions and noise models;
-hierarchical shrinkage late (its funnel costs divergences), and the expensive HSGP last.
+shrinkage), a multiplicative mean for positive outcomes (then with linear controls only),
+interactions and noise models, then the log link in one arm only (treatment may change
+the scale the controls act on; on IHDP tuning seeds the two arms' links were rarely told
+apart by ELPD, so it waits behind the moves that were); hierarchical shrinkage late (its
+funnel costs divergences), and the expensive HSGP last.
 Tags let reviewer reasons steer the agent away from a family of moves.
 """
 
@@ -124,6 +127,14 @@ def _log_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
     if not s.log_mean or s.continuous_terms == "linear":
         return None
     return spec_with(s, continuous_terms="linear", spline_columns=(), treat_quadratic=False)
+
+
+def _log_arm(arm: str) -> Callable[[ModelSpec, DataSummary], ModelSpec | None]:
+    def build(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
+        ok = s.separate_arms and s.has_sigma and not s.log_mean_arm and d.outcome_mostly_positive
+        return spec_with(s, log_mean=True, log_mean_arm=arm) if ok else None
+
+    return build
 
 
 def _treat_linear(s: ModelSpec, d: DataSummary) -> ModelSpec | None:
@@ -268,6 +279,21 @@ _MOVES = {
             "The keep rule decides, as for any move: kept beyond the band, or by the contract's tie-break.",
             _log_linear,
         ),
+        *[
+            Move(
+                f"log_{arm}_arm",
+                f"a multiplicative mean in the {arm} arm only",
+                frozenset({"log", "multiplicative", "exp", "link", "arm", "nonlinear"}),
+                f"The controls may act multiplicatively in the {arm} arm and additively in the {other}: a log "
+                f"link in the {arm} arm only will fit both surfaces and raise ELPD by more than 2 SE, or fit as well "
+                "with a simpler mean.",
+                "Treatment can change the scale on which the controls act, so with separate arms each arm may want "
+                "its own link; one link for both makes the arm it does not suit extrapolate by the wrong shape, "
+                "and the effect averages the other arm's predictions over every unit.",
+                _log_arm(arm),
+            )
+            for arm, other in (("control", "treated"), ("treated", "control"))
+        ],
         Move(
             "treat_linear",
             "treatment × continuous-control interactions",
@@ -372,6 +398,8 @@ CONTINUOUS_ORDER = (
     "sigma_per_arm",
     "student_t",
     "sigma_linear",
+    "log_control_arm",
+    "log_treated_arm",
     "shrink_binary",
     "hsgp",
     "shrink_controls",

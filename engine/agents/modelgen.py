@@ -29,6 +29,7 @@ _SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)
 CONTINUOUS_TERMS = ("linear", "quadratic", "spline")
 LIKELIHOODS = ("normal", "student_t")
 OUTCOMES = ("continuous", "binary", "count")
+ARMS = ("control", "treated")  # the order of every "arm" coordinate
 LINE_LIMIT = 120  # the longest line the generator writes before it breaks an expression
 MIN_BASIS = 4  # cubic B-splines need more basis functions than their degree (3)
 LOG_COEF_SCALE = 0.5  # prior scale of a log-ratio coefficient per SD of a control: e^±1 at 2 SD
@@ -61,6 +62,10 @@ class ModelSpec:
         Continuous outcomes with a positive mean: ``mu = exp(linear predictor)``, so the
         controls act multiplicatively (a positive, curved surface); coefficients are
         log-ratios with priors on that scale.
+    log_mean_arm
+        With ``log_mean`` and separate arms: ``"control"`` or ``"treated"`` puts the
+        multiplicative mean in that arm only, the other arm's mean staying linear (the
+        treatment may change the scale on which the controls act); empty for both arms.
     sigma_per_arm
         Continuous outcomes: each arm has its own noise scale.
     sigma_linear
@@ -95,6 +100,7 @@ class ModelSpec:
     treat_quadratic: bool = False
     likelihood: str = "normal"
     log_mean: bool = False
+    log_mean_arm: str = ""
     sigma_per_arm: bool = False
     sigma_linear: bool = False
     prior_scale: float = 1.0
@@ -242,6 +248,17 @@ def spec_issues(spec: ModelSpec) -> list[str]:
         issues.append("shrink_centred only applies with shrink_binary")
     if spec.outcome == "binary" and spec.log_mean:
         issues.append("a binary outcome already has a logit link; log_mean is for continuous outcomes")
+    if spec.log_mean_arm and (
+        spec.log_mean_arm not in ARMS
+        or not (spec.log_mean and spec.separate_arms)
+        or spec.gp_columns
+        or spec.shrink_binary
+        or spec.shrink_controls
+    ):
+        issues.append(
+            f"log_mean_arm is one of {ARMS}, with log_mean and separate arms, and without an HSGP term or "
+            "shrinkage (their one scale would span two link scales)"
+        )
     if spec.outcome == "count" and (
         spec.likelihood != "normal" or spec.sigma_per_arm or spec.sigma_linear or spec.log_mean
     ):
@@ -304,6 +321,7 @@ _NEIGHBOUR_VALUES: dict[str, tuple[Any, ...]] = {
     "continuous_terms": ("linear", "quadratic", "spline"),
     "n_basis": tuple(range(3, 13)),
     "likelihood": ("normal", "student_t"),
+    "log_mean_arm": ("", *ARMS),
     "prior_scale": (0.1, 0.125, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0),
     "gp_m": tuple(range(4, 17)),
 }
@@ -467,7 +485,8 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
     if spec.treat_linear or spec.treat_quadratic:
         extras.append("treatment interactions with the continuous controls")
     if spec.log_mean:
-        extras.append("a multiplicative (log-linear) mean")
+        where = f" in the {spec.log_mean_arm} arm" if spec.log_mean_arm else ""
+        extras.append(f"a multiplicative (log-linear) mean{where}")
     if spec.gp_columns:
         extras.append("an HSGP term")
     if spec.shrink_binary:
@@ -519,7 +538,13 @@ def describe_spec(spec: ModelSpec) -> tuple[str, list[str]]:
             f"a smooth joint function of {' and '.join(spec.gp_columns)} (HSGP, m = {spec.gp_m} per input), "
             "shared by both arms"
         )
-    if spec.log_mean:
+    if spec.log_mean and spec.log_mean_arm:
+        other = ARMS[1 - ARMS.index(spec.log_mean_arm)]
+        items.append(
+            f"the {spec.log_mean_arm} arm's mean is exp(linear predictor): there the controls act multiplicatively "
+            f"and its coefficients are log-ratios; in the {other} arm they act additively"
+        )
+    elif spec.log_mean:
         items.append(
             "the mean is exp(linear predictor): the controls act multiplicatively, coefficients are log-ratios"
         )
@@ -571,12 +596,15 @@ class _Renderer:
         self.split = spec.continuous_terms == "spline" or spec.shrink_binary
         self.arms = spec.separate_arms
         self.needs_sq = spec.continuous_terms == "quadratic" or (spec.treat_quadratic and not self.arms)
+        self.log_arm = ARMS.index(spec.log_mean_arm) if spec.log_mean_arm else None  # one arm's mean is exp(…)
 
     # ---- pieces
 
     def _scale(self, base: float) -> str:
         """A coefficient prior's scale: a multiple of sd(y), or of 1 on the log-odds scale."""
         value = base * self.spec.prior_scale
+        if self.log_arm is not None:
+            return "arm_scale[:, None]" if value == 1 else f"{value:g} * arm_scale[:, None]"
         if self.spec.log_link:
             return f"{LOG_COEF_SCALE * value:g}"
         if self.spec.binary:
@@ -664,6 +692,15 @@ class _Renderer:
             out.append("y_loc = data.y.mean()")
         else:
             out.append("y_loc, y_scale = data.y.mean(), data.y.std()")
+        if self.log_arm is not None:
+            by_arm = ["np.log(y_loc)", "y_loc"] if self.log_arm == 0 else ["y_loc", "np.log(y_loc)"]
+            scales = [f"{LOG_COEF_SCALE:g}", "y_scale"] if self.log_arm == 0 else ["y_scale", f"{LOG_COEF_SCALE:g}"]
+            sd = ["1", "2 * y_scale"] if self.log_arm == 0 else ["2 * y_scale", "1"]
+            out.append(
+                f"# The {ARMS[self.log_arm]} arm's mean is exp(linear predictor): its priors are on the log scale."
+            )
+            out.append(f"alpha_loc, alpha_scale = np.array([{', '.join(by_arm)}]), np.array([{', '.join(sd)}])")
+            out.append(f"arm_scale = np.array([{', '.join(scales)}])")
         coords = ['"obs": np.arange(data.n)']
         if not self.split:
             coords.append('"control": list(data.X.columns)')
@@ -687,6 +724,8 @@ class _Renderer:
         # Log-odds priors for a binary outcome: the intercept centred on the logit of the rate.
         if s.binary:
             loc, scale, effect = "np.log(rate / (1 - rate))", "1.5", "1"
+        elif self.log_arm is not None:
+            loc, scale, effect = "alpha_loc", "alpha_scale", ""
         elif s.log_link:
             loc, scale, effect = "np.log(y_loc)", "1", "0.5"
         else:
@@ -755,6 +794,16 @@ class _Renderer:
     def _mean(self, terms: list[str]) -> list[str]:
         s = self.spec
         link = "pm.math.invlogit" if s.binary else ("pm.math.exp" if s.log_link else None)
+        if self.log_arm is not None:
+            arm = ["eta_arm[:, 0]", "eta_arm[:, 1]"]
+            arm[self.log_arm] = f"pm.math.exp({arm[self.log_arm]})"
+            return [
+                "# Column 0 is the control arm's linear predictor, column 1 the treated arm's; the "
+                + f"{ARMS[self.log_arm]}",
+                "# arm's mean is its exponential, the other's is linear. t picks each unit's own.",
+                *_assignment("eta_arm", terms, indent=8),
+                f'mu = pm.Deterministic("mu", (1 - t) * {arm[0]} + t * {arm[1]}, dims="obs")',
+            ]
         if self.arms:
             name = "eta_arm" if link else "mu_arm"
             pick = f"(1 - t) * {name}[:, 0] + t * {name}[:, 1]"
