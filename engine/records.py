@@ -24,7 +24,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from engine.agents.modelgen import ModelPlan
+    from engine.agents.modelspec import ModelPlan
     from engine.design.critic import Critique
     from engine.design.results import DesignResult
     from engine.model_critic import ModelReview
@@ -512,7 +512,7 @@ def _type_hints(cls: type) -> dict[str, Any]:
     """
     import typing
 
-    from engine.agents.modelgen import ModelPlan
+    from engine.agents.modelspec import ModelPlan
     from engine.design.critic import Critique
     from engine.design.results import DesignResult
     from engine.model_critic import ModelReview

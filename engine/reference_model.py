@@ -16,6 +16,7 @@ def reference_model_source() -> str:
     -------
     str
     """
-    from engine.agents.modelgen import baseline_spec, render_model
+    from engine.agents.modelgen import render_model
+    from engine.agents.modelspec import baseline_spec
 
     return render_model(baseline_spec("continuous"), embed_spec=False)

@@ -20,7 +20,8 @@ from engine.agents import (
     make_agent,
 )
 from engine.agents.catalogue import BINARY_MOVES, CONTINUOUS_MOVES, COUNT_MOVES, reason_tags
-from engine.agents.modelgen import ModelSpec, baseline_spec, normalise_source, render_model, spec_from_source
+from engine.agents.modelgen import normalise_source, render_model, spec_from_source
+from engine.agents.modelspec import ModelSpec, baseline_spec
 from engine.agents.replay import apply_unified_diff
 from engine.errors import AgentError
 from engine.problem import Contract, Estimand, OutcomeType, build_model_data, load_problem

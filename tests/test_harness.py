@@ -319,7 +319,8 @@ def test_ihdp_baseline_on_small_settings(ihdp, tmp_path) -> None:
 def test_a_model_that_compiles_while_building_is_not_tampering(data, tmp_path) -> None:
     # An HSGP (and any .eval() in build_model) compiles a small function, which adds to PyTensor's
     # timing totals in pytensor.compile.profiling; that must not read as replacing library code.
-    from engine.agents.modelgen import ModelSpec, render_model
+    from engine.agents.modelgen import render_model
+    from engine.agents.modelspec import ModelSpec
 
     source = render_model(ModelSpec(continuous_terms="quadratic", gp_columns=(data.continuous[0],), gp_m=5))
     namespace: dict = {}

@@ -14,7 +14,7 @@ import git
 import pytest
 from fixtures.tui_data import fixture_records
 
-from engine.agents.modelgen import ModelPlan
+from engine.agents.modelspec import ModelPlan
 from engine.design.critic import Critique
 from engine.design.results import DesignResult
 from engine.model_critic import ModelReview

@@ -22,16 +22,8 @@ from dataclasses import dataclass, field, replace
 
 from engine.agents.base import Agent, AgentContext, DataSummary
 from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simplifications, tighter
-from engine.agents.modelgen import (
-    ModelPlan,
-    ModelSpec,
-    baseline_spec,
-    infer_spec,
-    normalise_source,
-    render_model,
-    spec_from_source,
-    spec_with,
-)
+from engine.agents.modelgen import infer_spec, normalise_source, render_model, spec_from_source
+from engine.agents.modelspec import ModelPlan, ModelSpec, baseline_spec, spec_with
 from engine.errors import AgentError
 from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
 

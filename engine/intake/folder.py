@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from engine.agents.base import REVIEWER_HEADING
-from engine.agents.modelgen import baseline_spec, render_model
+from engine.agents.modelgen import render_model
+from engine.agents.modelspec import baseline_spec
 from engine.design.spec import AnalysisSpec, render_spec
 from engine.errors import ProblemError
 from engine.guard import scan_analysis, scan_model
