@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine import sandbox  # noqa: E402
 from engine.compile_check import compile_check  # noqa: E402
-from engine.problem import load_problem  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 
 ONE_OFF = """
 import time
 t0 = time.perf_counter()
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 from engine.compile_check import check_model_source
 p = load_problem("problems/ihdp")
 r = check_model_source(p.read_text("model.py"), p.model_data(), progress=lambda m: None)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.design.run import DesignSettings  # noqa: E402
 from engine.design.spec import load_spec  # noqa: E402
-from engine.problem import load_problem  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 
 PROBLEMS = ROOT / "problems"
 

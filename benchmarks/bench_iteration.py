@@ -79,7 +79,7 @@ def worker(order: list[str], pymc_path: bool, routes: bool) -> None:
     """Run the harness on each model in order, in this process; print one JSON line per result."""
     started = time.perf_counter()
     from engine.harness import run_model
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     problem = load_problem(ROOT / "problems/ihdp")
     data = problem.model_data()

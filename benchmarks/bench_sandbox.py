@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import sandbox  # noqa: E402
 from engine.compile_check import compile_check  # noqa: E402
-from engine.problem import load_problem  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 
 
 def measure(mode: str, pings: int, checks: int, work: Path) -> dict[str, list[float]]:

@@ -143,7 +143,7 @@ def part_pymc(settings: Settings) -> None:
     """The stock PyMC route for both IHDP models, one after the other in this process."""
     from bench_iteration import pymc_sample_path
 
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     problem = load_problem(IHDP)
     sampling = settings.sampling(problem)

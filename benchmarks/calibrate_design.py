@@ -54,7 +54,8 @@ sys.path.insert(0, str(ROOT))
 
 from engine.design import estimate as est  # noqa: E402
 from engine.design.spec import AnalysisSpec, OutcomeLearner, PropensityLearner  # noqa: E402
-from engine.problem import Estimand, load_problem  # noqa: E402
+from engine.problem import Estimand  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 
 ESTIMANDS = (Estimand.ATE, Estimand.ATT)
 REPEATS = 3

@@ -85,7 +85,7 @@ def compile_check(
 
     Examples
     --------
-    >>> from engine.problem import load_problem  # doctest: +SKIP
+    >>> from engine.problem_load import load_problem  # doctest: +SKIP
     >>> problem = load_problem("problems/ihdp")  # doctest: +SKIP
     >>> compile_check(problem.read_text("model.py"), problem.model_data()).ok  # doctest: +SKIP
     True

@@ -101,7 +101,7 @@ def open_workbench(
         A problem or session that cannot be opened, or an agent that cannot be built.
     """
     from engine.agents import make_agent
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
     from engine.store import Session, find_session, is_session_dir
 
     root = Path(sessions_root)

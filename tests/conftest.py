@@ -25,7 +25,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def ihdp():
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     return load_problem(PROBLEMS / "ihdp")
 

@@ -23,7 +23,7 @@ from engine.agents.anthropic import DEFAULT_MODEL, AnthropicAgent  # noqa: E402
 from engine.agents.base import build_context  # noqa: E402
 from engine.agents.ledger import fit_transcript, price_for  # noqa: E402
 from engine.errors import AgentError  # noqa: E402
-from engine.problem import load_problem  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 from engine.records import (  # noqa: E402
     CompileResult,
     Decision,

@@ -24,7 +24,7 @@ from engine.agents.anthropic import AnthropicAgent  # noqa: E402
 from engine.agents.ledger import price_for  # noqa: E402
 from engine.errors import AgentError  # noqa: E402
 from engine.loop import RunOptions, Workbench  # noqa: E402
-from engine.problem import load_problem  # noqa: E402
+from engine.problem_load import load_problem  # noqa: E402
 from engine.records import Decision, DecisionKind, Loop  # noqa: E402
 from engine.report.costs import cost_table, record_calls  # noqa: E402
 from engine.store import Session  # noqa: E402

@@ -24,7 +24,8 @@ from engine.agents.modelgen import normalise_source, render_model, spec_from_sou
 from engine.agents.modelspec import ModelSpec, baseline_spec
 from engine.agents.replay import apply_unified_diff
 from engine.errors import AgentError
-from engine.problem import Contract, Estimand, OutcomeType, build_model_data, load_problem
+from engine.problem import Contract, Estimand, OutcomeType, build_model_data
+from engine.problem_load import load_problem
 from engine.records import (
     CompileResult,
     Decision,

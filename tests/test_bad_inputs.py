@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.problem import SAMPLING_BOUNDS, load_problem, sampling_issue
+from engine.problem import SAMPLING_BOUNDS, sampling_issue
+from engine.problem_load import load_problem
 from workbench.cli import main
 
 

@@ -26,7 +26,7 @@ from engine.batch.series import effect_series
 from engine.batch.store import load_batch
 from engine.design.spec import parse_spec
 from engine.errors import BatchError
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 from engine.records import Loop
 from engine.store import Session
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.problem import ModelData, bspline_basis, load_problem
+from engine.problem import ModelData, bspline_basis
+from engine.problem_load import load_problem
 
 PROBLEMS = Path(__file__).parents[1] / "problems"
 

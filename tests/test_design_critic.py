@@ -206,7 +206,7 @@ def test_markdown_has_every_section(base) -> None:
 @pytest.fixture(scope="module")
 def retention():
     from engine.design.spec import load_spec
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     problem = load_problem(ROOT / "problems" / "retention_email")
     spec = load_spec(problem.path, problem.contract)

@@ -12,7 +12,7 @@ from engine.design.estimate import dr_estimate, prepare
 from engine.design.results import Status
 from engine.design.run import DesignSettings, run_design, trimming_series
 from engine.design.spec import load_spec
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from test_design_estimate import FAST, simulate
 from engine.design.estimate import estimate_effect, fit_dr, prepare
 from engine.design.sanity import sanity_check
 from engine.design.spec import AnalysisSpec, PropensityLearner, load_spec
-from engine.problem import Estimand, load_problem
+from engine.problem import Estimand
+from engine.problem_load import load_problem
 
 ACIC = Path(__file__).resolve().parents[1] / "problems" / "acic2016"
 

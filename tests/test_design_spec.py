@@ -16,7 +16,8 @@ from engine.design.spec import (
     spec_issues,
 )
 from engine.errors import SpecError
-from engine.problem import Contract, Estimand, ForbiddenReason, ForbiddenVariable, OutcomeType, load_problem
+from engine.problem import Contract, Estimand, ForbiddenReason, ForbiddenVariable, OutcomeType
+from engine.problem_load import load_problem
 
 CONTRACT = Contract(
     treatment="t",

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.guard import FINDING_CODES, scan_analysis, scan_model
-from engine.problem import Contract, Estimand, ForbiddenReason, ForbiddenVariable, OutcomeType, parse_contract
+from engine.problem import Contract, Estimand, ForbiddenReason, ForbiddenVariable, OutcomeType
+from engine.problem_load import parse_contract
 from engine.records import Finding, Severity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1108,7 +1109,7 @@ def test_estimand_change_is_a_warning_that_says_the_question_changes() -> None:
 @pytest.mark.parametrize("name", ["ihdp", "acic2016", "lalonde", "nhefs", "retention_email"])
 def test_shipped_analysis_files_scan_clean(name: str) -> None:
     """The guard knows every key and option the shipped files use (auto, min_propensity: it once did not)."""
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     folder = Path(__file__).resolve().parents[1] / "problems" / name
     findings = scan_analysis((folder / "analysis.toml").read_text(), load_problem(folder).contract)
@@ -1116,7 +1117,7 @@ def test_shipped_analysis_files_scan_clean(name: str) -> None:
 
 
 def test_min_propensity_out_of_range_is_reported() -> None:
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     folder = Path(__file__).resolve().parents[1] / "problems" / "ihdp"
     bad = (folder / "analysis.toml").read_text().replace("min_propensity = 0.01", "min_propensity = 0.6")

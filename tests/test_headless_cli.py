@@ -21,7 +21,7 @@ from test_store import make_record
 from engine.errors import AgentError, SandboxError, WorkbenchError
 from engine.headless import Approval, HeadlessRun, Outcome
 from engine.loop import Reviewed
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 from engine.records import CompileResult, DecisionKind, Finding, Loop, Proposal, Severity, VerdictKind
 from engine.store import Session
 from workbench.cli import main

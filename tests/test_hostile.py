@@ -50,7 +50,7 @@ from engine import sandbox
 from engine.guard import scan_model
 from engine.launch import open_workbench
 from engine.loop import Reviewed, RunOptions, Workbench
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 from engine.records import CompileResult, Decision, DecisionKind, Loop, Proposal, Verdict, VerdictKind
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from engine.agents.heuristic import recover_spec
 from engine.intake.csvfile import IntakeError, read_csv
 from engine.intake.dictionary import ROLE_FOR_REASON, Role, Timing
 from engine.intake.suggest import ColumnKind, suggest
-from engine.problem import load_problem
+from engine.problem_load import load_problem
 from workbench.cli import main
 
 SHIPPED = ("ihdp", "lalonde", "nhefs", "retention_email", "acic2016")

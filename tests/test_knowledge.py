@@ -81,7 +81,7 @@ def test_every_python_snippet_parses(index):
 @pytest.mark.parametrize("problem", SHIPPED)
 def test_whole_models_pass_the_guard_of_every_shipped_problem(problem):
     from engine.guard import scan_model
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     contract = load_problem(PROBLEMS / problem).contract
     for number, source in enumerate(complete_models(), start=1):

@@ -11,7 +11,8 @@ import pytest
 from conftest import SHIPPED
 
 from engine.errors import ProblemError
-from engine.problem import Estimand, OutcomeType, bspline_basis, load_problem
+from engine.problem import Estimand, OutcomeType, bspline_basis
+from engine.problem_load import load_problem
 
 
 @pytest.mark.parametrize("name", SHIPPED)

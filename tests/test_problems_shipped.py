@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from conftest import PROBLEMS, SHIPPED
 
-from engine.problem import ForbiddenReason, Problem, load_problem
+from engine.problem import ForbiddenReason, Problem
+from engine.problem_load import load_problem
 
 NAMES = ("acic2016", "ihdp", "lalonde", "nhefs", "retention_email")
 KINDS = {

@@ -292,7 +292,7 @@ HOSTILE = "Add age² | education <script>alert(1)</script> *not* `code`"
 
 
 def test_a_real_analysis_has_no_evaluation_appendix(tmp_path) -> None:
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
     from engine.store import Session
 
     problem = load_problem(PROBLEMS / "lalonde")

@@ -429,7 +429,8 @@ def test_the_tie_break_decides_within_the_band_and_the_verdict_says_so():
 
 def test_the_tie_break_is_read_from_problem_toml(problem_copy):
     from engine.errors import WorkbenchError
-    from engine.problem import TieBreak, load_problem
+    from engine.problem import TieBreak
+    from engine.problem_load import load_problem
 
     folder = problem_copy("ihdp")
     toml = folder / "problem.toml"

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from engine.errors import SessionError, SessionLockedError
-from engine.problem import EDITABLE_FILES, load_problem
+from engine.problem import EDITABLE_FILES
+from engine.problem_load import load_problem
 from engine.records import (
     CompileResult,
     Decision,

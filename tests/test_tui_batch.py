@@ -70,7 +70,7 @@ async def test_the_start_dialog_refuses_a_forbidden_column_and_starts_nothing(
     from fixtures.batch_data import PROBLEM
     from textual.widgets import Input, Static
 
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
     from screens.messages import BatchProgressed
     from screens.start_batch import StartBatchDialog
 

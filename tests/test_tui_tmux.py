@@ -141,7 +141,7 @@ def test_workbench_new_in_a_real_terminal(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     rng = np.random.default_rng(5)
     n = 200

@@ -1,6 +1,6 @@
 """Write a complete problem folder from an intake, all or nothing.
 
-The folder is assembled in a temporary sibling, loaded back with :func:`load_problem` and
+The folder is assembled in a temporary sibling, loaded back with :func:`~engine.problem_load.load_problem` and
 scanned by the guard before it takes its final name, so a folder under that name is always
 one the workbench opens; an existing folder is replaced only with ``force``. The
 ``[intake]`` table of ``problem.toml`` keeps the source file's path, size and hash and every
@@ -38,7 +38,8 @@ from engine.intake.dictionary import (
 )
 from engine.intake.program import program_text
 from engine.intake.suggest import treatment_values
-from engine.problem import PROBLEM_FILE, SESSION_NAME, Estimand, Gates, OutcomeType, SamplingSettings, load_problem
+from engine.problem import PROBLEM_FILE, SESSION_NAME, Estimand, Gates, OutcomeType, SamplingSettings
+from engine.problem_load import load_problem
 from engine.records import has_blocker
 
 DATA_FILE = "data.csv"

@@ -21,7 +21,8 @@ import numpy as np
 
 from engine import plots
 from engine.errors import SessionError, WorkbenchError
-from engine.problem import Contract, Gates, parse_contract, parse_gates
+from engine.problem import Contract, Gates
+from engine.problem_load import parse_contract, parse_gates
 from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, unified_diff
 from engine.report.content import (
     BatchView,
@@ -182,7 +183,7 @@ def _contract(session: Any) -> tuple[dict[str, Any], Contract, Gates]:
 
 
 def _problem(problem_path: str) -> Any:
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
 
     try:
         return load_problem(problem_path)

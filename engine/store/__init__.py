@@ -7,7 +7,7 @@
 
 Examples
 --------
->>> from engine.problem import load_problem
+>>> from engine.problem_load import load_problem
 >>> from engine.store import Session
 >>> with Session.create(load_problem("problems/ihdp"), "sessions") as session:  # doctest: +SKIP
 ...     session.record_iteration(record, candidate_source=source, pointwise_elpd=elpd_i)

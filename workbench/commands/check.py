@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.errors import WorkbenchError
     from engine.guard import scan_analysis, scan_model
-    from engine.problem import load_problem
+    from engine.problem_load import load_problem
     from engine.records import has_blocker
     from engine.sandbox import isolation_report
     from workbench.render import console as make_console
