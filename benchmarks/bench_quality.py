@@ -69,6 +69,7 @@ class Estimate:
     rating: str  # the critic's tier (design), the verdict (model)
     credible: bool  # design: the sanity net did not fail
     decided_by: str = ""  # the keep rule's clause behind the verdict
+    move: str = ""  # the proposal's move the answer came from
 
     @property
     def error(self) -> float:
@@ -80,8 +81,9 @@ class Estimate:
 
     @property
     def judged(self) -> str:
-        """The rating as printed: the tier or the verdict, the keep rule's clause (model), NOT CREDIBLE (design)."""
-        clause = f" ({self.decided_by})" if self.loop == "model" and self.decided_by else ""
+        """The rating as printed: the tier or the verdict, the keep rule's clause and the move (model), NOT CREDIBLE."""
+        why = "; ".join(w for w in (self.decided_by, self.move and f"move {self.move}") if w)
+        clause = f" ({why})" if self.loop == "model" and why else ""
         return f"{self.rating}{clause}{'' if self.credible else ', NOT CREDIBLE'}"
 
     @property
@@ -160,6 +162,7 @@ def scored(result: ReplicationResult, truth: dict) -> list[Estimate]:
                 answer.rating,
                 answer.credible,
                 answer.decided_by,
+                answer.move,
             )
         )
     return rows
@@ -234,6 +237,8 @@ def summary(rows: list[Estimate]) -> None:
         # selects on the effect's own precision, which coverage should be read beside.
         clauses = collections.Counter(e.decided_by or "unrecorded" for e in bests)
         print("\nmodel loop, best models kept by: " + "; ".join(f"{c} {n}" for c, n in clauses.most_common()))
+        moves = collections.Counter(e.move or "unrecorded" for e in bests)
+        print("model loop, best models came from the move: " + "; ".join(f"{m} {n}" for m, n in moves.most_common()))
     design = [e for e in rows if e.loop == "design"]
     if design:
         good = [e for e in design if e.satisfactory]

@@ -52,7 +52,8 @@ def test_bench_quality_runs_on_a_separately_started_scheduler_and_two_workers(tm
         assert "acic 1 ATT" in out and "ihdp seed 1" in out and "did not finish" not in out
         assert "critic's separation" in out and "wall time" in out
         # The model loop's answers name the keep rule's clause that kept them (the baseline: the reference).
-        assert "kept (the first model to pass the gates)" in out and "best models kept by: " in out
+        assert "kept (the first model to pass the gates; move baseline)" in out and "best models kept by: " in out
+    assert "best models came from the move: " in out
     finally:
         for proc in reversed(procs):
             proc.terminate()

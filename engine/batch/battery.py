@@ -45,6 +45,7 @@ class Answer:
     rating: str  # design: the critic's tier; model: the verdict
     credible: bool  # design: the sanity net did not fail; model: always True
     decided_by: str = ""  # the keep rule's clause that gave the verdict (engine.scoring.CLAUSES)
+    move: str = ""  # the proposal's move ("baseline", a catalogue move, a design move): what the answer came from
 
 
 @dataclass(frozen=True)
@@ -154,4 +155,5 @@ def _answer(record: IterationRecord, stage: str) -> Answer | None:
     rating = record.critique.tier.value if record.critique is not None else record.status
     design = record.design
     credible = design is None or design.sanity is None or design.sanity.credible
-    return Answer(stage, effect, rating, credible, record.verdict.clause if record.verdict is not None else "")
+    clause = record.verdict.clause if record.verdict is not None else ""
+    return Answer(stage, effect, rating, credible, clause, record.proposal.move)
