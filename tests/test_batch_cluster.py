@@ -53,7 +53,7 @@ def test_bench_quality_runs_on_a_separately_started_scheduler_and_two_workers(tm
         assert "critic's separation" in out and "wall time" in out
         # The model loop's answers name the keep rule's clause that kept them (the baseline: the reference).
         assert "kept (the first model to pass the gates; move baseline)" in out and "best models kept by: " in out
-    assert "best models came from the move: " in out
+        assert "best models came from the move: " in out
     finally:
         for proc in reversed(procs):
             proc.terminate()
