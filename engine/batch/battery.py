@@ -156,4 +156,4 @@ def _answer(record: IterationRecord, stage: str) -> Answer | None:
     design = record.design
     credible = design is None or design.sanity is None or design.sanity.credible
     clause = record.verdict.clause if record.verdict is not None else ""
-    return Answer(stage, effect, rating, credible, clause, record.proposal.move)
+    return Answer(stage, effect, rating, credible, clause, record.proposal.move or "")
