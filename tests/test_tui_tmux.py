@@ -45,8 +45,13 @@ class Tmux:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "smoke", "-l", text)
 
-    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
-        """Wait until every one of ``texts`` is on screen (a frame may arrive in pieces)."""
+    def wait_for(self, *texts: str, timeout: float = 120.0) -> str:
+        """Wait until every one of ``texts`` is on screen (a frame may arrive in pieces).
+
+        The default is generous because it is only a ceiling: the wait ends at the first frame
+        that shows the texts. At 60 s, one wait failed once on this 2-core machine while a
+        battery sampled beside the test; alone, the same step takes seconds.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
