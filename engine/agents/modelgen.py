@@ -3,9 +3,9 @@
 The offline agent never edits code as text: it edits a small
 :class:`~engine.agents.modelspec.ModelSpec` and renders it with :func:`render_model`
 into PyMC code in the style of the shipped baselines (``pm.Data("t", ...)``,
-``pm.Deterministic("mu", ...)``, observed ``y``, imports of numpy and pymc only). The rendered file carries its spec as one
-machine-readable docstring line (``workbench-spec: {...}``), so the agent can read back
-the spec of the current best model; :func:`spec_from_source` refuses a spec line whose
+``pm.Deterministic("mu", ...)``, observed ``y``, imports of numpy and pymc only). The
+rendered file carries its spec as one machine-readable docstring line
+(``workbench-spec: {...}``), so the agent can read back the spec of the current best model; :func:`spec_from_source` refuses a spec line whose
 code was edited by hand since, because the line would then lie.
 
 The baseline spec renders, without its spec line, to exactly ``problems/ihdp/model.py``,
@@ -30,6 +30,8 @@ _SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)
 
 LINE_LIMIT = 120  # the longest line the generator writes before it breaks an expression
 LOG_COEF_SCALE = 0.5  # prior scale of a log-ratio coefficient per SD of a control: e^±1 at 2 SD
+LOG_INTERCEPT = ("np.log(y_loc)", "1")  # the intercept's prior (location, scale) under mu = exp(…)
+LINEAR_INTERCEPT = ("y_loc", "2 * y_scale")  # … and on the outcome's own scale
 
 
 # --------------------------------------------------------------------------- reading back
@@ -346,6 +348,13 @@ class _Renderer:
             return f"{value:g}"
         return "y_scale" if value == 1 else f"{value:g} * y_scale"
 
+    def _by_arm(self, on_log: str, on_linear: str) -> list[str]:
+        """The two arms' values in ``ARMS`` order, when one arm's mean is exp(…) and the other's linear."""
+        assert self.log_arm is not None
+        pair = [on_linear, on_linear]
+        pair[self.log_arm] = on_log
+        return pair
+
     def _dims(self, dim: str) -> str:
         return f'dims=("arm", "{dim}")' if self.arms else f'dims="{dim}"'
 
@@ -428,14 +437,12 @@ class _Renderer:
         else:
             out.append("y_loc, y_scale = data.y.mean(), data.y.std()")
         if self.log_arm is not None:
-            by_arm = ["np.log(y_loc)", "y_loc"] if self.log_arm == 0 else ["y_loc", "np.log(y_loc)"]
-            scales = [f"{LOG_COEF_SCALE:g}", "y_scale"] if self.log_arm == 0 else ["y_scale", f"{LOG_COEF_SCALE:g}"]
-            sd = ["1", "2 * y_scale"] if self.log_arm == 0 else ["2 * y_scale", "1"]
+            loc, sd = (self._by_arm(log, linear) for log, linear in zip(LOG_INTERCEPT, LINEAR_INTERCEPT))
             out.append(
                 f"# The {ARMS[self.log_arm]} arm's mean is exp(linear predictor): its priors are on the log scale."
             )
-            out.append(f"alpha_loc, alpha_scale = np.array([{', '.join(by_arm)}]), np.array([{', '.join(sd)}])")
-            out.append(f"arm_scale = np.array([{', '.join(scales)}])")
+            out.append(f"alpha_loc, alpha_scale = np.array([{', '.join(loc)}]), np.array([{', '.join(sd)}])")
+            out.append(f"arm_scale = np.array([{', '.join(self._by_arm(f'{LOG_COEF_SCALE:g}', 'y_scale'))}])")
         coords = ['"obs": np.arange(data.n)']
         if not self.split:
             coords.append('"control": list(data.X.columns)')
@@ -462,9 +469,9 @@ class _Renderer:
         elif self.log_arm is not None:
             loc, scale, effect = "alpha_loc", "alpha_scale", ""
         elif s.log_link:
-            loc, scale, effect = "np.log(y_loc)", "1", "0.5"
+            (loc, scale), effect = LOG_INTERCEPT, "0.5"
         else:
-            loc, scale, effect = "y_loc", "2 * y_scale", "y_scale"
+            (loc, scale), effect = LINEAR_INTERCEPT, "y_scale"
         if self.arms:
             out.append(f'alpha = pm.Normal("alpha", {loc}, {scale}, dims="arm")')
         else:
@@ -530,8 +537,7 @@ class _Renderer:
         s = self.spec
         link = "pm.math.invlogit" if s.binary else ("pm.math.exp" if s.log_link else None)
         if self.log_arm is not None:
-            arm = ["eta_arm[:, 0]", "eta_arm[:, 1]"]
-            arm[self.log_arm] = f"pm.math.exp({arm[self.log_arm]})"
+            arm = self._by_arm(f"pm.math.exp(eta_arm[:, {self.log_arm}])", f"eta_arm[:, {1 - self.log_arm}]")
             return [
                 "# Column 0 is the control arm's linear predictor, column 1 the treated arm's; the "
                 + f"{ARMS[self.log_arm]}",
