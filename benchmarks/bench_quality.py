@@ -38,6 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,11 +103,16 @@ def make_data(problem: str):  # noqa: ANN201  (the problem's own make_data modul
     return module
 
 
+def folder_of(root: Path, name: str) -> Path:
+    """Where :func:`replication_folder` writes replication ``name`` under ``root``."""
+    return root / name.replace(" ", "-")
+
+
 def replication_folder(
     root: Path, problem: str, name: str, write, estimand: str | None
 ) -> tuple[dict[str, bytes], dict]:  # noqa: ANN001
     """One replication's problem folder as files (without its truth), and the truth, kept here."""
-    folder = root / name.replace(" ", "-")
+    folder = folder_of(root, name)
     folder.mkdir(parents=True)
     for file in STARTING_FILES:
         shutil.copy(ROOT / "problems" / problem / file, folder / file)
@@ -219,6 +225,12 @@ def rmse(rows: list[Estimate]) -> float:
     return math.sqrt(statistics.fmean(e.error**2 for e in rows)) if rows else float("nan")
 
 
+def _tally(values: Iterable[str]) -> str:
+    """``value count; …``, the most frequent first (an empty value reads "unrecorded")."""
+    counts = collections.Counter(v or "unrecorded" for v in values)
+    return "; ".join(f"{v} {n}" for v, n in counts.most_common())
+
+
 def summary(rows: list[Estimate]) -> None:
     print(f"\n{'loop':<8}{'stage':<7}{'n':>4}{'RMSE':>9}{'MAE':>8}{'bias':>9}{'width':>9}{'cover':>8}{'satisf.':>9}")
     for loop in ("design", "model"):
@@ -235,10 +247,8 @@ def summary(rows: list[Estimate]) -> None:
     if bests:
         # Which clause of the keep rule kept each best model: a tie-break on the narrower interval
         # selects on the effect's own precision, which coverage should be read beside.
-        clauses = collections.Counter(e.decided_by or "unrecorded" for e in bests)
-        print("\nmodel loop, best models kept by: " + "; ".join(f"{c} {n}" for c, n in clauses.most_common()))
-        moves = collections.Counter(e.move or "unrecorded" for e in bests)
-        print("model loop, best models came from the move: " + "; ".join(f"{m} {n}" for m, n in moves.most_common()))
+        print("\nmodel loop, best models kept by: " + _tally(e.decided_by for e in bests))
+        print("model loop, best models came from the move: " + _tally(e.move for e in bests))
     design = [e for e in rows if e.loop == "design"]
     if design:
         good = [e for e in design if e.satisfactory]

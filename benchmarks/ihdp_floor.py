@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_quality import make_data, replication_folder  # noqa: E402
+from bench_quality import folder_of, make_data, replication_folder  # noqa: E402
 
 from engine.agents.modelgen import render_model  # noqa: E402
 from engine.agents.modelspec import ModelSpec  # noqa: E402
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             name = f"ihdp seed {seed}"
             _, truth = replication_folder(Path(scratch), "ihdp", name, lambda out, s=seed: ihdp.main(out, seed=s), None)
-            problem = load_problem(Path(scratch) / name.replace(" ", "-"))
+            problem = load_problem(folder_of(Path(scratch), name))
             started = time.perf_counter()
             result = run_model(
                 source,
