@@ -12,23 +12,25 @@ What the workers call lives in plain modules beside this one: opening a session
 (:mod:`workbench.opening`), keymaps (:mod:`workbench.keymap`), plan-file checks
 (:mod:`workbench.plan_files`), per-iteration arrays (:mod:`workbench.arrays`), export
 (:mod:`workbench.export`) and the error dialog's words (:mod:`workbench.failures`). The batch
-commands (start, follow, stop, list) are a mixin of their own (:mod:`workbench.app_batches`).
+commands (start, follow, stop, list), the principal's own file (`m`) and the command palette are
+mixins of their own (:mod:`workbench.app_batches`, :mod:`workbench.app_own_file`,
+:mod:`workbench.app_palette`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from screens.dialogs import ErrorDialog, ReasonDialog
+from screens.dialogs import ErrorDialog
 from screens.home import HomeScreen
 from screens.messages import (
     AgentActivityChanged,
@@ -50,6 +52,8 @@ from screens.messages import (
 # The plain helpers live in their own modules; they are re-exported here because
 # `workbench open`, tests and older callers import them from workbench.app.
 from workbench.app_batches import BatchCommands
+from workbench.app_own_file import OwnFileCommands
+from workbench.app_palette import PaletteCommands
 from workbench.arrays import load_iteration_arrays
 from workbench.export import export_session
 from workbench.failures import WorkerGroup, describe_error
@@ -88,7 +92,7 @@ LIGHT_THEME = "textual-light"
 DARK_THEME = "textual-dark"
 
 
-class WorkbenchApp(BatchCommands, App[int]):
+class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
     """Causal Workbench: supervise an agent iterating on a causal analysis."""
 
     CSS_PATH = "app.tcss"
@@ -560,31 +564,6 @@ class WorkbenchApp(BatchCommands, App[int]):
         self._set_status(f"{getattr(agent, 'name', 'the')} agent is proposing ({loop} loop)…")
         self._propose(loop)
 
-    def action_switch_model(self) -> None:
-        """Ask for a Claude model id; the next call uses it and every call records its model."""
-        from screens.dialogs import ReasonDialog
-
-        agent = self._require_opened().workbench.agent
-
-        def chosen(model: str | None) -> None:
-            if model is None:
-                return
-            agent.use_model(model)  # type: ignore[attr-defined]
-            self._show_spend()
-            price = "price unknown: tokens are counted" if getattr(agent, "price", None) is None else "priced"
-            self._set_status(f"the agent asks {model} from the next call on ({price})")
-
-        self.push_screen(
-            ReasonDialog(
-                "Switch Claude model",
-                f"Model id for the next calls (now {getattr(agent, 'model', '?')}); e.g. claude-sonnet-4-6, "
-                "claude-sonnet-5-5, claude-opus-5-5, claude-haiku-4-5",
-                placeholder="claude-sonnet-4-6",
-                confirm="Use it",
-            ),
-            chosen,
-        )
-
     def action_cancel_agent(self) -> None:
         """Stop the agent's streaming call: the worker ends with nothing recorded."""
         if self.opened is not None and self.opened.workbench.cancel_agent():
@@ -608,67 +587,6 @@ class WorkbenchApp(BatchCommands, App[int]):
 
         if self.opened is not None:
             self.push_screen(HistoryScreen(self.records))
-
-    def action_write_model(self, loop: str = "model") -> None:
-        """The principal writes the next file: the current best in the editor, then a proposal like any other."""
-        if self.opened is None:
-            return
-        if self.reviewed is not None:
-            self.notify(
-                "A proposal is waiting for review: approve, reject or skip it first (p shows it).", severity="warning"
-            )
-            return
-        if self.busy:
-            self.notify(f"Busy: {self.busy}.", severity="warning")
-            return
-        self._open_writer(loop)
-
-    @work(thread=True, exclusive=True, group=WorkerGroup.FILES, exit_on_error=False, description="read the best file")
-    def _open_writer(self, loop: str) -> None:
-        self.call_from_thread(self._show_writer, loop, self._workbench().session.best_source(loop))
-
-    def _show_writer(self, loop: str, best: str) -> None:
-        from engine.records import Loop, Proposal
-        from screens.edit_proposal import EditProposalScreen
-
-        which = Loop(loop)
-        draft = Proposal(which, "", "", best, best, "principal", move="principal")
-        intro = (
-            f"Your own {which.file}, starting from the current best. ctrl+s asks for a one-line hypothesis, then "
-            "runs the guard and the compile check and shows it for review like any proposal; Escape discards it."
-        )
-
-        def written(text: str | None) -> None:
-            if text is None:
-                return
-
-            def submit(hypothesis: str | None) -> None:
-                if hypothesis:
-                    self._submit_own(which.value, text, hypothesis)
-
-            if text == best:
-                self.notify(f"{which.file} is unchanged: nothing to propose.")
-                return
-            self.push_screen(
-                ReasonDialog(
-                    "Your hypothesis",
-                    "In one sentence: what should this change do?",
-                    placeholder="e.g. a Student-t likelihood will tame the heavy tail",
-                    confirm="Check it",
-                ),
-                submit,
-            )
-
-        self.push_screen(EditProposalScreen(draft, intro=intro), written)
-
-    @work(thread=True, exclusive=True, group=WorkerGroup.AGENT, exit_on_error=False, description="check your model")
-    def _submit_own(self, loop: str, source: str, hypothesis: str) -> None:
-        from engine.records import Loop
-
-        wb = self._workbench()
-        self.post_message(StatusChanged("checking your file: guard and compile check…"))
-        reviewed = wb.principal_proposal(Loop(loop), source, hypothesis)
-        self.post_message(ProposalReady(reviewed, number=wb.session.next_number()))
 
     def action_edit_plan(self) -> None:
         if self.opened is not None:
@@ -737,74 +655,6 @@ class WorkbenchApp(BatchCommands, App[int]):
             if action == "propose" and self.busy and self.reviewed is None:
                 return None
         return True
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers what the keys of this moment offer: nothing that needs a session before
-        one is open, and nothing that leaves the run screen while a run goes on."""
-        from screens.run import RunScreen
-
-        yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Toggle dark / light", "Switch between the dark and the light theme", self.action_toggle_theme
-        )
-        if self.opened is None or isinstance(screen, RunScreen):
-            return
-        commands = [
-            (
-                "view_run",
-                "View run",
-                "Back to the running iteration, or to the verdict it reached",
-                self.action_view_run,
-            ),
-            (
-                "propose",
-                "Propose",
-                "Ask the agent for the next proposal (or review the pending one)",
-                self.action_propose,
-            ),
-            (
-                "propose",
-                "Propose a design step",
-                "Ask the agent to change analysis.toml (the design loop)",
-                lambda: self.action_propose("design"),
-            ),
-            (
-                "write_model",
-                "Write model.py",
-                "Write the next model yourself, from the current best",
-                self.action_write_model,
-            ),
-            ("history", "History", "Every iteration with its verdict and decider; compare two", self.action_history),
-            ("edit_plan", "Edit plan", "Edit PROBLEM.md, PROGRAM.md and analysis.toml", self.action_edit_plan),
-            (
-                "batches",
-                "Batches",
-                "The session's batches: tasks and the effect by partition or setting",
-                self.action_batches,
-            ),
-            (
-                "start_batch",
-                "Start a batch",
-                "Re-run the best analysis per level of a column and/or per value of a setting, on Dask",
-                self.action_start_batch,
-            ),
-            (
-                "stop_batch",
-                "Stop the batch",
-                "Cancel its running tasks; what finished stays recorded",
-                self.action_stop_batch,
-            ),
-            ("export", "Export report", "Write the session report and say where", self.action_export),
-        ]
-        for action, title, help_text, callback in commands:
-            if self.check_action(action, ()):
-                yield SystemCommand(title, help_text, callback)
-        if hasattr(self.opened.workbench.agent, "use_model") and self.opened.workbench.agent_control is None:
-            yield SystemCommand(
-                "Switch Claude model",
-                f"Ask another model from the next call on (now {getattr(self.opened.workbench.agent, 'model', '?')})",
-                self.action_switch_model,
-            )
 
     # ------------------------------------------------------------------ helpers
 
