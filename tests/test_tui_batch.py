@@ -107,6 +107,25 @@ async def test_the_start_dialog_refuses_a_forbidden_column_and_starts_nothing(
     stored_batch(tmp_path / batch_session.name)  # still the fixture's one batch, and nothing else
 
 
+async def test_the_start_dialog_shows_its_buttons_at_80_by_24(batch_session: Path, tmp_path: Path) -> None:
+    """The smallest terminal we support: Start and Cancel are on screen without scrolling the dialog."""
+    from textual.widgets import Button
+
+    from screens.start_batch import StartBatchDialog
+
+    app = fixture_app(batch_session, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _batch_screen(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, StartBatchDialog), what="the start dialog")
+        await pilot.pause()
+        dialog = app.screen.query_one("#batch-dialog")
+        assert dialog.max_scroll_y == 0
+        for button in app.screen.query(Button):
+            assert dialog.content_region.contains_region(button.region), button.id
+    app.close_session()
+
+
 @pytest.mark.slow  # a second real batch (a cluster start and one design task): 6-15 s
 async def test_a_batch_started_from_the_dialog_runs_and_the_screen_follows_it(
     batch_session: Path, tmp_path: Path
