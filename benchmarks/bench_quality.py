@@ -48,6 +48,9 @@ sys.path.insert(0, str(ROOT))
 from engine.batch.battery import Replication, ReplicationResult  # noqa: E402
 from engine.records import Loop  # noqa: E402
 
+STAGES = ("first", "best", "stacked")
+"""The answers a replication gives: its first, the keep rule's best, and (model loop) the LOO-stacked mixture."""
+
 PUBLISHED = (
     "published ACIC 2016 figures (Dorie et al. 2019, comparable data): BART about 0.10 RMSE with 80 % coverage; "
     "TMLE variants 0.1–0.4; plain linear regression 0.77 with 23 %"
@@ -61,7 +64,7 @@ class Estimate:
 
     loop: str  # design | model
     replication: str  # e.g. "acic 3 ATT", "ihdp seed 7"
-    stage: str  # first | best
+    stage: str  # first | best | stacked
     estimand: str
     value: float
     low: float
@@ -89,8 +92,8 @@ class Estimate:
 
     @property
     def satisfactory(self) -> bool:
-        # design: the critic's two good tiers; model: kept (passed the gates and the keep rule)
-        return self.credible and self.rating in ("fully_satisfactory", "satisfactory_with_caveats", "kept")
+        # design: the critic's two good tiers; model: kept (passed the gates and the keep rule), or stacked from such models
+        return self.credible and self.rating in ("fully_satisfactory", "satisfactory_with_caveats", "kept", "stacked")
 
 
 def make_data(problem: str):  # noqa: ANN201  (the problem's own make_data module)
@@ -190,8 +193,9 @@ def run_battery(planned: list[tuple[Replication, dict]], client) -> tuple[list[E
         unscored = [
             f"{a.stage} {a.effect.estimand} (no truth for it)" for a in result.answers if a.stage not in by_stage
         ]
+        stacked = f"  →  stacked {line(by_stage['stacked'])}" if "stacked" in by_stage else ""
         print(
-            f"{name:<16} {line(by_stage.get('first'))}  →  best {line(by_stage.get('best'))}"
+            f"{name:<16} {line(by_stage.get('first'))}  →  best {line(by_stage.get('best'))}{stacked}"
             f"{'; ' + ', '.join(unscored) if unscored else ''}  ({result.seconds:.0f} s, {result.recorded} iterations"
             f"{', ' + result.stopped_because if result.stopped_because else ''})",
             flush=True,
@@ -232,14 +236,14 @@ def _tally(values: Iterable[str]) -> str:
 
 
 def summary(rows: list[Estimate]) -> None:
-    print(f"\n{'loop':<8}{'stage':<7}{'n':>4}{'RMSE':>9}{'MAE':>8}{'bias':>9}{'width':>9}{'cover':>8}{'satisf.':>9}")
+    print(f"\n{'loop':<8}{'stage':<8}{'n':>4}{'RMSE':>9}{'MAE':>8}{'bias':>9}{'width':>9}{'cover':>8}{'satisf.':>9}")
     for loop in ("design", "model"):
-        for stage in ("first", "best"):
+        for stage in STAGES:
             sel = [e for e in rows if e.loop == loop and e.stage == stage]
             if not sel:
                 continue
             print(
-                f"{loop:<8}{stage:<7}{len(sel):>4}{rmse(sel):>9.3f}{statistics.fmean(abs(e.error) for e in sel):>8.3f}"
+                f"{loop:<8}{stage:<8}{len(sel):>4}{rmse(sel):>9.3f}{statistics.fmean(abs(e.error) for e in sel):>8.3f}"
                 f"{statistics.fmean(e.error for e in sel):>+9.3f}{statistics.fmean(e.high - e.low for e in sel):>9.3f}"
                 f"{sum(e.covered for e in sel) / len(sel):>8.0%}{sum(e.satisfactory for e in sel) / len(sel):>9.0%}"
             )
@@ -271,7 +275,7 @@ def write_report(rows: list[Estimate], folder: Path, wall_s: float, cluster: str
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    panels = [(loop, stage) for loop in ("design", "model") for stage in ("first", "best")]
+    panels = [(loop, stage) for loop in ("design", "model") for stage in STAGES]
     panels = [(loop, stage) for loop, stage in panels if any(e.loop == loop and e.stage == stage for e in rows)]
     if panels:
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)

@@ -13,12 +13,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.agents.activity import AgentActivity, throttled
 from engine.errors import AgentError, WorkbenchError
 from engine.loop import Reviewed, Workbench
-from engine.records import Decision, DecisionKind, IterationRecord, Loop, Severity
+from engine.records import Decision, DecisionKind, Effect, IterationRecord, Loop, Severity
+
+if TYPE_CHECKING:
+    from engine.stacking import StackedEffect
 
 AGENT_LINE_EVERY_S = 5.0  # a streaming agent call prints a progress line this often
 
@@ -239,8 +242,9 @@ class HeadlessRun:
         -------
         dict
             ``session``, ``loop``, ``policy``, ``outcome``, ``iterations`` (in the session),
-            ``this_run``, ``by_status``, ``stopped_because``, ``best`` (see :func:`best_summary`) and
-            ``agent_spend_usd`` (every language-model call of the session, failed ones too).
+            ``this_run``, ``by_status``, ``stopped_because``, ``best`` (see :func:`best_summary`),
+            ``stacked`` (model loop: see :func:`stacked_summary`) and ``agent_spend_usd`` (every
+            language-model call of the session, failed ones too).
         """
         records = self.workbench.session.iterations()
         best = self.workbench.session.best(self.loop)
@@ -254,6 +258,7 @@ class HeadlessRun:
             "by_status": dict(Counter(r.status for r in records)),
             "stopped_because": self.stopped_because or None,
             "best": best_summary(best),
+            "stacked": stacked_summary(self._stacked()),
             "agent_spend_usd": self.workbench.session.spend().known_usd,
         }
 
@@ -274,11 +279,20 @@ class HeadlessRun:
                 f"best: iteration {best.number}, {e.estimand} {e.mean:.3f} "
                 f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} {interval_name(self.loop)})"
             )
+        stacked = self._stacked()
+        if stacked is not None:
+            lines.append(stacked.describe())
         spend = self.workbench.session.spend()
         if spend.entries:
             lines.append(f"agent spend this session: {spend.text()}")
         lines.append(f"history: git -C {self.workbench.session.path} log --stat best")
         return lines
+
+    def _stacked(self) -> StackedEffect | None:
+        """The model loop's estimate stacked over its scored models (None in the design loop)."""
+        from engine.stacking import stack_session
+
+        return stack_session(self.workbench.session) if self.loop is Loop.MODEL else None
 
 
 def _say_activity(say: Callable[[str], None]) -> Callable[[AgentActivity], None]:
@@ -327,16 +341,35 @@ def best_summary(best: IterationRecord | None) -> dict[str, Any] | None:
         "hypothesis": best.proposal.hypothesis,
         "elpd": m.elpd,
         "elpd_se": m.elpd_se,
-        "effect": None
-        if e is None
-        else {
-            "estimand": e.estimand,
-            "mean": e.mean,
-            "sd": e.sd,
-            "hdi": [e.hdi_low, e.hdi_high],
-            "hdi_prob": e.hdi_prob,
-        },
+        "effect": None if e is None else _effect_json(e),
     }
+
+
+def stacked_summary(stacked: StackedEffect | None) -> dict[str, Any] | None:
+    """The stacked estimate as a JSON-ready object.
+
+    Parameters
+    ----------
+    stacked
+        From :func:`engine.stacking.stack_session`, or None.
+
+    Returns
+    -------
+    dict or None
+        ``effect`` (as in :func:`best_summary`), ``weights`` (``iteration``, ``move``, ``weight``,
+        heaviest first) and ``left_out``; None when fewer than two models could be stacked.
+    """
+    if stacked is None:
+        return None
+    return {
+        "effect": _effect_json(stacked.effect),
+        "weights": [{"iteration": w.number, "move": w.move, "weight": w.weight} for w in stacked.weights],
+        "left_out": list(stacked.left_out),
+    }
+
+
+def _effect_json(e: Effect) -> dict[str, Any]:
+    return {"estimand": e.estimand, "mean": e.mean, "sd": e.sd, "hdi": [e.hdi_low, e.hdi_high], "hdi_prob": e.hdi_prob}
 
 
 def one_line(record: IterationRecord) -> str:

@@ -21,11 +21,12 @@ def load_iteration_arrays(session: Any, record: IterationRecord) -> IterationArr
     """
     import numpy as np
 
+    from engine.store.files import EFFECT_DRAWS_FILE, PARETO_K_FILE
     from screens.verdict import IterationArrays
 
     folder = Path(session.path) / "artifacts" / f"{record.number:04d}"
     found: dict[str, Any] = {}
-    for name, key in (("effect_draws.npy", "effect_draws"), ("pareto_k.npy", "pareto_k")):
+    for name, key in ((EFFECT_DRAWS_FILE, "effect_draws"), (PARETO_K_FILE, "pareto_k")):
         path = folder / name
         if path.is_file():
             found[key] = np.load(path, allow_pickle=False)

@@ -19,9 +19,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.evaluation import TRUTH_FILE
 from engine.records import Effect, IterationRecord, Loop
+
+if TYPE_CHECKING:
+    from engine.store.session import Session
 
 BATTERY_TOPIC = "workbench-battery-started"
 
@@ -40,7 +44,7 @@ class Replication:
 class Answer:
     """An estimate the loop gave at one stage, with how the critic (or the gates) rated it."""
 
-    stage: str  # first | best
+    stage: str  # first | best | stacked (the model loop's LOO-stacked mixture, engine.stacking)
     effect: Effect
     rating: str  # design: the critic's tier; model: the verdict
     credible: bool  # design: the sanity net did not fail; model: always True
@@ -103,6 +107,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
                 records = run.run(replication.iterations)
             except Exception:  # noqa: BLE001  (the battery reports how a replication stopped; it does not stop)
                 records = run.recorded
+            stacked = stacked_answer(wb.session) if replication.loop is Loop.MODEL else None
         finally:
             wb.discard_prepared()
             wb.session.close()
@@ -111,7 +116,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
     return ReplicationResult(
         replication.name,
         replication.loop,
-        answers(records, replication.loop),
+        answers(records, replication.loop) + ((stacked,) if stacked is not None else ()),
         len(records),
         round(time.perf_counter() - started, 2),
         worker,
@@ -146,6 +151,28 @@ def answers(records: list[IterationRecord], loop: Loop) -> tuple[Answer, ...]:
         if answer is not None:
             out.append(answer)
     return tuple(out)
+
+
+def stacked_answer(session: Session) -> Answer | None:
+    """The model loop's stacked estimate over its scored models, as an answer (None when fewer than two).
+
+    Parameters
+    ----------
+    session
+        The replication's session, still open (the effect draws live in its artefacts).
+
+    Returns
+    -------
+    Answer or None
+        Rated ``stacked``; its move is the heaviest model's, and the weights are in the clause.
+    """
+    from engine.stacking import stack_session
+
+    stacked = stack_session(session)
+    if stacked is None:
+        return None
+    shares = ", ".join(f"#{w.number} {w.weight:.0%}" for w in stacked.weights if w.weight >= 0.01)
+    return Answer("stacked", stacked.effect, "stacked", True, f"weights {shares}", stacked.weights[0].move)
 
 
 def _answer(record: IterationRecord, stage: str) -> Answer | None:

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,9 +37,11 @@ from engine.report.content import (
     Reproducibility,
 )
 from engine.report.costs import cost_table
+from engine.store.files import EFFECT_DRAWS_FILE, PARETO_K_FILE
 
-EFFECT_DRAWS_FILE = "effect_draws.npy"
-PARETO_K_FILE = "pareto_k.npy"
+if TYPE_CHECKING:
+    from engine.stacking import StackedEffect
+
 CONVERGENCE_ROWS = 10
 """Parameters shown in the final model's convergence table (worst first)."""
 
@@ -105,7 +107,7 @@ def _build(session: Any, with_figures: bool) -> Report:
     focus = best_model or _latest_sampled(records)
     artefacts = _artefacts(session, focus, notes)
     design = _design_view(session, records, designs)
-    final = _final_estimate(contract, best_model, design)
+    final = replace(_final_estimate(contract, best_model, design), stacked=_stacked(session, notes))
     credibility = _credibility(session, contract, meta, problem, focus, design, artefacts, gates)
     code = _code(session, root, best_model, records)
     reproducibility = _reproducibility(
@@ -347,6 +349,17 @@ def _final_estimate(contract: Contract, best_model: IterationRecord | None, desi
         triangulation_final=final_tri,
         notes=tuple(notes),
     )
+
+
+def _stacked(session: Any, notes: list[str]) -> StackedEffect | None:
+    """The model loop's effect stacked over its scored models; None (with a note) when it cannot be built."""
+    from engine.stacking import stack_session
+
+    try:
+        return stack_session(session)
+    except ValueError as exc:
+        notes.append(f"The models could not be stacked: {exc}.")
+        return None
 
 
 def _same_bayes(tri: Any, bayes: Effect) -> bool:

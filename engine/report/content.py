@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from engine.evaluation import Scored
     from engine.model_critic import ModelReview
     from engine.plots import ConvergenceRow, ParetoKCounts
+    from engine.stacking import StackedEffect
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class FinalEstimate:
     triangulation: Triangulation | None  # as the design run / critic recorded it
     triangulation_final: Triangulation | None  # the same rule on the final pair, when the recorded one used another
     notes: tuple[str, ...] = ()
+    stacked: StackedEffect | None = None  # the effect over every scored model, by LOO stacking weight
 
 
 @dataclass(frozen=True)

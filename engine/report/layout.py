@@ -7,7 +7,7 @@ diagnostics, the final code, how to reproduce it — then the appendices.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.report import text as fmt
 from engine.report.blocks import (
@@ -32,6 +32,9 @@ from engine.report.content import IterationRow, Report
 from engine.report.costs import CostRow
 from engine.report.layout_design import batches_section, design_section
 from engine.report.sections import SECTIONS, figure_blocks, section_heading
+
+if TYPE_CHECKING:
+    from engine.stacking import StackedEffect
 
 TIER_CALLOUT = {"fully_satisfactory": "info", "satisfactory_with_caveats": "warn", "not_satisfactory": "loud"}
 
@@ -277,9 +280,34 @@ def _estimate(report: Report) -> list[Block]:
                 ),
             )
         )
+    if f.stacked is not None:
+        blocks.append(_stacked(f.stacked, f.bayes_iteration))
     for note in f.notes:
         blocks.append(Callout("info", inline(note)))
     return blocks
+
+
+def _stacked(stacked: StackedEffect, best: int | None) -> Block:
+    """The effect over every scored model, weighted by LOO stacking, beside the keep rule's one."""
+    shares = ", ".join(
+        f"iteration {w.number} ({w.move or 'edit'}) {w.weight:.0%}" for w in stacked.weights if w.weight >= 0.01
+    )
+    only_best = stacked.weights[0].number == best and stacked.weights[0].weight >= 0.99
+    reading = (
+        "The stack is the kept model: no other model adds to its leave-one-out predictions."
+        if only_best
+        else "Models the keep rule could not tell apart share the weight; where their effects differ, the stacked "
+        "interval is wider than any one model's. The kept model above stays the answer of record."
+    )
+    left = f" Left out: {'; '.join(stacked.left_out)}." if stacked.left_out else ""
+    return Callout(
+        "info",
+        inline(
+            strong(f"Stacked over the {len(stacked.weights)} models that passed the gates: "),
+            strong(fmt.effect_text(stacked.effect)),
+            f" ({fmt.interval_name(stacked.effect)}); weight on {shares}. {reading}{left}",
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- credibility

@@ -41,6 +41,8 @@ RECORD_FILE = "record.json"
 DIFF_FILE = "proposal.diff"
 EDIT_DIFF_FILE = "edit.diff"  # the principal's edit on top of the proposal, when they made one
 ELPD_FILE = "elpd_pointwise.npy"
+EFFECT_DRAWS_FILE = "effect_draws.npy"  # artifacts/0003/: the estimand per draw, (chain, draw)
+PARETO_K_FILE = "pareto_k.npy"  # artifacts/0003/: Pareto k per observation
 REFERENCE_FILES = ("problem.toml",)  # copied for reference, never edited
 FORMAT = 1
 

@@ -1,0 +1,261 @@
+"""The session's stacked estimate: the effect averaged over its models, weighted by LOO stacking.
+
+The keep rule picks one model, and within the ELPD band it picks by a tie-break: models
+PSIS-LOO cannot tell apart may still disagree about the effect, and picking one hides that.
+Stacking of predictive distributions (Yao, Vehtari, Simpson & Gelman 2018) weights every
+model that passed the gates so that the mixture of their leave-one-out predictive densities
+scores best (``az.compare(method="stacking")``); the effect's posterior is then the same
+mixture of the models' effect draws. Where one model dominates, the stack is that model;
+where several share the weight, the estimate averages them and the interval spans their
+disagreement.
+
+It is a summary over iterations that ran, not a run of its own: every input is an
+iteration's stored pointwise ELPD (in git) and effect draws (beside the history), and the
+keep rule's best stays the session's answer of record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.records import Effect, IterationRecord, Loop, VerdictKind
+from engine.store.files import EFFECT_DRAWS_FILE
+
+if TYPE_CHECKING:
+    from engine.store.session import Session
+
+MIXTURE_DRAWS = 4000
+"""Draws of the stacked effect's posterior (each model contributes its weight's share)."""
+SHOWN_WEIGHT = 0.01
+"""Models with less weight than this are listed as stacked but not named in one-line summaries."""
+MIXTURE_SEED = 20181
+"""The resampling's seed: the same session always gives the same stacked interval."""
+
+
+@dataclass(frozen=True)
+class StackInput:
+    """One scored model: its iteration, its pointwise LOO ELPD and its effect draws."""
+
+    number: int
+    move: str
+    effect: Effect
+    pointwise_elpd: np.ndarray = field(repr=False, compare=False)
+    effect_draws: np.ndarray = field(repr=False, compare=False)  # (chain, draw)
+    p_loo: float = 0.0
+
+
+@dataclass(frozen=True)
+class StackWeight:
+    """A model's share of the stack."""
+
+    number: int
+    move: str
+    weight: float
+    effect: Effect
+
+
+@dataclass(frozen=True)
+class StackedEffect:
+    """The stacked effect, each model's weight (heaviest first) and what was left out, with why."""
+
+    effect: Effect
+    weights: tuple[StackWeight, ...]
+    left_out: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line: the estimate, its interval and the models that carry the weight.
+
+        Returns
+        -------
+        str
+            ``stacked over 3 models: ATE 4.012 [3.80, 4.21] (94% HDI); weight on #7 log_mean 81%, …``
+        """
+        e = self.effect
+        shares = ", ".join(
+            f"#{w.number} {w.move or 'edit'} {w.weight:.0%}" for w in self.weights if w.weight >= SHOWN_WEIGHT
+        )
+        return (
+            f"stacked over {len(self.weights)} models: {e.estimand} {e.mean:.3f} "
+            f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.interval_name}); weight on {shares}"
+        )
+
+
+def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = ()) -> np.ndarray:
+    """LOO stacking weights of models given their pointwise ELPDs (ArviZ's optimiser).
+
+    Parameters
+    ----------
+    pointwise
+        One array per model, each with one ELPD per observation (the same observations).
+    p_loo
+        Each model's effective number of parameters (only reported by ArviZ, not used by
+        the weights); zeros when empty.
+
+    Returns
+    -------
+    numpy.ndarray
+        One weight per model, in the order given, non-negative and summing to one.
+
+    Raises
+    ------
+    ValueError
+        When the models were scored on different numbers of observations.
+    """
+    import arviz as az
+    import xarray as xr
+    from arviz.stats.stats_utils import ELPDData
+
+    sizes = {len(p) for p in pointwise}
+    if len(sizes) != 1:
+        raise ValueError(f"the models were scored on different numbers of observations ({sorted(sizes)})")
+    p_loo = list(p_loo) or [0.0] * len(pointwise)
+    names = [f"m{k}" for k in range(len(pointwise))]
+    elpds = {}
+    for name, values, p in zip(names, pointwise, p_loo, strict=True):
+        values = np.asarray(values, dtype=float)
+        elpds[name] = ELPDData(
+            data=[
+                float(values.sum()),
+                float(np.sqrt(len(values) * values.var())),
+                float(p),
+                0,
+                len(values),
+                False,
+                xr.DataArray(values, dims=["obs"]).rename("loo_i"),
+                xr.DataArray(np.zeros(len(values)), dims=["obs"]),
+                "log",
+                0.7,
+            ],
+            index=[
+                "elpd_loo",
+                "se",
+                "p_loo",
+                "n_samples",
+                "n_data_points",
+                "warning",
+                "loo_i",
+                "pareto_k",
+                "scale",
+                "good_k",
+            ],
+        )
+    table = az.compare(elpds, ic="loo", method="stacking", scale="log")
+    weights = np.clip(table.loc[names, "weight"].to_numpy(dtype=float), 0.0, None)
+    return weights / weights.sum()
+
+
+def stack(models: Sequence[StackInput]) -> StackedEffect:
+    """Weight the models by stacking and mix their effect draws by those weights.
+
+    Parameters
+    ----------
+    models
+        Two or more scored models of the same estimand on the same observations.
+
+    Returns
+    -------
+    StackedEffect
+        The mixture's mean, sd and HDI (the models' own interval mass), and every weight.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two models, or models of different estimands or observations.
+    """
+    from engine.effects import summarize_draws
+
+    if len(models) < 2:
+        raise ValueError("stacking needs at least two scored models")
+    estimands = {m.effect.estimand for m in models}
+    if len(estimands) != 1:
+        raise ValueError(f"the models estimate different estimands ({sorted(estimands)})")
+    weights = stacking_weights([m.pointwise_elpd for m in models], [m.p_loo for m in models])
+    rng = np.random.default_rng(MIXTURE_SEED)
+    counts = _shares(weights, MIXTURE_DRAWS)
+    mixture = np.concatenate(
+        [rng.choice(np.ravel(m.effect_draws), c, replace=True) for m, c in zip(models, counts, strict=True) if c]
+    )
+    effect = summarize_draws(mixture[None, :], models[0].effect.estimand, hdi_prob=models[0].effect.hdi_prob)
+    ranked = sorted(
+        (StackWeight(m.number, m.move, float(w), m.effect) for m, w in zip(models, weights, strict=True)),
+        key=lambda s: (-s.weight, s.number),
+    )
+    return StackedEffect(effect, tuple(ranked))
+
+
+def stack_session(session: Session) -> StackedEffect | None:
+    """The stacked estimate over a session's model iterations that passed the gates.
+
+    Parameters
+    ----------
+    session
+        An open session (read-only is enough).
+
+    Returns
+    -------
+    StackedEffect or None
+        None when fewer than two models can be stacked (nothing to average; the best is the answer).
+    """
+    best = session.best(Loop.MODEL)
+    if best is None or best.verdict is None or best.verdict.metrics.effect is None:
+        return None
+    estimand = best.verdict.metrics.effect.estimand
+    models: list[StackInput] = []
+    left_out: list[str] = []
+    for record in session.iterations():
+        if not _scored_model(record):
+            continue
+        assert record.verdict is not None and record.verdict.metrics.effect is not None  # _scored_model
+        if record.verdict.metrics.effect.estimand != estimand:
+            left_out.append(f"#{record.number}: it estimates the {record.verdict.metrics.effect.estimand}")
+            continue
+        elpd = session.pointwise_elpd(record.number)
+        draws_path = session.artifacts_dir(record.number) / EFFECT_DRAWS_FILE
+        if elpd is None or not draws_path.is_file():
+            left_out.append(f"#{record.number}: its pointwise ELPD or effect draws are not stored")
+            continue
+        models.append(
+            StackInput(
+                record.number,
+                record.proposal.move or "",
+                record.verdict.metrics.effect,
+                elpd,
+                np.load(draws_path, allow_pickle=False),
+                record.verdict.metrics.p_loo or 0.0,
+            )
+        )
+    if len(models) < 2:
+        return None
+    sizes = {len(m.pointwise_elpd) for m in models}
+    if len(sizes) > 1:  # the data changed under the session: stack those scored on the best's rows
+        n = len(next(m.pointwise_elpd for m in models if m.number == best.number))
+        left_out += [f"#{m.number}: scored on other rows" for m in models if len(m.pointwise_elpd) != n]
+        models = [m for m in models if len(m.pointwise_elpd) == n]
+        if len(models) < 2:
+            return None
+    stacked = stack(models)
+    return StackedEffect(stacked.effect, stacked.weights, tuple(left_out))
+
+
+def _scored_model(record: IterationRecord) -> bool:
+    """A model-loop iteration that passed the gates and has an effect (kept or discarded)."""
+    v = record.verdict
+    return (
+        record.proposal.loop == Loop.MODEL
+        and v is not None
+        and v.kind in (VerdictKind.KEPT, VerdictKind.DISCARDED)
+        and v.metrics.effect is not None
+    )
+
+
+def _shares(weights: np.ndarray, total: int) -> np.ndarray:
+    """Split ``total`` draws by ``weights`` (largest remainders), so the counts sum to ``total``."""
+    raw = weights * total
+    counts = np.floor(raw).astype(int)
+    for k in np.argsort(counts - raw)[: total - counts.sum()]:
+        counts[k] += 1
+    return counts

@@ -1,0 +1,180 @@
+"""LOO stacking of a session's models: the weights (ArviZ's optimiser), the effect mixture, and
+which iterations of a real session store are stacked and which are left out, with why.
+
+The weights are checked against the objective they maximise (the log score of the mixture of
+leave-one-out predictive densities), not against numbers copied from a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_store import make_record
+
+from engine.effects import summarize_draws
+from engine.problem_load import load_problem
+from engine.records import Loop, VerdictKind
+from engine.report import build_report, render_markdown
+from engine.stacking import StackInput, stack, stack_session, stacking_weights
+from engine.store import Session
+from engine.store.files import EFFECT_DRAWS_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 400
+
+
+def log_score(pointwise: list[np.ndarray], w: np.ndarray) -> float:
+    """The stacking objective: Σ_i log Σ_k w_k exp(elpd_ik)."""
+    dens = np.exp(np.column_stack(pointwise))
+    return float(np.log(dens @ w).sum())
+
+
+def model(number: int, pointwise: np.ndarray, draws: np.ndarray, estimand: str = "ATE") -> StackInput:
+    return StackInput(number, f"move-{number}", summarize_draws(draws, estimand), pointwise, draws)
+
+
+def draws_around(mean: float, seed: int, sd: float = 0.05) -> np.ndarray:
+    return np.random.default_rng(seed).normal(mean, sd, size=(2, 500))
+
+
+def test_a_model_better_on_every_observation_takes_all_the_weight() -> None:
+    rng = np.random.default_rng(1)
+    worse = rng.normal(-1.5, 0.3, N)
+    better = worse + rng.uniform(0.2, 0.6, N)
+    w = stacking_weights([worse, better])
+    assert w.sum() == pytest.approx(1.0) and w[1] > 0.99
+
+
+def test_models_each_better_on_half_the_data_share_the_weight_at_the_optimum() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.normal(-1.5, 0.2, N)
+    b = a.copy()
+    half = np.arange(N) < N // 2
+    a[half] += 1.0  # a predicts the first half better, b the second
+    b[~half] += 1.0
+    w = stacking_weights([a, b])
+    assert 0.3 < w[0] < 0.7 and w.min() >= 0 and w.sum() == pytest.approx(1.0)
+    best = log_score([a, b], w)
+    for other in np.linspace(0, 1, 21):  # no other split of the weight scores better
+        assert best >= log_score([a, b], np.array([other, 1 - other])) - 1e-6
+
+
+def test_models_scored_on_different_rows_are_refused() -> None:
+    with pytest.raises(ValueError, match="different numbers of observations"):
+        stacking_weights([np.zeros(10), np.zeros(11)])
+
+
+def test_the_stack_of_a_dominant_model_is_that_model() -> None:
+    rng = np.random.default_rng(3)
+    worse = rng.normal(-1.5, 0.3, N)
+    only = model(2, worse + 1.0, draws_around(4.0, 1))
+    stacked = stack([model(1, worse, draws_around(3.0, 2)), only])
+    assert [w.number for w in stacked.weights][0] == 2
+    assert stacked.effect.mean == pytest.approx(4.0, abs=0.01)
+    assert stacked.effect.hdi_low == pytest.approx(only.effect.hdi_low, abs=0.02)
+    assert "stacked over 2 models" in stacked.describe() and "#2 move-2 100%" in stacked.describe()
+
+
+def test_a_shared_weight_mixes_the_effects_and_the_interval_spans_their_disagreement() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.normal(-1.5, 0.2, N)
+    b = a.copy()
+    a[: N // 2] += 1.0
+    b[N // 2 :] += 1.0
+    low, high = model(1, a, draws_around(3.8, 5)), model(2, b, draws_around(4.2, 6))
+    stacked = stack([low, high])
+    w = {s.number: s.weight for s in stacked.weights}
+    assert stacked.effect.mean == pytest.approx(w[1] * 3.8 + w[2] * 4.2, abs=0.01)
+    # Each model's interval is about 0.19 wide; the mixture's covers both models' means.
+    assert stacked.effect.hdi_low < 3.8 and stacked.effect.hdi_high > 4.2
+    assert stacked.effect.hdi_prob == low.effect.hdi_prob
+    # The same inputs give the same interval (the resampling is seeded).
+    assert stack([low, high]).effect == stacked.effect
+
+
+def test_models_of_different_estimands_or_a_single_model_are_refused() -> None:
+    p = np.zeros(N)
+    with pytest.raises(ValueError, match="different estimands"):
+        stack([model(1, p, draws_around(4, 1)), model(2, p, draws_around(4, 2), "ATT")])
+    with pytest.raises(ValueError, match="at least two"):
+        stack([model(1, p, draws_around(4, 1))])
+
+
+def five_iteration_session(root: Path) -> Path:
+    """A real session store: kept, failed-gate, discarded, discarded without draws, kept (the best)."""
+    problem = load_problem(ROOT / "problems" / "ihdp")
+    base = np.random.default_rng(7).normal(-1.5, 0.3, len(problem.data))
+    source = (ROOT / "problems" / "ihdp" / "model.py").read_text()
+    plan = [  # (verdict, pointwise ELPD, effect draws or None)
+        (VerdictKind.KEPT, base, draws_around(3.9, 1)),
+        (VerdictKind.FAILED_GATE, base + 2.0, draws_around(9.0, 2)),  # never stacked: it failed a gate
+        (VerdictKind.DISCARDED, base + 0.01, draws_around(4.1, 3)),
+        (VerdictKind.DISCARDED, base + 0.5, None),  # its draws were never saved
+        (VerdictKind.KEPT, base + 0.02, draws_around(4.0, 4)),
+    ]
+    with Session.create(problem, root) as session:
+        old = source
+        for number, (verdict, elpd, draws) in enumerate(plan, start=1):
+            new = old + f"\n# {number}\n"
+            record = make_record(number, old=old, new=new, verdict=verdict)
+            shown = draws if draws is not None else draws_around(4.0, 9)
+            effect = summarize_draws(shown, "ATE")
+            assert record.verdict is not None
+            record = replace(
+                record, verdict=replace(record.verdict, metrics=replace(record.verdict.metrics, effect=effect))
+            )
+            session.record_iteration(record, candidate_source=new, pointwise_elpd=elpd)
+            if draws is not None:
+                np.save(session.artifacts_dir(number) / EFFECT_DRAWS_FILE, draws)
+            old = new
+        return session.path
+
+
+def test_a_session_stacks_its_scored_models_and_says_what_it_left_out(tmp_path: Path) -> None:
+    with Session.open(five_iteration_session(tmp_path / "sessions"), readonly=True) as session:
+        stacked = stack_session(session)
+    assert stacked is not None
+    assert sorted(w.number for w in stacked.weights) == [1, 3, 5]
+    assert stacked.left_out == ("#4: its pointwise ELPD or effect draws are not stored",)
+    assert stacked.weights[0].number == 5  # the best on every observation
+    assert 3.9 <= stacked.effect.mean <= 4.1
+
+
+def test_the_report_shows_the_stack_beside_the_kept_model(tmp_path: Path) -> None:
+    report = build_report(five_iteration_session(tmp_path / "sessions"), figures=False)
+    assert report.final.stacked is not None and report.final.bayes_iteration == 5
+    markdown = render_markdown(report)
+    assert "Stacked over the 3 models that passed the gates" in markdown
+    assert "iteration 5 (move-5) 100%" in markdown
+    assert "The stack is the kept model" in markdown
+    assert "Left out: #4: its pointwise ELPD or effect draws are not stored." in markdown
+
+
+def test_a_session_with_one_scored_model_has_nothing_to_stack(tmp_path: Path) -> None:
+    problem = load_problem(ROOT / "problems" / "ihdp")
+    source = (ROOT / "problems" / "ihdp" / "model.py").read_text()
+    with Session.create(problem, tmp_path / "sessions") as session:
+        assert stack_session(session) is None  # no best yet
+        record = make_record(1, old=source, new=source + "\n# 1\n", verdict=VerdictKind.KEPT)
+        session.record_iteration(record, candidate_source=record.proposal.new_source, pointwise_elpd=np.zeros(747))
+        np.save(session.artifacts_dir(1) / EFFECT_DRAWS_FILE, draws_around(4.0, 1))
+        assert stack_session(session) is None
+        assert session.best(Loop.MODEL) is not None
+
+
+def test_a_headless_run_closes_with_the_stack_and_puts_it_in_its_json(tmp_path: Path) -> None:
+    from test_headless_cli import ScriptedWorkbench
+
+    from engine.headless import HeadlessRun
+
+    with Session.open(five_iteration_session(tmp_path / "sessions")) as session:
+        run = HeadlessRun(ScriptedWorkbench(session, []), "guard-clean", loop=Loop.MODEL)  # type: ignore[arg-type]
+        lines = run.closing_lines()
+        summary = run.summary()
+    assert any(line.startswith("stacked over 3 models: ATE ") and "#5 move-5 100%" in line for line in lines)
+    assert [w["iteration"] for w in summary["stacked"]["weights"]][0] == 5
+    assert summary["stacked"]["left_out"] == ["#4: its pointwise ELPD or effect draws are not stored"]
+    assert summary["best"]["iteration"] == 5
