@@ -258,7 +258,7 @@ class HeadlessRun:
             "by_status": dict(Counter(r.status for r in records)),
             "stopped_because": self.stopped_because or None,
             "best": best_summary(best),
-            "stacked": stacked_summary(self._stacked()),
+            "stacked": self._stacked_json(),
             "agent_spend_usd": self.workbench.session.spend().known_usd,
         }
 
@@ -279,14 +279,24 @@ class HeadlessRun:
                 f"best: iteration {best.number}, {e.estimand} {e.mean:.3f} "
                 f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} {interval_name(self.loop)})"
             )
-        stacked = self._stacked()
-        if stacked is not None:
-            lines.append(stacked.describe())
+        try:
+            stacked = self._stacked()
+        except ValueError as exc:
+            lines.append(f"the models could not be stacked: {exc}")
+        else:
+            if stacked is not None:
+                lines.append(stacked.describe())
         spend = self.workbench.session.spend()
         if spend.entries:
             lines.append(f"agent spend this session: {spend.text()}")
         lines.append(f"history: git -C {self.workbench.session.path} log --stat best")
         return lines
+
+    def _stacked_json(self) -> dict[str, Any] | None:
+        try:
+            return stacked_summary(self._stacked())
+        except ValueError as exc:
+            return {"error": str(exc)}
 
     def _stacked(self) -> StackedEffect | None:
         """The model loop's estimate stacked over its scored models (None in the design loop)."""

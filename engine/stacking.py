@@ -103,7 +103,8 @@ def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = (
     Raises
     ------
     ValueError
-        When the models were scored on different numbers of observations.
+        When the models were scored on different numbers of observations, or the optimiser
+        found no weights.
     """
     import arviz as az
     import xarray as xr
@@ -114,9 +115,13 @@ def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = (
         raise ValueError(f"the models were scored on different numbers of observations ({sorted(sizes)})")
     p_loo = list(p_loo) or [0.0] * len(pointwise)
     names = [f"m{k}" for k in range(len(pointwise))]
+    matrix = np.column_stack([np.asarray(p, dtype=float) for p in pointwise])
+    # The weights do not change when one constant is added to every model's ELPD of an observation;
+    # taking each observation's best away keeps exp() from underflowing to 0 for all models at once
+    # (an observation every model finds very unlikely), which would leave the optimiser at its start.
+    matrix = matrix - matrix.max(axis=1, keepdims=True)
     elpds = {}
-    for name, values, p in zip(names, pointwise, p_loo, strict=True):
-        values = np.asarray(values, dtype=float)
+    for name, values, p in zip(names, matrix.T, p_loo, strict=True):
         elpds[name] = ELPDData(
             data=[
                 float(values.sum()),
@@ -145,6 +150,8 @@ def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = (
         )
     table = az.compare(elpds, ic="loo", method="stacking", scale="log")
     weights = np.clip(table.loc[names, "weight"].to_numpy(dtype=float), 0.0, None)
+    if not (np.all(np.isfinite(weights)) and weights.sum() > 0):
+        raise ValueError("the stacking optimiser found no weights (some observation has no finite density)")
     return weights / weights.sum()
 
 
@@ -218,13 +225,17 @@ def stack_session(session: Session) -> StackedEffect | None:
         if elpd is None or not draws_path.is_file():
             left_out.append(f"#{record.number}: its pointwise ELPD or effect draws are not stored")
             continue
+        draws = np.load(draws_path, allow_pickle=False)
+        if not (np.all(np.isfinite(elpd)) and np.all(np.isfinite(draws))):
+            left_out.append(f"#{record.number}: its pointwise ELPD or effect draws are not all finite")
+            continue
         models.append(
             StackInput(
                 record.number,
                 record.proposal.move or "",
                 record.verdict.metrics.effect,
                 elpd,
-                np.load(draws_path, allow_pickle=False),
+                draws,
                 record.verdict.metrics.p_loo or 0.0,
             )
         )

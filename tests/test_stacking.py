@@ -62,6 +62,18 @@ def test_models_each_better_on_half_the_data_share_the_weight_at_the_optimum() -
         assert best >= log_score([a, b], np.array([other, 1 - other])) - 1e-6
 
 
+def test_an_observation_every_model_finds_very_unlikely_does_not_stall_the_weights() -> None:
+    """exp(−900) underflows to 0 for both models: without care the optimiser stays at ½, ½."""
+    a, b = np.full(50, -1.0), np.full(50, -0.5)
+    a[0], b[0] = -900.0, -950.0  # a is e^50 times likelier on this one observation; b better on the rest
+    w = stacking_weights([a, b])
+    # The same problem with that observation's densities both raised by 899: the weights cannot change.
+    a2, b2 = a.copy(), b.copy()
+    a2[0], b2[0] = -1.0, -51.0
+    assert w == pytest.approx(stacking_weights([a2, b2]), abs=1e-4)
+    assert 0.01 < w[0] < 0.2
+
+
 def test_models_scored_on_different_rows_are_refused() -> None:
     with pytest.raises(ValueError, match="different numbers of observations"):
         stacking_weights([np.zeros(10), np.zeros(11)])
@@ -103,19 +115,21 @@ def test_models_of_different_estimands_or_a_single_model_are_refused() -> None:
         stack([model(1, p, draws_around(4, 1))])
 
 
-def five_iteration_session(root: Path) -> Path:
+PROBLEM = load_problem(ROOT / "problems" / "ihdp")
+BASE = np.random.default_rng(7).normal(-1.5, 0.3, len(PROBLEM.data))
+
+
+def five_iteration_session(root: Path, plan: list | None = None) -> Path:
     """A real session store: kept, failed-gate, discarded, discarded without draws, kept (the best)."""
-    problem = load_problem(ROOT / "problems" / "ihdp")
-    base = np.random.default_rng(7).normal(-1.5, 0.3, len(problem.data))
     source = (ROOT / "problems" / "ihdp" / "model.py").read_text()
-    plan = [  # (verdict, pointwise ELPD, effect draws or None)
-        (VerdictKind.KEPT, base, draws_around(3.9, 1)),
-        (VerdictKind.FAILED_GATE, base + 2.0, draws_around(9.0, 2)),  # never stacked: it failed a gate
-        (VerdictKind.DISCARDED, base + 0.01, draws_around(4.1, 3)),
-        (VerdictKind.DISCARDED, base + 0.5, None),  # its draws were never saved
-        (VerdictKind.KEPT, base + 0.02, draws_around(4.0, 4)),
+    plan = plan or [  # (verdict, pointwise ELPD, effect draws or None)
+        (VerdictKind.KEPT, BASE, draws_around(3.9, 1)),
+        (VerdictKind.FAILED_GATE, BASE + 2.0, draws_around(9.0, 2)),  # never stacked: it failed a gate
+        (VerdictKind.DISCARDED, BASE + 0.01, draws_around(4.1, 3)),
+        (VerdictKind.DISCARDED, BASE + 0.5, None),  # its draws were never saved
+        (VerdictKind.KEPT, BASE + 0.02, draws_around(4.0, 4)),
     ]
-    with Session.create(problem, root) as session:
+    with Session.create(PROBLEM, root) as session:
         old = source
         for number, (verdict, elpd, draws) in enumerate(plan, start=1):
             new = old + f"\n# {number}\n"
@@ -141,6 +155,20 @@ def test_a_session_stacks_its_scored_models_and_says_what_it_left_out(tmp_path: 
     assert stacked.left_out == ("#4: its pointwise ELPD or effect draws are not stored",)
     assert stacked.weights[0].number == 5  # the best on every observation
     assert 3.9 <= stacked.effect.mean <= 4.1
+
+
+def test_a_model_whose_elpd_is_not_finite_is_left_out_with_why(tmp_path: Path) -> None:
+    broken = BASE.copy()
+    broken[3] = -np.inf
+    plan = [
+        (VerdictKind.KEPT, BASE, draws_around(3.9, 1)),
+        (VerdictKind.DISCARDED, broken, draws_around(4.4, 2)),
+        (VerdictKind.KEPT, BASE + 0.1, draws_around(4.0, 3)),
+    ]
+    with Session.open(five_iteration_session(tmp_path / "sessions", plan), readonly=True) as session:
+        stacked = stack_session(session)
+    assert stacked is not None and sorted(w.number for w in stacked.weights) == [1, 3]
+    assert stacked.left_out == ("#2: its pointwise ELPD or effect draws are not all finite",)
 
 
 def test_the_report_shows_the_stack_beside_the_kept_model(tmp_path: Path) -> None:

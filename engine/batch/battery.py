@@ -168,7 +168,10 @@ def stacked_answer(session: Session) -> Answer | None:
     """
     from engine.stacking import stack_session
 
-    stacked = stack_session(session)
+    try:
+        stacked = stack_session(session)
+    except ValueError:  # the models could not be stacked: the replication still answers first and best
+        return None
     if stacked is None:
         return None
     shares = ", ".join(f"#{w.number} {w.weight:.0%}" for w in stacked.weights if w.weight >= 0.01)
