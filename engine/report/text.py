@@ -94,8 +94,8 @@ def effect_numbers(effect: Effect) -> tuple[str, str, str]:
     tuple of str
         ``(mean, low, high)``, all with the decimals :func:`decimals` picks for the three.
     """
-    d = decimals(effect.mean, effect.hdi_low, effect.hdi_high)
-    return f"{effect.mean:.{d}f}", f"{effect.hdi_low:.{d}f}", f"{effect.hdi_high:.{d}f}"
+    mean, low, high = same_decimals(effect.mean, effect.hdi_low, effect.hdi_high)
+    return mean, low, high
 
 
 def effect_text(effect: Effect | None) -> str:
