@@ -172,9 +172,12 @@ def test_a_model_whose_elpd_is_not_finite_is_left_out_with_why(tmp_path: Path) -
 
 
 def test_the_report_shows_the_stack_beside_the_kept_model(tmp_path: Path) -> None:
-    report = build_report(five_iteration_session(tmp_path / "sessions"), figures=False)
+    report = build_report(five_iteration_session(tmp_path / "sessions"))
     assert report.final.stacked is not None and report.final.bayes_iteration == 5
+    (figure,) = [f for f in report.figures if f.name == "stacking"]
+    assert figure.png.startswith(b"\x89PNG") and "LOO stacking weight" in figure.caption
     markdown = render_markdown(report)
+    assert "](figures/stacking.png)" in markdown  # placed in the plots section, not only drawn
     assert "Stacked over the 3 models that passed the gates" in markdown
     assert "iteration 5 (move-5) 100%" in markdown
     assert "The stack is the kept model" in markdown

@@ -49,6 +49,7 @@ def render_figures(report: Report, effect_draws: np.ndarray | None, pareto_k: np
     makers: list[tuple[str, Callable[[], Figure | None]]] = [
         ("elpd_trajectory", lambda: _elpd_trajectory(model_records, report.gates.elpd_se_multiple)),
         ("effect_forest", lambda: _effect_forest(report)),
+        ("stacking", lambda: _stacking(report)),
         ("effect_trace_rank", lambda: _trace_rank(effect_draws, report)),
         ("pareto_k", lambda: _pareto_k(pareto_k, report)),
     ]
@@ -172,6 +173,37 @@ def _effect_forest(report: Report) -> Figure | None:
         ", with the doubly-robust estimate and its 95 % CI in orange." if design is not None else "."
     )
     return _png(fig, "effect_forest", "Effect across iterations", caption)
+
+
+def _stacking(report: Report) -> Figure | None:
+    """Each stacked model's interval with its weight as the dot's area; the stack at the bottom."""
+    stacked = report.final.stacked
+    if stacked is None:
+        return None
+    models = sorted(stacked.weights, key=lambda w: w.number)
+    n = len(models) + 1
+    fig, ax = _figure(1.2 + 0.38 * n)
+    _style(ax)
+    ypos = np.arange(n)[::-1]
+    for y, w in zip(ypos[:-1], models):
+        e = w.effect
+        colour = GREEN if w.number == report.final.bayes_iteration else GREY
+        ax.plot([e.hdi_low, e.hdi_high], [y, y], color=colour, linewidth=1.6, alpha=0.35 + 0.65 * w.weight)
+        ax.scatter([e.mean], [y], color=colour, s=8 + 160 * w.weight, zorder=3)
+    e = stacked.effect
+    ax.plot([e.hdi_low, e.hdi_high], [0, 0], color=BLUE, linewidth=2.6, solid_capstyle="round")
+    ax.scatter([e.mean], [0], color=BLUE, s=60, zorder=3, marker="D")
+    labels = [f"#{w.number} {w.move or 'edit'} ({w.weight:.0%})" for w in models] + ["stacked"]
+    ax.set_yticks(ypos)
+    ax.set_yticklabels(labels, fontsize=9)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel(f"effect on {report.contract.outcome}")
+    caption = (
+        f"Every model that passed the gates, with its {e.interval_name} of the {e.estimand} and its LOO stacking "
+        "weight (the dot's area and the line's strength; the kept model in green), and at the bottom the "
+        "stacked effect: the same mixture of their posteriors."
+    )
+    return _png(fig, "stacking", "The effect stacked over the models", caption)
 
 
 def _trace_rank(draws: np.ndarray | None, report: Report) -> Figure | None:

@@ -662,7 +662,7 @@ def _costs(report: Report) -> list[Block]:
 
 def _plots(report: Report) -> list[Block]:
     blocks: list[Block] = [section_heading("plots")]
-    for name in ("elpd_trajectory", "effect_forest", "effect_trace_rank", "pareto_k"):
+    for name in ("elpd_trajectory", "effect_forest", "stacking", "effect_trace_rank", "pareto_k"):
         blocks += figure_blocks(report, name)
     if len(blocks) == 1:
         blocks.append(Para(inline("No model has been sampled yet, so there is nothing to plot.")))
