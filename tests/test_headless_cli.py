@@ -261,3 +261,29 @@ def test_headless_run_records_its_outcome_for_python_callers(scripted) -> None:
     with pytest.raises(SandboxError):
         run.run(1)
     assert run.outcome is Outcome.ERROR and run.summary()["outcome"] == "error"
+
+
+@pytest.mark.parametrize("width", [80, 100, 140, 200])
+def test_the_results_table_fits_the_terminal_with_every_cell_whole(width: int) -> None:
+    """A narrow terminal shortens the hypothesis, then drops the time and convergence columns: a
+    verdict never reads "k…" and no line runs past the edge (Rich alone cut every column to fit)."""
+    from rich.console import Console
+
+    from workbench.render import results_table
+
+    old = "a = 1\n"
+    records = [
+        make_record(1, old=old, new="a = 2\n", verdict=VerdictKind.KEPT, hypothesis="Run the baseline model " * 3),
+        make_record(2, old=old, new="a = 3\n", verdict=VerdictKind.DISCARDED, hypothesis="Splines " * 9),
+        make_record(3, old=old, new="a = 4\n", verdict=VerdictKind.FAILED_GATE),
+    ]
+    console = Console(width=width, record=True, highlight=False)
+    console.print(results_table(records, loop="model", width=width))
+    lines = console.export_text().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    body = "\n".join(lines)
+    assert all(word in body for word in ("kept", "discarded", "failed_gate", "ATE 3.97 [3.74, 4.19]"))
+    for line in (line for line in lines if "ATE" in line):
+        cells = line.split("│")[1:-1]  # #, hypothesis, verdict, …
+        assert "…" not in "".join(cells[2:]), line  # only the hypothesis is ever cut
+    assert ("R-hat" in body) is (width >= 140)

@@ -8,6 +8,7 @@ the workbench's own words alone. Consoles come from :func:`console`, which never
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
@@ -20,9 +21,20 @@ from screens.format import literal
 __all__ = ["console", "literal", "contract_table", "data_summary_table", "findings_table", "results_table"]
 
 
+LOG_WIDTH = 160
+"""Columns of output that goes to a file or a pipe (a CI log): wide enough for the results table."""
+
+
 def console(*, stderr: bool = False) -> Console:
-    """A CLI console: no emoji codes, no highlighting of numbers and paths."""
-    return Console(stderr=stderr, highlight=False, emoji=False)
+    """A CLI console: no emoji codes, no highlighting of numbers and paths.
+
+    Output to a file or a pipe is :data:`LOG_WIDTH` wide unless ``COLUMNS`` says otherwise: Rich's
+    default of 80 there cut the results table's verdicts to one letter.
+    """
+    out = Console(stderr=stderr, highlight=False, emoji=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = LOG_WIDTH
+    return out
 
 
 if TYPE_CHECKING:
@@ -89,10 +101,19 @@ def findings_table(findings: Iterable[Finding], title: str) -> Table | Text:
 Justify = Literal["left", "center", "right"]
 
 
-def results_table(records, loop: str = "model") -> Table:
-    """The headless run's results: one row per iteration of the loop."""
+DROP_ORDER = ("s", "div", "ESS", "R-hat", "ELPD ± SE")
+"""Columns a narrow terminal drops, first to last: the verdict already says whether the gates passed."""
+HYPOTHESIS_WIDTH = (16, 40)
+"""The hypothesis column's narrowest and widest: it gives way first, then :data:`DROP_ORDER` does."""
+
+
+def results_table(records, loop: str = "model", width: int | None = None) -> Table:
+    """The headless run's results: one row per iteration of the loop.
+
+    Every cell shown is whole: on a terminal ``width`` columns wide the hypothesis shortens first,
+    then the columns of :data:`DROP_ORDER` go, so a verdict never reads "k…".
+    """
     model = loop == "model"
-    table = Table(title=f"{loop} loop iterations", title_justify="left")
     columns: list[tuple[str, Justify]] = [("#", "right"), ("hypothesis", "left"), ("verdict", "left")]
     if model:
         columns += [
@@ -106,40 +127,61 @@ def results_table(records, loop: str = "model") -> Table:
     else:
         columns += [("effect [95% CI]", "right")]
     columns.append(("s", "right"))
+    rows = [_result_cells(r, model) for r in records if r.proposal.loop.value == loop]
+    shown = [name for name, _ in columns]
+    hypothesis = HYPOTHESIS_WIDTH[1]
+    if width is not None:
+        natural = {name: max([len(name), *(len(str(row[name])) for row in rows)]) for name in shown}
+        for drop in (None, *DROP_ORDER):
+            if drop in shown:
+                shown.remove(drop)
+            others = sum(natural[n] + 3 for n in shown if n != "hypothesis") + 1
+            hypothesis = min(HYPOTHESIS_WIDTH[1], width - others - 3)
+            if hypothesis >= HYPOTHESIS_WIDTH[0]:
+                break
+        hypothesis = max(hypothesis, HYPOTHESIS_WIDTH[0])
+    table = Table(title=f"{loop} loop iterations", title_justify="left")
     for name, justify in columns:
+        if name not in shown:
+            continue
         if name == "hypothesis":
-            table.add_column(name, justify=justify, max_width=40, no_wrap=True, overflow="ellipsis")
+            table.add_column(name, justify=justify, width=hypothesis, no_wrap=True, overflow="ellipsis")
         else:
             table.add_column(name, justify=justify, no_wrap=True)
-    colours = {
-        "kept": "green",
-        "discarded": "yellow",
-        "failed_gate": "magenta",
-        "crashed": "red",
-        "cancelled": "yellow",
-    }
-    for r in records:
-        if r.proposal.loop.value != loop:
-            continue
-        m = r.verdict.metrics if r.verdict else None
-        e = m.effect if m else None
-        status = literal(r.status, colours.get(r.status, "dim"))
-        effect = literal("" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]")
-        cells: list[str | Text] = [str(r.number), literal(r.proposal.hypothesis), status]
-        if model:
-            cells += [
-                _pm(m.elpd if m else None, m.elpd_se if m else None),
-                _pm(m.delta_elpd if m else None, m.delta_se if m else None, signed=True),
-                effect,
-                "" if not m or m.rhat_max is None else f"{m.rhat_max:.3f}",
-                "" if not m or m.ess_bulk_min is None else f"{m.ess_bulk_min:.0f}",
-                "" if not m or m.divergences is None else str(m.divergences),
-            ]
-        else:
-            cells.append(effect)
-        cells.append(f"{r.timings.get('total', 0):.0f}")
-        table.add_row(*cells)
+    for row in rows:
+        table.add_row(*(row[name] for name in shown))
     return table
+
+
+STATUS_COLOURS = {
+    "kept": "green",
+    "discarded": "yellow",
+    "failed_gate": "magenta",
+    "crashed": "red",
+    "cancelled": "yellow",
+}
+
+
+def _result_cells(r, model: bool) -> dict[str, str | Text]:  # noqa: ANN001  (an IterationRecord)
+    m = r.verdict.metrics if r.verdict else None
+    e = m.effect if m else None
+    effect = literal("" if e is None else f"{e.estimand} {e.mean:.2f} [{e.hdi_low:.2f}, {e.hdi_high:.2f}]")
+    cells: dict[str, str | Text] = {
+        "#": str(r.number),
+        "hypothesis": literal(r.proposal.hypothesis),
+        "verdict": literal(r.status, STATUS_COLOURS.get(r.status, "dim")),
+    }
+    if model:
+        cells["ELPD ± SE"] = _pm(m.elpd if m else None, m.elpd_se if m else None)
+        cells["ΔELPD ± SE"] = _pm(m.delta_elpd if m else None, m.delta_se if m else None, signed=True)
+        cells["effect [94% HDI]"] = effect
+        cells["R-hat"] = "" if not m or m.rhat_max is None else f"{m.rhat_max:.3f}"
+        cells["ESS"] = "" if not m or m.ess_bulk_min is None else f"{m.ess_bulk_min:.0f}"
+        cells["div"] = "" if not m or m.divergences is None else str(m.divergences)
+    else:
+        cells["effect [95% CI]"] = effect
+    cells["s"] = f"{r.timings.get('total', 0):.0f}"
+    return cells
 
 
 def _pm(value: float | None, se: float | None, signed: bool = False) -> str:

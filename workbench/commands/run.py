@@ -162,7 +162,8 @@ def _report(headless, args: argparse.Namespace, err) -> None:
             err.print("workbench: ", literal(headless.stopped_because), sep="", soft_wrap=True)
         return
     if records is not None:
-        console().print(results_table(records, loop=args.loop))
+        out = console()
+        out.print(results_table(records, loop=args.loop, width=out.width))
         lines = headless.closing_lines()
     else:
         lines = [headless.stopped_because, f"could not read the session: {summary['summary_error']}"]
