@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.opened import Opened
     from engine.problem import Problem
     from engine.records import IterationRecord
+    from engine.stacking import StackedEffect
     from engine.summary import ArmSummary
 
 
@@ -74,6 +75,7 @@ class HomeScreen(Screen):
         super().__init__(id="home")
         self._records: list[IterationRecord] = []
         self._best: IterationRecord | None = None
+        self._stacked: StackedEffect | None = None  # the effect over every scored model (a worker computes it)
         self._ready = False  # on_mount has run: the panels exist
         self._opened: Opened | None = None
         self._pending = False
@@ -138,6 +140,12 @@ class HomeScreen(Screen):
         self.query_one("#data", Static).update(data_renderable(opened.summary, problem.contract.outcome))
         self.show_records(records, pending)
 
+    def show_stacked(self, stacked: StackedEffect | None) -> None:
+        """The stacked estimate under the best model (computed in a worker after each scored model)."""
+        self._stacked = stacked
+        if self._ready:
+            self.query_one("#best", Static).update(best_renderable(self._best, stacked))
+
     def show_nothing_open(self) -> None:
         """After a failed open: stop the spinner and say what to do (the open error is in the status line)."""
         if not self._ready:
@@ -162,7 +170,7 @@ class HomeScreen(Screen):
         if not self._ready:
             return
         self._best = best_record(self._records)
-        self.query_one("#best", Static).update(best_renderable(self._best))
+        self.query_one("#best", Static).update(best_renderable(self._best, self._stacked))
         table = self.query_one("#iterations", DataTable)
         table.clear()
         for record in reversed(self._records):  # newest first
@@ -292,7 +300,8 @@ def data_renderable(summary: ArmSummary, outcome: str) -> Text:
     return text
 
 
-def best_renderable(best: IterationRecord | None) -> Text:
+def best_renderable(best: IterationRecord | None, stacked: StackedEffect | None = None) -> Text:
+    """The best model's ELPD, effect and interval, R-hat, hypothesis; the stacked effect when there is one."""
     if best is None or best.verdict is None:
         return Text("No model kept yet.\nApprove a proposal to sample the first one.", style="dim")
     m = best.verdict.metrics
@@ -307,5 +316,14 @@ def best_renderable(best: IterationRecord | None) -> Text:
         text.append(f"[{m.effect.hdi_low:.2f}, {m.effect.hdi_high:.2f}]")
     text.append("\nR̂ max ", style="bold")
     text.append(num(m.rhat_max, ".3f"))
+    if stacked is not None:
+        s = stacked.effect
+        text.append("\nstacked ", style="bold")
+        top = stacked.weights[0]
+        if top.number == best.number and top.weight >= 0.99:
+            text.append(f"= #{best.number} (no other model adds weight)", style="dim")
+        else:
+            text.append(f"{s.mean:.2f} [{s.hdi_low:.2f}, {s.hdi_high:.2f}]")
+            text.append(f" over {len(stacked.weights)} models, #{top.number} {top.weight:.0%}", style="dim")
     text.append("\n" + one_line(best.proposal.hypothesis, 200), style="dim")
     return text

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from engine.opened import Opened
     from engine.progress import RunProgress
     from engine.records import Decision, IterationRecord
+    from engine.stacking import StackedEffect
 
 
 @dataclass
@@ -139,6 +140,13 @@ class EditSubmitted(Message):
 class FileCommitted(Message):
     filename: str
     sha: str
+
+
+@dataclass
+class StackComputed(Message):
+    """The model loop's effect stacked over its scored models (None: fewer than two, or none stackable)."""
+
+    stacked: StackedEffect | None
 
 
 @dataclass

@@ -209,3 +209,32 @@ def test_a_headless_run_closes_with_the_stack_and_puts_it_in_its_json(tmp_path: 
     assert [w["iteration"] for w in summary["stacked"]["weights"]][0] == 5
     assert summary["stacked"]["left_out"] == ["#4: its pointwise ELPD or effect draws are not stored"]
     assert summary["best"]["iteration"] == 5
+
+
+@pytest.mark.anyio
+async def test_the_home_screen_shows_the_stack_under_the_best_model(tmp_path: Path) -> None:
+    """A worker stacks the models after the session opens; the best panel gains a line."""
+    from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
+    from textual.widgets import Static
+
+    half = np.arange(len(BASE)) < len(BASE) // 2
+    first, second = BASE.copy(), BASE.copy()
+    first[half] += 1.0  # each model predicts one half better: they share the weight
+    second[~half] += 1.0
+    plan = [
+        (VerdictKind.KEPT, first, draws_around(3.8, 1)),
+        (VerdictKind.KEPT, second + 0.001, draws_around(4.2, 2)),
+    ]
+    source = five_iteration_session(tmp_path / "built", plan)
+    app = fixture_app(source, tmp_path / "opened")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_opened(pilot)
+        best = app.home.query_one("#best", Static)
+        await wait_until(pilot, lambda: "stacked" in str(best.render()), what="the stacked line")
+        text = str(best.render())
+        assert "#2 " in text and "over 2 models" in text
+        assert app.home._stacked is not None
+        s = app.home._stacked.effect
+        assert f"stacked {s.mean:.2f} [{s.hdi_low:.2f}, {s.hdi_high:.2f}]" in text
+        assert 3.8 < s.mean < 4.2
+    app.close_session()

@@ -46,6 +46,7 @@ from screens.messages import (
     SamplingProgressed,
     SavePlanFile,
     SessionOpened,
+    StackComputed,
     StatusChanged,
 )
 
@@ -262,6 +263,17 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
         arrays = load_iteration_arrays(self._workbench().session, record)
         self.call_from_thread(screen.set_arrays, arrays)
 
+    @work(thread=True, exclusive=True, group=WorkerGroup.STACK, exit_on_error=False, description="stack the models")
+    def _load_stack(self) -> None:
+        """The effect stacked over the session's scored models, for the home screen (ArviZ loads here, off the UI)."""
+        from engine.stacking import stack_session
+
+        try:
+            stacked = stack_session(self._workbench().session)
+        except ValueError:  # the optimiser found no weights: the best model alone is shown, as before
+            stacked = None
+        self.post_message(StackComputed(stacked))
+
     @work(thread=True, exclusive=True, group=WorkerGroup.FILES, exit_on_error=False, description="read the plan")
     def _load_plan(self) -> None:
         from screens.editor import PLAN_FILES, EditorScreen
@@ -287,6 +299,9 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
 
     # ------------------------------------------------------------------ worker results
 
+    def on_stack_computed(self, message: StackComputed) -> None:
+        self.home.show_stacked(message.stacked)
+
     def on_session_opened(self, message: SessionOpened) -> None:
         opened: Opened = message.opened
         self.opened = opened
@@ -307,6 +322,8 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
         for line in opened.recovered:
             self.notify(line, title="note on this session", severity="warning", timeout=10)
         self.refresh_bindings()
+        if any(_stackable(r) for r in self.records):
+            self._load_stack()
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self._set_status(message.text)
@@ -435,6 +452,8 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
         self._end_run()
         self.next_number = record.number + 1
         self.home.show_records(self.records)
+        if _stackable(record):
+            self._load_stack()
         if record.verdict is not None:
             watching = any(isinstance(screen, RunScreen) for screen in self.screen_stack)
             self._set_status(f"iteration {record.number}: {record.status.replace('_', ' ')} — {record.verdict.reason}")
@@ -701,6 +720,11 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
 
     def _gates(self) -> Gates | None:
         return self.opened.problem.gates if self.opened is not None else None
+
+
+def _stackable(record: IterationRecord) -> bool:
+    """A model that passed the gates: it may change the stacked estimate."""
+    return record.proposal.loop == "model" and record.status in ("kept", "discarded")
 
 
 def create_app(

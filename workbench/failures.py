@@ -21,6 +21,7 @@ class WorkerGroup(StrEnum):
     EXPORT = "export"  # write the report
     BATCH = "batch"  # run a batch on a Dask cluster (runs beside everything else)
     BATCHES = "batches"  # read the session's batches for the batch screen
+    STACK = "stack"  # stack the scored models for the home screen's best panel
 
     @property
     def failure_title(self) -> str:
@@ -33,6 +34,7 @@ class WorkerGroup(StrEnum):
             WorkerGroup.ARRAYS: "Could not load the draws",
             WorkerGroup.BATCH: "The batch failed",
             WorkerGroup.BATCHES: "Could not read the batches",
+            WorkerGroup.STACK: "Could not stack the models",
         }[self]
 
     @property
