@@ -32,8 +32,8 @@ from screens.new_problem import (
     Inspection,
     InspectionKey,
     QuestionAnswered,
-    QuestionScreen,
 )
+from screens.new_question import QuestionScreen
 
 if TYPE_CHECKING:
     from engine.intake.csvfile import CsvTable
