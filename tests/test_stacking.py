@@ -18,6 +18,7 @@ from engine.effects import summarize_draws
 from engine.problem_load import load_problem
 from engine.records import Loop, VerdictKind
 from engine.report import build_report, render_markdown
+from engine.report.text import effect_text
 from engine.stacking import StackInput, stack, stack_session, stacking_weights
 from engine.store import Session
 from engine.store.files import EFFECT_DRAWS_FILE
@@ -181,6 +182,9 @@ def test_the_report_shows_the_stack_beside_the_kept_model(tmp_path: Path) -> Non
     assert "Stacked over the 3 models that passed the gates" in markdown
     assert "iteration 5 (move-5) 100%" in markdown
     assert "The stack is the kept model" in markdown
+    # The summary at the top names it too, beside the Bayesian estimate.
+    shown = effect_text(report.final.stacked.effect)
+    assert f"- **Stacked:** {shown} (94% HDI, over the 3 models that passed the gates)" in markdown
     assert "Left out: #4: its pointwise ELPD or effect draws are not stored." in markdown
 
 

@@ -118,6 +118,19 @@ def _summary(report: Report) -> list[Block]:
     pairs: list[tuple[str, Inline]] = [
         ("Question", inline(report.question)),
         (f"Bayesian {report.contract.estimand}", bayes),
+    ]
+    if final.stacked is not None:
+        st = final.stacked.effect
+        pairs.append(
+            (
+                "Stacked",
+                inline(
+                    fmt.effect_text(st),
+                    f" ({fmt.interval_name(st)}, over the {len(final.stacked.weights)} models that passed the gates)",
+                ),
+            )
+        )
+    pairs += [
         ("Doubly robust", dr),
         ("Credibility", credibility),
         ("Iterations", inline(counts)),
