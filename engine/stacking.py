@@ -32,6 +32,8 @@ MIXTURE_DRAWS = 4000
 """Draws of the stacked effect's posterior (each model contributes its weight's share)."""
 SHOWN_WEIGHT = 0.01
 """Models with less weight than this are listed as stacked but not named in one-line summaries."""
+SOLE_WEIGHT = 0.99
+"""A model with this much of the weight is the stack: the others add nothing worth showing."""
 MIXTURE_SEED = 20181
 """The resampling's seed: the same session always gives the same stacked interval."""
 
@@ -66,13 +68,28 @@ class StackedEffect:
     weights: tuple[StackWeight, ...]
     left_out: tuple[str, ...] = ()
 
+    def is_only(self, number: int | None) -> bool:
+        """Whether iteration ``number`` carries (nearly) all the weight, so the stack is that model.
+
+        Parameters
+        ----------
+        number
+            An iteration number, e.g. the kept model's; None is never the stack.
+
+        Returns
+        -------
+        bool
+        """
+        top = self.weights[0]
+        return number is not None and top.number == number and top.weight >= SOLE_WEIGHT
+
     def describe(self) -> str:
         """One line: the estimate, its interval and the models that carry the weight.
 
         Returns
         -------
         str
-            ``stacked over 3 models: ATE 4.012 [3.80, 4.21] (94% HDI); weight on #7 log_mean 81%, …``
+            ``stacked over 3 models: ATE 4.012 [3.800, 4.210] (94% HDI); weight on #7 log_mean 81%, …``
         """
         e = self.effect
         shares = ", ".join(

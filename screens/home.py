@@ -320,7 +320,7 @@ def best_renderable(best: IterationRecord | None, stacked: StackedEffect | None 
         s = stacked.effect
         text.append("\nstacked ", style="bold")
         top = stacked.weights[0]
-        if top.number == best.number and top.weight >= 0.99:
+        if stacked.is_only(best.number):
             text.append(f"= #{best.number} (no other model adds weight)", style="dim")
         else:
             text.append(f"{s.mean:.2f} [{s.hdi_low:.2f}, {s.hdi_high:.2f}]")
