@@ -148,6 +148,7 @@ class HeadlessRun:
         self.recorded: list[IterationRecord] = []
         self.stopped_because = ""
         self.outcome: Outcome | None = None  # None until run() returns or raises
+        self._stacked: tuple[int, tuple[StackedEffect | None, str]] | None = None  # (next number, stack or why not)
 
     def run(self, iterations: int, on_event: Callable[[Event], None] | None = None) -> list[IterationRecord]:
         """Run up to ``iterations`` iterations; stop early when the agent has nothing left
@@ -279,13 +280,11 @@ class HeadlessRun:
                 f"best: iteration {best.number}, {e.estimand} {e.mean:.3f} "
                 f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.hdi_prob:.0%} {interval_name(self.loop)})"
             )
-        try:
-            stacked = self._stacked()
-        except ValueError as exc:
-            lines.append(f"the models could not be stacked: {exc}")
-        else:
-            if stacked is not None:
-                lines.append(stacked.describe())
+        stacked, why_not = self._stack()
+        if stacked is not None:
+            lines.append(stacked.describe())
+        elif why_not:
+            lines.append(f"the models could not be stacked: {why_not}")
         spend = self.workbench.session.spend()
         if spend.entries:
             lines.append(f"agent spend this session: {spend.text()}")
@@ -293,16 +292,26 @@ class HeadlessRun:
         return lines
 
     def _stacked_json(self) -> dict[str, Any] | None:
-        try:
-            return stacked_summary(self._stacked())
-        except ValueError as exc:
-            return {"error": str(exc)}
+        stacked, why_not = self._stack()
+        return {"error": why_not} if why_not else stacked_summary(stacked)
 
-    def _stacked(self) -> StackedEffect | None:
-        """The model loop's estimate stacked over its scored models (None in the design loop)."""
+    def _stack(self) -> tuple[StackedEffect | None, str]:
+        """The model loop's estimate stacked over its scored models, or why it could not be.
+
+        Stacking loads every scored iteration's draws: done once per recorded state, since
+        :meth:`summary` and :meth:`closing_lines` both show it at the end of a run.
+        """
         from engine.stacking import stack_session
 
-        return stack_session(self.workbench.session) if self.loop is Loop.MODEL else None
+        if self.loop is not Loop.MODEL:
+            return None, ""
+        state = self.workbench.session.next_number()
+        if self._stacked is None or self._stacked[0] != state:
+            try:
+                self._stacked = (state, (stack_session(self.workbench.session), ""))
+            except ValueError as exc:
+                self._stacked = (state, (None, str(exc)))
+        return self._stacked[1]
 
 
 def _say_activity(say: Callable[[str], None]) -> Callable[[AgentActivity], None]:

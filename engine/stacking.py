@@ -17,7 +17,7 @@ keep rule's best stays the session's answer of record.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +47,6 @@ class StackInput:
     effect: Effect
     pointwise_elpd: np.ndarray = field(repr=False, compare=False)
     effect_draws: np.ndarray = field(repr=False, compare=False)  # (chain, draw)
-    p_loo: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,11 @@ class StackedEffect:
     effect: Effect
     weights: tuple[StackWeight, ...]
     left_out: tuple[str, ...] = ()
+
+    @property
+    def named(self) -> tuple[StackWeight, ...]:
+        """The weights worth naming in a summary line (:data:`SHOWN_WEIGHT` or more), heaviest first."""
+        return tuple(w for w in self.weights if w.weight >= SHOWN_WEIGHT)
 
     def is_only(self, number: int | None) -> bool:
         """Whether iteration ``number`` carries (nearly) all the weight, so the stack is that model.
@@ -92,25 +96,20 @@ class StackedEffect:
             ``stacked over 3 models: ATE 4.012 [3.800, 4.210] (94% HDI); weight on #7 log_mean 81%, …``
         """
         e = self.effect
-        shares = ", ".join(
-            f"#{w.number} {w.move or 'edit'} {w.weight:.0%}" for w in self.weights if w.weight >= SHOWN_WEIGHT
-        )
+        shares = ", ".join(f"#{w.number} {w.move or 'edit'} {w.weight:.0%}" for w in self.named)
         return (
             f"stacked over {len(self.weights)} models: {e.estimand} {e.mean:.3f} "
             f"[{e.hdi_low:.3f}, {e.hdi_high:.3f}] ({e.interval_name}); weight on {shares}"
         )
 
 
-def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = ()) -> np.ndarray:
+def stacking_weights(pointwise: Sequence[np.ndarray]) -> np.ndarray:
     """LOO stacking weights of models given their pointwise ELPDs (ArviZ's optimiser).
 
     Parameters
     ----------
     pointwise
         One array per model, each with one ELPD per observation (the same observations).
-    p_loo
-        Each model's effective number of parameters (only reported by ArviZ, not used by
-        the weights); zeros when empty.
 
     Returns
     -------
@@ -130,7 +129,6 @@ def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = (
     sizes = {len(p) for p in pointwise}
     if len(sizes) != 1:
         raise ValueError(f"the models were scored on different numbers of observations ({sorted(sizes)})")
-    p_loo = list(p_loo) or [0.0] * len(pointwise)
     names = [f"m{k}" for k in range(len(pointwise))]
     matrix = np.column_stack([np.asarray(p, dtype=float) for p in pointwise])
     # The weights do not change when one constant is added to every model's ELPD of an observation;
@@ -138,12 +136,12 @@ def stacking_weights(pointwise: Sequence[np.ndarray], p_loo: Sequence[float] = (
     # (an observation every model finds very unlikely), which would leave the optimiser at its start.
     matrix = matrix - matrix.max(axis=1, keepdims=True)
     elpds = {}
-    for name, values, p in zip(names, matrix.T, p_loo, strict=True):
+    for name, values in zip(names, matrix.T, strict=True):
         elpds[name] = ELPDData(
             data=[
                 float(values.sum()),
                 float(np.sqrt(len(values) * values.var())),
-                float(p),
+                0.0,  # p_loo: ArviZ only reports it; the weights never read it
                 0,
                 len(values),
                 False,
@@ -197,7 +195,7 @@ def stack(models: Sequence[StackInput]) -> StackedEffect:
     estimands = {m.effect.estimand for m in models}
     if len(estimands) != 1:
         raise ValueError(f"the models estimate different estimands ({sorted(estimands)})")
-    weights = stacking_weights([m.pointwise_elpd for m in models], [m.p_loo for m in models])
+    weights = stacking_weights([m.pointwise_elpd for m in models])
     rng = np.random.default_rng(MIXTURE_SEED)
     counts = _shares(weights, MIXTURE_DRAWS)
     mixture = np.concatenate(
@@ -231,9 +229,9 @@ def stack_session(session: Session) -> StackedEffect | None:
     models: list[StackInput] = []
     left_out: list[str] = []
     for record in session.iterations():
-        if not _scored_model(record):
+        if not stackable(record):
             continue
-        assert record.verdict is not None and record.verdict.metrics.effect is not None  # _scored_model
+        assert record.verdict is not None and record.verdict.metrics.effect is not None  # stackable
         if record.verdict.metrics.effect.estimand != estimand:
             left_out.append(f"#{record.number}: it estimates the {record.verdict.metrics.effect.estimand}")
             continue
@@ -253,7 +251,6 @@ def stack_session(session: Session) -> StackedEffect | None:
                 record.verdict.metrics.effect,
                 elpd,
                 draws,
-                record.verdict.metrics.p_loo or 0.0,
             )
         )
     if len(models) < 2:
@@ -265,12 +262,22 @@ def stack_session(session: Session) -> StackedEffect | None:
         models = [m for m in models if len(m.pointwise_elpd) == n]
         if len(models) < 2:
             return None
-    stacked = stack(models)
-    return StackedEffect(stacked.effect, stacked.weights, tuple(left_out))
+    return replace(stack(models), left_out=tuple(left_out))
 
 
-def _scored_model(record: IterationRecord) -> bool:
-    """A model-loop iteration that passed the gates and has an effect (kept or discarded)."""
+def stackable(record: IterationRecord) -> bool:
+    """A model-loop iteration that passed the gates and has an effect (kept or discarded).
+
+    Parameters
+    ----------
+    record
+        Any iteration.
+
+    Returns
+    -------
+    bool
+        True when it can enter the stack (and a new one may change it).
+    """
     v = record.verdict
     return (
         record.proposal.loop == Loop.MODEL

@@ -322,7 +322,9 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
         for line in opened.recovered:
             self.notify(line, title="note on this session", severity="warning", timeout=10)
         self.refresh_bindings()
-        if any(_stackable(r) for r in self.records):
+        from engine.stacking import stackable
+
+        if any(stackable(r) for r in self.records):
             self._load_stack()
 
     def on_status_changed(self, message: StatusChanged) -> None:
@@ -452,7 +454,9 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
         self._end_run()
         self.next_number = record.number + 1
         self.home.show_records(self.records)
-        if _stackable(record):
+        from engine.stacking import stackable
+
+        if stackable(record):
             self._load_stack()
         if record.verdict is not None:
             watching = any(isinstance(screen, RunScreen) for screen in self.screen_stack)
@@ -720,11 +724,6 @@ class WorkbenchApp(PaletteCommands, OwnFileCommands, BatchCommands, App[int]):
 
     def _gates(self) -> Gates | None:
         return self.opened.problem.gates if self.opened is not None else None
-
-
-def _stackable(record: IterationRecord) -> bool:
-    """A model that passed the gates: it may change the stacked estimate."""
-    return record.proposal.loop == "model" and record.status in ("kept", "discarded")
 
 
 def create_app(

@@ -166,7 +166,7 @@ def stacked_answer(session: Session) -> Answer | None:
     Answer or None
         Rated ``stacked``; its move is the heaviest model's, and the weights are in the clause.
     """
-    from engine.stacking import SHOWN_WEIGHT, stack_session
+    from engine.stacking import stack_session
 
     try:
         stacked = stack_session(session)
@@ -174,7 +174,7 @@ def stacked_answer(session: Session) -> Answer | None:
         return None
     if stacked is None:
         return None
-    shares = ", ".join(f"#{w.number} {w.weight:.0%}" for w in stacked.weights if w.weight >= SHOWN_WEIGHT)
+    shares = ", ".join(f"#{w.number} {w.weight:.0%}" for w in stacked.named)
     return Answer("stacked", stacked.effect, "stacked", True, f"weights {shares}", stacked.weights[0].move)
 
 

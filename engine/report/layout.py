@@ -32,7 +32,6 @@ from engine.report.content import IterationRow, Report
 from engine.report.costs import CostRow
 from engine.report.layout_design import batches_section, design_section
 from engine.report.sections import SECTIONS, figure_blocks, section_heading
-from engine.stacking import SHOWN_WEIGHT
 
 if TYPE_CHECKING:
     from engine.stacking import StackedEffect
@@ -303,13 +302,10 @@ def _estimate(report: Report) -> list[Block]:
 
 def _stacked(stacked: StackedEffect, best: int | None) -> Block:
     """The effect over every scored model, weighted by LOO stacking, beside the keep rule's one."""
-    shares = ", ".join(
-        f"iteration {w.number} ({w.move or 'edit'}) {w.weight:.0%}" for w in stacked.weights if w.weight >= SHOWN_WEIGHT
-    )
-    only_best = stacked.is_only(best)
+    shares = ", ".join(f"iteration {w.number} ({w.move or 'edit'}) {w.weight:.0%}" for w in stacked.named)
     reading = (
         "The stack is the kept model: no other model adds to its leave-one-out predictions."
-        if only_best
+        if stacked.is_only(best)
         else "Models the keep rule could not tell apart share the weight; where their effects differ, the stacked "
         "interval is wider than any one model's. The kept model above stays the answer of record."
     )
