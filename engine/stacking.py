@@ -257,7 +257,8 @@ def stack_session(session: Session) -> StackedEffect | None:
         return None
     sizes = {len(m.pointwise_elpd) for m in models}
     if len(sizes) > 1:  # the data changed under the session: stack those scored on the best's rows
-        n = len(next(m.pointwise_elpd for m in models if m.number == best.number))
+        by_number = {m.number: len(m.pointwise_elpd) for m in models}
+        n = by_number.get(best.number, by_number[max(by_number)])  # else the newest model's rows
         left_out += [f"#{m.number}: scored on other rows" for m in models if len(m.pointwise_elpd) != n]
         models = [m for m in models if len(m.pointwise_elpd) == n]
         if len(models) < 2:

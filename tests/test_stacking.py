@@ -172,6 +172,26 @@ def test_a_model_whose_elpd_is_not_finite_is_left_out_with_why(tmp_path: Path) -
     assert stacked.left_out == ("#2: its pointwise ELPD or effect draws are not all finite",)
 
 
+def test_models_scored_on_other_rows_are_left_out_even_when_the_best_has_no_draws(tmp_path: Path) -> None:
+    """The data changed under the session, and the best's draws are gone: the newest model's rows decide."""
+    shorter = BASE[:-1]
+    plan = [
+        (VerdictKind.KEPT, shorter, draws_around(3.9, 1)),
+        (VerdictKind.DISCARDED, shorter + 0.01, draws_around(4.0, 2)),
+        (VerdictKind.DISCARDED, BASE, draws_around(4.1, 3)),
+        (VerdictKind.DISCARDED, BASE + 0.01, draws_around(4.2, 4)),
+        (VerdictKind.KEPT, BASE + 0.05, None),
+    ]
+    with Session.open(five_iteration_session(tmp_path / "sessions", plan), readonly=True) as session:
+        stacked = stack_session(session)
+    assert stacked is not None and sorted(w.number for w in stacked.weights) == [3, 4]
+    assert stacked.left_out == (
+        "#5: its pointwise ELPD or effect draws are not stored",
+        "#1: scored on other rows",
+        "#2: scored on other rows",
+    )
+
+
 def test_the_report_shows_the_stack_beside_the_kept_model(tmp_path: Path) -> None:
     report = build_report(five_iteration_session(tmp_path / "sessions"))
     assert report.final.stacked is not None and report.final.bayes_iteration == 5
