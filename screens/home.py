@@ -324,6 +324,7 @@ def best_renderable(best: IterationRecord | None, stacked: StackedEffect | None 
             text.append(f"= #{best.number} (no other model adds weight)", style="dim")
         else:
             text.append(f"{s.mean:.2f} [{s.hdi_low:.2f}, {s.hdi_high:.2f}]")
-            text.append(f" over {len(stacked.weights)} models, #{top.number} {top.weight:.0%}", style="dim")
+            # its own line: after the interval it was cut off at 80 columns
+            text.append(f"\n  over {len(stacked.weights)} models, #{top.number} {top.weight:.0%}", style="dim")
     text.append("\n" + one_line(best.proposal.hypothesis, 200), style="dim")
     return text

@@ -239,6 +239,7 @@ def test_a_headless_run_closes_with_the_stack_and_puts_it_in_its_json(tmp_path: 
 async def test_the_home_screen_shows_the_stack_under_the_best_model(tmp_path: Path) -> None:
     """A worker stacks the models after the session opens; the best panel gains a line."""
     from fixtures.tui_pilot import fixture_app, wait_opened, wait_until
+    from rich.cells import cell_len
     from textual.widgets import Static
 
     half = np.arange(len(BASE)) < len(BASE) // 2
@@ -251,12 +252,17 @@ async def test_the_home_screen_shows_the_stack_under_the_best_model(tmp_path: Pa
     ]
     source = five_iteration_session(tmp_path / "built", plan)
     app = fixture_app(source, tmp_path / "opened")
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await wait_opened(pilot)
         best = app.home.query_one("#best", Static)
         await wait_until(pilot, lambda: "stacked" in str(best.render()), what="the stacked line")
         text = str(best.render())
         assert "#2 " in text and "over 2 models" in text
+        # every line of the stack fits the panel on the smallest supported terminal
+        lines = text.splitlines()
+        stack_rows = [i for i, line in enumerate(lines) if "stacked" in line or "over 2 models" in line]
+        region = best.content_region
+        assert all(cell_len(lines[i]) <= region.width and i < region.height for i in stack_rows), (region, lines)
         assert app.home._stacked is not None
         s = app.home._stacked.effect
         assert f"stacked {s.mean:.2f} [{s.hdi_low:.2f}, {s.hdi_high:.2f}]" in text
