@@ -359,7 +359,13 @@ def resolve_propensity(data: DesignData, spec: AnalysisSpec) -> tuple[AnalysisSp
     return spec.with_(propensity_learner=choice.chosen), choice
 
 
-def fit_dr(data: DesignData, spec: AnalysisSpec, choice: PropensityChoice | None = None) -> NuisanceFit:
+def fit_dr(
+    data: DesignData,
+    spec: AnalysisSpec,
+    choice: PropensityChoice | None = None,
+    *,
+    regression: Any | None = None,
+) -> NuisanceFit:
     """Fit the spec's EconML DR learner and recover the out-of-fold nuisance predictions.
 
     Parameters
@@ -370,6 +376,10 @@ def fit_dr(data: DesignData, spec: AnalysisSpec, choice: PropensityChoice | None
         Learners, estimator, folds and seed; ``auto`` is resolved here (:func:`resolve_propensity`).
     choice
         How an ``auto`` learner was resolved already, to record with the fit.
+    regression
+        An unfitted sklearn model of y on (W, t), t the last column, used instead of the spec's
+        outcome learner: ``benchmarks/calibrate_design.py`` tries candidates through it before
+        one becomes a spec option.
 
     Returns
     -------
@@ -388,7 +398,9 @@ def fit_dr(data: DesignData, spec: AnalysisSpec, choice: PropensityChoice | None
     folds = folds_for(data.t, spec.folds, spec.seed)
     kwargs = dict(
         model_propensity=propensity_model(spec.propensity_learner, spec.seed),
-        model_regression=outcome_model(spec.outcome_learner, spec.seed, data.discrete_outcome),
+        model_regression=regression
+        if regression is not None
+        else outcome_model(spec.outcome_learner, spec.seed, data.discrete_outcome),
         discrete_outcome=data.discrete_outcome,
         min_propensity=spec.clip,
         cv=folds,
