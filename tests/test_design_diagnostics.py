@@ -11,6 +11,8 @@ from engine.design.diagnostics import (
     OVERLAP_BOUNDS,
     SMD_FAIL_AT,
     SMD_PASS_BELOW,
+    TRIM_SHIFT_FAIL_SE,
+    TRIM_SHIFT_PASS_SE,
     TRIM_THRESHOLDS,
     balance,
     estimand_weights,
@@ -109,18 +111,30 @@ def test_trimming_curve_has_every_threshold_and_relabels(sim) -> None:
     assert result.status is Status.PASS  # a constant effect does not move with trimming
 
 
-def test_trimming_curve_warns_when_the_extremes_carry_the_effect() -> None:
+def _trimming_on_poor_overlap(bump: float):
+    """The trimming curve of an ATE whose effect grows by ``bump`` where overlap is poor (|x| > 1.2)."""
     rng = np.random.default_rng(8)
     n = 3000
     x = rng.normal(size=n)
     t = (rng.random(n) < 1 / (1 + np.exp(-2.5 * x))).astype(int)
-    y = t * (1.0 + 3.0 * (np.abs(x) > 1.2)) + x + rng.normal(size=n)  # the effect lives where overlap is poor
+    y = t * (1.0 + bump * (np.abs(x) > 1.2)) + x + rng.normal(size=n)
     frame = pd.DataFrame({"t": t, "y": y, "x": x})
     contract = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x",))
     fit = fit_dr(prepare(frame, contract, ("x",)), FAST.with_(outcome_learner=OutcomeLearner.GRADIENT_BOOSTING))
-    result = trimming_curve(fit, Estimand.ATE)
+    return trimming_curve(fit, Estimand.ATE)
+
+
+def test_trimming_curve_fails_when_the_extremes_carry_the_effect() -> None:
+    result = _trimming_on_poor_overlap(3.0)  # the effect is four times larger where overlap is poor
+    assert result.status is Status.FAIL
+    assert result.max_shift_se > TRIM_SHIFT_FAIL_SE
+    assert "past its own 95 % interval" in result.message and 'estimand = "ATO"' in result.message
+
+
+def test_trimming_curve_warns_when_the_extremes_move_it_within_its_interval() -> None:
+    result = _trimming_on_poor_overlap(0.1)
     assert result.status is Status.WARN
-    assert result.max_shift_se > 1.0
+    assert TRIM_SHIFT_PASS_SE < result.max_shift_se <= TRIM_SHIFT_FAIL_SE
     assert "report the trimmed (overlap, ATO) estimate" in result.message
 
 

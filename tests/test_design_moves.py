@@ -64,6 +64,19 @@ def test_a_failed_sanity_net_is_answered_first_and_named_in_each_hypothesis(base
     assert all(m.hypothesis.lower().count("answers the") == 1 for m in moves), [m.hypothesis for m in moves]
 
 
+def test_a_failed_trimming_gate_moves_to_overlap_weights_and_says_so(base) -> None:
+    contract, result = base
+    assert result.trimming is not None
+    bad = replace(result, trimming=replace(result.trimming, status=Status.FAIL, message="moves 3.1 standard errors"))
+    move = next_design_move(contract, SPEC, bad)
+    assert move.move == "estimand-ATO" and move.spec.estimand is Estimand.ATO
+    assert move.hypothesis.startswith("Answers the trimming gate") and "ATO" in move.hypothesis
+    assert "moves 3.1 standard errors" in move.rationale
+    # Already on overlap weights there is nothing left for this gate: the agent goes on to other moves.
+    on_ato = SPEC.with_(estimand=Estimand.ATO)
+    assert next_design_move(contract, on_ato, bad).move != "estimand-ATO"
+
+
 def test_failed_balance_switches_the_propensity_learner(base) -> None:
     contract, result = base
     bad = replace(result, balance=replace(result.balance, status=Status.FAIL, max_after=0.31))

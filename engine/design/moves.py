@@ -198,6 +198,15 @@ def _candidates(contract: Contract, spec: AnalysisSpec, result: DesignResult | N
             )
         if result.balance.status is Status.FAIL:
             yield from propensity_switches(result, "balance")
+        trimming = result.trimming
+        if trimming is not None and trimming.status is Status.FAIL:
+            why = f"Trimming fails: {trimming.message}"
+            yield overlap_weights(
+                "trimming",
+                "overlap weights e(1−e) give the units with extreme propensities almost no weight, so the estimate "
+                "stops resting on them; the estimand becomes the overlap population (ATO), labelled.",
+                why,
+            )
 
     if not spec.placebo_outcomes:
         column = negative_control(contract, spec, result)
