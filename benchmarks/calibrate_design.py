@@ -112,6 +112,7 @@ class Simulation:
     t: np.ndarray
     tau: np.ndarray  # the per-unit effect (truth)
     e: np.ndarray  # the true propensity
+    mu0: np.ndarray  # the true control surface E[y | x, t = 0]
 
     def truth(self, estimand: Estimand) -> float:
         return float(self.tau.mean() if estimand is Estimand.ATE else self.tau[self.t == 1].mean())
@@ -199,7 +200,7 @@ def simulate(
         g = (g - g.mean()) / g.std()
     tau = mean_effect + heterogeneity * g
     y = mu0 + t * tau + rng.normal(0, rng.choice([0.25, 0.5, 1.0]), n)
-    return Simulation(y=y, t=t, tau=tau, e=e)
+    return Simulation(y=y, t=t, tau=tau, e=e, mu0=mu0)
 
 
 def run_simulation(

@@ -45,6 +45,8 @@ def estimate_text(result: DesignResult) -> Text:
     text.append(")")
     if e.estimand != e.requested:
         text.append(f"  — asked for {e.requested}; trimming changed the population", style="yellow")
+    if e.allowance > 0:
+        text.append(f"\n               {e.extrapolation_note()}", style="yellow")
     b = result.bayesian_effect
     if b is not None:
         text.append("\nBayesian       ", style="bold")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.design.estimate import dr_estimate, estimand_label, estimate_effect, fit_dr, prepare
+from engine.design.estimate import Z95, dr_estimate, estimand_label, estimate_effect, fit_dr, prepare
 from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner
 from engine.errors import SpecError
 from engine.problem import Contract, Estimand, ForbiddenReason, ForbiddenVariable, OutcomeType
@@ -83,8 +83,53 @@ def test_ate_equals_econml_linear_dr_learner(sim) -> None:
     est = estimate_effect(fit, Estimand.ATE)
     low, high = fit.learner.ate_interval(alpha=0.05)
     assert est.effect == pytest.approx(float(fit.learner.ate()), rel=1e-9)
-    assert est.ci_low == pytest.approx(float(low), rel=1e-6)
-    assert est.ci_high == pytest.approx(float(high), rel=1e-6)
+    # the sampling interval is EconML's; the extrapolation allowance (tiny here) widens it on each side
+    assert est.effect - Z95 * est.se == pytest.approx(float(low), rel=1e-6)
+    assert est.effect + Z95 * est.se == pytest.approx(float(high), rel=1e-6)
+    assert est.ci_low == pytest.approx(float(low) - est.allowance, rel=1e-9)
+    assert est.allowance == 0.0
+
+
+def unsupported_tail(n: int = 3000, seed: int = 3):
+    """Units with x1 above its 85th percentile are never treated, and their effect is 1.5 higher.
+
+    The ATE needs their treated outcome, which nobody observed: the outcome model extrapolates it
+    from the effect elsewhere (which varies with x2, sd 2) and misses the shift. The shift is within
+    the spread of the effects the data do show, which is what the allowance assumes. The ATT does
+    not need the tail's treated outcome.
+    """
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=(2, n))
+    tail = x1 > np.quantile(x1, 0.85)
+    e = np.where(tail, 0.0, 1 / (1 + np.exp(-(0.5 * x2))))
+    t = (rng.random(n) < e).astype(int)
+    tau = 1.0 + 2.0 * x2 + 1.5 * tail
+    y = x1 + x2 + tau * t + rng.normal(scale=0.5, size=n)
+    frame = pd.DataFrame({"t": t, "y": y, "x1": x1, "x2": x2})
+    contract = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x1", "x2"))
+    return prepare(frame, contract, ("x1", "x2")), tail, tau
+
+
+def test_units_without_a_treated_counterpart_widen_the_ate_interval() -> None:
+    data, tail, tau = unsupported_tail()
+    boosting = OutcomeLearner.GRADIENT_BOOSTING
+    fit = fit_dr(data, FAST.with_(propensity_learner=PropensityLearner.GRADIENT_BOOSTING, outcome_learner=boosting))
+    ate = estimate_effect(fit, Estimand.ATE)
+    # the calibrated propensity finds the never-treated tail the boosting propensity smooths over
+    assert ate.unsupported_share == pytest.approx(tail.mean(), abs=0.03)
+    assert ate.allowance > 0.1
+    assert ate.ci_high - ate.ci_low == pytest.approx(2 * (Z95 * ate.se + ate.allowance))
+    assert "15%" in ate.describe() and "extrapolates" in ate.describe()
+    # the guessed tail is what the sampling interval alone misses; the allowance is there for it
+    truth = float(tau.mean())
+    assert abs(ate.effect - truth) > Z95 * ate.se, "the planted tail no longer biases the ATE: the test is moot"
+    assert ate.covers(truth)
+    # every treated unit has controls like it: the ATT needs no extrapolation
+    att = estimate_effect(fit, Estimand.ATT)
+    assert att.allowance == 0.0 and att.unsupported_share == 0.0
+    # trimming the tail away (relabelled ATO) removes what needed the allowance
+    trimmed = estimate_effect(fit, Estimand.ATE, fit.keep(0.05, 0.95))
+    assert trimmed.allowance < ate.allowance / 4
 
 
 def test_att_and_ato_recover_a_constant_effect(sim) -> None:

@@ -332,6 +332,7 @@ def trimming_curve(
         :data:`TRIM_SHIFT_PASS_SE` or a failure above :data:`TRIM_SHIFT_FAIL_SE` (its 95 % half-width).
     """
     points: list[TrimPoint] = []
+    sampling_se: list[float] = []
     for alpha in thresholds:
         keep = fit.keep(alpha, 1.0 - alpha)
         t = fit.data.t[keep]
@@ -339,8 +340,11 @@ def trimming_curve(
             continue
         est = estimate_effect(fit, estimand, keep)
         points.append(TrimPoint(float(alpha), est.estimand, est.effect, est.ci_low, est.ci_high, est.n))
-    base = next((p for p in points if p.threshold == 0.0), points[0])
-    se0 = max((base.ci_high - base.ci_low) / (2 * Z95), 1e-12)
+        sampling_se.append(est.se)
+    first = next((i for i, p in enumerate(points) if p.threshold == 0.0), 0)
+    base = points[first]
+    # the sampling SE, not the interval: an extrapolation allowance must not hide a move it explains
+    se0 = max(sampling_se[first], 1e-12)
     shift = max(abs(p.effect - base.effect) for p in points) / se0
     last = points[-1]
     if shift <= TRIM_SHIFT_PASS_SE:

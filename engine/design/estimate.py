@@ -25,6 +25,7 @@ estimators, so no 'auto' model selection and no FutureWarnings.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,6 +39,13 @@ from engine.problem import Contract, Estimand, OutcomeType, build_model_data
 
 Z95 = 1.959963984540054
 MIN_ARM_SIZE = 5  # fewer treated or control units than this per fold cannot be cross-fitted
+SUPPORT_FLOOR = 0.01
+"""A calibrated propensity under this (or over 1 − it) leaves fewer than one unit in a hundred like
+this one in the other arm: its missing outcome is the outcome model's extrapolation, which no
+weight can correct."""
+SUPPORT_EVIDENCE = 3.0
+"""Expected units of the other arm in a run where (almost) none was seen, for the run to count as
+unsupported: under a Poisson count, seeing none where three were expected has p ≈ 0.05."""
 
 
 AUTO_CANDIDATES = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING)
@@ -285,6 +293,29 @@ class NuisanceFit:
         y, t = self.data.y, self.data.t
         return self.m1 - self.m0 + t * (y - self.m1) / e - (1 - t) * (y - self.m0) / (1 - e)
 
+    @functools.cached_property
+    def without_counterpart(self) -> tuple[np.ndarray, np.ndarray]:
+        """Units with no treated unit like them, and units with no control like them.
+
+        Early-stopped boosting shrinks propensities towards the base rate, so units nobody in the
+        other arm resembles still get e ≈ 0.02–0.1. Recalibrating e to the observed treatment rate
+        (isotonic, monotone in e) gives such a run of units the treated share it actually has. The
+        run below :data:`SUPPORT_FLOOR` counts as unsupported when the propensity model expected at
+        least :data:`SUPPORT_EVIDENCE` treated units in it: seeing (almost) none is then evidence,
+        not chance (the rule of three); a handful of extreme units at either end is not. The same
+        holds above ``1 − SUPPORT_FLOOR`` with controls.
+        """
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        calibrated = iso.fit(self.e, self.data.t).predict(self.e)
+        low, high = calibrated < SUPPORT_FLOOR, calibrated > 1.0 - SUPPORT_FLOOR
+        if self.e[low].sum() < SUPPORT_EVIDENCE:
+            low = np.zeros_like(low)
+        if (1.0 - self.e[high]).sum() < SUPPORT_EVIDENCE:
+            high = np.zeros_like(high)
+        return low, high
+
     def keep(self, low: float, high: float) -> np.ndarray:
         """Units whose propensity lies in [low, high] (all of them for [0, 1]).
 
@@ -490,13 +521,15 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
     y, m0, m1 = data.y[keep], fit.m0[keep], fit.m1[keep]
     e = fit.e_clipped[keep]
     method = ""
+    share, allowance = extrapolation_allowance(fit, estimand, keep)
     if fit.spec.estimator is Estimator.DR and estimand is not Estimand.ATO:
         X = data.W[keep] if estimand is Estimand.ATE else data.W[keep][t == 1]
         effect = float(np.ravel(fit.learner.ate(X))[0])
         low, high = (float(np.ravel(v)[0]) for v in fit.learner.ate_interval(X, alpha=0.05))
         se = (high - low) / (2 * Z95)
         method = "DRLearner: linear CATE averaged over the population, EconML's interval (conservative)"
-        return DREstimate(label, estimand.value, effect, se, low, high, n, data.n, n1, n - n1, method)
+        low, high = low - allowance, high + allowance
+        return DREstimate(label, estimand.value, effect, se, low, high, n, data.n, n1, n - n1, method, share, allowance)
     if estimand is Estimand.ATE:
         score = fit.psi[keep]
         effect = float(score.mean())
@@ -523,14 +556,62 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
         requested=estimand.value,
         effect=effect,
         se=se,
-        ci_low=effect - Z95 * se,
-        ci_high=effect + Z95 * se,
+        ci_low=effect - Z95 * se - allowance,
+        ci_high=effect + Z95 * se + allowance,
         n=n,
         n_total=data.n,
         n_treated=n1,
         n_control=n - n1,
         method=method,
+        unsupported_share=share,
+        allowance=allowance,
     )
+
+
+def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray) -> tuple[float, float]:
+    """How much of the estimand rests on units the other arm has no one like, and the interval's allowance.
+
+    A unit with no treated units like it (:attr:`NuisanceFit.without_counterpart`) has a treated outcome
+    that is the outcome model's guess, and no weight corrects the guess (the ATE
+    needs it, the ATT does not; a unit with no controls like it has a control outcome that both need
+    and only the model knows). The identified part of the estimand is the rest. For the unsupported share
+    ``s`` of the population we allow the guessed effect to be off by as much as effects vary
+    between the supported units, ``sd``, and widen each side of the sampling interval by ``s·sd``:
+    the union of the 95 % intervals over that range (a sensitivity bound in the manner of Manski's
+    partial identification, not a sampling error). With overlap weights (ATO) such units weigh
+    almost nothing and so does their allowance.
+
+    Parameters
+    ----------
+    fit
+        Cross-fitted nuisances.
+    estimand
+        ATE, ATT or ATO: who is averaged over, and which missing outcomes the estimate needs.
+    keep
+        Boolean mask of the analysed population (trimming).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The unsupported share of the (weighted) population, and the allowance ``s·sd`` in outcome
+        units; ``(0.0, 0.0)`` when every unit has someone like it in the other arm.
+    """
+    no_treated_like, no_control_like = (mask[keep] for mask in fit.without_counterpart)
+    t = fit.data.t[keep]
+    if estimand is Estimand.ATT:
+        weight, unsupported = t.astype(float), no_control_like
+    else:
+        e = fit.e_clipped[keep]
+        weight = np.ones(len(t)) if estimand is Estimand.ATE else e * (1 - e)
+        unsupported = no_control_like | no_treated_like
+    share = float((weight * unsupported).sum() / weight.sum())
+    supported = weight * ~unsupported
+    if share == 0.0 or supported.sum() == 0.0:
+        return share, 0.0
+    cate = fit.m1[keep] - fit.m0[keep]
+    mean = np.average(cate, weights=supported)
+    sd = float(np.sqrt(np.average((cate - mean) ** 2, weights=supported)))
+    return share, share * sd
 
 
 def dr_estimate(

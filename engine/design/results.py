@@ -62,6 +62,8 @@ class DREstimate:
     n_treated: int
     n_control: int
     method: str  # how the number was computed, in words
+    unsupported_share: float = 0.0  # of the analysed population, whose other arm has no units like them
+    allowance: float = 0.0  # added to each side of the sampling interval for those units' extrapolation
 
     @property
     def n_dropped(self) -> int:
@@ -70,6 +72,11 @@ class DREstimate:
     @property
     def half_width(self) -> float:
         return (self.ci_high - self.ci_low) / 2.0
+
+    @property
+    def sampling_half_width(self) -> float:
+        """The half-width without the extrapolation allowance: sampling uncertainty only."""
+        return self.half_width - self.allowance
 
     def covers(self, value: float) -> bool:
         """Whether the 95 % interval contains ``value`` (bounds included).
@@ -102,7 +109,22 @@ class DREstimate:
         str
         """
         pop = f"n = {self.n}" + (f" of {self.n_total}" if self.n_dropped else "")
-        return f"{self.estimand} {self.effect:.4g} (95 % CI {self.ci_low:.4g} to {self.ci_high:.4g}; {pop})"
+        line = f"{self.estimand} {self.effect:.4g} (95 % CI {self.ci_low:.4g} to {self.ci_high:.4g}; {pop})"
+        return line + (f"; {self.extrapolation_note()}" if self.allowance > 0 else "")
+
+    def extrapolation_note(self) -> str:
+        """Why the interval is wider than sampling alone makes it, or "" when it is not.
+
+        Returns
+        -------
+        str
+        """
+        if self.allowance <= 0:
+            return ""
+        return (
+            f"the interval includes ±{self.allowance:.3g} for the {self.unsupported_share:.0%} of units "
+            "with no one like them in the other arm, whose missing outcome the outcome model extrapolates"
+        )
 
 
 @dataclass(frozen=True)

@@ -62,18 +62,20 @@ def sanity_check(fit: NuisanceFit, estimate: DREstimate, keep: np.ndarray, estim
     top = max(w1.max() / w1.sum(), w0.max() / w0.sum())
     calibration = _calibration_error(fit.e[keep], t)
     sd = float(np.std(y, ddof=1))
-    half = estimate.half_width
+    # Sampling uncertainty only: the plug-in and the DR share the extrapolation the allowance is
+    # for, so the allowance must not excuse a disagreement, nor count as a blown-up interval.
+    half = estimate.sampling_half_width
     far_plug, far_ipw = abs(estimate.effect - plug_in) > half, abs(estimate.effect - ipw) > half
     beyond = max(0.0, min(plug_in, ipw) - estimate.effect, estimate.effect - max(plug_in, ipw))
-    width = estimate.ci_high - estimate.ci_low
+    width = 2 * half
     figures = (
-        f"DR {estimate.effect:.3g} ± {half:.3g}, outcome model alone {plug_in:.3g}, weighting alone {ipw:.3g}; "
+        f"DR {estimate.effect:.3g} ± {half:.3g} (sampling), outcome model alone {plug_in:.3g}, weighting alone {ipw:.3g}; "
         f"smallest arm's effective sample {ess_share:.0%}, largest weight {top:.1%} of its arm, "
         f"propensity calibration off by {calibration:.3f} on average"
     )
     if beyond > half or width > sd:
         why = (
-            f"its 95 % interval ({width:.3g} wide) is wider than the outcome's standard deviation ({sd:.3g})"
+            f"its 95 % sampling interval ({width:.3g} wide) is wider than the outcome's standard deviation ({sd:.3g})"
             if width > sd
             else "it lies outside the range of the outcome-model and the weighting estimates, by more than its own "
             "half-width"
