@@ -83,7 +83,7 @@ def test_ate_equals_econml_linear_dr_learner(sim) -> None:
     est = estimate_effect(fit, Estimand.ATE)
     low, high = fit.learner.ate_interval(alpha=0.05)
     assert est.effect == pytest.approx(float(fit.learner.ate()), rel=1e-9)
-    # the sampling interval is EconML's; the extrapolation allowance (tiny here) widens it on each side
+    # the sampling interval is EconML's; the extrapolation allowance (none here) widens it on each side
     assert est.effect - Z95 * est.se == pytest.approx(float(low), rel=1e-6)
     assert est.effect + Z95 * est.se == pytest.approx(float(high), rel=1e-6)
     assert est.ci_low == pytest.approx(float(low) - est.allowance, rel=1e-9)

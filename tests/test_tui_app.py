@@ -177,6 +177,34 @@ async def test_design_iteration_opens_the_design_screen(fixture_session: Path, t
     app.close_session()
 
 
+async def test_design_screen_says_why_the_interval_is_wider_than_sampling(
+    fixture_session: Path, tmp_path: Path
+) -> None:
+    """A recorded extrapolation allowance is on screen with the interval it widened, in words."""
+    from dataclasses import replace
+
+    from fixtures.tui_data import design_fixture
+    from textual.widgets import Static
+
+    from screens.design import DesignScreen, estimate_text
+
+    result, critique = design_fixture()
+    assert "extrapolat" not in str(estimate_text(result))  # the stored IHDP run needed none
+    est = result.estimate
+    widened = replace(
+        est, ci_low=est.ci_low - 0.437, ci_high=est.ci_high + 0.437, unsupported_share=0.24, allowance=0.437
+    )
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_opened(pilot)
+        await app.push_screen(DesignScreen(replace(result, estimate=widened), critique, "iteration 8"))
+        await pilot.pause()
+        shown = str(app.screen.query_one("#design-estimate", Static).render())
+        assert f"95% CI {widened.ci_low:.3g} to {widened.ci_high:.3g}" in shown
+        assert "±0.437" in shown and "24% of units" in shown and "extrapolates" in shown
+    app.close_session()
+
+
 async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_path: Path) -> None:
     from textual.widgets import TextArea
 

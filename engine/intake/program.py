@@ -83,8 +83,14 @@ DESIGN_DEFAULTS = """\
   weighted, by e/(1 − e).
 - The **sanity net** reads every run: the outcome-model-only and weighting-only estimates
   beside the doubly-robust one, the smaller arm's effective sample and the largest weight. A
-  DR estimate further from both than its own half-width, or with an interval wider than the
-  outcome's standard deviation, is *not credible* and fails the gate."""
+  DR estimate further from both than its own sampling half-width, or with a sampling interval
+  wider than the outcome's standard deviation, is *not credible* and fails the gate.
+- The **extrapolation allowance**: units nobody in the other arm resembles (a run of
+  propensities where the model expected at least three units of the other arm and saw
+  almost none) have a missing outcome that only the outcome model guesses, and no weight
+  corrects. The interval widens on each side by their share times the spread (sd) of the
+  estimated effects among the other units, and the estimate's line says so. It is a
+  sensitivity bound, not sampling error; trimming or overlap weights (ATO) remove it."""
 
 
 def program_text(title: str, outcome_type: OutcomeType, estimand: str, placebo: tuple[str, ...]) -> str:
