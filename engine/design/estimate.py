@@ -12,6 +12,10 @@ doubly-robust score over a population:
 * ATT — the DR score for the treated, ``[t(y − m0) − (1 − t)·e/(1 − e)·(y − m0)] / P(t = 1)``;
 * ATO — overlap weights ``h = e(1 − e)``: ``Σ h·score / Σ h``, bounded even where e is near 0 or 1.
 
+Where a run of units has no one like them in the other arm, their missing outcome is the outcome
+model's extrapolation, which no weight corrects; the interval then widens by an allowance for it
+(:func:`extrapolation_allowance`) and says so.
+
 Trimming keeps units whose cross-fitted propensity lies in ``[low, high]`` and averages
 the scores over them (Crump et al. 2009; EconML's ``trimming_threshold`` does the
 same); when units are dropped an ATE is relabelled ATO. With ``estimator = "dr"``,
@@ -571,15 +575,15 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
 def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray) -> tuple[float, float]:
     """How much of the estimand rests on units the other arm has no one like, and the interval's allowance.
 
-    A unit with no treated units like it (:attr:`NuisanceFit.without_counterpart`) has a treated outcome
-    that is the outcome model's guess, and no weight corrects the guess (the ATE
-    needs it, the ATT does not; a unit with no controls like it has a control outcome that both need
-    and only the model knows). The identified part of the estimand is the rest. For the unsupported share
+    A unit with no treated unit like it (:attr:`NuisanceFit.without_counterpart`) has a treated
+    outcome that is the outcome model's guess, and no weight corrects the guess: the ATE needs it,
+    the ATT does not. A unit with no control like it has a control outcome only the model knows,
+    which both need. The identified part of the estimand is the rest. For the unsupported share
     ``s`` of the population we allow the guessed effect to be off by as much as effects vary
     between the supported units, ``sd``, and widen each side of the sampling interval by ``s·sd``:
     the union of the 95 % intervals over that range (a sensitivity bound in the manner of Manski's
-    partial identification, not a sampling error). With overlap weights (ATO) such units weigh
-    almost nothing and so does their allowance.
+    partial identification, not a sampling error). Overlap weights (ATO) count each unit by
+    e(1 − e), so unsupported units, and their allowance, weigh little there.
 
     Parameters
     ----------
