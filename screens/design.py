@@ -46,7 +46,8 @@ def estimate_text(result: DesignResult) -> Text:
     if e.estimand != e.requested:
         text.append(f"  — asked for {e.requested}; trimming changed the population", style="yellow")
     if e.allowance > 0:
-        text.append(f"\n               {e.extrapolation_note()}", style="yellow")
+        note = e.extrapolation_note()
+        text.append(f"\n{note[:1].upper()}{note[1:]}.", style="yellow")
     b = result.bayesian_effect
     if b is not None:
         text.append("\nBayesian       ", style="bold")
