@@ -45,8 +45,8 @@ def estimate_text(result: DesignResult) -> Text:
     text.append(")")
     if e.estimand != e.requested:
         text.append(f"  — asked for {e.requested}; trimming changed the population", style="yellow")
-    if e.allowance > 0:
-        note = e.extrapolation_note()
+    note = e.extrapolation_note()
+    if note:
         text.append(f"\n{note[:1].upper()}{note[1:]}.", style="yellow")
     b = result.bayesian_effect
     if b is not None:

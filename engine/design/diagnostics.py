@@ -14,6 +14,7 @@ import pandas as pd
 from engine.design.estimate import Z95, DesignData, NuisanceFit, estimate_effect, fit_dr, prepare
 from engine.design.results import (
     BalanceResult,
+    DREstimate,
     OverlapResult,
     PlaceboOutcomeResult,
     SMDRow,
@@ -331,20 +332,17 @@ def trimming_curve(
         α = 0 is missing) in its standard errors, and a pass, a warning above
         :data:`TRIM_SHIFT_PASS_SE` or a failure above :data:`TRIM_SHIFT_FAIL_SE` (its 95 % half-width).
     """
-    points: list[TrimPoint] = []
-    sampling_se: list[float] = []
+    estimates: dict[float, DREstimate] = {}
     for alpha in thresholds:
         keep = fit.keep(alpha, 1.0 - alpha)
         t = fit.data.t[keep]
         if t.sum() < 2 or (1 - t).sum() < 2:
             continue
-        est = estimate_effect(fit, estimand, keep)
-        points.append(TrimPoint(float(alpha), est.estimand, est.effect, est.ci_low, est.ci_high, est.n))
-        sampling_se.append(est.se)
-    first = next((i for i, p in enumerate(points) if p.threshold == 0.0), 0)
-    base = points[first]
+        estimates[float(alpha)] = estimate_effect(fit, estimand, keep)
+    points = [TrimPoint(a, e.estimand, e.effect, e.ci_low, e.ci_high, e.n) for a, e in estimates.items()]
+    base = next((p for p in points if p.threshold == 0.0), points[0])
     # the sampling SE, not the interval: an extrapolation allowance must not hide a move it explains
-    se0 = max(sampling_se[first], 1e-12)
+    se0 = max(estimates[base.threshold].se, 1e-12)
     shift = max(abs(p.effect - base.effect) for p in points) / se0
     last = points[-1]
     if shift <= TRIM_SHIFT_PASS_SE:

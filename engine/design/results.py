@@ -110,7 +110,8 @@ class DREstimate:
         """
         pop = f"n = {self.n}" + (f" of {self.n_total}" if self.n_dropped else "")
         line = f"{self.estimand} {self.effect:.4g} (95 % CI {self.ci_low:.4g} to {self.ci_high:.4g}; {pop})"
-        return line + (f"; {self.extrapolation_note()}" if self.allowance > 0 else "")
+        note = self.extrapolation_note()
+        return f"{line}; {note}" if note else line
 
     def extrapolation_note(self) -> str:
         """Why the interval is wider than sampling alone makes it, or "" when it is not.
