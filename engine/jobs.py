@@ -120,7 +120,10 @@ def design_job(spec, problem_data, *, progress=None, **kwargs):
     Returns
     -------
     DesignResult
+        The estimate's target weight per unit is saved in the child's working folder
+        (:data:`engine.design.support.POPULATION_FILE`).
     """
     from engine.design.run import run_design
+    from engine.design.support import POPULATION_FILE
 
-    return run_design(spec, problem_data, on_progress=progress, **kwargs)
+    return run_design(spec, problem_data, on_progress=progress, population_file=Path.cwd() / POPULATION_FILE, **kwargs)

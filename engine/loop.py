@@ -713,6 +713,7 @@ class Workbench:
     ) -> RunOutput:
         from engine.design.critic import critique
         from engine.design.spec import parse_spec
+        from engine.design.support import POPULATION_FILE
         from engine.design.verdict import BestDesign, design_verdict
         from engine.errors import SpecError
         from engine.sandbox import run_in_sandbox
@@ -733,7 +734,7 @@ class Workbench:
             workdir=self.session.artifacts_dir(number),
             on_progress=on_progress,
             cancel=cancel,
-            outputs=(),
+            outputs=(POPULATION_FILE,),
         )
         if not outcome.ok:
             return RunOutput(unfinished(outcome))

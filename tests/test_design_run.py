@@ -165,3 +165,38 @@ def test_engine_design_import_is_cheap() -> None:
     code = "import engine.design, sys; print(sorted({m.split('.')[0] for m in sys.modules} & {'econml', 'sklearn', 'pymc', 'textual'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_the_saved_population_is_whose_effect_the_estimate_is(tmp_path) -> None:
+    """Overlap weights and trimming answer for a population of their own; the saved weights name it."""
+    import pandas as pd
+
+    from engine.design.spec import OutcomeLearner
+    from engine.problem import Contract, Estimand, OutcomeType
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    x1 = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-2.0 * (x1 - 0.75)))).astype(int)  # e = 1/2 at x1 = 0.75
+    tau = 1.0 + x1  # the effect grows with x1, which drives treatment: each population has its own average
+    y = tau * t + x1 + rng.normal(size=n)
+    frame = pd.DataFrame({"t": t, "y": y, "x1": x1})
+    contract = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x1",))
+    quick = DesignSettings(refuters=(), placebo=False, sensitivity=False, trim_thresholds=())
+    spec = SPEC.with_(placebo_outcomes=(), outcome_learner=OutcomeLearner.GRADIENT_BOOSTING)
+
+    saved = tmp_path / "ato.npy"
+    ato = run_design(spec.with_(estimand=Estimand.ATO), (frame, contract), settings=quick, population_file=saved)
+    weights = np.load(saved)
+    target = float(weights @ tau / weights.sum())
+    assert ato.estimate.estimand == "ATO" and weights.shape == (n,) and (weights > 0).all()
+    assert ato.estimate.covers(target)
+    # the overlap population is not everyone: its truth is not the ATE's, and the estimate follows it
+    assert abs(target - tau.mean()) > 4 * ato.estimate.se and not ato.estimate.covers(float(tau.mean()))
+
+    saved = tmp_path / "trimmed.npy"
+    trimmed = run_design(spec.with_(trim=(0.1, 0.9)), (frame, contract), settings=quick, population_file=saved)
+    weights = np.load(saved)
+    assert trimmed.estimate.estimand == "ATO" and set(np.unique(weights)) == {0.0, 1.0}
+    assert int(weights.sum()) == trimmed.estimate.n < n
+    assert trimmed.estimate.covers(float(tau[weights == 1].mean()))

@@ -483,3 +483,19 @@ def test_the_report_reads_a_sessions_tie_break_as_a_rule_not_a_number() -> None:
     session = SimpleNamespace(id="ihdp-test", read_file=lambda name: text)
     _header, _contract_read, gates = _contract(session)
     assert gates.tie_break is TieBreak.SIMPLER
+
+
+def test_a_design_answer_carries_the_population_its_run_saved(report_session, records) -> None:
+    """The sandboxed design run leaves its target weights beside the history; the battery scores by them."""
+    from engine.batch.battery import answers
+    from engine.design.support import POPULATION_FILE
+    from engine.store import Session
+
+    design = [r for r in records if r.proposal.loop is Loop.DESIGN]
+    with Session.open(report_session, readonly=True) as session:
+        assert (session.artifacts_dir(design[0].number) / POPULATION_FILE).is_file()
+        first = answers(design, Loop.DESIGN, session)[0]
+    assert design[0].design is not None and first.effect.estimand == "ATE"
+    weights = first.population
+    assert weights is not None and weights.shape == (design[0].design.n_total,)
+    assert (weights == 1.0).all()  # an untrimmed ATE: every child counts alike

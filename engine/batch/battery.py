@@ -17,10 +17,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from engine.design.support import POPULATION_FILE
 from engine.evaluation import TRUTH_FILE
 from engine.records import Effect, IterationRecord, Loop
 
@@ -50,6 +53,9 @@ class Answer:
     credible: bool  # design: the sanity net did not fail; model: always True
     decided_by: str = ""  # the keep rule's clause that gave the verdict (engine.scoring.CLAUSES)
     move: str = ""  # the proposal's move ("baseline", a catalogue move, a design move): what the answer came from
+    # design: how much each unit counts in the estimate (engine.design.support.target_weights), so an
+    # overlap-weighted or trimmed estimand is scored against the same weighted mean of the unit effects
+    population: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
                 records = run.run(replication.iterations)
             except Exception:  # noqa: BLE001  (the battery reports how a replication stopped; it does not stop)
                 records = run.recorded
+            given = answers(records, replication.loop, wb.session)
             stacked = stacked_answer(wb.session) if replication.loop is Loop.MODEL else None
         finally:
             wb.discard_prepared()
@@ -116,7 +123,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
     return ReplicationResult(
         replication.name,
         replication.loop,
-        answers(records, replication.loop) + ((stacked,) if stacked is not None else ()),
+        given + ((stacked,) if stacked is not None else ()),
         len(records),
         round(time.perf_counter() - started, 2),
         worker,
@@ -124,7 +131,7 @@ def run_replication(replication: Replication) -> ReplicationResult:
     )
 
 
-def answers(records: list[IterationRecord], loop: Loop) -> tuple[Answer, ...]:
+def answers(records: list[IterationRecord], loop: Loop, session: Session | None = None) -> tuple[Answer, ...]:
     """The first answer and the best kept one.
 
     The design loop's first answer is its first run, kept or not (what the principal sees first);
@@ -136,6 +143,9 @@ def answers(records: list[IterationRecord], loop: Loop) -> tuple[Answer, ...]:
         The replication's iterations, in order.
     loop
         Which loop ran.
+    session
+        Their session, still open: a design answer carries its population weights from the
+        iteration's artefacts folder (none without a session, or when the run saved none).
 
     Returns
     -------
@@ -148,6 +158,10 @@ def answers(records: list[IterationRecord], loop: Loop) -> tuple[Answer, ...]:
         if not chosen:
             continue
         answer = _answer(chosen[0], stage)
+        if answer is not None and session is not None and loop is Loop.DESIGN:
+            path = session.artifacts_dir(chosen[0].number) / POPULATION_FILE
+            if path.is_file() and not path.is_symlink():
+                answer = replace(answer, population=np.load(path, allow_pickle=False))
         if answer is not None:
             out.append(answer)
     return tuple(out)

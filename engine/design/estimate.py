@@ -14,7 +14,7 @@ doubly-robust score over a population:
 
 Where a run of units has no one like them in the other arm, their missing outcome is the outcome
 model's extrapolation, which no weight corrects; the interval then widens by an allowance for it
-(:func:`extrapolation_allowance`) and says so.
+(:func:`engine.design.support.extrapolation_allowance`) and says so.
 
 Trimming keeps units whose cross-fitted propensity lies in ``[low, high]`` and averages
 the scores over them (Crump et al. 2009; EconML's ``trimming_threshold`` does the
@@ -39,18 +39,11 @@ import pandas as pd
 
 from engine.design.results import DREstimate, LearnerLoss, PropensityChoice
 from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner
+from engine.design.support import extrapolation_allowance, without_counterpart
 from engine.problem import Contract, Estimand, OutcomeType, build_model_data
 
 Z95 = 1.959963984540054
 MIN_ARM_SIZE = 5  # fewer treated or control units than this per fold cannot be cross-fitted
-SUPPORT_FLOOR = 0.01
-"""A calibrated propensity under this (or over 1 − it) leaves fewer than one unit in a hundred like
-this one in the other arm: its missing outcome is the outcome model's extrapolation, which no
-weight can correct."""
-SUPPORT_EVIDENCE = 3.0
-"""Expected units of the other arm in a run where (almost) none was seen, for the run to count as
-unsupported: under a Poisson count, seeing none where three were expected has p ≈ 0.05."""
-
 
 AUTO_CANDIDATES = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING)
 """What ``propensity_learner = "auto"`` chooses between."""
@@ -299,26 +292,8 @@ class NuisanceFit:
 
     @functools.cached_property
     def without_counterpart(self) -> tuple[np.ndarray, np.ndarray]:
-        """Units with no treated unit like them, and units with no control like them.
-
-        Early-stopped boosting shrinks propensities towards the base rate, so units nobody in the
-        other arm resembles still get e ≈ 0.02–0.1. Recalibrating e to the observed treatment rate
-        (isotonic, monotone in e) gives such a run of units the treated share it actually has. The
-        run below :data:`SUPPORT_FLOOR` counts as unsupported when the propensity model expected at
-        least :data:`SUPPORT_EVIDENCE` treated units in it: seeing (almost) none is then evidence,
-        not chance (the rule of three); a handful of extreme units at either end is not. The same
-        holds above ``1 − SUPPORT_FLOOR`` with controls.
-        """
-        from sklearn.isotonic import IsotonicRegression
-
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        calibrated = iso.fit(self.e, self.data.t).predict(self.e)
-        low, high = calibrated < SUPPORT_FLOOR, calibrated > 1.0 - SUPPORT_FLOOR
-        if self.e[low].sum() < SUPPORT_EVIDENCE:
-            low = np.zeros_like(low)
-        if (1.0 - self.e[high]).sum() < SUPPORT_EVIDENCE:
-            high = np.zeros_like(high)
-        return low, high
+        """Units with no treated unit like them, and units with no control like them (:func:`support.without_counterpart`)."""
+        return without_counterpart(self.e, self.data.t)
 
     def keep(self, low: float, high: float) -> np.ndarray:
         """Units whose propensity lies in [low, high] (all of them for [0, 1]).
@@ -570,52 +545,6 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
         unsupported_share=share,
         allowance=allowance,
     )
-
-
-def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray) -> tuple[float, float]:
-    """How much of the estimand rests on units the other arm has no one like, and the interval's allowance.
-
-    A unit with no treated unit like it (:attr:`NuisanceFit.without_counterpart`) has a treated
-    outcome that is the outcome model's guess, and no weight corrects the guess: the ATE needs it,
-    the ATT does not. A unit with no control like it has a control outcome only the model knows,
-    which both need. The identified part of the estimand is the rest. For the unsupported share
-    ``s`` of the population we allow the guessed effect to be off by as much as effects vary
-    between the supported units, ``sd``, and widen each side of the sampling interval by ``s·sd``:
-    the union of the 95 % intervals over that range (a sensitivity bound in the manner of Manski's
-    partial identification, not a sampling error). Overlap weights (ATO) count each unit by
-    e(1 − e), so unsupported units, and their allowance, weigh little there.
-
-    Parameters
-    ----------
-    fit
-        Cross-fitted nuisances.
-    estimand
-        ATE, ATT or ATO: who is averaged over, and which missing outcomes the estimate needs.
-    keep
-        Boolean mask of the analysed population (trimming).
-
-    Returns
-    -------
-    tuple of (float, float)
-        The unsupported share of the (weighted) population, and the allowance ``s·sd`` in outcome
-        units; ``(0.0, 0.0)`` when every unit has someone like it in the other arm.
-    """
-    no_treated_like, no_control_like = (mask[keep] for mask in fit.without_counterpart)
-    t = fit.data.t[keep]
-    if estimand is Estimand.ATT:
-        weight, unsupported = t.astype(float), no_control_like
-    else:
-        e = fit.e_clipped[keep]
-        weight = np.ones(len(t)) if estimand is Estimand.ATE else e * (1 - e)
-        unsupported = no_control_like | no_treated_like
-    share = float((weight * unsupported).sum() / weight.sum())
-    supported = weight * ~unsupported
-    if share == 0.0 or supported.sum() == 0.0:
-        return share, 0.0
-    cate = fit.m1[keep] - fit.m0[keep]
-    mean = np.average(cate, weights=supported)
-    sd = float(np.sqrt(np.average((cate - mean) ** 2, weights=supported)))
-    return share, share * sd
 
 
 def dr_estimate(

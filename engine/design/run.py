@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ from engine.design.series import (  # re-exported: the screens import the series
     trimming_series,
 )
 from engine.design.spec import AnalysisSpec, Estimator
+from engine.design.support import target_weights
 from engine.problem import Contract, Estimand, OutcomeType, Problem
 from engine.progress import DesignProgress
 from engine.records import Effect
@@ -127,6 +129,7 @@ def run_design(
     bayesian_effect: Effect | None = None,
     on_progress: Callable[[DesignProgress], None] | None = None,
     settings: DesignSettings = DesignSettings(),
+    population_file: Path | None = None,
 ) -> DesignResult:
     """Estimate the effect the spec describes and run every design diagnostic.
 
@@ -142,6 +145,10 @@ def run_design(
         Called after each stage with a :class:`DesignProgress`.
     settings
         Which refuters, how many subset repeats, which trimming thresholds.
+    population_file
+        Where to save, as ``.npy``, how much each unit counts in the estimate
+        (:func:`engine.design.support.target_weights`, zero for trimmed units): whose effect the
+        number is, for scoring against known unit effects. Not saved when None.
 
     Returns
     -------
@@ -251,6 +258,10 @@ def run_design(
         )
         done("sensitivity")
 
+    if population_file is not None:
+        population = np.zeros(data.n)
+        population[keep] = target_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
+        np.save(population_file, population, allow_pickle=False)
     weights = np.zeros(data.n)
     weights[keep] = estimand_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
     columns = column_facts(frame, contract, covariates, weights=weights, keep=keep)

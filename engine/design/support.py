@@ -1,0 +1,135 @@
+"""Who an estimate is about, and which of them the other arm has no one like.
+
+Every estimand the design loop reports is a weighted mean of unit effects: the ATE weighs every
+unit alike, the ATT only the treated, the ATO each unit by e(1 − e) (:func:`target_weights`).
+Where a run of units has no one like them in the other arm (:func:`without_counterpart`), their
+missing outcome is the outcome model's extrapolation, which no weight corrects; the interval then
+widens by an allowance for it (:func:`extrapolation_allowance`) and says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.problem import Estimand
+
+if TYPE_CHECKING:
+    from engine.design.estimate import NuisanceFit
+
+POPULATION_FILE = "population_weights.npy"
+"""A design run's :func:`target_weights` per unit, in its artefacts folder (``artifacts/0003/``)."""
+SUPPORT_FLOOR = 0.01
+"""A calibrated propensity under this (or over 1 − it) leaves fewer than one unit in a hundred like
+this one in the other arm: its missing outcome is the outcome model's extrapolation, which no
+weight can correct."""
+SUPPORT_EVIDENCE = 3.0
+"""Expected units of the other arm in a run where (almost) none was seen, for the run to count as
+unsupported: under a Poisson count, seeing none where three were expected has p ≈ 0.05."""
+
+
+def target_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.ndarray:
+    """How much each unit counts in the estimand: the population its effect is averaged over.
+
+    Not the balancing weights (:func:`engine.design.diagnostics.estimand_weights`), which make the
+    arms comparable; these say whose effect the number is. The estimate's true value on data with
+    known unit effects τ is ``Σ w·τ / Σ w`` (the quality battery scores every estimand so, the
+    overlap-weighted and trimmed ones included).
+
+    Parameters
+    ----------
+    e
+        Propensities as the analysis clipped them (:attr:`NuisanceFit.e_clipped`).
+    t
+        Treatment, 0/1.
+    estimand
+        ATE: 1 for everyone; ATT: the treated (1) only; ATO: e(1 − e).
+
+    Returns
+    -------
+    numpy.ndarray
+        One non-negative weight per unit.
+    """
+    if estimand is Estimand.ATE:
+        return np.ones(len(t))
+    if estimand is Estimand.ATT:
+        return np.asarray(t, dtype=float)
+    return e * (1 - e)
+
+
+def without_counterpart(e: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Units with no treated unit like them, and units with no control like them.
+
+    Early-stopped boosting shrinks propensities towards the base rate, so units nobody in the
+    other arm resembles still get e ≈ 0.02–0.1. Recalibrating e to the observed treatment rate
+    (isotonic, monotone in e) gives such a run of units the treated share it actually has. The
+    run below :data:`SUPPORT_FLOOR` counts as unsupported when the propensity model expected at
+    least :data:`SUPPORT_EVIDENCE` treated units in it: seeing (almost) none is then evidence,
+    not chance (the rule of three); a handful of extreme units at either end is not. The same
+    holds above ``1 − SUPPORT_FLOOR`` with controls.
+
+    Parameters
+    ----------
+    e
+        The raw out-of-fold propensity.
+    t
+        Treatment, 0/1.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Two boolean masks over the units: no treated unit like them, no control like them.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    calibrated = iso.fit(e, t).predict(e)
+    low, high = calibrated < SUPPORT_FLOOR, calibrated > 1.0 - SUPPORT_FLOOR
+    if e[low].sum() < SUPPORT_EVIDENCE:
+        low = np.zeros_like(low)
+    if (1.0 - e[high]).sum() < SUPPORT_EVIDENCE:
+        high = np.zeros_like(high)
+    return low, high
+
+
+def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray) -> tuple[float, float]:
+    """How much of the estimand rests on units the other arm has no one like, and the interval's allowance.
+
+    A unit with no treated unit like it (:func:`without_counterpart`) has a treated outcome that
+    is the outcome model's guess, and no weight corrects the guess: the ATE needs it, the ATT does
+    not. A unit with no control like it has a control outcome only the model knows, which both
+    need. The identified part of the estimand is the rest. For the unsupported share ``s`` of the
+    population we allow the guessed effect to be off by as much as effects vary between the
+    supported units, ``sd``, and widen each side of the sampling interval by ``s·sd``: the union
+    of the 95 % intervals over that range (a sensitivity bound in the manner of Manski's partial
+    identification, not a sampling error). Overlap weights (ATO) count each unit by e(1 − e), so
+    unsupported units, and their allowance, weigh little there.
+
+    Parameters
+    ----------
+    fit
+        Cross-fitted nuisances.
+    estimand
+        ATE, ATT or ATO: who is averaged over, and which missing outcomes the estimate needs.
+    keep
+        Boolean mask of the analysed population (trimming).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The unsupported share of the (weighted) population, and the allowance ``s·sd`` in outcome
+        units; ``(0.0, 0.0)`` when every unit has someone like it in the other arm.
+    """
+    no_treated_like, no_control_like = (mask[keep] for mask in fit.without_counterpart)
+    t = fit.data.t[keep]
+    weight = target_weights(fit.e_clipped[keep], t, estimand)
+    unsupported = no_control_like if estimand is Estimand.ATT else no_control_like | no_treated_like
+    share = float((weight * unsupported).sum() / weight.sum())
+    supported = weight * ~unsupported
+    if share == 0.0 or supported.sum() == 0.0:
+        return share, 0.0
+    cate = fit.m1[keep] - fit.m0[keep]
+    mean = np.average(cate, weights=supported)
+    sd = float(np.sqrt(np.average((cate - mean) ** 2, weights=supported)))
+    return share, share * sd
