@@ -9,7 +9,7 @@ import pytest
 from test_design_estimate import FAST, simulate
 
 from engine.design.critic import Tier, critique, critique_markdown, triangulate
-from engine.design.results import DataFacts, DesignResult, DREstimate, Status
+from engine.design.results import DataFacts, DesignResult, DREstimate, PopulationShift, Status
 from engine.design.run import DesignSettings, run_design
 from engine.records import Effect
 
@@ -96,8 +96,11 @@ def test_trimming_changes_the_estimand_and_the_critic_says_so(base) -> None:
     contract, result = base
     spec = SPEC.with_(trim=(0.1, 0.9))
     est = replace(result.estimate, estimand="ATO", n=1200)
-    c = critique(contract, spec, replace(result, estimate=est, spec=spec))
+    older = PopulationShift("x1", "", 0.02, 0.41, 0.39)
+    c = critique(contract, spec, replace(result, estimate=est, spec=spec, population=(older,)))
     assert c.tier is Tier.SATISFACTORY_WITH_CAVEATS
+    # who the 1200 are, in the columns that moved
+    assert "against all 1500 units, the ATO's population has x1 mean 0.41 against 0.02 (+0.39 sd)." in c.estimand_note
     assert "estimand" in c.decided_by
     assert "dropped 300 of 1500 units (20%)" in c.estimand_note
     assert "the estimate is the ATO" in c.estimand_note and "not the ATE over all 1500" in c.estimand_note

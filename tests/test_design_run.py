@@ -193,6 +193,10 @@ def test_the_saved_population_is_whose_effect_the_estimate_is(tmp_path) -> None:
     assert ato.estimate.covers(target)
     # the overlap population is not everyone: its truth is not the ATE's, and the estimate follows it
     assert abs(target - tau.mean()) > 4 * ato.estimate.se and not ato.estimate.covers(float(tau.mean()))
+    # ... and the result says who that population is: units with larger x1 than everyone's mean
+    (shift,) = ato.population
+    assert shift.column == "x1" and shift.level == "" and shift.everyone == pytest.approx(x1.mean())
+    assert shift.population == pytest.approx(float(weights @ x1 / weights.sum())) and shift.shift_sd > 0.3
 
     saved = tmp_path / "trimmed.npy"
     trimmed = run_design(spec.with_(trim=(0.1, 0.9)), (frame, contract), settings=quick, population_file=saved)
@@ -200,3 +204,32 @@ def test_the_saved_population_is_whose_effect_the_estimate_is(tmp_path) -> None:
     assert trimmed.estimate.estimand == "ATO" and set(np.unique(weights)) == {0.0, 1.0}
     assert int(weights.sum()) == trimmed.estimate.n < n
     assert trimmed.estimate.covers(float(tau[weights == 1].mean()))
+    assert [s.column for s in trimmed.population] == ["x1"]
+    everyone = run_design(spec, (frame, contract), settings=quick)
+    assert everyone.estimate.estimand == "ATE" and everyone.population == ()  # everyone counts alike
+
+
+def test_a_population_is_described_by_the_columns_that_moved() -> None:
+    """Numeric columns by their means in sd, categoricals by the level that moved most; small moves unnamed."""
+    import pandas as pd
+
+    from engine.design.support import describe_population
+    from engine.problem import Contract, Estimand, OutcomeType
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    site = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    age = rng.normal(40, 10, size=n)
+    noise = rng.normal(size=n)
+    frame = pd.DataFrame({"t": 0, "y": 0.0, "site": site, "age": age, "noise": noise})
+    contract = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("site", "noise"), ("site",), (), ("age",))
+    weights = np.where(site == "b", 3.0, 1.0) * np.where(age > 45, 2.0, 1.0)
+    shifts = describe_population(frame, contract, weights)
+    assert [(s.column, s.level) for s in shifts] == [("site", "b"), ("age", "")]  # noise moved by < 0.1 sd
+    site_b, older = shifts
+    assert site_b.everyone == pytest.approx(0.3, abs=0.02) and site_b.population == pytest.approx(
+        float(weights[site == "b"].sum() / weights.sum())
+    )
+    assert "site = b" in site_b.describe() and "%" in site_b.describe()
+    assert older.shift_sd > 0.1 and "sd)" in older.describe()
+    assert describe_population(frame, contract, np.ones(n)) == ()

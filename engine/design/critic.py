@@ -169,6 +169,12 @@ def _estimand_note(contract: Contract, spec: AnalysisSpec, result: DesignResult)
         parts.append("No unit was dropped, but overlap weights shrink units with extreme propensities towards zero.")
     if not parts:
         return (f"The estimate answers the contract's question: the {asked} over all {est.n_total} units.", False)
+    if result.population:
+        parts.append(
+            f"Whose effect it is: against all {est.n_total} units, the {est.estimand}'s population has "
+            + "; ".join(shift.describe() for shift in result.population)
+            + "."
+        )
     return (" ".join(parts), True)
 
 
@@ -199,7 +205,7 @@ def _target_trial(contract: Contract, spec: AnalysisSpec, result: DesignResult, 
     if trimmed:
         shortfalls.append(
             "Eligibility is defined by an estimated propensity, which no trial could use as an enrolment rule; "
-            "describe the trimmed population by its covariates before generalising."
+            "read who remains (the estimand note names the columns that moved) before generalising."
         )
     if result.balance.status is not Status.PASS:
         shortfalls.append(

@@ -319,6 +319,28 @@ class ColumnFact:
 
 
 @dataclass(frozen=True)
+class PopulationShift:
+    """How the population an estimate averages over differs from all units, in one column."""
+
+    column: str
+    level: str  # the category, for a categorical column; "" for a numeric one
+    everyone: float  # the mean over all units (a level's share, for a categorical)
+    population: float  # the same, weighted as the estimand weighs units
+    shift_sd: float  # (population − everyone) in standard deviations of the column over all units
+
+    def describe(self) -> str:
+        """``age mean 31.2 against 27.4 (+0.61 sd)``, or ``site = b 45% against 30%``.
+
+        Returns
+        -------
+        str
+        """
+        if self.level:
+            return f"{self.column} = {self.level} {self.population:.0%} against {self.everyone:.0%}"
+        return f"{self.column} mean {self.population:.3g} against {self.everyone:.3g} ({self.shift_sd:+.2f} sd)"
+
+
+@dataclass(frozen=True)
 class DataFacts:
     """Features of the data that open alternative measurement strategies."""
 
@@ -382,6 +404,9 @@ class DesignResult:
     triangulation: Triangulation | None = None
     sanity: SanityCheck | None = None  # None in records written before the sanity net existed
     propensity_choice: PropensityChoice | None = None  # how ``propensity_learner = "auto"`` chose
+    # whose effect it is: the columns in which the estimand's population differs most from all
+    # units (empty for an untrimmed ATE, and in records written before it was measured)
+    population: tuple[PopulationShift, ...] = ()
     notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)

@@ -52,7 +52,7 @@ from engine.design.series import (  # re-exported: the screens import the series
     trimming_series,
 )
 from engine.design.spec import AnalysisSpec, Estimator
-from engine.design.support import target_weights
+from engine.design.support import describe_population, target_weights
 from engine.problem import Contract, Estimand, OutcomeType, Problem
 from engine.progress import DesignProgress
 from engine.records import Effect
@@ -258,9 +258,9 @@ def run_design(
         )
         done("sensitivity")
 
+    population = np.zeros(data.n)
+    population[keep] = target_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
     if population_file is not None:
-        population = np.zeros(data.n)
-        population[keep] = target_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
         np.save(population_file, population, allow_pickle=False)
     weights = np.zeros(data.n)
     weights[keep] = estimand_weights(fit.e_clipped[keep], data.t[keep], spec.estimand)
@@ -304,6 +304,7 @@ def run_design(
         bayesian_effect=bayesian_effect,
         sanity=sanity,
         propensity_choice=fit.choice,
+        population=describe_population(frame, contract, population),
         notes=tuple(notes),
         timings=timings,
         versions=package_versions(("econml", "scikit-learn", "numpy", "scipy")),

@@ -12,14 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-from engine.problem import Estimand
+from engine.design.results import PopulationShift
+from engine.problem import Contract, Estimand
 
 if TYPE_CHECKING:
     from engine.design.estimate import NuisanceFit
 
 POPULATION_FILE = "population_weights.npy"
 """A design run's :func:`target_weights` per unit, in its artefacts folder (``artifacts/0003/``)."""
+SHIFT_SHOWN = 0.1
+"""A column whose mean moves by less than this many standard deviations between all units and the
+estimand's population is not worth naming (the usual bound for a negligible standardised difference)."""
+SHIFTS_SHOWN = 5
 SUPPORT_FLOOR = 0.01
 """A calibrated propensity under this (or over 1 − it) leaves fewer than one unit in a hundred like
 this one in the other arm: its missing outcome is the outcome model's extrapolation, which no
@@ -56,6 +62,60 @@ def target_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.ndarr
     if estimand is Estimand.ATT:
         return np.asarray(t, dtype=float)
     return e * (1 - e)
+
+
+def describe_population(frame: pd.DataFrame, contract: Contract, weights: np.ndarray) -> tuple[PopulationShift, ...]:
+    """The columns in which the estimand's population differs most from all units.
+
+    An overlap-weighted or trimmed estimate answers for a population the analysis defined, not for
+    everyone the question asks about; before anyone generalises from it, they need to know who
+    that population is (Li, Morgan and Zaslavsky 2018 describe it by its weighted covariate means).
+    Only controls and pre-treatment columns are read.
+
+    Parameters
+    ----------
+    frame
+        The problem's data, one row per unit.
+    contract
+        Its contract (which columns may be read, which are categorical).
+    weights
+        :func:`target_weights` per unit, zero for units trimmed away.
+
+    Returns
+    -------
+    tuple of PopulationShift
+        At most :data:`SHIFTS_SHOWN`, largest shift first, each of at least :data:`SHIFT_SHOWN`
+        standard deviations; for a categorical column, its level that moved most. Empty when
+        every unit counts alike (an untrimmed ATE).
+    """
+    weights = np.asarray(weights, dtype=float)
+    if weights.sum() <= 0 or np.ptp(weights) == 0:
+        return ()
+    shifts = []
+    for name in contract.placebo_candidates:
+        column = frame[name]
+        if name in contract.categorical:
+            dummies = pd.get_dummies(column.astype(str)).astype(float)
+            everyone = dummies.mean().to_numpy()
+            population = np.average(dummies.to_numpy(), axis=0, weights=weights)
+            sd = np.sqrt(everyone * (1 - everyone))
+            levels = [str(level) for level in dummies.columns]
+        elif pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(dtype=float)[:, None]
+            everyone, population, sd = (
+                values.mean(axis=0),
+                np.average(values, axis=0, weights=weights),
+                values.std(axis=0),
+            )
+            levels = [""]
+        else:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = np.where(sd > 0, (population - everyone) / np.where(sd > 0, sd, 1.0), 0.0)
+        k = int(np.argmax(np.abs(shift)))
+        if abs(shift[k]) >= SHIFT_SHOWN:
+            shifts.append(PopulationShift(name, levels[k], float(everyone[k]), float(population[k]), float(shift[k])))
+    return tuple(sorted(shifts, key=lambda s: -abs(s.shift_sd))[:SHIFTS_SHOWN])
 
 
 def without_counterpart(e: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
