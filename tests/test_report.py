@@ -499,3 +499,28 @@ def test_a_design_answer_carries_the_population_its_run_saved(report_session, re
     weights = first.population
     assert weights is not None and weights.shape == (design[0].design.n_total,)
     assert (weights == 1.0).all()  # an untrimmed ATE: every child counts alike
+
+
+def test_an_estimand_with_a_population_of_its_own_is_described_in_words_and_a_picture(report) -> None:
+    """The report's design section says whose effect an ATO is: a table of the columns that moved, and its bars."""
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from engine.design.results import PopulationShift
+    from engine.report.figures import _population
+
+    assert report.design is not None
+    assert report.design.result.population == ()  # the session's design run is an untrimmed ATE: everyone alike
+    assert "Whose effect it is" not in render_markdown(report)
+    shifts = (PopulationShift("momage", "", 24.1, 27.3, 0.52), PopulationShift("site", "b", 0.30, 0.18, -0.26))
+    result = replace(report.design.result, population=shifts)
+    figure = _population(result)
+    assert figure is not None and figure.png.startswith(PNG_MAGIC) and figure.name == "population"
+    with Image.open(io.BytesIO(figure.png)) as image:
+        assert image.width > 300 and image.height > 100
+    markdown = render_markdown(replace(report, design=replace(report.design, result=result), figures=(figure,)))
+    section = markdown[markdown.index("Whose effect it is") :]
+    assert "`momage`" in section and "24.1" in section and "27.3" in section and "+0.52" in section
+    assert "`site` = b" in section and "30%" in section and "18%" in section and "-0.26" in section
+    assert "](figures/population.png)" in section

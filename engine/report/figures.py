@@ -56,6 +56,7 @@ def render_figures(report: Report, effect_draws: np.ndarray | None, pareto_k: np
     if report.design is not None:
         result = report.design.result
         makers += [
+            ("population", lambda: _population(result)),
             ("love_plot", lambda: _love_plot(result)),
             ("overlap", lambda: _overlap(result)),
             ("trimming", lambda: _trimming(result)),
@@ -262,6 +263,37 @@ def _pareto_k(k: np.ndarray | None, report: Report) -> Figure | None:
 
 
 # --------------------------------------------------------------------------- design loop
+
+
+def _population(result: Any) -> Figure | None:
+    """Whose effect it is: how far the estimand's population moved from all units, column by column."""
+    from engine.design.support import SHIFT_SHOWN
+
+    shifts = result.population
+    if not shifts:
+        return None
+    n = len(shifts)
+    fig, ax = _figure(1.0 + 0.3 * n)
+    _style(ax)
+    ypos = np.arange(n)[::-1]
+    values = np.array([s.shift_sd for s in shifts])
+    ax.barh(ypos, values, height=0.55, color=[ORANGE if v > 0 else BLUE for v in values])
+    ax.axvline(0, color="black", linewidth=0.6)
+    for bound in (-SHIFT_SHOWN, SHIFT_SHOWN):
+        ax.axvline(bound, color=GREY, linestyle=":", linewidth=0.9)
+    ax.set_yticks(ypos)
+    ax.set_yticklabels([f"{s.column} = {s.level}" if s.level else s.column for s in shifts], fontsize=7)
+    ax.set_ylim(-0.7, n - 0.3)
+    reach = max(float(np.abs(values).max()), SHIFT_SHOWN) * 1.15
+    ax.set_xlim(-reach, reach)
+    ax.set_xlabel("mean in the estimand's population − mean over all units (sd of the column)")
+    est = result.estimate
+    caption = (
+        f"Whose effect it is: the columns in which the {est.estimand}'s population (units weighted as the estimand "
+        f"weighs them) differs most from all {est.n_total} units; for a categorical column, its level that moved "
+        f"most, on the scale of a share. Shifts under {SHIFT_SHOWN:g} sd (dotted) are not named."
+    )
+    return _png(fig, "population", "Whose effect it is", caption)
 
 
 def _love_plot(result: Any) -> Figure | None:

@@ -55,6 +55,30 @@ def design_section(report: Report) -> list[Block]:
     )
     if res.notes:
         blocks.append(Bullets(tuple(inline(n) for n in res.notes)))
+    if res.population:
+        blocks += [
+            Heading(3, "Whose effect it is"),
+            Para(
+                inline(
+                    f"The {est.estimand} averages over a population of its own, not over all {est.n_total} units "
+                    "alike; the columns in which it differs most:"
+                )
+            ),
+            Table(
+                ("column", "all units", f"the {est.estimand}'s population", "shift (sd)"),
+                tuple(
+                    (
+                        inline(code(s.column), f" = {s.level}" if s.level else ""),
+                        inline(f"{s.everyone:.0%}" if s.level else f"{s.everyone:.4g}"),
+                        inline(f"{s.population:.0%}" if s.level else f"{s.population:.4g}"),
+                        inline(f"{s.shift_sd:+.2f}"),
+                    )
+                    for s in res.population
+                ),
+                numeric=(1, 2, 3),
+            ),
+        ]
+        blocks += figure_blocks(report, "population", 4)
     blocks += [
         Heading(3, "Diagnostics"),
         Table(
