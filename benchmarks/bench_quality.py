@@ -48,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 from engine.batch.battery import Answer, Replication, ReplicationResult  # noqa: E402
 from engine.records import Loop  # noqa: E402
 
-STAGES = ("first", "best", "stacked")
-"""The answers a replication gives: its first, the keep rule's best, and (model loop) the LOO-stacked mixture."""
+STAGES = ("first", "best", "stacked", "every")
+"""The answers a replication gives: its first, the keep rule's best, (model loop) the LOO-stacked mixture, and
+(design loop) every run the critic reviewed."""
 
 PUBLISHED = (
     "published ACIC 2016 figures (Dorie et al. 2019, comparable data): BART about 0.10 RMSE with 80 % coverage; "
@@ -64,7 +65,7 @@ class Estimate:
 
     loop: str  # design | model
     replication: str  # e.g. "acic 3 ATT", "ihdp seed 7"
-    stage: str  # first | best | stacked
+    stage: str  # first | best | stacked | every
     estimand: str
     value: float
     low: float
@@ -74,6 +75,7 @@ class Estimate:
     credible: bool  # design: the sanity net did not fail
     decided_by: str = ""  # the keep rule's clause behind the verdict
     move: str = ""  # the proposal's move the answer came from
+    iteration: int = 0  # the record's number in the replication's session
 
     @property
     def error(self) -> float:
@@ -189,6 +191,7 @@ def scored(result: ReplicationResult, truth: dict) -> list[Estimate]:
                 answer.credible,
                 answer.decided_by,
                 answer.move,
+                answer.iteration,
             )
         )
     return rows
@@ -206,9 +209,11 @@ def run_battery(planned: list[tuple[Replication, dict]], client) -> tuple[list[E
     def on_result(name: str, result: ReplicationResult) -> None:
         mine = scored(result, truths[name])
         rows.extend(mine)
-        by_stage = {e.stage: e for e in mine}
+        by_stage = {e.stage: e for e in mine if e.stage != "every"}
         unscored = [
-            f"{a.stage} {a.effect.estimand} (no truth for it)" for a in result.answers if a.stage not in by_stage
+            f"{a.stage} {a.effect.estimand} (no truth for it)"
+            for a in result.answers
+            if a.stage != "every" and a.stage not in by_stage
         ]
         stacked = f"  →  stacked {line(by_stage['stacked'])}" if "stacked" in by_stage else ""
         print(
@@ -270,7 +275,7 @@ def summary(rows: list[Estimate]) -> None:
         # selects on the effect's own precision, which coverage should be read beside.
         print("\nmodel loop, best models kept by: " + _tally(e.decided_by for e in bests))
         print("model loop, best models came from the move: " + _tally(e.move for e in bests))
-    design = [e for e in rows if e.loop == "design"]
+    design = [e for e in rows if e.loop == "design" and e.stage in ("first", "best")]
     if design:
         good = [e for e in design if e.satisfactory]
         bad = [e for e in design if not e.satisfactory]
@@ -290,6 +295,15 @@ def summary(rows: list[Estimate]) -> None:
                 f"over the ATEs and ATTs alone: RMSE {rmse([e for e in asked if e.satisfactory]):.3f} rated "
                 f"satisfactory (n={sum(e.satisfactory for e in asked)}) vs {rmse([e for e in asked if not e.satisfactory]):.3f} "
                 f"not (n={sum(not e.satisfactory for e in asked)})"
+            )
+        every = [e for e in rows if e.loop == "design" and e.stage == "every"]
+        if every:
+            good, bad = [e for e in every if e.satisfactory], [e for e in every if not e.satisfactory]
+            misses = sum(e.credible and abs(e.error) > 1.0 for e in every)
+            print(
+                f"critic's separation over every design run it reviewed (first, best and the runs between): RMSE "
+                f"{rmse(good):.3f} rated satisfactory (n={len(good)}) vs {rmse(bad):.3f} not (n={len(bad)}); "
+                f"off by more than 1.0 and rated credible: {misses}"
             )
         print(PUBLISHED)
 
@@ -334,12 +348,12 @@ def write_report(rows: list[Estimate], folder: Path, wall_s: float, cluster: str
         plt.close(fig)
         written.append(path)
     table = [
-        "| loop | replication | stage | estimand | estimate | interval | truth | error | covers | rating |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| loop | replication | stage | iteration | estimand | estimate | interval | truth | error | covers | rating |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in rows:
         table.append(
-            f"| {e.loop} | {e.replication} | {e.stage} | {e.estimand} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] | "
+            f"| {e.loop} | {e.replication} | {e.stage} | {e.iteration} | {e.estimand} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] | "
             f"{e.truth:.3f} | {e.error:+.3f} | {'yes' if e.covered else 'no'} | {e.judged} |"
         )
     md = folder / "quality.md"

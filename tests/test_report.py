@@ -494,7 +494,11 @@ def test_a_design_answer_carries_the_population_its_run_saved(report_session, re
     design = [r for r in records if r.proposal.loop is Loop.DESIGN]
     with Session.open(report_session, readonly=True) as session:
         assert (session.artifacts_dir(design[0].number) / POPULATION_FILE).is_file()
-        first = answers(design, Loop.DESIGN, session)[0]
+        given = answers(design, Loop.DESIGN, session)
+    first, every = given[0], given[-1]
+    # each design run the critic reviewed is an answer too, with its number and its own population
+    assert first.stage == "first" and every.stage == "every" and every.iteration == design[0].number
+    assert every.population is not None and every.population.shape == first.population.shape
     assert design[0].design is not None and first.effect.estimand == "ATE"
     weights = first.population
     assert weights is not None and weights.shape == (design[0].design.n_total,)

@@ -47,12 +47,15 @@ class Replication:
 class Answer:
     """An estimate the loop gave at one stage, with how the critic (or the gates) rated it."""
 
-    stage: str  # first | best | stacked (the model loop's LOO-stacked mixture, engine.stacking)
+    # first | best | stacked (the model loop's LOO-stacked mixture, engine.stacking) | every (each design
+    # run the critic reviewed, first and best included: the critic's separation over all it rated)
+    stage: str
     effect: Effect
     rating: str  # design: the critic's tier; model: the verdict
     credible: bool  # design: the sanity net did not fail; model: always True
     decided_by: str = ""  # the keep rule's clause that gave the verdict (engine.scoring.CLAUSES)
     move: str = ""  # the proposal's move ("baseline", a catalogue move, a design move): what the answer came from
+    iteration: int = 0  # the record's number in its session
     # design: how much each unit counts in the estimate (engine.design.support.target_weights), so an
     # overlap-weighted or trimmed estimand is scored against the same weighted mean of the unit effects
     population: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -132,10 +135,13 @@ def run_replication(replication: Replication) -> ReplicationResult:
 
 
 def answers(records: list[IterationRecord], loop: Loop, session: Session | None = None) -> tuple[Answer, ...]:
-    """The first answer and the best kept one.
+    """The first answer and the best kept one; for the design loop, every reviewed run too.
 
     The design loop's first answer is its first run, kept or not (what the principal sees first);
-    the model loop's is its first kept model (the baseline when it passes the gates).
+    the model loop's is its first kept model (the baseline when it passes the gates). Every design
+    run with an estimate is also an ``every`` answer, failed gates and discarded ones included: the
+    critic rated each, so its separation can be read over all of them, not only over the two the
+    loop's own rule picked.
 
     Parameters
     ----------
@@ -153,13 +159,14 @@ def answers(records: list[IterationRecord], loop: Loop, session: Session | None 
     """
     kept = [r for r in records if r.status == "kept"]
     first = (records[:1] if loop is Loop.DESIGN else kept[:1]) or []
+    chosen = [("first", r) for r in first] + [("best", r) for r in kept[-1:]]
+    if loop is Loop.DESIGN:
+        chosen += [("every", r) for r in records]
     out = []
-    for stage, chosen in (("first", first), ("best", kept[-1:])):
-        if not chosen:
-            continue
-        answer = _answer(chosen[0], stage)
+    for stage, record in chosen:
+        answer = _answer(record, stage)
         if answer is not None and session is not None and loop is Loop.DESIGN:
-            path = session.artifacts_dir(chosen[0].number) / POPULATION_FILE
+            path = session.artifacts_dir(record.number) / POPULATION_FILE
             if path.is_file() and not path.is_symlink():
                 answer = replace(answer, population=np.load(path, allow_pickle=False))
         if answer is not None:
@@ -200,4 +207,4 @@ def _answer(record: IterationRecord, stage: str) -> Answer | None:
     design = record.design
     credible = design is None or design.sanity is None or design.sanity.credible
     clause = record.verdict.clause if record.verdict is not None else ""
-    return Answer(stage, effect, rating, credible, clause, record.proposal.move or "")
+    return Answer(stage, effect, rating, credible, clause, record.proposal.move or "", record.number)
