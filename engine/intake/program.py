@@ -165,7 +165,8 @@ A good design-based analysis looks like:
 
 - **Balance**: after weighting every |SMD| < 0.1 (warn at 0.2).
 - **Overlap**: report the share of units with propensity outside [0.1, 0.9]; a large share
-  is a finding to state. A trimmed estimate is an ATO, not the {estimand}.
+  is a finding to state. A trimmed estimate is an ATO, not the {estimand}: the critic names the
+  columns in which its population differs from all units.
 {placebo_line}
 - **Refuters**: a placebo treatment should give ≈ 0, a random common cause should barely move
   the estimate, a data subset should give a similar answer.
