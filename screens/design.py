@@ -48,6 +48,9 @@ def estimate_text(result: DesignResult) -> Text:
     note = e.extrapolation_note()
     if note:
         text.append(f"\n{note[:1].upper()}{note[1:]}.", style="yellow")
+    if result.population:
+        text.append(f"\nwhose effect   the {e.estimand}'s population against all {e.n_total} units: ", style="yellow")
+        text.append("; ".join(shift.describe() for shift in result.population), style="yellow")
     b = result.bayesian_effect
     if b is not None:
         text.append("\nBayesian       ", style="bold")

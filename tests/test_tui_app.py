@@ -205,6 +205,36 @@ async def test_design_screen_says_why_the_interval_is_wider_than_sampling(
     app.close_session()
 
 
+async def test_design_screen_says_whose_effect_an_overlap_weighted_estimate_is(
+    fixture_session: Path, tmp_path: Path
+) -> None:
+    """An ATO answers for a population of its own: the summary names the columns in which it moved."""
+    from dataclasses import replace
+
+    from fixtures.tui_data import design_fixture
+    from textual.widgets import Static
+
+    from engine.design.results import PopulationShift
+    from screens.design import DesignScreen, estimate_text
+
+    result, critique = design_fixture()
+    assert "whose effect" not in str(estimate_text(result))  # the stored IHDP run is an untrimmed ATE
+    ato = replace(
+        result,
+        estimate=replace(result.estimate, estimand="ATO", requested="ATO"),
+        population=(PopulationShift("momage", "", 24.1, 27.3, 0.52),),
+    )
+    app = fixture_app(fixture_session, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_opened(pilot)
+        await app.push_screen(DesignScreen(ato, critique, "iteration 8"))
+        await pilot.pause()
+        shown = str(app.screen.query_one("#design-estimate", Static).render())
+        assert "whose effect" in shown and "the ATO's population against all" in shown
+        assert "momage mean 27.3 against 24.1 (+0.52 sd)" in shown
+    app.close_session()
+
+
 async def test_editor_commits_program_as_principal(fixture_session: Path, tmp_path: Path) -> None:
     from textual.widgets import TextArea
 
