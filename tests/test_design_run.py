@@ -195,8 +195,9 @@ def test_the_saved_population_is_whose_effect_the_estimate_is(tmp_path) -> None:
     assert abs(target - tau.mean()) > 4 * ato.estimate.se and not ato.estimate.covers(float(tau.mean()))
     # ... and the result says who that population is: units with larger x1 than everyone's mean
     (shift,) = ato.population
-    assert shift.column == "x1" and shift.level == "" and shift.everyone == pytest.approx(x1.mean())
-    assert shift.population == pytest.approx(float(weights @ x1 / weights.sum())) and shift.shift_sd > 0.3
+    # means to three significant digits of the column's sd (1 here)
+    assert shift.column == "x1" and shift.level == "" and shift.everyone == pytest.approx(x1.mean(), abs=0.005)
+    assert shift.population == pytest.approx(float(weights @ x1 / weights.sum()), abs=0.005) and shift.shift_sd > 0.3
 
     saved = tmp_path / "trimmed.npy"
     trimmed = run_design(spec.with_(trim=(0.1, 0.9)), (frame, contract), settings=quick, population_file=saved)
@@ -210,7 +211,7 @@ def test_the_saved_population_is_whose_effect_the_estimate_is(tmp_path) -> None:
 
 
 def test_a_population_is_described_by_the_columns_that_moved() -> None:
-    """Numeric columns by their means in sd, categoricals by the level that moved most; small moves unnamed."""
+    """Numeric columns by their means in sd, categoricals and 0/1 columns by shares; small moves unnamed."""
     import pandas as pd
 
     from engine.design.support import describe_population
@@ -221,15 +222,21 @@ def test_a_population_is_described_by_the_columns_that_moved() -> None:
     site = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
     age = rng.normal(40, 10, size=n)
     noise = rng.normal(size=n)
-    frame = pd.DataFrame({"t": 0, "y": 0.0, "site": site, "age": age, "noise": noise})
-    contract = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("site", "noise"), ("site",), (), ("age",))
-    weights = np.where(site == "b", 3.0, 1.0) * np.where(age > 45, 2.0, 1.0)
+    married = (rng.random(n) < 0.4).astype(int)
+    frame = pd.DataFrame({"t": 0, "y": 0.0, "site": site, "age": age, "noise": noise, "married": married})
+    contract = Contract(
+        "t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("site", "noise", "married"), ("site",), (), ("age",)
+    )
+    weights = np.where(site == "b", 3.0, 1.0) * np.where(age > 45, 2.0, 1.0) * np.where(married == 1, 0.5, 1.0)
     shifts = describe_population(frame, contract, weights)
-    assert [(s.column, s.level) for s in shifts] == [("site", "b"), ("age", "")]  # noise moved by < 0.1 sd
-    site_b, older = shifts
+    # noise moved by < 0.1 sd and is not named; the largest shift comes first
+    assert {(s.column, s.level) for s in shifts} == {("site", "b"), ("age", ""), ("married", "1")}
+    assert [abs(s.shift_sd) for s in shifts] == sorted((abs(s.shift_sd) for s in shifts), reverse=True)
+    site_b, older, wed = (next(s for s in shifts if s.column == name) for name in ("site", "age", "married"))
     assert site_b.everyone == pytest.approx(0.3, abs=0.02) and site_b.population == pytest.approx(
-        float(weights[site == "b"].sum() / weights.sum())
+        float(weights[site == "b"].sum() / weights.sum()), abs=1e-3
     )
     assert "site = b" in site_b.describe() and "%" in site_b.describe()
-    assert older.shift_sd > 0.1 and "sd)" in older.describe()
+    assert older.shift_sd > 0.1 and "sd)" in older.describe() and older.everyone == round(age.mean(), 1)
+    assert wed.shift_sd < -0.1 and wed.describe().startswith("married = 1 ") and "%" in wed.describe()
     assert describe_population(frame, contract, np.ones(n)) == ()

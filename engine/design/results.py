@@ -323,7 +323,7 @@ class PopulationShift:
     """How the population an estimate averages over differs from all units, in one column."""
 
     column: str
-    level: str  # the category, for a categorical column; "" for a numeric one
+    level: str  # the category (a categorical column) or "1" (a 0/1 column), read as shares; "" for a numeric one
     everyone: float  # the mean over all units (a level's share, for a categorical)
     population: float  # the same, weighted as the estimand weighs units
     shift_sd: float  # (population − everyone) in standard deviations of the column over all units
@@ -337,7 +337,7 @@ class PopulationShift:
         """
         if self.level:
             return f"{self.column} = {self.level} {self.population:.0%} against {self.everyone:.0%}"
-        return f"{self.column} mean {self.population:.3g} against {self.everyone:.3g} ({self.shift_sd:+.2f} sd)"
+        return f"{self.column} mean {self.population:g} against {self.everyone:g} ({self.shift_sd:+.2f} sd)"
 
 
 @dataclass(frozen=True)

@@ -107,14 +107,25 @@ def describe_population(frame: pd.DataFrame, contract: Contract, weights: np.nda
                 np.average(values, axis=0, weights=weights),
                 values.std(axis=0),
             )
-            levels = [""]
+            # a 0/1 column reads as the share of its 1s, like a categorical's level
+            levels = ["1" if set(np.unique(values)) <= {0.0, 1.0} else ""]
         else:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.where(sd > 0, (population - everyone) / np.where(sd > 0, sd, 1.0), 0.0)
         k = int(np.argmax(np.abs(shift)))
         if abs(shift[k]) >= SHIFT_SHOWN:
-            shifts.append(PopulationShift(name, levels[k], float(everyone[k]), float(population[k]), float(shift[k])))
+            # means to three significant digits of the column's sd: a standardised column's mean is 0, not 1e-9
+            digits = max(0, 2 - int(np.floor(np.log10(sd[k]))))
+            shifts.append(
+                PopulationShift(
+                    name,
+                    levels[k],
+                    round(float(everyone[k]), digits) + 0.0,
+                    round(float(population[k]), digits) + 0.0,
+                    float(shift[k]),
+                )
+            )
     return tuple(sorted(shifts, key=lambda s: -abs(s.shift_sd))[:SHIFTS_SHOWN])
 
 
