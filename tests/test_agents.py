@@ -756,6 +756,33 @@ def test_heuristic_design_loop_proposes_a_valid_spec_and_never_repeats_a_rejecti
         assert "I do not want that change" in second.rationale
 
 
+def test_a_design_move_changes_only_its_own_lines_and_keeps_the_reasons(ihdp_problem, ihdp_data) -> None:
+    """The shipped analysis.toml records why each default was chosen; a move must not wipe that out."""
+    import difflib
+
+    from engine.design.spec import edit_spec, parse_spec, render_spec
+
+    ctx = build_context(ihdp_problem, loop=Loop.DESIGN, data=ihdp_data)
+    assert "# ^" in ctx.best_source  # the reasons for the defaults
+    proposal = HeuristicAgent().propose(ctx)
+    old, new = ctx.best_source.splitlines(), proposal.new_source.splitlines()
+    changed = [line for line in difflib.ndiff(old, new) if line[:1] in "+-"]
+    before, after = (
+        parse_spec(ctx.best_source, ihdp_problem.contract),
+        parse_spec(proposal.new_source, ihdp_problem.contract),
+    )
+    moved = [
+        key
+        for key in ("estimand", "propensity_learner", "outcome_learner", "trim", "placebo_outcomes", "folds")
+        if getattr(before, key) != getattr(after, key)
+    ]
+    assert moved and len(changed) == 2 * len(moved), changed  # one line out and one in per changed setting
+    assert all(line in new for line in old if line.startswith("# "))
+    # text it cannot edit in place is written whole, still as the spec asked for
+    fallback = edit_spec("estimand = [", after, ihdp_problem.contract)
+    assert fallback == render_spec(after)
+
+
 def test_heuristic_design_loop_needs_a_parsable_spec(ihdp_problem, ihdp_data) -> None:
     ctx = build_context(ihdp_problem, loop=Loop.DESIGN, best_source="estimand = [", data=ihdp_data)
     with pytest.raises(AgentError, match="does not parse"):

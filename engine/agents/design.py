@@ -40,7 +40,7 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
         When the current spec does not parse, or no rule has anything left to try.
     """
     from engine.design.moves import next_design_move
-    from engine.design.spec import parse_spec
+    from engine.design.spec import edit_spec, parse_spec
 
     try:
         spec = parse_spec(context.best_source, context.contract)
@@ -66,7 +66,8 @@ def propose_design(context: AgentContext, agent_name: str) -> Proposal:
         hypothesis=move.hypothesis,
         rationale=rationale,
         old_source=context.best_source,
-        new_source=move.spec_text,
+        # the move's settings written into the current file: its comments and layout stay
+        new_source=edit_spec(context.best_source, move.spec, context.contract),
         agent=agent_name,
         move=move.move,
     )

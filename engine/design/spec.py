@@ -477,3 +477,42 @@ def render_spec(spec: AnalysisSpec, title: str = "Design-based analysis") -> str
             continue
         lines.append(f"{assignment.ljust(max(36, len(assignment) + 2))}# {_COMMENTS[key]}")
     return "\n".join(lines) + "\n"
+
+
+def edit_spec(text: str, new: AnalysisSpec, contract: Contract) -> str:
+    """``text`` with only the settings ``new`` changes rewritten in place (tomlkit keeps the rest).
+
+    A move that changes one setting should show one changed line: the comments that record why
+    each default was chosen, the order and the layout of the principal's file stay as they are.
+    Falls back to :func:`render_spec` when ``text`` does not parse or the edit would not read back
+    as ``new``.
+
+    Parameters
+    ----------
+    text
+        The current ``analysis.toml``.
+    new
+        The spec the move wants.
+    contract
+        The causal contract the spec is read against.
+
+    Returns
+    -------
+    str
+        TOML that :func:`parse_spec` reads as ``new``.
+    """
+    import tomlkit
+
+    try:
+        old = parse_spec(text, contract)
+        before, after = tomllib.loads(render_spec(old)), tomllib.loads(render_spec(new))
+        doc = tomlkit.parse(text)
+        for key, value in after.items():
+            if value != before.get(key):
+                doc[key] = value
+        edited = tomlkit.dumps(doc)
+        if parse_spec(edited, contract) == new:
+            return edited
+    except (SpecError, ValueError, tomlkit.exceptions.TOMLKitError):  # write the whole spec instead
+        pass
+    return render_spec(new)
