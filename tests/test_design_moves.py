@@ -11,7 +11,7 @@ from test_design_estimate import simulate
 from engine.design.moves import next_design_move
 from engine.design.results import Status
 from engine.design.run import DesignSettings, run_design
-from engine.design.spec import PropensityLearner, parse_spec
+from engine.design.spec import PropensityLearner, edit_spec, parse_spec, render_spec
 from engine.problem import Estimand
 
 
@@ -27,7 +27,8 @@ def test_before_any_run_it_tightens_covariates_then_adds_a_placebo(base) -> None
     narrow = SPEC.with_(covariates=("x1", "x2"), placebo_outcomes=())
     move = next_design_move(contract, narrow, None)
     assert move.move == "covariates-all"
-    assert parse_spec(move.spec_text, contract) == move.spec == narrow.with_(covariates=None)
+    written = edit_spec(render_spec(narrow), move.spec, contract)  # as the agent writes it into the file
+    assert parse_spec(written, contract) == move.spec == narrow.with_(covariates=None)
     after = next_design_move(contract, narrow, None, history=["covariates-all"])
     # A pre-treatment column outside the adjustment set is the cheapest placebo outcome.
     assert after.move == "placebo-pre" and after.spec.placebo_outcomes == ("pre",)
@@ -40,10 +41,11 @@ def test_failed_overlap_clips_then_trims_then_tries_overlap_weights(base) -> Non
     clip = next_design_move(contract, SPEC, bad)
     assert clip.move == "clip-0.05" and clip.spec.min_propensity == 0.05 and clip.spec.estimand is SPEC.estimand
     assert clip.hypothesis.startswith("Answers the overlap gate")
-    move = next_design_move(contract, SPEC, bad, history=["clip-0.05"], title="Design-based analysis of a test")
+    move = next_design_move(contract, SPEC, bad, history=["clip-0.05"])
     assert move.move == "trim-0.1-0.9"
     assert move.spec.trim == (0.1, 0.9)
-    assert "trim = [0.1, 0.9]" in move.spec_text and move.spec_text.startswith("# Design-based analysis of a test")
+    written = edit_spec(render_spec(SPEC, "Design-based analysis of a test"), move.spec, contract)
+    assert "trim = [0.1, 0.9]" in written and written.startswith("# Design-based analysis of a test")
     assert "ATO" in move.rationale
     rejected = next_design_move(contract, SPEC, bad, history=["clip-0.05", ("trim-0.1-0.9", "rejected")])
     assert rejected.move == "estimand-ATO" and rejected.spec.estimand is Estimand.ATO

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from engine.design.critic import negative_control, omitted_confounders
 from engine.design.results import DesignResult, Status
-from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner, render_spec
+from engine.design.spec import AnalysisSpec, Estimator, OutcomeLearner, PropensityLearner
 from engine.problem import Contract, Estimand
 
 PROPENSITY_ORDER = (PropensityLearner.LOGISTIC, PropensityLearner.GRADIENT_BOOSTING, PropensityLearner.RANDOM_FOREST)
@@ -40,8 +40,7 @@ class DesignMove:
     """One proposed change to the analysis spec."""
 
     move: str  # stable id, e.g. "trim-0.1-0.9", "propensity-gradient_boosting", "placebo-ht"
-    spec: AnalysisSpec
-    spec_text: str
+    spec: AnalysisSpec  # written into the current file by engine.design.spec.edit_spec
     hypothesis: str
     rationale: str
 
@@ -61,8 +60,6 @@ def next_design_move(
     spec: AnalysisSpec,
     result: DesignResult | None,
     history: Iterable[str | tuple[str, str]] = (),
-    *,
-    title: str = "Design-based analysis",
 ) -> DesignMove | None:
     """Choose the next design move.
 
@@ -77,8 +74,6 @@ def next_design_move(
         need no numbers are considered).
     history
         Moves already tried, as ids or ``(id, outcome)`` pairs; none is proposed again.
-    title
-        First comment line of the rendered spec.
 
     Returns
     -------
@@ -91,7 +86,7 @@ def next_design_move(
         move_id, new_spec, hypothesis, rationale = move
         if new_spec == spec:
             continue
-        return DesignMove(move_id, new_spec, render_spec(new_spec, title), hypothesis, rationale)
+        return DesignMove(move_id, new_spec, hypothesis, rationale)
     return None
 
 
