@@ -162,16 +162,24 @@ def answers(records: list[IterationRecord], loop: Loop, session: Session | None 
     chosen = [("first", r) for r in first] + [("best", r) for r in kept[-1:]]
     if loop is Loop.DESIGN:
         chosen += [("every", r) for r in records]
+    populations = _populations(records, session) if loop is Loop.DESIGN and session is not None else {}
     out = []
     for stage, record in chosen:
         answer = _answer(record, stage)
-        if answer is not None and session is not None and loop is Loop.DESIGN:
-            path = session.artifacts_dir(record.number) / POPULATION_FILE
-            if path.is_file() and not path.is_symlink():
-                answer = replace(answer, population=np.load(path, allow_pickle=False))
         if answer is not None:
-            out.append(answer)
+            # one array per iteration, shared by its answers (first and best are also in every)
+            out.append(replace(answer, population=populations.get(record.number)))
     return tuple(out)
+
+
+def _populations(records: list[IterationRecord], session: Session) -> dict[int, np.ndarray]:
+    """Each design run's saved target weights, by iteration number (runs that saved none are absent)."""
+    found = {}
+    for record in records:
+        path = session.artifacts_dir(record.number) / POPULATION_FILE
+        if path.is_file() and not path.is_symlink():
+            found[record.number] = np.load(path, allow_pickle=False)
+    return found
 
 
 def stacked_answer(session: Session) -> Answer | None:
