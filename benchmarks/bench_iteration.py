@@ -62,7 +62,7 @@ def build_model(data):
         pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
     return model
 """
-from engine.harness import STAGES  # noqa: E402
+from engine.draws import STAGES  # noqa: E402
 
 if TYPE_CHECKING:
     from engine.problem import ModelData, Problem, SamplingSettings

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_quality import folder_of, make_data, replication_folder  # noqa: E402
 
 from engine.agents.modelgen import render_model  # noqa: E402
-from engine.agents.modelspec import ModelSpec  # noqa: E402
 from engine.harness import run_model  # noqa: E402
+from engine.modelspec import ModelSpec  # noqa: E402
 from engine.problem_load import load_problem  # noqa: E402
 
 SURFACE_B_FORM = ModelSpec(separate_arms=True, sigma_per_arm=True, log_mean=True, log_mean_arm="control")

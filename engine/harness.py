@@ -29,91 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from engine.draws import DIMS_FILE, DRAWS_FILE, DrawsShape, HarnessResult
 from engine.errors import ModelContractError, ModelTamperingError
 from engine.problem import Estimand, Gates, ModelData, SamplingSettings
-from engine.records import Effect, GateResult, Metrics, Verdict, VerdictKind
-from engine.scoring import BestSummary, ParamDiagnostic
+from engine.records import Verdict, VerdictKind
+from engine.scorer import score_draws, write_trace
+from engine.scoring import BestSummary
 
-__all__ = [
-    "DRAWS_FILE",
-    "TRACE_FILE",
-    "BestSummary",
-    "DrawsShape",
-    "HarnessResult",
-    "SampleReport",
-    "run_model",
-    "sample_model",
-]
-
-TRACE_FILE = "trace.nc"
-"""The trace's file name inside the work folder."""
-STAGES = ("load", "compile", "sampling", "write", "read", "loo", "effect", "gates", "trace", "total")
-"""Keys of :attr:`HarnessResult.timings`, in the order they run (seconds each)."""
-
-
-@dataclass(frozen=True)
-class HarnessResult:
-    """Everything the harness measured for one model, small enough to pickle back.
-
-    The trace itself stays on disk at :attr:`trace_path`.
-    """
-
-    verdict: Verdict
-    timings: dict[str, float] = field(default_factory=dict)
-    convergence_table: tuple[ParamDiagnostic, ...] = ()
-    pointwise_elpd: np.ndarray | None = field(default=None, repr=False, compare=False)
-    effect_draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (chain, draw)
-    pareto_k: np.ndarray | None = field(default=None, repr=False, compare=False)  # (observation,)
-    trace_path: str | None = None
-    error_type: str | None = None  # the exception's class name when crashed (e.g. SamplingCancelled)
-    traceback: str | None = None  # model.py frames and the message, when crashed
-
-    @property
-    def effect(self) -> Effect | None:
-        return self.verdict.metrics.effect
-
-    @property
-    def gates(self) -> tuple[GateResult, ...]:
-        return self.verdict.gates
-
-    @property
-    def metrics(self) -> Metrics:
-        return self.verdict.metrics
-
-    def with_timings(self, earlier: dict[str, float]) -> HarnessResult:
-        """This result with the model child's timings in front of the scorer's.
-
-        Parameters
-        ----------
-        earlier
-            The model child's timings per stage.
-
-        Returns
-        -------
-        HarnessResult
-            A copy whose ``total`` is the sum of both totals.
-        """
-        timings = {**earlier, **{k: v for k, v in self.timings.items() if k != "total"}}
-        timings["total"] = earlier.get("total", 0.0) + self.timings.get("total", 0.0)
-        return replace(self, timings=timings)
-
-    def best_summary(self, number: int | None = None) -> BestSummary | None:
-        """This model as the reference for the next keep decision (None without an ELPD).
-
-        Parameters
-        ----------
-        number
-            The iteration this result belongs to, for the next verdict's wording.
-
-        Returns
-        -------
-        BestSummary or None
-            None when the result has no ELPD or no pointwise ELPD.
-        """
-        m = self.verdict.metrics
-        if m.elpd is None or self.pointwise_elpd is None:
-            return None
-        return BestSummary(m.elpd, m.elpd_se or float("nan"), self.pointwise_elpd, m.effect, number, m.p_loo)
+__all__ = ["SampleReport", "run_model", "sample_model", "write_draws"]
 
 
 def run_model(
@@ -165,8 +88,6 @@ def run_model(
         The verdict (kept, discarded, failed_gate or crashed), timings per stage, the
         convergence table, pointwise ELPD, per-draw effects and the trace's path.
     """
-    from engine.scorer import score_draws, write_trace
-
     workdir = Path(workdir)
     report = sample_model(
         source,
@@ -195,15 +116,6 @@ def run_model(
     seconds = time.perf_counter() - t0
     timings = {**scored.timings, "trace": seconds, "total": scored.timings["total"] + seconds}
     return replace(scored, trace_path=str(trace_path), timings=timings).with_timings(report.timings)
-
-
-@dataclass(frozen=True)
-class DrawsShape:
-    """What the scorer expects of the model child's arrays (from the settings and data, not from the child)."""
-
-    chains: int
-    draws: int
-    n_obs: int
 
 
 @dataclass(frozen=True)
@@ -344,12 +256,6 @@ def sample_model(
         return _crashed_report(exc, timings)
     timings["total"] = time.perf_counter() - started
     return SampleReport(timings=timings)
-
-
-DRAWS_FILE = "draws.npz"
-"""The model child's output: free parameters, pointwise log-likelihood, estimand, divergences."""
-DIMS_FILE = "dims.json"
-"""Dimension and coordinate names of the free parameters, for readable labels (validated by the scorer)."""
 
 
 def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estimand_var: str, observed: str) -> None:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from engine.agents.activity import AgentActivity, throttled
 from engine.errors import AgentError, WorkbenchError
+from engine.iteration import IterationRecord
 from engine.loop import Reviewed, Workbench
-from engine.records import Decision, DecisionKind, Effect, IterationRecord, Loop, Severity
+from engine.records import Decision, DecisionKind, Effect, Loop, Severity
 
 if TYPE_CHECKING:
     from engine.stacking import StackedEffect

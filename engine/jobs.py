@@ -54,7 +54,7 @@ def score_job(*, progress=None, **kwargs):
     -------
     HarnessResult
     """
-    from engine.harness import DRAWS_FILE
+    from engine.draws import DRAWS_FILE
     from engine.scorer import score_draws
 
     return score_draws(Path.cwd() / DRAWS_FILE, **kwargs)
@@ -68,7 +68,7 @@ def trace_job(*, progress=None, expected):
     progress
         The sandbox's progress callback (unused).
     expected
-        The :class:`~engine.harness.DrawsShape` the settings and data call for.
+        The :class:`~engine.draws.DrawsShape` the settings and data call for.
 
     Returns
     -------
@@ -77,7 +77,7 @@ def trace_job(*, progress=None, expected):
     """
     import os
 
-    from engine.harness import DRAWS_FILE
+    from engine.draws import DRAWS_FILE
     from engine.scorer import write_trace
 
     os.nice(19)  # nobody waits for the trace: the next iteration's compile and sampling go first
@@ -97,7 +97,7 @@ def labels(workdir: Path) -> dict[str, Path]:
     dict of str to Path
         ``{"dims.json": path}``, or empty when the file is missing or a symlink.
     """
-    from engine.harness import DIMS_FILE
+    from engine.draws import DIMS_FILE
 
     path = workdir / DIMS_FILE
     return {DIMS_FILE: path} if path.is_file() and not path.is_symlink() else {}

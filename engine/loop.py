@@ -25,6 +25,7 @@ from engine import jobs, model_run
 from engine.agents.activity import AgentActivity, AgentCancelled, AgentControl, BudgetReached, controlled
 from engine.agents.base import Agent, AgentContext
 from engine.errors import AgentError, WorkbenchError
+from engine.iteration import SANDBOX_INNER, SANDBOX_NAMESPACES, IterationRecord, latest_dr_estimate
 from engine.model_run import RunOutput, unfinished
 from engine.prepare import PreparedRun
 from engine.problem import Problem, SamplingSettings
@@ -35,7 +36,6 @@ from engine.records import (
     Decision,
     DecisionKind,
     Finding,
-    IterationRecord,
     Loop,
     Proposal,
     Verdict,
@@ -647,12 +647,12 @@ class Workbench:
 
     def _reviewed(self, record: IterationRecord) -> IterationRecord:
         """The record with the critics' words on its verdict: the offline rules always, the agent's own if it has a critic."""
-        from engine.model_critic import latest_dr_estimate, review_model
+        from engine.model_critic import review_model
 
         if record.verdict is None:
             return record
         if record.proposal.loop is Loop.MODEL:
-            review = review_model(record, self.problem.contract, latest_dr_estimate(self.session.iterations()))
+            review = review_model(record.verdict, self.problem.contract, latest_dr_estimate(self.session.iterations()))
             record = replace(record, model_review=review)
         if self.agent.can_critique:
             loop = record.proposal.loop
@@ -760,7 +760,6 @@ def _move_outputs(staging: Path, workdir: Path) -> None:
 
 def _sandbox_in_use() -> str:
     """How the sandbox that ran this iteration's code was isolated (the running server's own word)."""
-    from engine.records import SANDBOX_INNER, SANDBOX_NAMESPACES
     from engine.sandbox import isolation_report, server_status
 
     status = server_status()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from engine.design.critic import triangulate
 from engine.design.results import DREstimate, Triangulation
 from engine.problem import Contract
-from engine.records import IterationRecord, VerdictKind
+from engine.records import Verdict, VerdictKind
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,13 @@ class ModelReview:
         return "\n".join(lines)
 
 
-def review_model(record: IterationRecord, contract: Contract, dr: DREstimate | None) -> ModelReview | None:
+def review_model(verdict: Verdict | None, contract: Contract, dr: DREstimate | None) -> ModelReview | None:
     """Review a model-loop iteration that was sampled.
 
     Parameters
     ----------
-    record
-        The iteration; crashed, rejected and skipped ones get no review.
+    verdict
+        The iteration's verdict; None (rejected or skipped) and crashed ones get no review.
     contract
         The causal contract (for the estimand asked).
     dr
@@ -61,7 +61,6 @@ def review_model(record: IterationRecord, contract: Contract, dr: DREstimate | N
     -------
     ModelReview or None
     """
-    verdict = record.verdict
     if verdict is None or verdict.kind is VerdictKind.CRASHED or verdict.metrics.effect is None:
         return None
     metrics, effect = verdict.metrics, verdict.metrics.effect
@@ -106,25 +105,3 @@ def review_model(record: IterationRecord, contract: Contract, dr: DREstimate | N
         "overlap population in both analyses and compare the ATO."
     )
     return ModelReview(credibility, reasons, estimand_note, triangulation, tuple(blind), alternative)
-
-
-def latest_dr_estimate(records: list[IterationRecord] | tuple[IterationRecord, ...]) -> DREstimate | None:
-    """The doubly-robust estimate of the best design run (else the latest that ran), from the records.
-
-    Parameters
-    ----------
-    records
-        The session's iterations in order; design runs are those with a ``design`` result.
-
-    Returns
-    -------
-    DREstimate or None
-        From the most recent kept design run, else the most recent design run; None when no
-        design run was recorded.
-    """
-    design = [r for r in records if r.design is not None]
-    if not design:
-        return None
-    kept = [r for r in design if r.verdict is not None and r.verdict.kind is VerdictKind.KEPT]
-    chosen = (kept or design)[-1].design
-    return chosen.estimate if chosen is not None else None

@@ -85,7 +85,7 @@ def sample(
     SandboxOutcome
         Its value is the child's :class:`~engine.harness.SampleReport`.
     """
-    from engine.harness import DIMS_FILE, DRAWS_FILE
+    from engine.draws import DIMS_FILE, DRAWS_FILE
     from engine.sandbox import run_in_sandbox
 
     return run_in_sandbox(
@@ -193,7 +193,7 @@ def write_trace(job: ModelJob, n_units: int) -> SandboxOutcome:
     SandboxOutcome
         The trace writer's outcome.
     """
-    from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE
+    from engine.draws import DIMS_FILE, DRAWS_FILE, TRACE_FILE
 
     outcome = _on_the_arrays(jobs.trace_job, job, n_units, outputs=(TRACE_FILE,))
     if outcome.ok and (job.workdir / TRACE_FILE).is_file():
@@ -235,7 +235,7 @@ def _on_the_arrays(
     -------
     SandboxOutcome
     """
-    from engine.harness import DRAWS_FILE, DrawsShape
+    from engine.draws import DRAWS_FILE, DrawsShape
     from engine.sandbox import run_in_sandbox
 
     return run_in_sandbox(

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.iteration import IterationRecord
     from engine.loop import Reviewed, Workbench
     from engine.problem import Problem
-    from engine.records import IterationRecord
     from engine.store import Session
     from engine.summary import ArmSummary
 

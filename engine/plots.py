@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.records import IterationRecord, ParamDiagnostic, Verdict, VerdictKind
+from engine.iteration import IterationRecord
+from engine.records import ParamDiagnostic, Verdict, VerdictKind
 
 PARETO_K_GOOD = 0.5
 """k at or below this: the PSIS estimate is reliable."""

@@ -17,6 +17,6 @@ def reference_model_source() -> str:
     str
     """
     from engine.agents.modelgen import render_model
-    from engine.agents.modelspec import baseline_spec
+    from engine.modelspec import baseline_spec
 
     return render_model(baseline_spec("continuous"), embed_spec=False)

@@ -1,6 +1,6 @@
 """The scorer: judge a sampled model from its arrays, in a process that never ran its code.
 
-:func:`score_draws` reads the model child's :data:`~engine.harness.DRAWS_FILE` with NumPy's
+:func:`score_draws` reads the model child's :data:`~engine.draws.DRAWS_FILE` with NumPy's
 own format reader (no pickle), checks every array against what the *settings and data*
 say it must be (chains, draws, observations, finite values, bounded names), then computes
 the convergence table, the divergence count, PSIS-LOO, the effect summary, the gates and
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.draws import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, HarnessResult
 from engine.errors import WorkbenchError
-from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape, HarnessResult
 from engine.problem import Estimand, Gates
 from engine.records import Metrics, Verdict, VerdictKind
 from engine.scoring import BestSummary

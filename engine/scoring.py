@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.iteration import IterationRecord
 from engine.problem import ELPD_SE_MULTIPLE, Gates, TieBreak
-from engine.records import Effect, GateResult, IterationRecord, Metrics, ParamDiagnostic, Verdict, VerdictKind
+from engine.records import Effect, GateResult, Metrics, ParamDiagnostic, Verdict, VerdictKind
 
 if TYPE_CHECKING:
     import arviz as az

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.records import Effect, IterationRecord, Loop, VerdictKind
+from engine.iteration import IterationRecord
+from engine.records import Effect, Loop, VerdictKind
 from engine.store.files import EFFECT_DRAWS_FILE
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from screens.format import (
 )
 
 if TYPE_CHECKING:
-    from engine.records import IterationRecord
+    from engine.iteration import IterationRecord
 
 
 def comparison_table(a: IterationRecord, b: IterationRecord) -> Table:

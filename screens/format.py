@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from engine.records import Effect, Finding, IterationRecord, Metrics
+    from engine.iteration import IterationRecord
+    from engine.records import Effect, Finding, Metrics
 
 STATUS_STYLES = {
     "kept": "bold green",

@@ -25,7 +25,7 @@ from screens.format import (
 from screens.messages import OpenIteration
 
 if TYPE_CHECKING:
-    from engine.records import IterationRecord
+    from engine.iteration import IterationRecord
 
 
 class HistoryScreen(Screen):

@@ -24,9 +24,9 @@ DRAFT_LINES = 40  # the tail of the coder's file shown while it streams
 
 if TYPE_CHECKING:
     from engine.agents.activity import AgentActivity
+    from engine.iteration import IterationRecord
     from engine.opened import Opened
     from engine.problem import Problem
-    from engine.records import IterationRecord
     from engine.stacking import StackedEffect
     from engine.summary import ArmSummary
 

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from engine.batch.results import BatchProgress
     from engine.batch.run import BatchOutcome
     from engine.batch.store import StoredBatch
+    from engine.iteration import IterationRecord
     from engine.loop import Reviewed
     from engine.opened import Opened
     from engine.progress import RunProgress
-    from engine.records import Decision, IterationRecord
+    from engine.records import Decision
     from engine.stacking import StackedEffect
 
 

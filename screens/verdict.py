@@ -24,8 +24,8 @@ from screens.plots import EffectDrawsPlot, ElpdPlot, ForestPlot, ParetoKPlot
 if TYPE_CHECKING:
     from engine.design.critic import Critique
     from engine.design.results import DesignResult
+    from engine.iteration import IterationRecord
     from engine.problem import Gates
-    from engine.records import IterationRecord
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class VerdictScreen(Screen):
     def _record_json(self) -> Any:
         from rich.syntax import Syntax
 
-        from engine.records import to_json
+        from engine.jsonable import to_json
 
         return Syntax(to_json(self.record), "json", theme="ansi_dark", background_color="default", word_wrap=True)
 

@@ -23,6 +23,8 @@ from engine.agents.anthropic import DEFAULT_MODEL, AnthropicAgent  # noqa: E402
 from engine.agents.base import build_context  # noqa: E402
 from engine.agents.ledger import fit_transcript, price_for  # noqa: E402
 from engine.errors import AgentError  # noqa: E402
+from engine.iteration import IterationRecord  # noqa: E402
+from engine.jsonable import from_dict, to_json  # noqa: E402
 from engine.problem_load import load_problem  # noqa: E402
 from engine.records import (  # noqa: E402
     CompileResult,
@@ -30,15 +32,12 @@ from engine.records import (  # noqa: E402
     DecisionKind,
     Effect,
     GateResult,
-    IterationRecord,
     Loop,
     Metrics,
     Proposal,
     TranscriptEntry,
     Verdict,
     VerdictKind,
-    from_dict,
-    to_json,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,9 +21,10 @@ from engine.agents import (
 )
 from engine.agents.catalogue import BINARY_MOVES, CONTINUOUS_MOVES, COUNT_MOVES, reason_tags
 from engine.agents.modelgen import normalise_source, render_model, spec_from_source
-from engine.agents.modelspec import ModelSpec, baseline_spec
 from engine.agents.replay import apply_unified_diff
 from engine.errors import AgentError
+from engine.iteration import IterationRecord
+from engine.modelspec import ModelSpec, baseline_spec
 from engine.problem import Contract, Estimand, OutcomeType, build_model_data
 from engine.problem_load import load_problem
 from engine.records import (
@@ -31,7 +32,6 @@ from engine.records import (
     Decision,
     DecisionKind,
     GateResult,
-    IterationRecord,
     Loop,
     Metrics,
     Proposal,

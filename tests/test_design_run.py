@@ -19,7 +19,8 @@ from engine.design.run import (
     run_design,
     trimming_series,
 )
-from engine.records import Effect, from_dict, to_json
+from engine.jsonable import from_dict, to_json
+from engine.records import Effect
 
 
 @pytest.fixture(scope="module")

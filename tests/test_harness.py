@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.harness import TRACE_FILE, HarnessResult, run_model
+from engine.draws import TRACE_FILE, HarnessResult
+from engine.harness import run_model
 from engine.problem import Contract, Estimand, Gates, OutcomeType, SamplingSettings, build_model_data
 from engine.records import VerdictKind
 from engine.sampling import Phase, SamplingProgress
@@ -165,7 +166,7 @@ def test_effect_covers_the_sample_ate(good) -> None:
 
 def test_timings_cover_every_stage(good) -> None:
     result, _ = good
-    from engine.harness import STAGES
+    from engine.draws import STAGES
 
     for stage in STAGES:
         assert result.timings[stage] >= 0, stage
@@ -320,7 +321,7 @@ def test_a_model_that_compiles_while_building_is_not_tampering(data, tmp_path) -
     # An HSGP (and any .eval() in build_model) compiles a small function, which adds to PyTensor's
     # timing totals in pytensor.compile.profiling; that must not read as replacing library code.
     from engine.agents.modelgen import render_model
-    from engine.agents.modelspec import ModelSpec
+    from engine.modelspec import ModelSpec
 
     source = render_model(ModelSpec(continuous_terms="quadratic", gp_columns=(data.continuous[0],), gp_m=5))
     namespace: dict = {}

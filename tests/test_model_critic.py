@@ -7,20 +7,10 @@ from dataclasses import replace
 from fixtures.tui_data import design_fixture
 
 from engine.design.results import DREstimate
-from engine.model_critic import latest_dr_estimate, review_model
+from engine.iteration import IterationRecord, latest_dr_estimate
+from engine.model_critic import review_model
 from engine.problem import Contract, Estimand, OutcomeType
-from engine.records import (
-    Decision,
-    DecisionKind,
-    Effect,
-    GateResult,
-    IterationRecord,
-    Loop,
-    Metrics,
-    Proposal,
-    Verdict,
-    VerdictKind,
-)
+from engine.records import Decision, DecisionKind, Effect, GateResult, Loop, Metrics, Proposal, Verdict, VerdictKind
 
 CONTRACT = Contract("t", "y", OutcomeType.CONTINUOUS, Estimand.ATE, ("x1", "x2"))
 
@@ -38,28 +28,28 @@ def _dr(effect: float, low: float, high: float) -> DREstimate:
 
 
 def test_agreeing_converged_model_is_highly_credible() -> None:
-    review = review_model(_record(), CONTRACT, _dr(4.05, 3.7, 4.4))
+    review = review_model(_record().verdict, CONTRACT, _dr(4.05, 3.7, 4.4))
     assert review.credibility == "high" and review.triangulation.level == "agree"
     assert "over all units" in review.estimand_note
 
 
 def test_conflict_with_the_dr_estimate_is_low_and_loud() -> None:
-    review = review_model(_record(), CONTRACT, _dr(5.2, 4.9, 5.5))
+    review = review_model(_record().verdict, CONTRACT, _dr(5.2, 4.9, 5.5))
     assert review.credibility == "low"
     assert "CONFLICT" in review.triangulation.message
 
 
 def test_untriangulated_or_high_pareto_k_is_medium() -> None:
-    assert review_model(_record(), CONTRACT, None).credibility == "medium"
-    review = review_model(_record(pareto_bad=3), CONTRACT, _dr(4.0, 3.7, 4.3))
+    assert review_model(_record().verdict, CONTRACT, None).credibility == "medium"
+    review = review_model(_record(pareto_bad=3).verdict, CONTRACT, _dr(4.0, 3.7, 4.3))
     assert review.credibility == "medium" and "3 observation(s)" in review.reasons[0]
 
 
 def test_failed_gate_is_low_and_crash_gets_no_review() -> None:
     failed = _record(VerdictKind.FAILED_GATE, gates=(GateResult("rhat", 1.05, 1.01, False),))
-    review = review_model(failed, CONTRACT, _dr(4.0, 3.7, 4.3))
+    review = review_model(failed.verdict, CONTRACT, _dr(4.0, 3.7, 4.3))
     assert review.credibility == "low" and "rhat" in review.reasons[0]
-    assert review_model(_record(VerdictKind.CRASHED, effect=None), CONTRACT, None) is None
+    assert review_model(_record(VerdictKind.CRASHED, effect=None).verdict, CONTRACT, None) is None
 
 
 def test_latest_dr_estimate_prefers_the_kept_design() -> None:

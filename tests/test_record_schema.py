@@ -14,11 +14,13 @@ import git
 import pytest
 from fixtures.tui_data import fixture_records
 
-from engine.agents.modelspec import ModelPlan
 from engine.design.critic import Critique
 from engine.design.results import DesignResult
+from engine.iteration import RECORD_SCHEMA, IterationRecord, record_from_json
+from engine.jsonable import to_json
 from engine.model_critic import ModelReview
-from engine.records import RECORD_SCHEMA, IterationRecord, Loop, ParamDiagnostic, record_from_json, to_json
+from engine.modelspec import ModelPlan
+from engine.records import Loop, ParamDiagnostic
 from engine.store import Session
 
 ROOT = Path(__file__).resolve().parents[1]

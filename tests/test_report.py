@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import PROBLEMS, ROOT
 
-from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal
+from engine.iteration import IterationRecord
+from engine.records import Decision, DecisionKind, Loop, Proposal
 from engine.report import build_report, render_html, render_markdown, write_report
 from engine.report import text as fmt
 
@@ -440,7 +441,7 @@ def test_an_unknown_format_is_refused(report_session, tmp_path) -> None:
 
 
 def test_records_say_how_agent_code_was_isolated(records) -> None:
-    from engine.records import SANDBOX_INNER, SANDBOX_NAMESPACES
+    from engine.iteration import SANDBOX_INNER, SANDBOX_NAMESPACES
     from engine.sandbox import isolation_report
 
     expected = SANDBOX_NAMESPACES if isolation_report().namespaces else SANDBOX_INNER
@@ -452,7 +453,7 @@ def test_iterations_run_without_namespaces_get_a_note(report_session, tmp_path) 
     import shutil
     import subprocess
 
-    from engine.records import SANDBOX_INNER
+    from engine.iteration import SANDBOX_INNER
 
     copy = tmp_path / "session"
     shutil.copytree(report_session, copy)

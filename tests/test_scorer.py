@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.harness import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape
+from engine.draws import DIMS_FILE, DRAWS_FILE, TRACE_FILE, DrawsShape
 from engine.problem import Gates
 from engine.records import VerdictKind
 from engine.scorer import MalformedDraws, read_draws, score_draws, write_trace

@@ -216,7 +216,8 @@ def test_verdict_carries_metrics_and_pickles() -> None:
 
 
 def test_best_summary_from_a_record() -> None:
-    from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal, Verdict
+    from engine.iteration import IterationRecord
+    from engine.records import Decision, DecisionKind, Loop, Proposal, Verdict
 
     metrics = Metrics(elpd=-100.0, elpd_se=5.0, effect=_effect(3.8, 4.2))
     record = IterationRecord(

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SessionError, SessionLockedError
+from engine.iteration import IterationRecord
 from engine.problem import EDITABLE_FILES
 from engine.problem_load import load_problem
 from engine.records import (
@@ -25,7 +26,6 @@ from engine.records import (
     Effect,
     Finding,
     GateResult,
-    IterationRecord,
     Loop,
     Metrics,
     ParamDiagnostic,

@@ -453,7 +453,8 @@ def test_help_is_plain_text(capsys) -> None:
 
 
 def test_a_record_knows_what_ran_and_whether_the_principal_edited_it() -> None:
-    from engine.records import Decision, DecisionKind, IterationRecord, Loop, Proposal
+    from engine.iteration import IterationRecord
+    from engine.records import Decision, DecisionKind, Loop, Proposal
 
     old = "x = 1\n"
     proposal = Proposal(Loop.MODEL, "h", "r", old, "x = 6\n", "heuristic")

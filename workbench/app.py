@@ -65,10 +65,11 @@ from workbench.plan_files import validate_plan_file
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from engine.iteration import IterationRecord
     from engine.loop import Reviewed, RunOptions, Workbench
     from engine.problem import Gates
     from engine.progress import RunProgress
-    from engine.records import Decision, IterationRecord
+    from engine.records import Decision
     from screens.batch import ActiveBatch
     from screens.run import ActiveRun
     from screens.verdict import VerdictScreen

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.records import IterationRecord
+    from engine.iteration import IterationRecord
     from screens.verdict import IterationArrays
 
 

@@ -82,8 +82,9 @@ def _sandbox_warning() -> str | None:
 
 def _warm_up_sandbox(problem) -> None:
     """Start the sandbox's warm server, and warm the trusted compiler cache with the problem's baseline."""
+    from engine.cache_warmer import warm_in_background
     from engine.sandbox import warm_up
-    from engine.sandbox.cache import ReferenceModel, warm_in_background
+    from engine.sandbox.cache import ReferenceModel
 
     warm_up()
     warm_in_background([ReferenceModel(problem.read_text("model.py"), problem.model_data())])

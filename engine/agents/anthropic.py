@@ -51,16 +51,8 @@ from engine.agents.base import Agent, AgentContext
 from engine.agents.ledger import PRICES_SOURCE, Ledger, content_blocks, price_for, token_usage
 from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ProposalReview, ToolReply
 from engine.errors import AgentError
-from engine.records import (
-    AgentPlan,
-    AgentReview,
-    AgentUsage,
-    CompileResult,
-    Finding,
-    IterationRecord,
-    Loop,
-    Proposal,
-)
+from engine.iteration import IterationRecord
+from engine.records import AgentPlan, AgentReview, AgentUsage, CompileResult, Finding, Loop, Proposal
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 MODEL_ENV = "ANTHROPIC_MODEL"

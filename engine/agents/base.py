@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import numpy as np
 
 from engine.errors import AgentError
+from engine.iteration import IterationRecord
 from engine.problem import Contract, Gates, ModelData, OutcomeType
-from engine.records import AgentReview, CompileResult, Finding, IterationRecord, Loop, Metrics, Proposal
+from engine.records import AgentReview, CompileResult, Finding, Loop, Metrics, Proposal
 
 if TYPE_CHECKING:
     from engine.problem import Problem

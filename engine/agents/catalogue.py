@@ -1,6 +1,6 @@
 """The offline agent's catalogue of model moves, and the ways it simplifies a failed one.
 
-A :class:`Move` turns one :class:`~engine.agents.modelspec.ModelSpec` into a slightly
+A :class:`Move` turns one :class:`~engine.modelspec.ModelSpec` into a slightly
 richer one. The order of :data:`CONTINUOUS_MOVES` follows what is known about IHDP-like
 problems (FIELD-NOTES.md, BACKGROUND.md, the IHDP PROGRAM.md): separate arms with their
 own σ first (the single biggest fix for the ATE), then per-arm cubic splines, then
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from engine.agents.base import DataSummary
-from engine.agents.modelspec import ModelSpec, spec_with
+from engine.modelspec import ModelSpec, spec_with
 from engine.problem import OutcomeType
 
 PRIOR_SCALE_FLOOR = 0.25  # tightening stops here: tighter priors would decide the answer

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from engine.agents.base import AgentContext
 from engine.errors import AgentError, SpecError
-from engine.records import DecisionKind, IterationRecord, Loop, Proposal
+from engine.iteration import IterationRecord
+from engine.records import DecisionKind, Loop, Proposal
 
 if TYPE_CHECKING:
     from engine.design.results import DesignResult

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field, replace
 from engine.agents.base import Agent, AgentContext, DataSummary
 from engine.agents.catalogue import Move, get_move, moves_for, reason_tags, simplifications, tighter
 from engine.agents.modelgen import infer_spec, normalise_source, render_model, spec_from_source
-from engine.agents.modelspec import ModelPlan, ModelSpec, baseline_spec, spec_with
 from engine.errors import AgentError
-from engine.records import CompileResult, DecisionKind, IterationRecord, Loop, Proposal, VerdictKind
+from engine.iteration import IterationRecord
+from engine.modelspec import ModelPlan, ModelSpec, baseline_spec, spec_with
+from engine.records import CompileResult, DecisionKind, Loop, Proposal, VerdictKind
 
 MAX_RETRIES = 1  # simplified retries of one move on one base after it failed a gate or crashed (iterations are dear)
 MAX_CRASHES = 2  # a move that crashed this often (on any base) is not tried again

@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from engine.agents import prompts as P
-from engine.records import AgentCall, AgentUsage, TranscriptEntry, to_json
+from engine.jsonable import to_json
+from engine.records import AgentCall, AgentUsage, TranscriptEntry
 
 PRICES_USD_PER_MTOK: dict[str, tuple[float, float]] = {
     # model id prefix: (input, output) in US dollars per million tokens, for the models the
@@ -243,7 +244,7 @@ def fit_transcript(
     entries
         The calls' transcript entries, in order.
     max_chars
-        The most characters the transcript may take as :func:`~engine.records.to_json` writes it.
+        The most characters the transcript may take as :func:`~engine.jsonable.to_json` writes it.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """The code generator that turns a model spec into a readable ``model.py``, and reads it back.
 
 The offline agent never edits code as text: it edits a small
-:class:`~engine.agents.modelspec.ModelSpec` and renders it with :func:`render_model`
+:class:`~engine.modelspec.ModelSpec` and renders it with :func:`render_model`
 into PyMC code in the style of the shipped baselines (``pm.Data("t", ...)``,
 ``pm.Deterministic("mu", ...)``, observed ``y``, imports of numpy and pymc only). The
 rendered file carries its spec as one machine-readable docstring line
@@ -23,7 +23,7 @@ import textwrap
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from engine.agents.modelspec import ARMS, ModelSpec, baseline_spec
+from engine.modelspec import ARMS, ModelSpec, baseline_spec
 
 SPEC_PREFIX = "workbench-spec:"
 _SPEC_LINE = re.compile(r"^\s*workbench-spec:\s*(\{.*\})\s*$", re.MULTILINE)

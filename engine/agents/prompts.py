@@ -25,8 +25,9 @@ from typing import Any
 
 from engine.agents.base import AgentContext, DataSummary
 from engine.agents.tools import Plan
+from engine.iteration import IterationRecord
 from engine.problem import Contract, Gates, OutcomeType
-from engine.records import CompileResult, IterationRecord, Loop, Metrics, Proposal, blocker_codes
+from engine.records import CompileResult, Loop, Metrics, Proposal, blocker_codes
 
 HISTORY_ROWS = 15
 """How many recent iterations the orchestrator sees as table rows (older ones are counted)."""
@@ -832,6 +833,6 @@ def critic_prompt(context: AgentContext, record: IterationRecord) -> str:
 
 
 def _json(value: Any) -> str:
-    from engine.records import to_jsonable
+    from engine.jsonable import to_jsonable
 
     return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"), default=str)

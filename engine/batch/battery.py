@@ -25,7 +25,8 @@ import numpy as np
 
 from engine.design.support import POPULATION_FILE
 from engine.evaluation import TRUTH_FILE
-from engine.records import Effect, IterationRecord, Loop
+from engine.iteration import IterationRecord
+from engine.records import Effect, Loop
 
 if TYPE_CHECKING:
     from engine.store.session import Session

@@ -16,7 +16,7 @@ from typing import TypeVar
 from engine.batch.plan import BatchPlan
 from engine.batch.results import TaskResult, TaskStatus
 from engine.errors import SessionError
-from engine.records import from_dict, to_json
+from engine.jsonable import from_dict, to_json
 from engine.store.files import BATCHES_DIR
 from engine.store.session import Session
 

@@ -500,7 +500,8 @@ def estimate_effect(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray | Non
     y, m0, m1 = data.y[keep], fit.m0[keep], fit.m1[keep]
     e = fit.e_clipped[keep]
     method = ""
-    share, allowance = extrapolation_allowance(fit, estimand, keep)
+    without = (fit.without_counterpart[0][keep], fit.without_counterpart[1][keep])
+    share, allowance = extrapolation_allowance(m1 - m0, e, t, without, estimand)
     if fit.spec.estimator is Estimator.DR and estimand is not Estimand.ATO:
         X = data.W[keep] if estimand is Estimand.ATE else data.W[keep][t == 1]
         effect = float(np.ravel(fit.learner.ate(X))[0])

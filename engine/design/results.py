@@ -2,7 +2,7 @@
 
 Everything here is a frozen dataclass of floats, strings, enums and tuples, so results
 are small, picklable (they cross the sandbox's process boundary) and round-trip through
-:func:`engine.records.to_json` / :func:`engine.records.from_dict` into the session
+:func:`engine.jsonable.to_json` / :func:`engine.jsonable.from_dict` into the session
 record. Thresholds live beside the code that applies them, as named constants.
 """
 

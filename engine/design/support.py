@@ -9,16 +9,11 @@ widens by an allowance for it (:func:`extrapolation_allowance`) and says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from engine.design.results import PopulationShift
 from engine.problem import Contract, Estimand
-
-if TYPE_CHECKING:
-    from engine.design.estimate import NuisanceFit
 
 POPULATION_FILE = "population_weights.npy"
 """A design run's :func:`target_weights` per unit, in its artefacts folder (``artifacts/0003/``)."""
@@ -46,7 +41,7 @@ def target_weights(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> np.ndarr
     Parameters
     ----------
     e
-        Propensities as the analysis clipped them (:attr:`NuisanceFit.e_clipped`).
+        Propensities as the analysis clipped them (:attr:`engine.design.estimate.NuisanceFit.e_clipped`).
     t
         Treatment, 0/1.
     estimand
@@ -164,7 +159,13 @@ def without_counterpart(e: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.nd
     return low, high
 
 
-def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarray) -> tuple[float, float]:
+def extrapolation_allowance(
+    cate: np.ndarray,
+    e: np.ndarray,
+    t: np.ndarray,
+    without: tuple[np.ndarray, np.ndarray],
+    estimand: Estimand,
+) -> tuple[float, float]:
     """How much of the estimand rests on units the other arm has no one like, and the interval's allowance.
 
     A unit with no treated unit like it (:func:`without_counterpart`) has a treated outcome that
@@ -179,12 +180,17 @@ def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarr
 
     Parameters
     ----------
-    fit
-        Cross-fitted nuisances.
+    cate
+        The outcome model's unit effects, m1 − m0, over the analysed population (after trimming).
+    e
+        Propensities as the analysis clipped them, over the same units.
+    t
+        Treatment, 0/1, over the same units.
+    without
+        The masks of :func:`without_counterpart` over the same units: no treated unit like them,
+        no control like them.
     estimand
         ATE, ATT or ATO: who is averaged over, and which missing outcomes the estimate needs.
-    keep
-        Boolean mask of the analysed population (trimming).
 
     Returns
     -------
@@ -192,15 +198,13 @@ def extrapolation_allowance(fit: NuisanceFit, estimand: Estimand, keep: np.ndarr
         The unsupported share of the (weighted) population, and the allowance ``s·sd`` in outcome
         units; ``(0.0, 0.0)`` when every unit has someone like it in the other arm.
     """
-    no_treated_like, no_control_like = (mask[keep] for mask in fit.without_counterpart)
-    t = fit.data.t[keep]
-    weight = target_weights(fit.e_clipped[keep], t, estimand)
+    no_treated_like, no_control_like = without
+    weight = target_weights(e, t, estimand)
     unsupported = no_control_like if estimand is Estimand.ATT else no_control_like | no_treated_like
     share = float((weight * unsupported).sum() / weight.sum())
     supported = weight * ~unsupported
     if share == 0.0 or supported.sum() == 0.0:
         return share, 0.0
-    cate = fit.m1[keep] - fit.m0[keep]
     mean = np.average(cate, weights=supported)
     sd = float(np.sqrt(np.average((cate - mean) ** 2, weights=supported)))
     return share, share * sd

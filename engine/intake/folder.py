@@ -22,7 +22,6 @@ import pandas as pd
 
 from engine.agents.base import REVIEWER_HEADING
 from engine.agents.modelgen import render_model
-from engine.agents.modelspec import baseline_spec
 from engine.design.spec import AnalysisSpec, render_spec
 from engine.errors import ProblemError
 from engine.guard import scan_analysis, scan_model
@@ -38,6 +37,7 @@ from engine.intake.dictionary import (
 )
 from engine.intake.program import program_text
 from engine.intake.suggest import treatment_values
+from engine.modelspec import baseline_spec
 from engine.problem import PROBLEM_FILE, SESSION_NAME, Estimand, Gates, OutcomeType, SamplingSettings
 from engine.problem_load import load_problem
 from engine.records import has_blocker

@@ -21,9 +21,10 @@ import numpy as np
 
 from engine import plots
 from engine.errors import SessionError, WorkbenchError
+from engine.iteration import SANDBOX_INNER, IterationRecord
 from engine.problem import Contract, Gates
 from engine.problem_load import parse_contract, parse_gates
-from engine.records import SANDBOX_INNER, Effect, IterationRecord, Loop, VerdictKind, unified_diff
+from engine.records import Effect, Loop, VerdictKind, unified_diff
 from engine.report.content import (
     BatchView,
     CodeView,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from engine.iteration import IterationRecord
 from engine.problem import Contract, Gates
-from engine.records import CompileResult, Effect, Finding, GateResult, IterationRecord, Loop
+from engine.records import CompileResult, Effect, Finding, GateResult, Loop
 from engine.report.costs import CostTable
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.records import AgentCall, IterationRecord
+from engine.iteration import IterationRecord
+from engine.records import AgentCall
 from engine.store.spend import Spend
 
 

@@ -4,7 +4,7 @@ Numba's cache index files are pickles: whoever can write a cache entry can run c
 next process that loads it. So:
 
 - The **trusted cache** (:func:`trusted_cache_dir`, one per set of library versions under the
-  user's cache folder) is written only by the *cache warmer* (:func:`warm_trusted_cache`), a
+  user's cache folder) is written only by the *cache warmer* (:func:`engine.cache_warmer.warm_trusted_cache`), a
   process that compiles our reference model and the problem's baseline model (the
   principal's file) and nothing an agent wrote. The sandbox sees it read-only.
 - Each **job** copies it into its own folder before any job code runs
@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import shutil
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -34,7 +31,8 @@ from typing import Any
 
 TRUSTED_CACHE_VARIABLE = "WORKBENCH_TRUSTED_CACHE"
 """Names the trusted cache folder inside the sandbox (set by the parent, read by each job)."""
-_NUMBA_SUBDIR = "numba"
+NUMBA_SUBDIR = "numba"
+"""Numba's part of a compiler cache folder, trusted or private."""
 _PRIVATE_SUBDIR = ".cache"
 
 
@@ -64,7 +62,7 @@ def trusted_cache_dir() -> Path:
     key = hashlib.sha256(" ".join(versions).encode()).hexdigest()[:16]
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = Path(home) / "causal-workbench" / "sandbox-cache" / key
-    (path / _NUMBA_SUBDIR).mkdir(parents=True, exist_ok=True)
+    (path / NUMBA_SUBDIR).mkdir(parents=True, exist_ok=True)
     (path / "pytensor" / "numba").mkdir(parents=True, exist_ok=True)  # the server's (read-only) PyTensor folder
     return path
 
@@ -91,9 +89,9 @@ def use_private_cache(job_dir: str) -> None:
     import pytensor
     import pytensor.link.numba.cache as numba_cache
 
-    private = Path(job_dir) / _PRIVATE_SUBDIR / _NUMBA_SUBDIR
+    private = Path(job_dir) / _PRIVATE_SUBDIR / NUMBA_SUBDIR
     trusted = os.environ.get(TRUSTED_CACHE_VARIABLE)
-    source = Path(trusted) / _NUMBA_SUBDIR if trusted else None
+    source = Path(trusted) / NUMBA_SUBDIR if trusted else None
     if source is not None and source.is_dir():
         shutil.copytree(source, private, symlinks=False, dirs_exist_ok=True)
     else:
@@ -108,7 +106,19 @@ def use_private_cache(job_dir: str) -> None:
         pass
 
 
-def _stamp(reference: ReferenceModel | None) -> str:
+def warmed_stamp(reference: ReferenceModel | None) -> str:
+    """The file whose presence in the trusted cache says ``reference`` has been compiled into it.
+
+    Parameters
+    ----------
+    reference
+        A trusted baseline, or None for the built-in reference model.
+
+    Returns
+    -------
+    str
+        ``warmed-`` and a hash of the source, so an edited baseline is compiled again.
+    """
     text = reference.source if reference is not None else "reference-model"
     return "warmed-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -116,7 +126,7 @@ def _stamp(reference: ReferenceModel | None) -> str:
 def missing_references(references: Sequence[ReferenceModel]) -> list[ReferenceModel]:
     """The references the trusted cache has not compiled yet.
 
-    The built-in reference model is not among them: :func:`warm_in_background` checks it
+    The built-in reference model is not among them: :func:`engine.cache_warmer.warm_in_background` checks it
     separately.
 
     Parameters
@@ -129,109 +139,4 @@ def missing_references(references: Sequence[ReferenceModel]) -> list[ReferenceMo
     list of ReferenceModel
     """
     cache = trusted_cache_dir()
-    return [r for r in references if not (cache / _stamp(r)).exists()]
-
-
-def warm_trusted_cache(references: Sequence[ReferenceModel] = (), timeout_s: float = 600) -> bool:
-    """Compile the reference model and ``references`` into the trusted cache; blocks.
-
-    Runs in its own process — inside bubblewrap when available, with only the trusted cache
-    writable — and returns at once when everything is compiled already. Returns False if
-    the warmer failed (the workbench still works; jobs compile from a colder cache).
-
-    Parameters
-    ----------
-    references
-        Reference models to compile besides the built-in one.
-    timeout_s
-        How long the warmer process may take.
-
-    Returns
-    -------
-    bool
-        True when nothing was left to compile or the warmer exited cleanly (a reference that
-        fails to compile is reported on its stderr and skipped, not counted as a failure);
-        False when it could not start, ran out of time or exited with an error.
-    """
-    from engine.sandbox.isolation import bwrap_command, bwrap_executable, sandbox_env, spawn_environment
-
-    cache = trusted_cache_dir()
-    todo = [None, *references]
-    todo = [r for r in todo if not (cache / _stamp(r)).exists()]
-    if not todo:
-        return True
-    payload = pickle.dumps([r for r in todo if r is not None])
-    argv = [sys.executable, "-c", "from engine.sandbox.cache import _warmer_main; _warmer_main()", str(cache)]
-    env = _warmer_env(cache)
-    bwrap = bwrap_executable()
-    if bwrap is not None:
-        argv = bwrap_command(bwrap, argv, sandbox_env(env), writable=[str(cache)])
-        env = spawn_environment()
-    try:
-        done = subprocess.run(argv, input=payload, env=env, capture_output=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def warm_in_background(references: Sequence[ReferenceModel] = ()) -> threading.Thread | None:
-    """Start :func:`warm_trusted_cache` on a daemon thread, unless everything is warm already.
-
-    Parameters
-    ----------
-    references
-        Reference models to compile besides the built-in one.
-
-    Returns
-    -------
-    threading.Thread or None
-        The warmer's thread, or None when there is nothing to compile.
-    """
-    if (trusted_cache_dir() / _stamp(None)).exists() and not missing_references(references):
-        return None
-    thread = threading.Thread(
-        target=warm_trusted_cache, args=(tuple(references),), name="sandbox-cache-warmer", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def _warmer_env(cache: Path) -> dict[str, str]:
-    from engine.sandbox.isolation import ENGINE_ROOT
-    from engine.sandbox.server import _server_environ, _with_flag
-
-    # The server's flags (the user's, and no C compiler) with the trusted cache as compile folder,
-    # so what the warmer compiles is what the jobs look up.
-    env = _server_environ(os.environ, str(ENGINE_ROOT.parent))
-    env["PYTENSOR_FLAGS"] = _with_flag(env["PYTENSOR_FLAGS"], "base_compiledir", str(cache / "pytensor"))
-    return env
-
-
-def _warmer_main() -> None:
-    """The warmer process: compile the references with the trusted cache as the cache."""
-    cache = Path(sys.argv[1])
-    references: list[ReferenceModel] = pickle.loads(sys.stdin.buffer.read())  # from our own parent
-    import pytensor
-    import pytensor.link.numba.cache as numba_cache
-
-    numba_cache.NUMBA_CACHE_PATH = cache / _NUMBA_SUBDIR
-    pytensor.config.numba__cache = True
-    from engine.sandbox.zygote import _warm_jit
-
-    if not (cache / _stamp(None)).exists():
-        _warm_jit()
-        (cache / _stamp(None)).touch()
-    for reference in references:
-        import nutpie
-
-        from engine.compile_check import MODEL_MODULE, load_model_module
-
-        try:
-            model = load_model_module(reference.source).build_model(reference.data)
-            nutpie.compile_pymc_model(model, backend="numba")
-        except Exception as exc:  # noqa: BLE001 - a baseline that does not compile is the loop's to report
-            print(f"cache warmer: reference failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        finally:
-            sys.modules.pop(MODEL_MODULE, None)
-        (cache / _stamp(reference)).touch()
+    return [r for r in references if not (cache / warmed_stamp(r)).exists()]

@@ -16,7 +16,8 @@ import textwrap
 
 from git import Actor
 
-from engine.records import Decision, DecisionKind, IterationRecord, Metrics, Verdict
+from engine.iteration import IterationRecord
+from engine.records import Decision, DecisionKind, Metrics, Verdict
 
 SUBJECT_WIDTH = 72
 BODY_WIDTH = 76

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.records import CompileResult, Finding, Proposal, from_dict, to_json
+from engine.jsonable import from_dict, to_json
+from engine.records import CompileResult, Finding, Proposal
 
 log = logging.getLogger(__name__)
 

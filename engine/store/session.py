@@ -27,18 +27,10 @@ import numpy as np
 from git import Actor
 
 from engine.errors import SessionError
+from engine.iteration import IterationRecord, record_from_json
+from engine.jsonable import to_json
 from engine.problem import EDITABLE_FILES, Problem
-from engine.records import (
-    CompileResult,
-    Finding,
-    IterationRecord,
-    Loop,
-    Proposal,
-    VerdictKind,
-    record_from_json,
-    to_json,
-    unified_diff,
-)
+from engine.records import CompileResult, Finding, Loop, Proposal, VerdictKind, unified_diff
 from engine.store import files as F
 from engine.store.files import SessionInfo
 from engine.store.gitrepo import GitRepo, LogEntry

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from engine.records import AgentCall, from_dict
+from engine.jsonable import from_dict
+from engine.records import AgentCall
 
 
 class Purpose(StrEnum):

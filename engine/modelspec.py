@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from engine.jsonable import from_dict
+
 CONTINUOUS_TERMS = ("linear", "quadratic", "spline")
 LIKELIHOODS = ("normal", "student_t")
 OUTCOMES = ("continuous", "binary", "count")
@@ -144,7 +146,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        """Rebuild a spec with the records' adapter; unknown keys or invalid combinations raise ``ValueError``.
+        """Rebuild a spec with the JSON adapter (:func:`engine.jsonable.from_dict`); unknown keys or invalid combinations raise ``ValueError``.
 
         Parameters
         ----------
@@ -161,8 +163,6 @@ class ModelSpec:
         ValueError
             For an unknown key, or a combination :func:`spec_issues` rejects.
         """
-        from engine.records import from_dict
-
         spec = from_dict(cls, data, strict=True)
         return replace(spec, prior_scale=float(spec.prior_scale))
 
