@@ -11,11 +11,13 @@ import os
 import signal
 import subprocess
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import PROBLEMS
 
+from engine.agents.modelgen import render_model, spec_from_source
 from engine.batch.cluster import dask_client
 from engine.batch.plan import apply_setting, build_plan, check_partition_column, task_rows
 from engine.batch.population import decide_population
@@ -26,6 +28,7 @@ from engine.batch.series import effect_series
 from engine.batch.store import load_batch
 from engine.design.spec import parse_spec
 from engine.errors import BatchError
+from engine.modelspec import baseline_spec
 from engine.problem_load import load_problem
 from engine.records import Loop
 from engine.store import Session
@@ -70,6 +73,43 @@ def test_a_varied_setting_is_rendered_into_the_file_that_runs_and_a_bad_value_is
     assert parse_spec(changed, retention.contract).trim == (0.05, 0.95)
     with pytest.raises(BatchError, match="min_propensity=0.7"):
         apply_setting(source, Setting("min_propensity", "0.7"), retention.contract)
+
+
+def _model_plan(problem, source: str, vary: str):
+    return build_plan(
+        BatchRequest(loop=Loop.MODEL, vary=parse_vary(vary, Loop.MODEL)),
+        plan_id="t",
+        frame=problem.data,
+        contract=problem.contract,
+        source=source,
+        source_from="test",
+        sampling=problem.sampling,
+        populations=(),
+        data_hash=problem.data_hash,
+        created_at="",
+    )
+
+
+def test_a_prior_scale_sweep_rerenders_a_generated_model_and_refuses_a_hand_written_one(retention) -> None:
+    generated = render_model(baseline_spec("binary"))
+    plan = _model_plan(retention, generated, "prior_scale=0.25,1,4")
+    assert [t.key for t in plan.tasks] == ["prior_scale=0.25", "prior_scale=1", "prior_scale=4"]
+    for task, scale in zip(plan.tasks, (0.25, 1.0, 4.0), strict=True):
+        ran = spec_from_source(task.source)  # verified: the code is what this spec renders
+        assert ran is not None and ran.prior_scale == scale
+        assert replace(ran, prior_scale=1.0) == baseline_spec("binary")  # nothing else moved
+        assert task.sampling == retention.sampling
+    assert plan.tasks[1].source == generated  # scale 1 is the file as it was
+    assert plan.tasks[0].source != plan.tasks[2].source
+    seeds = _model_plan(retention, generated, "seed=1,2")
+    assert all(t.source == generated for t in seeds.tasks) and [t.sampling.seed for t in seeds.tasks] == [1, 2]
+    shipped = (PROBLEMS / "retention_email" / "model.py").read_text()  # hand-written: its priors are in the code
+    with pytest.raises(BatchError, match="does not declare a spec"):
+        _model_plan(retention, shipped, "prior_scale=0.5,2")
+    with pytest.raises(BatchError, match="positive"):
+        _model_plan(retention, generated, "prior_scale=-1")
+    with pytest.raises(BatchError, match="positive number"):
+        _model_plan(retention, generated, "prior_scale=wide")
 
 
 def test_partitions_share_one_pooled_population_and_the_estimand_is_relabelled(retention) -> None:
@@ -320,6 +360,41 @@ def test_agent_code_in_a_model_batch_stays_in_the_workers_sandbox(client, tmp_pa
     truth = json.loads((problem_dir / "truth.json").read_text())
     stored = "".join(p.read_text() for p in (session.path / "batches").rglob("*.json"))
     assert f"{truth['ate']}" not in stored and "HOSTILE-LOOT" not in stored
+
+
+@pytest.mark.slow
+def test_a_prior_sensitivity_sweep_samples_each_scale_and_records_the_file_it_ran(client, tmp_path) -> None:
+    """A generated model refitted with its controls' priors scaled: a tight prior undoes the adjustment.
+
+    ``prior_scale`` scales the controls' coefficient priors, not the treatment's. Squeezed to
+    nearly nothing, the controls explain nothing, and the effect moves towards the unadjusted
+    contrast of the two arms: the sensitivity a sweep exists to show.
+    """
+    import shutil
+
+    problem_dir = tmp_path / "retention"
+    shutil.copytree(PROBLEMS / "retention_email", problem_dir)
+    toml = (problem_dir / "problem.toml").read_text()
+    (problem_dir / "problem.toml").write_text(
+        toml.replace("draws = 1000", "draws = 200").replace("tune = 1000", "tune = 200")
+    )
+    problem = load_problem(problem_dir)
+    session = _session(problem, tmp_path)
+    try:
+        session.commit_edit("model.py", render_model(baseline_spec("binary")), "the offline agent's baseline")
+        request = BatchRequest(loop=Loop.MODEL, vary=parse_vary("prior_scale=0.02,1", Loop.MODEL))
+        outcome = run_batch(session, problem, request, client)
+        batch = load_batch(session, outcome.batch.plan.id)
+        assert batch is not None
+    finally:
+        session.close()
+    tight, usual = batch.ordered()
+    assert tight.status is TaskStatus.DONE and usual.status is TaskStatus.DONE, (tight.reason, usual.reason)
+    data = problem.model_data()
+    unadjusted = float(data.y[data.t == 1].mean() - data.y[data.t == 0].mean())
+    assert abs(tight.effect.mean - unadjusted) < abs(usual.effect.mean - unadjusted)
+    recorded = [spec_from_source(t.source) for t in batch.plan.tasks]  # the committed plan: what each task ran
+    assert [s.prior_scale for s in recorded] == [0.02, 1.0]
 
 
 def test_what_the_principal_types_becomes_a_request_or_says_what_to_type() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.batch.request import BatchRequest, Setting, parse_trim
+from engine.batch.request import SAMPLING_SETTINGS, BatchRequest, Setting, parse_trim
 from engine.errors import BatchError, SpecError
 from engine.problem import Contract, Estimand, SamplingSettings
 from engine.records import Loop
@@ -274,6 +274,54 @@ def _typed(setting: Setting, current: Any) -> Any:
         raise ValueError(f"{setting.value!r} is not a {kind.__name__}") from None
 
 
+def apply_model_setting(source: str, setting: Setting | None) -> str:
+    """``model.py`` with its prior scale set, for a model generated from a spec; otherwise unchanged.
+
+    A prior-sensitivity sweep refits the same model with every coefficient prior scaled by each
+    value. Only a file whose code the workbench can read back as a spec (its ``workbench-spec``
+    line, or that spec with one setting edited by hand: :func:`engine.agents.modelgen.infer_spec`)
+    can be re-rendered with another scale; a hand-written prior is the principal's to edit.
+
+    Parameters
+    ----------
+    source
+        ``model.py`` text.
+    setting
+        The varied setting, or None. Only ``prior_scale`` changes the file.
+
+    Returns
+    -------
+    str
+        The file each task runs: re-rendered from its spec with the new scale (docstrings and
+        layout as the generator writes them).
+
+    Raises
+    ------
+    BatchError
+        When the value is not a positive number, or the file declares no readable spec.
+    """
+    if setting is None or setting.name != "prior_scale":
+        return source
+    from engine.agents.modelgen import infer_spec, render_model
+    from engine.modelspec import spec_issues
+
+    spec = infer_spec(source)
+    if spec is None:
+        raise BatchError(
+            f"--vary {setting.text}: this model.py does not declare a spec the workbench can re-render "
+            "(no workbench-spec line, or hand edits beyond one setting); change its priors in the code "
+            "and run the batch once per version, or vary seed, draws or tune"
+        )
+    try:
+        changed = replace(spec, prior_scale=float(setting.value))
+    except ValueError:
+        raise BatchError(f"--vary {setting.text}: prior_scale must be a positive number") from None
+    issues = spec_issues(changed)
+    if issues:
+        raise BatchError(f"--vary {setting.text}: {'; '.join(issues)}")
+    return render_model(changed)
+
+
 def apply_sampling(sampling: SamplingSettings, setting: Setting | None) -> SamplingSettings:
     """The sampling settings with one of them changed.
 
@@ -282,7 +330,7 @@ def apply_sampling(sampling: SamplingSettings, setting: Setting | None) -> Sampl
     sampling
         The problem's settings.
     setting
-        ``seed``, ``draws`` or ``tune``, or None.
+        The varied setting, or None; only ``seed``, ``draws`` and ``tune`` change the settings.
 
     Returns
     -------
@@ -295,7 +343,7 @@ def apply_sampling(sampling: SamplingSettings, setting: Setting | None) -> Sampl
     """
     from engine.problem import sampling_issue
 
-    if setting is None:
+    if setting is None or setting.name not in SAMPLING_SETTINGS:
         return sampling
     try:
         value = int(setting.value)
@@ -430,7 +478,11 @@ def build_plan(
     tasks = []
     for level in levels:
         for setting in settings:
-            text = apply_setting(source, setting, contract) if request.loop is Loop.DESIGN else source
+            text = (
+                apply_setting(source, setting, contract)
+                if request.loop is Loop.DESIGN
+                else apply_model_setting(source, setting)
+            )
             task_sampling = apply_sampling(sampling, setting) if request.loop is Loop.MODEL else None
             rows = _rows(frame, request.by, level, None)
             trim_key, label = "", requested.value

@@ -17,8 +17,12 @@ from engine.records import Loop
 DESIGN_SETTINGS = ("trim", "min_propensity", "propensity_learner", "outcome_learner", "estimator", "folds", "seed")
 """``analysis.toml`` keys a design batch may vary."""
 
-MODEL_SETTINGS = ("seed", "draws", "tune")
-"""Sampling settings a model batch may vary (a prior scale lives in the model's code: edit it there)."""
+SAMPLING_SETTINGS = ("seed", "draws", "tune")
+"""The sampling settings a model batch may vary (``problem.toml``'s, within its bounds)."""
+MODEL_SETTINGS = (*SAMPLING_SETTINGS, "prior_scale")
+"""Settings a model batch may vary: the sampling settings, and the prior scale of a model the
+offline agent generated (its code declares the spec it renders; hand-written priors live in the
+code, and are edited there)."""
 
 
 class Checks(StrEnum):

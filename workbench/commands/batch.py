@@ -22,6 +22,8 @@ examples:
   workbench batch sessions/<id> --vary trim=0,0.01,0.05,0.1   the trimming-sensitivity curve
   workbench batch sessions/<id> --by region --trim 0.05       partitions on one trimmed population
   workbench batch sessions/<id> --loop model --by wave        the best model per wave
+  workbench batch sessions/<id> --loop model --vary prior_scale=0.1,0.5,1,2
+                                                              prior sensitivity of a generated model
 
 population: with --by, propensity and trimming are decided once on the pooled data (the spec's
 trim, or --trim) and the same units are left out of every partition; the estimand's label
