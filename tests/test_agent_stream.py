@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_anthropic import FakeAnthropic, error, streamed, tool_use  # noqa: E402
 
 from engine.agents import anthropic as claude  # noqa: E402
-from engine.agents import make_agent  # noqa: E402
+from engine.agents import api_errors, make_agent  # noqa: E402
 from engine.agents.activity import AgentActivity, AgentCancelled, AgentControl, BudgetReached, controlled  # noqa: E402
 from engine.agents.anthropic import AnthropicAgent  # noqa: E402
 from engine.agents.ledger import price_for  # noqa: E402
@@ -128,7 +128,7 @@ def test_a_cancel_mid_stream_records_nothing_but_the_cost(fake, workbench) -> No
 
 
 def test_retry_after_is_capped_counted_down_and_cancellable(fake, workbench, monkeypatch) -> None:
-    monkeypatch.setattr(claude, "RETRY_CAP_S", 0.6)
+    monkeypatch.setattr(api_errors, "RETRY_CAP_S", 0.6)
     wb = workbench()
     plan, code = _replies(wb)
     fake.script(error(429, "rate limited", retry_after_s=120), plan, code)  # the SDK alone would wait 2 minutes
@@ -140,7 +140,7 @@ def test_retry_after_is_capped_counted_down_and_cancellable(fake, workbench, mon
     assert "HTTP 429" in waits[0].line() and "retrying in" in waits[0].line()
     # Cancelled during the countdown: no second request.
     fake.script(error(529, "overloaded", retry_after_s=120))
-    monkeypatch.setattr(claude, "RETRY_CAP_S", 20.0)
+    monkeypatch.setattr(api_errors, "RETRY_CAP_S", 20.0)
     control = AgentControl()
     timer = threading.Timer(0.3, control.cancel)
     timer.start()

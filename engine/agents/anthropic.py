@@ -29,13 +29,11 @@ agent is built.
 
 from __future__ import annotations
 
-import ast
 import os
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from engine.agents import prompts as P
 from engine.agents.activity import (
@@ -47,215 +45,27 @@ from engine.agents.activity import (
     current_control,
     partial_string_field,
 )
+from engine.agents.api_errors import BASE_URL_ENV, KEY_ENV, MODEL_ENV, api_error, refuses_forced_tool, retry_wait, said
 from engine.agents.base import Agent, AgentContext
-from engine.agents.ledger import PRICES_SOURCE, Ledger, content_blocks, price_for, token_usage
-from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ProposalReview, ToolReply
+from engine.agents.conversation import user_content, with_correction
+from engine.agents.ledger import PRICES_SOURCE, Ledger, price_for, token_usage
+from engine.agents.replies import Checked, R, analysis_checker, check_plan, checked_reply, hard_only, model_checker
+from engine.agents.tools import AnalysisSubmission, CritiqueReply, ModelSubmission, Plan, ProposalReview
 from engine.errors import AgentError
 from engine.iteration import IterationRecord
 from engine.records import AgentPlan, AgentReview, AgentUsage, CompileResult, Finding, Loop, Proposal
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
-MODEL_ENV = "ANTHROPIC_MODEL"
-KEY_ENV = "ANTHROPIC_API_KEY"
-BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 
 DEFAULT_MAX_TOKENS = 8192  # the coder writes whole files
 ROLE_MAX_TOKENS = 2048  # the orchestrator's plan and the critic's review are short
 DEFAULT_TIMEOUT_S = 60.0  # the longest silence within a stream (the API pings every few seconds)
 CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 2  # our own retries on 408/409/429/5xx/529 and connection errors, each shown
-RETRY_CAP_S = 30.0  # the longest wait before a retry, whatever retry-after asks for
 PROGRESS_EVERY_S = 0.25  # the most often a streamed call reports its progress
 FORCED_TOOL_CHOICE_REFUSED = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5-2")
 """Models that answer a forced ``tool_choice`` with HTTP 400 (their migration guides): asked with
 ``auto`` and a prompt that names the tool; a 400 naming tool_choice adds a model at run time."""
-
-
-# --------------------------------------------------------------------------- validation
-
-R = TypeVar("R", bound=ToolReply)
-Checked = tuple[R | None, list[str], list[str]]
-"""A tool input checked: (the reply, hard problems, soft problems).
-
-Hard problems (wrong types, empty fields, code that does not parse) make the reply unusable;
-soft ones (guard blockers, contract violations, an unchanged file) are worth one retry but
-the reply can still be shown to the reviewer.
-"""
-
-
-def check_plan(raw: Any) -> Checked[Plan]:
-    """The orchestrator's plan: hypothesis, rationale, instructions and a kebab-case label.
-
-    Parameters
-    ----------
-    raw
-        The ``plan_next_step`` tool input as the API returned it.
-
-    Returns
-    -------
-    Checked[Plan]
-        The plan (None when unusable), its hard problems as sentences, and no soft ones.
-    """
-    plan, hard = Plan.check(raw)
-    return plan, hard, []
-
-
-def check_critique(raw: Any) -> Checked[CritiqueReply]:
-    """The critic's review: the five text fields, a credibility level and a list of blind spots.
-
-    Parameters
-    ----------
-    raw
-        The ``submit_critique`` tool input as the API returned it.
-
-    Returns
-    -------
-    Checked[CritiqueReply]
-        The review (None when unusable), its hard problems as sentences, and no soft ones.
-    """
-    return _hard_only(CritiqueReply)(raw)
-
-
-def _hard_only(reply: type[R]) -> Callable[[Any], Checked[R]]:
-    """The checker of a reply whose every problem is hard: its own validation, no soft problems."""
-
-    def check(raw: Any) -> Checked[R]:
-        value, hard = reply.check(raw)
-        return value, hard, []
-
-    return check
-
-
-def model_checker(context: AgentContext) -> Callable[[Any], Checked[ModelSubmission]]:
-    """Check ``submit_model`` input: its fields, Python that parses, and what the guard would block.
-
-    Parameters
-    ----------
-    context
-        The proposal's context: its contract for the guard, its best file to compare with.
-
-    Returns
-    -------
-    callable
-        Takes the raw tool input and returns it checked: hard problems for invalid fields or
-        source that does not parse, soft ones for guard blockers and a file identical to the
-        current one.
-    """
-
-    def check(raw: Any) -> Checked[ModelSubmission]:
-        reply, hard = ModelSubmission.check(raw)
-        if reply is None:
-            return None, hard, []
-        try:
-            ast.parse(reply.source)
-        except SyntaxError as exc:
-            return reply, [f"'source' is not valid Python: {exc.msg} on line {exc.lineno}"], []
-        except (ValueError, RecursionError, MemoryError) as exc:
-            return reply, [f"'source' cannot be parsed as Python ({type(exc).__name__})"], []
-        from engine.guard import scan_model
-
-        soft = [f"the guard blocks it: {f}" for f in scan_model(reply.source, context.contract) if f.is_blocker]
-        if reply.source.strip() == context.best_source.strip():
-            soft.append("the file is identical to the current model.py; implement the hypothesis")
-        return reply, [], soft
-
-    return check
-
-
-def analysis_checker(context: AgentContext) -> Callable[[Any], Checked[AnalysisSubmission]]:
-    """Check ``submit_analysis`` input: its fields, TOML that parses, and the spec against the contract.
-
-    Parameters
-    ----------
-    context
-        The proposal's context: its contract for the spec and the guard, its best file to
-        compare with.
-
-    Returns
-    -------
-    callable
-        Takes the raw tool input and returns it checked: hard problems for invalid fields or
-        TOML that does not parse, soft ones (each once) for spec issues, guard blockers and a
-        file identical to the current one.
-    """
-
-    def check(raw: Any) -> Checked[AnalysisSubmission]:
-        reply, hard = AnalysisSubmission.check(raw)
-        if reply is None:
-            return None, hard, []
-        try:
-            tomllib.loads(reply.toml)
-        except tomllib.TOMLDecodeError as exc:
-            return reply, [f"'toml' is not valid TOML: {exc}"], []
-        from engine.design.spec import spec_issues
-        from engine.guard import scan_analysis
-
-        soft = [f"the spec is invalid: {issue}" for issue in spec_issues(reply.toml, context.contract)]
-        soft += [f"the guard blocks it: {f}" for f in scan_analysis(reply.toml, context.contract) if f.is_blocker]
-        if reply.toml.strip() == context.best_source.strip():
-            soft.append("the file is identical to the current analysis.toml; implement the hypothesis")
-        return reply, [], list(dict.fromkeys(soft))
-
-    return check
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _api_error(exc: Exception, model: str, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> AgentError:
-    """An SDK exception as an AgentError that says what happened and what to do."""
-    import anthropic
-
-    offline = "or switch to the offline agent with --agent heuristic"
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        said = getattr(exc, "api_message", None) or str(exc)
-        rid = f"; request id {exc.request_id}" if getattr(exc, "request_id", None) else ""
-        what = f"the Anthropic API answered HTTP {status} ({P.clip(said, 300)}{rid})"
-        billing = any(w in said.lower() for w in ("credit balance", "spend limit", "billing", "usage limit"))
-        if status == 402 or (status in (400, 403) and billing):
-            todo = (
-                "the account cannot pay for this call (its credit balance or spend limit is exhausted): add credit "
-                f"or raise the limit at console.anthropic.com (Settings, Billing and Limits), {offline}"
-            )
-        elif status == 401:
-            todo = (
-                f"the API key was not accepted: check {KEY_ENV} (a current key from console.anthropic.com), {offline}"
-            )
-        elif status == 403:
-            todo = (
-                f"this key may not use {model}: check the key's permissions or pick another model with "
-                f"--model (or {MODEL_ENV}), {offline}"
-            )
-        elif status == 404:
-            todo = (
-                f"the model {model!r} or the endpoint was not found: check --model (or {MODEL_ENV}) and "
-                f"{BASE_URL_ENV}, {offline}"
-            )
-        elif status in (400, 413, 422):
-            todo = (
-                "the request was refused (too long a prompt or a bad parameter); shorten PROBLEM.md or "
-                f"PROGRAM.md, {offline}"
-            )
-        elif status == 429:
-            todo = f"rate limited even after the retries: wait a minute and ask again, {offline}"
-        elif status == 529:
-            todo = f"Anthropic's API is overloaded: ask again in a few minutes, {offline}"
-        elif status >= 500:
-            todo = f"a server error at Anthropic: ask again later, {offline}"
-        else:
-            todo = f"ask again, {offline}"
-        return AgentError(f"{what}; {todo}")
-    if isinstance(exc, anthropic.APITimeoutError):
-        return AgentError(
-            f"no answer from the Anthropic API within {timeout_s:g} s (after retries): ask again later, {offline}"
-        )
-    if isinstance(exc, anthropic.APIConnectionError):
-        return AgentError(
-            f"could not reach the Anthropic API at {base_url} ({exc}): check the network connection and "
-            f"{BASE_URL_ENV}, {offline}"
-        )
-    return AgentError(f"the Anthropic client failed ({type(exc).__name__}: {exc}); {offline}")
 
 
 # --------------------------------------------------------------------------- the agent
@@ -533,7 +343,7 @@ class AnthropicAgent(Agent):
         ledger = Ledger(self.model, self.price)
         try:
             written = self._ask(
-                ledger, role, system, prompt, reply, _hard_only(reply), min(ROLE_MAX_TOKENS, self.max_tokens)
+                ledger, role, system, prompt, reply, hard_only(reply), min(ROLE_MAX_TOKENS, self.max_tokens)
             )
         finally:
             self._account(ledger)
@@ -603,14 +413,14 @@ class AnthropicAgent(Agent):
         ``soft_out``), as is the first attempt's value when the retry is worse.
         """
         tool = reply.tool()
-        messages: list[dict[str, Any]] = [{"role": "user", "content": _user_content(prompt)}]
+        messages: list[dict[str, Any]] = [{"role": "user", "content": user_content(prompt)}]
         user_shown: Any = prompt if isinstance(prompt, str) else "\n\n".join(prompt)
         fallback: tuple[R, list[str]] | None = None
         value: R | None = None
         for attempt in (1, 2):
             message = self._create(ledger, role, attempt, system, messages, tool, max_tokens)
             ledger.record(role, attempt, system, user_shown, message)
-            value, hard, soft = _check_reply(message, reply.tool_name, check, max_tokens)
+            value, hard, soft = checked_reply(message, reply.tool_name, check, max_tokens)
             if value is not None and not hard and not soft:
                 return value
             if value is not None and not hard and fallback is None:
@@ -622,7 +432,7 @@ class AnthropicAgent(Agent):
                 + "\n".join(f"- {p}" for p in hard + soft)
                 + f"\nCall {tool['name']} again with the complete, corrected input."
             )
-            messages = _with_correction(messages, message, user_shown)
+            messages = with_correction(messages, message, user_shown)
         if value is not None and not hard:
             if soft_out is not None:
                 soft_out.extend(soft)
@@ -670,14 +480,14 @@ class AnthropicAgent(Agent):
                     ) from exc
                 if not isinstance(exc, anthropic.AnthropicError):
                     raise
-                if self.forced_tools and _refuses_forced_tool(exc):
+                if self.forced_tools and refuses_forced_tool(exc):
                     self.forced_tools = False  # this model wants tool_choice auto; ask again at once
                     continue
-                wait = _retry_wait(exc, retries)
+                wait = retry_wait(exc, retries)
                 if wait is None or retries >= self.max_retries:
-                    raise _api_error(exc, self.model, self.base_url, self.timeout_s) from exc
+                    raise api_error(exc, self.model, self.base_url, self.timeout_s) from exc
                 retries += 1
-                self._count_down(control, role, attempt, wait, _said(exc))
+                self._count_down(control, role, attempt, wait, said(exc))
 
     def _request(
         self, system: str, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
@@ -733,125 +543,3 @@ class AnthropicAgent(Agent):
     def _account(self, ledger: Ledger, since: int = 0) -> None:
         """Add the ledger's new calls to this agent's lifetime totals (a failed proposal's calls count too)."""
         self.totals = replace(self.totals, calls=(*self.totals.calls, *ledger.calls[since:]))
-
-
-def _check_reply(message: Any, tool_name: str, check: Callable[[Any], Checked[R]], max_tokens: int) -> Checked[R]:
-    """The reply's call of ``tool_name``, checked; a missing call or a cut reply is a hard problem."""
-    block = next(
-        (
-            b
-            for b in content_blocks(message)
-            if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == tool_name
-        ),
-        None,
-    )
-    value: R | None
-    hard: list[str]
-    soft: list[str]
-    if block is None:
-        value, hard, soft = None, [f"no {tool_name} tool call in the reply"], []
-    else:
-        value, hard, soft = check(getattr(block, "input", None))
-    stop = getattr(message, "stop_reason", None)
-    if stop == "max_tokens" and hard:
-        hard.insert(0, f"the reply was cut off at the {max_tokens}-token limit; write something shorter")
-    elif stop == "refusal":
-        hard.insert(0, "the model declined to answer")
-    return value, hard, soft
-
-
-def _with_correction(messages: list[dict[str, Any]], message: Any, corrective: str) -> list[dict[str, Any]]:
-    """The conversation continued with the reply and the corrective message.
-
-    Every ``tool_use`` in the reply gets an error ``tool_result`` carrying the correction (the
-    API wants one per call); a reply with no usable content is dropped, and the correction is
-    added to the last user turn instead.
-    """
-    assistant = _assistant_content(message)
-    calls = [b["id"] for b in assistant if b["type"] == "tool_use"]
-    if not any(b["type"] in ("text", "tool_use") for b in assistant):
-        assistant = []  # thinking alone is not a turn the API accepts back
-    if calls:
-        results = [{"type": "tool_result", "tool_use_id": i, "is_error": True, "content": corrective} for i in calls]
-        return [*messages, {"role": "assistant", "content": assistant}, {"role": "user", "content": results}]
-    if assistant:
-        return [*messages, {"role": "assistant", "content": assistant}, {"role": "user", "content": corrective}]
-    last = messages[-1]
-    content = last["content"] if isinstance(last["content"], list) else [{"type": "text", "text": last["content"]}]
-    return [*messages[:-1], {"role": "user", "content": [*content, {"type": "text", "text": corrective}]}]
-
-
-def _user_content(prompt: str | tuple[str, ...]) -> str | list[dict[str, Any]]:
-    """A prompt as the user turn: several blocks cache everything up to the last but one."""
-    if isinstance(prompt, str):
-        return prompt
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": text} for text in prompt if text.strip()]
-    if len(blocks) > 1:
-        blocks[-2]["cache_control"] = {"type": "ephemeral"}
-    return blocks
-
-
-def _said(exc: Exception) -> str:
-    status = getattr(exc, "status_code", None)
-    words = P.clip(getattr(exc, "api_message", None) or str(exc) or type(exc).__name__, 120)
-    return f"HTTP {status}: {words}" if status else words
-
-
-def _refuses_forced_tool(exc: Exception) -> bool:
-    """A 400 saying this model does not take a forced tool_choice (Sonnet 5.5, Opus 5.5, Fable 5.1…)."""
-    import anthropic
-
-    return isinstance(exc, anthropic.BadRequestError) and "tool_choice" in str(getattr(exc, "api_message", None) or exc)
-
-
-def _retry_wait(exc: Exception, retries: int) -> float | None:
-    """Seconds to wait before retrying ``exc``, capped at :data:`RETRY_CAP_S`; None when it is not worth it.
-
-    The API's ``x-should-retry`` header decides when present; otherwise 408, 409, 429, 5xx and
-    529, timeouts and lost connections are retried, after ``retry-after`` (or ``retry-after-ms``)
-    or an exponential backoff from 1 s.
-    """
-    import anthropic
-
-    if isinstance(exc, anthropic.APIConnectionError):  # timeouts are connection errors too
-        return min(2.0**retries, RETRY_CAP_S)
-    if not isinstance(exc, anthropic.APIStatusError):
-        return None
-    if exc.status_code == 200:  # an error event mid-stream: overloaded or a server error, no headers to read
-        body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
-        inner = body.get("error")
-        error: dict[str, Any] = inner if isinstance(inner, dict) else {}
-        kind = getattr(exc, "type", None) or error.get("type") or body.get("type")
-        return min(2.0**retries, RETRY_CAP_S) if kind in ("overloaded_error", "api_error", "rate_limit_error") else None
-    headers = exc.response.headers
-    should = headers.get("x-should-retry")
-    if should == "false":
-        return None
-    if should != "true" and not (exc.status_code in (408, 409, 429, 529) or exc.status_code >= 500):
-        return None
-    asked: float | None = None
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        try:
-            asked = float(headers[name]) * scale
-            break
-        except (KeyError, TypeError, ValueError):
-            continue
-    return min(asked if asked is not None and asked >= 0 else 2.0**retries, RETRY_CAP_S)
-
-
-def _assistant_content(message: Any) -> list[dict[str, Any]]:
-    """The reply's text and tool_use blocks as request params, to continue the conversation."""
-    out: list[dict[str, Any]] = []
-    for block in content_blocks(message):
-        kind = getattr(block, "type", None)
-        if kind == "thinking":  # models with adaptive thinking want their blocks back unchanged
-            out.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
-        elif kind == "redacted_thinking":
-            out.append({"type": "redacted_thinking", "data": block.data})
-        elif kind == "text" and getattr(block, "text", ""):
-            out.append({"type": "text", "text": block.text})
-        elif kind == "tool_use" and getattr(block, "id", None):
-            raw = getattr(block, "input", None)
-            tool_input = raw if isinstance(raw, dict) else {}
-            out.append({"type": "tool_use", "id": block.id, "name": block.name, "input": tool_input})
-    return out
