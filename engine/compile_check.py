@@ -262,7 +262,8 @@ def warm_sandbox() -> None:
 def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     """The first way the model breaks the model contract, as (error, hint), or None.
 
-    Checked in order: ``build_model`` returned a ``pm.Model``; it has a data container ``t``
+    Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
+    methods would run inside the harness's own steps, after its integrity check); it has a data container ``t``
     and a Deterministic ``mu`` that depends on it; exactly one observed variable; no discrete
     parameters.
 
@@ -285,6 +286,11 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
         return (
             f"build_model returned {type(model).__name__}, not a pm.Model",
             "end build_model with `return model`, where model comes from `with pm.Model() as model:`",
+        )
+    if type(model) is not pm.Model:  # a subclass's methods would run inside the harness, after its checks
+        return (
+            f"build_model returned a {type(model).__name__}, a subclass of pm.Model; the harness takes pm.Model itself",
+            "build the model with `with pm.Model(coords=...) as model:`; put helpers in functions, not in a Model subclass",
         )
     named = model.named_vars
     t = named.get("t")

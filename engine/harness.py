@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.draws import DIMS_FILE, DRAWS_FILE, DrawsShape, HarnessResult
+from engine.draws import (
+    DIMS_FILE,
+    DRAWS_FILE,
+    DrawsShape,
+    HarnessResult,
+    HashingFile,
+    tampered_files,
+    tampered_reason,
+)
 from engine.errors import ModelContractError, ModelTamperingError
 from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Verdict, VerdictKind
@@ -99,6 +107,7 @@ def run_model(
         on_progress=on_progress or progress,
         should_stop=should_stop,
     )
+    report = report.checked_files(workdir)
     if report.crashed is not None:
         return report.as_crashed()
     expected = DrawsShape(settings.chains, settings.draws, data.n)
@@ -128,8 +137,28 @@ class SampleReport:
 
     timings: dict[str, float] = field(default_factory=dict)
     crashed: str | None = None  # the crashed verdict's reason, when no draws were written
+    digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of each file as the harness wrote it
     error_type: str | None = None
     traceback: str | None = None
+
+    def checked_files(self, workdir: Path) -> SampleReport:
+        """This report, or a crashed one when the files it vouches for are not as the harness wrote them.
+
+        Parameters
+        ----------
+        workdir
+            Where the model child's files were collected.
+
+        Returns
+        -------
+        SampleReport
+            Unchanged when it is crashed already or both files match their digests; otherwise
+            crashed as a ``ModelTamperingError`` naming the files (:func:`engine.draws.tampered_files`).
+        """
+        changed = [] if self.crashed is not None else tampered_files(workdir, self.digests)
+        if not changed:
+            return self
+        return replace(self, crashed=tampered_reason(changed), error_type="ModelTamperingError")
 
     def as_crashed(self) -> HarnessResult:
         """The ``crashed`` result this report stands for (the scorer is not needed).
@@ -250,16 +279,25 @@ def sample_model(
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
-            write_draws(workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed)
+            digests = write_draws(
+                workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed
+            )
+            _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "writing")
     except Exception as exc:  # noqa: BLE001 - every failure of a model run is a crashed verdict
         timings["total"] = time.perf_counter() - started
         return _crashed_report(exc, timings)
     timings["total"] = time.perf_counter() - started
-    return SampleReport(timings=timings)
+    return SampleReport(timings=timings, digests=digests)
 
 
-def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estimand_var: str, observed: str) -> None:
+def write_draws(
+    path: Path, idata: Any, free: list[str], loglik_var: str, estimand_var: str, observed: str
+) -> dict[str, str]:
     """Write the arrays the scorer reads (NumPy's format: no pickle) and their labels (JSON).
+
+    Each file is created here (never one that exists: a file, link or pipe planted under its
+    name makes the write fail) and hashed as its bytes are written, so the parent can tell
+    whether the file it collects is the one written here.
 
     Parameters
     ----------
@@ -275,6 +313,11 @@ def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estima
         The estimand Deterministic, stored as ``estimand``.
     observed
         The observed variable's name, recorded in ``dims.json``.
+
+    Returns
+    -------
+    dict of str to str
+        The SHA-256 of each file written, by file name (:func:`engine.draws.tampered_files` checks them).
     """
     import json
 
@@ -283,7 +326,6 @@ def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estima
     arrays["loglik"] = np.asarray(post[loglik_var].values, dtype=float)
     arrays["estimand"] = np.asarray(post[estimand_var].values, dtype=float)
     arrays["diverging"] = np.asarray(idata.sample_stats["diverging"].values, dtype=bool)
-    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub fears a key "allow_pickle"; none is
     dims = {name: [str(d) for d in post[name].dims[2:]] for name in free}
     coords = {
         str(dim): [str(c) for c in post.coords[dim].values.tolist()]
@@ -291,7 +333,12 @@ def write_draws(path: Path, idata: Any, free: list[str], loglik_var: str, estima
         for dim in post[name].dims[2:]
         if dim in post.coords
     }
-    path.with_name(DIMS_FILE).write_text(json.dumps({"observed": observed, "dims": dims, "coords": coords}))
+    labels = json.dumps({"observed": observed, "dims": dims, "coords": coords}).encode()
+    with HashingFile(path) as out:
+        np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub fears a key "allow_pickle"; none is
+    with HashingFile(path.with_name(DIMS_FILE)) as labels_out:
+        labels_out.write(labels)
+    return {DRAWS_FILE: out.hexdigest(), DIMS_FILE: labels_out.hexdigest()}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -146,6 +146,7 @@ def score(
     report = replace(report, timings=trusted_timings(report.timings, sampled.seconds))
     if report.crashed is not None and report.error_type == "SamplingCancelled":
         return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
+    report = report.checked_files(job.workdir)
     if report.crashed is not None:
         result = report.as_crashed()
     else:

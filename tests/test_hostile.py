@@ -9,7 +9,8 @@ is one attack; :data:`CASES` says, for each, exactly what must happen:
 - **sandbox**: what the real pre-approval path (``Workbench.check``: guard, then the
   sandboxed compile check, in a real session made from a throwaway copy of the problem)
   returns — ``ok`` (the attack was contained and the rest of the model compiled),
-  ``refused`` (the compile check failed on a refusal), ``timeout`` or ``memory``;
+  ``refused`` (the compile check failed on a refusal), ``contract`` (the model contract
+  refused what ``build_model`` returned), ``timeout`` or ``memory``;
   and, for every file alike: no loot in what came back (the corpus raises
   ``HOSTILE-LOOT`` when a read works), no canary secret, no truth value, no line of the
   host's ``/etc/passwd``; nothing written outside the job's work folder (the problem copy,
@@ -57,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
 CORPUS = ROOT / "tests" / "hostile"
 
-OK, REFUSED, TIMEOUT, MEMORY = "ok", "refused", "timeout", "memory"
+OK, REFUSED, TIMEOUT, MEMORY, CONTRACT = "ok", "refused", "timeout", "memory", "contract"
 LOOT = "HOSTILE" + "-LOOT"
 STDOUT_MARKER = "HOSTILE-STDOUT"  # what fake_stdout.py prints
 PORT = 47613
@@ -75,17 +76,25 @@ NO_NAMESPACES_REASON = (
 class Case:
     file: str
     guard: frozenset[str]  # the exact set of finding codes
-    sandbox: str  # OK, REFUSED, TIMEOUT or MEMORY
+    sandbox: str  # OK, REFUSED, CONTRACT, TIMEOUT or MEMORY
     needs_ns: bool = False  # held only by the namespace sandbox
     problem: str = "ihdp"
     run: str | None = None  # "default" or "slow": also through the real run path
-    run_outcome: str = "same"  # through the run path: "same" verdict as the plain model, or "refused" (tripwire)
+    run_outcome: str = "same"  # through the run path: "same" verdict as the plain model, or crashed: see RUN_REFUSALS
     same_n_free: bool = False  # compiles with exactly the baseline's free parameters
     compile_timeout_s: float = 90.0
 
     @property
     def id(self) -> str:
         return self.file.removesuffix(".py")
+
+
+RUN_REFUSALS = {
+    "refused": ("ModelTamperingError", "changed code the harness runs"),  # the integrity tripwire
+    "tampered": ("ModelTamperingError",),  # the tripwire, or output that is not what the harness wrote
+    "contract": ("subclass of pm.Model",),  # the model contract: pm.Model itself
+}
+"""Words the crashed verdict's reason must hold, by :attr:`Case.run_outcome`."""
 
 
 def _codes(*codes: str) -> frozenset[str]:
@@ -170,6 +179,16 @@ CASES: list[Case] = [
     Case("fake_numpy_var.py", _codes(MP), OK),
     Case("fake_nutpie.py", _codes(H, MP), OK),
     Case("fake_stdout.py", _codes(), OK, run="slow"),
+    Case(
+        "fake_draws_subclass_fifo.py",
+        _codes(U, F, P, I, "unbounded-loop"),
+        CONTRACT,
+        run="default",
+        run_outcome="contract",
+    ),
+    Case(
+        "fake_draws_finalizer_thread.py", _codes(F, P, I, "unbounded-loop"), OK, run="default", run_outcome="tampered"
+    ),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),
@@ -445,6 +464,8 @@ def _outcome_problem(case: Case, result: CompileResult | None) -> str | None:
         result.ok or not re.search(r"not allowed|not permitted|PermissionError|SandboxViolation", said)
     ):
         return f"expected a refusal, got ok={result.ok}: {result.error}"
+    if case.sandbox == CONTRACT and (result.ok or "breaks the model contract" not in said and "pm.Model" not in said):
+        return f"expected the model contract to refuse it, got ok={result.ok}: {result.error}"
     if case.sandbox == TIMEOUT and (result.ok or "longer than" not in said):
         return f"expected a timeout, got ok={result.ok}: {result.error}"
     if case.sandbox == MEMORY and (result.ok or "memory" not in said.lower()):
@@ -618,9 +639,9 @@ def test_faked_score_leaves_the_verdict_unchanged(case: Case, plain_verdict: Ver
     is recorded at all.
     """
     faked = _run(_source(case), tmp_path, case.id)
-    if case.run_outcome == "refused":
+    if case.run_outcome in RUN_REFUSALS:
         assert faked.kind is VerdictKind.CRASHED, f"{case.id} was not refused: {faked.kind}: {faked.reason}"
-        assert "ModelTamperingError" in faked.reason and "changed code the harness runs" in faked.reason, faked.reason
+        assert all(words in faked.reason for words in RUN_REFUSALS[case.run_outcome]), faked.reason
         assert faked.metrics.elpd is None and faked.metrics.effect is None
         return
     plain, got = plain_verdict.metrics, faked.metrics

@@ -8,7 +8,9 @@ the guard did not follow — would change what the scorer later reads. :func:`ta
 the identity of every attribute of the libraries the harness uses (and of their functions'
 code and defaults, and their classes' attributes) before the model's code runs;
 :func:`changes` lists what differs afterwards, and the harness refuses to go on if anything
-does. It also notices threads the model left running.
+does. It also notices threads the model left running (every Python thread by its frames, so
+one started later by a hook is seen after sampling too), and the hooks through which its code
+could run again inside the harness's own steps: ``gc.callbacks``, trace and profile functions.
 
 This is a tripwire, not a wall: code that writes the interpreter's memory through ctypes can
 defeat anything in its own process. The guard's blockers on ctypes, ``sys.modules`` and
@@ -17,9 +19,11 @@ monkeypatching, and the seccomp filter, stand in front of it.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
+import time
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +72,7 @@ class Snapshot:
 
     attributes: dict[_Key, int] = field(default_factory=dict)
     threads: int = 0
+    python_threads: frozenset[int] = frozenset()  # threads running Python code, by ident
 
 
 def _watched_modules() -> list[tuple[str, types.ModuleType]]:
@@ -118,6 +123,35 @@ def _import_system(into: dict[_Key, int]) -> None:
             into[("sys.modules", name)] = id(module)
 
 
+def _hooks(into: dict[_Key, int]) -> None:
+    """Where code registered now runs later on the harness's own thread: gc callbacks, trace and profile functions."""
+    into[(HOOKS, "gc.callbacks[]")] = hash(tuple(id(c) for c in gc.callbacks))
+    into[(HOOKS, "sys.settrace[]")] = id(sys.gettrace())
+    into[(HOOKS, "sys.setprofile[]")] = id(sys.getprofile())
+    into[(HOOKS, "threading.settrace[]")] = id(threading.gettrace())
+    into[(HOOKS, "threading.setprofile[]")] = id(threading.getprofile())
+
+
+def _python_threads() -> frozenset[int]:
+    """Threads running Python code now (a thread blocked in a call still shows its caller's frame)."""
+    return frozenset(sys._current_frames())
+
+
+THREAD_GRACE_S = 0.5
+"""How long a new Python thread may take to end before it counts (a progress callback finishing)."""
+
+
+def _lingering(started: frozenset[int]) -> list[int]:
+    """The threads in ``started`` still running Python code after :data:`THREAD_GRACE_S`."""
+    left = sorted(started)
+    deadline = time.monotonic() + THREAD_GRACE_S
+    while left and time.monotonic() < deadline:
+        time.sleep(0.01)
+        running = sys._current_frames()
+        left = [i for i in left if i in running]
+    return left
+
+
 def _task_count() -> int:
     try:
         return len(os.listdir("/proc/self/task"))
@@ -166,10 +200,13 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
         for name, value in list(vars(cls).items()):
             _record(attributes, owner, name, value)
     _import_system(attributes)
-    return Snapshot(attributes, _task_count())
+    _hooks(attributes)
+    return Snapshot(attributes, _task_count(), _python_threads())
 
 
-WRITE_PATH = ("numpy", "engine", "zipfile", "json", "builtins", "io", "os", "pathlib", "sys.modules")
+HOOKS = "hooks"
+"""The owner under which :func:`take` records the hooks (always compared)."""
+WRITE_PATH = ("numpy", "engine", "zipfile", "json", "builtins", "io", "os", "pathlib", "sys.modules", HOOKS)
 """Owners of what the harness calls to write the arrays; nothing there changes while a model samples."""
 
 
@@ -178,7 +215,9 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
 
     ``only`` limits the comparison to owners with those prefixes (after sampling, when
     compiling legitimately loads and patches parts of Numba and PyTensor); ``threads=False``
-    skips the thread count (the sampler leaves its pools behind).
+    skips the count of the process's threads (the sampler leaves its native pools behind).
+    Threads running Python code that were not running at ``before`` are always reported: the
+    sampler's pools run none once it has finished.
 
     Parameters
     ----------
@@ -189,7 +228,7 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
     only
         Owner prefixes to compare (``"numpy"``, ``"engine"``…); None compares everything.
     threads
-        Also report threads started since ``before`` and still running.
+        Also report any threads (native ones too) started since ``before`` and still running.
 
     Returns
     -------
@@ -204,7 +243,7 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
         now = after.attributes.get(key)
         if key[1].endswith("[]"):
             if now != ident:
-                found.append(f"{key[0]}.{key[1][:-2]} was changed")
+                found.append(f"{key[1][:-2] if key[0] == HOOKS else f'{key[0]}.{key[1][:-2]}'} was changed")
         elif now is not None and now != ident:
             found.append(f"{key[0]}.{key[1]} was replaced")
         elif now is None and not key[1].endswith(("__code__", "__defaults__", "__kwdefaults__")):
@@ -213,4 +252,15 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
             break
     if threads and after.threads > before.threads:
         found.append(f"{after.threads - before.threads} thread(s) were started and are still running")
+    started = _lingering(after.python_threads - before.python_threads - {threading.get_ident()})
+    if started:
+        frames = sys._current_frames()
+        where = [
+            f"{frames[i].f_code.co_name} in {os.path.basename(frames[i].f_code.co_filename)}"
+            for i in started
+            if i in frames
+        ]
+        found.append(
+            f"{len(started)} Python thread(s) it started are still running ({', '.join(where) or 'ended just now'})"
+        )
     return found

@@ -13,6 +13,8 @@ ctypes into libc, a raw ``syscall``):
 - sockets other than ``AF_UNIX`` (the network namespace is empty anyway);
 - ``chmod`` and ``chown`` in every form, so the sealed server home and the unlistable jobs
   folder stay as they are;
+- ``mknod``/``mknodat``: no pipes or device nodes (a FIFO under an output's name would hold
+  the harness mid-write while another thread swapped the arrays);
 - namespace, mount, keyring, BPF, perf, userfaultfd, io_uring, module and
   ``open_by_handle_at`` calls.
 
@@ -115,6 +117,9 @@ _DENY = {
     "fchown": 93,
     "lchown": 94,
     "fchownat": 260,
+    # special files: a pipe planted under an output's name holds the harness at a known point
+    "mknod": 133,
+    "mknodat": 259,
 }
 _SIGNAL_SELF_ONLY = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
 _CLONE = 56
