@@ -216,6 +216,12 @@ BAD: list[tuple[str, Contract, str, str]] = [
     ),
     ("builtins-name", IHDP, ihdp(X_LINE, X_LINE + f"    b = __builtins__  {MARK}\n"), "dunder-access"),
     (
+        "finalizer",
+        IHDP,
+        ihdp(IMPORTS, IMPORTS + f"\n\nclass Later:\n    def __del__(self):  {MARK}\n        pass\n"),
+        "dunder-access",
+    ),
+    (
         "format-escape",
         IHDP,
         ihdp(X_LINE, X_LINE + f'    s = "{{0.__globals__}}".format(build_model)  {MARK}\n'),

@@ -187,7 +187,11 @@ CASES: list[Case] = [
         run_outcome="contract",
     ),
     Case(
-        "fake_draws_finalizer_thread.py", _codes(F, P, I, "unbounded-loop"), OK, run="default", run_outcome="tampered"
+        "fake_draws_finalizer_thread.py",
+        _codes(U, F, P, I, "unbounded-loop"),
+        OK,
+        run="default",
+        run_outcome="tampered",
     ),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),

@@ -131,6 +131,13 @@ def check_dunder(scan: ModelScan) -> None:
             scan.report("dunder-access", f"{node.attr} reaches interpreter internals; remove it", node)
         elif isinstance(node, ast.Name) and DUNDER.match(node.id) and node.id not in SAFE_DUNDER_NAMES:
             scan.report("dunder-access", f"{node.id} is not allowed in model code; remove it", node)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and DUNDER.match(node.name):
+            scan.report(
+                "dunder-access",
+                f"defining {node.name} lets the interpreter or a library run this code later, inside the harness "
+                "(a finalizer, an attribute lookup, a subclass hook); write plain functions",
+                node,
+            )
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and not scan.is_docstring(node):
             if (DUNDER.match(node.value) and node.value != "__main__") or FORMAT_DUNDER.search(node.value):
                 scan.report(

@@ -4,8 +4,8 @@
 # waits for the harness to write dims.json (after draws.npz) and swaps a forged draws.npz
 # in (effect 10), racing the harness's last steps.
 # Problem: ihdp
-# Expected: guard file-access, process-access, import-not-allowed, unbounded-loop;
-# compile ok; run path: crashed as tampering (a thread it started is
+# Expected: guard dunder-access (the __del__), file-access, process-access,
+# import-not-allowed, unbounded-loop; compile ok; run path: crashed as tampering (a thread it started is
 # still running, or the file is not what the harness wrote), nothing scored.
 """Baseline that leaves something behind to tidy up."""
 
