@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,6 +154,17 @@ def client():
 
 def _session(problem, tmp_path) -> Session:
     return Session.create(problem, tmp_path / "sessions")
+
+
+def _short_sampling_copy(tmp_path: Path) -> Path:
+    """A copy of retention email that samples 200 draws after 200 tuning steps (model batches in seconds)."""
+    problem_dir = tmp_path / "retention"
+    shutil.copytree(PROBLEMS / "retention_email", problem_dir)
+    toml = (problem_dir / "problem.toml").read_text()
+    (problem_dir / "problem.toml").write_text(
+        toml.replace("draws = 1000", "draws = 200").replace("tune = 1000", "tune = 200")
+    )
+    return problem_dir
 
 
 def _commits_for(session: Session, batch_id: str, key: str) -> list[str]:
@@ -334,14 +347,7 @@ def build_model(data):
 @pytest.mark.slow
 def test_agent_code_in_a_model_batch_stays_in_the_workers_sandbox(client, tmp_path) -> None:
     """The session's model.py is agent code: on a Dask worker it runs in the same sandbox as in the loop."""
-    import shutil
-
-    problem_dir = tmp_path / "retention"
-    shutil.copytree(PROBLEMS / "retention_email", problem_dir)
-    toml = (problem_dir / "problem.toml").read_text()
-    (problem_dir / "problem.toml").write_text(
-        toml.replace("draws = 1000", "draws = 200").replace("tune = 1000", "tune = 200")
-    )
+    problem_dir = _short_sampling_copy(tmp_path)
     problem = load_problem(problem_dir)
     session = _session(problem, tmp_path)
     marker = f"/tmp/causal-workbench-hostile-batch-{os.getpid()}"
@@ -370,14 +376,7 @@ def test_a_prior_sensitivity_sweep_samples_each_scale_and_records_the_file_it_ra
     nearly nothing, the controls explain nothing, and the effect moves towards the unadjusted
     contrast of the two arms: the sensitivity a sweep exists to show.
     """
-    import shutil
-
-    problem_dir = tmp_path / "retention"
-    shutil.copytree(PROBLEMS / "retention_email", problem_dir)
-    toml = (problem_dir / "problem.toml").read_text()
-    (problem_dir / "problem.toml").write_text(
-        toml.replace("draws = 1000", "draws = 200").replace("tune = 1000", "tune = 200")
-    )
+    problem_dir = _short_sampling_copy(tmp_path)
     problem = load_problem(problem_dir)
     session = _session(problem, tmp_path)
     try:
