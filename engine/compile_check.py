@@ -263,9 +263,10 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     """The first way the model breaks the model contract, as (error, hint), or None.
 
     Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
-    methods would run inside the harness's own steps, after its integrity check); it has a data container ``t``
-    and a Deterministic ``mu`` that depends on it; exactly one observed variable; no discrete
-    parameters.
+    methods would run inside the harness's own steps, after its integrity check); it has a data
+    container ``t`` and a Deterministic ``mu`` that depends on it; exactly one observed variable,
+    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in the likelihood's graph;
+    no discrete parameters.
 
     Parameters
     ----------
@@ -318,6 +319,20 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             f"the model has {len(observed)} observed variables ({names}); it needs exactly one",
             'give the outcome one likelihood, e.g. `pm.Normal("y", mu=mu, sigma=sigma, observed=data.y)`',
         )
+    likelihood = set(ancestors(observed[0].owner.inputs))
+    if mu not in likelihood:
+        return (
+            f"the likelihood of {observed[0].name} does not use mu",
+            'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
+            "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
+        )
+    copies = _treatment_copies(model, likelihood, data)
+    if copies:
+        return (
+            f"{copies[0]} holds a copy of the treatment outside the data container t",
+            "use the t that pm.Data returns everywhere: the harness computes the effect by setting t, and a copy "
+            "of the observed treatment would not follow",
+        )
     discrete = [model.values_to_rvs[v].name for v in model.discrete_value_vars]
     if discrete:
         return (
@@ -325,6 +340,40 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "nutpie samples continuous parameters only; marginalise the discrete ones or make them continuous",
         )
     return None
+
+
+def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
+    """Constants and data containers in ``graph``, other than ``t``, that hold the observed treatment.
+
+    A mean written as ``beta·t_obs + 10·(t − t_obs)``, with ``t_obs`` a constant copy of the
+    treatment, fits the data exactly as the honest model does while intervening on ``t`` reports
+    any effect the author likes. Copies that are the treatment up to scale and shift (every
+    treated unit one value, every control another) are found; other transformations of ``t`` are
+    the guard's and the principal's to see.
+    """
+    import numpy as np
+    from pytensor.graph.basic import Constant
+
+    treated = np.asarray(data.t, dtype=float).ravel() == 1
+    t = model.named_vars.get("t")
+    names = {id(v): name for name, v in model.named_vars.items()}
+    found = []
+    for node in graph:
+        if node is t:
+            continue
+        if isinstance(node, Constant):
+            value = node.data
+        elif id(node) in names and node in model.data_vars:
+            value = node.get_value()
+        else:
+            continue
+        flat = np.asarray(value, dtype=float).ravel() if np.size(value) == treated.size else None
+        if flat is None or not treated.any() or treated.all():
+            continue
+        on, off = flat[treated], flat[~treated]
+        if np.ptp(on) == 0 and np.ptp(off) == 0 and on[0] != off[0]:
+            found.append(f"the data container {names[id(node)]!r}" if id(node) in names else "a constant in the model")
+    return found
 
 
 def _evaluate(

@@ -20,9 +20,11 @@ reason.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -279,9 +281,10 @@ def sample_model(
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
-            digests = write_draws(
-                workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed
-            )
+            with _no_collection():  # no garbage collection mid-write: no finalizer runs between the arrays and the disk
+                digests = write_draws(
+                    workdir / DRAWS_FILE, idata, free, loglik.LOGLIK_PREFIX + observed, estimand, observed
+                )
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "writing")
     except Exception as exc:  # noqa: BLE001 - every failure of a model run is a crashed verdict
         timings["total"] = time.perf_counter() - started
@@ -342,6 +345,18 @@ def write_draws(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """The garbage collector off for the block (finalizers of cyclic garbage run only when it collects)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class _Clock:

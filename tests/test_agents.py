@@ -372,6 +372,9 @@ def _check_builds_and_evaluates(spec: ModelSpec, data) -> None:
     model = namespace["build_model"](data)
     assert isinstance(model, pm.Model)
     assert model["t"] in model.data_vars, "t must be a data container, so the harness can intervene on it"
+    from engine.compile_check import contract_problem
+
+    assert contract_problem(model, data) is None  # pm.Model itself, a likelihood that uses mu, no copy of t
     point = model.initial_point()
     # logp, its gradient and mu in one FAST_COMPILE function: the compile check's work, no sampling.
     fn = model.compile_fn([model.logp(), model.dlogp(), model["mu"]], mode="FAST_COMPILE")

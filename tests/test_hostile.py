@@ -89,10 +89,12 @@ class Case:
         return self.file.removesuffix(".py")
 
 
+CONTRACT_WORDS = ("pm.Model", "does not use mu", "copy of the treatment")
+"""What the model contract says when it refuses a corpus file (:data:`CONTRACT` cases)."""
 RUN_REFUSALS = {
     "refused": ("ModelTamperingError", "changed code the harness runs"),  # the integrity tripwire
     "tampered": ("ModelTamperingError",),  # the tripwire, or output that is not what the harness wrote
-    "contract": ("subclass of pm.Model",),  # the model contract: pm.Model itself
+    "contract": ("ModelContractError",),  # the model contract: pm.Model itself, a likelihood that uses mu…
 }
 """Words the crashed verdict's reason must hold, by :attr:`Case.run_outcome`."""
 
@@ -192,6 +194,16 @@ CASES: list[Case] = [
         OK,
         run="default",
         run_outcome="tampered",
+    ),
+    Case("fake_draws_audit_hook.py", _codes(U, P, "unbounded-loop"), OK, run="default"),
+    Case("fake_draws_signal_handler.py", _codes(U, P, "unbounded-loop"), OK, run="default", run_outcome="refused"),
+    Case("fake_effect_decoy_mu.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case(
+        "fake_effect_treatment_copy.py",
+        _codes("treatment-not-container"),
+        CONTRACT,
+        run="default",
+        run_outcome="contract",
     ),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
@@ -468,7 +480,7 @@ def _outcome_problem(case: Case, result: CompileResult | None) -> str | None:
         result.ok or not re.search(r"not allowed|not permitted|PermissionError|SandboxViolation", said)
     ):
         return f"expected a refusal, got ok={result.ok}: {result.error}"
-    if case.sandbox == CONTRACT and (result.ok or "breaks the model contract" not in said and "pm.Model" not in said):
+    if case.sandbox == CONTRACT and (result.ok or not any(words in said for words in CONTRACT_WORDS)):
         return f"expected the model contract to refuse it, got ok={result.ok}: {result.error}"
     if case.sandbox == TIMEOUT and (result.ok or "longer than" not in said):
         return f"expected a timeout, got ok={result.ok}: {result.error}"

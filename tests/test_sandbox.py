@@ -412,6 +412,39 @@ def test_a_job_cannot_make_a_pipe_or_device_node(tmp_path):
     assert not (tmp_path / "dims.json").exists()
 
 
+ESCAPES = "\x1b[2J\x1b]8;;file:///etc/passwd\x1b\\x\u202etxt.exe\r"
+"""A screen clear, a hidden hyperlink, a right-to-left override and a carriage return."""
+
+
+def job_escapes_in_a_report(*, progress):
+    from engine.harness import SampleReport
+    from engine.records import VerdictKind
+
+    progress({"note": ESCAPES})
+    return {"report": SampleReport(crashed=ESCAPES, error_type="Boom"), "kind": VerdictKind.KEPT}
+
+
+def job_escapes_in_an_exception(*, progress):
+    raise ValueError(ESCAPES)
+
+
+def test_text_from_a_child_reaches_the_parent_without_terminal_escapes(tmp_path):
+    seen: list = []
+    outcome = run_in_sandbox(
+        job_escapes_in_a_report, timeout_s=30, workdir=tmp_path / "a", on_progress=seen.append, progress_interval_s=0
+    )
+    assert outcome.ok, outcome.describe()
+    crashed = outcome.value["report"].crashed
+    assert "\x1b" not in crashed and "\u202e" not in crashed and "\r" not in crashed and "[2J" in crashed
+    assert seen and "\x1b" not in seen[-1]["note"]
+    from engine.records import VerdictKind
+
+    assert outcome.value["kind"] is VerdictKind.KEPT  # the engine's enums arrive as themselves
+    failed = run_in_sandbox(job_escapes_in_an_exception, timeout_s=30, workdir=tmp_path / "b")
+    shown = f"{failed.message}{failed.traceback}{failed.error}"
+    assert not failed.ok and "txt.exe" in shown and "\x1b" not in shown and "\u202e" not in shown
+
+
 def test_server_environment_drops_secrets_and_the_c_compiler():
     env = sandbox._server_environ(
         {"ANTHROPIC_API_KEY": "k", "GITHUB_TOKEN": "t", "HOME": "/h", "PYTENSOR_FLAGS": "floatX=float64"}, "/repo"

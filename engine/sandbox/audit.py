@@ -86,6 +86,13 @@ HIDDEN_FILE_NAMES = frozenset({"truth.json"})
 """Files no job may open, in any mode: the ground truth of semi-synthetic problems."""
 
 
+class HookRefused(RuntimeError):
+    """Raised on ``sys.addaudithook`` in a child: Python then leaves the new hook out (it must be a RuntimeError).
+
+    An audit hook sees every open, import and frame the harness touches after the model's code
+    has run; one added by model code could rewrite the arrays on their way to disk."""
+
+
 class SandboxViolation(PermissionError):
     """Raised in the child when the audit hook refuses an action (a PermissionError, so
     libraries that tolerate an unwritable cache keep working)."""
@@ -135,7 +142,7 @@ def install_audit_hook(workdir: str) -> None:
     blocked_always, path_events, hidden = _BLOCKED_ALWAYS, _PATH_WRITE_EVENTS, HIDDEN_FILE_NAMES
     write_flags, dangerous = _WRITE_FLAGS, _DANGEROUS_SYMBOLS
     violation = SandboxViolation
-    watched = blocked_always | set(path_events) | {"open", "ctypes.dlsym", "sqlite3.connect"}
+    watched = blocked_always | set(path_events) | {"open", "ctypes.dlsym", "sqlite3.connect", "sys.addaudithook"}
 
     def resolve(path: Any) -> str | None:
         if isinstance(path, int):
@@ -151,6 +158,8 @@ def install_audit_hook(workdir: str) -> None:
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event not in watched:
             return
+        if event == "sys.addaudithook":
+            raise HookRefused("sandbox: adding an audit hook is not allowed")
         if event == "open":
             path, _mode, flags = args
             real = resolve(path)

@@ -10,7 +10,9 @@ code and defaults, and their classes' attributes) before the model's code runs;
 :func:`changes` lists what differs afterwards, and the harness refuses to go on if anything
 does. It also notices threads the model left running (every Python thread by its frames, so
 one started later by a hook is seen after sampling too), and the hooks through which its code
-could run again inside the harness's own steps: ``gc.callbacks``, trace and profile functions.
+could run again inside the harness's own steps: ``gc.callbacks``, trace and profile functions,
+signal handlers and interval timers. (Audit hooks cannot be listed: the sandbox's own refuses
+new ones.)
 
 This is a tripwire, not a wall: code that writes the interpreter's memory through ctypes can
 defeat anything in its own process. The guard's blockers on ctypes, ``sys.modules`` and
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 import time
@@ -130,6 +133,22 @@ def _hooks(into: dict[_Key, int]) -> None:
     into[(HOOKS, "sys.setprofile[]")] = id(sys.getprofile())
     into[(HOOKS, "threading.settrace[]")] = id(threading.gettrace())
     into[(HOOKS, "threading.setprofile[]")] = id(threading.getprofile())
+    into[(HOOKS, "a signal handler[]")] = hash(tuple(id(handler) for handler in _signal_handlers()))
+    into[(HOOKS, "an interval timer[]")] = hash(tuple(signal.getitimer(t) != (0.0, 0.0) for t in _TIMERS))
+
+
+_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+
+
+def _signal_handlers() -> list[object]:
+    """Every signal's Python handler: one the model set runs on the harness's thread, whenever the signal comes."""
+    handlers: list[object] = []
+    for number in sorted(signal.valid_signals()):
+        try:
+            handlers.append(signal.getsignal(number))
+        except (OSError, ValueError):
+            continue
+    return handlers
 
 
 def _python_threads() -> frozenset[int]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 import struct
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -342,3 +343,52 @@ def nonconformity(
     if not ok:
         return f"{where} is {type(value).__name__}, not {hint.__name__}"
     return nonconformity(value, None, where, _open) if dataclasses.is_dataclass(hint) else None
+
+
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+"""Control characters (tab and newline aside) and the invisible ones that reorder or hide text."""
+
+
+def printable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` with every string in it made safe to show: control and direction characters become U+FFFD.
+
+    Text from a child (an exception's message, a traceback, a coordinate label the model chose)
+    reaches screens, records and reports. An escape sequence in it would reach the principal's
+    terminal as a command (clear the screen, a hidden hyperlink); a right-to-left override would
+    show ``exe.txt`` as ``txt.exe``. Rich's markup is not the risk here (screens pass text as
+    ``Text``, the report escapes HTML); the raw characters are.
+
+    Parameters
+    ----------
+    value
+        What a child sent, after the border's checks: dataclasses (changed in place, frozen or
+        not), dicts, lists, tuples, strings; anything else is returned as it is.
+    _seen
+        Ids of the dataclasses being walked above this one.
+
+    Returns
+    -------
+    Any
+        The same structure, every string cleaned.
+    """
+    if isinstance(value, Enum):  # an engine enum (a StrEnum is a str too): its values are the engine's own
+        return value
+    if isinstance(value, str):
+        return _UNSHOWABLE.sub("\ufffd", value) if _UNSHOWABLE.search(value) else value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if id(value) in _seen:
+            return value
+        inside = _seen | {id(value)}
+        for f in dataclasses.fields(value):
+            current = getattr(value, f.name, None)
+            cleaned = printable(current, inside)
+            if cleaned is not current:
+                object.__setattr__(value, f.name, cleaned)
+        return value
+    if isinstance(value, dict):
+        return {printable(k, _seen): printable(v, _seen) for k, v in value.items()}
+    if isinstance(value, list):
+        return [printable(v, _seen) for v in value]
+    if type(value) is tuple:
+        return tuple(printable(v, _seen) for v in value)
+    return value

@@ -29,6 +29,7 @@ from engine.sandbox.protocol import (
     ORDER_TERM,
     _safe_loads,
     nonconformity,
+    printable,
     unpack_control,
 )
 from engine.sandbox.server import _Server
@@ -250,11 +251,11 @@ class _JobRun:
                 self.stop_reason = CrashKind.PROTOCOL
                 self._signal(signal.SIGKILL)
         elif kind == "progress" and (isinstance(body, dict) or dataclasses.is_dataclass(body)):
-            self.pending = body
+            self.pending = printable(body)
             if self.interval <= 0:
                 self._deliver_pending(force=True)  # every message, in order
         elif kind in ("result", "error") and self.result is None:
-            self.result = (kind, body)
+            self.result = (kind, printable(body))
             self.result_at = time.monotonic()
 
     def _deliver_pending(self, force: bool) -> None:
@@ -356,7 +357,7 @@ class _JobRun:
             start_latency_s=self.start_latency,
             peak_rss_mb=self.peak_rss_mb,
             log_path=str(log) if log.exists() else None,
-            log_tail="" if crash is None else _read_tail(log),
+            log_tail="" if crash is None else printable(_read_tail(log)),
             **fields,
         )
 
