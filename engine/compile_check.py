@@ -265,7 +265,7 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
     methods would run inside the harness's own steps, after its integrity check); it has a data
     container ``t`` and a Deterministic ``mu`` that depends on it; exactly one observed variable,
-    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in the likelihood's graph;
+    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in ``mu``'s graph;
     no discrete parameters.
 
     Parameters
@@ -326,7 +326,7 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
             "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
         )
-    copies = _treatment_copies(model, likelihood, data)
+    copies = _treatment_copies(model, set(ancestors([mu])), data)  # in sigma a copy is harmless: the effect is mu's
     if copies:
         return (
             f"{copies[0]} holds a copy of the treatment outside the data container t",
@@ -343,7 +343,7 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
 
 
 def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
-    """Constants and data containers in ``graph``, other than ``t``, that hold the observed treatment.
+    """Constants and data containers in ``graph`` (``mu``'s), other than ``t``, that hold the observed treatment.
 
     A mean written as ``beta·t_obs + 10·(t − t_obs)``, with ``t_obs`` a constant copy of the
     treatment, fits the data exactly as the honest model does while intervening on ``t`` reports
