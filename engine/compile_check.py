@@ -461,7 +461,72 @@ def _evaluate(
             "mu is negative for this count outcome",
             "for a count outcome mu is the expected count: use pm.math.exp(...) and pm.NegativeBinomial(mu=mu, ...)",
         )
+    phase("intervention")
+    mixed = _treatment_mixed_across_units(model, mu, point)
+    if mixed is not None:
+        return mixed
     return float(sum(float(v) for v in term_values))
+
+
+def intervention_problem(model: Any) -> tuple[str, str] | None:
+    """:func:`_treatment_mixed_across_units` at the model's initial point, for the harness's own build.
+
+    Parameters
+    ----------
+    model
+        A model that keeps the contract (:func:`contract_problem`).
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        (error, hint) when a unit's mu depends on other units' treatment; None otherwise.
+    """
+    (mu,) = model.replace_rvs_by_values([model["mu"]])
+    return _treatment_mixed_across_units(model, mu, model.initial_point())
+
+
+LOCALITY_UNITS = 12
+"""How many units the compile check sets treated (and untreated) alone, against everyone at once."""
+
+
+def _treatment_mixed_across_units(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str, str] | None:
+    """Whether a unit's mu depends on other units' treatment: (error, hint), or None.
+
+    The harness computes the effect by setting ``t`` for everyone at once. A mean that reads
+    ``t`` through a sum, a mean, a sort or an index over units can be fitted on the observed
+    treatment like any other and still move, under that intervention alone, by whatever the
+    author wrote (``c·(mean(t) − share)`` is 0 on the data and adds ``c`` to the effect). Unit by
+    unit, setting its treatment alone must give it the same mu as setting everyone's.
+    """
+    import numpy as np
+    from pytensor.compile.mode import FAST_COMPILE
+
+    t = model["t"]
+    observed = np.asarray(t.get_value())
+    n = observed.shape[0] if observed.ndim else 0
+    if n == 0:
+        return None
+    fn = model.compile_fn(mu, inputs=model.value_vars, mode=FAST_COMPILE, on_unused_input="ignore")
+    units = np.unique(np.linspace(0, n - 1, min(n, LOCALITY_UNITS)).astype(int))
+    try:
+        for arm in (0, 1):
+            t.set_value(np.full_like(observed, arm))
+            everyone = np.asarray(fn(point))
+            for k in units:
+                alone = observed.copy()
+                alone[k] = arm
+                t.set_value(alone)
+                own = float(np.asarray(fn(point))[k])
+                if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
+                    return (
+                        f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
+                        f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
+                        "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over t): "
+                        "the harness computes the effect by setting t for everyone at once",
+                    )
+    finally:
+        t.set_value(observed)
+    return None
 
 
 # --------------------------------------------------------------------------- failures and hints

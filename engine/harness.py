@@ -232,6 +232,7 @@ def sample_model(
     import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
 
     from engine import effects, loglik
+    from engine.compile_check import intervention_problem
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -243,7 +244,10 @@ def sample_model(
         with clock("load"):
             before = integrity.take()
             model = _build(source, data)
+            mixed = intervention_problem(model)  # before the tripwire: whatever it ran is checked with the build
             _refuse_tampering(integrity.changes(before), "building the model")
+            if mixed is not None:
+                raise ModelContractError(f"{mixed[0]}; {mixed[1]}")
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
             free = [rv.name for rv in model.free_RVs]
