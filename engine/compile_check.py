@@ -326,6 +326,20 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
             "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
         )
+    foreign = _foreign_ops(likelihood | set(ancestors([mu])))
+    if foreign:
+        return (
+            f"the model uses an operation defined outside PyTensor and PyMC ({foreign[0]})",
+            "build the model from PyMC distributions and PyTensor's own operations: a Python Op's perform runs "
+            "inside the harness's own steps, where it can tell the checks from the sampling",
+        )
+    outcome = _outcome_copies(model, set(ancestors([mu])), data)
+    if outcome:
+        return (
+            f"{outcome[0]} in mu holds the observed outcome",
+            "build mu from the controls and t only: an outcome in its own mean predicts itself, and its effect and "
+            "ELPD say nothing about the data",
+        )
     copies = _treatment_copies(model, set(ancestors([mu])), data)  # in sigma a copy is harmless: the effect is mu's
     if copies:
         return (
@@ -340,6 +354,73 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "nutpie samples continuous parameters only; marginalise the discrete ones or make them continuous",
         )
     return None
+
+
+TRUSTED_OP_PACKAGES = ("pytensor.", "pymc.")
+"""Where every operation in a model's graph must come from: a Python Op of the model's own (or
+``as_op`` around one of its functions) runs its code inside the harness, during sampling."""
+
+
+def _foreign_ops(graph: set[Any]) -> list[str]:
+    """The operations in ``graph`` that are not PyTensor's or PyMC's own, or that wrap a Python function."""
+    found = []
+    for var in graph:
+        owner = getattr(var, "owner", None)
+        if owner is None:
+            continue
+        op = type(owner.op)
+        if not op.__module__.startswith(TRUSTED_OP_PACKAGES) or op.__name__ == "FromFunctionOp":
+            found.append(f"{op.__module__}.{op.__qualname__}")
+    return sorted(set(found))
+
+
+def _vectors(model: Any, graph: set[Any], n: int) -> list[tuple[str, Any]]:
+    """Constants and data containers in ``graph`` other than ``t``, by name, as columns of length ``n``."""
+    import numpy as np
+    from pytensor.graph.basic import Constant
+
+    t = model.named_vars.get("t")
+    names = {id(v): name for name, v in model.named_vars.items()}
+    found = []
+    for node in graph:
+        if node is t:
+            continue
+        if isinstance(node, Constant):
+            value, label = node.data, "a constant in the model"
+        elif id(node) in names and node in model.data_vars:
+            value, label = node.get_value(), f"the data container {names[id(node)]!r}"
+        else:
+            continue
+        array = np.asarray(value)
+        if array.ndim >= 1 and array.shape[0] == n and array.dtype.kind in "biuf":
+            matrix = array.reshape(n, -1).astype(float)
+            found += [(label, matrix[:, j]) for j in range(min(matrix.shape[1], 500))]
+    return found
+
+
+def _outcome_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
+    """Columns in ``graph`` that are the observed outcome up to the treatment and a shift (R² ≥ 0.999 on y and t).
+
+    No control is an exact function of the outcome and the treatment; a column that is (``y``
+    itself, ``y − 10·t``) makes mu reproduce the data and the effect whatever the author wrote.
+    """
+    import numpy as np
+
+    y = np.asarray(data.y, dtype=float).ravel()
+    t = np.asarray(data.t, dtype=float).ravel()
+    if y.std() == 0:
+        return []
+    base = np.column_stack([np.ones_like(t), t])
+    design = np.column_stack([base, y])
+    found = []
+    for label, column in _vectors(model, graph, y.size):
+        if not np.all(np.isfinite(column)) or column.std() == 0:
+            continue
+        without_y = column - base @ np.linalg.lstsq(base, column, rcond=None)[0]
+        with_y = column - design @ np.linalg.lstsq(design, column, rcond=None)[0]
+        if without_y.var() > 0 and with_y.var() <= 1e-3 * without_y.var():
+            found.append(label)
+    return found
 
 
 def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
@@ -486,7 +567,9 @@ def intervention_problem(model: Any) -> tuple[str, str] | None:
 
 
 LOCALITY_UNITS = 12
-"""How many units the compile check sets treated (and untreated) alone, against everyone at once."""
+"""How many units, drawn afresh each time, the check sets treated (and untreated) alone against everyone at once."""
+LOCALITY_DRAWS = 2
+"""Prior draws the check evaluates mu at, besides the initial point (which the model's ``initval`` sets)."""
 
 
 def _treatment_mixed_across_units(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str, str] | None:
@@ -506,24 +589,52 @@ def _treatment_mixed_across_units(model: Any, mu: Any, point: dict[str, Any]) ->
     n = observed.shape[0] if observed.ndim else 0
     if n == 0:
         return None
+    import secrets
+
+    import pymc as pm
+    import pytensor
+    from pytensor.graph.replace import graph_replace
+
     fn = model.compile_fn(mu, inputs=model.value_vars, mode=FAST_COMPILE, on_unused_input="ignore")
-    units = np.unique(np.linspace(0, n - 1, min(n, LOCALITY_UNITS)).astype(int))
+    free = list(model.free_RVs)
+    seed = secrets.randbits(32)  # not knowable by the model: it cannot spare the units or values probed
     try:
-        for arm in (0, 1):
-            t.set_value(np.full_like(observed, arm))
-            everyone = np.asarray(fn(point))
-            for k in units:
-                alone = observed.copy()
-                alone[k] = arm
-                t.set_value(alone)
-                own = float(np.asarray(fn(point))[k])
-                if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
-                    return (
-                        f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
-                        f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
-                        "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over t): "
-                        "the harness computes the effect by setting t for everyone at once",
-                    )
+        stand_ins = [rv.type() for rv in free]
+        at_values = pytensor.function(
+            stand_ins,
+            graph_replace(model["mu"], dict(zip(free, stand_ins, strict=True)), strict=False),
+            mode=FAST_COMPILE,
+            on_unused_input="ignore",
+        )
+        prior = pm.draw(free, draws=LOCALITY_DRAWS, random_seed=seed) if free else []
+    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the initial point alone is probed
+        prior, free = [], []
+    points: list[list[Any] | None] = [None]  # None: the initial point, in value space
+    points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
+
+    def evaluate(at: list[Any] | None) -> Any:
+        return fn(point) if at is None else at_values(*at)
+
+    units = np.random.default_rng(seed).choice(n, size=min(n, LOCALITY_UNITS), replace=False)
+    try:
+        for at in points:
+            for arm in (0, 1):
+                t.set_value(np.full_like(observed, arm))
+                everyone = np.asarray(evaluate(at))
+                for k in units:
+                    alone = observed.copy()
+                    alone[k] = arm
+                    t.set_value(alone)
+                    own = float(np.asarray(evaluate(at))[k])
+                    if not (np.isfinite(own) and np.isfinite(everyone[k])):
+                        continue  # an extreme prior draw (exp overflow): nothing to compare
+                    if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
+                        return (
+                            f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
+                            f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
+                            "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over "
+                            "t): the harness computes the effect by setting t for everyone at once",
+                        )
     finally:
         t.set_value(observed)
     return None

@@ -244,8 +244,10 @@ def sample_model(
         with clock("load"):
             before = integrity.take()
             model = _build(source, data)
-            mixed = intervention_problem(model)  # before the tripwire: whatever it ran is checked with the build
             _refuse_tampering(integrity.changes(before), "building the model")
+            # After the tripwire: drawing from the prior imports parts of SciPy lazily. It runs only
+            # PyTensor's and PyMC's own operations (the contract refuses any other), so no model code.
+            mixed = intervention_problem(model)
             if mixed is not None:
                 raise ModelContractError(f"{mixed[0]}; {mixed[1]}")
             observed = loglik.add_log_likelihood(model)

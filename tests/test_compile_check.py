@@ -47,7 +47,7 @@ def test_ihdp_baseline_compiles(data, tmp_path):
     assert math.isfinite(result.logp) and result.logp < 0
     assert result.error is None and result.hint is None
     assert result.seconds > 0
-    assert phases[:3] == ["load", "build", "contract"] and phases[-1] == "evaluate"
+    assert phases[:3] == ["load", "build", "contract"] and phases[-2:] == ["evaluate", "intervention"]
 
 
 def test_shape_mismatch_names_the_model_line(data, tmp_path):

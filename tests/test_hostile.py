@@ -89,7 +89,14 @@ class Case:
         return self.file.removesuffix(".py")
 
 
-CONTRACT_WORDS = ("pm.Model", "does not use mu", "copy of the treatment", "depends on other units' treatment")
+CONTRACT_WORDS = (
+    "pm.Model",
+    "does not use mu",
+    "copy of the treatment",
+    "depends on other units' treatment",
+    "holds the observed outcome",
+    "operation defined outside",
+)
 """What the model contract says when it refuses a corpus file (:data:`CONTRACT` cases)."""
 RUN_REFUSALS = {
     "refused": ("ModelTamperingError", "changed code the harness runs"),  # the integrity tripwire
@@ -207,6 +214,9 @@ CASES: list[Case] = [
     ),
     Case("fake_effect_treatment_mean.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case("fake_effect_treatment_step.py", _codes(), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_effect_hidden_gain.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effect_outcome_offset.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effect_python_op.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),
