@@ -306,7 +306,8 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "the model has no Deterministic named 'mu'",
             'wrap the expected outcome: `mu = pm.Deterministic("mu", ..., dims="obs")`, and use mu in the likelihood',
         )
-    if t not in set(ancestors([mu])):
+    mu_graph = set(ancestors([mu]))
+    if t not in mu_graph:
         return (
             "mu does not depend on the data container t",
             "build mu from the variable returned by pm.Data('t', ...), not from data.t, so the harness "
@@ -326,21 +327,21 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
             "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
         )
-    foreign = _foreign_ops(likelihood | set(ancestors([mu])))
+    foreign = _foreign_ops(likelihood)  # mu is in it, so mu's graph is too
     if foreign:
         return (
             f"the model uses an operation defined outside PyTensor and PyMC ({foreign[0]})",
             "build the model from PyMC distributions and PyTensor's own operations: a Python Op's perform runs "
             "inside the harness's own steps, where it can tell the checks from the sampling",
         )
-    outcome = _outcome_copies(model, set(ancestors([mu])), data)
+    outcome = _outcome_copies(model, mu_graph, data)
     if outcome:
         return (
             f"{outcome[0]} in mu holds the observed outcome",
             "build mu from the controls and t only: an outcome in its own mean predicts itself, and its effect and "
             "ELPD say nothing about the data",
         )
-    copies = _treatment_copies(model, set(ancestors([mu])), data)  # in sigma a copy is harmless: the effect is mu's
+    copies = _treatment_copies(model, mu_graph, data)  # in sigma a copy is harmless: the effect is mu's
     if copies:
         return (
             f"{copies[0]} holds a copy of the treatment outside the data container t",
@@ -392,6 +393,8 @@ def _vectors(model: Any, graph: set[Any], n: int) -> list[tuple[str, Any]]:
         else:
             continue
         array = np.asarray(value)
+        if array.size == n:  # a vector however it is shaped: (n,), (1, n), (n, 1)
+            array = array.reshape(n)
         if array.ndim >= 1 and array.shape[0] == n and array.dtype.kind in "biuf":
             matrix = array.reshape(n, -1).astype(float)
             found += [(label, matrix[:, j]) for j in range(min(matrix.shape[1], 500))]
@@ -433,27 +436,15 @@ def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]
     the guard's and the principal's to see.
     """
     import numpy as np
-    from pytensor.graph.basic import Constant
 
     treated = np.asarray(data.t, dtype=float).ravel() == 1
-    t = model.named_vars.get("t")
-    names = {id(v): name for name, v in model.named_vars.items()}
+    if not treated.any() or treated.all():
+        return []
     found = []
-    for node in graph:
-        if node is t:
-            continue
-        if isinstance(node, Constant):
-            value = node.data
-        elif id(node) in names and node in model.data_vars:
-            value = node.get_value()
-        else:
-            continue
-        flat = np.asarray(value, dtype=float).ravel() if np.size(value) == treated.size else None
-        if flat is None or not treated.any() or treated.all():
-            continue
-        on, off = flat[treated], flat[~treated]
+    for label, column in _vectors(model, graph, treated.size):
+        on, off = column[treated], column[~treated]
         if np.ptp(on) == 0 and np.ptp(off) == 0 and on[0] != off[0]:
-            found.append(f"the data container {names[id(node)]!r}" if id(node) in names else "a constant in the model")
+            found.append(label)
     return found
 
 

@@ -127,7 +127,8 @@ def _import_system(into: dict[_Key, int]) -> None:
 
 
 def _hooks(into: dict[_Key, int]) -> None:
-    """Where code registered now runs later on the harness's own thread: gc callbacks, trace and profile functions."""
+    """Where code registered now runs later on the harness's own thread: gc callbacks, trace and profile
+    functions, signal handlers and armed interval timers."""
     into[(HOOKS, "gc.callbacks[]")] = hash(tuple(id(c) for c in gc.callbacks))
     into[(HOOKS, "sys.settrace[]")] = id(sys.gettrace())
     into[(HOOKS, "sys.setprofile[]")] = id(sys.getprofile())
