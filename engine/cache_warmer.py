@@ -16,7 +16,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.compile_check import MODEL_MODULE, load_model_module
+from engine.compile_check import load_model_module
+from engine.contract import MODEL_MODULE
 from engine.sandbox.cache import NUMBA_SUBDIR, ReferenceModel, missing_references, trusted_cache_dir, warmed_stamp
 from engine.sandbox.isolation import ENGINE_ROOT, bwrap_command, bwrap_executable, sandbox_env, spawn_environment
 from engine.sandbox.server import _server_environ, _with_flag

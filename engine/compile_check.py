@@ -32,14 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+from engine.contract import (
+    MODEL_FILENAME,
+    MODEL_MODULE,
+    contract_problem,
+    intervention_checks,
+    model_code_alive,
+    odd_build,
+)
 from engine.guard.tables import ALLOWED_IMPORTS, OBSOLETE_ATTRIBUTES, OBSOLETE_MODULES
 from engine.problem import ModelData
 from engine.records import CompileResult
 from engine.sandbox import CrashKind, SandboxOutcome, SandboxViolation, _CancelLike, run_in_sandbox
 
-MODEL_FILENAME = "model.py"
-"""The file name model code is compiled under; tracebacks are trimmed to its frames."""
-MODEL_MODULE = "workbench_model"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 3072
 
@@ -182,6 +187,7 @@ def check_model_source(source: str, data: ModelData, *, progress: Callable[[dict
         return CompileResult(ok=False, seconds=time.perf_counter() - t0, error=error, traceback=tb, hint=hint)
 
     phase("load")
+    earlier = model_code_alive()
     try:
         module = load_model_module(source)
     except SyntaxError as exc:
@@ -203,8 +209,11 @@ def check_model_source(source: str, data: ModelData, *, progress: Callable[[dict
         raise
     except Exception as exc:  # noqa: BLE001
         return _exception_failure(exc, t0, "building the model")
+    finally:
+        sys.modules.pop(MODEL_MODULE, None)
+    del module, build  # nothing of model.py may outlive build_model (odd_build looks)
     phase("contract")
-    problem = contract_problem(model, data)
+    problem = odd_build(model, earlier) or contract_problem(model, data)
     if problem is not None:
         return fail(*problem)
     phase("initial_point")
@@ -257,195 +266,6 @@ def warm_sandbox() -> None:
 
 
 # --------------------------------------------------------------------------- the checks
-
-
-def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
-    """The first way the model breaks the model contract, as (error, hint), or None.
-
-    Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
-    methods would run inside the harness's own steps, after its integrity check); it has a data
-    container ``t`` and a Deterministic ``mu`` that depends on it; exactly one observed variable,
-    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in ``mu``'s graph;
-    no discrete parameters.
-
-    Parameters
-    ----------
-    model
-        What ``build_model`` returned.
-    data
-        The data it was built from.
-
-    Returns
-    -------
-    tuple of (str, str) or None
-        None when the model keeps the contract.
-    """
-    import pymc as pm
-    from pytensor.graph.traversal import ancestors
-
-    if not isinstance(model, pm.Model):
-        return (
-            f"build_model returned {type(model).__name__}, not a pm.Model",
-            "end build_model with `return model`, where model comes from `with pm.Model() as model:`",
-        )
-    if type(model) is not pm.Model:  # a subclass's methods would run inside the harness, after its checks
-        return (
-            f"build_model returned a {type(model).__name__}, a subclass of pm.Model; the harness takes pm.Model itself",
-            "build the model with `with pm.Model(coords=...) as model:`; put helpers in functions, not in a Model subclass",
-        )
-    named = model.named_vars
-    t = named.get("t")
-    if t is None or t not in model.data_vars:
-        return (
-            "the model has no data container named 't'",
-            'register the treatment as `t = pm.Data("t", data.t, dims="obs")` and use that t in mu',
-        )
-    mu = named.get("mu")
-    if mu is None or mu not in model.deterministics:
-        return (
-            "the model has no Deterministic named 'mu'",
-            'wrap the expected outcome: `mu = pm.Deterministic("mu", ..., dims="obs")`, and use mu in the likelihood',
-        )
-    mu_graph = set(ancestors([mu]))
-    if t not in mu_graph:
-        return (
-            "mu does not depend on the data container t",
-            "build mu from the variable returned by pm.Data('t', ...), not from data.t, so the harness "
-            "can set the treatment to estimate the effect",
-        )
-    observed = model.observed_RVs
-    if len(observed) != 1:
-        names = ", ".join(v.name for v in observed) or "none"
-        return (
-            f"the model has {len(observed)} observed variables ({names}); it needs exactly one",
-            'give the outcome one likelihood, e.g. `pm.Normal("y", mu=mu, sigma=sigma, observed=data.y)`',
-        )
-    likelihood = set(ancestors(observed[0].owner.inputs))
-    if mu not in likelihood:
-        return (
-            f"the likelihood of {observed[0].name} does not use mu",
-            'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
-            "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
-        )
-    foreign = _foreign_ops(likelihood)  # mu is in it, so mu's graph is too
-    if foreign:
-        return (
-            f"the model uses an operation defined outside PyTensor and PyMC ({foreign[0]})",
-            "build the model from PyMC distributions and PyTensor's own operations: a Python Op's perform runs "
-            "inside the harness's own steps, where it can tell the checks from the sampling",
-        )
-    outcome = _outcome_copies(model, mu_graph, data)
-    if outcome:
-        return (
-            f"{outcome[0]} in mu holds the observed outcome",
-            "build mu from the controls and t only: an outcome in its own mean predicts itself, and its effect and "
-            "ELPD say nothing about the data",
-        )
-    copies = _treatment_copies(model, mu_graph, data)  # in sigma a copy is harmless: the effect is mu's
-    if copies:
-        return (
-            f"{copies[0]} holds a copy of the treatment outside the data container t",
-            "use the t that pm.Data returns everywhere: the harness computes the effect by setting t, and a copy "
-            "of the observed treatment would not follow",
-        )
-    discrete = [model.values_to_rvs[v].name for v in model.discrete_value_vars]
-    if discrete:
-        return (
-            f"the model has discrete parameters: {', '.join(discrete)}",
-            "nutpie samples continuous parameters only; marginalise the discrete ones or make them continuous",
-        )
-    return None
-
-
-TRUSTED_OP_PACKAGES = ("pytensor.", "pymc.")
-"""Where every operation in a model's graph must come from: a Python Op of the model's own (or
-``as_op`` around one of its functions) runs its code inside the harness, during sampling."""
-
-
-def _foreign_ops(graph: set[Any]) -> list[str]:
-    """The operations in ``graph`` that are not PyTensor's or PyMC's own, or that wrap a Python function."""
-    found = []
-    for var in graph:
-        owner = getattr(var, "owner", None)
-        if owner is None:
-            continue
-        op = type(owner.op)
-        if not op.__module__.startswith(TRUSTED_OP_PACKAGES) or op.__name__ == "FromFunctionOp":
-            found.append(f"{op.__module__}.{op.__qualname__}")
-    return sorted(set(found))
-
-
-def _vectors(model: Any, graph: set[Any], n: int) -> list[tuple[str, Any]]:
-    """Constants and data containers in ``graph`` other than ``t``, by name, as columns of length ``n``."""
-    import numpy as np
-    from pytensor.graph.basic import Constant
-
-    t = model.named_vars.get("t")
-    names = {id(v): name for name, v in model.named_vars.items()}
-    found = []
-    for node in graph:
-        if node is t:
-            continue
-        if isinstance(node, Constant):
-            value, label = node.data, "a constant in the model"
-        elif id(node) in names and node in model.data_vars:
-            value, label = node.get_value(), f"the data container {names[id(node)]!r}"
-        else:
-            continue
-        array = np.asarray(value)
-        if array.size == n:  # a vector however it is shaped: (n,), (1, n), (n, 1)
-            array = array.reshape(n)
-        if array.ndim >= 1 and array.shape[0] == n and array.dtype.kind in "biuf":
-            matrix = array.reshape(n, -1).astype(float)
-            found += [(label, matrix[:, j]) for j in range(min(matrix.shape[1], 500))]
-    return found
-
-
-def _outcome_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
-    """Columns in ``graph`` that are the observed outcome up to the treatment and a shift (R² ≥ 0.999 on y and t).
-
-    No control is an exact function of the outcome and the treatment; a column that is (``y``
-    itself, ``y − 10·t``) makes mu reproduce the data and the effect whatever the author wrote.
-    """
-    import numpy as np
-
-    y = np.asarray(data.y, dtype=float).ravel()
-    t = np.asarray(data.t, dtype=float).ravel()
-    if y.std() == 0:
-        return []
-    base = np.column_stack([np.ones_like(t), t])
-    design = np.column_stack([base, y])
-    found = []
-    for label, column in _vectors(model, graph, y.size):
-        if not np.all(np.isfinite(column)) or column.std() == 0:
-            continue
-        without_y = column - base @ np.linalg.lstsq(base, column, rcond=None)[0]
-        with_y = column - design @ np.linalg.lstsq(design, column, rcond=None)[0]
-        if without_y.var() > 0 and with_y.var() <= 1e-3 * without_y.var():
-            found.append(label)
-    return found
-
-
-def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
-    """Constants and data containers in ``graph`` (``mu``'s), other than ``t``, that hold the observed treatment.
-
-    A mean written as ``beta·t_obs + 10·(t − t_obs)``, with ``t_obs`` a constant copy of the
-    treatment, fits the data exactly as the honest model does while intervening on ``t`` reports
-    any effect the author likes. Copies that are the treatment up to scale and shift (every
-    treated unit one value, every control another) are found; other transformations of ``t`` are
-    the guard's and the principal's to see.
-    """
-    import numpy as np
-
-    treated = np.asarray(data.t, dtype=float).ravel() == 1
-    if not treated.any() or treated.all():
-        return []
-    found = []
-    for label, column in _vectors(model, graph, treated.size):
-        on, off = column[treated], column[~treated]
-        if np.ptp(on) == 0 and np.ptp(off) == 0 and on[0] != off[0]:
-            found.append(label)
-    return found
 
 
 def _evaluate(
@@ -534,101 +354,10 @@ def _evaluate(
             "for a count outcome mu is the expected count: use pm.math.exp(...) and pm.NegativeBinomial(mu=mu, ...)",
         )
     phase("intervention")
-    mixed = _treatment_mixed_across_units(model, mu, point)
+    mixed = intervention_checks(model, mu, point)
     if mixed is not None:
         return mixed
     return float(sum(float(v) for v in term_values))
-
-
-def intervention_problem(model: Any) -> tuple[str, str] | None:
-    """:func:`_treatment_mixed_across_units` at the model's initial point, for the harness's own build.
-
-    Parameters
-    ----------
-    model
-        A model that keeps the contract (:func:`contract_problem`).
-
-    Returns
-    -------
-    tuple of (str, str) or None
-        (error, hint) when a unit's mu depends on other units' treatment; None otherwise.
-    """
-    (mu,) = model.replace_rvs_by_values([model["mu"]])
-    return _treatment_mixed_across_units(model, mu, model.initial_point())
-
-
-LOCALITY_UNITS = 12
-"""How many units, drawn afresh each time, the check sets treated (and untreated) alone against everyone at once."""
-LOCALITY_DRAWS = 2
-"""Prior draws the check evaluates mu at, besides the initial point (which the model's ``initval`` sets)."""
-
-
-def _treatment_mixed_across_units(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str, str] | None:
-    """Whether a unit's mu depends on other units' treatment: (error, hint), or None.
-
-    The harness computes the effect by setting ``t`` for everyone at once. A mean that reads
-    ``t`` through a sum, a mean, a sort or an index over units can be fitted on the observed
-    treatment like any other and still move, under that intervention alone, by whatever the
-    author wrote (``c·(mean(t) − share)`` is 0 on the data and adds ``c`` to the effect). Unit by
-    unit, setting its treatment alone must give it the same mu as setting everyone's.
-    """
-    import numpy as np
-    from pytensor.compile.mode import FAST_COMPILE
-
-    t = model["t"]
-    observed = np.asarray(t.get_value())
-    n = observed.shape[0] if observed.ndim else 0
-    if n == 0:
-        return None
-    import secrets
-
-    import pymc as pm
-    import pytensor
-    from pytensor.graph.replace import graph_replace
-
-    fn = model.compile_fn(mu, inputs=model.value_vars, mode=FAST_COMPILE, on_unused_input="ignore")
-    free = list(model.free_RVs)
-    seed = secrets.randbits(32)  # not knowable by the model: it cannot spare the units or values probed
-    try:
-        stand_ins = [rv.type() for rv in free]
-        at_values = pytensor.function(
-            stand_ins,
-            graph_replace(model["mu"], dict(zip(free, stand_ins, strict=True)), strict=False),
-            mode=FAST_COMPILE,
-            on_unused_input="ignore",
-        )
-        prior = pm.draw(free, draws=LOCALITY_DRAWS, random_seed=seed) if free else []
-    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the initial point alone is probed
-        prior, free = [], []
-    points: list[list[Any] | None] = [None]  # None: the initial point, in value space
-    points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
-
-    def evaluate(at: list[Any] | None) -> Any:
-        return fn(point) if at is None else at_values(*at)
-
-    units = np.random.default_rng(seed).choice(n, size=min(n, LOCALITY_UNITS), replace=False)
-    try:
-        for at in points:
-            for arm in (0, 1):
-                t.set_value(np.full_like(observed, arm))
-                everyone = np.asarray(evaluate(at))
-                for k in units:
-                    alone = observed.copy()
-                    alone[k] = arm
-                    t.set_value(alone)
-                    own = float(np.asarray(evaluate(at))[k])
-                    if not (np.isfinite(own) and np.isfinite(everyone[k])):
-                        continue  # an extreme prior draw (exp overflow): nothing to compare
-                    if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
-                        return (
-                            f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
-                            f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
-                            "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over "
-                            "t): the harness computes the effect by setting t for everyone at once",
-                        )
-    finally:
-        t.set_value(observed)
-    return None
 
 
 # --------------------------------------------------------------------------- failures and hints

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.contract import Fingerprint
 from engine.draws import (
     DIMS_FILE,
     DRAWS_FILE,
@@ -142,6 +144,7 @@ class SampleReport:
     digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of each file as the harness wrote it
     error_type: str | None = None
     traceback: str | None = None
+    fingerprint: Fingerprint | None = None  # of the build it sampled, for a second build on reshuffled data
 
     def checked_files(self, workdir: Path) -> SampleReport:
         """This report, or a crashed one when the files it vouches for are not as the harness wrote them.
@@ -232,7 +235,7 @@ def sample_model(
     import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
 
     from engine import effects, loglik
-    from engine.compile_check import intervention_problem
+    from engine.contract import fingerprint, intervention_problem
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -250,6 +253,7 @@ def sample_model(
             mixed = intervention_problem(model)
             if mixed is not None:
                 raise ModelContractError(f"{mixed[0]}; {mixed[1]}")
+            stamp = fingerprint(model, secrets.randbits(63))  # model.py cannot know these points while it builds
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
             free = [rv.name for rv in model.free_RVs]
@@ -296,7 +300,7 @@ def sample_model(
         timings["total"] = time.perf_counter() - started
         return _crashed_report(exc, timings)
     timings["total"] = time.perf_counter() - started
-    return SampleReport(timings=timings, digests=digests)
+    return SampleReport(timings=timings, digests=digests, fingerprint=stamp)
 
 
 def write_draws(
@@ -382,23 +386,64 @@ class _Clock:
         self.timings[self._stage] = self.timings.get(self._stage, 0.0) + time.perf_counter() - self._start
 
 
+def build_fingerprint(source: str, data: ModelData, seed: int) -> Fingerprint:
+    """Build the model again (on :func:`engine.contract.reshuffled` data) and take its fingerprint at ``seed``.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``, as the model child ran it.
+    data
+        The data with treatment and outcome reshuffled over the units.
+    seed
+        The model child's fingerprint's seed.
+
+    Returns
+    -------
+    Fingerprint
+
+    Raises
+    ------
+    ModelContractError
+        The build breaks the contract on this data.
+    ModelTamperingError
+        The build changed the harness's libraries.
+    """
+    from engine.contract import fingerprint
+    from engine.sandbox import integrity
+
+    before = integrity.take()
+    model = _build(source, data)
+    _refuse_tampering(integrity.changes(before), "building the model")
+    return fingerprint(model, seed)
+
+
 def _build(source: str, data: ModelData) -> Any:
     """Load ``model.py`` from source, call ``build_model(data)`` and check the contract."""
-    from engine.compile_check import MODEL_MODULE, contract_problem, load_model_module
+    from engine.contract import contract_problem, model_code_alive, odd_build
+
+    earlier = model_code_alive()
+    model = _build_and_forget(source, data)
+    for problem in (odd_build(model, earlier), contract_problem(model, data)):
+        if problem is not None:
+            error, hint = problem
+            raise ModelContractError(f"{error}; {hint}")
+    return model
+
+
+def _build_and_forget(source: str, data: ModelData) -> Any:
+    """``build_model(data)``, with the module gone from ``sys.modules`` and from every frame once it returns."""
+    from engine.compile_check import load_model_module
+    from engine.contract import MODEL_MODULE
 
     try:
         module = load_model_module(source)
         build = getattr(module, "build_model", None)
         if not callable(build):
             raise ModelContractError("model.py defines no build_model(data) function; add one that returns a pm.Model")
-        model = build(data)
+        return build(data)
     finally:  # no state leaks into the next model run in this process
         sys.modules.pop(MODEL_MODULE, None)
-    problem = contract_problem(model, data)
-    if problem is not None:
-        error, hint = problem
-        raise ModelContractError(f"{error}; {hint}")
-    return model
 
 
 def _refuse_tampering(found: list[str], when: str) -> None:

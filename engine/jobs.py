@@ -60,6 +60,29 @@ def score_job(*, progress=None, **kwargs):
     return score_draws(Path.cwd() / DRAWS_FILE, **kwargs)
 
 
+def probe_job(source: str, data, *, seed: int, progress=None):
+    """Sandbox entry point of the second build: ``model.py`` again, on reshuffled data, for its fingerprint.
+
+    Parameters
+    ----------
+    source
+        The text of ``model.py``.
+    data
+        The :class:`~engine.problem.ModelData` with treatment and outcome reshuffled over the units.
+    seed
+        The model child's fingerprint's seed.
+    progress
+        The sandbox's progress callback (unused).
+
+    Returns
+    -------
+    Fingerprint
+    """
+    from engine.harness import build_fingerprint
+
+    return build_fingerprint(source, data, seed)
+
+
 def trace_job(*, progress=None, expected):
     """Sandbox entry point of the trace writer: after the verdict, the validated arrays as NetCDF.
 

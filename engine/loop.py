@@ -682,7 +682,7 @@ class Workbench:
             _move_outputs(prepared.key.workdir, job.workdir)
         else:
             sampled = model_run.sample(reviewed.source, self._data, job, on_progress=on_progress, cancel=cancel)
-        return model_run.score(sampled, job, self._data.n, best=best, cancel=cancel)
+        return model_run.score(sampled, job, reviewed.source, self._data, best=best, cancel=cancel)
 
     def _model_job(self, workdir: Path) -> model_run.ModelJob:
         return model_run.ModelJob(

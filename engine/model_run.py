@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from engine import jobs
 from engine.problem import Gates, ModelData, SamplingSettings
 from engine.records import CrashInfo, ParamDiagnostic, Verdict, VerdictKind
+from engine.sandbox.outcome import CrashKind
 
 if TYPE_CHECKING:
     from engine.design.critic import Critique
     from engine.design.results import DesignResult
+    from engine.harness import SampleReport
     from engine.progress import RunProgress
     from engine.sandbox import Gate, SandboxOutcome
     from engine.sandbox.outcome import _CancelLike
@@ -109,12 +111,13 @@ def sample(
 def score(
     sampled: SandboxOutcome,
     job: ModelJob,
-    n_units: int,
+    source: str,
+    data: ModelData,
     *,
     best: BestSummary | None = None,
     cancel: _CancelLike | None = None,
 ) -> RunOutput:
-    """Judge what the model child left: a clean child reads the arrays, gates, scores and computes the effect.
+    """Judge what the model child left: a second build must agree with it, then a clean child scores the arrays.
 
     Parameters
     ----------
@@ -122,8 +125,10 @@ def score(
         The model child's outcome (from :func:`sample`, or a child compiled during review).
     job
         The same job the child ran with.
-    n_units
-        Rows of the data the model saw (checked against the arrays' shape).
+    source
+        The ``model.py`` it ran (built again on reshuffled data: :func:`reproduced`).
+    data
+        The data it saw (its rows are checked against the arrays' shape).
     best
         The loop's best so far, for the keep rule (None: judged on the gates alone).
     cancel
@@ -147,13 +152,17 @@ def score(
     if report.crashed is not None and report.error_type == "SamplingCancelled":
         return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
     report = report.checked_files(job.workdir)
+    if report.crashed is None:
+        report, probe = reproduced(report, source, data, job, cancel)
+        if probe is not None and probe.crash is CrashKind.CANCELLED:
+            return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
     if report.crashed is not None:
         result = report.as_crashed()
     else:
         scored = _on_the_arrays(
             jobs.score_job,
             job,
-            n_units,
+            data.n,
             outputs=(),
             cancel=cancel,
             contract_estimand=job.estimand,
@@ -172,6 +181,78 @@ def score(
         crash=crash,
         pointwise=result.pointwise_elpd,
     )
+
+
+def reproduced(
+    report: SampleReport, source: str, data: ModelData, job: ModelJob, cancel: _CancelLike | None = None
+) -> tuple[SampleReport, SandboxOutcome | None]:
+    """The report, or crashed as a contract error when ``model.py`` built on reshuffled data disagrees with it.
+
+    A third child builds the model again from the data with treatment and outcome moved to
+    other units (:func:`engine.contract.reshuffled`, in an order only this process knows) and
+    takes its fingerprint at the model child's seed. A model that uses ``t`` only through the
+    container and ``y`` only in ``observed=`` gives the same numbers; a copy of either, in
+    whatever encoding, does not, and the second build cannot learn the order to undo it.
+
+    Parameters
+    ----------
+    report
+        The model child's report, with its fingerprint.
+    source
+        The ``model.py`` it ran.
+    data
+        The data it saw.
+    job
+        Its limits (the second build gets the grace time and memory).
+    cancel
+        Stops the second build when set.
+
+    Returns
+    -------
+    tuple of (SampleReport, SandboxOutcome or None)
+        The report (crashed when the builds disagree, or the second failed) and the second
+        child's outcome (None when there was nothing to compare).
+    """
+    import tempfile
+    import time
+
+    from engine.contract import Fingerprint, fingerprint_mismatch, reshuffled
+    from engine.sandbox import run_in_sandbox
+
+    stamp = report.fingerprint
+    if stamp is None:
+        return replace(
+            report, crashed="the model child sent no fingerprint of its build.", error_type="ModelContractError"
+        ), None
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="workbench-probe-") as folder:
+        probe = run_in_sandbox(
+            jobs.probe_job,
+            source,
+            reshuffled(data),
+            seed=stamp.seed,
+            timeout_s=job.grace_s,
+            memory_mb=job.memory_mb,
+            workdir=folder,
+            cancel=cancel,
+            outputs=(),
+        )
+    timings = {**report.timings, "rebuild": time.perf_counter() - started}
+    report = replace(report, timings=timings)
+    if not probe.ok or not isinstance(probe.value, Fingerprint):
+        why = probe.message if not probe.ok else "it returned no fingerprint"
+        return replace(
+            report,
+            crashed=f"ModelContractError: model.py did not build again with the treatment and outcome reshuffled over "
+            f"the units ({why}); build_model must work on any data of this shape.",
+            error_type="ModelContractError",
+        ), probe
+    mismatch = fingerprint_mismatch(stamp, probe.value)
+    if mismatch is None:
+        return report, probe
+    return replace(
+        report, crashed=f"ModelContractError: {mismatch[0]}; {mismatch[1]}.", error_type="ModelContractError"
+    ), probe
 
 
 def write_trace(job: ModelJob, n_units: int) -> SandboxOutcome:

@@ -372,7 +372,7 @@ def _check_builds_and_evaluates(spec: ModelSpec, data) -> None:
     model = namespace["build_model"](data)
     assert isinstance(model, pm.Model)
     assert model["t"] in model.data_vars, "t must be a data container, so the harness can intervene on it"
-    from engine.compile_check import contract_problem
+    from engine.contract import contract_problem
 
     assert contract_problem(model, data) is None  # pm.Model itself, a likelihood that uses mu, no copy of t
     point = model.initial_point()

@@ -165,3 +165,53 @@ def test_the_sandboxs_reference_model_is_the_shipped_ihdp_baseline() -> None:
     from engine.reference_model import reference_model_source
 
     assert reference_model_source() == (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
+
+
+def test_a_callback_of_the_models_own_outliving_the_build_is_refused(data, tmp_path):
+    """A function of model.py kept alive (here as a weakref finalizer) would run inside the harness later."""
+    source = broken("    return model", "    import weakref\n\n    weakref.finalize(model, _later)\n    return model")
+    source += "\n\ndef _later():\n    pass\n"
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "left code behind" in result.error and "_later" in result.error
+
+
+def test_helper_functions_that_die_with_the_module_are_fine(data, tmp_path):
+    source = (
+        broken("X = data.X.to_numpy()", "X = _design(data)") + "\n\ndef _design(data):\n    return data.X.to_numpy()\n"
+    )
+    assert check(source, data, tmp_path).ok
+
+
+def test_a_custom_likelihood_with_python_functions_is_refused(data, tmp_path):
+    source = broken(
+        'pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")',
+        'pm.CustomDist("y", mu, sigma, logp=_normal_logp, observed=data.y, dims="obs")',
+    )
+    source += "\n\ndef _normal_logp(value, mu, sigma):\n    return pm.logp(pm.Normal.dist(mu, sigma), value)\n"
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "left code behind" in result.error and "CustomDist" in result.hint
+
+
+def test_a_name_that_is_not_a_plain_string_is_refused(data, tmp_path):
+    source = broken('pm.Normal("alpha",', 'pm.Normal(_Name("alpha"),') + "\n\nclass _Name(str):\n    pass\n"
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "instead of a plain str" in result.error
+
+
+def test_mu_must_be_the_likelihoods_mean(data, tmp_path):
+    """A second path from t to the outcome's mean would add to the effect without being in mu."""
+    source = broken("mu=mu, sigma=sigma", "mu=mu - 6 * t, sigma=sigma")
+    result = check(source, data, tmp_path)
+    assert not result.ok
+    assert "mu is not the likelihood's mean" in result.error
+
+
+def test_the_treatment_may_set_the_noise_scale(data, tmp_path):
+    """sigma per arm changes no mean: it is allowed, and mu stays the likelihood's mean."""
+    source = broken(
+        'sigma = pm.HalfNormal("sigma", y_scale)', 'sigma = pm.HalfNormal("sigma", y_scale, shape=2)[t.astype("int64")]'
+    )
+    assert check(source, data, tmp_path).ok

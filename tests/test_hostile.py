@@ -96,12 +96,15 @@ CONTRACT_WORDS = (
     "depends on other units' treatment",
     "holds the observed outcome",
     "operation defined outside",
+    "left code behind",
+    "not the likelihood's mean",
+    "names a variable, dimension or coordinate",
 )
 """What the model contract says when it refuses a corpus file (:data:`CONTRACT` cases)."""
 RUN_REFUSALS = {
     "refused": ("ModelTamperingError", "changed code the harness runs"),  # the integrity tripwire
-    "tampered": ("ModelTamperingError",),  # the tripwire, or output that is not what the harness wrote
-    "contract": ("ModelContractError",),  # the model contract: pm.Model itself, a likelihood that uses mu…
+    "contract": ("ModelContractError",),  # the model contract: pm.Model itself, mu the likelihood's mean…
+    "reshuffled": ("ModelContractError", "reshuffled over the units"),  # a second build on reshuffled data
 }
 """Words the crashed verdict's reason must hold, by :attr:`Case.run_outcome`."""
 
@@ -178,15 +181,15 @@ CASES: list[Case] = [
     Case("signal_kill_all.py", _codes(P), OK),
     Case("signal_kill_all_ctypes.py", _codes(P), OK, needs_ns=True),
     # faked scores and results
-    Case("fake_loo_arviz.py", _codes(MP, H), OK, run="default"),
-    Case("fake_setattr_arviz.py", _codes(MP, OBF, H), OK),
-    Case("fake_scoring_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
-    Case("fake_loglik_pymc_logp.py", _codes(MP), OK, run="default", run_outcome="refused"),
-    Case("fake_effects_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
-    Case("fake_loglik_module.py", _codes(OBF, MP, D, H), OK, run="slow", run_outcome="refused"),
-    Case("fake_numpy_savez.py", _codes(MP, F), OK, run="slow", run_outcome="refused"),
-    Case("fake_numpy_var.py", _codes(MP), OK),
-    Case("fake_nutpie.py", _codes(H, MP), OK),
+    Case("fake_loo_arviz.py", _codes(MP, H), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_setattr_arviz.py", _codes(MP, OBF, H), CONTRACT),
+    Case("fake_scoring_module.py", _codes(OBF, MP, D, H), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_loglik_pymc_logp.py", _codes(MP), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effects_module.py", _codes(OBF, MP, D, H), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_loglik_module.py", _codes(OBF, MP, D, H), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_numpy_savez.py", _codes(MP, F), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_numpy_var.py", _codes(MP), CONTRACT),
+    Case("fake_nutpie.py", _codes(H, MP), CONTRACT),
     Case("fake_stdout.py", _codes(), OK, run="slow"),
     Case(
         "fake_draws_subclass_fifo.py",
@@ -198,12 +201,14 @@ CASES: list[Case] = [
     Case(
         "fake_draws_finalizer_thread.py",
         _codes(U, F, P, I, "unbounded-loop"),
-        OK,
+        CONTRACT,
         run="default",
-        run_outcome="tampered",
+        run_outcome="contract",
     ),
     Case("fake_draws_audit_hook.py", _codes(U, P, "unbounded-loop"), OK, run="default"),
-    Case("fake_draws_signal_handler.py", _codes(U, P, "unbounded-loop"), OK, run="default", run_outcome="refused"),
+    Case(
+        "fake_draws_signal_handler.py", _codes(U, P, "unbounded-loop"), CONTRACT, run="default", run_outcome="contract"
+    ),
     Case("fake_effect_decoy_mu.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case(
         "fake_effect_treatment_copy.py",
@@ -217,6 +222,26 @@ CASES: list[Case] = [
     Case("fake_effect_hidden_gain.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case("fake_effect_outcome_offset.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case("fake_effect_python_op.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effect_second_path.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_draws_name_hash.py", _codes(P, U, "unbounded-loop"), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_swap_library.py", _codes(MP, F), OK, run="default", run_outcome="refused"),
+    Case("fake_effect_copy_from_container.py", _codes(), OK, run="default", run_outcome="reshuffled"),
+    Case(
+        "fake_effect_potential_pins.py",
+        _codes("outcome-as-predictor", "treatment-not-container"),
+        OK,
+        run="default",
+        run_outcome="reshuffled",
+    ),
+    Case("fake_effect_copy_wide_const.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
+    Case("fake_effect_copy_shared.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
+    Case(
+        "fake_effect_outcome_plus_x.py",
+        _codes("outcome-as-predictor", "treatment-not-container"),
+        OK,
+        run="slow",
+        run_outcome="reshuffled",
+    ),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),
@@ -661,10 +686,12 @@ def test_faked_score_leaves_the_verdict_unchanged(case: Case, plain_verdict: Ver
     the verdict, the ELPD or the effect (beyond rounding: sampling is deterministic per seed).
 
     A patch of something the scorer uses (ArviZ's loo) is simply never seen: the scorer is
-    another process. A patch of something the model child itself runs after ``build_model``
-    (PyMC's logp, NumPy's savez, the harness's modules) trips the integrity check
-    (:mod:`engine.sandbox.integrity`): the iteration is crashed with the reason, and no score
-    is recorded at all.
+    another process. A patch whose code is the model's own outlives ``build_model`` and is
+    refused by the contract (:func:`engine.contract.model_code_left`); a swap between library
+    functions the model child runs after ``build_model`` trips the integrity check
+    (:mod:`engine.sandbox.integrity`); a copy of the treatment or outcome, in any encoding,
+    makes a second build on reshuffled data disagree (:func:`engine.model_run.reproduced`).
+    Each refusal crashes the iteration with its reason, and no score is recorded at all.
     """
     faked = _run(_source(case), tmp_path, case.id)
     if case.run_outcome in RUN_REFUSALS:

@@ -156,7 +156,7 @@ def _model(job: TaskInput, workdir: Path) -> TaskResult:
         grace_s=job.grace_s,
         score_timeout_s=job.score_timeout_s,
     )
-    output = model_run.score(model_run.sample(job.task.source, data, run), run, data.n)
+    output = model_run.score(model_run.sample(job.task.source, data, run), run, job.task.source, data)
     verdict = output.verdict
     effect = verdict.metrics.effect if verdict is not None else None
     if verdict is None or effect is None:

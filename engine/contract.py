@@ -1,0 +1,654 @@
+"""The model contract: what a built ``pm.Model`` must be before the harness samples it or trusts its ``mu``.
+
+The harness computes the effect by setting the data container ``t`` for every unit and reading
+the Deterministic ``mu``; the scorer reads the log-likelihood of the one observed variable. So a
+model that answers honestly is one whose ``mu`` is the likelihood's mean, moves with ``t`` only
+through the container and unit by unit, and holds no copy of the observed treatment or outcome;
+and whose code is gone once ``build_model`` has returned, so none of it runs inside the
+harness's own steps. The checks here run in the compile check's child and in the model child
+(:mod:`engine.harness`); :func:`fingerprint` is compared across two children, one given the data
+with treatment and outcome reshuffled over the units (:func:`reshuffled`), because a copy can
+hide in any encoding a graph walk could miss, but not from a build that never saw the data.
+"""
+
+from __future__ import annotations
+
+import gc
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.problem import ModelData
+
+MODEL_FILENAME = "model.py"
+"""The file name ``model.py`` is compiled under (its frames in tracebacks carry it)."""
+MODEL_MODULE = "workbench_model"
+"""The module name ``model.py`` is loaded as."""
+
+
+def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
+    """The first way the model breaks the model contract, as (error, hint), or None.
+
+    Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
+    methods would run inside the harness's own steps, after its integrity check); it has a data
+    container ``t`` and a Deterministic ``mu`` that depends on it; exactly one observed variable,
+    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in ``mu``'s graph;
+    no discrete parameters.
+
+    Parameters
+    ----------
+    model
+        What ``build_model`` returned.
+    data
+        The data it was built from.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        None when the model keeps the contract.
+    """
+    import pymc as pm
+    from pytensor.graph.traversal import ancestors
+
+    if not isinstance(model, pm.Model):
+        return (
+            f"build_model returned {type(model).__name__}, not a pm.Model",
+            "end build_model with `return model`, where model comes from `with pm.Model() as model:`",
+        )
+    if type(model) is not pm.Model:  # a subclass's methods would run inside the harness, after its checks
+        return (
+            f"build_model returned a {type(model).__name__}, a subclass of pm.Model; the harness takes pm.Model itself",
+            "build the model with `with pm.Model(coords=...) as model:`; put helpers in functions, not in a Model subclass",
+        )
+    named = model.named_vars
+    t = named.get("t")
+    if t is None or t not in model.data_vars:
+        return (
+            "the model has no data container named 't'",
+            'register the treatment as `t = pm.Data("t", data.t, dims="obs")` and use that t in mu',
+        )
+    mu = named.get("mu")
+    if mu is None or mu not in model.deterministics:
+        return (
+            "the model has no Deterministic named 'mu'",
+            'wrap the expected outcome: `mu = pm.Deterministic("mu", ..., dims="obs")`, and use mu in the likelihood',
+        )
+    mu_graph = set(ancestors([mu]))
+    if t not in mu_graph:
+        return (
+            "mu does not depend on the data container t",
+            "build mu from the variable returned by pm.Data('t', ...), not from data.t, so the harness "
+            "can set the treatment to estimate the effect",
+        )
+    observed = model.observed_RVs
+    if len(observed) != 1:
+        names = ", ".join(v.name for v in observed) or "none"
+        return (
+            f"the model has {len(observed)} observed variables ({names}); it needs exactly one",
+            'give the outcome one likelihood, e.g. `pm.Normal("y", mu=mu, sigma=sigma, observed=data.y)`',
+        )
+    likelihood = set(ancestors(observed[0].owner.inputs))
+    if mu not in likelihood:
+        return (
+            f"the likelihood of {observed[0].name} does not use mu",
+            'pass mu to the likelihood (`pm.Normal("y", mu=mu, ...)`, `pm.Bernoulli("y", p=mu, ...)`): the harness '
+            "computes the effect from mu, so a mu the likelihood ignores would report an effect the data never saw",
+        )
+    foreign = _foreign_ops(likelihood)  # mu is in it, so mu's graph is too
+    if foreign:
+        return (
+            f"the model uses an operation defined outside PyTensor and PyMC ({foreign[0]})",
+            "build the model from PyMC distributions and PyTensor's own operations: a Python Op's perform runs "
+            "inside the harness's own steps, where it can tell the checks from the sampling",
+        )
+    outcome = _outcome_copies(model, mu_graph, data)
+    if outcome:
+        return (
+            f"{outcome[0]} in mu holds the observed outcome",
+            "build mu from the controls and t only: an outcome in its own mean predicts itself, and its effect and "
+            "ELPD say nothing about the data",
+        )
+    copies = _treatment_copies(model, mu_graph, data)  # in sigma a copy is harmless: the effect is mu's
+    if copies:
+        return (
+            f"{copies[0]} holds a copy of the treatment outside the data container t",
+            "use the t that pm.Data returns everywhere: the harness computes the effect by setting t, and a copy "
+            "of the observed treatment would not follow",
+        )
+    discrete = [model.values_to_rvs[v].name for v in model.discrete_value_vars]
+    if discrete:
+        return (
+            f"the model has discrete parameters: {', '.join(discrete)}",
+            "nutpie samples continuous parameters only; marginalise the discrete ones or make them continuous",
+        )
+    return None
+
+
+TRUSTED_OP_PACKAGES = ("pytensor.", "pymc.")
+"""Where every operation in a model's graph must come from: a Python Op of the model's own (or
+``as_op`` around one of its functions) runs its code inside the harness, during sampling."""
+
+
+def _foreign_ops(graph: set[Any]) -> list[str]:
+    """The operations in ``graph`` that are not PyTensor's or PyMC's own, or that wrap a Python function."""
+    found = []
+    for var in graph:
+        owner = getattr(var, "owner", None)
+        if owner is None:
+            continue
+        op = type(owner.op)
+        if not op.__module__.startswith(TRUSTED_OP_PACKAGES) or op.__name__ == "FromFunctionOp":
+            found.append(f"{op.__module__}.{op.__qualname__}")
+    return sorted(set(found))
+
+
+def _vectors(model: Any, graph: set[Any], n: int) -> list[tuple[str, Any]]:
+    """Constants and data containers in ``graph`` other than ``t``, by name, as columns of length ``n``."""
+    import numpy as np
+    from pytensor.graph.basic import Constant
+
+    t = model.named_vars.get("t")
+    names = {id(v): name for name, v in model.named_vars.items()}
+    found = []
+    for node in graph:
+        if node is t:
+            continue
+        if isinstance(node, Constant):
+            value, label = node.data, "a constant in the model"
+        elif id(node) in names and node in model.data_vars:
+            value, label = node.get_value(), f"the data container {names[id(node)]!r}"
+        else:
+            continue
+        array = np.asarray(value)
+        if array.size == n:  # a vector however it is shaped: (n,), (1, n), (n, 1)
+            array = array.reshape(n)
+        if array.ndim >= 1 and array.shape[0] == n and array.dtype.kind in "biuf":
+            matrix = array.reshape(n, -1).astype(float)
+            found += [(label, matrix[:, j]) for j in range(min(matrix.shape[1], 500))]
+    return found
+
+
+def _outcome_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
+    """Columns in ``graph`` that are the observed outcome up to the treatment and a shift (R² ≥ 0.999 on y and t).
+
+    No control is an exact function of the outcome and the treatment; a column that is (``y``
+    itself, ``y − 10·t``) makes mu reproduce the data and the effect whatever the author wrote.
+    """
+    import numpy as np
+
+    y = np.asarray(data.y, dtype=float).ravel()
+    t = np.asarray(data.t, dtype=float).ravel()
+    if y.std() == 0:
+        return []
+    base = np.column_stack([np.ones_like(t), t])
+    design = np.column_stack([base, y])
+    found = []
+    for label, column in _vectors(model, graph, y.size):
+        if not np.all(np.isfinite(column)) or column.std() == 0:
+            continue
+        without_y = column - base @ np.linalg.lstsq(base, column, rcond=None)[0]
+        with_y = column - design @ np.linalg.lstsq(design, column, rcond=None)[0]
+        if without_y.var() > 0 and with_y.var() <= 1e-3 * without_y.var():
+            found.append(label)
+    return found
+
+
+def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]:
+    """Constants and data containers in ``graph`` (``mu``'s), other than ``t``, that hold the observed treatment.
+
+    A mean written as ``beta·t_obs + 10·(t − t_obs)``, with ``t_obs`` a constant copy of the
+    treatment, fits the data exactly as the honest model does while intervening on ``t`` reports
+    any effect the author likes. Copies that are the treatment up to scale and shift (every
+    treated unit one value, every control another) are found; other transformations of ``t`` are
+    the guard's and the principal's to see.
+    """
+    import numpy as np
+
+    treated = np.asarray(data.t, dtype=float).ravel() == 1
+    if not treated.any() or treated.all():
+        return []
+    found = []
+    for label, column in _vectors(model, graph, treated.size):
+        on, off = column[treated], column[~treated]
+        if np.ptp(on) == 0 and np.ptp(off) == 0 and on[0] != off[0]:
+            found.append(label)
+    return found
+
+
+def intervention_problem(model: Any) -> tuple[str, str] | None:
+    """:func:`intervention_checks` at the model's initial point, for the harness's own build.
+
+    Parameters
+    ----------
+    model
+        A model that keeps the contract (:func:`contract_problem`).
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        (error, hint) when a unit's mu depends on other units' treatment, or mu is not the
+        likelihood's mean under the intervention; None otherwise.
+    """
+    (mu,) = model.replace_rvs_by_values([model["mu"]])
+    return intervention_checks(model, mu, model.initial_point())
+
+
+LOCALITY_UNITS = 12
+"""How many units, drawn afresh each time, the check sets treated (and untreated) alone against everyone at once."""
+LOCALITY_DRAWS = 2
+"""Prior draws the check evaluates mu at, besides the initial point (which the model's ``initval`` sets)."""
+MEAN_RTOL = 1e-6
+"""How close the likelihood's mean must be to mu (they differ by rounding when PyMC reparametrises, e.g. a
+negative binomial's mu and alpha as n and p)."""
+
+
+def intervention_checks(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str, str] | None:
+    """Whether mu answers the intervention the harness makes: (error, hint), or None.
+
+    The harness computes the effect by setting ``t`` for everyone at once and reading ``mu``.
+    Two things must hold under that intervention, at the initial point and at prior draws:
+
+    - a unit's mu depends on its own treatment only. A mean that reads ``t`` through a sum, a
+      mean, a sort or an index over units can be fitted on the observed treatment like any other
+      and still move, under the intervention alone, by whatever the author wrote
+      (``c·(mean(t) − share)`` is 0 on the data and adds ``c`` to the effect);
+    - mu is the likelihood's mean. A likelihood whose location is ``mu − 6·t`` fits exactly
+      as ``mu`` would with 6 less effect, and the effect read from ``mu`` is 6 too large.
+
+    Parameters
+    ----------
+    model
+        A model that keeps :func:`contract_problem`.
+    mu
+        ``mu``'s graph in terms of the value variables.
+    point
+        The initial point, in value space.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        The first problem found.
+    """
+    import secrets
+
+    import numpy as np
+    import pymc as pm
+    import pytensor
+    from pytensor.compile.mode import FAST_COMPILE
+    from pytensor.graph.replace import graph_replace
+
+    t = model["t"]
+    observed = np.asarray(t.get_value())
+    n = observed.shape[0] if observed.ndim else 0
+    if n == 0:
+        return None
+    likelihood_mean = _likelihood_mean(model)
+    if isinstance(likelihood_mean, tuple):
+        return likelihood_mean
+    (mean_values,) = model.replace_rvs_by_values([likelihood_mean])
+    fn = model.compile_fn([mu, mean_values], inputs=model.value_vars, mode=FAST_COMPILE, on_unused_input="ignore")
+    free = list(model.free_RVs)
+    seed = secrets.randbits(32)  # not knowable by the model: it cannot spare the units or values probed
+    try:
+        stand_ins = [rv.type() for rv in free]
+        at_values = pytensor.function(
+            stand_ins,
+            graph_replace([model["mu"], likelihood_mean], dict(zip(free, stand_ins, strict=True)), strict=False),
+            mode=FAST_COMPILE,
+            on_unused_input="ignore",
+        )
+        prior = pm.draw(free, draws=LOCALITY_DRAWS, random_seed=seed) if free else []
+    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the initial point alone is probed
+        prior, free = [], []
+    points: list[list[Any] | None] = [None]  # None: the initial point, in value space
+    points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
+
+    def evaluate(at: list[Any] | None) -> tuple[Any, Any]:
+        mu_value, mean_value = fn(point) if at is None else at_values(*at)
+        return np.asarray(mu_value), np.broadcast_to(np.asarray(mean_value), np.shape(mu_value))
+
+    units = np.random.default_rng(seed).choice(n, size=min(n, LOCALITY_UNITS), replace=False)
+    compared_means = 0
+    try:
+        for at in points:
+            for arm in (0, 1):
+                t.set_value(np.full_like(observed, arm))
+                everyone, mean_everyone = evaluate(at)
+                both = np.isfinite(everyone) & np.isfinite(mean_everyone)
+                compared_means += int(both.sum())
+                if not np.allclose(everyone[both], mean_everyone[both], rtol=MEAN_RTOL, atol=1e-9):
+                    k = int(np.flatnonzero(~np.isclose(everyone, mean_everyone, rtol=MEAN_RTOL, atol=1e-9) & both)[0])
+                    return (
+                        f"mu is not the likelihood's mean: with t = {arm} for everyone, unit {k} has mu "
+                        f"{float(everyone[k]):.6g} but the likelihood's mean is {float(mean_everyone[k]):.6g}",
+                        'pass mu itself as the likelihood\'s mean (`pm.Normal("y", mu=mu, ...)`, '
+                        '`pm.Bernoulli("y", p=mu, ...)`, `pm.NegativeBinomial("y", mu=mu, ...)`) and put every '
+                        "term of the mean, t's included, inside mu: the harness reads the effect from mu",
+                    )
+                for k in units:
+                    alone = observed.copy()
+                    alone[k] = arm
+                    t.set_value(alone)
+                    own = float(evaluate(at)[0][k])
+                    if not (np.isfinite(own) and np.isfinite(everyone[k])):
+                        continue  # an extreme prior draw (exp overflow): nothing to compare
+                    if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
+                        return (
+                            f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
+                            f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
+                            "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over "
+                            "t): the harness computes the effect by setting t for everyone at once",
+                        )
+    finally:
+        t.set_value(observed)
+    if compared_means == 0:
+        return (
+            "the likelihood's mean is not finite at any point the harness probed",
+            "use a likelihood with a finite mean (a Student-t needs nu > 1): the effect is a difference of means",
+        )
+    return None
+
+
+def _likelihood_mean(model: Any) -> Any:
+    """The observed variable's mean as a graph (PyMC's ``moments.mean``), or (error, hint) when it has none."""
+    from pymc.distributions.moments import mean
+
+    (likelihood,) = model.observed_RVs
+    try:
+        return mean(likelihood)
+    except NotImplementedError:
+        name = type(likelihood.owner.op).__name__.removesuffix("RV")
+        return (
+            f"the harness cannot take the mean of the likelihood ({name}) to check that it is mu",
+            "use one of PyMC's distributions with a mean (Normal, StudentT, Bernoulli, Poisson, NegativeBinomial, "
+            "Gamma, LogNormal ...), with mu as its mean",
+        )
+
+
+# --------------------------------------------------------------------------- what build_model leaves behind
+
+
+def names_problem(model: Any) -> tuple[str, str] | None:
+    """A variable name, dimension or coordinate label that is not a plain string or number: (error, hint), or None.
+
+    The harness hashes and compares these names while it writes the arrays; a ``str`` subclass
+    would run its own ``__hash__`` or ``__eq__`` there, after every check.
+
+    Parameters
+    ----------
+    model
+        What ``build_model`` returned (a ``pm.Model``).
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        The first odd name found, or None.
+    """
+    names = list(model.named_vars) + list(model.coords)
+    for dims in model.named_vars_to_dims.values():
+        names += [d for d in dims or () if d is not None]
+    odd = [type(name) for name in names if type(name) is not str]
+    labels = [label for values in model.coords.values() for label in values or ()]
+    odd += [type(label) for label in labels if type(label) not in _PLAIN_LABELS and _module_of(type(label)) != "numpy"]
+    if not odd:
+        return None
+    return (
+        f"the model names a variable, dimension or coordinate with a {_module_of(odd[0])}.{_name_of(odd[0])} "
+        "instead of a plain str or number",
+        "name variables, dims and coords with plain strings, and give coordinates strings or numbers",
+    )
+
+
+_PLAIN_LABELS = (str, int, float, bool)
+
+
+def model_code_left(before: Sequence[object] = ()) -> list[str]:
+    """Functions and classes of ``model.py`` still alive after ``build_model`` returned, by name.
+
+    Call it once the model module is gone from ``sys.modules`` and nothing holds it: a model
+    function kept alive (a ``CustomDist``'s ``logp``, a weakref or ``atexit`` callback, a
+    method of a class whose instance the model holds) would run inside the harness's own
+    steps, where no check sees it. The garbage collector runs first, so cycles through the
+    module's namespace are gone; every attribute is read through its type's own descriptor,
+    so reading them runs no model code.
+
+    Parameters
+    ----------
+    before
+        :func:`model_code_alive` taken before the module was loaded: code of earlier models in
+        the same process (an in-process run, a test) is not this model's.
+
+    Returns
+    -------
+    list of str
+        Sorted, de-duplicated names; empty when nothing of the model's code is left.
+    """
+    gc.collect()
+    earlier = {id(obj) for obj in before}
+    return sorted({_describe(obj) for obj in model_code_alive() if id(obj) not in earlier})
+
+
+def model_code_alive() -> list[object]:
+    """Every function and class alive now that came from a ``model.py`` (or hides where it came from).
+
+    Returns
+    -------
+    list of object
+        The objects themselves (hold them to compare by identity later).
+    """
+    found: list[object] = []
+    for obj in gc.get_objects():
+        kind = type(obj)
+        if kind is types.FunctionType:
+            code = _FUNCTION_CODE.__get__(obj, kind)
+            module = dict.get(_FUNCTION_GLOBALS.__get__(obj, kind), "__name__")
+            from_model = type(module) is str and module == MODEL_MODULE
+            if type(code.co_filename) is not str or code.co_filename == MODEL_FILENAME or from_model:
+                found.append(obj)
+        elif issubclass(kind, type) and _module_of(obj) == MODEL_MODULE:
+            found.append(obj)
+    return found
+
+
+def _describe(obj: object) -> str:
+    if type(obj) is types.FunctionType:
+        return f"function {str.__str__(_FUNCTION_CODE.__get__(obj, types.FunctionType).co_name)}"
+    return f"class {_name_of(obj)}"  # type: ignore[arg-type]
+
+
+_FUNCTION_CODE = types.FunctionType.__dict__["__code__"]
+_FUNCTION_GLOBALS = types.FunctionType.__dict__["__globals__"]
+
+
+def _module_of(cls: type) -> str:
+    """A class's ``__module__``, read without running a metaclass's code ("?" when it is not a str)."""
+    module = type.__dict__["__module__"].__get__(cls, type)
+    return str.__str__(module) if isinstance(module, str) and type(module) is str else "?"
+
+
+def _name_of(cls: type) -> str:
+    return str.__str__(type.__dict__["__qualname__"].__get__(cls, type))
+
+
+def odd_build(model: Any, before: Sequence[object] = ()) -> tuple[str, str] | None:
+    """After ``build_model`` returned and its module was dropped: odd names, or model code left alive.
+
+    Parameters
+    ----------
+    model
+        What ``build_model`` returned.
+    before
+        :func:`model_code_alive` from before the module was loaded.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        (error, hint), or None when the build left only PyMC's and PyTensor's own objects.
+    """
+    import pymc as pm
+
+    if type(model) is pm.Model:  # contract_problem says what else it should have been
+        named = names_problem(model)
+        if named is not None:
+            return named
+    left = model_code_left(before)
+    if left:
+        return (
+            f"model.py left code behind after build_model returned ({', '.join(left[:3])})",
+            "build the model from PyMC's distributions and PyTensor operations only: no CustomDist with Python "
+            "functions, no callbacks or classes kept alive, since their code would run inside the harness",
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- a second build that never saw the data
+
+FINGERPRINT_POINTS = 2
+"""Parameter values, drawn after the build, at which both builds must agree."""
+FINGERPRINT_UNITS = 64
+"""Units compared one by one, besides the mean over all units."""
+FINGERPRINT_RTOL = 1e-7
+"""Agreement asked of the two builds (a reshuffled outcome's mean and sd differ by rounding only)."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a model computes at parameter values nobody chose: a second build must compute the same.
+
+    ``values[i]`` is described by ``labels[i]``; ``layout`` names the value variables and
+    their shapes, so two builds with different parameters cannot be compared by accident.
+    """
+
+    seed: int
+    layout: tuple[str, ...]
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+
+
+def fingerprint(model: Any, seed: int) -> Fingerprint:
+    """mu, the likelihood and every prior and potential, at points and treatments drawn from ``seed``.
+
+    The treatment settings are everyone untreated, everyone treated and a random assignment
+    (never the observed one); the likelihood is evaluated at a fixed reordering of the
+    observed outcome's sorted values, so a build from the same values in another order gives
+    the same numbers. A build that reads the treatment or the outcome unit by unit anywhere but
+    through ``t`` and ``observed=`` does not.
+
+    Parameters
+    ----------
+    model
+        A model that keeps the contract.
+    seed
+        Drawn after the build (the model cannot know it while it builds).
+
+    Returns
+    -------
+    Fingerprint
+    """
+    import numpy as np
+    import pymc as pm
+    from pytensor.compile.mode import FAST_COMPILE
+
+    rng = np.random.default_rng(seed)
+    t = model["t"]
+    observed_t = np.asarray(t.get_value())
+    n = observed_t.shape[0]
+    (likelihood,) = model.observed_RVs
+    y_values = np.asarray(model.rvs_to_values[likelihood].eval())
+    y_probe = np.sort(y_values, axis=None)[rng.permutation(y_values.size)].reshape(y_values.shape)
+    y_probe = y_probe.astype(y_values.dtype)
+    terms = model.logp(vars=[*model.free_RVs, *model.potentials], sum=False)
+    term_names = [v.name for v in model.free_RVs] + [f"potential {p.name or i}" for i, p in enumerate(model.potentials)]
+    mu, loglik = model.replace_rvs_by_values([model["mu"], pm.logp(likelihood, y_probe)])
+    fn = model.compile_fn(
+        [mu, loglik, *[term.sum() for term in terms]],
+        inputs=model.value_vars,
+        mode=FAST_COMPILE,
+        on_unused_input="ignore",
+    )
+    start = model.initial_point()
+    names = sorted(start)
+    units = np.sort(rng.choice(n, size=min(n, FINGERPRINT_UNITS), replace=False))
+    assignments = {"t = 0": np.zeros_like(observed_t), "t = 1": np.ones_like(observed_t)}
+    assignments["a random t"] = rng.integers(0, 2, size=observed_t.shape).astype(observed_t.dtype)
+    labels: list[str] = []
+    values: list[float] = []
+    try:
+        for j in range(FINGERPRINT_POINTS):
+            point = {name: rng.normal(size=np.shape(start[name])).astype(start[name].dtype) for name in names}
+            for setting, assignment in assignments.items():
+                t.set_value(assignment)
+                mu_value, loglik_value, *term_values = (np.asarray(v, dtype=float) for v in fn(point))
+                for what, per_unit in (("mu", mu_value), ("the likelihood", np.broadcast_to(loglik_value, (n,)))):
+                    labels.append(f"{what}, mean over units, point {j + 1}, {setting}")
+                    values.append(float(np.mean(per_unit)))
+                    labels += [f"{what} of unit {k}, point {j + 1}, {setting}" for k in units]
+                    values += [float(v) for v in per_unit[units]]
+            labels += [f"the log-density of {name}, point {j + 1}" for name in term_names]
+            values += [float(v) for v in term_values]
+    finally:
+        t.set_value(observed_t)
+    layout = tuple(f"{name}{tuple(np.shape(start[name]))}" for name in names)
+    return Fingerprint(seed=seed, layout=layout, labels=tuple(labels), values=tuple(values))
+
+
+def reshuffled(data: ModelData) -> ModelData:
+    """The same data with treatment and outcome moved together to other units, in an order nobody can know.
+
+    Every control stays where it is; every sum, mean, share or spread of ``t`` and ``y`` (the
+    scalar summaries a model may use for its priors) is the same as the data's.
+
+    Parameters
+    ----------
+    data
+        What ``build_model`` received.
+
+    Returns
+    -------
+    ModelData
+    """
+    import secrets
+
+    import numpy as np
+
+    order = np.random.default_rng(secrets.randbits(128)).permutation(data.n)
+    return replace(data, t=np.asarray(data.t)[order], y=np.asarray(data.y)[order])
+
+
+def fingerprint_mismatch(real: Fingerprint, again: Fingerprint) -> tuple[str, str] | None:
+    """Where the build on reshuffled data disagrees with the build the harness sampled: (error, hint), or None.
+
+    Parameters
+    ----------
+    real
+        From the model child's build on the data.
+    again
+        From a second child's build on :func:`reshuffled` data, at the same seed.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+    """
+    import numpy as np
+
+    hint = (
+        "use the treatment only through the container t and the outcome only in observed= (and in scalar summaries "
+        "such as data.y.mean() for priors): a copy of either, in any form, is what the harness refuses"
+    )
+    if real.layout != again.layout or real.labels != again.labels:
+        return (
+            "build_model gave other parameters when the treatment and outcome were reshuffled over the units "
+            f"({', '.join(real.layout[:4])} against {', '.join(again.layout[:4])})",
+            hint,
+        )
+    a, b = np.asarray(real.values), np.asarray(again.values)
+    differ = ~np.isclose(a, b, rtol=FINGERPRINT_RTOL, atol=1e-9, equal_nan=True)
+    if not differ.any():
+        return None
+    i = int(np.flatnonzero(differ)[0])
+    return (
+        "the model reads the observed treatment or outcome unit by unit outside t and observed=: built again with "
+        f"both reshuffled over the units, {real.labels[i]} is {b[i]:.6g} instead of {a[i]:.6g}",
+        hint,
+    )
