@@ -216,13 +216,16 @@ def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]
     return found
 
 
-def intervention_problem(model: Any) -> tuple[str, str] | None:
+def intervention_problem(model: Any, posterior: Sequence[Point] = ()) -> tuple[str, str] | None:
     """:func:`intervention_checks` at the model's initial point, for the harness's own build.
 
     Parameters
     ----------
     model
         A model that keeps the contract (:func:`contract_problem`).
+    posterior
+        Posterior draws to check at as well (after sampling): a term that switches itself on
+        only where the posterior lies is off at the initial point and at prior draws.
 
     Returns
     -------
@@ -231,7 +234,7 @@ def intervention_problem(model: Any) -> tuple[str, str] | None:
         likelihood's mean under the intervention; None otherwise.
     """
     (mu,) = model.replace_rvs_by_values([model["mu"]])
-    return intervention_checks(model, mu, model.initial_point())
+    return intervention_checks(model, mu, model.initial_point(), posterior)
 
 
 LOCALITY_UNITS = 12
@@ -243,7 +246,13 @@ MEAN_RTOL = 1e-6
 negative binomial's mu and alpha as n and p)."""
 
 
-def intervention_checks(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str, str] | None:
+Point = tuple[Any, ...]
+"""Values of a model's free variables, in the order of ``model.free_RVs`` (constrained, as sampled)."""
+
+
+def intervention_checks(
+    model: Any, mu: Any, point: dict[str, Any], posterior: Sequence[Point] = ()
+) -> tuple[str, str] | None:
     """Whether mu answers the intervention the harness makes: (error, hint), or None.
 
     The harness computes the effect by setting ``t`` for everyone at once and reading ``mu``.
@@ -264,6 +273,8 @@ def intervention_checks(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str
         ``mu``'s graph in terms of the value variables.
     point
         The initial point, in value space.
+    posterior
+        Posterior draws to check at as well.
 
     Returns
     -------
@@ -303,6 +314,7 @@ def intervention_checks(model: Any, mu: Any, point: dict[str, Any]) -> tuple[str
         prior, free = [], []
     points: list[list[Any] | None] = [None]  # None: the initial point, in value space
     points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
+    points += [list(draw) for draw in posterior] if free else []
 
     def evaluate(at: list[Any] | None) -> tuple[Any, Any]:
         mu_value, mean_value = fn(point) if at is None else at_values(*at)
@@ -505,7 +517,7 @@ def odd_build(model: Any, before: Sequence[object] = ()) -> tuple[str, str] | No
 # --------------------------------------------------------------------------- a second build that never saw the data
 
 FINGERPRINT_POINTS = 2
-"""Parameter values, drawn after the build, at which both builds must agree."""
+"""Prior draws, from a seed made after the build, at which both builds must agree (besides posterior draws)."""
 FINGERPRINT_UNITS = 64
 """Units compared one by one, besides the mean over all units."""
 FINGERPRINT_RTOL = 1e-7
@@ -516,18 +528,49 @@ FINGERPRINT_RTOL = 1e-7
 class Fingerprint:
     """What a model computes at parameter values nobody chose: a second build must compute the same.
 
-    ``values[i]`` is described by ``labels[i]``; ``layout`` names the value variables and
-    their shapes, so two builds with different parameters cannot be compared by accident.
+    ``values[i]`` is described by ``labels[i]``; ``layout`` names the free variables and their
+    shapes, ``points`` holds the values they were evaluated at (prior draws and posterior
+    draws, in ``model.free_RVs`` order), so the second build evaluates at exactly those.
     """
 
     seed: int
     layout: tuple[str, ...]
+    points: tuple[Point, ...]
     labels: tuple[str, ...]
     values: tuple[float, ...]
 
 
-def fingerprint(model: Any, seed: int) -> Fingerprint:
-    """mu, the likelihood and every prior and potential, at points and treatments drawn from ``seed``.
+def probe_points(model: Any, seed: int, posterior: Sequence[Point] = ()) -> tuple[Point, ...]:
+    """Prior draws from ``seed`` and the given posterior draws: where the two builds are compared.
+
+    Parameters
+    ----------
+    model
+        A model that keeps the contract.
+    seed
+        Drawn after the build.
+    posterior
+        Draws the sampler made, picked after sampling (a term gated to the posterior's region
+        is off at prior draws; it is on here).
+
+    Returns
+    -------
+    tuple of Point
+    """
+    import numpy as np
+    import pymc as pm
+
+    free = list(model.free_RVs)
+    try:
+        prior = pm.draw(free, draws=FINGERPRINT_POINTS, random_seed=seed) if free else []
+        drawn = [tuple(np.asarray(values)[d] for values in prior) for d in range(FINGERPRINT_POINTS if free else 0)]
+    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the posterior draws alone
+        drawn = []
+    return (*drawn, *(tuple(np.asarray(v) for v in draw) for draw in posterior))
+
+
+def fingerprint(model: Any, seed: int, points: Sequence[Point]) -> Fingerprint:
+    """mu, the likelihood and every prior and potential, at ``points`` and at treatments drawn from ``seed``.
 
     The treatment settings are everyone untreated, everyone treated and a random assignment
     (never the observed one); the likelihood is evaluated at a fixed reordering of the
@@ -541,6 +584,8 @@ def fingerprint(model: Any, seed: int) -> Fingerprint:
         A model that keeps the contract.
     seed
         Drawn after the build (the model cannot know it while it builds).
+    points
+        Values of the free variables (:func:`probe_points`; the second build gets the first's).
 
     Returns
     -------
@@ -548,7 +593,9 @@ def fingerprint(model: Any, seed: int) -> Fingerprint:
     """
     import numpy as np
     import pymc as pm
+    import pytensor
     from pytensor.compile.mode import FAST_COMPILE
+    from pytensor.graph.replace import graph_replace
 
     rng = np.random.default_rng(seed)
     t = model["t"]
@@ -557,40 +604,39 @@ def fingerprint(model: Any, seed: int) -> Fingerprint:
     (likelihood,) = model.observed_RVs
     y_values = np.asarray(model.rvs_to_values[likelihood].eval())
     y_probe = np.sort(y_values, axis=None)[rng.permutation(y_values.size)].reshape(y_values.shape)
-    y_probe = y_probe.astype(y_values.dtype)
-    terms = model.logp(vars=[*model.free_RVs, *model.potentials], sum=False)
-    term_names = [v.name for v in model.free_RVs] + [f"potential {p.name or i}" for i, p in enumerate(model.potentials)]
-    mu, loglik = model.replace_rvs_by_values([model["mu"], pm.logp(likelihood, y_probe)])
-    fn = model.compile_fn(
-        [mu, loglik, *[term.sum() for term in terms]],
-        inputs=model.value_vars,
-        mode=FAST_COMPILE,
-        on_unused_input="ignore",
+    free = list(model.free_RVs)
+    stand_ins = [rv.type() for rv in free]
+    terms = [pm.logp(rv, stand_in).sum() for rv, stand_in in zip(free, stand_ins, strict=True)]
+    terms += [potential.sum() for potential in model.potentials]
+    term_names = [rv.name for rv in free] + [f"potential {p.name or i}" for i, p in enumerate(model.potentials)]
+    outputs = graph_replace(
+        [model["mu"], pm.logp(likelihood, y_probe.astype(y_values.dtype)), *terms],
+        dict(zip(free, stand_ins, strict=True)),
+        strict=False,
     )
-    start = model.initial_point()
-    names = sorted(start)
+    fn = pytensor.function(stand_ins, outputs, mode=FAST_COMPILE, on_unused_input="ignore")
     units = np.sort(rng.choice(n, size=min(n, FINGERPRINT_UNITS), replace=False))
     assignments = {"t = 0": np.zeros_like(observed_t), "t = 1": np.ones_like(observed_t)}
     assignments["a random t"] = rng.integers(0, 2, size=observed_t.shape).astype(observed_t.dtype)
     labels: list[str] = []
     values: list[float] = []
     try:
-        for j in range(FINGERPRINT_POINTS):
-            point = {name: rng.normal(size=np.shape(start[name])).astype(start[name].dtype) for name in names}
+        for j, point in enumerate(points, start=1):
             for setting, assignment in assignments.items():
                 t.set_value(assignment)
-                mu_value, loglik_value, *term_values = (np.asarray(v, dtype=float) for v in fn(point))
+                mu_value, loglik_value, *term_values = (np.asarray(v, dtype=float) for v in fn(*point))
                 for what, per_unit in (("mu", mu_value), ("the likelihood", np.broadcast_to(loglik_value, (n,)))):
-                    labels.append(f"{what}, mean over units, point {j + 1}, {setting}")
+                    labels.append(f"{what}, mean over units, point {j}, {setting}")
                     values.append(float(np.mean(per_unit)))
-                    labels += [f"{what} of unit {k}, point {j + 1}, {setting}" for k in units]
+                    labels += [f"{what} of unit {k}, point {j}, {setting}" for k in units]
                     values += [float(v) for v in per_unit[units]]
-            labels += [f"the log-density of {name}, point {j + 1}" for name in term_names]
+            labels += [f"the log-density of {name}, point {j}" for name in term_names]
             values += [float(v) for v in term_values]
     finally:
         t.set_value(observed_t)
-    layout = tuple(f"{name}{tuple(np.shape(start[name]))}" for name in names)
-    return Fingerprint(seed=seed, layout=layout, labels=tuple(labels), values=tuple(values))
+    start = model.initial_point()
+    layout = tuple(f"{name}{tuple(np.shape(value))}" for name, value in sorted(start.items()))
+    return Fingerprint(seed=seed, layout=layout, points=tuple(points), labels=tuple(labels), values=tuple(values))
 
 
 def reshuffled(data: ModelData) -> ModelData:

@@ -235,7 +235,7 @@ def sample_model(
     import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
 
     from engine import effects, loglik
-    from engine.contract import fingerprint, intervention_problem
+    from engine.contract import fingerprint, intervention_problem, probe_points
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -253,7 +253,6 @@ def sample_model(
             mixed = intervention_problem(model)
             if mixed is not None:
                 raise ModelContractError(f"{mixed[0]}; {mixed[1]}")
-            stamp = fingerprint(model, secrets.randbits(63))  # model.py cannot know these points while it builds
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
             free = [rv.name for rv in model.free_RVs]
@@ -288,6 +287,13 @@ def sample_model(
             on_progress(
                 SamplingProgress(Phase.SCORING, timings["sampling"], gates.sampling_budget_s, (), timings["compile"])
             )
+        with clock("probe"):  # at draws picked now: a term that switches itself on where the posterior lies is on
+            posterior = _posterior_draws(idata, model.free_RVs)
+            mixed = intervention_problem(model, posterior)
+            if mixed is not None:
+                raise ModelContractError(f"{mixed[0]} (at a posterior draw); {mixed[1]}")
+            seed = secrets.randbits(63)  # model.py could not know it while it built
+            stamp = fingerprint(model, seed, probe_points(model, seed, posterior))
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
@@ -386,7 +392,19 @@ class _Clock:
         self.timings[self._stage] = self.timings.get(self._stage, 0.0) + time.perf_counter() - self._start
 
 
-def build_fingerprint(source: str, data: ModelData, seed: int) -> Fingerprint:
+POSTERIOR_PROBES = 2
+"""Posterior draws, picked after sampling, at which the contract is checked again and the fingerprint taken."""
+
+
+def _posterior_draws(idata: Any, free: list[Any]) -> list[tuple[np.ndarray, ...]]:
+    """:data:`POSTERIOR_PROBES` draws of the free variables, chosen where the model cannot know."""
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    picks = [(secrets.randbelow(chains), secrets.randbelow(draws)) for _ in range(POSTERIOR_PROBES)]
+    return [tuple(np.asarray(posterior[rv.name].values[c, d]) for rv in free) for c, d in picks]
+
+
+def build_fingerprint(source: str, data: ModelData, seed: int, points: tuple[Any, ...]) -> Fingerprint:
     """Build the model again (on :func:`engine.contract.reshuffled` data) and take its fingerprint at ``seed``.
 
     Parameters
@@ -397,6 +415,8 @@ def build_fingerprint(source: str, data: ModelData, seed: int) -> Fingerprint:
         The data with treatment and outcome reshuffled over the units.
     seed
         The model child's fingerprint's seed.
+    points
+        The values of the free variables it was taken at.
 
     Returns
     -------
@@ -415,7 +435,7 @@ def build_fingerprint(source: str, data: ModelData, seed: int) -> Fingerprint:
     before = integrity.take()
     model = _build(source, data)
     _refuse_tampering(integrity.changes(before), "building the model")
-    return fingerprint(model, seed)
+    return fingerprint(model, seed, points)
 
 
 def _build(source: str, data: ModelData) -> Any:

@@ -60,7 +60,7 @@ def score_job(*, progress=None, **kwargs):
     return score_draws(Path.cwd() / DRAWS_FILE, **kwargs)
 
 
-def probe_job(source: str, data, *, seed: int, progress=None):
+def probe_job(source: str, data, *, seed: int, points, progress=None):
     """Sandbox entry point of the second build: ``model.py`` again, on reshuffled data, for its fingerprint.
 
     Parameters
@@ -71,6 +71,8 @@ def probe_job(source: str, data, *, seed: int, progress=None):
         The :class:`~engine.problem.ModelData` with treatment and outcome reshuffled over the units.
     seed
         The model child's fingerprint's seed.
+    points
+        The values of the free variables it was taken at.
     progress
         The sandbox's progress callback (unused).
 
@@ -80,7 +82,7 @@ def probe_job(source: str, data, *, seed: int, progress=None):
     """
     from engine.harness import build_fingerprint
 
-    return build_fingerprint(source, data, seed)
+    return build_fingerprint(source, data, seed, points)
 
 
 def trace_job(*, progress=None, expected):

@@ -231,6 +231,7 @@ def reproduced(
             source,
             reshuffled(data),
             seed=stamp.seed,
+            points=stamp.points,
             timeout_s=job.grace_s,
             memory_mb=job.memory_mb,
             workdir=folder,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.compile_check import load_model_module
-from engine.contract import fingerprint, fingerprint_mismatch, reshuffled
+from engine.contract import fingerprint, fingerprint_mismatch, probe_points, reshuffled
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
@@ -26,7 +26,9 @@ def _build(source: str, data):
 
 def _twice(source: str, data):
     seed = secrets.randbits(63)
-    return fingerprint(_build(source, data), seed), fingerprint(_build(source, reshuffled(data)), seed)
+    model = _build(source, data)
+    real = fingerprint(model, seed, probe_points(model, seed))
+    return real, fingerprint(_build(source, reshuffled(data)), seed, real.points)
 
 
 def test_reshuffled_moves_treatment_and_outcome_together_and_keeps_the_controls(data):
@@ -41,6 +43,7 @@ def test_the_baseline_gives_the_same_fingerprint_on_reshuffled_data(data):
     real, again = _twice(BASELINE, data)
     assert fingerprint_mismatch(real, again) is None
     assert len(real.values) == len(real.labels) > 2 * 64
+    assert len(real.points) == 2  # two prior draws (the harness adds posterior draws)
 
 
 def test_a_copy_of_the_treatment_no_graph_walk_sees_is_told_apart(data):
@@ -66,6 +69,6 @@ def test_a_prior_centred_on_a_scalar_summary_of_the_outcome_is_fine(data):
 
 def test_other_parameters_are_named(data):
     real, _ = _twice(BASELINE, data)
-    other = fingerprint(_build(BASELINE.replace('"beta_t"', '"gamma_t"'), data), real.seed)
+    other = fingerprint(_build(BASELINE.replace('"beta_t"', '"gamma_t"'), data), real.seed, real.points)
     problem = fingerprint_mismatch(real, other)
     assert problem is not None and "other parameters" in problem[0]

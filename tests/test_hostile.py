@@ -233,6 +233,8 @@ CASES: list[Case] = [
         run="default",
         run_outcome="reshuffled",
     ),
+    Case("fake_effect_gated_mean.py", _codes(), OK, run="default", run_outcome="contract"),
+    Case("fake_effect_gated_copy.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_copy_wide_const.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_copy_shared.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
     Case(
