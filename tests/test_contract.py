@@ -72,3 +72,82 @@ def test_other_parameters_are_named(data):
     other = fingerprint(_build(BASELINE.replace('"beta_t"', '"gamma_t"'), data), real.seed, real.points)
     problem = fingerprint_mismatch(real, other)
     assert problem is not None and "other parameters" in problem[0]
+
+
+def test_every_verified_likelihoods_mean_is_its_mean_by_simulation():
+    """VERIFIED_MEANS trusts PyMC's moments.mean for these: draw from each (one compile) and compare."""
+    import pymc as pm
+    from pymc.distributions.moments import mean
+
+    from engine.contract import VERIFIED_MEANS, _verified_ops
+
+    likelihoods = {
+        "Normal": pm.Normal.dist(mu=2.0, sigma=3.0),
+        "StudentT": pm.StudentT.dist(nu=4.0, mu=2.0, sigma=3.0),
+        "Bernoulli": pm.Bernoulli.dist(p=0.3),
+        "Binomial": pm.Binomial.dist(n=7, p=0.3),
+        "Poisson": pm.Poisson.dist(mu=3.5),
+        "NegativeBinomial": pm.NegativeBinomial.dist(mu=3.5, alpha=2.0),
+        "Gamma": pm.Gamma.dist(alpha=2.0, beta=0.5),
+        "LogNormal": pm.LogNormal.dist(mu=0.5, sigma=0.6),
+        "Beta": pm.Beta.dist(alpha=2.0, beta=5.0),
+        "Exponential": pm.Exponential.dist(lam=0.4),
+        "Laplace": pm.Laplace.dist(mu=2.0, b=1.5),
+        "Logistic": pm.Logistic.dist(mu=2.0, s=1.5),
+    }
+    assert tuple(likelihoods) == VERIFIED_MEANS
+    assert [type(rv.owner.op) for rv in likelihoods.values()] == list(_verified_ops())
+    draws = pm.draw(list(likelihoods.values()), draws=100_000, random_seed=1, mode="FAST_COMPILE")
+    expected = pm.math.stack([mean(rv) for rv in likelihoods.values()]).eval(mode="FAST_COMPILE")
+    for name, sample, value in zip(likelihoods, draws, expected, strict=True):
+        assert abs(sample.mean() - value) < 5 * sample.std() / np.sqrt(sample.size), (name, value, sample.mean())
+
+
+def test_the_mean_table_is_not_trusted_where_it_is_wrong():
+    """Wald's entry ignores its shift alpha: the reason the list is short (red team, round 5)."""
+    import pymc as pm
+    from pymc.distributions.moments import mean
+
+    from engine.contract import _verified_ops
+
+    rv = pm.Wald.dist(mu=5.0, lam=20.0, alpha=10.0)
+    draws = pm.draw(rv, draws=50_000, random_seed=1)
+    assert abs(float(mean(rv).eval()) - draws.mean()) > 5  # PyMC says 5, the draws say 15
+    assert type(rv.owner.op) not in _verified_ops()
+
+
+def test_a_shift_switched_on_where_the_posterior_lies_is_refused_at_a_posterior_draw(data):
+    """Off at the initial point and at prior draws; the harness checks again at draws it picks after sampling."""
+    from engine.contract import intervention_problem
+
+    source = BASELINE.replace(
+        "beta_t * t + pm.math.dot(X, beta_x)",
+        "beta_t * t + pm.math.dot(X, beta_x) + pm.math.switch(pm.math.lt(abs(sigma - 3.05), 0.3), "
+        "6.0 * (t.mean() - float(np.mean(data.t))), 0.0)",
+    )
+    source = source.replace('        sigma = pm.HalfNormal("sigma", y_scale)\n', "")
+    source = source.replace(
+        '        t = pm.Data("t", data.t, dims="obs")\n',
+        '        t = pm.Data("t", data.t, dims="obs")\n        sigma = pm.HalfNormal("sigma", y_scale)\n',
+    )
+    model = _build(source, data)
+    assert intervention_problem(model) is None  # the initial point: sigma is far from 3.05
+    import pymc as pm
+
+    drawn = pm.draw(model.free_RVs, random_seed=1)
+    where_it_fits = tuple(
+        np.asarray(3.05) if rv.name == "sigma" else value for rv, value in zip(model.free_RVs, drawn, strict=True)
+    )
+    problem = intervention_problem(model, [where_it_fits])
+    assert problem is not None and "depends on other units' treatment" in problem[0]
+
+
+def test_a_potential_that_holds_the_outcome_is_told_apart(data):
+    """LOO leaves out y's likelihood, not a Potential; reshuffling y moves the Potential's log-density."""
+    source = BASELINE.replace(
+        "    return model",
+        '        pm.Potential("pin", -0.5 * pm.math.sum((mu - data.y) ** 2))\n    return model',
+    )
+    real, again = _twice(source, data)
+    problem = fingerprint_mismatch(real, again)
+    assert problem is not None and "potential pin" in problem[0]

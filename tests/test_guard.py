@@ -510,6 +510,14 @@ BAD: list[tuple[str, Contract, str, str]] = [
         ).replace(X_LINE, X_LINE + "    arm = data.t.astype(int)\n"),
         "treatment-not-container",
     ),
+    (
+        "t-read-back-in-mu",
+        IHDP,
+        ihdp(MU, MU.replace("beta_t * t", "beta_t * frozen").rstrip("\n") + f"  {MARK}\n").replace(
+            T_LINE, T_LINE + "        frozen = t.get_value().copy()\n"
+        ),
+        "treatment-not-container",
+    ),
     ("mu-ignores-t", IHDP, ihdp(MU, MU.replace("beta_t * t + ", "").rstrip("\n") + f"  {MARK}\n"), "mu-ignores-t"),
     # the harness's job
     (

@@ -70,7 +70,17 @@ def check_structure(scan: ModelScan) -> None:
 
 
 def _treatment_source(scan: ModelScan) -> Callable[[ast.AST], bool]:
-    return lambda node: scan.data_attr(node) == "t"
+    """``data.t``, or a container's values read back at build time (``t.get_value()``: the observed treatment)."""
+    return lambda node: scan.data_attr(node) == "t" or _reads_back(node)
+
+
+def _reads_back(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("get_value", "eval")
+        and not node.args
+    )
 
 
 @rule

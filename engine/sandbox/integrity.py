@@ -21,6 +21,7 @@ monkeypatching, and the seccomp filter, stand in front of it.
 
 from __future__ import annotations
 
+import datetime
 import gc
 import os
 import signal
@@ -29,7 +30,6 @@ import threading
 import time
 import types
 from dataclasses import dataclass, field
-from typing import Any
 
 WATCHED = frozenset(
     {
@@ -75,6 +75,7 @@ class Snapshot:
 
     attributes: dict[_Key, int] = field(default_factory=dict)
     threads: int = 0
+    modules: frozenset[_Key] = frozenset()  # attributes that hold a module (a lazy import adds those)
     python_threads: frozenset[int] = frozenset()  # threads running Python code, by ident
 
 
@@ -82,7 +83,7 @@ def _watched_modules() -> list[tuple[str, types.ModuleType]]:
     return [
         (name, module)
         for name, module in list(sys.modules.items())
-        if isinstance(module, types.ModuleType) and name.partition(".")[0] in WATCHED
+        if issubclass(type(module), types.ModuleType) and name.partition(".")[0] in WATCHED
     ]
 
 
@@ -93,10 +94,12 @@ COUNTERS = {
 
 
 def _record(into: dict[_Key, int], owner: str, name: str, value: object) -> None:
-    if (owner, name) in COUNTERS and isinstance(value, float):
+    if (owner, name) in COUNTERS and type(value) is float:
         return  # a float that grows with each compile steers nothing; any other value there is watched
+    if _library_cache(name, value):
+        return
     into[(owner, name)] = id(value)
-    if isinstance(value, types.FunctionType):
+    if type(value) is types.FunctionType:
         into[(owner, name + ".__code__")] = id(value.__code__)
         into[(owner, name + ".__defaults__")] = id(value.__defaults__)
         into[(owner, name + ".__kwdefaults__")] = id(value.__kwdefaults__)
@@ -108,13 +111,50 @@ def _registries(into: dict[_Key, int], owner: str, name: str, value: object) -> 
     Replacing an existing entry changes compiled code. New entries are not watched: libraries
     register their own as they import submodules lazily (the guard refuses ``.register`` calls).
     """
-    registry: Any = getattr(value, "registry", None)
-    if callable(getattr(value, "register", None)) and hasattr(registry, "items"):
-        try:
-            for cls, impl in list(registry.items()):
-                into[(owner, f"{name}.registry[{getattr(cls, '__qualname__', cls)}]")] = id(impl)
-        except Exception:  # noqa: BLE001 - an exotic mapping is simply not watched
-            pass
+    if type(value) is not types.FunctionType:  # singledispatch's wrapper is a plain function
+        return
+    namespace = _FUNCTION_DICT.__get__(value, types.FunctionType)
+    registry = dict.get(namespace, "registry")
+    if not dict.__contains__(namespace, "register") or type(registry) is not types.MappingProxyType:
+        return
+    (mapping,) = gc.get_referents(registry) or (None,)  # read the plain dict behind the proxy, not its methods
+    if type(mapping) is not dict:
+        return
+    for cls, impl in list(dict.items(mapping)):
+        into[(owner, f"{name}.registry[{_qualname(cls)}]")] = id(impl)
+
+
+def _library_cache(name: str, value: object) -> bool:
+    """What libraries add on their own while the harness runs, in the one shape they add it.
+
+    ``copyreg`` caches a class's slot names when it is first pickled (the progress messages);
+    rust-numpy (nutpie) leaves its borrow-checking capsule on NumPy's ``multiarray``. An object of
+    any other type under those names is watched like anything else.
+    """
+    if name == "__slotnames__":
+        return type(value) is list and all(type(item) is str for item in value)
+    return name == "_RUST_NUMPY_BORROW_CHECKING_API" and type(value) is _CAPSULE
+
+
+_CAPSULE = type(datetime.datetime_CAPI)
+
+
+_FUNCTION_DICT = types.FunctionType.__dict__["__dict__"]
+_MODULE_DICT = vars(types.ModuleType)["__dict__"]
+
+
+def _qualname(cls: object) -> str:
+    """A class's name read through ``type``'s own descriptor (a metaclass's property would run its code)."""
+    if not issubclass(type(cls), type):
+        return f"<{type(cls).__name__} object>"
+    name = type.__dict__["__qualname__"].__get__(cls, type)
+    return str.__str__(name) if isinstance(name, str) else "?"
+
+
+def _module(cls: type) -> str:
+    """A class's ``__module__`` without running any code of its own ("?" when it is not a str)."""
+    module = type.__dict__["__module__"].__get__(cls, type)
+    return str.__str__(module) if type(module) is str else "?"
 
 
 def _import_system(into: dict[_Key, int]) -> None:
@@ -201,33 +241,51 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
     """
     attributes: dict[_Key, int] = {}
     classes: dict[int, type] = {}
+    modules: set[_Key] = set()
     for module_name, module in _watched_modules():
         wanted = _owned(module_name, only)
         try:
-            items = list(vars(module).items())
+            items = list(dict.items(_MODULE_DICT.__get__(module, types.ModuleType)))
         except TypeError:
             continue
         for name, value in items:
             if wanted:
                 _record(attributes, module_name, name, value)
                 _registries(attributes, module_name, name, value)
-            if isinstance(value, type) and str(getattr(value, "__module__", "")).partition(".")[0] in WATCHED:
+                if issubclass(type(value), types.ModuleType):
+                    modules.add((module_name, name))
+            if issubclass(type(value), type) and _module(value).partition(".")[0] in WATCHED:
                 classes[id(value)] = value
     for cls in classes.values():
-        owner = f"{cls.__module__}.{cls.__qualname__}"
+        owner = f"{_module(cls)}.{_qualname(cls)}"
         if not _owned(owner, only):
             continue
-        for name, value in list(vars(cls).items()):
+        for name, value in list(type.__dict__["__dict__"].__get__(cls, type).items()):
             _record(attributes, owner, name, value)
     _import_system(attributes)
     _hooks(attributes)
-    return Snapshot(attributes, _task_count(), _python_threads())
+    return Snapshot(attributes, _task_count(), python_threads=_python_threads(), modules=frozenset(modules))
 
 
 HOOKS = "hooks"
 """The owner under which :func:`take` records the hooks (always compared)."""
 WRITE_PATH = ("numpy", "engine", "zipfile", "json", "builtins", "io", "os", "pathlib", "sys.modules", HOOKS)
 """Owners of what the harness calls to write the arrays; nothing there changes while a model samples."""
+
+
+def _added(before: Snapshot, after: Snapshot, only: tuple[str, ...] | None) -> list[str]:
+    """Attributes that did not exist at ``before``: an object planted in ``numpy``'s namespace waits there
+    for whatever reads it later. Submodules (a lazy import), new dispatch registrations (libraries add
+    their own as they import) and new entries in ``sys.modules`` are not counted."""
+    found = []
+    for key in after.attributes.keys() - before.attributes.keys():
+        owner, name = key
+        if not _owned(owner, only) or owner in (HOOKS, "sys", "sys.modules") or key in after.modules:
+            continue
+        if name.endswith(("]", "__code__", "__defaults__", "__kwdefaults__")):
+            continue
+        found.append(f"{owner}.{name} was added")
+    return sorted(found)
 
 
 def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = None, threads: bool = True) -> list[str]:
@@ -270,6 +328,8 @@ def changes(before: Snapshot, limit: int = 5, only: tuple[str, ...] | None = Non
             found.append(f"{key[0]}.{key[1]} was deleted")
         if len(found) >= limit:
             break
+    if len(found) < limit:
+        found += _added(before, after, only)[: limit - len(found)]
     if threads and after.threads > before.threads:
         found.append(f"{after.threads - before.threads} thread(s) were started and are still running")
     started = _lingering(after.python_threads - before.python_threads - {threading.get_ident()})

@@ -1,7 +1,7 @@
 # Technique: as a1, but the copy is read back from the container itself (t.get_value()) and kept
 # in a (2, n) constant: no data.t outside pm.Data for the guard, no length-n constant for _vectors (red team, round 4).
 # Problem: ihdp
-# Expected: guard nothing; compile ok; run path: crashed, the build on reshuffled data disagrees.
+# Expected: guard treatment-not-container (since round 4; it saw nothing before); compile ok; run path: crashed, the build on reshuffled data disagrees.
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt

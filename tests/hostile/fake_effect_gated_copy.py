@@ -3,7 +3,7 @@
 # prior draws mu is the honest beta_t·t, so a fingerprint taken only there would match a second
 # build on reshuffled data.
 # Problem: ihdp
-# Expected: guard nothing; compile ok; run path: crashed, the build on reshuffled data disagrees
+# Expected: guard treatment-not-container; compile ok; run path: crashed, the build on reshuffled data disagrees
 # at a posterior draw.
 """Baseline with a treatment term that is refined in the well-fitting region."""
 
