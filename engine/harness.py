@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from engine.contract import Fingerprint
 from engine.draws import (
     DIMS_FILE,
     DRAWS_FILE,
@@ -43,6 +42,7 @@ from engine.draws import (
     tampered_reason,
 )
 from engine.errors import ModelContractError, ModelTamperingError
+from engine.fingerprint import Fingerprint
 from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Verdict, VerdictKind
 from engine.scorer import score_draws, write_trace
@@ -235,7 +235,8 @@ def sample_model(
     import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
 
     from engine import effects, loglik
-    from engine.contract import fingerprint, intervention_problem, probe_points
+    from engine.contract import intervention_problem
+    from engine.fingerprint import fingerprint, probe_points
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -429,7 +430,7 @@ def build_fingerprint(source: str, data: ModelData, seed: int, points: tuple[Any
     ModelTamperingError
         The build changed the harness's libraries.
     """
-    from engine.contract import fingerprint
+    from engine.fingerprint import fingerprint
     from engine.sandbox import integrity
 
     before = integrity.take()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,26 +153,30 @@ def score(
     if report.crashed is not None and report.error_type == "SamplingCancelled":
         return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
     report = report.checked_files(job.workdir)
-    if report.crashed is None:
-        report, probe = reproduced(report, source, data, job, cancel)
-        if probe is not None and probe.crash is CrashKind.CANCELLED:
-            return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
     if report.crashed is not None:
         result = report.as_crashed()
     else:
-        scored = _on_the_arrays(
-            jobs.score_job,
-            job,
-            data.n,
-            outputs=(),
-            cancel=cancel,
-            contract_estimand=job.estimand,
-            gates=job.gates,
-            best=best,
-        )
-        if not scored.ok:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-build") as pool:
+            second = pool.submit(reproduced, report, source, data, job, cancel)  # beside the scorer: neither waits
+            scored = _on_the_arrays(
+                jobs.score_job,
+                job,
+                data.n,
+                outputs=(),
+                cancel=cancel,
+                contract_estimand=job.estimand,
+                gates=job.gates,
+                best=best,
+            )
+            report, probe = second.result()
+        if probe is not None and probe.crash is CrashKind.CANCELLED:
+            return RunOutput(Verdict(VerdictKind.CANCELLED, CANCELLED_REASON), dict(report.timings))
+        if report.crashed is not None:  # what the scorer made of these arrays is not kept
+            result = report.as_crashed()
+        elif not scored.ok:
             return RunOutput(unfinished(scored, "scoring failed: "), dict(report.timings))
-        result = scored.value.with_timings(report.timings)
+        else:
+            result = scored.value.with_timings(report.timings)
     crash = CrashInfo(result.error_type, result.traceback or "") if result.error_type else None
     save_arrays(job.workdir, effect_draws=result.effect_draws, pareto_k=result.pareto_k)
     return RunOutput(
@@ -216,7 +221,7 @@ def reproduced(
     import tempfile
     import time
 
-    from engine.contract import Fingerprint, fingerprint_mismatch, reshuffled
+    from engine.fingerprint import Fingerprint, fingerprint_mismatch, reshuffled
     from engine.sandbox import run_in_sandbox
 
     stamp = report.fingerprint

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.compile_check import load_model_module
-from engine.contract import fingerprint, fingerprint_mismatch, probe_points, reshuffled
+from engine.fingerprint import fingerprint, fingerprint_mismatch, probe_points, reshuffled
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")

@@ -68,6 +68,46 @@ def _written(folder: Path) -> SampleReport:
     return SampleReport(digests={DRAWS_FILE: draws.hexdigest(), DIMS_FILE: labels.hexdigest()})
 
 
+class _Tripwire:
+    """Runs code whenever anything reads an attribute of it or asks for its class (what hostile code plants)."""
+
+    touched = 0
+
+    def __getattr__(self, name: str) -> object:
+        type(self).touched += 1
+        raise AttributeError(name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance() asks for this
+        type(self).touched += 1
+        return _Tripwire
+
+
+def test_an_object_planted_in_a_watched_module_is_seen_and_never_run() -> None:
+    """Red team round 5: the check itself read every attribute with getattr, which ran the plant."""
+    before = integrity.take(integrity.WRITE_PATH)
+    np._planted_by_a_model = _Tripwire()  # type: ignore[attr-defined]
+    try:
+        found = integrity.changes(before, only=integrity.WRITE_PATH, threads=False)
+        integrity.take()
+    finally:
+        del np._planted_by_a_model  # type: ignore[attr-defined]
+    assert "numpy._planted_by_a_model was added" in found, found
+    assert _Tripwire.touched == 0
+
+
+def test_a_submodule_imported_later_is_not_an_addition() -> None:
+    import sys
+
+    sys.modules.pop("numpy.ma.mrecords", None)
+    vars(np.ma).pop("mrecords", None)
+    before = integrity.take(integrity.WRITE_PATH)
+    import numpy.ma.mrecords  # noqa: F401 - a lazy import, as PyMC does while building
+
+    assert "mrecords" in vars(np.ma)  # the import did add an attribute
+    assert integrity.changes(before, only=integrity.WRITE_PATH, threads=False) == []
+
+
 def test_arrays_swapped_after_the_harness_wrote_them_are_not_scored(tmp_path: Path) -> None:
     report = _written(tmp_path)
     assert report.checked_files(tmp_path) is report  # as written: scored

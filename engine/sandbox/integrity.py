@@ -275,12 +275,16 @@ WRITE_PATH = ("numpy", "engine", "zipfile", "json", "builtins", "io", "os", "pat
 
 def _added(before: Snapshot, after: Snapshot, only: tuple[str, ...] | None) -> list[str]:
     """Attributes that did not exist at ``before``: an object planted in ``numpy``'s namespace waits there
-    for whatever reads it later. Submodules (a lazy import), new dispatch registrations (libraries add
-    their own as they import) and new entries in ``sys.modules`` are not counted."""
+    for whatever reads it later. Submodules (a lazy import), the attributes of a module or class
+    that is itself new (nutpie's classes appear when it first compiles), new dispatch registrations
+    (libraries add their own as they import) and new entries in ``sys.modules`` are not counted."""
     found = []
+    owners = {owner for owner, _ in before.attributes}  # a module or class new since then brings its own
     for key in after.attributes.keys() - before.attributes.keys():
         owner, name = key
-        if not _owned(owner, only) or owner in (HOOKS, "sys", "sys.modules") or key in after.modules:
+        if owner not in owners or not _owned(owner, only) or owner in (HOOKS, "sys", "sys.modules"):
+            continue
+        if key in after.modules:
             continue
         if name.endswith(("]", "__code__", "__defaults__", "__kwdefaults__")):
             continue
