@@ -72,6 +72,9 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "the model has no Deterministic named 'mu'",
             'wrap the expected outcome: `mu = pm.Deterministic("mu", ..., dims="obs")`, and use mu in the likelihood',
         )
+    held = _held_values(model, t, data)
+    if held is not None:
+        return held
     mu_graph = set(ancestors([mu]))
     if t not in mu_graph:
         return (
@@ -120,6 +123,35 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             f"the model has discrete parameters: {', '.join(discrete)}",
             "nutpie samples continuous parameters only; marginalise the discrete ones or make them continuous",
         )
+    return None
+
+
+def _held_values(model: Any, t: Any, data: ModelData) -> tuple[str, str] | None:
+    """The container ``t`` must hold the observed treatment and the likelihood the observed outcome, as given.
+
+    Scaled (``0.4·data.t``: the effect read at t = 1 is 2.5 times the fitted one), with an extra
+    column (a zero column in the fit, set to 1 by the intervention) or divided (``data.y / 10``
+    adds n·log 10 to every log-density), each keeps the fit and changes the verdict.
+    """
+    import numpy as np
+
+    held = np.asarray(t.get_value())
+    if held.shape != (data.n,) or not np.array_equal(held.astype(float), np.asarray(data.t, dtype=float)):
+        return (
+            f"the data container t holds {held.shape} values that are not data.t",
+            'register the treatment as it is: `t = pm.Data("t", data.t, dims="obs")` (no scaling, shifting or extra '
+            "columns: the harness sets t to 0 and 1 to read the effect)",
+        )
+    observed = model.observed_RVs
+    if len(observed) == 1:
+        value = model.rvs_to_values[observed[0]]
+        outcome = np.asarray(value.get_value() if hasattr(value, "get_value") else value.data)
+        if outcome.shape != (data.n,) or not np.array_equal(outcome.astype(float), np.asarray(data.y, dtype=float)):
+            return (
+                f"the likelihood's observed values ({outcome.shape}) are not data.y",
+                "pass the outcome as it is: `observed=data.y` (a transformed outcome changes the log-density's units, "
+                "and ELPDs are compared in data.y's)",
+            )
     return None
 
 
@@ -296,14 +328,24 @@ def intervention_checks(
     if isinstance(likelihood_mean, tuple):
         return likelihood_mean
     (mean_values,) = model.replace_rvs_by_values([likelihood_mean])
-    fn = model.compile_fn([mu, mean_values], inputs=model.value_vars, mode=FAST_COMPILE, on_unused_input="ignore")
+    # t is replaced in the graph, as the harness's estimand replaces it (engine.effects), never set through
+    # its storage: a variable sharing that storage would follow a set_value but not the estimand's intervention
+    t_in = t.type()
+    fn = pytensor.function(
+        [*model.value_vars, t_in],
+        graph_replace([mu, mean_values], {t: t_in}, strict=False),
+        mode=FAST_COMPILE,
+        on_unused_input="ignore",
+    )
     free = list(model.free_RVs)
     seed = secrets.randbits(32)  # not knowable by the model: it cannot spare the units or values probed
     try:
         stand_ins = [rv.type() for rv in free]
         at_values = pytensor.function(
-            stand_ins,
-            graph_replace([model["mu"], likelihood_mean], dict(zip(free, stand_ins, strict=True)), strict=False),
+            [*stand_ins, t_in],
+            graph_replace(
+                [model["mu"], likelihood_mean], {**dict(zip(free, stand_ins, strict=True)), t: t_in}, strict=False
+            ),
             mode=FAST_COMPILE,
             on_unused_input="ignore",
         )
@@ -314,52 +356,49 @@ def intervention_checks(
     points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
     points += [list(draw) for draw in posterior] if free else []
 
-    def evaluate(at: list[Any] | None) -> tuple[Any, Any]:
-        mu_value, mean_value = fn(point) if at is None else at_values(*at)
+    at_start = [point[v.name] for v in model.value_vars]
+
+    def evaluate(at: list[Any] | None, assignment: Any) -> tuple[Any, Any]:
+        mu_value, mean_value = fn(*at_start, assignment) if at is None else at_values(*at, assignment)
         return np.asarray(mu_value), np.broadcast_to(np.asarray(mean_value), np.shape(mu_value))
 
     units = np.random.default_rng(seed).choice(n, size=min(n, LOCALITY_UNITS), replace=False)
     compared_means = 0
     required = {0, *range(len(points) - (len(posterior) if free else 0), len(points))}  # initial point, posterior
-    try:
-        for index, at in enumerate(points):
-            for arm in (0, 1):
-                t.set_value(np.full_like(observed, arm))
-                everyone, mean_everyone = evaluate(at)
-                both = np.isfinite(everyone) & np.isfinite(mean_everyone)
-                compared_means += int(both.sum())
-                if index in required and not np.all(np.isfinite(mean_everyone) | ~np.isfinite(everyone)):
+    for index, at in enumerate(points):
+        for arm in (0, 1):
+            everyone, mean_everyone = evaluate(at, np.full_like(observed, arm))
+            both = np.isfinite(everyone) & np.isfinite(mean_everyone)
+            compared_means += int(both.sum())
+            if index in required and not np.all(np.isfinite(mean_everyone) | ~np.isfinite(everyone)):
+                return (
+                    f"the likelihood has no mean with t = {arm} for everyone "
+                    f"{'at the initial point' if index == 0 else 'at a posterior draw'} "
+                    "(a Student-t with nu ≤ 1), so there is no difference of means to report",
+                    "give nu a prior that keeps it above 1 (e.g. 1 + pm.Gamma(...)), or use a Normal likelihood",
+                )
+            if not np.allclose(everyone[both], mean_everyone[both], rtol=MEAN_RTOL, atol=1e-9):
+                k = int(np.flatnonzero(~np.isclose(everyone, mean_everyone, rtol=MEAN_RTOL, atol=1e-9) & both)[0])
+                return (
+                    f"mu is not the likelihood's mean: with t = {arm} for everyone, unit {k} has mu "
+                    f"{float(everyone[k]):.6g} but the likelihood's mean is {float(mean_everyone[k]):.6g}",
+                    'pass mu itself as the likelihood\'s mean (`pm.Normal("y", mu=mu, ...)`, '
+                    '`pm.Bernoulli("y", p=mu, ...)`, `pm.NegativeBinomial("y", mu=mu, ...)`) and put every '
+                    "term of the mean, t's included, inside mu: the harness reads the effect from mu",
+                )
+            for k in units:
+                alone = observed.copy()
+                alone[k] = arm
+                own = float(evaluate(at, alone)[0][k])
+                if not (np.isfinite(own) and np.isfinite(everyone[k])):
+                    continue  # an extreme prior draw (exp overflow): nothing to compare
+                if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
                     return (
-                        f"the likelihood has no mean with t = {arm} for everyone "
-                        f"{'at the initial point' if index == 0 else 'at a posterior draw'} "
-                        "(a Student-t with nu ≤ 1), so there is no difference of means to report",
-                        "give nu a prior that keeps it above 1 (e.g. 1 + pm.Gamma(...)), or use a Normal likelihood",
+                        f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
+                        f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
+                        "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over "
+                        "t): the harness computes the effect by setting t for everyone at once",
                     )
-                if not np.allclose(everyone[both], mean_everyone[both], rtol=MEAN_RTOL, atol=1e-9):
-                    k = int(np.flatnonzero(~np.isclose(everyone, mean_everyone, rtol=MEAN_RTOL, atol=1e-9) & both)[0])
-                    return (
-                        f"mu is not the likelihood's mean: with t = {arm} for everyone, unit {k} has mu "
-                        f"{float(everyone[k]):.6g} but the likelihood's mean is {float(mean_everyone[k]):.6g}",
-                        'pass mu itself as the likelihood\'s mean (`pm.Normal("y", mu=mu, ...)`, '
-                        '`pm.Bernoulli("y", p=mu, ...)`, `pm.NegativeBinomial("y", mu=mu, ...)`) and put every '
-                        "term of the mean, t's included, inside mu: the harness reads the effect from mu",
-                    )
-                for k in units:
-                    alone = observed.copy()
-                    alone[k] = arm
-                    t.set_value(alone)
-                    own = float(evaluate(at)[0][k])
-                    if not (np.isfinite(own) and np.isfinite(everyone[k])):
-                        continue  # an extreme prior draw (exp overflow): nothing to compare
-                    if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
-                        return (
-                            f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
-                            f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",
-                            "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over "
-                            "t): the harness computes the effect by setting t for everyone at once",
-                        )
-    finally:
-        t.set_value(observed)
     if compared_means == 0:
         return (
             "the likelihood's mean is not finite at any point the harness probed",

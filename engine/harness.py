@@ -1,10 +1,15 @@
-"""The fixed harness: from a proposed ``model.py`` to a verdict, in two processes.
+"""The fixed harness: from a proposed ``model.py`` to a verdict, in separate processes.
 
-The **model child** (:func:`sample_model`) is the only process that runs the model's code:
-it builds the model on the allowed data, adds the pointwise log-likelihood and the
+The **model child** (:func:`sample_model`) runs the model's code (as does the second build
+below, and nothing else): it builds the model on the allowed data, adds the pointwise log-likelihood and the
 estimand by intervention as Deterministics (the harness's, not the model's: see
 :mod:`engine.loglik` and :mod:`engine.effects`), samples with nutpie and writes plain
-arrays (:data:`DRAWS_FILE`). It judges nothing.
+arrays (:data:`DRAWS_FILE`), with a fingerprint of its build taken after sampling. It judges
+nothing.
+
+The **second build** (:func:`build_fingerprint`, started by
+:func:`engine.model_run.reproduced`) runs ``model.py`` again, in another child, on the data
+with treatment and outcome reshuffled over the units; its fingerprint must match.
 
 The **scorer** (:func:`engine.scorer.score_draws`), a fresh sandbox child that never
 imported or ran agent code, reads those arrays, checks their shapes against the settings
@@ -13,9 +18,9 @@ keep rule. No monkeypatch inside the model child can reach it. Once the verdict 
 third child (:func:`engine.scorer.write_trace`) turns the validated arrays into the trace
 (NetCDF), for the user's own ArviZ work; nobody waits for it.
 
-:func:`run_model` runs all three in this process, for tests and benchmarks. Nothing
-raises out of them: a run that produced no draws becomes a ``crashed`` verdict with the
-reason.
+:func:`run_model` runs the model child, the scorer and the trace writer in this process (not
+the second build), for tests and benchmarks. Nothing raises out of them: a run that produced
+no draws becomes a ``crashed`` verdict with the reason.
 """
 
 from __future__ import annotations

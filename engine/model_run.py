@@ -1,4 +1,4 @@
-"""One model run in two sandbox children: the model child samples, a clean child scores.
+"""One model run in three sandbox children: the model child samples, a second build must agree, a clean child scores.
 
 Shared by the loop (:class:`engine.loop.Workbench`) and the batch engine's workers, so a
 batch task runs exactly the harness an approved iteration runs: the agent's code samples in

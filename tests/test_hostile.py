@@ -101,6 +101,8 @@ CONTRACT_WORDS = (
     "names a variable, dimension or coordinate",
     "cannot check that mu is the mean",
     "has no mean",
+    "values that are not data.t",
+    "are not data.y",
 )
 """What the model contract says when it refuses a corpus file (:data:`CONTRACT` cases)."""
 RUN_REFUSALS = {
@@ -231,7 +233,7 @@ CASES: list[Case] = [
         "fake_effect_copy_from_container.py",
         _codes("treatment-not-container"),
         OK,
-        run="default",
+        run="slow",  # the default suite runs the second build on fake_effect_shadow_t and in tests/test_contract.py
         run_outcome="reshuffled",
     ),
     Case(
@@ -251,6 +253,10 @@ CASES: list[Case] = [
     Case("fake_effect_wald_shift.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case("fake_effect_skewt_scale.py", _codes(), CONTRACT, run="slow", run_outcome="contract"),
     Case("fake_effect_studentt_no_mean.py", _codes(), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_effect_scaled_t.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effect_zero_column_t.py", _codes(), CONTRACT, run="slow", run_outcome="contract"),
+    Case("fake_elpd_scaled_outcome.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
+    Case("fake_effect_shadow_t.py", _codes(), OK, run="default", run_outcome="reshuffled"),
     Case("fake_effect_gated_mean.py", _codes(), OK, run="slow", run_outcome="contract"),  # and tests/test_contract.py
     Case("fake_effect_gated_copy.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_copy_wide_const.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
