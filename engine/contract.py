@@ -117,6 +117,13 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "use the t that pm.Data returns everywhere: the harness computes the effect by setting t, and a copy "
             "of the observed treatment would not follow",
         )
+    odd = _odd_transforms(model)
+    if odd:
+        return (
+            f"{odd[0]} is sampled through a transform of the model's own choosing",
+            "leave transform= out (PyMC's default transform for each distribution is the one the harness takes): a "
+            "transform's bounds and Jacobian are outside every graph the harness checks",
+        )
     discrete = [model.values_to_rvs[v].name for v in model.discrete_value_vars]
     if discrete:
         return (
@@ -153,6 +160,35 @@ def _held_values(model: Any, t: Any, data: ModelData) -> tuple[str, str] | None:
                 "and ELPDs are compared in data.y's)",
             )
     return None
+
+
+def _odd_transforms(model: Any) -> list[str]:
+    """Free variables whose transform is not PyMC's default for their distribution (none is fine).
+
+    An ``Interval`` transform takes its bounds from a function of the model's choosing: bounds
+    at ``y − 10·t ± 1e-5`` pin a per-unit offset to a copy of the outcome, outside every graph
+    (red team, round 7).
+    """
+    from pymc.distributions.transforms import _default_transform
+
+    odd = []
+    for rv in model.free_RVs:
+        chosen = model.rvs_to_transforms.get(rv)
+        if chosen is None:
+            continue  # sampled on its own scale: the same density
+        default = _default_transform(rv.owner.op, rv)
+        if type(chosen) is not type(default):
+            odd.append(rv.name)
+            continue
+        bounds, default_bounds = vars(chosen).get("args_fn"), vars(default).get("args_fn") if default else None
+        if bounds is not None and not (
+            type(bounds) is types.FunctionType
+            and type(default_bounds) is types.FunctionType
+            and _FUNCTION_CODE.__get__(bounds, types.FunctionType)
+            is _FUNCTION_CODE.__get__(default_bounds, types.FunctionType)
+        ):
+            odd.append(rv.name)
+    return odd
 
 
 TRUSTED_OP_PACKAGES = ("pytensor.", "pymc.")

@@ -133,7 +133,14 @@ def fingerprint(model: Any, seed: int, points: Sequence[Point]) -> Fingerprint:
                 values += [float(v) for v in per_unit[units]]
         labels += [f"the log-density of {name}, point {j}" for name in term_names]
         values += [float(v) for v in term_values]
-    start = model.initial_point()
+    start = model.initial_point()  # where the sampler starts: a per-unit initval can hold a copy too
+    for name, value in sorted(start.items()):
+        flat = np.asarray(value, dtype=float).ravel()
+        picked = units if flat.size == n else np.arange(min(flat.size, FINGERPRINT_UNITS))
+        labels.append(f"the initial value of {name}, mean")
+        values.append(float(np.mean(flat)) if flat.size else 0.0)
+        labels += [f"the initial value of {name}[{k}]" for k in picked]
+        values += [float(v) for v in flat[picked]]
     layout = tuple(f"{name}{tuple(np.shape(value))}" for name, value in sorted(start.items()))
     return Fingerprint(seed=seed, layout=layout, points=tuple(points), labels=tuple(labels), values=tuple(values))
 

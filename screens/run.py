@@ -203,8 +203,9 @@ class RunScreen(Screen):
         if not self._composed:
             return
         chains = chains_of(self.run.progress)
-        if chains:
-            self.query_one("#chains", Static).update(progress_table(chains))
+        if chains:  # query, not query_one: a screen being popped has lost its widgets before it leaves the stack
+            for table in self.query("#chains").results(Static):
+                table.update(progress_table(chains))
         if self.run.progress is not None or self.run.cancel.is_set():
             self.set_status(self.run.line())
         self.updates += 1
@@ -218,7 +219,8 @@ class RunScreen(Screen):
         self.set_status(message.text)
 
     def set_status(self, text: str) -> None:
-        self.query_one("#run-status", Static).update(literal(text))  # stage names, agent status, errors
+        for status in self.query("#run-status").results(Static):  # none once the screen is being popped
+            status.update(literal(text))  # stage names, agent status, errors
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

@@ -151,3 +151,14 @@ def test_a_potential_that_holds_the_outcome_is_told_apart(data):
     real, again = _twice(source, data)
     problem = fingerprint_mismatch(real, again)
     assert problem is not None and "potential pin" in problem[0]
+
+
+def test_a_per_unit_initial_value_from_the_treatment_is_told_apart(data):
+    """Where the sampler starts is part of the model: a copy there can pick each unit's mode (red team, round 7)."""
+    source = BASELINE.replace(
+        "    return model",
+        '        pm.Normal("off", 0, 1, dims="obs", initval=-6.0 * np.asarray(data.t))\n    return model',
+    )
+    real, again = _twice(source, data)
+    problem = fingerprint_mismatch(real, again)
+    assert problem is not None and "the initial value of off" in problem[0]

@@ -103,6 +103,7 @@ CONTRACT_WORDS = (
     "has no mean",
     "values that are not data.t",
     "are not data.y",
+    "transform of the model's own choosing",
 )
 """What the model contract says when it refuses a corpus file (:data:`CONTRACT` cases)."""
 RUN_REFUSALS = {
@@ -257,6 +258,22 @@ CASES: list[Case] = [
     Case("fake_effect_zero_column_t.py", _codes(), CONTRACT, run="slow", run_outcome="contract"),
     Case("fake_elpd_scaled_outcome.py", _codes(), CONTRACT, run="default", run_outcome="contract"),
     Case("fake_effect_shadow_t.py", _codes(), OK, run="default", run_outcome="reshuffled"),
+    Case(
+        "fake_elpd_interval_transform.py",
+        _codes(I, "outcome-as-predictor", P, "treatment-not-container"),
+        CONTRACT,
+        run="default",
+        run_outcome="contract",
+    ),
+    Case("fake_effect_interval_offset.py", _codes(I, P, "treatment-not-container"), CONTRACT),
+    Case("fake_effect_initval_spikes.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
+    Case(
+        "fake_elpd_initval_comb.py",
+        _codes("outcome-as-predictor", "treatment-not-container"),
+        OK,
+        run="slow",
+        run_outcome="reshuffled",
+    ),
     Case("fake_effect_gated_mean.py", _codes(), OK, run="slow", run_outcome="contract"),  # and tests/test_contract.py
     Case("fake_effect_gated_copy.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_copy_wide_const.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"),
