@@ -1,7 +1,7 @@
 # Technique: the copy of the treatment (read back from t.get_value() into a (2, n) constant)
-# used only where the posterior lies (the noise scale near the honest fit's, about 3.05); at
-# prior draws mu is the honest beta_t·t, so a fingerprint taken only there would match a second
-# build on reshuffled data.
+# used only where the posterior lies (the controls' coefficients with a squared norm between 50
+# and 300; the fit's is about 150); at the initial point and at prior draws mu is the honest
+# beta_t·t, so a fingerprint taken only there would match a second build on reshuffled data.
 # Problem: ihdp
 # Expected: guard treatment-not-container; compile ok; run path: crashed, the build on reshuffled data disagrees
 # at a posterior draw.
@@ -23,7 +23,8 @@ def build_model(data):
         beta_t = pm.Normal("beta_t", 0, y_scale)
         beta_x = pm.Normal("beta_x", 0, y_scale, dims="control")
         sigma = pm.HalfNormal("sigma", y_scale)
-        near_fit = pm.math.lt(abs(sigma - 3.05), 0.3)
+        size = pm.math.sum(beta_x**2)  # about 150 where the posterior lies, 0 at the start, ~1100 a priori
+        near_fit = pm.math.and_(pm.math.gt(size, 50.0), pm.math.lt(size, 300.0))
         treatment = pm.math.switch(near_fit, beta_t * frozen + 10.0 * (t - frozen), beta_t * t)
         mu = pm.Deterministic("mu", alpha + treatment + pm.math.dot(X, beta_x), dims="obs")
         pm.Normal("y", mu=mu, sigma=sigma, observed=data.y, dims="obs")
