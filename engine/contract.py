@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.problem import ModelData
+from engine.sandbox.static import FUNCTION_CODE, FUNCTION_GLOBALS, class_module, class_name
 
 MODEL_FILENAME = "model.py"
 """The file name ``model.py`` is compiled under (its frames in tracebacks carry it)."""
@@ -30,9 +31,11 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
 
     Checked in order: ``build_model`` returned a ``pm.Model`` (the class itself: a subclass's
     methods would run inside the harness's own steps, after its integrity check); it has a data
-    container ``t`` and a Deterministic ``mu`` that depends on it; exactly one observed variable,
-    whose likelihood uses ``mu``; no copy of the treatment besides ``t`` in ``mu``'s graph;
-    no discrete parameters.
+    container ``t`` that holds ``data.t`` as given and a Deterministic ``mu`` that depends on it;
+    exactly one observed variable, holding ``data.y`` as given, whose likelihood uses ``mu``;
+    only PyTensor's and PyMC's own operations; no copy of the outcome or of the treatment in
+    ``mu``'s graph; PyMC's default transforms; no discrete parameters. That ``mu`` is the
+    likelihood's mean, unit by unit, is :func:`intervention_checks`'s to say.
 
     Parameters
     ----------
@@ -72,7 +75,7 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             "the model has no Deterministic named 'mu'",
             'wrap the expected outcome: `mu = pm.Deterministic("mu", ..., dims="obs")`, and use mu in the likelihood',
         )
-    held = _held_values(model, t, data)
+    held = _treatment_held(t, data)
     if held is not None:
         return held
     mu_graph = set(ancestors([mu]))
@@ -89,6 +92,9 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
             f"the model has {len(observed)} observed variables ({names}); it needs exactly one",
             'give the outcome one likelihood, e.g. `pm.Normal("y", mu=mu, sigma=sigma, observed=data.y)`',
         )
+    held = _outcome_held(model, observed[0], data)
+    if held is not None:
+        return held
     likelihood = set(ancestors(observed[0].owner.inputs))
     if mu not in likelihood:
         return (
@@ -133,33 +139,41 @@ def contract_problem(model: Any, data: ModelData) -> tuple[str, str] | None:
     return None
 
 
-def _held_values(model: Any, t: Any, data: ModelData) -> tuple[str, str] | None:
-    """The container ``t`` must hold the observed treatment and the likelihood the observed outcome, as given.
+def _treatment_held(t: Any, data: ModelData) -> tuple[str, str] | None:
+    """The container ``t`` must hold the observed treatment as given: (error, hint), or None.
 
-    Scaled (``0.4·data.t``: the effect read at t = 1 is 2.5 times the fitted one), with an extra
-    column (a zero column in the fit, set to 1 by the intervention) or divided (``data.y / 10``
-    adds n·log 10 to every log-density), each keeps the fit and changes the verdict.
+    Scaled (``0.4·data.t``: the effect read at t = 1 is 2.5 times the fitted one) or with an extra
+    column (a zero column in the fit, set to 1 by the intervention), it keeps the fit and changes
+    the effect.
     """
     import numpy as np
 
     held = np.asarray(t.get_value())
-    if held.shape != (data.n,) or not np.array_equal(held.astype(float), np.asarray(data.t, dtype=float)):
-        return (
-            f"the data container t holds {held.shape} values that are not data.t",
-            'register the treatment as it is: `t = pm.Data("t", data.t, dims="obs")` (no scaling, shifting or extra '
-            "columns: the harness sets t to 0 and 1 to read the effect)",
-        )
-    observed = model.observed_RVs
-    if len(observed) == 1:
-        value = model.rvs_to_values[observed[0]]
-        outcome = np.asarray(value.get_value() if hasattr(value, "get_value") else value.data)
-        if outcome.shape != (data.n,) or not np.array_equal(outcome.astype(float), np.asarray(data.y, dtype=float)):
-            return (
-                f"the likelihood's observed values ({outcome.shape}) are not data.y",
-                "pass the outcome as it is: `observed=data.y` (a transformed outcome changes the log-density's units, "
-                "and ELPDs are compared in data.y's)",
-            )
-    return None
+    if held.shape == (data.n,) and np.array_equal(held.astype(float), np.asarray(data.t, dtype=float)):
+        return None
+    return (
+        f"the data container t holds {held.shape} values that are not data.t",
+        'register the treatment as it is: `t = pm.Data("t", data.t, dims="obs")` (no scaling, shifting or extra '
+        "columns: the harness sets t to 0 and 1 to read the effect)",
+    )
+
+
+def _outcome_held(model: Any, likelihood: Any, data: ModelData) -> tuple[str, str] | None:
+    """The likelihood must observe the outcome as given: (error, hint), or None.
+
+    ``data.y / 10`` adds n·log 10 to every log-density: an ELPD no honest model can beat.
+    """
+    import numpy as np
+
+    value = model.rvs_to_values[likelihood]
+    held = np.asarray(value.get_value() if hasattr(value, "get_value") else value.data)
+    if held.shape == (data.n,) and np.array_equal(held.astype(float), np.asarray(data.y, dtype=float)):
+        return None
+    return (
+        f"the likelihood's observed values ({held.shape}) are not data.y",
+        "pass the outcome as it is: `observed=data.y` (a transformed outcome changes the log-density's units, "
+        "and ELPDs are compared in data.y's)",
+    )
 
 
 def _odd_transforms(model: Any) -> list[str]:
@@ -184,8 +198,8 @@ def _odd_transforms(model: Any) -> list[str]:
         if bounds is not None and not (
             type(bounds) is types.FunctionType
             and type(default_bounds) is types.FunctionType
-            and _FUNCTION_CODE.__get__(bounds, types.FunctionType)
-            is _FUNCTION_CODE.__get__(default_bounds, types.FunctionType)
+            and FUNCTION_CODE.__get__(bounds, types.FunctionType)
+            is FUNCTION_CODE.__get__(default_bounds, types.FunctionType)
         ):
             odd.append(rv.name)
     return odd
@@ -282,6 +296,10 @@ def _treatment_copies(model: Any, graph: set[Any], data: ModelData) -> list[str]
     return found
 
 
+Point = tuple[Any, ...]
+"""Values of a model's free variables, in the order of ``model.free_RVs`` (constrained, as sampled)."""
+
+
 def intervention_problem(model: Any, posterior: Sequence[Point] = ()) -> tuple[str, str] | None:
     """:func:`intervention_checks` at the model's initial point, for the harness's own build.
 
@@ -303,6 +321,35 @@ def intervention_problem(model: Any, posterior: Sequence[Point] = ()) -> tuple[s
     return intervention_checks(model, mu, model.initial_point(), posterior)
 
 
+def prior_points(model: Any, seed: int, count: int) -> list[Point]:
+    """``count`` draws of the free variables from their prior (none when PyMC cannot draw forward from it).
+
+    Parameters
+    ----------
+    model
+        A model that keeps the contract.
+    seed
+        Drawn where the model cannot know it.
+    count
+        How many draws.
+
+    Returns
+    -------
+    list of Point
+    """
+    import numpy as np
+    import pymc as pm
+
+    free = list(model.free_RVs)
+    if not free:
+        return []
+    try:
+        prior = pm.draw(free, draws=count, random_seed=seed)
+    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward (a Potential-shaped one, say)
+        return []
+    return [tuple(np.asarray(values)[d] for values in prior) for d in range(count)]
+
+
 LOCALITY_UNITS = 12
 """How many units, drawn afresh each time, the check sets treated (and untreated) alone against everyone at once."""
 LOCALITY_DRAWS = 2
@@ -310,10 +357,6 @@ LOCALITY_DRAWS = 2
 MEAN_RTOL = 1e-6
 """How close the likelihood's mean must be to mu (they differ by rounding when PyMC reparametrises, e.g. a
 negative binomial's mu and alpha as n and p)."""
-
-
-Point = tuple[Any, ...]
-"""Values of a model's free variables, in the order of ``model.free_RVs`` (constrained, as sampled)."""
 
 
 def intervention_checks(
@@ -350,7 +393,6 @@ def intervention_checks(
     import secrets
 
     import numpy as np
-    import pymc as pm
     import pytensor
     from pytensor.compile.mode import FAST_COMPILE
     from pytensor.graph.replace import graph_replace
@@ -375,32 +417,27 @@ def intervention_checks(
     )
     free = list(model.free_RVs)
     seed = secrets.randbits(32)  # not knowable by the model: it cannot spare the units or values probed
-    try:
-        stand_ins = [rv.type() for rv in free]
-        at_values = pytensor.function(
-            [*stand_ins, t_in],
-            graph_replace(
-                [model["mu"], likelihood_mean], {**dict(zip(free, stand_ins, strict=True)), t: t_in}, strict=False
-            ),
-            mode=FAST_COMPILE,
-            on_unused_input="ignore",
-        )
-        prior = pm.draw(free, draws=LOCALITY_DRAWS, random_seed=seed) if free else []
-    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the initial point alone is probed
-        prior, free = [], []
-    points: list[list[Any] | None] = [None]  # None: the initial point, in value space
-    points += [[np.asarray(values)[d] for values in prior] for d in range(LOCALITY_DRAWS if free else 0)]
-    points += [list(draw) for draw in posterior] if free else []
+    stand_ins = [rv.type() for rv in free]
+    at_values = pytensor.function(
+        [*stand_ins, t_in],
+        graph_replace(
+            [model["mu"], likelihood_mean], {**dict(zip(free, stand_ins, strict=True)), t: t_in}, strict=False
+        ),
+        mode=FAST_COMPILE,
+        on_unused_input="ignore",
+    )
+    points: list[Point | None] = [None]  # None: the initial point, in value space
+    points += [*prior_points(model, seed, LOCALITY_DRAWS), *posterior]
 
     at_start = [point[v.name] for v in model.value_vars]
 
-    def evaluate(at: list[Any] | None, assignment: Any) -> tuple[Any, Any]:
+    def evaluate(at: Point | None, assignment: Any) -> tuple[Any, Any]:
         mu_value, mean_value = fn(*at_start, assignment) if at is None else at_values(*at, assignment)
         return np.asarray(mu_value), np.broadcast_to(np.asarray(mean_value), np.shape(mu_value))
 
     units = np.random.default_rng(seed).choice(n, size=min(n, LOCALITY_UNITS), replace=False)
     compared_means = 0
-    required = {0, *range(len(points) - (len(posterior) if free else 0), len(points))}  # initial point, posterior
+    required = {0, *range(len(points) - len(posterior), len(points))}  # the initial point and the posterior draws
     for index, at in enumerate(points):
         for arm in (0, 1):
             everyone, mean_everyone = evaluate(at, np.full_like(observed, arm))
@@ -459,7 +496,7 @@ def _likelihood_mean(model: Any) -> Any:
     (likelihood,) = model.observed_RVs
     op = likelihood.owner.op
     if type(op) not in _verified_ops():
-        name = _name_of(type(op)).removesuffix("RV")
+        name = class_name(type(op)).removesuffix("RV")
         return (
             f"the harness cannot check that mu is the mean of this likelihood ({name})",
             "use one of "
@@ -533,11 +570,13 @@ def names_problem(model: Any) -> tuple[str, str] | None:
         names += [d for d in dims or () if d is not None]
     odd = [type(name) for name in names if type(name) is not str]
     labels = [label for values in model.coords.values() for label in values or ()]
-    odd += [type(label) for label in labels if type(label) not in _PLAIN_LABELS and _module_of(type(label)) != "numpy"]
+    odd += [
+        type(label) for label in labels if type(label) not in _PLAIN_LABELS and class_module(type(label)) != "numpy"
+    ]
     if not odd:
         return None
     return (
-        f"the model names a variable, dimension or coordinate with a {_module_of(odd[0])}.{_name_of(odd[0])} "
+        f"the model names a variable, dimension or coordinate with a {class_module(odd[0])}.{class_name(odd[0])} "
         "instead of a plain str or number",
         "name variables, dims and coords with plain strings, and give coordinates strings or numbers",
     )
@@ -584,37 +623,23 @@ def model_code_alive() -> list[object]:
     for obj in gc.get_objects():
         kind = type(obj)
         if kind is types.FunctionType:
-            code = _FUNCTION_CODE.__get__(obj, kind)
-            module = dict.get(_FUNCTION_GLOBALS.__get__(obj, kind), "__name__")
+            code = FUNCTION_CODE.__get__(obj, kind)
+            module = dict.get(FUNCTION_GLOBALS.__get__(obj, kind), "__name__")
             from_model = type(module) is str and module == MODEL_MODULE
             if type(code.co_filename) is not str or code.co_filename == MODEL_FILENAME or from_model:
                 found.append(obj)
-        elif issubclass(kind, type) and _module_of(obj) == MODEL_MODULE:
+        elif issubclass(kind, type) and class_module(obj) == MODEL_MODULE:
             found.append(obj)
     return found
 
 
 def _describe(obj: object) -> str:
     if type(obj) is types.FunctionType:
-        code = _FUNCTION_CODE.__get__(obj, types.FunctionType)
+        code = FUNCTION_CODE.__get__(obj, types.FunctionType)
         filed = str.__str__(code.co_filename) if type(code.co_filename) is str else "?"
         where = "" if filed == MODEL_FILENAME else f" (filed as {filed.rsplit('/', 1)[-1]})"
         return f"function {str.__str__(code.co_name)}{where}"
-    return f"class {_name_of(obj)}"  # type: ignore[arg-type]
-
-
-_FUNCTION_CODE = types.FunctionType.__dict__["__code__"]
-_FUNCTION_GLOBALS = types.FunctionType.__dict__["__globals__"]
-
-
-def _module_of(cls: type) -> str:
-    """A class's ``__module__``, read without running a metaclass's code ("?" when it is not a str)."""
-    module = type.__dict__["__module__"].__get__(cls, type)
-    return str.__str__(module) if isinstance(module, str) and type(module) is str else "?"
-
-
-def _name_of(cls: type) -> str:
-    return str.__str__(type.__dict__["__qualname__"].__get__(cls, type))
+    return f"class {class_name(obj)}"
 
 
 def odd_build(model: Any, before: Sequence[object] = ()) -> tuple[str, str] | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.contract import Point
+from engine.contract import Point, prior_points
 from engine.problem import ModelData
 
 FINGERPRINT_POINTS = 2
@@ -60,15 +60,8 @@ def probe_points(model: Any, seed: int, posterior: Sequence[Point] = ()) -> tupl
     tuple of Point
     """
     import numpy as np
-    import pymc as pm
 
-    free = list(model.free_RVs)
-    try:
-        prior = pm.draw(free, draws=FINGERPRINT_POINTS, random_seed=seed) if free else []
-        drawn = [tuple(np.asarray(values)[d] for values in prior) for d in range(FINGERPRINT_POINTS if free else 0)]
-    except Exception:  # noqa: BLE001 - a prior PyMC cannot draw from forward: the posterior draws alone
-        drawn = []
-    return (*drawn, *(tuple(np.asarray(v) for v in draw) for draw in posterior))
+    return (*prior_points(model, seed, FINGERPRINT_POINTS), *(tuple(np.asarray(v) for v in draw) for draw in posterior))
 
 
 def fingerprint(model: Any, seed: int, points: Sequence[Point]) -> Fingerprint:
@@ -113,7 +106,7 @@ def fingerprint(model: Any, seed: int, points: Sequence[Point]) -> Fingerprint:
     term_names = [rv.name for rv in free] + [f"potential {p.name or i}" for i, p in enumerate(model.potentials)]
     t_in = t.type()  # replaced in the graph, as the harness's estimand does: never set through its storage
     outputs = graph_replace(
-        [model["mu"], pm.logp(likelihood, y_probe.astype(y_values.dtype)), *terms],
+        [model["mu"], pm.logp(likelihood, y_probe), *terms],
         {**dict(zip(free, stand_ins, strict=True)), t: t_in},
         strict=False,
     )

@@ -256,9 +256,7 @@ def sample_model(
             _refuse_tampering(integrity.changes(before), "building the model")
             # After the tripwire: drawing from the prior imports parts of SciPy lazily. It runs only
             # PyTensor's and PyMC's own operations (the contract refuses any other), so no model code.
-            mixed = intervention_problem(model)
-            if mixed is not None:
-                raise ModelContractError(f"{mixed[0]}; {mixed[1]}")
+            _refuse_breach(intervention_problem(model))
             observed = loglik.add_log_likelihood(model)
             estimand = effects.add_estimand(model, effects.estimand_weights(contract_estimand, data.t, data.X))
             free = [rv.name for rv in model.free_RVs]
@@ -295,9 +293,7 @@ def sample_model(
             )
         with clock("probe"):  # at draws picked now: a term that switches itself on where the posterior lies is on
             posterior = _posterior_draws(idata, model.free_RVs)
-            mixed = intervention_problem(model, posterior)
-            if mixed is not None:
-                raise ModelContractError(f"{mixed[0]} (at a posterior draw); {mixed[1]}")
+            _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
             seed = secrets.randbits(63)  # model.py could not know it while it built
             stamp = fingerprint(model, seed, probe_points(model, seed, posterior))
         with clock("write"):
@@ -450,10 +446,7 @@ def _build(source: str, data: ModelData) -> Any:
 
     earlier = model_code_alive()
     model = _build_and_forget(source, data)
-    for problem in (odd_build(model, earlier), contract_problem(model, data)):
-        if problem is not None:
-            error, hint = problem
-            raise ModelContractError(f"{error}; {hint}")
+    _refuse_breach(odd_build(model, earlier) or contract_problem(model, data))
     return model
 
 
@@ -470,6 +463,13 @@ def _build_and_forget(source: str, data: ModelData) -> Any:
         return build(data)
     finally:  # no state leaks into the next model run in this process
         sys.modules.pop(MODEL_MODULE, None)
+
+
+def _refuse_breach(problem: tuple[str, str] | None, where: str = "") -> None:
+    """Raise the contract's (error, hint) as a :class:`ModelContractError`, when there is one."""
+    if problem is not None:
+        error, hint = problem
+        raise ModelContractError(f"{error}{where}; {hint}")
 
 
 def _refuse_tampering(found: list[str], when: str) -> None:

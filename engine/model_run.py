@@ -226,9 +226,7 @@ def reproduced(
 
     stamp = report.fingerprint
     if stamp is None:
-        return replace(
-            report, crashed="the model child sent no fingerprint of its build.", error_type="ModelContractError"
-        ), None
+        return _breach(report, "the model child sent no fingerprint of its build."), None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="workbench-probe-") as folder:
         probe = run_in_sandbox(
@@ -247,18 +245,20 @@ def reproduced(
     report = replace(report, timings=timings)
     if not probe.ok or not isinstance(probe.value, Fingerprint):
         why = probe.message if not probe.ok else "it returned no fingerprint"
-        return replace(
-            report,
-            crashed=f"ModelContractError: model.py did not build again with the treatment and outcome reshuffled over "
-            f"the units ({why}); build_model must work on any data of this shape.",
-            error_type="ModelContractError",
-        ), probe
+        reason = (
+            f"ModelContractError: model.py did not build again with the treatment and outcome reshuffled over the "
+            f"units ({why}); build_model must work on any data of this shape."
+        )
+        return _breach(report, reason), probe
     mismatch = fingerprint_mismatch(stamp, probe.value)
     if mismatch is None:
         return report, probe
-    return replace(
-        report, crashed=f"ModelContractError: {mismatch[0]}; {mismatch[1]}.", error_type="ModelContractError"
-    ), probe
+    return _breach(report, f"ModelContractError: {mismatch[0]}; {mismatch[1]}."), probe
+
+
+def _breach(report: SampleReport, reason: str) -> SampleReport:
+    """``report`` crashed with ``reason`` as a breach of the model contract."""
+    return replace(report, crashed=reason, error_type="ModelContractError")
 
 
 def write_trace(job: ModelJob, n_units: int) -> SandboxOutcome:

@@ -31,6 +31,8 @@ import time
 import types
 from dataclasses import dataclass, field
 
+from engine.sandbox.static import FUNCTION_DICT, MODULE_DICT, TYPE_DICT, class_module, class_name
+
 WATCHED = frozenset(
     {
         "numpy",
@@ -113,7 +115,7 @@ def _registries(into: dict[_Key, int], owner: str, name: str, value: object) -> 
     """
     if type(value) is not types.FunctionType:  # singledispatch's wrapper is a plain function
         return
-    namespace = _FUNCTION_DICT.__get__(value, types.FunctionType)
+    namespace = FUNCTION_DICT.__get__(value, types.FunctionType)
     registry = dict.get(namespace, "registry")
     if not dict.__contains__(namespace, "register") or type(registry) is not types.MappingProxyType:
         return
@@ -121,7 +123,7 @@ def _registries(into: dict[_Key, int], owner: str, name: str, value: object) -> 
     if type(mapping) is not dict:
         return
     for cls, impl in list(dict.items(mapping)):
-        into[(owner, f"{name}.registry[{_qualname(cls)}]")] = id(impl)
+        into[(owner, f"{name}.registry[{class_name(cls)}]")] = id(impl)
 
 
 def _library_cache(name: str, value: object) -> bool:
@@ -137,24 +139,6 @@ def _library_cache(name: str, value: object) -> bool:
 
 
 _CAPSULE = type(datetime.datetime_CAPI)
-
-
-_FUNCTION_DICT = types.FunctionType.__dict__["__dict__"]
-_MODULE_DICT = vars(types.ModuleType)["__dict__"]
-
-
-def _qualname(cls: object) -> str:
-    """A class's name read through ``type``'s own descriptor (a metaclass's property would run its code)."""
-    if not issubclass(type(cls), type):
-        return f"<{type(cls).__name__} object>"
-    name = type.__dict__["__qualname__"].__get__(cls, type)
-    return str.__str__(name) if isinstance(name, str) else "?"
-
-
-def _module(cls: type) -> str:
-    """A class's ``__module__`` without running any code of its own ("?" when it is not a str)."""
-    module = type.__dict__["__module__"].__get__(cls, type)
-    return str.__str__(module) if type(module) is str else "?"
 
 
 def _import_system(into: dict[_Key, int]) -> None:
@@ -245,7 +229,7 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
     for module_name, module in _watched_modules():
         wanted = _owned(module_name, only)
         try:
-            items = list(dict.items(_MODULE_DICT.__get__(module, types.ModuleType)))
+            items = list(dict.items(MODULE_DICT.__get__(module, types.ModuleType)))
         except TypeError:
             continue
         for name, value in items:
@@ -254,13 +238,13 @@ def take(only: tuple[str, ...] | None = None) -> Snapshot:
                 _registries(attributes, module_name, name, value)
                 if issubclass(type(value), types.ModuleType):
                     modules.add((module_name, name))
-            if issubclass(type(value), type) and _module(value).partition(".")[0] in WATCHED:
+            if issubclass(type(value), type) and class_module(value).partition(".")[0] in WATCHED:
                 classes[id(value)] = value
     for cls in classes.values():
-        owner = f"{_module(cls)}.{_qualname(cls)}"
+        owner = f"{class_module(cls)}.{class_name(cls)}"
         if not _owned(owner, only):
             continue
-        for name, value in list(type.__dict__["__dict__"].__get__(cls, type).items()):
+        for name, value in list(TYPE_DICT.__get__(cls, type).items()):
             _record(attributes, owner, name, value)
     _import_system(attributes)
     _hooks(attributes)
