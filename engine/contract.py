@@ -321,6 +321,29 @@ def intervention_problem(model: Any, posterior: Sequence[Point] = ()) -> tuple[s
     return intervention_checks(model, mu, model.initial_point(), posterior)
 
 
+def substituted(outputs: Sequence[Any], replacements: dict[Any, Any]) -> list[Any]:
+    """``outputs`` with each key of ``replacements`` replaced by its value in the graph.
+
+    PyTensor's ``graph_replace`` fails ("is not a part of graph") when one replaced variable
+    sits in another's graph, as a hierarchical prior's scale sits in its coefficients' graph;
+    cloning with the replacements as the memo stops at each of them.
+
+    Parameters
+    ----------
+    outputs
+        Graphs to rebuild.
+    replacements
+        Variable to put in place of each key (free variables by stand-ins, ``t`` by an input).
+
+    Returns
+    -------
+    list
+    """
+    from pytensor.graph.replace import clone_replace
+
+    return list(clone_replace(list(outputs), replace=replacements))
+
+
 def prior_points(model: Any, seed: int, count: int) -> list[Point]:
     """``count`` draws of the free variables from their prior (none when PyMC cannot draw forward from it).
 
@@ -395,7 +418,6 @@ def intervention_checks(
     import numpy as np
     import pytensor
     from pytensor.compile.mode import FAST_COMPILE
-    from pytensor.graph.replace import graph_replace
 
     t = model["t"]
     observed = np.asarray(t.get_value())
@@ -411,7 +433,7 @@ def intervention_checks(
     t_in = t.type()
     fn = pytensor.function(
         [*model.value_vars, t_in],
-        graph_replace([mu, mean_values], {t: t_in}, strict=False),
+        substituted([mu, mean_values], {t: t_in}),
         mode=FAST_COMPILE,
         on_unused_input="ignore",
     )
@@ -420,9 +442,7 @@ def intervention_checks(
     stand_ins = [rv.type() for rv in free]
     at_values = pytensor.function(
         [*stand_ins, t_in],
-        graph_replace(
-            [model["mu"], likelihood_mean], {**dict(zip(free, stand_ins, strict=True)), t: t_in}, strict=False
-        ),
+        substituted([model["mu"], likelihood_mean], {**dict(zip(free, stand_ins, strict=True)), t: t_in}),
         mode=FAST_COMPILE,
         on_unused_input="ignore",
     )

@@ -1,12 +1,15 @@
 """The second build: what a model computes at points nobody chose, and the same model built on reshuffled data.
 
 The contract's graph walks look for a copy of the treatment or outcome where one usually sits
-(a length-n constant, a data container); a copy can hide in any other encoding. So the model
-child takes a :class:`Fingerprint` after sampling, at prior and posterior draws picked then;
-a third child builds ``model.py`` again from the data with treatment and outcome moved together
-to other units (:func:`reshuffled`, an order only the workbench knows) and must compute the same
-numbers. A build that uses ``t`` through the container and ``y`` in ``observed=`` and in scalar
-summaries does; one that reads either unit by unit anywhere else cannot.
+(a length-n constant, a data container); a copy can hide in any other encoding, and numbers
+the author typed in can stand for units by their row. So the model child takes a
+:class:`Fingerprint` after sampling, at a :class:`Probe` drawn then; a third child builds
+``model.py`` again from :func:`reshuffled` data, whose rows are in another order and whose
+treatment and outcome are moved together to other units again, each order one only the
+workbench knows, and must compute the same numbers for the same units. A build that uses ``t``
+through the container, ``y`` in ``observed=`` and in scalar summaries, and the controls row by
+row, does; one that reads either unit by unit anywhere else, or recognises a unit by its row
+number, cannot.
 """
 
 from __future__ import annotations
@@ -15,35 +18,98 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.contract import Point, prior_points
+import numpy as np
+
+from engine.contract import Point, prior_points, substituted
 from engine.problem import ModelData
 
 FINGERPRINT_POINTS = 2
 """Prior draws, from a seed made after the build, at which both builds must agree (besides posterior draws)."""
-FINGERPRINT_UNITS = 64
-"""Units compared one by one, besides the mean over all units."""
 FINGERPRINT_RTOL = 1e-7
 """Agreement asked of the two builds (a reshuffled outcome's mean and sd differ by rounding only)."""
 
 
 @dataclass(frozen=True)
-class Fingerprint:
-    """What a model computes at parameter values nobody chose: a second build must compute the same.
+class Probe:
+    """Where both builds are evaluated: values of the free variables, a random treatment, the outcome reordered.
 
-    ``values[i]`` is described by ``labels[i]``; ``layout`` names the free variables and their
-    shapes, ``points`` holds the values they were evaluated at (prior draws and posterior
-    draws, in ``model.free_RVs`` order), so the second build evaluates at exactly those.
+    ``points`` are prior and posterior draws in ``model.free_RVs`` order; ``treatment`` is a
+    random assignment (never the observed one) and ``outcome`` the observed values in another
+    order, at which the likelihood is evaluated. The second build gets them :meth:`moved` to its
+    row order, and never the seed they came from: it could not undo its rows' order with them.
     """
 
-    seed: int
-    layout: tuple[str, ...]
     points: tuple[Point, ...]
+    treatment: np.ndarray
+    outcome: np.ndarray
+
+    def moved(self, rows: np.ndarray) -> Probe:
+        """The same probe for data whose row ``j`` is the original row ``rows[j]``.
+
+        Parameters
+        ----------
+        rows
+            The reshuffle's row order (:attr:`Reshuffle.rows`).
+
+        Returns
+        -------
+        Probe
+        """
+        return Probe(
+            points=tuple(tuple(unit_rows(value, rows) for value in point) for point in self.points),
+            treatment=unit_rows(self.treatment, rows),
+            outcome=unit_rows(self.outcome, rows),
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a model computes at a :class:`Probe`: a second build must compute the same for the same units.
+
+    ``arrays[i]`` is described by ``labels[i]``; an axis as long as the data is a unit axis.
+    ``layout`` names the free variables and their shapes.
+    """
+
+    layout: tuple[str, ...]
+    probe: Probe
     labels: tuple[str, ...]
-    values: tuple[float, ...]
+    arrays: tuple[np.ndarray, ...]
 
 
-def probe_points(model: Any, seed: int, posterior: Sequence[Point] = ()) -> tuple[Point, ...]:
-    """Prior draws from ``seed`` and the given posterior draws: where the two builds are compared.
+@dataclass(frozen=True)
+class Reshuffle:
+    """Data in another row order with treatment and outcome moved to other units again: the second build's input.
+
+    Row ``j`` of ``data`` holds the controls of original row ``rows[j]``.
+    """
+
+    data: ModelData
+    rows: np.ndarray
+
+
+def unit_rows(value: Any, rows: np.ndarray) -> np.ndarray:
+    """``value`` with every axis as long as the data taken in the order ``rows``.
+
+    Parameters
+    ----------
+    value
+        A parameter value, a per-unit series or a scalar.
+    rows
+        A permutation of the units.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    out = np.asarray(value)
+    for axis, size in enumerate(out.shape):
+        if size == rows.shape[0]:
+            out = np.take(out, rows, axis=axis)
+    return out
+
+
+def draw_probe(model: Any, seed: int, posterior: Sequence[Point] = ()) -> Probe:
+    """Prior draws from ``seed``, the given posterior draws, and a random treatment and outcome order.
 
     Parameters
     ----------
@@ -57,92 +123,81 @@ def probe_points(model: Any, seed: int, posterior: Sequence[Point] = ()) -> tupl
 
     Returns
     -------
-    tuple of Point
+    Probe
     """
-    import numpy as np
+    rng = np.random.default_rng([seed, 1])
+    observed_t = np.asarray(model["t"].get_value())
+    (likelihood,) = model.observed_RVs
+    y_values = np.asarray(model.rvs_to_values[likelihood].eval())
+    return Probe(
+        points=(*prior_points(model, seed, FINGERPRINT_POINTS), *(tuple(np.asarray(v) for v in p) for p in posterior)),
+        treatment=rng.integers(0, 2, size=observed_t.shape).astype(observed_t.dtype),
+        outcome=np.sort(y_values, axis=None)[rng.permutation(y_values.size)].reshape(y_values.shape),
+    )
 
-    return (*prior_points(model, seed, FINGERPRINT_POINTS), *(tuple(np.asarray(v) for v in draw) for draw in posterior))
 
+def fingerprint(model: Any, probe: Probe) -> Fingerprint:
+    """mu and the likelihood per unit, and every prior and potential, at ``probe``'s points and treatments.
 
-def fingerprint(model: Any, seed: int, points: Sequence[Point]) -> Fingerprint:
-    """mu, the likelihood and every prior and potential, at ``points`` and at treatments drawn from ``seed``.
-
-    The treatment settings are everyone untreated, everyone treated and a random assignment
-    (never the observed one); the likelihood is evaluated at a fixed reordering of the
-    observed outcome's sorted values, so a build from the same values in another order gives
-    the same numbers. A build that reads the treatment or the outcome unit by unit anywhere but
-    through ``t`` and ``observed=`` does not.
+    The treatment settings are everyone untreated, everyone treated and the probe's random
+    assignment; the likelihood is evaluated at the probe's order of the observed values. The
+    initial point (where the sampler starts; a per-unit ``initval`` can hold a copy too) is
+    part of it.
 
     Parameters
     ----------
     model
         A model that keeps the contract.
-    seed
-        Drawn after the build (the model cannot know it while it builds).
-    points
-        Values of the free variables (:func:`probe_points`; the second build gets the first's).
+    probe
+        From :func:`draw_probe` on the model child; :meth:`Probe.moved` on the second build.
 
     Returns
     -------
     Fingerprint
     """
-    import numpy as np
     import pymc as pm
     import pytensor
     from pytensor.compile.mode import FAST_COMPILE
-    from pytensor.graph.replace import graph_replace
 
-    rng = np.random.default_rng(seed)
     t = model["t"]
     observed_t = np.asarray(t.get_value())
     n = observed_t.shape[0]
     (likelihood,) = model.observed_RVs
-    y_values = np.asarray(model.rvs_to_values[likelihood].eval())
-    y_probe = np.sort(y_values, axis=None)[rng.permutation(y_values.size)].reshape(y_values.shape)
     free = list(model.free_RVs)
     stand_ins = [rv.type() for rv in free]
     terms = [pm.logp(rv, stand_in).sum() for rv, stand_in in zip(free, stand_ins, strict=True)]
     terms += [potential.sum() for potential in model.potentials]
     term_names = [rv.name for rv in free] + [f"potential {p.name or i}" for i, p in enumerate(model.potentials)]
     t_in = t.type()  # replaced in the graph, as the harness's estimand does: never set through its storage
-    outputs = graph_replace(
-        [model["mu"], pm.logp(likelihood, y_probe), *terms],
-        {**dict(zip(free, stand_ins, strict=True)), t: t_in},
-        strict=False,
+    outputs = substituted(
+        [model["mu"], pm.logp(likelihood, probe.outcome), *terms], {**dict(zip(free, stand_ins, strict=True)), t: t_in}
     )
     fn = pytensor.function([*stand_ins, t_in], outputs, mode=FAST_COMPILE, on_unused_input="ignore")
-    units = np.sort(rng.choice(n, size=min(n, FINGERPRINT_UNITS), replace=False))
-    assignments = {"t = 0": np.zeros_like(observed_t), "t = 1": np.ones_like(observed_t)}
-    assignments["a random t"] = rng.integers(0, 2, size=observed_t.shape).astype(observed_t.dtype)
+    assignments = {"t = 0": np.zeros_like(observed_t), "t = 1": np.ones_like(observed_t), "a random t": probe.treatment}
     labels: list[str] = []
-    values: list[float] = []
-    for j, point in enumerate(points, start=1):
+    arrays: list[np.ndarray] = []
+    for j, point in enumerate(probe.points, start=1):
         for setting, assignment in assignments.items():
             mu_value, loglik_value, *term_values = (np.asarray(v, dtype=float) for v in fn(*point, assignment))
-            for what, per_unit in (("mu", mu_value), ("the likelihood", np.broadcast_to(loglik_value, (n,)))):
-                labels.append(f"{what}, mean over units, point {j}, {setting}")
-                values.append(float(np.mean(per_unit)))
-                labels += [f"{what} of unit {k}, point {j}, {setting}" for k in units]
-                values += [float(v) for v in per_unit[units]]
+            labels += [f"mu, point {j}, {setting}", f"the likelihood, point {j}, {setting}"]
+            arrays += [mu_value, np.broadcast_to(loglik_value, (n,))]
         labels += [f"the log-density of {name}, point {j}" for name in term_names]
-        values += [float(v) for v in term_values]
-    start = model.initial_point()  # where the sampler starts: a per-unit initval can hold a copy too
+        arrays += term_values
+    start = model.initial_point()
     for name, value in sorted(start.items()):
-        flat = np.asarray(value, dtype=float).ravel()
-        picked = units if flat.size == n else np.arange(min(flat.size, FINGERPRINT_UNITS))
-        labels.append(f"the initial value of {name}, mean")
-        values.append(float(np.mean(flat)) if flat.size else 0.0)
-        labels += [f"the initial value of {name}[{k}]" for k in picked]
-        values += [float(v) for v in flat[picked]]
+        labels.append(f"the initial value of {name}")
+        arrays.append(np.asarray(value, dtype=float))
     layout = tuple(f"{name}{tuple(np.shape(value))}" for name, value in sorted(start.items()))
-    return Fingerprint(seed=seed, layout=layout, points=tuple(points), labels=tuple(labels), values=tuple(values))
+    return Fingerprint(layout=layout, probe=probe, labels=tuple(labels), arrays=tuple(arrays))
 
 
-def reshuffled(data: ModelData) -> ModelData:
-    """The same data with treatment and outcome moved together to other units, in an order nobody can know.
+def reshuffled(data: ModelData) -> Reshuffle:
+    """The data's rows in another order, with treatment and outcome moved together to other units again.
 
-    Every control stays where it is; every sum, mean, share or spread of ``t`` and ``y`` (the
-    scalar summaries a model may use for its priors) is the same as the data's.
+    Each order comes from randomness nobody else can reproduce. Every control keeps its values
+    row by row; every sum, mean, share or spread of the controls, ``t`` and ``y`` (the scalar
+    summaries a model may use for its priors) is the same as the data's; which treatment and
+    outcome sit with which controls is not.
 
     Parameters
     ----------
@@ -151,49 +206,66 @@ def reshuffled(data: ModelData) -> ModelData:
 
     Returns
     -------
-    ModelData
+    Reshuffle
     """
     import secrets
 
-    import numpy as np
+    rng = np.random.default_rng(secrets.randbits(128))
+    rows, pairs = rng.permutation(data.n), rng.permutation(data.n)
+    again = replace(
+        data,
+        X=data.X.iloc[rows].reset_index(drop=True),
+        t=np.asarray(data.t)[pairs],
+        y=np.asarray(data.y)[pairs],
+    )
+    return Reshuffle(data=again, rows=rows)
 
-    order = np.random.default_rng(secrets.randbits(128)).permutation(data.n)
-    return replace(data, t=np.asarray(data.t)[order], y=np.asarray(data.y)[order])
 
-
-def fingerprint_mismatch(real: Fingerprint, again: Fingerprint) -> tuple[str, str] | None:
+def fingerprint_mismatch(real: Fingerprint, again: Fingerprint, rows: np.ndarray) -> tuple[str, str] | None:
     """Where the build on reshuffled data disagrees with the build the harness sampled: (error, hint), or None.
+
+    Each of ``real``'s arrays is taken in the reshuffle's row order and compared with
+    ``again``'s, so unit by unit the same unit's numbers are compared.
 
     Parameters
     ----------
     real
         From the model child's build on the data.
     again
-        From a second child's build on :func:`reshuffled` data, at the same seed.
+        From a second child's build on :func:`reshuffled` data, at ``real.probe.moved(rows)``.
+    rows
+        The reshuffle's row order.
 
     Returns
     -------
     tuple of (str, str) or None
     """
-    import numpy as np
-
     hint = (
-        "use the treatment only through the container t and the outcome only in observed= (and in scalar summaries "
-        "such as data.y.mean() for priors): a copy of either, in any form, is what the harness refuses"
+        "use the treatment only through the container t, the outcome only in observed= (and in scalar summaries "
+        "such as data.y.mean() for priors), and the controls row by row from data.X: a copy of the treatment or "
+        "outcome, or numbers tied to row positions, in any form, is what the harness refuses"
     )
-    if real.layout != again.layout or real.labels != again.labels:
+    shapes = [np.shape(a) for a in real.arrays], [np.shape(a) for a in again.arrays]
+    if real.layout != again.layout or real.labels != again.labels or shapes[0] != shapes[1]:
         return (
-            "build_model gave other parameters when the treatment and outcome were reshuffled over the units "
+            "build_model gave other parameters when the data were reshuffled over the units "
             f"({', '.join(real.layout[:4])} against {', '.join(again.layout[:4])})",
             hint,
         )
-    a, b = np.asarray(real.values), np.asarray(again.values)
-    differ = ~np.isclose(a, b, rtol=FINGERPRINT_RTOL, atol=1e-9, equal_nan=True)
-    if not differ.any():
-        return None
-    i = int(np.flatnonzero(differ)[0])
-    return (
-        "the model reads the observed treatment or outcome unit by unit outside t and observed=: built again with "
-        f"both reshuffled over the units, {real.labels[i]} is {b[i]:.6g} instead of {a[i]:.6g}",
-        hint,
-    )
+    for label, mine, sent in zip(real.labels, real.arrays, again.arrays, strict=True):
+        try:  # both came from a child that ran model.py: numbers, or a breach
+            expected, theirs = unit_rows(np.asarray(mine, dtype=float), rows), np.asarray(sent, dtype=float)
+        except (TypeError, ValueError):
+            return (f"the builds sent {label} as something other than numbers", hint)
+        differ = ~np.isclose(expected, theirs, rtol=FINGERPRINT_RTOL, atol=1e-9, equal_nan=True)
+        if not differ.any():
+            continue
+        where = np.unravel_index(int(np.flatnonzero(differ)[0]), differ.shape)
+        unit = f" of unit {int(rows[where[0]])}" if expected.ndim and expected.shape[0] == rows.shape[0] else ""
+        return (
+            "the model reads the observed treatment or outcome unit by unit outside t and observed=, or ties numbers "
+            f"to row positions: built again on the data reshuffled over the units, {label}{unit} is "
+            f"{float(theirs[where]):.6g} instead of {float(expected[where]):.6g}",
+            hint,
+        )
+    return None

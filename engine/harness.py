@@ -9,7 +9,8 @@ nothing.
 
 The **second build** (:func:`build_fingerprint`, started by
 :func:`engine.model_run.reproduced`) runs ``model.py`` again, in another child, on the data
-with treatment and outcome reshuffled over the units; its fingerprint must match.
+reshuffled over the units (rows in another order, treatment and outcome moved to other units
+again); its fingerprint must match unit by unit.
 
 The **scorer** (:func:`engine.scorer.score_draws`), a fresh sandbox child that never
 imported or ran agent code, reads those arrays, checks their shapes against the settings
@@ -47,7 +48,7 @@ from engine.draws import (
     tampered_reason,
 )
 from engine.errors import ModelContractError, ModelTamperingError
-from engine.fingerprint import Fingerprint
+from engine.fingerprint import Fingerprint, Probe
 from engine.problem import Estimand, Gates, ModelData, SamplingSettings
 from engine.records import Verdict, VerdictKind
 from engine.scorer import score_draws, write_trace
@@ -241,7 +242,7 @@ def sample_model(
 
     from engine import effects, loglik
     from engine.contract import intervention_problem
-    from engine.fingerprint import fingerprint, probe_points
+    from engine.fingerprint import draw_probe, fingerprint
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -295,7 +296,7 @@ def sample_model(
             posterior = _posterior_draws(idata, model.free_RVs)
             _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
             seed = secrets.randbits(63)  # model.py could not know it while it built
-            stamp = fingerprint(model, seed, probe_points(model, seed, posterior))
+            stamp = fingerprint(model, draw_probe(model, seed, posterior))
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
@@ -406,19 +407,17 @@ def _posterior_draws(idata: Any, free: list[Any]) -> list[tuple[np.ndarray, ...]
     return [tuple(np.asarray(posterior[rv.name].values[c, d]) for rv in free) for c, d in picks]
 
 
-def build_fingerprint(source: str, data: ModelData, seed: int, points: tuple[Any, ...]) -> Fingerprint:
-    """Build the model again (on :func:`engine.contract.reshuffled` data) and take its fingerprint at ``seed``.
+def build_fingerprint(source: str, data: ModelData, probe: Probe) -> Fingerprint:
+    """Build the model again (on :func:`engine.fingerprint.reshuffled` data) and take its fingerprint at ``probe``.
 
     Parameters
     ----------
     source
         The text of ``model.py``, as the model child ran it.
     data
-        The data with treatment and outcome reshuffled over the units.
-    seed
-        The model child's fingerprint's seed.
-    points
-        The values of the free variables it was taken at.
+        The reshuffled data.
+    probe
+        The model child's probe, moved to this data's row order (never the seed it came from).
 
     Returns
     -------
@@ -437,7 +436,7 @@ def build_fingerprint(source: str, data: ModelData, seed: int, points: tuple[Any
     before = integrity.take()
     model = _build(source, data)
     _refuse_tampering(integrity.changes(before), "building the model")
-    return fingerprint(model, seed, points)
+    return fingerprint(model, probe)
 
 
 def _build(source: str, data: ModelData) -> Any:

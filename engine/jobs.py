@@ -60,7 +60,7 @@ def score_job(*, progress=None, **kwargs):
     return score_draws(Path.cwd() / DRAWS_FILE, **kwargs)
 
 
-def probe_job(source: str, data, *, seed: int, points, progress=None):
+def probe_job(source: str, data, *, probe, progress=None):
     """Sandbox entry point of the second build: ``model.py`` again, on reshuffled data, for its fingerprint.
 
     Parameters
@@ -68,11 +68,9 @@ def probe_job(source: str, data, *, seed: int, points, progress=None):
     source
         The text of ``model.py``.
     data
-        The :class:`~engine.problem.ModelData` with treatment and outcome reshuffled over the units.
-    seed
-        The model child's fingerprint's seed.
-    points
-        The values of the free variables it was taken at.
+        The :class:`~engine.problem.ModelData` reshuffled over the units.
+    probe
+        The model child's :class:`~engine.fingerprint.Probe`, moved to this data's row order.
     progress
         The sandbox's progress callback (unused).
 
@@ -82,7 +80,7 @@ def probe_job(source: str, data, *, seed: int, points, progress=None):
     """
     from engine.harness import build_fingerprint
 
-    return build_fingerprint(source, data, seed, points)
+    return build_fingerprint(source, data, probe)
 
 
 def trace_job(*, progress=None, expected):

@@ -193,11 +193,13 @@ def reproduced(
 ) -> tuple[SampleReport, SandboxOutcome | None]:
     """The report, or crashed as a contract error when ``model.py`` built on reshuffled data disagrees with it.
 
-    A third child builds the model again from the data with treatment and outcome moved to
-    other units (:func:`engine.contract.reshuffled`, in an order only this process knows) and
-    takes its fingerprint at the model child's seed. A model that uses ``t`` only through the
-    container and ``y`` only in ``observed=`` gives the same numbers; a copy of either, in
-    whatever encoding, does not, and the second build cannot learn the order to undo it.
+    A third child builds the model again from the data's rows in another order, with treatment
+    and outcome moved to other units again (:func:`engine.fingerprint.reshuffled`, in orders only
+    this process knows), and takes its fingerprint at the model child's probe moved to those
+    rows. A model that uses ``t`` only through the container, ``y`` only in ``observed=`` and
+    the controls row by row gives the same numbers for the same units; a copy of the treatment or
+    outcome, or numbers tied to row positions, in whatever encoding, does not, and the second
+    build cannot learn the orders to undo them.
 
     Parameters
     ----------
@@ -228,13 +230,13 @@ def reproduced(
     if stamp is None:
         return _breach(report, "the model child sent no fingerprint of its build."), None
     started = time.perf_counter()
+    shuffle = reshuffled(data)
     with tempfile.TemporaryDirectory(prefix="workbench-probe-") as folder:
         probe = run_in_sandbox(
             jobs.probe_job,
             source,
-            reshuffled(data),
-            seed=stamp.seed,
-            points=stamp.points,
+            shuffle.data,
+            probe=stamp.probe.moved(shuffle.rows),
             timeout_s=job.grace_s,
             memory_mb=job.memory_mb,
             workdir=folder,
@@ -246,11 +248,11 @@ def reproduced(
     if not probe.ok or not isinstance(probe.value, Fingerprint):
         why = probe.message if not probe.ok else "it returned no fingerprint"
         reason = (
-            f"ModelContractError: model.py did not build again with the treatment and outcome reshuffled over the "
+            f"ModelContractError: model.py did not build again on the data reshuffled over the "
             f"units ({why}); build_model must work on any data of this shape."
         )
         return _breach(report, reason), probe
-    mismatch = fingerprint_mismatch(stamp, probe.value)
+    mismatch = fingerprint_mismatch(stamp, probe.value, shuffle.rows)
     if mismatch is None:
         return report, probe
     return _breach(report, f"ModelContractError: {mismatch[0]}; {mismatch[1]}."), probe

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.compile_check import load_model_module
-from engine.fingerprint import fingerprint, fingerprint_mismatch, probe_points, reshuffled
+from engine.fingerprint import Probe, draw_probe, fingerprint, fingerprint_mismatch, reshuffled
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = (ROOT / "problems" / "ihdp" / "model.py").read_text(encoding="utf-8")
@@ -25,25 +25,50 @@ def _build(source: str, data):
 
 
 def _twice(source: str, data):
-    seed = secrets.randbits(63)
+    """The model child's fingerprint and the second build's, with the rows the second build got."""
     model = _build(source, data)
-    real = fingerprint(model, seed, probe_points(model, seed))
-    return real, fingerprint(_build(source, reshuffled(data)), seed, real.points)
+    real = fingerprint(model, draw_probe(model, secrets.randbits(63)))
+    shuffle = reshuffled(data)
+    return real, fingerprint(_build(source, shuffle.data), real.probe.moved(shuffle.rows)), shuffle.rows
 
 
-def test_reshuffled_moves_treatment_and_outcome_together_and_keeps_the_controls(data):
-    again = reshuffled(data)
-    assert again.X is data.X
-    assert sorted(zip(again.t, again.y)) == sorted(zip(data.t, data.y))
-    assert not np.array_equal(again.y, data.y)
-    assert reshuffled(data).y.tolist() != again.y.tolist()  # a new order every time
+def _mismatch(source: str, data):
+    return fingerprint_mismatch(*_twice(source, data))
+
+
+def test_reshuffled_moves_rows_and_then_treatment_and_outcome_together_to_other_units(data):
+    shuffle = reshuffled(data)
+    again = shuffle.data
+    assert again.X.to_numpy().tolist() == data.X.to_numpy()[shuffle.rows].tolist()  # every row kept, in another order
+    assert list(again.X.index) == list(range(data.n)) and list(again.X.columns) == list(data.X.columns)
+    assert sorted(zip(again.t, again.y)) == sorted(zip(data.t, data.y))  # each unit's treatment with its outcome
+    assert not np.array_equal(again.y, data.y[shuffle.rows])  # …but not with its controls
+    assert not np.array_equal(shuffle.rows, np.arange(data.n))
+    assert reshuffled(data).rows.tolist() != shuffle.rows.tolist()  # a new order every time
+
+
+def test_a_probe_moves_with_the_rows():
+    rows = np.array([2, 0, 1])
+    probe = Probe(
+        points=((np.array(1.5), np.array([10.0, 20.0, 30.0]), np.arange(6.0).reshape(3, 2)),),
+        treatment=np.array([1, 0, 0]),
+        outcome=np.array([5.0, 6.0, 7.0]),
+    )
+    moved = probe.moved(rows)
+    scalar, per_unit, per_unit_and_column = moved.points[0]
+    assert float(scalar) == 1.5
+    assert per_unit.tolist() == [30.0, 10.0, 20.0]
+    assert per_unit_and_column.tolist() == [[4.0, 5.0], [0.0, 1.0], [2.0, 3.0]]
+    assert moved.treatment.tolist() == [0, 1, 0] and moved.outcome.tolist() == [7.0, 5.0, 6.0]
 
 
 def test_the_baseline_gives_the_same_fingerprint_on_reshuffled_data(data):
-    real, again = _twice(BASELINE, data)
-    assert fingerprint_mismatch(real, again) is None
-    assert len(real.values) == len(real.labels) > 2 * 64
-    assert len(real.points) == 2  # two prior draws (the harness adds posterior draws)
+    real, again, rows = _twice(BASELINE, data)
+    assert fingerprint_mismatch(real, again, rows) is None
+    assert len(real.probe.points) == 2  # two prior draws (the harness adds posterior draws)
+    per_unit = [a for a in real.arrays if a.shape == (data.n,)]
+    assert len(per_unit) == 2 * 3 * 2  # mu and the likelihood, at two points, for three treatment settings
+    assert not np.array_equal(again.arrays[0], real.arrays[0])  # compared through the rows, not in place
 
 
 def test_a_copy_of_the_treatment_no_graph_walk_sees_is_told_apart(data):
@@ -55,22 +80,76 @@ def test_a_copy_of_the_treatment_no_graph_walk_sees_is_told_apart(data):
         '        alpha = pm.Normal("alpha"',
         '        frozen = pt.as_tensor(np.stack([t.get_value(), t.get_value()]))[0]\n        alpha = pm.Normal("alpha"',
     )
-    real, again = _twice(source, data)
-    problem = fingerprint_mismatch(real, again)
+    problem = _mismatch(source, data)
     assert problem is not None
     assert "reshuffled over the units" in problem[0] and "mu" in problem[0]
 
 
 def test_a_prior_centred_on_a_scalar_summary_of_the_outcome_is_fine(data):
     """data.y.mean() and .std() are the same on any order of the outcome (up to rounding)."""
-    real, again = _twice(BASELINE.replace('pm.Normal("alpha", y_loc', 'pm.Normal("alpha", np.median(data.y)'), data)
-    assert fingerprint_mismatch(real, again) is None
+    assert _mismatch(BASELINE.replace('pm.Normal("alpha", y_loc', 'pm.Normal("alpha", np.median(data.y)'), data) is None
+
+
+def test_per_unit_parameters_and_spline_bases_are_compared_unit_by_unit(data):
+    """A per-unit offset (its prior from the controls) and a spline on a control move with their rows: fine."""
+    source = BASELINE.replace(
+        'mu = pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x)',
+        'u = pm.Normal("u", 0.1 * pm.math.dot(X, beta_x), 0.5, dims="obs")\n'
+        "        basis = data.spline_basis(data.continuous[0])\n"
+        '        smooth = pm.math.dot(basis, pm.Normal("s", 0, 1, shape=basis.shape[1]))\n'
+        '        mu = pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x) + u + smooth',
+    )
+    assert '"u"' in source
+    assert _mismatch(source, data) is None
+
+
+HIERARCHICAL = {
+    "a learnt scale for the controls' coefficients": (
+        'beta_x = pm.Normal("beta_x", 0, y_scale, dims="control")',
+        'tau = pm.HalfNormal("tau", 1)\n        beta_x = pm.Normal("beta_x", 0, tau, dims="control")',
+    ),
+    "per-unit offsets around the linear predictor": (
+        'mu = pm.Deterministic("mu", alpha + beta_t * t + pm.math.dot(X, beta_x)',
+        'u = pm.Normal("u", alpha + pm.math.dot(X, beta_x), pm.HalfNormal("tau", 1), dims="obs")\n'
+        '        mu = pm.Deterministic("mu", beta_t * t + u',
+    ),
+}
+
+
+@pytest.mark.parametrize("form", sorted(HIERARCHICAL))
+def test_a_prior_that_depends_on_another_parameter_is_checked_not_crashed(data, form):
+    """A free variable inside another's prior (a hierarchy): every check substitutes both (round 6 crashed here)."""
+    from engine.contract import intervention_problem
+
+    old, new = HIERARCHICAL[form]
+    source = BASELINE.replace(old, new)
+    assert source != BASELINE
+    assert intervention_problem(_build(source, data)) is None
+    assert _mismatch(source, data) is None
+
+
+def test_a_hierarchical_model_passes_the_compile_check(data):
+    from engine.compile_check import check_model_source
+
+    old, new = HIERARCHICAL["a learnt scale for the controls' coefficients"]
+    result = check_model_source(BASELINE.replace(old, new), data, progress=lambda message: None)
+    assert result.ok, result.error
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["fake_effect_position_mask.py", "fake_elpd_position_residuals.py", "fake_effect_bitpacked_positions.py"],
+)
+def test_numbers_tied_to_row_positions_are_told_apart(data, attack):
+    """Red team round 8: the controls' row positions, or y's residuals by row, typed into model.py."""
+    problem = _mismatch((ROOT / "tests" / "hostile" / attack).read_text(encoding="utf-8"), data)
+    assert problem is not None and "reshuffled over the units" in problem[0] and "mu" in problem[0]
 
 
 def test_other_parameters_are_named(data):
-    real, _ = _twice(BASELINE, data)
-    other = fingerprint(_build(BASELINE.replace('"beta_t"', '"gamma_t"'), data), real.seed, real.points)
-    problem = fingerprint_mismatch(real, other)
+    real, _, _ = _twice(BASELINE, data)
+    other = fingerprint(_build(BASELINE.replace('"beta_t"', '"gamma_t"'), data), real.probe)
+    problem = fingerprint_mismatch(real, other, np.arange(data.n))
     assert problem is not None and "other parameters" in problem[0]
 
 
@@ -144,8 +223,7 @@ def test_a_potential_that_holds_the_outcome_is_told_apart(data):
         "    return model",
         '        pm.Potential("pin", -0.5 * pm.math.sum((mu - data.y) ** 2))\n    return model',
     )
-    real, again = _twice(source, data)
-    problem = fingerprint_mismatch(real, again)
+    problem = _mismatch(source, data)
     assert problem is not None and "potential pin" in problem[0]
 
 
@@ -155,6 +233,5 @@ def test_a_per_unit_initial_value_from_the_treatment_is_told_apart(data):
         "    return model",
         '        pm.Normal("off", 0, 1, dims="obs", initval=-6.0 * np.asarray(data.t))\n    return model',
     )
-    real, again = _twice(source, data)
-    problem = fingerprint_mismatch(real, again)
+    problem = _mismatch(source, data)
     assert problem is not None and "the initial value of off" in problem[0]

@@ -285,6 +285,9 @@ CASES: list[Case] = [
         run="slow",
         run_outcome="reshuffled",
     ),
+    Case("fake_effect_position_mask.py", _codes(), OK, run="slow", run_outcome="reshuffled"),  # and test_contract.py
+    Case("fake_elpd_position_residuals.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
+    Case("fake_effect_bitpacked_positions.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),

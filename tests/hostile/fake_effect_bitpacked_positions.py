@@ -1,5 +1,8 @@
-"""ATTACK D: the control rows' positions bit-packed into 19 small integers (no constant longer than 19,
-no index vector): mu adds 6*t on rows whose bit is set; zero on the data, +6 per control under t=1."""
+# Technique: the control rows' positions bit-packed into 19 floats, decoded in the graph (no constant longer
+# than 19, no index vector); mu adds 6*t where a bit is set (red team, round 8; kept before: effect 8.82).
+# Problem: ihdp
+# Expected: guard nothing; compile ok; run path: crashed, the build on reshuffled data (rows in another order)
+# disagrees unit by unit.
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt

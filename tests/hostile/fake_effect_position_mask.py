@@ -1,5 +1,8 @@
-"""ATTACK A: row positions of the observed controls hardcoded in model.py (X and row order stay put
-under the reshuffle); mu adds 6*t on exactly those rows: zero on the data, +6 under the intervention."""
+# Technique: the row positions of the observed controls typed into model.py (red team, round 8); mu adds 6*t on
+# exactly those rows: nothing on the data, +6 per control under the intervention (kept before: effect 8.82).
+# Problem: ihdp
+# Expected: guard nothing; compile ok; run path: crashed, the build on reshuffled data (rows in another order)
+# disagrees unit by unit.
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
