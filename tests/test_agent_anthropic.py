@@ -248,6 +248,25 @@ def test_repair_sends_the_traceback_and_hint_to_the_coder(fake, agent, model_con
     assert again.repair_attempts == 2 and len(again.usage.calls) == 4
 
 
+def test_a_model_written_error_reaches_the_coder_clipped(fake, agent, model_context):
+    """model.py writes its own messages: a raise can carry the data's rows, so only a clipped error goes back."""
+    from engine.agents.prompts import ERROR_CHARS
+
+    fake.script(tool_use("plan_next_step", PLAN), submit(new_model(model_context)))
+    proposal = agent.propose(model_context)
+    rows = " ".join(f"{i % 2}" for i in range(20_000))
+    compile_result = CompileResult(ok=False, seconds=0.2, error=f"ValueError: {rows}", traceback=f"ValueError: {rows}")
+    fake.script(submit(new_model(model_context)))
+    agent.repair(model_context, proposal, compile_result)
+
+    text = _user(fake.bodies()[-1])
+    assert "ValueError: 0 1 0 1" in text
+    assert (
+        len(text) < len(proposal.new_source) + ERROR_CHARS + 4000 + 4000
+    )  # the file, the error, the traceback, the rest
+    assert rows not in text
+
+
 def test_design_proposals_are_not_repaired(agent, ihdp_problem):
     context = build_context(ihdp_problem, loop=Loop.DESIGN)
     proposal = Proposal(Loop.DESIGN, "h", "r", context.best_source, context.best_source, "anthropic")

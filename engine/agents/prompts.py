@@ -33,6 +33,8 @@ HISTORY_ROWS = 15
 """How many recent iterations the orchestrator sees as table rows (older ones are counted)."""
 CELL_CHARS = 110  # a table cell is clipped to this many characters
 REASON_CHARS = 300  # a reviewer's reason is clipped to this many characters
+ERROR_CHARS = 1000
+"""A failed check's error line, clipped: model code writes its own messages (a raise can carry data rows)."""
 
 # --------------------------------------------------------------------------- system prompts
 
@@ -687,10 +689,10 @@ def repair_prompt(
         parts.append("")
     parts += [
         "## Your model.py failed the compile check (build the model, evaluate log-density and gradient)",
-        f"Error: {compile_result.error or 'unknown error'}",
+        f"Error: {clip(compile_result.error or 'unknown error', ERROR_CHARS)}",
     ]
     if compile_result.hint:
-        parts.append(f"Hint: {compile_result.hint}")
+        parts.append(f"Hint: {clip(compile_result.hint, ERROR_CHARS)}")
     if compile_result.traceback:
         parts += ["Traceback (model.py frames):", "```", clip(compile_result.traceback.rstrip(), 4000), "```"]
     parts += [
