@@ -4,8 +4,9 @@ The **model child** (:func:`sample_model`) runs the model's code (as does the se
 below, and nothing else): it builds the model on the allowed data, adds the pointwise log-likelihood and the
 estimand by intervention as Deterministics (the harness's, not the model's: see
 :mod:`engine.loglik` and :mod:`engine.effects`), samples with nutpie and writes plain
-arrays (:data:`DRAWS_FILE`), with a fingerprint of its build taken after sampling. It judges
-nothing.
+arrays (:data:`DRAWS_FILE`), with a fingerprint of its build taken after sampling. Before it
+writes them, the log-likelihood and the estimand nutpie computed must equal the graph's own at
+every draw (:mod:`engine.sampled_values`). It judges nothing.
 
 The **second build** (:func:`build_fingerprint`, started by
 :func:`engine.model_run.reproduced`) runs ``model.py`` again, in another child, on the data
@@ -243,6 +244,7 @@ def sample_model(
     from engine import effects, loglik
     from engine.contract import intervention_problem
     from engine.fingerprint import draw_probe, fingerprint
+    from engine.sampled_values import sampled_disagreement
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
 
@@ -295,6 +297,7 @@ def sample_model(
         with clock("probe"):  # at draws picked now: a term that switches itself on where the posterior lies is on
             posterior = _posterior_draws(idata, model.free_RVs)
             _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
+            _refuse_breach(sampled_disagreement(model, idata, (loglik.LOGLIK_PREFIX + observed, estimand)))
             seed = secrets.randbits(63)  # model.py could not know it while it built
             stamp = fingerprint(model, draw_probe(model, seed, posterior))
         with clock("write"):

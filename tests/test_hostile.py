@@ -110,6 +110,7 @@ RUN_REFUSALS = {
     "refused": ("ModelTamperingError", "changed code the harness runs"),  # the integrity tripwire
     "contract": ("ModelContractError",),  # the model contract: pm.Model itself, mu the likelihood's mean…
     "reshuffled": ("ModelContractError", "reshuffled over the units"),  # a second build on reshuffled data
+    "backend": ("ModelContractError", "differs from the model's graph"),  # the sampler's numbers, computed again
 }
 """Words the crashed verdict's reason must hold, by :attr:`Case.run_outcome`."""
 
@@ -288,6 +289,8 @@ CASES: list[Case] = [
     Case("fake_effect_position_mask.py", _codes(), OK, run="slow", run_outcome="reshuffled"),  # and test_contract.py
     Case("fake_elpd_position_residuals.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_bitpacked_positions.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
+    Case("fake_effect_backend_switch.py", _codes(), OK, run="slow", run_outcome="backend"),  # and test_harness.py
+    Case("fake_elpd_backend_switch.py", _codes("outcome-as-predictor"), OK, run="slow", run_outcome="backend"),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),

@@ -1,0 +1,60 @@
+"""The sampler's scored numbers, computed again from the graph every check reads.
+
+nutpie computes the pointwise log-likelihood and the estimand with its own compiled
+(Numba) function; every contract check and both fingerprints evaluate the model's graph
+with PyTensor's Python implementations (``FAST_COMPILE``). Where an operation gives other
+numbers on the two backends (``inf // 2`` is ``inf`` in Numba and ``nan`` in NumPy;
+``int8`` arithmetic widens in one and wraps in the other), a term can be off in every check
+and on in every draw the scorer reads (red team, round 9). So after sampling the model child
+evaluates the same Deterministics at every draw through the checks' backend, and the draws
+the scorer reads must agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+SAMPLED_RTOL = 1e-6
+"""Agreement asked of the two backends (they differ by rounding: the order of a sum, a libm's last bit)."""
+SAMPLED_ATOL = 1e-6
+
+
+def sampled_disagreement(model: Any, idata: Any, names: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where the sampler's stored ``names`` differ from the graph evaluated at the same draws: (error, hint).
+
+    Parameters
+    ----------
+    model
+        The model that was sampled (with the harness's log-likelihood and estimand added).
+    idata
+        What the sampler returned: the free variables and ``names`` for every draw.
+    names
+        The Deterministics the scorer reads (the pointwise log-likelihood, the estimand).
+
+    Returns
+    -------
+    tuple of (str, str) or None
+    """
+    from pytensor.compile.mode import FAST_COMPILE
+
+    from engine.loglik import posterior_function
+
+    posterior = idata.posterior
+    recomputed = posterior_function(model, lambda m: [m[name] for name in names], mode=FAST_COMPILE)(posterior)
+    for name, again in zip(names, recomputed, strict=True):
+        stored = np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=float)
+        again = np.asarray(again, dtype=float).reshape(stored.shape)
+        differ = ~np.isclose(stored, again, rtol=SAMPLED_RTOL, atol=SAMPLED_ATOL, equal_nan=True)
+        if differ.any():
+            where = np.unravel_index(int(np.flatnonzero(differ)[0]), differ.shape)
+            share = float(np.mean(differ.reshape(differ.shape[0], differ.shape[1], -1).any(axis=2)))
+            return (
+                f"the sampler's {name} differs from the model's graph evaluated at the same draw (chain {where[0]}, "
+                f"draw {where[1]}: {float(stored[where]):.6g} against {float(again[where]):.6g}; {share:.0%} of the "
+                "draws): an operation gives other numbers in the compiled sampler than in the checks",
+                "use operations whose result does not depend on how they are compiled: no integer division or "
+                "narrow integer arithmetic on the parameters, no switch on overflow, inf or nan",
+            )
+    return None
