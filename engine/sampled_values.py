@@ -7,7 +7,9 @@ numbers on the two backends (``inf // 2`` is ``inf`` in Numba and ``nan`` in Num
 ``int8`` arithmetic widens in one and wraps in the other), a term can be off in every check
 and on in every draw the scorer reads (red team, round 9). So after sampling the model child
 evaluates the same Deterministics at every draw through the checks' backend, and the draws
-the scorer reads must agree.
+the scorer reads must agree. So must the log-density nutpie sampled from (its ``logp`` per
+draw, Jacobian included): a prior or potential switched on only in the sampler would shape the
+posterior the scored numbers are computed from, where no check sees it.
 """
 
 from __future__ import annotations
@@ -42,9 +44,18 @@ def sampled_disagreement(model: Any, idata: Any, names: tuple[str, ...]) -> tupl
     from engine.loglik import posterior_function
 
     posterior = idata.posterior
-    recomputed = posterior_function(model, lambda m: [m[name] for name in names], mode=FAST_COMPILE)(posterior)
-    for name, again in zip(names, recomputed, strict=True):
-        stored = np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=float)
+    graphs = lambda m: [*(m[name] for name in names), _joint_logp(model, m)]  # noqa: E731 - one use
+    *recomputed, logp = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
+    scored = [
+        (name, posterior[name].transpose("chain", "draw", ...).values, again)
+        for name, again in zip(names, recomputed, strict=True)
+    ]
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None or "logp" not in stats:
+        return ("the sampler recorded no log-density per draw, so what it sampled from cannot be checked", _HINT)
+    scored.append(("log-density", stats["logp"].transpose("chain", "draw").values, logp))
+    for name, sampled, again in scored:
+        stored = np.asarray(sampled, dtype=float)
         again = np.asarray(again, dtype=float).reshape(stored.shape)
         differ = ~np.isclose(stored, again, rtol=SAMPLED_RTOL, atol=SAMPLED_ATOL, equal_nan=True)
         if differ.any():
@@ -54,7 +65,26 @@ def sampled_disagreement(model: Any, idata: Any, names: tuple[str, ...]) -> tupl
                 f"the sampler's {name} differs from the model's graph evaluated at the same draw (chain {where[0]}, "
                 f"draw {where[1]}: {float(stored[where]):.6g} against {float(again[where]):.6g}; {share:.0%} of the "
                 "draws): an operation gives other numbers in the compiled sampler than in the checks",
-                "use operations whose result does not depend on how they are compiled: no integer division or "
-                "narrow integer arithmetic on the parameters, no switch on overflow, inf or nan",
+                _HINT,
             )
     return None
+
+
+_HINT = (
+    "use operations whose result does not depend on how they are compiled: no integer division or narrow integer "
+    "arithmetic on the parameters, no switch on overflow, inf or nan"
+)
+
+
+def _joint_logp(model: Any, plain: Any) -> Any:
+    """The log-density nutpie samples from, in ``plain``'s (transform-free) variables: the model's, plus each
+    default transform's log-Jacobian at the unconstrained value of the draw."""
+    total = plain.logp()
+    for rv in model.free_RVs:
+        transform = model.rvs_to_transforms.get(rv)
+        if transform is None:
+            continue
+        same = plain[rv.name]
+        inputs = same.owner.inputs
+        total = total + transform.log_jac_det(transform.forward(same, *inputs), *inputs).sum()
+    return total

@@ -291,6 +291,7 @@ CASES: list[Case] = [
     Case("fake_effect_bitpacked_positions.py", _codes(), OK, run="slow", run_outcome="reshuffled"),
     Case("fake_effect_backend_switch.py", _codes(), OK, run="slow", run_outcome="backend"),  # and test_harness.py
     Case("fake_elpd_backend_switch.py", _codes("outcome-as-predictor"), OK, run="slow", run_outcome="backend"),
+    Case("fake_effect_backend_potential.py", _codes(), OK, run="slow", run_outcome="backend"),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),

@@ -13,11 +13,12 @@ from pathlib import Path
 import arviz as az
 import pymc as pm
 import pytest
+import xarray as xr
 
 from engine import effects, loglik
 from engine.compile_check import load_model_module
 from engine.loglik import posterior_function
-from engine.sampled_values import sampled_disagreement
+from engine.sampled_values import _joint_logp, sampled_disagreement
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,18 +32,35 @@ def _sampled_with_numba(source: str, data, name: str):
     prior = pm.sample_prior_predictive(
         draws=10, model=model, var_names=[rv.name for rv in model.free_RVs], random_seed=1
     ).prior
-    values = posterior_function(model, lambda m: [m[n] for n in names], mode="NUMBA")(prior)
+    *values, logp = posterior_function(model, lambda m: [*(m[n] for n in names), _joint_logp(model, m)], mode="NUMBA")(
+        prior
+    )
     scored = {n: (("chain", "draw", *(f"{n}_dim_{i}" for i in range(v.ndim - 2))), v) for n, v in zip(names, values)}
-    return model, az.InferenceData(posterior=prior.assign(scored)), names
+    stats = xr.Dataset({"logp": (("chain", "draw"), logp)}, coords={"chain": prior.chain, "draw": prior.draw})
+    return model, az.InferenceData(posterior=prior.assign(scored), sample_stats=stats), names
 
 
 @pytest.mark.parametrize(
     ("file", "differs"),
-    [("problems/ihdp/model.py", False), ("tests/hostile/fake_effect_backend_switch.py", True)],
+    [
+        ("problems/ihdp/model.py", None),
+        ("tests/hostile/fake_effect_backend_switch.py", "harness_loglik__y"),  # a term in mu
+        ("tests/hostile/fake_effect_backend_potential.py", "log-density"),  # a Potential: shapes what is sampled
+    ],
 )
 def test_a_term_only_the_compiled_sampler_computes_is_told_apart(ihdp, file, differs):
     model, idata, names = _sampled_with_numba((ROOT / file).read_text(encoding="utf-8"), ihdp.model_data(), file)
     problem = sampled_disagreement(model, idata, names)
-    assert (problem is not None) is differs, problem
-    if differs:
-        assert "harness_loglik__y differs from the model's graph" in problem[0] and "100% of the draws" in problem[0]
+    if differs is None:
+        assert problem is None, problem
+    else:
+        assert problem is not None and f"the sampler's {differs} differs from the model's graph" in problem[0]
+        assert "100% of the draws" in problem[0]
+
+
+def test_draws_without_the_samplers_log_density_are_refused(ihdp):
+    model, idata, names = _sampled_with_numba(
+        (ROOT / "problems/ihdp/model.py").read_text(encoding="utf-8"), ihdp.model_data(), "plain"
+    )
+    problem = sampled_disagreement(model, az.InferenceData(posterior=idata.posterior), names)
+    assert problem is not None and "no log-density per draw" in problem[0]
