@@ -297,7 +297,7 @@ def sample_model(
         with clock("probe"):  # at draws picked now: a term that switches itself on where the posterior lies is on
             posterior = _posterior_draws(idata, model.free_RVs)
             _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
-            _refuse_breach(sampled_disagreement(model, idata, (loglik.LOGLIK_PREFIX + observed, estimand)))
+            _refuse_breach(sampled_disagreement(model, idata, loglik.LOGLIK_PREFIX + observed, estimand))
             seed = secrets.randbits(63)  # model.py could not know it while it built
             stamp = fingerprint(model, draw_probe(model, seed, posterior))
         with clock("write"):

@@ -23,17 +23,20 @@ SAMPLED_RTOL = 1e-6
 SAMPLED_ATOL = 1e-6
 
 
-def sampled_disagreement(model: Any, idata: Any, names: tuple[str, ...]) -> tuple[str, str] | None:
-    """Where the sampler's stored ``names`` differ from the graph evaluated at the same draws: (error, hint).
+def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name: str) -> tuple[str, str] | None:
+    """Where what the sampler stored differs from the graph evaluated at the same draws: (error, hint), or None.
 
     Parameters
     ----------
     model
         The model that was sampled (with the harness's log-likelihood and estimand added).
     idata
-        What the sampler returned: the free variables and ``names`` for every draw.
-    names
-        The Deterministics the scorer reads (the pointwise log-likelihood, the estimand).
+        What the sampler returned: the free variables and both Deterministics for every draw, and
+        the log-density of every draw in ``sample_stats``.
+    loglik_name
+        The pointwise log-likelihood Deterministic the scorer reads.
+    estimand_name
+        The estimand Deterministic the scorer reads.
 
     Returns
     -------
@@ -44,30 +47,34 @@ def sampled_disagreement(model: Any, idata: Any, names: tuple[str, ...]) -> tupl
     from engine.loglik import posterior_function
 
     posterior = idata.posterior
-    graphs = lambda m: [*(m[name] for name in names), _joint_logp(model, m)]  # noqa: E731 - one use
-    *recomputed, logp = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
-    scored = [
-        (name, posterior[name].transpose("chain", "draw", ...).values, again)
-        for name, again in zip(names, recomputed, strict=True)
-    ]
     stats = getattr(idata, "sample_stats", None)
     if stats is None or "logp" not in stats:
         return ("the sampler recorded no log-density per draw, so what it sampled from cannot be checked", _HINT)
-    scored.append(("log-density", stats["logp"].transpose("chain", "draw").values, logp))
-    for name, sampled, again in scored:
-        stored = np.asarray(sampled, dtype=float)
-        again = np.asarray(again, dtype=float).reshape(stored.shape)
-        differ = ~np.isclose(stored, again, rtol=SAMPLED_RTOL, atol=SAMPLED_ATOL, equal_nan=True)
-        if differ.any():
-            where = np.unravel_index(int(np.flatnonzero(differ)[0]), differ.shape)
-            share = float(np.mean(differ.reshape(differ.shape[0], differ.shape[1], -1).any(axis=2)))
-            return (
-                f"the sampler's {name} differs from the model's graph evaluated at the same draw (chain {where[0]}, "
-                f"draw {where[1]}: {float(stored[where]):.6g} against {float(again[where]):.6g}; {share:.0%} of the "
-                "draws): an operation gives other numbers in the compiled sampler than in the checks",
-                _HINT,
-            )
-    return None
+    graphs = lambda m: [m[loglik_name], m[estimand_name], _logp_besides_likelihood(model, m)]  # noqa: E731
+    loglik, estimand, rest = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
+    # The likelihood's share of the joint log-density is the pointwise log-likelihood summed: computed once.
+    logp = rest + np.asarray(loglik, dtype=float).reshape(*rest.shape, -1).sum(axis=-1)
+    for name, again in ((loglik_name, loglik), (estimand_name, estimand)):
+        problem = _differs(name, posterior[name].transpose("chain", "draw", ...).values, again)
+        if problem:
+            return problem
+    return _differs("log-density", stats["logp"].transpose("chain", "draw").values, logp)
+
+
+def _differs(name: str, sampled: Any, again: Any) -> tuple[str, str] | None:
+    stored = np.asarray(sampled, dtype=float)
+    again = np.asarray(again, dtype=float).reshape(stored.shape)
+    differ = ~np.isclose(stored, again, rtol=SAMPLED_RTOL, atol=SAMPLED_ATOL, equal_nan=True)
+    if not differ.any():
+        return None
+    where = np.unravel_index(int(np.flatnonzero(differ)[0]), differ.shape)
+    share = float(np.mean(differ.reshape(differ.shape[0], differ.shape[1], -1).any(axis=2)))
+    return (
+        f"the sampler's {name} differs from the model's graph evaluated at the same draw (chain {where[0]}, "
+        f"draw {where[1]}: {float(stored[where]):.6g} against {float(again[where]):.6g}; {share:.0%} of the "
+        "draws): an operation gives other numbers in the compiled sampler than in the checks",
+        _HINT,
+    )
 
 
 _HINT = (
@@ -76,10 +83,10 @@ _HINT = (
 )
 
 
-def _joint_logp(model: Any, plain: Any) -> Any:
-    """The log-density nutpie samples from, in ``plain``'s (transform-free) variables: the model's, plus each
-    default transform's log-Jacobian at the unconstrained value of the draw."""
-    total = plain.logp()
+def _logp_besides_likelihood(model: Any, plain: Any) -> Any:
+    """The log-density nutpie samples from, less the likelihood, in ``plain``'s (transform-free) variables: every
+    prior and potential, plus each default transform's log-Jacobian at the unconstrained value of the draw."""
+    total = plain.logp(vars=[*plain.free_RVs, *plain.potentials])
     for rv in model.free_RVs:
         transform = model.rvs_to_transforms.get(rv)
         if transform is None:
