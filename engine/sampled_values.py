@@ -42,7 +42,11 @@ def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name
     -------
     tuple of (str, str) or None
     """
+    import secrets
+
+    import pytensor.tensor as pt
     from pytensor.compile.mode import FAST_COMPILE
+    from pytensor.graph.replace import graph_replace
 
     from engine.loglik import posterior_function
 
@@ -50,8 +54,20 @@ def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name
     stats = getattr(idata, "sample_stats", None)
     if stats is None or "logp" not in stats:
         return ("the sampler recorded no log-density per draw, so what it sampled from cannot be checked", _HINT)
-    graphs = lambda m: [m[loglik_name], m[estimand_name], _logp_besides_likelihood(model, m)]  # noqa: E731
-    loglik, estimand, rest = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
+    t = model["t"]
+    observed = np.asarray(t.get_value())
+    half = np.random.default_rng(secrets.randbits(64)).random(observed.shape) < 0.5  # drawn now: the model cannot know
+    settings = [np.ones_like(observed), np.zeros_like(observed), np.where(half, 1, 0).astype(observed.dtype)]
+
+    def graphs(m: Any) -> list[Any]:
+        # graph_replace keeps the random variables (clone_replace would copy them): one key, no hierarchy issue
+        mu_at = [graph_replace(m["mu"], {m["t"]: pt.as_tensor(a)}, strict=True) for a in settings]
+        return [m[loglik_name], m[estimand_name], _logp_besides_likelihood(model, m), *mu_at]
+
+    loglik, estimand, rest, treated, untreated, mixed = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
+    local = _not_local(treated, untreated, mixed, half)
+    if local:
+        return local
     # The likelihood's share of the joint log-density is the pointwise log-likelihood summed: computed once.
     logp = rest + np.asarray(loglik, dtype=float).reshape(*rest.shape, -1).sum(axis=-1)
     for name, again in ((loglik_name, loglik), (estimand_name, estimand)):
@@ -59,6 +75,28 @@ def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name
         if problem:
             return problem
     return _differs("log-density", stats["logp"].transpose("chain", "draw").values, logp)
+
+
+def _not_local(treated: Any, untreated: Any, mixed: Any, half: np.ndarray) -> tuple[str, str] | None:
+    """Where a unit's mu moved with other units' treatment at some draw: mu with a random half of the units treated
+    must be mu with everyone treated on that half, and mu with no one treated on the rest."""
+    for arm, everyone, kept in ((1, treated, half), (0, untreated, ~half)):
+        same = np.isclose(mixed[..., kept], everyone[..., kept], rtol=1e-9, atol=1e-12) | ~(
+            np.isfinite(mixed[..., kept]) & np.isfinite(everyone[..., kept])
+        )
+        if same.all():
+            continue
+        chain, draw, unit = np.unravel_index(int(np.flatnonzero(~same)[0]), same.shape)
+        share = float(np.mean(~same.all(axis=-1)))
+        k = int(np.flatnonzero(kept)[unit])
+        return (
+            f"mu for unit {k} depends on other units' treatment at {share:.1%} of the draws (chain {chain}, draw "
+            f"{draw}: with t = {arm} for it and half the units it is {float(mixed[chain, draw, k]):.6g}, with t = "
+            f"{arm} for everyone {float(everyone[chain, draw, k]):.6g})",
+            "make each unit's mu depend on its own t only (no sums, means, sorting or indexing over t), at every "
+            "value of the parameters: the harness computes the effect by setting t for everyone at once",
+        )
+    return None
 
 
 def _differs(name: str, sampled: Any, again: Any) -> tuple[str, str] | None:
