@@ -15,7 +15,7 @@ number, cannot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,13 +35,18 @@ class Probe:
 
     ``points`` are prior and posterior draws in ``model.free_RVs`` order; ``treatment`` is a
     random assignment (never the observed one) and ``outcome`` the observed values in another
-    order, at which the likelihood is evaluated. The second build gets them :meth:`moved` to its
+    order, at which the likelihood is evaluated. ``draws`` holds every posterior draw (or as
+    many as :data:`DIGEST_VALUES` allows), one array per free variable with the draws first, at
+    which the builds must agree on mu under ``treatment`` summed with the secret ``weights``:
+    a term switched on in a few draws is on in some of these. The second build gets them :meth:`moved` to its
     row order, and never the seed they came from: it could not undo its rows' order with them.
     """
 
     points: tuple[Point, ...]
     treatment: np.ndarray
     outcome: np.ndarray
+    draws: tuple[np.ndarray, ...] = ()
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def moved(self, rows: np.ndarray) -> Probe:
         """The same probe for data whose row ``j`` is the original row ``rows[j]``.
@@ -59,6 +64,8 @@ class Probe:
             points=tuple(tuple(unit_rows(value, rows) for value in point) for point in self.points),
             treatment=unit_rows(self.treatment, rows),
             outcome=unit_rows(self.outcome, rows),
+            draws=tuple(unit_rows(values, rows, first=1) for values in self.draws),
+            weights=unit_rows(self.weights, rows),
         )
 
 
@@ -74,6 +81,7 @@ class Fingerprint:
     probe: Probe
     labels: tuple[str, ...]
     arrays: tuple[np.ndarray, ...]
+    digest: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,8 @@ class Reshuffle:
     rows: np.ndarray
 
 
-def unit_rows(value: Any, rows: np.ndarray) -> np.ndarray:
-    """``value`` with every axis as long as the data taken in the order ``rows``.
+def unit_rows(value: Any, rows: np.ndarray, first: int = 0) -> np.ndarray:
+    """``value`` with every axis as long as the data (from axis ``first`` on) taken in the order ``rows``.
 
     Parameters
     ----------
@@ -96,6 +104,8 @@ def unit_rows(value: Any, rows: np.ndarray) -> np.ndarray:
         A parameter value, a per-unit series or a scalar.
     rows
         A permutation of the units.
+    first
+        Axes before it are left alone (draws stacked in front).
 
     Returns
     -------
@@ -103,12 +113,12 @@ def unit_rows(value: Any, rows: np.ndarray) -> np.ndarray:
     """
     out = np.asarray(value)
     for axis, size in enumerate(out.shape):
-        if size == rows.shape[0]:
+        if axis >= first and size == rows.shape[0]:
             out = np.take(out, rows, axis=axis)
     return out
 
 
-def draw_probe(model: Any, seed: int, posterior: Sequence[Point] = ()) -> Probe:
+def draw_probe(model: Any, seed: int, posterior: Sequence[Point] = (), draws: tuple[np.ndarray, ...] = ()) -> Probe:
     """Prior draws from ``seed``, the given posterior draws, and a random treatment and outcome order.
 
     Parameters
@@ -120,6 +130,8 @@ def draw_probe(model: Any, seed: int, posterior: Sequence[Point] = ()) -> Probe:
     posterior
         Draws the sampler made, picked after sampling (a term gated to the posterior's region
         is off at prior draws; it is on here).
+    draws
+        Every posterior draw of each free variable, draws first (:func:`digest_draws`).
 
     Returns
     -------
@@ -133,6 +145,8 @@ def draw_probe(model: Any, seed: int, posterior: Sequence[Point] = ()) -> Probe:
         points=(*prior_points(model, seed, FINGERPRINT_POINTS), *(tuple(np.asarray(v) for v in p) for p in posterior)),
         treatment=rng.integers(0, 2, size=observed_t.shape).astype(observed_t.dtype),
         outcome=np.sort(y_values, axis=None)[rng.permutation(y_values.size)].reshape(y_values.shape),
+        draws=draws,
+        weights=np.asarray(rng.standard_normal(observed_t.shape[0])),
     )
 
 
@@ -188,7 +202,67 @@ def fingerprint(model: Any, probe: Probe) -> Fingerprint:
         labels.append(f"the initial value of {name}")
         arrays.append(np.asarray(value, dtype=float))
     layout = tuple(f"{name}{tuple(np.shape(value))}" for name, value in sorted(start.items()))
-    return Fingerprint(layout=layout, probe=probe, labels=tuple(labels), arrays=tuple(arrays))
+    digest = _digest(model, probe)
+    return Fingerprint(layout=layout, probe=probe, labels=tuple(labels), arrays=tuple(arrays), digest=digest)
+
+
+DIGEST_VALUES = 4_000_000
+"""Most numbers of posterior draws the second build gets (32 MB): every draw of most models; fewer, picked at
+random, where per-unit parameters make each draw large."""
+
+
+def digest_draws(posterior: Any, free: Sequence[Any]) -> tuple[np.ndarray, ...]:
+    """Every draw of each free variable (draws first), or a random subset of at most :data:`DIGEST_VALUES` numbers.
+
+    Parameters
+    ----------
+    posterior
+        The sampler's posterior (``chain`` and ``draw`` dimensions).
+    free
+        The model's free variables.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+    """
+    import secrets
+
+    stacked = [
+        np.asarray(posterior[rv.name].transpose("chain", "draw", ...).values).reshape(-1, *posterior[rv.name].shape[2:])
+        for rv in free
+    ]
+    total = stacked[0].shape[0] if stacked else 0
+    per_draw = max(1, sum(int(np.prod(a.shape[1:])) for a in stacked))
+    keep = min(total, max(64, DIGEST_VALUES // per_draw))
+    picked = np.sort(np.random.default_rng(secrets.randbits(64)).choice(total, size=keep, replace=False))
+    return tuple(a[picked] for a in stacked)
+
+
+def _digest(model: Any, probe: Probe) -> np.ndarray:
+    """mu under the probe's random treatment, summed over units with the probe's weights, at each of its draws."""
+    if not probe.draws:
+        return np.zeros(0)
+    import pytensor.tensor as pt
+    import xarray as xr
+    from pytensor.compile.mode import FAST_COMPILE
+    from pytensor.graph.replace import graph_replace
+
+    from engine.loglik import posterior_function
+
+    names = [rv.name for rv in model.free_RVs]
+    posterior = xr.Dataset(
+        {
+            name: (("chain", "draw", *(f"{name}_dim_{i}" for i in range(values.ndim - 1))), values[None])
+            for name, values in zip(names, probe.draws, strict=True)
+        }
+    )
+    weights, treatment = pt.as_tensor(probe.weights), pt.as_tensor(probe.treatment)
+    (values,) = posterior_function(
+        model,
+        lambda m: [(graph_replace(m["mu"], {m["t"]: treatment}, strict=True) * weights).sum()],
+        mode=FAST_COMPILE,
+    )(posterior)
+    return np.asarray(values, dtype=float).reshape(-1)
 
 
 def reshuffled(data: ModelData) -> Reshuffle:
@@ -250,6 +324,20 @@ def fingerprint_mismatch(real: Fingerprint, again: Fingerprint, rows: np.ndarray
         return (
             "build_model gave other parameters when the data were reshuffled over the units "
             f"({', '.join(real.layout[:4])} against {', '.join(again.layout[:4])})",
+            hint,
+        )
+    digests = np.asarray(real.digest, dtype=float), np.asarray(again.digest, dtype=float)
+    if digests[0].shape != digests[1].shape:
+        return ("the builds sent digests of other lengths", hint)
+    scale = float(np.max(np.abs(digests[0]), initial=1.0))
+    off = ~np.isclose(digests[0], digests[1], rtol=FINGERPRINT_RTOL, atol=FINGERPRINT_RTOL * scale, equal_nan=True)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        return (
+            "the model reads the observed treatment or outcome unit by unit outside t and observed=, at some "
+            f"draws only: built again on the data reshuffled over the units, mu at posterior draw {i} of "
+            f"{off.size} (under a random treatment, summed with secret weights) is {digests[1][i]:.6g} instead of "
+            f"{digests[0][i]:.6g}, at {float(off.mean()):.1%} of the draws",
             hint,
         )
     for label, mine, sent in zip(real.labels, real.arrays, again.arrays, strict=True):

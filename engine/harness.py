@@ -243,7 +243,7 @@ def sample_model(
 
     from engine import effects, loglik
     from engine.contract import intervention_problem
-    from engine.fingerprint import draw_probe, fingerprint
+    from engine.fingerprint import digest_draws, draw_probe, fingerprint
     from engine.sampled_values import sampled_disagreement
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
@@ -299,7 +299,8 @@ def sample_model(
             _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
             _refuse_breach(sampled_disagreement(model, idata, loglik.LOGLIK_PREFIX + observed, estimand))
             seed = secrets.randbits(63)  # model.py could not know it while it built
-            stamp = fingerprint(model, draw_probe(model, seed, posterior))
+            every = digest_draws(idata.posterior, model.free_RVs)  # type: ignore[attr-defined]  # arviz groups
+            stamp = fingerprint(model, draw_probe(model, seed, posterior, every))
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")
             workdir.mkdir(parents=True, exist_ok=True)
