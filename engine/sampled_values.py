@@ -9,7 +9,9 @@ and on in every draw the scorer reads (red team, round 9). So after sampling the
 evaluates the same Deterministics at every draw through the checks' backend, and the draws
 the scorer reads must agree. So must the log-density nutpie sampled from (its ``logp`` per
 draw, Jacobian included): a prior or potential switched on only in the sampler would shape the
-posterior the scored numbers are computed from, where no check sees it.
+posterior the scored numbers are computed from, where no check sees it. And since a term can
+also be switched on by the parameters in a few draws only (round 10), each unit's mu must not
+move with other units' treatment at any draw, not only at the few the contract checks.
 """
 
 from __future__ import annotations

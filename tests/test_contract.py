@@ -85,6 +85,35 @@ def test_a_copy_of_the_treatment_no_graph_walk_sees_is_told_apart(data):
     assert "reshuffled over the units" in problem[0] and "mu" in problem[0]
 
 
+def _prior_draws(model, count: int = 40):
+    import pymc as pm
+
+    drawn = pm.draw(list(model.free_RVs), draws=count, random_seed=3)
+    return tuple(np.asarray(values) for values in drawn)
+
+
+@pytest.mark.parametrize(("copy", "told"), [(False, False), (True, True)])
+def test_the_digest_over_draws_agrees_for_a_model_and_tells_a_copy_apart(data, copy, told):
+    """With no points to compare, only the digest at every draw sees a treatment copy (round 10 gated it to a few)."""
+    from dataclasses import replace
+
+    source = BASELINE
+    if copy:
+        source = BASELINE.replace("import pymc as pm", "import pymc as pm\nimport pytensor.tensor as pt").replace(
+            "beta_t * t", "beta_t * t + 10 * (t - pt.as_tensor(np.stack([data.t, data.t]))[0])"
+        )
+    model = _build(source, data)
+    probe = replace(draw_probe(model, secrets.randbits(63), draws=_prior_draws(model)), points=())
+    real = fingerprint(model, probe)
+    shuffle = reshuffled(data)
+    again = fingerprint(_build(source, shuffle.data), real.probe.moved(shuffle.rows))
+    assert real.digest.shape == (40,)
+    problem = fingerprint_mismatch(real, again, shuffle.rows)
+    assert (problem is not None) is told, problem
+    if told:
+        assert "at some draws only" in problem[0] and "100.0% of the draws" in problem[0]
+
+
 def test_a_prior_centred_on_a_scalar_summary_of_the_outcome_is_fine(data):
     """data.y.mean() and .std() are the same on any order of the outcome (up to rounding)."""
     assert _mismatch(BASELINE.replace('pm.Normal("alpha", y_loc', 'pm.Normal("alpha", np.median(data.y)'), data) is None

@@ -111,6 +111,7 @@ RUN_REFUSALS = {
     "contract": ("ModelContractError",),  # the model contract: pm.Model itself, mu the likelihood's mean…
     "reshuffled": ("ModelContractError", "reshuffled over the units"),  # a second build on reshuffled data
     "backend": ("ModelContractError", "differs from the model's graph"),  # the sampler's numbers, computed again
+    "every_draw": ("ModelContractError", "depends on other units' treatment at"),  # locality at every draw
 }
 """Words the crashed verdict's reason must hold, by :attr:`Case.run_outcome`."""
 
@@ -292,6 +293,10 @@ CASES: list[Case] = [
     Case("fake_effect_backend_switch.py", _codes(), OK, run="slow", run_outcome="backend"),  # and test_harness.py
     Case("fake_elpd_backend_switch.py", _codes("outcome-as-predictor"), OK, run="slow", run_outcome="backend"),
     Case("fake_effect_backend_potential.py", _codes(), OK, run="slow", run_outcome="backend"),
+    Case("fake_effect_sparse_gate_mean.py", _codes(), OK, run="slow", run_outcome="every_draw"),
+    Case(
+        "fake_effect_sparse_gate_copy.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"
+    ),
     # obfuscation
     Case("obf_getattr_chr.py", _codes(U, OBF, H), OK, needs_ns=True),
     Case("obf_importlib.py", _codes(D), OK, needs_ns=True),
