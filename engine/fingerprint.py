@@ -207,11 +207,11 @@ def fingerprint(model: Any, probe: Probe) -> Fingerprint:
 
 
 DIGEST_VALUES = 4_000_000
-"""Most numbers of posterior draws the second build gets (32 MB): every draw of most models; fewer, picked at
-random, where per-unit parameters make each draw large."""
+"""Most numbers of posterior draws the second build gets (32 MB), and most draws × units it evaluates mu at: every
+draw of IHDP's; a random subset of LaLonde's (250 of 4,000), or where per-unit parameters make each draw large."""
 
 
-def digest_draws(posterior: Any, free: Sequence[Any]) -> tuple[np.ndarray, ...]:
+def digest_draws(posterior: Any, free: Sequence[Any], n: int = 1) -> tuple[np.ndarray, ...]:
     """Every draw of each free variable (draws first), or a random subset of at most :data:`DIGEST_VALUES` numbers.
 
     Parameters
@@ -220,6 +220,8 @@ def digest_draws(posterior: Any, free: Sequence[Any]) -> tuple[np.ndarray, ...]:
         The sampler's posterior (``chain`` and ``draw`` dimensions).
     free
         The model's free variables.
+    n
+        The units: each draw costs an evaluation of mu over all of them.
 
     Returns
     -------
@@ -233,7 +235,7 @@ def digest_draws(posterior: Any, free: Sequence[Any]) -> tuple[np.ndarray, ...]:
     ]
     total = stacked[0].shape[0] if stacked else 0
     per_draw = max(1, sum(int(np.prod(a.shape[1:])) for a in stacked))
-    keep = min(total, max(64, DIGEST_VALUES // per_draw))
+    keep = min(total, max(64, DIGEST_VALUES // max(per_draw, n)))
     picked = np.sort(np.random.default_rng(secrets.randbits(64)).choice(total, size=keep, replace=False))
     return tuple(a[picked] for a in stacked)
 

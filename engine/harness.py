@@ -299,7 +299,7 @@ def sample_model(
             _refuse_breach(intervention_problem(model, posterior), " (at a posterior draw)")
             _refuse_breach(sampled_disagreement(model, idata, loglik.LOGLIK_PREFIX + observed, estimand))
             seed = secrets.randbits(63)  # model.py could not know it while it built
-            every = digest_draws(idata.posterior, model.free_RVs)  # type: ignore[attr-defined]  # arviz groups
+            every = digest_draws(idata.posterior, model.free_RVs, data.n)  # type: ignore[attr-defined]  # arviz groups
             stamp = fingerprint(model, draw_probe(model, seed, posterior, every))
         with clock("write"):
             _refuse_tampering(integrity.changes(before, only=integrity.WRITE_PATH, threads=False), "sampling")

@@ -75,3 +75,27 @@ def test_draws_without_the_samplers_log_density_are_refused(ihdp):
     )
     problem = sampled_disagreement(model, az.InferenceData(posterior=idata.posterior), *names)
     assert problem is not None and "no log-density per draw" in problem[0]
+
+
+def test_large_problems_are_checked_at_a_random_subset_of_draws():
+    """LaLonde's 16,177 units × 4,000 draws would take a minute: a subset, picked afresh, keeps whole draws."""
+    import numpy as np
+
+    from engine.sampled_values import EVERY_DRAW_VALUES, _some_draws
+
+    rng = np.random.default_rng(0)
+    posterior = xr.Dataset(
+        {
+            "alpha": (("chain", "draw"), rng.normal(size=(4, 1000))),
+            "u": (("chain", "draw", "obs"), rng.normal(size=(4, 1000, 3))),
+        }
+    )
+    n = 16_177
+    some, again = _some_draws(posterior, n), _some_draws(posterior, n)
+    assert some.sizes["chain"] == 1 and some.sizes["draw"] == EVERY_DRAW_VALUES // n
+    flat_alpha = posterior["alpha"].values.ravel()
+    for k in range(some.sizes["draw"]):  # each kept draw is one whole draw of the sampler
+        (i,) = np.flatnonzero(flat_alpha == some["alpha"].values[0, k])
+        assert np.array_equal(some["u"].values[0, k], posterior["u"].values.reshape(-1, 3)[i])
+    assert not np.array_equal(some["alpha"].values, again["alpha"].values)
+    assert _some_draws(posterior, 747) is posterior  # IHDP: every draw
