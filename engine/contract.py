@@ -483,9 +483,12 @@ def intervention_checks(
                 alone = observed.copy()
                 alone[k] = arm
                 own = float(evaluate(at, alone)[0][k])
-                if not (np.isfinite(own) and np.isfinite(everyone[k])):
-                    continue  # an extreme prior draw (exp overflow): nothing to compare
-                if not np.isclose(own, float(everyone[k]), rtol=1e-9, atol=1e-12):
+                if not (np.isfinite(own) or np.isfinite(everyone[k])):
+                    continue  # both overflow at an extreme prior draw: nothing to compare
+                # a local mu is the same number either way, NaN and inf included (round 11 hid a term behind NaN)
+                if np.isfinite(own) != np.isfinite(everyone[k]) or not np.isclose(
+                    own, float(everyone[k]), rtol=1e-9, atol=1e-12
+                ):
                     return (
                         f"mu for unit {k} depends on other units' treatment: with t = {arm} for it alone it is "
                         f"{own:.6g}, with t = {arm} for everyone {float(everyone[k]):.6g}",

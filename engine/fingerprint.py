@@ -331,6 +331,13 @@ def fingerprint_mismatch(real: Fingerprint, again: Fingerprint, rows: np.ndarray
     digests = np.asarray(real.digest, dtype=float), np.asarray(again.digest, dtype=float)
     if digests[0].shape != digests[1].shape:
         return ("the builds sent digests of other lengths", hint)
+    broken = ~np.isfinite(digests[0])
+    if broken.any():  # NaN on both sides would compare equal: a term NaN under any other treatment hid there
+        return (
+            f"mu is not finite under a random treatment at {int(broken.sum())} of {broken.size} posterior draws, "
+            "though the effect needs it finite under every treatment",
+            "keep mu finite whatever the treatment: no NaN or inf for assignments other than the observed one",
+        )
     scale = float(np.max(np.abs(digests[0]), initial=1.0))
     off = ~np.isclose(digests[0], digests[1], rtol=FINGERPRINT_RTOL, atol=FINGERPRINT_RTOL * scale, equal_nan=True)
     if off.any():

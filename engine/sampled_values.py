@@ -102,8 +102,9 @@ def _not_local(treated: Any, untreated: Any, mixed: Any, half: np.ndarray) -> tu
     """Where a unit's mu moved with other units' treatment at some draw: mu with a random half of the units treated
     must be mu with everyone treated on that half, and mu with no one treated on the rest."""
     for arm, everyone, kept in ((1, treated, half), (0, untreated, ~half)):
-        same = np.isclose(mixed[..., kept], everyone[..., kept], rtol=1e-9, atol=1e-12) | ~(
-            np.isfinite(mixed[..., kept]) & np.isfinite(everyone[..., kept])
+        # the same number either way, NaN and inf included: a term that is NaN off the settings it forges must not pass
+        same = (np.isfinite(mixed[..., kept]) == np.isfinite(everyone[..., kept])) & np.isclose(
+            mixed[..., kept], everyone[..., kept], rtol=1e-9, atol=1e-12, equal_nan=True
         )
         if same.all():
             continue

@@ -264,3 +264,15 @@ def test_a_per_unit_initial_value_from_the_treatment_is_told_apart(data):
     )
     problem = _mismatch(source, data)
     assert problem is not None and "the initial value of off" in problem[0]
+
+
+def test_a_digest_that_is_not_finite_is_refused_even_when_both_builds_agree(data):
+    """Round 11: NaN under the random treatment in both builds compared equal; mu must be finite there."""
+    from dataclasses import replace
+
+    model = _build(BASELINE, data)
+    real = fingerprint(model, replace(draw_probe(model, secrets.randbits(63), draws=_prior_draws(model, 4)), points=()))
+    nan = replace(real, digest=np.array([1.0, np.nan, 2.0, 3.0]))
+    problem = fingerprint_mismatch(nan, nan, np.arange(data.n))
+    assert problem is not None and "not finite under a random treatment at 1 of 4" in problem[0]
+    assert fingerprint_mismatch(real, real, np.arange(data.n)) is None

@@ -294,6 +294,7 @@ CASES: list[Case] = [
     Case("fake_elpd_backend_switch.py", _codes("outcome-as-predictor"), OK, run="slow", run_outcome="backend"),
     Case("fake_effect_backend_potential.py", _codes(), OK, run="slow", run_outcome="backend"),
     Case("fake_effect_sparse_gate_mean.py", _codes(), OK, run="slow", run_outcome="every_draw"),
+    Case("fake_effect_nan_gated_copy.py", _codes(), CONTRACT),
     Case(
         "fake_effect_sparse_gate_copy.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"
     ),

@@ -99,3 +99,21 @@ def test_large_problems_are_checked_at_a_random_subset_of_draws():
         assert np.array_equal(some["u"].values[0, k], posterior["u"].values.reshape(-1, 3)[i])
     assert not np.array_equal(some["alpha"].values, again["alpha"].values)
     assert _some_draws(posterior, 747) is posterior  # IHDP: every draw
+
+
+def test_a_term_hidden_behind_nan_is_not_local():
+    """Round 11: NaN with half the units treated, a number with everyone treated, used to count as the same."""
+    import numpy as np
+
+    from engine.sampled_values import _not_local
+
+    everyone = np.full((1, 3, 4), 2.0)
+    mixed = everyone.copy()
+    half = np.array([True, False, True, False])
+    assert _not_local(everyone, everyone, mixed, half) is None
+    mixed[0, 1, 0] = np.nan
+    problem = _not_local(everyone, everyone, mixed, half)
+    assert problem is not None and "unit 0 depends on other units' treatment" in problem[0]
+    both = everyone.copy()
+    both[0, 1, 0] = np.nan  # NaN either way: the same number, as a local mu gives
+    assert _not_local(both, both, both, half) is None
