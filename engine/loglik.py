@@ -202,7 +202,16 @@ def posterior_function(
     from pymc.model.transform.conditioning import remove_value_transforms
     from pytensor.graph.replace import graph_replace, vectorize_graph
 
-    plain = remove_value_transforms(model)
+    # PyMC will not convert a model with initval= set (NotImplementedError); where the sampler started does not
+    # matter to values computed at its draws, so they are cleared for the conversion and put back after.
+    initial = dict(model.rvs_to_initial_values)
+    for rv in initial:
+        model.rvs_to_initial_values[rv] = None
+    try:
+        plain = remove_value_transforms(model)
+    finally:
+        for rv, value in initial.items():
+            model.rvs_to_initial_values[rv] = value
     outputs: list[Variable] = list(build(plain))
     if replace is not None:
         outputs = graph_replace(outputs, replace(plain), strict=False)

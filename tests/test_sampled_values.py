@@ -117,3 +117,17 @@ def test_a_term_hidden_behind_nan_is_not_local():
     both = everyone.copy()
     both[0, 1, 0] = np.nan  # NaN either way: the same number, as a local mu gives
     assert _not_local(both, both, both, half) is None
+
+
+def test_a_model_with_initial_values_is_checked_and_keeps_them(ihdp):
+    """PyMC will not convert a model with initval= set; the checks clear them for the conversion and put them back."""
+    source = (ROOT / "problems/ihdp/model.py").read_text(encoding="utf-8")
+    source = source.replace(
+        'pm.Normal("alpha", y_loc, 2 * y_scale)', 'pm.Normal("alpha", y_loc, 2 * y_scale, initval=y_loc)'
+    )
+    assert "initval" in source
+    model, idata, names = _sampled_with_numba(source, ihdp.model_data(), "initval")
+    before = {rv.name: value for rv, value in model.rvs_to_initial_values.items()}
+    assert sampled_disagreement(model, idata, *names) is None
+    assert {rv.name: value for rv, value in model.rvs_to_initial_values.items()} == before
+    assert before["alpha"] is not None
