@@ -362,11 +362,33 @@ def _contract_vars(model: pm.Model) -> tuple[Any, Any]:
 
 def _intervene(mu: Any, t: Any) -> tuple[Any, Any]:
     import pytensor.tensor as pt
+
+    return mu_at(mu, t, pt.ones_like(t)), mu_at(mu, t, pt.zeros_like(t))
+
+
+def mu_at(mu: Any, t: Any, assignment: Any) -> Any:
+    """``mu``'s graph with the container ``t`` replaced by ``assignment``: the estimand's intervention, for checks too.
+
+    ``graph_replace`` keeps the random variables as they are (``clone_replace`` would copy them), so the result
+    can still be rewritten in terms of their values.
+
+    Parameters
+    ----------
+    mu
+        The model's ``mu``.
+    t
+        The model's treatment container.
+    assignment
+        A graph or array of ``t``'s shape.
+
+    Returns
+    -------
+    TensorVariable
+    """
+    import pytensor.tensor as pt
     from pytensor.graph.replace import graph_replace
 
-    treated = graph_replace(mu, {t: pt.ones_like(t)}, strict=True)
-    control = graph_replace(mu, {t: pt.zeros_like(t)}, strict=True)
-    return treated, control
+    return graph_replace(mu, {t: pt.as_tensor(assignment)}, strict=True)
 
 
 def _units_last(values: np.ndarray) -> np.ndarray:

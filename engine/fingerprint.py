@@ -244,11 +244,10 @@ def _digest(model: Any, probe: Probe) -> np.ndarray:
     """mu under the probe's random treatment, summed over units with the probe's weights, at each of its draws."""
     if not probe.draws:
         return np.zeros(0)
-    import pytensor.tensor as pt
     import xarray as xr
     from pytensor.compile.mode import FAST_COMPILE
-    from pytensor.graph.replace import graph_replace
 
+    from engine.effects import mu_at
     from engine.loglik import posterior_function
 
     names = [rv.name for rv in model.free_RVs]
@@ -258,11 +257,8 @@ def _digest(model: Any, probe: Probe) -> np.ndarray:
             for name, values in zip(names, probe.draws, strict=True)
         }
     )
-    weights, treatment = pt.as_tensor(probe.weights), pt.as_tensor(probe.treatment)
     (values,) = posterior_function(
-        model,
-        lambda m: [(graph_replace(m["mu"], {m["t"]: treatment}, strict=True) * weights).sum()],
-        mode=FAST_COMPILE,
+        model, lambda m: [(mu_at(m["mu"], m["t"], probe.treatment) * probe.weights).sum()], mode=FAST_COMPILE
     )(posterior)
     return np.asarray(values, dtype=float).reshape(-1)
 

@@ -46,10 +46,9 @@ def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name
     """
     import secrets
 
-    import pytensor.tensor as pt
     from pytensor.compile.mode import FAST_COMPILE
-    from pytensor.graph.replace import graph_replace
 
+    from engine.effects import mu_at
     from engine.loglik import posterior_function
 
     stats = getattr(idata, "sample_stats", None)
@@ -62,9 +61,9 @@ def sampled_disagreement(model: Any, idata: Any, loglik_name: str, estimand_name
     settings = [np.ones_like(observed), np.zeros_like(observed), np.where(half, 1, 0).astype(observed.dtype)]
 
     def graphs(m: Any) -> list[Any]:
-        # graph_replace keeps the random variables (clone_replace would copy them): one key, no hierarchy issue
-        mu_at = [graph_replace(m["mu"], {m["t"]: pt.as_tensor(a)}, strict=True) for a in settings]
-        return [m[loglik_name], m[estimand_name], _logp_besides_likelihood(model, m), *mu_at]
+        return [m[loglik_name], m[estimand_name], _logp_besides_likelihood(model, m)] + [
+            mu_at(m["mu"], m["t"], a) for a in settings
+        ]
 
     loglik, estimand, rest, treated, untreated, mixed = posterior_function(model, graphs, mode=FAST_COMPILE)(posterior)
     local = _not_local(treated, untreated, mixed, half)
