@@ -32,15 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from engine.contract import (
-    MODEL_FILENAME,
-    MODEL_MODULE,
-    contract_problem,
-    intervention_checks,
-    model_code_alive,
-    odd_build,
-)
+from engine.contract import MODEL_FILENAME, MODEL_MODULE, contract_problem
 from engine.guard.tables import ALLOWED_IMPORTS, OBSOLETE_ATTRIBUTES, OBSOLETE_MODULES
+from engine.intervention import intervention_checks
+from engine.leftovers import model_code_alive, odd_build
 from engine.problem import ModelData
 from engine.records import CompileResult
 from engine.sandbox import CrashKind, SandboxOutcome, SandboxViolation, _CancelLike, run_in_sandbox

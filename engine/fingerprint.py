@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.contract import Point, prior_points, substituted
+from engine.intervention import Point, prior_points, substituted
 from engine.problem import ModelData
 
 FINGERPRINT_POINTS = 2

@@ -242,8 +242,8 @@ def sample_model(
     import pymc  # noqa: F401 - before the snapshot: importing it replaces sys.excepthook (PyTensor), not the model
 
     from engine import effects, loglik
-    from engine.contract import intervention_problem
     from engine.fingerprint import digest_draws, draw_probe, fingerprint
+    from engine.intervention import intervention_problem
     from engine.sampled_values import sampled_disagreement
     from engine.sampling import Phase, SamplingProgress, compile_model, sample
     from engine.sandbox import integrity
@@ -445,7 +445,8 @@ def build_fingerprint(source: str, data: ModelData, probe: Probe) -> Fingerprint
 
 def _build(source: str, data: ModelData) -> Any:
     """Load ``model.py`` from source, call ``build_model(data)`` and check the contract."""
-    from engine.contract import contract_problem, model_code_alive, odd_build
+    from engine.contract import contract_problem
+    from engine.leftovers import model_code_alive, odd_build
 
     earlier = model_code_alive()
     model = _build_and_forget(source, data)

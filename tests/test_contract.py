@@ -1,4 +1,4 @@
-"""The second build's fingerprint (engine/contract.py), in this process: what it must and must not tell apart."""
+"""The second build's fingerprint (engine/fingerprint.py) and the contract's intervention checks (engine/intervention.py), in this process: what it must and must not tell apart."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ HIERARCHICAL = {
 @pytest.mark.parametrize("form", sorted(HIERARCHICAL))
 def test_a_prior_that_depends_on_another_parameter_is_checked_not_crashed(data, form):
     """A free variable inside another's prior (a hierarchy): every check substitutes both (round 6 crashed here)."""
-    from engine.contract import intervention_problem
+    from engine.intervention import intervention_problem
 
     old, new = HIERARCHICAL[form]
     source = BASELINE.replace(old, new)
@@ -187,7 +187,7 @@ def test_every_verified_likelihoods_mean_is_its_mean_by_simulation():
     import pymc as pm
     from pymc.distributions.moments import mean
 
-    from engine.contract import VERIFIED_MEANS, _verified_ops
+    from engine.intervention import VERIFIED_MEANS, _verified_ops
 
     likelihoods = {
         "Normal": pm.Normal.dist(mu=2.0, sigma=3.0),
@@ -216,7 +216,7 @@ def test_the_mean_table_is_not_trusted_where_it_is_wrong():
     import pymc as pm
     from pymc.distributions.moments import mean
 
-    from engine.contract import _verified_ops
+    from engine.intervention import _verified_ops
 
     rv = pm.Wald.dist(mu=5.0, lam=20.0, alpha=10.0)
     draws = pm.draw(rv, draws=50_000, random_seed=1)
@@ -228,7 +228,7 @@ def test_a_shift_switched_on_where_the_posterior_lies_is_refused_at_a_posterior_
     """Off at the initial point and at prior draws; the harness checks again at draws it picks after sampling."""
     import pymc as pm
 
-    from engine.contract import intervention_problem
+    from engine.intervention import intervention_problem
 
     gate = "pm.math.and_(pm.math.gt(pm.math.sum(beta_x**2), 50.0), pm.math.lt(pm.math.sum(beta_x**2), 300.0))"
     source = BASELINE.replace(
