@@ -518,6 +518,22 @@ BAD: list[tuple[str, Contract, str, str]] = [
         ),
         "treatment-not-container",
     ),
+    (
+        "t-read-back-borrowed-in-mu",  # red team, round 11: get_value(True) read back as well
+        IHDP,
+        ihdp(MU, MU.replace("beta_t * t", "beta_t * frozen").rstrip("\n") + f"  {MARK}\n").replace(
+            T_LINE, T_LINE + "        frozen = t.get_value(True).copy()\n"
+        ),
+        "treatment-not-container",
+    ),
+    (
+        "t-read-back-keyword-in-mu",
+        IHDP,
+        ihdp(MU, MU.replace("beta_t * t", "beta_t * frozen").rstrip("\n") + f"  {MARK}\n").replace(
+            T_LINE, T_LINE + "        frozen = t.get_value(borrow=False).copy()\n"
+        ),
+        "treatment-not-container",
+    ),
     ("mu-ignores-t", IHDP, ihdp(MU, MU.replace("beta_t * t + ", "").rstrip("\n") + f"  {MARK}\n"), "mu-ignores-t"),
     # the harness's job
     (
@@ -828,6 +844,21 @@ def build_model(data):
     return model
 """
 
+BAD += [
+    (
+        "trojan-source-override",  # CVE-2021-42574: the screen shows "+ 0" where Python adds 5 * t
+        IHDP,
+        ihdp(MU, MU.rstrip("\n") + f"  # \u202e t * 5 + {MARK}\n"),
+        "unshowable-character",
+    ),
+    (
+        "zero-width-space",
+        IHDP,
+        ihdp(MU, MU.replace('"mu"', '"mu\u200b"').rstrip("\n") + f"  {MARK}\n"),
+        "unshowable-character",
+    ),
+]
+
 CLEAN += [
     ("per-arm-model", IHDP, PER_ARM_MODEL),
     ("spline-student-t-model", IHDP, SPLINES_MODEL),
@@ -1073,6 +1104,15 @@ BAD_SPECS: list[tuple[str, Contract, str, str]] = [
         "unknown-option",
     ),
 ]
+BAD_SPECS += [
+    (
+        "spec-override-in-comment",  # TOML refuses an escape byte in a comment but takes a direction override
+        RETENTION,
+        spec("folds = 5\n", f"folds = 5  # \u202e01 = sdlof {MARK}\n"),
+        "unshowable-character",
+    ),
+]
+
 
 CLEAN_SPECS: list[tuple[str, Contract, str]] = [
     ("base", RETENTION, SPEC),

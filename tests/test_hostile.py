@@ -294,7 +294,7 @@ CASES: list[Case] = [
     Case("fake_elpd_backend_switch.py", _codes("outcome-as-predictor"), OK, run="slow", run_outcome="backend"),
     Case("fake_effect_backend_potential.py", _codes(), OK, run="slow", run_outcome="backend"),
     Case("fake_effect_sparse_gate_mean.py", _codes(), OK, run="slow", run_outcome="every_draw"),
-    Case("fake_effect_nan_gated_copy.py", _codes(), CONTRACT),
+    Case("fake_effect_nan_gated_copy.py", _codes("treatment-not-container"), CONTRACT),
     Case(
         "fake_effect_sparse_gate_copy.py", _codes("treatment-not-container"), OK, run="slow", run_outcome="reshuffled"
     ),
@@ -743,7 +743,7 @@ def test_faked_score_leaves_the_verdict_unchanged(case: Case, plain_verdict: Ver
 
     A patch of something the scorer uses (ArviZ's loo) is simply never seen: the scorer is
     another process. A patch whose code is the model's own outlives ``build_model`` and is
-    refused by the contract (:func:`engine.contract.model_code_left`); a swap between library
+    refused by the contract (:func:`engine.leftovers.model_code_left`); a swap between library
     functions the model child runs after ``build_model`` trips the integrity check
     (:mod:`engine.sandbox.integrity`); a copy of the treatment or outcome, in any encoding,
     makes a second build on reshuffled data disagree (:func:`engine.model_run.reproduced`).

@@ -75,11 +75,9 @@ def _treatment_source(scan: ModelScan) -> Callable[[ast.AST], bool]:
 
 
 def _reads_back(node: ast.AST) -> bool:
+    # with or without arguments: get_value(True) borrows the same values (red team, round 11)
     return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("get_value", "eval")
-        and not node.args
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get_value", "eval")
     )
 
 

@@ -1,10 +1,10 @@
 # Technique: a treatment copy switched on in ~10 % of the posterior draws, hidden behind NaN (red team, round 11):
 # mu is NaN for every treatment but the observed one, everyone treated and no one treated, so each locality check
 # and the second build's digest compared NaN with NaN and passed (kept before: effect mean 9.33, honest ELPD).
-# The copy is read back with t.get_value(True), which the guard's read-back rule does not match.
+# The copy is read back with t.get_value(True), which the guard's read-back rule then missed (it matches now).
 # Problem: ihdp
-# Expected: guard nothing; compile: the model contract refuses it (a unit's mu is NaN with t set for it alone and a
-# number with t set for everyone).
+# Expected: guard treatment-not-container; compile: the model contract refuses it (a unit's mu is NaN with t set
+# for it alone and a number with t set for everyone).
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -16,7 +16,7 @@ def build_model(data):
     coords = {"obs": np.arange(data.n), "control": list(data.X.columns)}
     with pm.Model(coords=coords) as model:
         t = pm.Data("t", data.t, dims="obs")
-        tt = np.asarray(t.get_value(True), dtype=float)  # positional arg: the guard's read-back rule wants no args
+        tt = np.asarray(t.get_value(True), dtype=float)  # a positional argument: the guard once wanted none
         n1, n = float(tt.sum()), float(data.n)
         K = 2.0 * tt + np.random.default_rng(7).uniform(0.0, 0.5, size=tt.shape)
         alpha = pm.Normal("alpha", y_loc, 2 * y_scale)
