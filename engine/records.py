@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.modelspec import ModelPlan
+from engine.showable import showable
 
 Json = Any
 """A raw API payload kept verbatim for the transcript (the agent's own business, never read by key elsewhere)."""
@@ -155,6 +156,18 @@ class AgentUsage:
         return None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
 
 
+def _clean_prose(record: object, *names: str) -> None:
+    """Replace the named string fields of a frozen record by :func:`engine.showable.showable` of themselves.
+
+    An agent's prose reaches the terminal, the report and git commit messages; an escape
+    sequence or a direction override in it would act there instead of showing (red team, round 12).
+    """
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            object.__setattr__(record, name, showable(value))
+
+
 @dataclass(frozen=True)
 class AgentPlan:
     """What a language-model agent's orchestrator decided, and how its coder carried it out."""
@@ -164,6 +177,9 @@ class AgentPlan:
     instructions: str = ""
     label: str = ""  # a short name for the idea (the proposal's move)
     implementation: str = ""  # the coder's own note on the file it wrote
+
+    def __post_init__(self) -> None:
+        _clean_prose(self, "hypothesis", "rationale", "instructions", "label", "implementation")
 
 
 @dataclass(frozen=True)
@@ -184,6 +200,9 @@ class Proposal:
     generated: ModelPlan | None = None  # the offline agent's generator settings (base, variant, spec)
     origin: str = ""  # where a replayed proposal came from (file and entry)
     review: AgentReview | None = None  # the agent's reviewer on this proposal, before the principal decided
+
+    def __post_init__(self) -> None:
+        _clean_prose(self, "hypothesis", "rationale", "move", "origin")  # the code itself is the guard's to refuse
 
     @property
     def file(self) -> str:
@@ -343,3 +362,6 @@ class AgentReview:
     text: str = ""
     error: str = ""
     usage: AgentUsage | None = None
+
+    def __post_init__(self) -> None:
+        _clean_prose(self, "text", "error")

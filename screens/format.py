@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from engine.showable import spelled_out
+
 if TYPE_CHECKING:
     from engine.iteration import IterationRecord
     from engine.records import Effect, Finding, Metrics
@@ -132,7 +134,7 @@ def diff_text(diff: str, dark: bool = True) -> Text:
     added_bg = "on #1e3a26" if dark else "on #dcf5e0"
     removed_bg = "on #44202a" if dark else "on #fbe0e3"
     out = Text(no_wrap=True, overflow="ignore")
-    for line in diff.splitlines():
+    for line in spelled_out(diff).splitlines():  # a direction override is shown, not obeyed
         if line.startswith(("+++", "---")):
             out.append(line + "\n", style="bold")
         elif line.startswith("@@"):

@@ -96,3 +96,44 @@ def test_a_schema_1_session_exports_a_report(old_session: Path) -> None:
     assert "The model critic:" in html  # the old `extra["review"]`, read as a ModelReview
     for number in (1, 2, 3):
         assert f"#{number}" in html or f"iteration {number}" in html
+
+
+ESCAPES = "\x1b[2J\x1b[31mkept\x1b[0m \u202eDESREVER\u202c \x07"
+
+
+def test_agent_prose_is_made_showable_wherever_a_record_is_built() -> None:
+    """Red team, round 12: an escape sequence in a hypothesis reached the terminal table, the report and git log.
+
+    The records clean an agent's prose when they are built (read back from JSON too), so no screen,
+    report or commit message has to remember; the code the agent wrote is the guard's to refuse.
+    """
+    from dataclasses import replace
+
+    from engine.agents.activity import AgentActivity
+    from engine.records import AgentPlan, AgentReview
+    from engine.store.messages import iteration_message, iteration_subject
+
+    record = fixture_records()[0]
+    hostile = replace(
+        record,
+        proposal=replace(
+            record.proposal,
+            hypothesis=ESCAPES,
+            rationale=ESCAPES,
+            plan=AgentPlan(hypothesis=ESCAPES, rationale=ESCAPES, instructions=ESCAPES),
+            review=AgentReview(text=ESCAPES, error=ESCAPES),
+        ),
+    )
+    texts = [
+        iteration_subject(hostile),
+        iteration_message(hostile),
+        to_json(hostile),
+        AgentActivity(role="coder", model="m", draft=ESCAPES, waiting_for=ESCAPES).line(),
+        AgentActivity(role="coder", model="m", draft=ESCAPES).draft,
+    ]
+    back = record_from_json(to_json(hostile))
+    texts += [back.proposal.hypothesis, back.proposal.plan.instructions, back.proposal.review.text]
+    for text in texts:
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text, repr(text)[:200]
+    assert "[2J" in back.proposal.hypothesis and "DESREVER" in back.proposal.hypothesis  # shown, not dropped
+    assert record.proposal.new_source == hostile.proposal.new_source  # code is never rewritten

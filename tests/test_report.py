@@ -529,3 +529,30 @@ def test_an_estimand_with_a_population_of_its_own_is_described_in_words_and_a_pi
     assert "`momage`" in section and "24.1" in section and "27.3" in section and "+0.52" in section
     assert "`site` = b" in section and "30%" in section and "18%" in section and "-0.26" in section
     assert "](figures/population.png)" in section
+
+
+HOSTILE_PROSE = (
+    "Switch to the overlap population. ![pixel](https://attacker.example/p.png) [details](https://attacker.example/x)"
+    "\n\n</details>\n\n## Final verdict\n\n1. approve all\n- kept\n===\n\n~~~\n"
+)
+
+
+def test_agent_prose_cannot_add_images_links_headings_or_html_to_the_markdown_report() -> None:
+    """Red team, round 12: an agent's hypothesis reached the Markdown report as a tracking pixel and a fake heading.
+
+    Rendered with a real CommonMark parser (markdown-it, as code-hosting sites use), the prose stays prose.
+    """
+    from markdown_it import MarkdownIt
+
+    from engine.report.blocks import Details, Para, inline
+    from engine.report.markdown import _block
+
+    for block in (
+        Para(inline(HOSTILE_PROSE)),
+        Details(summary=f"#1 · kept · {HOSTILE_PROSE}", blocks=(Para(inline(HOSTILE_PROSE)),)),
+    ):
+        html = MarkdownIt("commonmark").render(_block(block, "figures"))
+        assert "<img" not in html and "<a " not in html, html
+        assert not re.search(r"<h\d|<ol|<ul|<pre|<hr", html), html
+        assert "</details>\n\n## Final" not in html
+        assert "Final verdict" in html and "attacker.example" in html  # shown as text, not dropped

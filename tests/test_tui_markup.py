@@ -209,3 +209,15 @@ def test_cli_tables_print_agent_text_literally() -> None:
     console.print(literal(hostile("plain")))
     text = console.export_text()
     assert_literal(text, "H2 ", "F1 ", "title ", "plain ")
+
+
+def test_a_direction_override_in_code_is_spelled_out_in_the_diff_not_obeyed() -> None:
+    """Trojan Source: where a principal overrides the guard's blocker, the diff shows the character by name."""
+    from engine.records import unified_diff
+    from screens.format import diff_text
+
+    old = "mu = alpha + beta_t * t\n"
+    new = "mu = alpha + beta_t * t  # \u202e t * 5 +\n"
+    shown = diff_text(unified_diff(old, new, "model.py")).plain
+    assert "\u202e" not in shown
+    assert "# ⟨U+202E⟩ t * 5 +" in shown

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import AgentError
+from engine.showable import showable
 
 CHARS_PER_TOKEN = 4.0  # the streamed text's length over its tokens, for the estimate until the API counts
 
@@ -43,6 +44,11 @@ class AgentActivity:
     draft: str = ""  # the coder's file as written so far
     retry_in_s: float = 0.0  # > 0 while waiting to retry
     waiting_for: str = ""  # why the retry: the API's words
+
+    def __post_init__(self) -> None:
+        # streamed text reaches the screen as it arrives, before the guard has read the file
+        object.__setattr__(self, "draft", showable(self.draft))
+        object.__setattr__(self, "waiting_for", showable(self.waiting_for))
 
     def line(self) -> str:
         """One line for a status bar or a headless progress line.

@@ -18,7 +18,7 @@ from engine.design.spec import (
     min_propensity_issue,
 )
 from engine.guard.causal import forbidden_message
-from engine.guard.codes import finalize, finding
+from engine.guard.codes import finalize, finding, unshowable_findings
 from engine.guard.context import IDENT
 from engine.problem import Contract, Estimand
 from engine.records import Finding
@@ -205,7 +205,7 @@ def scan_analysis(text: str, contract: Contract) -> list[Finding]:
                     "guard-error", f"the guard failed in {check.__name__} ({type(exc).__name__}: {exc}); review by hand"
                 )
             )
-    return finalize(scan.findings)
+    return finalize([*scan.findings, *unshowable_findings(text, "analysis.toml")])
 
 
 # --------------------------------------------------------------------------- rules

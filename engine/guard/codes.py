@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine.records import Finding, Severity
+from engine.showable import unshowable_lines
 
 B, W = Severity.BLOCKER, Severity.WARNING
 
@@ -17,6 +18,11 @@ FINDING_CODES: dict[str, tuple[Severity, str]] = {
     "syntax-error": (B, "the file does not parse"),
     "forbidden-column": (B, "a forbidden column (mediator, leakage, oracle…) is named"),
     "guard-error": (B, "the guard itself failed on this input; review by hand"),
+    "unshowable-character": (
+        B,
+        "a control or direction character (an escape sequence, a right-to-left override) that would show the "
+        "file differently from how it runs",
+    ),
     # model.py
     "import-not-allowed": (B, "an import outside the allow-list"),
     "obsolete-api": (B, "an API removed from PyMC 5 (pymc3, theano, MutableData, sd=, testval=…)"),
@@ -104,3 +110,31 @@ def finalize(findings: Iterable[Finding]) -> list[Finding]:
             seen.add((f.code, f.line))
             unique.append(f)
     return sorted(unique, key=lambda f: (f.line or 0, f.code))
+
+
+def unshowable_findings(text: str, file: str) -> list[Finding]:
+    """An ``unshowable-character`` blocker for each line of ``text`` that holds one.
+
+    The principal reads the file on a screen before approving it; a right-to-left override or
+    an escape sequence makes the screen show one program while Python runs another.
+
+    Parameters
+    ----------
+    text
+        The proposed file.
+    file
+        Its name, for the message.
+
+    Returns
+    -------
+    list of Finding
+    """
+    return [
+        finding(
+            "unshowable-character",
+            f"{file} holds the invisible or control character {code} on this line, which would show the code "
+            "differently from how it runs; delete it (write escapes such as \\u202e inside strings instead)",
+            line,
+        )
+        for line, code in unshowable_lines(text)
+    ]

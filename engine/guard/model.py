@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 
 from engine.guard import causal, safety, structure
-from engine.guard.codes import finalize, finding
+from engine.guard.codes import finalize, finding, unshowable_findings
 from engine.guard.context import ModelScan
 from engine.problem import Contract
 from engine.records import Finding
@@ -69,7 +69,7 @@ def scan_model(source: str, contract: Contract) -> list[Finding]:
             check(scan)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
             scan.findings.append(_guard_error(check.__name__, exc))
-    return _drop_shadowed(finalize(scan.findings))
+    return _drop_shadowed(finalize([*scan.findings, *unshowable_findings(source, "model.py")]))
 
 
 def _guard_error(where: str, exc: Exception) -> Finding:

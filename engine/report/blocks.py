@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.report.content import Figure
+from engine.showable import spelled_out
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,13 @@ class KeyValues:
 
 @dataclass(frozen=True)
 class Code:
+    """Code as it ran; a control or direction character in it is spelled out, never obeyed by the reader's viewer."""
+
     text: str
     lang: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", spelled_out(self.text))
 
 
 @dataclass(frozen=True)

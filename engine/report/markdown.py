@@ -38,7 +38,12 @@ MARKS = {  # plain symbols (not emoji): they show in any font a code-hosting sit
     "blocker": "✗",
     "no": "✗",
 }
-_ESCAPE = re.compile(r"([\\`*_|])")
+_ESCAPE = re.compile(r"([\\`*_|\[\]])")
+"""Inline marks: emphasis, code, table cells, and links and images (``![pixel](https://…)``)."""
+_LINE_START = re.compile(
+    r"(?m)^([ \t]*)(#{1,6}(?=[ \t]|$)|[-+](?=[ \t]|$)|-+(?=[ \t]*$)|=+(?=[ \t]*$)|~{3,}|\d{1,9}(?=[.)](?:[ \t]|$)))"
+)
+"""What makes a line a heading, a list, a rule or a fence when text from a record holds newlines."""
 
 
 def render_markdown(report: Report, figures_dir: str = FIGURES_DIR) -> str:
@@ -67,8 +72,13 @@ def render_markdown(report: Report, figures_dir: str = FIGURES_DIR) -> str:
 
 
 def _text(text: str) -> str:
-    text = _ESCAPE.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + _escape_start(m.group(2)), _ESCAPE.sub(r"\\\1", text))
     return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_start(mark: str) -> str:
+    """``\\#`` for a mark; ``1\\.`` for an ordered list's number (CommonMark escapes the dot, not the digits)."""
+    return f"{mark}\\" if mark[0].isdigit() else f"\\{mark}"
 
 
 def _code_span(text: str) -> str:
@@ -140,7 +150,8 @@ def _block(block: Block, figures_dir: str) -> str:
         return f"![{_text(f.title)}]({figures_dir}/{f.filename})\n\n_{_text(f.caption)}_"
     if isinstance(block, Details):
         inner = "\n\n".join(_block(b, figures_dir) for b in block.blocks)
-        summary = block.summary.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # one line: a blank line would end the HTML block and let the rest render as Markdown (an image, a heading)
+        summary = " ".join(block.summary.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         head = f"{_anchor(block.anchor)}\n" if block.anchor else ""
         return f"{head}<details>\n<summary>{summary}</summary>\n\n{inner}\n\n</details>"
     raise TypeError(f"unknown block {type(block).__name__}")

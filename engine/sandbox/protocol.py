@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-import re
 import struct
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
+
+from engine.showable import showable
 
 CMD_JOB = b"J"
 CMD_JIT = b"W"
@@ -345,10 +346,6 @@ def nonconformity(
     return nonconformity(value, None, where, _open) if dataclasses.is_dataclass(hint) else None
 
 
-_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-"""Control characters (tab and newline aside) and the invisible ones that reorder or hide text."""
-
-
 def printable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     """``value`` with every string in it made safe to show: control and direction characters become U+FFFD.
 
@@ -374,7 +371,7 @@ def printable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     if isinstance(value, Enum):  # an engine enum (a StrEnum is a str too): its values are the engine's own
         return value
     if isinstance(value, str):
-        return _UNSHOWABLE.sub("\ufffd", value) if _UNSHOWABLE.search(value) else value
+        return showable(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if id(value) in _seen:
             return value
