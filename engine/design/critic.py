@@ -320,6 +320,33 @@ treatment: a column assigned at random (retention's ``wave``) passes under any a
 so suggesting it spends an iteration on a test that cannot fail. 0.1 is the balance threshold."""
 
 
+def uninformative_placebos(result: DesignResult) -> list[str]:
+    """The placebo outcomes the run tested whose arms did not differ before any weighting.
+
+    Such a column passes under any adjustment set (:data:`NEGATIVE_CONTROL_MIN_SMD`), so its
+    pass says nothing about confounding and must not clear the "no placebo" caveat (red team,
+    round 12: retention's randomised ``wave`` did).
+
+    Parameters
+    ----------
+    result
+        The design run, with its placebo results and column facts.
+
+    Returns
+    -------
+    list of str
+        Column names, in the order tested.
+    """
+    facts = {f.name: f for f in result.columns}
+    return [
+        p.column
+        for p in result.placebo
+        if p.column in facts
+        and not math.isnan(facts[p.column].smd_treatment)
+        and facts[p.column].smd_treatment < NEGATIVE_CONTROL_MIN_SMD
+    ]
+
+
 def negative_control(contract: Contract, spec: AnalysisSpec, result: DesignResult | None) -> str | None:
     """The most informative negative-control outcome the spec does not test yet, or None.
 
@@ -449,9 +476,19 @@ def critique(
     blind = _blind_spots(contract, spec, result)
 
     caveats: list[tuple[str, str]] = [(d.name, d.message) for d in warns]
+    blind_placebos = uninformative_placebos(result)
     if not result.placebo:
         caveats.append(
             ("placebo:none", "No placebo outcome was tested; set placebo_outcomes to a pre-treatment column.")
+        )
+    elif len(blind_placebos) == len(result.placebo):
+        caveats.append(
+            (
+                "placebo:none",
+                f"The placebo outcomes tested ({', '.join(blind_placebos)}) do not differ between the arms before "
+                f"any adjustment (|SMD| under {NEGATIVE_CONTROL_MIN_SMD}), so they pass under any adjustment set and "
+                "test nothing; set placebo_outcomes to a pre-treatment column the arms differ on.",
+            )
         )
     if estimand_differs:
         caveats.append(("estimand", estimand_note))
