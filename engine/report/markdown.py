@@ -38,10 +38,10 @@ MARKS = {  # plain symbols (not emoji): they show in any font a code-hosting sit
     "blocker": "✗",
     "no": "✗",
 }
-_ESCAPE = re.compile(r"([\\`*_|\[\]])")
-"""Inline marks: emphasis, code, table cells, and links and images (``![pixel](https://…)``)."""
+_ESCAPE = re.compile(r"([\\`*_|])")
+"""Inline marks: emphasis, code and table cells."""
 _LINE_START = re.compile(
-    r"(?m)^([ \t]*)(#{1,6}(?=[ \t]|$)|[-+](?=[ \t]|$)|-+(?=[ \t]*$)|=+(?=[ \t]*$)|~{3,}|\d{1,9}(?=[.)](?:[ \t]|$)))"
+    r"(?m)^([ \t]*)(\[|#{1,6}(?=[ \t]|$)|[-+](?=[ \t]|$)|-+(?=[ \t]*$)|=+(?=[ \t]*$)|~{3,}|\d{1,9}(?=[.)](?:[ \t]|$)))"
 )
 """What makes a line a heading, a list, a rule or a fence when text from a record holds newlines."""
 
@@ -71,8 +71,13 @@ def render_markdown(report: Report, figures_dir: str = FIGURES_DIR) -> str:
     return "\n\n".join(p for p in parts if p) + "\n\n" + footer + "\n"
 
 
-def _text(text: str) -> str:
-    text = _LINE_START.sub(lambda m: m.group(1) + _escape_start(m.group(2)), _ESCAPE.sub(r"\\\1", text))
+def _text(text: str, lines: bool = True) -> str:
+    """``text`` shown as it is; ``lines=False`` in a table cell, where no line starts a block."""
+    text = _ESCAPE.sub(r"\\\1", text)
+    if "](" in text:  # a link or an image (``![pixel](https://…)``); an interval ``[3.4, 4.6]`` stays as it is
+        text = text.replace("[", "\\[").replace("]", "\\]")
+    if lines:
+        text = _LINE_START.sub(lambda m: m.group(1) + _escape_start(m.group(2)), text)
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -99,12 +104,12 @@ def _inline(content: Inline, in_table: bool = False) -> str:
             piece = _emphasis(span.text, "**" if span.kind == "strong" else "_")
         elif span.kind == "status":
             mark = MARKS.get(span.text)
-            word = _text(span.text.replace("_", " "))
+            word = _text(span.text.replace("_", " "), not in_table)
             piece = f"{mark} {word}" if mark else word
         elif span.kind == "link":
-            piece = f"[{_text(span.text)}](#{span.target})"
+            piece = f"[{_text(span.text, not in_table)}](#{span.target})"
         else:
-            piece = _text(span.text)
+            piece = _text(span.text, not in_table)
         out.append(piece)
     text = "".join(out)
     if in_table:
@@ -141,7 +146,7 @@ def _block(block: Block, figures_dir: str) -> str:
         return _table(block.headers, [[_inline(c, True) for c in row] for row in block.rows], block.numeric)
     if isinstance(block, KeyValues):
         if any(block.headers):
-            return _table(block.headers, [[_text(k), _inline(v, True)] for k, v in block.pairs], ())
+            return _table(block.headers, [[_text(k, False), _inline(v, True)] for k, v in block.pairs], ())
         return "\n".join(f"- **{_text(k)}:** {_inline(v)}" for k, v in block.pairs)
     if isinstance(block, Code):
         return _fence(block.text, block.lang)
@@ -159,7 +164,7 @@ def _block(block: Block, figures_dir: str) -> str:
 
 def _table(headers: tuple[str, ...], rows: list[list[str]], numeric: tuple[int, ...]) -> str:
     numeric_set = set(numeric)
-    head = "| " + " | ".join(_text(h) or " " for h in headers) + " |"
+    head = "| " + " | ".join(_text(h, False) or " " for h in headers) + " |"
     rule = "|" + "|".join("---:" if i in numeric_set else "---" for i in range(len(headers))) + "|"
     body = ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
     return "\n".join([head, rule, *body])
