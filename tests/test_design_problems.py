@@ -46,6 +46,7 @@ def test_retention_email_balance_fails_before_weighting_and_passes_after(retenti
     assert -0.05 < est.effect < 0.15  # a risk difference; the synthetic truth is about 0.05
 
 
+@pytest.mark.slow  # 35 s on 2 cores; the other problems' design runs stay in the default suite
 def test_acic2016_produces_the_trimming_curve_and_the_critic() -> None:
     acic = load_problem(PROBLEMS / "acic2016")
     spec = load_spec(acic.path, acic.contract).with_(folds=2)

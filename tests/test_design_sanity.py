@@ -18,6 +18,7 @@ from engine.problem_load import load_problem
 ACIC = Path(__file__).resolve().parents[1] / "problems" / "acic2016"
 
 
+@pytest.mark.slow  # 70–100 s on 2 cores: the default analysis on 4,802 units and 58 covariates
 def test_default_analysis_gets_the_acic_att_within_half_a_unit() -> None:
     """The shipped default (auto propensity, clipped weights) on ACIC 2016 simulation 6, ATT."""
     problem = load_problem(ACIC)

@@ -44,7 +44,11 @@ def _flags_for(problem_name: str) -> list[str]:
     return flags
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(
+    "name",
+    # ACIC's suggestions read 58 columns of 4,802 rows: 40 s on 2 cores, so it runs with the slow tests
+    [pytest.param(n, marks=pytest.mark.slow) if n == "acic2016" else n for n in SHIPPED],
+)
 def test_flags_recreate_the_shipped_contract(name: str, tmp_path: Path) -> None:
     out = tmp_path / name
     status = main(["new", str(ROOT / "problems" / name / "data.csv"), "--out", str(out), *_flags_for(name), *QUIET])
