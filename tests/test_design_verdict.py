@@ -56,6 +56,9 @@ def test_a_change_of_seed_alone_is_not_kept_however_narrow(kept) -> None:
     verdict = judge(contract, reseeded, best)
     assert verdict.kind is VerdictKind.DISCARDED
     assert "only in its seed" in verdict.reason
+    # "all" written out as the list it resolves to is the same design
+    listed = replace(reseeded, spec=reseeded.spec.with_(covariates=tuple(reversed(result.covariates))))
+    assert "only in its seed" in judge(contract, listed, best).reason
 
 
 def test_dropping_a_control_is_not_kept_on_width(kept) -> None:

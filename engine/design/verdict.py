@@ -16,6 +16,7 @@ by luck. Neither is kept on its width.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.design.critic import Critique, Tier, uninformative_placebos
@@ -172,7 +173,9 @@ def design_verdict(result: DesignResult, critique: Critique, best: BestDesign | 
 
 def _not_as_credible(result: DesignResult, critique: Critique, best: BestDesign) -> str:
     """Why a design in the best's tier is still not as credible as the best ("" when it is)."""
-    if best.spec is not None and dataclasses.replace(result.spec, seed=0) == dataclasses.replace(best.spec, seed=0):
+    if best.spec is not None and _but_the_seed(result.spec, result.covariates) == _but_the_seed(
+        best.spec, best.covariates
+    ):
         return (
             f"it differs from the best only in its seed ({best.spec.seed} → {result.spec.seed}): a new seed "
             "re-draws the cross-fitting folds, which is luck, not a better design"
@@ -188,3 +191,8 @@ def _not_as_credible(result: DesignResult, critique: Critique, best: BestDesign)
     if raised:
         return f"it raises caveats the best does not have ({', '.join(raised)})"
     return ""
+
+
+def _but_the_seed(spec: AnalysisSpec, covariates: Iterable[str]) -> AnalysisSpec:
+    """The spec with its seed set aside and its covariates as the set they resolve to ("all" or the list)."""
+    return dataclasses.replace(spec, seed=0, covariates=tuple(sorted(covariates)))
