@@ -245,7 +245,8 @@ def test_a_bug_still_prints_the_summary_then_raises(scripted, capsys) -> None:
     assert summary["outcome"] == "error" and "RuntimeError: boom" in summary["stopped_because"]
 
 
-def test_the_table_and_closing_lines_without_json_on_early_stop(scripted, capsys) -> None:
+def test_the_table_and_closing_lines_without_json_on_early_stop(scripted, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the table fits the terminal; a test worker's default is narrower
     scripted([proposal("keeps [low, high] and root:x:0:0 [bold]x[/bold]")])
     code = main(["run", "problems/ihdp", "--iterations", "2"])
     out = capsys.readouterr()
