@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 PROBLEM_FILE = "problem.toml"
+MISSING_WORDS = frozenset({"na", "n/a", "nan", "null", "none", ".", "#n/a", "missing"})
+"""Words that mean "missing" in a column of numbers (R's NA, SAS's and Stata's "."). In a column of
+text they stay values: "NA" is North America, "None" a plan (pandas would read both as missing)."""
 EDITABLE_FILES = ("PROBLEM.md", "PROGRAM.md", "model.py", "analysis.toml")
 """Files a session copies from the problem folder and lets the principal or agent edit."""
 
@@ -315,7 +318,7 @@ class Problem:
         -------
         str
         """
-        return (self.path / name).read_text(encoding="utf-8")
+        return read_utf8(self.path / name)
 
     @cached_property
     def data_hash(self) -> str:
@@ -429,3 +432,32 @@ def bspline_basis(x: np.ndarray, n_basis: int = 6, degree: int = 3) -> np.ndarra
     basis = np.pad(basis, ((0, 0), (0, n_basis - basis.shape[1])))
     basis = basis[:, 1:]
     return basis - basis.mean(axis=0)
+
+
+def read_utf8(path: Path) -> str:
+    """A text file of a problem folder, as UTF-8 (a byte-order mark dropped), or a :class:`ProblemError` that says how to fix it.
+
+    A file saved by a Windows editor in its own code page fails to decode; the error names the
+    file, the line and the byte, so the user can re-save it rather than read a traceback.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+    """
+    from engine.errors import ProblemError
+
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ProblemError(
+            path,
+            f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}, probably saved as "
+            "Windows-1252); save it again as UTF-8",
+        ) from exc

@@ -20,6 +20,7 @@ import pandas as pd
 from engine.errors import ProblemError
 from engine.problem import (
     EDITABLE_FILES,
+    MISSING_WORDS,
     PROBLEM_FILE,
     SESSION_NAME,
     Contract,
@@ -31,6 +32,7 @@ from engine.problem import (
     Problem,
     SamplingSettings,
     TieBreak,
+    read_utf8,
     sampling_issue,
 )
 
@@ -62,7 +64,7 @@ def load_problem(path: str | Path) -> Problem:
     if not toml_path.is_file():
         raise ProblemError(root, f"{PROBLEM_FILE} is missing; every problem folder needs one")
     try:
-        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_utf8(toml_path))
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(toml_path, f"TOML syntax error: {exc}") from exc
 
@@ -166,12 +168,26 @@ def read_data(data_file: Path) -> pd.DataFrame:
             f"duplicate column names in the header: {where}; rename or drop the duplicate so each name is one column",
         )
     try:
-        frame = pd.read_csv(data_file)
+        # only an empty field is missing; "NA" or "." is missing only in a column of numbers (_numbers_if_numeric)
+        frame = pd.read_csv(data_file, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise ProblemError(data_file, f"cannot parse CSV: {exc}. Check the delimiter and quoting") from exc
     if frame.empty:
         raise ProblemError(data_file, "the CSV has a header but no rows")
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = _numbers_if_numeric(frame[name])
     return frame
+
+
+def _numbers_if_numeric(col: pd.Series) -> pd.Series:
+    """A text column as numbers when every value but the missing words (:data:`MISSING_WORDS`) is one."""
+    text = col.astype("string").str.strip()
+    missing = text.str.lower().isin(MISSING_WORDS).fillna(False)
+    values = text[~missing].dropna()
+    if values.empty or pd.to_numeric(values, errors="coerce").isna().any():
+        return col
+    return pd.to_numeric(text.where(~missing), errors="coerce")
 
 
 def parse_contract(table: dict[str, Any], issues: list[str]) -> Contract | None:

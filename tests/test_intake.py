@@ -261,6 +261,22 @@ def test_an_existing_folder_needs_force_and_gets_its_answers_back(tmp_path: Path
     assert load_problem(out).contract == first
 
 
+def test_force_replaces_only_a_folder_workbench_new_wrote(tmp_path: Path, capsys) -> None:
+    """QA round 13: --force deleted the user's own CSV kept in the folder, and with --out problems every problem."""
+    data = tmp_path / "problems" / "nhefs_mine" / "my_data.csv"
+    data.parent.mkdir(parents=True)
+    data.write_bytes((ROOT / "problems/nhefs/data.csv").read_bytes())
+    (data.parent / "notes.txt").write_text("my only copy\n")
+    other = tmp_path / "problems" / "other"
+    assert main(["new", str(ROOT / "problems/nhefs/data.csv"), "--out", str(other), *_flags_for("nhefs"), *QUIET]) == 0
+    for out in (data.parent, tmp_path / "problems", data):
+        assert main(["new", str(data), "--out", str(out), *_flags_for("nhefs"), "--force", *QUIET]) == 2
+        err = capsys.readouterr().err
+        assert "did not write" in err or "is a file" in err, err
+    assert data.is_file() and (data.parent / "notes.txt").read_text() == "my only copy\n"
+    assert load_problem(other).name == "nhefs"  # the other problem is whole
+
+
 def test_a_control_against_the_evidence_is_written_with_a_warning(tmp_path: Path, capsys) -> None:
     out = tmp_path / "nhefs_bad"
     flags = _flags_for("nhefs")
@@ -318,3 +334,86 @@ def test_a_count_outcome_runs_end_to_end_with_a_count_likelihood(tmp_path: Path,
         (record,) = list(session.iterations())
     effect = record.verdict.metrics.effect
     assert effect is not None and effect.hdi_low < truth < effect.hdi_high, (effect, truth)
+
+
+# --------------------------------------------------------------------------- QA round 13: users' own files
+
+
+def _users_csv(tmp_path: Path, extra: dict[str, list], n: int = 200, seed: int = 5) -> Path:
+    """A confounded table of ``n`` rows (t, y, x1, x2) with the columns in ``extra`` beside it."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=(2, n))
+    t = (rng.random(n) < 1 / (1 + np.exp(-x1))).astype(int)
+    frame = pd.DataFrame({"t": t, "y": np.round(2 * t + x1 + x2 + rng.normal(size=n), 3), "x1": x1, "x2": x2})
+    for name, values in extra.items():
+        frame[name] = (values * (n // len(values) + 1))[:n]
+    path = tmp_path / "users.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+FLAGS = ["--treatment", "t", "--outcome", "y", "--outcome-type", "continuous", *QUIET]
+
+
+@pytest.mark.parametrize(
+    ("extra", "flags"),
+    [
+        ({"sex": ["M", "F", "F"]}, ["--controls", "x1,x2,sex", "--categorical", "sex"]),  # suggest crashed on 'F'
+        ({"member": ["True", "", "False"]}, ["--controls", "x1,x2,member", "--missing", "drop"]),  # bools with blanks
+        ({"sparse": ["1.5", "3.5", "2.0"] + [""] * 197}, ["--controls", "x1,x2", "--ignore", "sparse"]),  # 3 values
+    ],
+    ids=["two-value-text", "booleans-with-blanks", "three-values-filled"],
+)
+def test_plausible_columns_become_a_problem_without_a_traceback(tmp_path: Path, extra, flags) -> None:
+    path = _users_csv(tmp_path, extra)
+    assert main(["new", str(path), "--out", str(tmp_path / "p"), *FLAGS, *flags]) == 0
+    assert load_problem(tmp_path / "p").contract.treatment == "t"
+
+
+def test_na_is_a_label_in_text_and_missing_in_numbers(tmp_path: Path) -> None:
+    """'NA' is North America in a region column and missing in an age column; pandas read both as missing."""
+    path = _users_csv(tmp_path, {"region": ["NA", "EU", "APAC"], "plan": ["None", "Pro"], "age": ["31", "NA", "."]})
+    table = read_csv(path)
+    assert (table.frame["region"] == "NA").sum() > 0 and table.frame["plan"].eq("None").sum() > 0
+    assert table.frame["age"].dtype.kind == "f" and table.frame["age"].isna().sum() == 2 * 200 // 3
+    notes = " ".join(table.conversions)
+    assert "'age': '.'/'NA' read as missing" in notes and "'region': 'NA' kept as a value" in notes
+    out = tmp_path / "p"
+    flags = ["--controls", "x1,x2,region,plan", "--categorical", "region,plan", "--ignore", "age"]
+    assert main(["new", str(path), "--out", str(out), *FLAGS, *flags]) == 0
+    written = load_problem(out).data
+    assert len(written) == 200 and set(written["region"]) == {"NA", "EU", "APAC"}  # no row dropped as "missing"
+
+
+def test_infinity_and_a_late_windows_byte_are_read_or_refused_clearly(tmp_path: Path) -> None:
+    path = _users_csv(tmp_path, {"x3": ["1.0", "inf", "2.0"]})
+    with pytest.raises(IntakeError, match="infinite values"):
+        read_csv(path)
+    late = tmp_path / "late.csv"
+    rows = "".join(f"{i % 2},{i * 0.5},{i},city\n" for i in range(5000))
+    late.write_bytes(("t,y,x1,town\n" + rows).encode() + "1,2.0,3,Zürich\n".encode("cp1252"))
+    assert len("t,y,x1,town\n" + rows) > 64 * 1024  # past the sniffed head
+    table = read_csv(late)
+    assert table.source.encoding == "cp1252" and table.frame["town"].iloc[-1] == "Zürich"
+
+
+def test_a_forbidden_column_named_like_a_model_variable_is_refused_with_a_rename(tmp_path: Path, capsys) -> None:
+    path = _users_csv(tmp_path, {"mu": ["0.5", "0.7"]})
+    flags = ["--controls", "x1,x2", "--forbid", "mu=outcome:the simulated truth"]
+    assert main(["new", str(path), "--out", str(tmp_path / "p"), *FLAGS, *flags]) == 2
+    err = capsys.readouterr().err
+    assert "rename the column" in err and "bug" not in err
+    missing = tmp_path / "no_notes.md"
+    assert main(["new", str(path), "--out", str(tmp_path / "q"), *FLAGS, "--controls", "x1,x2,mu", "--reviewer-notes", str(missing)]) == 2  # fmt: skip
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_a_problem_file_saved_in_windows_1252_names_the_file_and_line(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    folder = tmp_path / "ihdp"
+    shutil.copytree(ROOT / "problems" / "ihdp", folder)
+    text = (folder / "problem.toml").read_text(encoding="utf-8")
+    (folder / "problem.toml").write_bytes(text.replace('question = "', 'question = "santé: ', 1).encode("cp1252"))
+    assert main(["check", str(folder), "--no-compile"]) == 2
+    assert "problem.toml is not UTF-8 text" in capsys.readouterr().err

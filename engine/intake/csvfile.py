@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import WorkbenchError
+from engine.problem import MISSING_WORDS
 
 SNIFF_BYTES = 64 * 1024
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte: the last resort
@@ -89,7 +90,8 @@ def read_csv(path: Path) -> CsvTable:
             raise IntakeError(f"{path}: this is {what}, not a CSV; export it as CSV (comma- or tab-separated text)")
     if b"\x00" in head:
         raise IntakeError(f"{path}: the file holds NUL bytes, so it is binary or UTF-16; save it as UTF-8 CSV")
-    encoding, text = _decode(head)
+    encoding = _encoding(path.read_bytes())  # the whole file: one Windows-1252 byte past the head decides it
+    text = head.decode(encoding.removesuffix("-sig"), errors="ignore")
     if not text.strip():
         raise IntakeError(f"{path}: the file is empty; it needs a header row and at least one data row")
     delimiter = _delimiter(text)
@@ -102,6 +104,8 @@ def read_csv(path: Path) -> CsvTable:
             encoding=encoding,
             skipinitialspace=True,
             low_memory=False,  # one type per column, not one per chunk
+            keep_default_na=False,  # only an empty field is missing here; _convert reads "NA" by the column
+            na_values=[""],
         )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise IntakeError(f"{path}: cannot parse it as {DELIMITER_NAMES[delimiter]}-separated text: {exc}") from exc
@@ -121,6 +125,18 @@ def read_csv(path: Path) -> CsvTable:
             frame[name] = frame[name].astype(float)
         elif frame[name].dtype == object:
             frame[name] = _convert(frame[name], delimiter, conversions)
+    infinite = [
+        str(n)
+        for n in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[n]) and frame[n].abs().eq(float("inf")).any()
+    ]
+    if infinite:
+        first = infinite[0]
+        row = int(frame.index[frame[first].abs().eq(float("inf"))][0]) + 2  # 1-based, after the header
+        raise IntakeError(
+            f"{path}: column {', '.join(infinite)} holds infinite values (the first in {first!r} on line {row}); "
+            "replace them with numbers, or leave the field empty where the value is unknown"
+        )
     source = SourceFile(
         path=str(path.resolve()),
         bytes=path.stat().st_size,
@@ -153,13 +169,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _decode(head: bytes) -> tuple[str, str]:
+def _encoding(data: bytes) -> str:
     for encoding in ENCODINGS:
         try:
-            # A multi-byte character cut at the sniff boundary is not an encoding error.
-            return encoding, head.decode(encoding) if len(head) < SNIFF_BYTES else head[:-4].decode(encoding)
+            data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
@@ -195,24 +211,42 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 def _convert(col: pd.Series, delimiter: str, conversions: list[str]) -> pd.Series:
     """A text column as numbers when every value reads as one; the way it was read is recorded."""
-    text = col.dropna().str.strip()
+    if not all(isinstance(v, str) for v in col.dropna()):  # pandas' own True/False beside empty fields
+        col = col.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
+    missing = col.str.strip().str.lower().isin(MISSING_WORDS)
+    text = col[~missing].dropna().str.strip()
     if text.empty:
         return pd.to_numeric(col, errors="coerce")
     numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.notna().all():
-        return pd.to_numeric(col.str.strip(), errors="coerce")
     lower = text.str.lower()
     words = set(lower.unique())
-    if words <= TRUE_WORDS | FALSE_WORDS and words & TRUE_WORDS and words & FALSE_WORDS:
+    as_numbers = numbers.notna().all()
+    as_booleans = words <= TRUE_WORDS | FALSE_WORDS and bool(words & TRUE_WORDS) and bool(words & FALSE_WORDS)
+    decimal_commas = delimiter != "," and text.str.match(DECIMAL_COMMA).all() and text.str.contains(",").any()
+    thousands = text.str.match(THOUSANDS).all() and text.str.contains(",").any()
+    if missing.any():
+        marks = "/".join(sorted({repr(w) for w in col[missing].str.strip()}))
+        if as_numbers or as_booleans or decimal_commas or thousands:
+            conversions.append(
+                f"{col.name!r}: {marks} read as missing in {int(missing.sum()):,} rows (the rest are values)"
+            )
+            col = col.where(~missing)
+        else:
+            conversions.append(
+                f"{col.name!r}: {marks} kept as a value, since the column is text (leave a field empty for missing)"
+            )
+    if as_numbers:
+        return pd.to_numeric(col.str.strip(), errors="coerce")
+    if as_booleans:
         shown = "/".join(sorted(set(text.unique()), key=lambda w: w.lower() in FALSE_WORDS))
         conversions.append(f"{col.name!r}: text booleans {shown} read as 1/0")
         return col.str.strip().str.lower().map(lambda w: float(w in TRUE_WORDS) if isinstance(w, str) else w)
-    if delimiter != "," and text.str.match(DECIMAL_COMMA).all() and text.str.contains(",").any():
+    if decimal_commas:
         conversions.append(
             f"{col.name!r}: decimal commas read as decimal points (e.g. {text[text.str.contains(',')].iloc[0]!r})"
         )
         return pd.to_numeric(col.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    if text.str.match(THOUSANDS).all() and text.str.contains(",").any():
+    if thousands:
         conversions.append(
             f"{col.name!r}: thousands separators removed (e.g. {text[text.str.contains(',')].iloc[0]!r})"
         )

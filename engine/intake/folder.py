@@ -161,6 +161,8 @@ def write_problem(table: CsvTable, intake: Intake, out: Path, *, force: bool = F
     out = Path(out).resolve()
     if out.exists() and not force:
         raise IntakeError(f"{out} exists; pass --force to replace it (its answers are proposed again), or choose --out")
+    if out.exists():
+        _check_replaceable(out)
     if not SESSION_NAME.match(intake.name):
         raise IntakeError(
             f"name {intake.name!r} cannot start a session id: use letters, digits, '-', '_' and '.', "
@@ -179,6 +181,27 @@ def write_problem(table: CsvTable, intake: Intake, out: Path, *, force: bool = F
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+WRITTEN_FILES = frozenset({DATA_FILE, PROBLEM_FILE, "PROBLEM.md", "PROGRAM.md", "model.py", "analysis.toml"})
+"""What ``workbench new`` writes into a problem folder: all that ``--force`` may replace."""
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace anything but a problem folder ``workbench new`` wrote: ``--force`` must not lose a file.
+
+    A user's own CSV kept beside the problem, notes, or a parent folder of problems typed as
+    ``--out`` by mistake would all be deleted by replacing the folder.
+    """
+    if not out.is_dir():
+        raise IntakeError(f"{out} is a file, not a problem folder; choose another --out")
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in WRITTEN_FILES | {"__pycache__"})
+    if foreign or not (out / PROBLEM_FILE).is_file():
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise IntakeError(
+            f"{out} holds files workbench new did not write ({shown or 'and no problem.toml'}); --force replaces "
+            "only a problem folder it wrote, so nothing else is lost: move those files, or choose another --out"
+        )
 
 
 def _write_files(folder: Path, table: CsvTable, intake: Intake, prepared: PreparedData) -> None:
@@ -208,6 +231,19 @@ def _validate(folder: Path) -> None:
         *scan_model(problem.read_text("model.py"), problem.contract),
         *scan_analysis(problem.read_text("analysis.toml"), problem.contract),
     ]
+    clashes = sorted(
+        {f.name for f in problem.contract.forbidden if any(repr(f.name) in x.message for x in findings if x.is_blocker)}
+    )
+    if clashes and all(x.code == "forbidden-column" for x in findings if x.is_blocker):
+        # a forbidden column named like a variable the code must use (mu, y, sigma, n…): the guard cannot tell them apart
+        raise IntakeError(
+            f"the forbidden column{'s' if len(clashes) > 1 else ''} {', '.join(map(repr, clashes))} "
+            + ("share names" if len(clashes) > 1 else "shares a name")
+            + " with a variable the model or analysis code uses, so the guard would block every model; "
+            "rename the column in the CSV (for example "
+            + ", ".join(f"{c!r} to '{c}_column'" for c in clashes)
+            + ") and run workbench new again"
+        )
     if has_blocker(findings):
         shown = "; ".join(f.message for f in findings)
         raise IntakeError(f"the guard blocks the written baseline ({shown}); this is a bug in workbench new")

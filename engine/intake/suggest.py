@@ -484,7 +484,7 @@ def _encode(col: pd.Series, kind: ColumnKind) -> np.ndarray:
 
 def _cv_r2(target: np.ndarray, X: np.ndarray) -> float:
     """Cross-validated R² of a ridge fit; 0 for no inputs."""
-    if X.shape[1] == 0:
+    if X.shape[1] == 0 or len(target) < 2 * FOLDS:  # too few rows to cross-validate: no evidence either way
         return 0.0
     folds = KFold(FOLDS, shuffle=True, random_state=SEED)
     predicted = cross_val_predict(Ridge(alpha=1.0), X, target, cv=folds)
@@ -509,13 +509,18 @@ def _post_treatment_evidence(
 ) -> list[str]:
     """A column the treatment predicts far better than the pre-treatment columns do, or one that only varies when treated."""
     notes = []
-    values = col.to_numpy(dtype=float)
+    if pd.api.types.is_numeric_dtype(col):
+        values, labels = col.to_numpy(dtype=float), None
+    else:  # a text column with two values ("M"/"F", "yes"/"no"): its codes, shown by label
+        coded = pd.Categorical(col)
+        values, labels = np.where(coded.codes < 0, np.nan, coded.codes).astype(float), list(coded.categories)
     observed = ~np.isnan(values)
     untreated, treated = values[observed & (t == 0)], values[observed & (t == 1)]
     if len(untreated) and len(treated) and np.unique(untreated).size == 1 and np.unique(treated).size > 1:
         share = float(np.mean(treated != untreated[0]))
+        value = f"{untreated[0]:g}" if labels is None else repr(str(labels[int(untreated[0])]))
         notes.append(
-            f"it only varies among the treated: {untreated[0]:g} for all {len(untreated):,} untreated, "
+            f"it only varies among the treated: {value} for all {len(untreated):,} untreated, "
             f"different for {share:.0%} of the treated"
         )
     target = values[observed]
@@ -541,6 +546,8 @@ def _single_column_leak(x: np.ndarray, y: np.ndarray, outcome_type: OutcomeType)
         if auc >= LEAK_AUC:
             return f"it predicts the outcome almost perfectly on its own (AUC {auc:.3f}): the outcome in disguise, or leakage"
         return None
+    if len(y) < 2 * FOLDS:
+        return None  # too few rows to cross-validate
     folds = KFold(FOLDS, shuffle=True, random_state=SEED)
     tree = DecisionTreeRegressor(max_leaf_nodes=32, random_state=SEED)
     alone = _r2(y, cross_val_predict(tree, x, y, cv=folds))

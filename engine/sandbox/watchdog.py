@@ -299,7 +299,7 @@ class _JobRun:
             where = info.get("where", "")
             return self._outcome(
                 CrashKind.EXCEPTION,
-                f"{where}raised {error_type}: {_first_line(error)}; see the traceback",
+                f"{where}raised {error_type}: {_one_line(error)}; see the traceback",
                 error_type=error_type,
                 error=error,
                 traceback=info.get("traceback"),
@@ -387,8 +387,9 @@ def _signal_message(signum: int, peak_rss_mb: float | None, memory_mb: int) -> s
     return f"the job's process was killed by {name} ({what}); {advice}"
 
 
-def _first_line(text: str, limit: int = 300) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
+def _one_line(text: str, limit: int = 300) -> str:
+    """The message on one line: a message that lists its issues below a heading keeps them (QA round 13)."""
+    line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -85,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> str:
     from engine.errors import WorkbenchError
+    from engine.problem import read_utf8
 
     try:
-        return path.read_text(encoding="utf-8")
+        return read_utf8(path)
     except OSError as exc:
         raise WorkbenchError(f"cannot read {path}: {exc.strerror}") from exc

@@ -138,7 +138,7 @@ def _apply_flags(draft, args: argparse.Namespace, table):
     """The draft with every decision the flags make; a column named that the data lack is an error."""
     from engine.intake.csvfile import IntakeError
     from engine.intake.dictionary import FORBIDDEN_REASONS, ROLE_FOR_REASON, Role, Timing, decide
-    from engine.problem import Estimand, ForbiddenReason, OutcomeType
+    from engine.problem import Estimand, ForbiddenReason, OutcomeType, read_utf8
 
     columns = set(table.frame.columns)
     changes: dict[str, object] = {}
@@ -159,7 +159,9 @@ def _apply_flags(draft, args: argparse.Namespace, table):
 
         changes["missing"] = MissingPolicy(args.missing)
     if args.reviewer_notes:
-        changes["reviewer_notes"] = args.reviewer_notes.read_text(encoding="utf-8")
+        if not args.reviewer_notes.is_file():
+            raise IntakeError(f"--reviewer-notes {args.reviewer_notes}: no such file; pass the path of a text file")
+        changes["reviewer_notes"] = read_utf8(args.reviewer_notes)
     draft = replace(draft, **changes)
 
     words = {r.value: ROLE_FOR_REASON[r] for r in ForbiddenReason} | {
