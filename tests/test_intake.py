@@ -417,3 +417,13 @@ def test_a_problem_file_saved_in_windows_1252_names_the_file_and_line(tmp_path: 
     (folder / "problem.toml").write_bytes(text.replace('question = "', 'question = "santé: ', 1).encode("cp1252"))
     assert main(["check", str(folder), "--no-compile"]) == 2
     assert "problem.toml is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_yes_no_treatment_takes_its_word_as_the_treated_value(tmp_path: Path) -> None:
+    """yes/no is read as 1/0; --treated-value no then means the rows that said no (it said 'never occurs')."""
+    path = _users_csv(tmp_path, {"offer": ["yes", "no", "no"]})
+    out = tmp_path / "p"
+    flags = ["--treatment", "offer", "--outcome", "y", "--outcome-type", "continuous", "--treated-value", "no"]
+    assert main(["new", str(path), "--out", str(out), *flags, "--controls", "x1,x2", "--ignore", "t", *QUIET]) == 0
+    said = pd.read_csv(path)["offer"]
+    assert (load_problem(out).data["offer"].to_numpy() == (said == "no").to_numpy()).all()

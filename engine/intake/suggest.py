@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.tree import DecisionTreeRegressor
 
-from engine.intake.csvfile import CsvTable, IntakeError
+from engine.intake.csvfile import FALSE_WORDS, TRUE_WORDS, CsvTable, IntakeError
 from engine.intake.dictionary import ColumnDecision, Role, decide
 from engine.problem import OutcomeType
 
@@ -162,6 +162,9 @@ def treatment_values(col: pd.Series, treated_value: str | None) -> tuple[np.ndar
     matches = present.astype(str).str.strip() == str(treated_value).strip()
     if _is_number(treated_value):
         matches |= pd.to_numeric(present, errors="coerce") == float(treated_value)
+    word = str(treated_value).strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:  # yes/no was read as 1/0 (csvfile records it): the word names its number
+        matches |= pd.to_numeric(present, errors="coerce") == float(word in TRUE_WORDS)
     if not matches.any():
         shown = ", ".join(repr(_plain(v)) for v in levels[:6])
         raise IntakeError(f"--treated-value {treated_value!r} never occurs in {col.name!r} (values: {shown})")
