@@ -30,7 +30,9 @@ def showable(text: str) -> str:
     str
         The same string when there was nothing to replace.
     """
-    return UNSHOWABLE.sub(REPLACEMENT, text) if UNSHOWABLE.search(text) else text
+    if not UNSHOWABLE.search(text):
+        return text
+    return UNSHOWABLE.sub(REPLACEMENT, text.replace("\r\n", "\n"))  # a Windows line end is a line end
 
 
 def unshowable_lines(text: str) -> list[tuple[int, str]]:
