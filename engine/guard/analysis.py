@@ -281,7 +281,7 @@ def check_estimand(scan: AnalysisScan) -> None:
 
 def _name_list(scan: AnalysisScan, key: str, allow_all: bool) -> list[str] | None:
     value = scan.spec[key]
-    if allow_all and value == "all":
+    if allow_all and isinstance(value, str) and value.lower() == "all":  # as the parser reads it
         return []
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
@@ -424,7 +424,7 @@ def check_scalars(scan: AnalysisScan) -> None:
         value = spec[key]
         if not isinstance(value, str):
             scan.report("invalid-value", f"{key} must be a string, one of {', '.join(options)}", scan.key_line(key))
-        elif value not in options:
+        elif value.lower() not in {o.lower() for o in options}:  # the parser takes any case
             scan.report(
                 "unknown-option",
                 f"{key} = {value!r} is not one the design runner knows; use one of {', '.join(options)}",
