@@ -41,9 +41,9 @@ class BestDesign:
     tier: Tier
     effect: Effect
     passed: frozenset[str]  # names of the diagnostics that passed
-    caveats: frozenset[str] = frozenset()  # what the critic's caveats name (when it rated it with caveats)
-    covariates: frozenset[str] = frozenset()  # the controls it adjusted for
-    spec: AnalysisSpec | None = None
+    caveats: frozenset[str]  # what the critic's caveats name (when it rated it with caveats)
+    covariates: frozenset[str]  # the controls it adjusted for
+    spec: AnalysisSpec
 
     @classmethod
     def of(cls, result: DesignResult, critique: Critique) -> BestDesign:
@@ -173,15 +173,13 @@ def design_verdict(result: DesignResult, critique: Critique, best: BestDesign | 
 
 def _not_as_credible(result: DesignResult, critique: Critique, best: BestDesign) -> str:
     """Why a design in the best's tier is still not as credible as the best ("" when it is)."""
-    if best.spec is not None and _but_the_seed(result.spec, result.covariates) == _but_the_seed(
-        best.spec, best.covariates
-    ):
+    if _but_the_seed(result.spec, result.covariates) == _but_the_seed(best.spec, best.covariates):
         return (
             f"it differs from the best only in its seed ({best.spec.seed} → {result.spec.seed}): a new seed "
             "re-draws the cross-fitting folds, which is luck, not a better design"
         )
     dropped = sorted(best.covariates - set(result.covariates))
-    if best.covariates and dropped:
+    if dropped:
         return (
             f"it adjusts for fewer of the contract's controls than the best (drops {', '.join(dropped[:4])}"
             f"{' and more' if len(dropped) > 4 else ''}): an interval narrowed by leaving out a confounder is "
